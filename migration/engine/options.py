@@ -1,0 +1,171 @@
+"""Settings of a transformation run and the constants the contract names.
+
+Pure Python: the web app's settings form (step 8) and the command line both
+build a `TransformSettings`; validation lives here so both refuse the same
+values with the same message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import EngineError
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    key: str
+    export_name: str
+    entity: str  # Dataverse logical name, as in "(Do Not Modify) <Entity>"
+    transforms: bool
+    why_not: str = ""
+
+
+_FLOWS_FROM_FNO = (
+    "nothing to generate: this table flows one way from Finance and Operations "
+    "and dual-write's initial sync fills it; it is kept for checks and reconciliation"
+)
+
+# The nine step-2 exports, in the contract's order.
+TABLES: dict[str, TableInfo] = {
+    t.key: t
+    for t in (
+        TableInfo("account", "Account", "account", True),
+        TableInfo("contact", "Contact", "contact", True),
+        TableInfo("order", "Order", "salesorder", True),
+        TableInfo("order_products", "Order products", "salesorderdetail", True),
+        TableInfo("quote", "Quote", "quote", True),
+        TableInfo("quote_products", "Quote products", "quotedetail", True),
+        TableInfo("invoice", "Invoice", "invoice", False, _FLOWS_FROM_FNO),
+        TableInfo("invoice_products", "Invoice products", "invoicedetail", False, _FLOWS_FROM_FNO),
+        TableInfo("products", "Products", "product", False, _FLOWS_FROM_FNO),
+    )
+}
+
+# msdyn_language choices, index i = choice value 192350000 + i. Source: the
+# LANGUAGEID value map of "CDS Parties (msdyn_parties)" in MicrosoftDocs
+# dynamics-365-unified-operations-public, dual-write/mapping-reference.md
+# (ar=192350000, ar-ae=…001, de=…004, en-gb=…009, en-us=…015, zh-hans=…041).
+LANGUAGE_CODES: tuple[str, ...] = (
+    "ar", "ar-ae", "cs", "da", "de", "de-at", "de-ch", "en-au", "en-ca", "en-gb",
+    "en-ie", "en-in", "en-my", "en-nz", "en-sg", "en-us", "en-za", "es", "es-mx", "et",
+    "fi", "fr", "fr-be", "fr-ca", "fr-ch", "hu", "is", "it", "it-ch", "ja",
+    "lt", "lv", "nb-no", "nl", "nl-be", "pl", "pt-br", "ru", "sv", "th",
+    "tr", "zh-hans",
+)  # fmt: skip
+LANGUAGE_CHOICE_BASE = 192350000
+
+DATE_ORDERS = ("auto", "mdy", "dmy", "ymd")
+COUNTRY_MODES = ("keep", "iso2", "dualwrite")
+HEADER_MODES = ("display", "logical")
+
+# customertypecode labels (reference.md); only Customer (3) syncs to F&O.
+RELATIONSHIP_TYPES = (
+    "Competitor", "Consultant", "Customer", "Investor", "Partner", "Influencer",
+    "Press", "Prospect", "Reseller", "Supplier", "Vendor", "Other",
+)  # fmt: skip
+# msdyn_ordertype labels; dual-write syncs only Item based (192350000).
+ORDER_TYPES = ("Item based", "Service-Maintenance Based")
+
+# F&O legal entity ids (DataAreaId) are at most 4 characters; customer group
+# ids (CustGroupId) at most 10.
+_COMPANY_RE = re.compile(r"^[A-Za-z0-9]{1,4}$")
+_CUSTOMER_GROUP_MAX = 10
+
+
+def check_company(code: str, what: str = "company") -> None:
+    if not isinstance(code, str) or not _COMPANY_RE.match(code):
+        raise EngineError(
+            f"{what} {code!r} is not a legal entity code: use the 1-4 letter/digit code of the "
+            "Finance and Operations legal entity, e.g. USMF"
+        )
+
+
+@dataclass(frozen=True)
+class CompanyRule:
+    """Company per row: source column value -> legal entity code (P2C business units)."""
+
+    source_column: str
+    mapping: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source_column, str) or not self.source_column.strip():
+            raise EngineError("company rule: name the source column that holds the business unit")
+        if not self.mapping:
+            raise EngineError("company rule: give at least one value -> company code pair")
+        for value, code in self.mapping.items():
+            check_company(code, what=f"company rule value {value!r} maps to")
+
+    def lookup(self) -> dict[str, str]:
+        """Keys as the rule matches them: trimmed and case-insensitive."""
+        return {k.strip().casefold(): v for k, v in self.mapping.items()}
+
+
+def _choose(value: str, allowed: tuple[str, ...], setting: str) -> str:
+    """Return the canonical spelling of value from allowed (case-insensitive) or fail."""
+    if isinstance(value, str):
+        for choice in allowed:
+            if choice.casefold() == value.strip().casefold():
+                return choice
+    raise EngineError(f"unknown {setting} {value!r}: use one of {', '.join(allowed)}")
+
+
+@dataclass(frozen=True)
+class TransformSettings:
+    company: str
+    company_rule: CompanyRule | None = None
+    customer_group: str = "10"
+    relationship_type: str = "Customer"
+    party_numbers_path: str | None = None  # None: account numbers not customized
+    language: str = "en-us"
+    order_type: str = "Item based"
+    date_order: str = "auto"
+    country: str = "keep"
+    headers: str = "display"
+
+    def __post_init__(self) -> None:
+        check_company(self.company)
+        group = self.customer_group
+        if not isinstance(group, str) or not group.strip() or len(group.strip()) > _CUSTOMER_GROUP_MAX:
+            raise EngineError(
+                f"customer group {group!r} is not valid: use the Customer Group Id from Finance and "
+                f"Operations (1-{_CUSTOMER_GROUP_MAX} characters), e.g. 10"
+            )
+        if self.party_numbers_path is not None and not str(self.party_numbers_path).strip():
+            raise EngineError("party numbers: give the path of the Finance and Operations customer list")
+        # Canonical spellings, so the report and the output use the choice labels exactly.
+        canon = {
+            "customer_group": group.strip(),
+            "relationship_type": _choose(self.relationship_type, RELATIONSHIP_TYPES, "relationship type"),
+            "language": _choose(self.language, LANGUAGE_CODES, "language"),
+            "order_type": _choose(self.order_type, ORDER_TYPES, "order type"),
+            "date_order": _choose(self.date_order, DATE_ORDERS, "date order"),
+            "country": _choose(self.country, COUNTRY_MODES, "country setting"),
+            "headers": _choose(self.headers, HEADER_MODES, "headers setting"),
+        }
+        for name, value in canon.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def language_choice_value(self) -> int:
+        return LANGUAGE_CHOICE_BASE + LANGUAGE_CODES.index(self.language)
+
+    def to_dict(self) -> dict[str, Any]:
+        rule = self.company_rule
+        return {
+            "company": self.company,
+            "company_rule": (
+                {"source_column": rule.source_column, "mapping": dict(rule.mapping)} if rule else None
+            ),
+            "customer_group": self.customer_group,
+            "relationship_type": self.relationship_type,
+            "account_numbers_customized": self.party_numbers_path is not None,
+            "party_numbers_path": self.party_numbers_path,
+            "language": self.language,
+            "order_type": self.order_type,
+            "date_order": self.date_order,
+            "country": self.country,
+            "headers": self.headers,
+        }
