@@ -1,0 +1,92 @@
+"""Run the web server and a Celery worker together until Ctrl-C.
+
+Each child runs in its own session so that a terminal's Ctrl-C reaches only
+this command, which then stops both children in order (a worker hit by two
+SIGINTs would cold-stop mid-task). If either child dies the other is stopped
+too and the command fails: half an app must not look like a running one.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from p2cwizard.settings import env_int
+
+GRACE_SECONDS = 30
+
+
+class Command(BaseCommand):
+    help = "Serve the app on 127.0.0.1:$PORT (gunicorn) with a Celery worker; Ctrl-C stops both."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=None, help="default: $PORT or 8000")
+
+    def handle(self, *args, port: int | None, **options) -> None:
+        port = port or env_int("PORT", 8000, minimum=1)
+        if not 0 < port < 65536:
+            raise CommandError(f"port {port} is not between 1 and 65535")
+        self._stop_requested = 0
+        signal.signal(signal.SIGINT, self._request_stop)
+        signal.signal(signal.SIGTERM, self._request_stop)
+        children = {"web server": self._start(_web_command(port)), "worker": self._start(_worker_command())}
+        for name, child in children.items():
+            self.stdout.write(f"Started the {name} (pid {child.pid}).")
+        self.stdout.write(
+            self.style.SUCCESS(f"P2C Wizard runs at http://127.0.0.1:{port}/ (Ctrl-C stops it)")
+        )
+        self.stdout.flush()
+        dead = self._wait_until_stop_or_death(children)
+        self._stop_all(children)
+        if dead:
+            name, code = dead
+            raise CommandError(f"The {name} stopped unexpectedly (exit code {code}); stopped the rest.")
+        self.stdout.write("Stopped.")
+
+    def _start(self, command: list[str]) -> subprocess.Popen:
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
+
+    def _request_stop(self, signum, frame) -> None:
+        self._stop_requested += 1
+
+    def _wait_until_stop_or_death(self, children: dict) -> tuple[str, int] | None:
+        while not self._stop_requested:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    return name, child.returncode
+            time.sleep(0.2)
+        return None
+
+    def _stop_all(self, children: dict) -> None:
+        self.stdout.write("Stopping the web server and the worker (Ctrl-C again to force)...")
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+        seen = self._stop_requested
+        deadline = time.monotonic() + GRACE_SECONDS
+        while any(c.poll() is None for c in children.values()):
+            if time.monotonic() > deadline or self._stop_requested > seen:
+                break
+            time.sleep(0.2)
+        for child in children.values():
+            # Kill the whole session: gunicorn's and Celery's own workers too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def _web_command(port: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "gunicorn", "p2cwizard.wsgi"),
+        *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"),
+        *("--graceful-timeout", "10", "--access-logfile", "-"),
+    ]
+
+
+def _worker_command() -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "p2cwizard", "worker", "--concurrency", "2", "-l", "info"]

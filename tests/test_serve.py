@@ -1,0 +1,115 @@
+"""`manage.py serve` runs the real web server and worker as child processes."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.worker
+
+MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+
+
+@pytest.fixture(scope="module")
+def serve_env(tmp_path_factory) -> dict[str, str]:
+    """An embedded-mode environment with its own migrated database and static files.
+
+    DATABASE_URL and REDIS_URL are dropped so the server under test never
+    touches the shared CI database or the queue other tests use.
+    """
+    dropped = {"DATABASE_URL", "REDIS_URL", "MEDIA_ROOT", "STATIC_ROOT"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env["P2C_VAR_DIR"] = str(tmp_path_factory.mktemp("serve-var"))
+    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+        subprocess.run([*MANAGE, *command, "-v0"], env=env, check=True, timeout=120)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen([*MANAGE, "serve"], env=env | {"PORT": str(port)}, stdout=out, stderr=out)
+    return proc, port
+
+
+def _child_pids(proc: subprocess.Popen, log: Path) -> dict[str, int]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = dict(re.findall(r"Started the (web server|worker) \(pid (\d+)\)", log.read_text()))
+        if len(found) == 2:
+            return {name: int(pid) for name, pid in found.items()}
+        time.sleep(0.2)
+    pytest.fail(f"serve did not start its children:\n{log.read_text()}")
+
+
+def _wait_for_login_page(proc: subprocess.Popen, port: int, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as response:
+                assert response.status == 200
+                return
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"the login page answered {error.code}:\n{log.read_text()}")
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.3)
+    pytest.fail(f"the login page never answered 200:\n{log.read_text()}")
+
+
+def _gone(pid: int) -> bool:
+    # Each child leads its own process group: gunicorn's and Celery's own
+    # worker processes must be gone too.
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
+def test_it_serves_the_login_page_and_stops_both_children_on_ctrl_c(serve_env, tmp_path):
+    log = tmp_path / "serve.log"
+    proc, port = _start(serve_env, log)
+    try:
+        children = _child_pids(proc, log)
+        _wait_for_login_page(proc, port, log)
+        assert f"http://127.0.0.1:{port}/" in log.read_text()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    finally:
+        _stop(proc)
+    assert all(_gone(pid) for pid in children.values()), log.read_text()
+
+
+def test_it_stops_the_web_server_and_fails_when_the_worker_dies(serve_env, tmp_path):
+    log = tmp_path / "serve.log"
+    proc, port = _start(serve_env, log)
+    try:
+        children = _child_pids(proc, log)
+        _wait_for_login_page(proc, port, log)
+        os.killpg(children["worker"], signal.SIGKILL)
+        assert proc.wait(timeout=60) != 0
+    finally:
+        _stop(proc)
+    assert "The worker stopped unexpectedly" in log.read_text()
+    assert _gone(children["web server"])
