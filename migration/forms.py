@@ -1,0 +1,341 @@
+"""Forms only validate; services do the writes."""
+
+import hashlib
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from . import runbook
+from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
+from .models import InitializationSettings, Migration, Role
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class MigrationForm(forms.ModelForm):
+    class Meta:
+        model = Migration
+        fields = ["name", "customer", "fno_url", "ce_url", "go_live"]
+        widgets = {"go_live": DATE_INPUT}
+
+
+class LegalEntityForm(forms.Form):
+    code = forms.RegexField(
+        label="Company code",
+        regex=r"^[A-Za-z0-9]{1,4}$",
+        max_length=4,
+        error_messages={"invalid": "Use the 1 to 4 letter or digit code of the legal entity, such as USMF."},
+    )
+    name = forms.CharField(label="Legal entity name", max_length=120)
+
+    def clean_code(self) -> str:
+        return self.cleaned_data["code"].upper()
+
+
+class BaseLegalEntityFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        codes = [
+            f.cleaned_data["code"] for f in self.forms if f.cleaned_data and not self._should_delete_form(f)
+        ]
+        if len(codes) != len(set(codes)):
+            raise forms.ValidationError("Each company code can appear only once.")
+
+
+LegalEntityFormSet = forms.formset_factory(
+    LegalEntityForm, formset=BaseLegalEntityFormSet, extra=2, min_num=1, validate_min=True
+)
+
+
+class LegalEntityAddForm(LegalEntityForm):
+    def __init__(self, *args, migration: Migration, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.migration = migration
+
+    def clean_code(self) -> str:
+        code = super().clean_code()
+        if self.migration.legal_entities.filter(code=code).exists():
+            raise forms.ValidationError(f"{code} is already a legal entity of this migration.")
+        return code
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(label="User name", max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.CONSULTANT)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"].strip()
+        try:
+            return get_user_model().objects.get(username=username, is_active=True)
+        except get_user_model().DoesNotExist:
+            raise forms.ValidationError(
+                f"No active user is called “{username}”. Ask an administrator to create the account first."
+            ) from None
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+# --- checklist rows -------------------------------------------------------------
+
+SYNC_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("with_errors", "Completed with errors"),
+                ("failed", "Failed")]  # fmt: skip
+EXPORT_STATES = [("", "Not exported yet"), ("exported", "Exported"), ("not_used", "Not used")]
+MAP_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("failed", "Failed")]
+
+
+def _kind_fields(kind: str) -> dict[str, forms.Field]:
+    """The fields of a checklist item's own data, by kind."""
+    if kind == runbook.SYNC_RUN:
+        return {
+            "run_on": forms.DateField(label="Run date", required=False, widget=DATE_INPUT),
+            "result": forms.ChoiceField(label="Result", choices=SYNC_RESULTS, required=False),
+        }
+    if kind == runbook.EXPORT:
+        return {
+            "status": forms.ChoiceField(label="Export", choices=EXPORT_STATES, required=False),
+            "row_count": forms.IntegerField(label="Rows", min_value=0, required=False),
+            "reason": forms.CharField(label="Why not used", max_length=300, required=False),
+        }
+    if kind == runbook.LEGAL_ENTITY:
+        return {"linked": forms.BooleanField(label="Linked", required=False)}
+    if kind == runbook.REFERENCE_MAP:
+        return {
+            "enabled": forms.BooleanField(label="Enabled", required=False),
+            "initial_sync_done": forms.BooleanField(label="Initial sync done", required=False),
+        }
+    if kind == runbook.DUPLICATE_RULE:
+        return {"disabled": forms.BooleanField(label="Disabled", required=False)}
+    if kind == runbook.REENABLE_RULE:
+        return {"reenabled": forms.BooleanField(label="Re-enabled", required=False)}
+    if kind == runbook.TABLE_MAP:
+        return {
+            "enabled": forms.BooleanField(label="Enabled", required=False),
+            "sync_result": forms.ChoiceField(label="Initial sync", choices=MAP_RESULTS, required=False),
+            "error_count": forms.IntegerField(label="Errors", min_value=0, required=False),
+        }
+    if kind == runbook.TASK:
+        return {"ticked": forms.BooleanField(label="Done", required=False)}
+    return {}  # the uninstall item changes only through its confirmation
+
+
+class ChecklistRowForm(forms.Form):
+    blocker = forms.CharField(
+        label="Blocked by", max_length=300, required=False, help_text="Leave empty when nothing blocks it."
+    )
+    due_on = forms.DateField(label="Due", required=False, widget=DATE_INPUT)
+
+    def __init__(self, *args, item, editable: bool = True, **kwargs):
+        self.item = item
+        initial = {**item.details, "ticked": item.done, "blocker": item.blocker, "due_on": item.due_on}
+        super().__init__(*args, initial=initial, **kwargs)
+        self.kind_field_names = list(_kind_fields(item.kind))
+        self.fields = {**_kind_fields(item.kind), **self.fields}
+        if not editable:
+            for field in self.fields.values():
+                field.disabled = True
+
+    def clean(self):
+        data = super().clean()
+        if self.item.kind == runbook.EXPORT:
+            if data.get("status") == "exported" and data.get("row_count") is None:
+                self.add_error("row_count", "Give the number of exported rows.")
+            if data.get("status") == "not_used" and not data.get("reason"):
+                self.add_error("reason", "Say why this table is not used.")
+        return data
+
+    def kind_fields(self):
+        return [self[name] for name in self.kind_field_names if name != "ticked"]
+
+    def row(self) -> dict:
+        details = {}
+        for name in self.kind_field_names:
+            value = self.cleaned_data.get(name)
+            if name != "ticked":
+                details[name] = value.isoformat() if hasattr(value, "isoformat") else value
+        return {
+            "item_id": self.item.id,
+            "details": details,
+            "ticked": bool(self.cleaned_data.get("ticked")),
+            "blocker": self.cleaned_data.get("blocker", "").strip(),
+            "due_on": self.cleaned_data.get("due_on"),
+        }
+
+
+class ChecklistFormSet(forms.BaseFormSet):
+    """One row per checklist item of a step; the items come from the database."""
+
+    form = ChecklistRowForm
+    extra = 0
+    min_num = 0
+    max_num = 1000
+    absolute_max = 1000
+    validate_min = validate_max = False
+    can_order = can_delete = False
+    can_delete_extra = False
+    renderer = None
+
+    def __init__(self, *args, items, editable: bool = True, initial=None, **kwargs):
+        self.items, self.editable = list(items), editable
+        super().__init__(*args, **kwargs)
+
+    def initial_form_count(self) -> int:
+        return len(self.items)
+
+    def total_form_count(self) -> int:
+        return len(self.items)
+
+    def get_form_kwargs(self, index):
+        return {"item": self.items[index], "editable": self.editable}
+
+    def rows(self) -> list[dict]:
+        return [form.row() for form in self.forms]
+
+
+# --- other step forms -------------------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label="Note", max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+EVIDENCE_TYPES = {
+    ".pdf": b"%PDF",
+    ".png": b"\x89PNG",
+    ".jpg": b"\xff\xd8\xff",
+    ".jpeg": b"\xff\xd8\xff",
+    ".xlsx": b"PK\x03\x04",
+    ".docx": b"PK\x03\x04",
+    ".zip": b"PK\x03\x04",
+    ".csv": None,
+    ".txt": None,
+    ".json": None,
+}
+
+
+def _looks_like_text(head: bytes) -> bool:
+    return b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+class EvidenceForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    url = forms.URLField(label="Link", required=False, assume_scheme="https")
+    file = forms.FileField(label="Attachment", required=False)
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if not upload:
+            return upload
+        limit_mb = settings.P2C_MAX_UPLOAD_MB
+        if upload.size > limit_mb * 1024 * 1024:
+            raise forms.ValidationError(
+                f"The file is larger than {limit_mb} MB. Attach a smaller file or a link."
+            )
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in EVIDENCE_TYPES:
+            raise forms.ValidationError(
+                f"{suffix or 'Files without an extension'} are not accepted. Use one of: "
+                + ", ".join(sorted(EVIDENCE_TYPES))
+            )
+        head = upload.read(2048)
+        upload.seek(0)
+        magic = EVIDENCE_TYPES[suffix]
+        if (magic and not head.startswith(magic)) or (magic is None and not _looks_like_text(head)):
+            raise forms.ValidationError(
+                f"The file's content is not a {suffix} file. Check you picked the right file."
+            )
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not data.get("url") and not data.get("file"):
+            raise forms.ValidationError("Give a link or attach a file.")
+        return data
+
+    def sha256(self) -> str:
+        upload = self.cleaned_data.get("file")
+        if not upload:
+            return ""
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        return digest.hexdigest()
+
+
+class UninstallConfirmForm(forms.Form):
+    typed_name = forms.CharField(label="Type the migration's name to confirm", max_length=120)
+
+
+class DuplicateRuleForm(forms.Form):
+    name = forms.CharField(label="Rule name", max_length=150)
+    table = forms.CharField(label="Table", max_length=100, help_text="For example Account or Contact.")
+
+
+class InitSettingsForm(forms.ModelForm):
+    language = forms.ChoiceField(choices=[(c, c) for c in LANGUAGE_CODES])
+    relationship_type = forms.ChoiceField(
+        label="Relationship type", choices=[(c, c) for c in RELATIONSHIP_TYPES]
+    )
+    order_type = forms.ChoiceField(
+        label="Order type",
+        choices=[(c, c) for c in ORDER_TYPES],
+        help_text="Dual-write syncs only Item based orders and quotes.",
+    )
+    company_rule_text = forms.CharField(
+        label="Company rule: value = company code, one per line",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: “US Sales = USMF”. Values not listed fall back to the company above.",
+    )
+
+    class Meta:
+        model = InitializationSettings
+        fields = [
+            "company",
+            "company_rule_column",
+            "customer_group",
+            "relationship_type",
+            "account_numbers_customized",
+            "language",
+            "order_type",
+            "date_order",
+            "country",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        codes = [(e.code, str(e)) for e in self.instance.migration.legal_entities.all()]
+        self.fields["company"] = forms.ChoiceField(label="Company", choices=codes)
+        mapping = self.instance.company_rule_map or {}
+        self.initial["company_rule_text"] = "\n".join(f"{k} = {v}" for k, v in mapping.items())
+
+    def clean_company_rule_text(self) -> dict:
+        mapping = {}
+        codes = set(self.instance.migration.legal_entities.values_list("code", flat=True))
+        for number, line in enumerate(self.cleaned_data["company_rule_text"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            value, sep, code = line.rpartition("=")
+            if not sep or not value.strip() or code.strip().upper() not in codes:
+                raise forms.ValidationError(
+                    f"Line {number} “{line.strip()}”: write “value = company code” with one of this "
+                    f"migration's companies ({', '.join(sorted(codes))})."
+                )
+            mapping[value.strip()] = code.strip().upper()
+        return mapping
+
+    def clean(self):
+        data = super().clean()
+        if data.get("company_rule_text") and not data.get("company_rule_column"):
+            self.add_error("company_rule_column", "Name the column the company rule reads.")
+        return data
+
+    def values(self) -> dict:
+        values = {f: self.cleaned_data[f] for f in self.Meta.fields}
+        values["company_rule_map"] = self.cleaned_data["company_rule_text"]
+        return values

@@ -1,0 +1,278 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from . import runbook
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", "Project manager"
+    CONSULTANT = "consultant", "Consultant"
+    VIEWER = "viewer", "Viewer"
+
+
+class Migration(models.Model):
+    name = models.CharField(max_length=120)
+    customer = models.CharField(max_length=120)
+    fno_url = models.URLField("Finance and Operations URL", blank=True)
+    ce_url = models.URLField("Customer engagement URL", blank=True)
+    go_live = models.DateField("Planned go-live", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="migrations"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+company_code = RegexValidator(
+    r"^[A-Za-z0-9]{1,4}$", "A company code is 1 to 4 letters or digits, such as USMF."
+)
+
+
+class LegalEntity(models.Model):
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="legal_entities")
+    code = models.CharField("Company code", max_length=4, validators=[company_code])
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["migration", "code"], name="unique_company_per_migration")
+        ]
+        verbose_name_plural = "legal entities"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.upper()
+        super().save(*args, **kwargs)
+
+
+class Membership(models.Model):
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user__username"]
+        constraints = [models.UniqueConstraint(fields=["migration", "user"], name="one_membership_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) on {self.migration}"
+
+    @property
+    def can_work(self) -> bool:
+        return self.role in (Role.MANAGER, Role.CONSULTANT)
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role == Role.MANAGER
+
+
+class ChecklistItem(models.Model):
+    """One line of a step's checklist.
+
+    `details` holds the kind's own fields (a run's date and result, an export's
+    row count, a map's error count...). `done` is derived from them for data
+    kinds and ticked by hand for plain tasks; see services.checklist.
+    """
+
+    KIND_CHOICES = [
+        (runbook.TASK, "Task"),
+        (runbook.SYNC_RUN, "Data Integrator run"),
+        (runbook.EXPORT, "Table export"),
+        (runbook.UNINSTALL, "Uninstall confirmation"),
+        (runbook.LEGAL_ENTITY, "Legal entity link"),
+        (runbook.REFERENCE_MAP, "Reference data map"),
+        (runbook.DUPLICATE_RULE, "Duplicate detection rule"),
+        (runbook.REENABLE_RULE, "Re-enable duplicate detection rule"),
+        (runbook.TABLE_MAP, "Table map"),
+    ]
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="items")
+    step = models.PositiveSmallIntegerField()
+    key = models.SlugField(max_length=80)
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES, default=runbook.TASK)
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    details = models.JSONField(default=dict, blank=True)
+    done = models.BooleanField(default=False)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    blocker = models.CharField("Blocked by", max_length=300, blank=True)
+    due_on = models.DateField("Due", null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["step", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["migration", "key"], name="unique_item_key")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_blocked(self) -> bool:
+        return bool(self.blocker)
+
+    def is_overdue(self, today) -> bool:
+        return not self.done and self.due_on is not None and self.due_on < today
+
+
+class Signoff(models.Model):
+    """A project manager's sign-off of a step (step 2's opens step 3)."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="signoffs")
+    step = models.PositiveSmallIntegerField()
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    signed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["migration", "step"], name="one_signoff_per_step")]
+
+    def __str__(self) -> str:
+        return f"Step {self.step} signed off by {self.signed_by}"
+
+
+class Note(models.Model):
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="notes")
+    step = models.PositiveSmallIntegerField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Note on step {self.step} by {self.author}"
+
+
+def evidence_path(instance: "Evidence", filename: str) -> str:
+    return f"migrations/{instance.migration_id}/evidence/step{instance.step}/{filename}"
+
+
+class Evidence(models.Model):
+    """Proof that a step was done: an attachment or a link."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="evidence")
+    step = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    url = models.URLField(blank=True)
+    file = models.FileField(upload_to=evidence_path, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name_plural = "evidence"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DateOrder(models.TextChoices):
+    AUTO = "auto", "Detect from the file"
+    MDY = "mdy", "Month/day/year (3/27/2020)"
+    DMY = "dmy", "Day/month/year (27/03/2020)"
+    YMD = "ymd", "Year-month-day (2020-03-27)"
+
+
+class CountryMode(models.TextChoices):
+    KEEP = "keep", "Keep the text as exported"
+    ISO2 = "iso2", "ISO 3166 two-letter code"
+    DUALWRITE = "dualwrite", "Dual-write's country text"
+
+
+class InitializationSettings(models.Model):
+    """Step 8's values, per migration (see docs p2c-rules.md, Settings)."""
+
+    migration = models.OneToOneField(Migration, on_delete=models.CASCADE, related_name="init_settings")
+    company = models.CharField(max_length=4, validators=[company_code])
+    company_rule_column = models.CharField(
+        "Company rule: source column",
+        max_length=120,
+        blank=True,
+        help_text="Optional: take the company per row from this column (for example Owning Business Unit).",
+    )
+    company_rule_map = models.JSONField("Company rule: value → company code", default=dict, blank=True)
+    customer_group = models.CharField("Customer group", max_length=10, default="10")
+    relationship_type = models.CharField("Relationship type", max_length=40, default="Customer")
+    account_numbers_customized = models.BooleanField("Account numbers customized", default=False)
+    language = models.CharField(max_length=10, default="en-us")
+    order_type = models.CharField("Order type", max_length=40, default="Item based")
+    date_order = models.CharField(
+        "Date order", max_length=4, choices=DateOrder.choices, default=DateOrder.AUTO
+    )
+    country = models.CharField(max_length=10, choices=CountryMode.choices, default=CountryMode.KEEP)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "initialization settings"
+
+    def __str__(self) -> str:
+        return f"Initialization settings of {self.migration}"
+
+
+class WizardState(models.Model):
+    """The runbook wizard's formtools storage, one row per migration.
+
+    Kept in the database rather than the session so that every member, on any
+    machine, sees the same wizard.
+    """
+
+    prefix = models.CharField(max_length=100, unique=True)
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.prefix
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class Activity(models.Model):
+    """The migration's activity log. Append-only: rows are never changed or deleted."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="activities")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verb = models.CharField(max_length=40)
+    description = models.CharField(max_length=500)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "activities"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor}: {self.description}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("The activity log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The activity log is append-only.")

@@ -1,0 +1,228 @@
+"""The nine steps of Microsoft's article, in our own words, and their checklists.
+
+This is the static catalogue a new migration's checklist is seeded from. Items
+that depend on the migration (legal entities, recorded duplicate detection
+rules) are added by the services.
+"""
+
+from dataclasses import dataclass, field
+
+ARTICLE_URL = (
+    "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/"
+    "data-entities/dual-write/migrate-prospect-to-cash"
+)
+DUAL_WRITE_DOCS = (
+    "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/dual-write/"
+)
+
+
+def article_section(phrase: str) -> str:
+    """A link that scrolls the article to the step's own words (text fragment)."""
+    return f"{ARTICLE_URL}#:~:text={phrase.replace(' ', '%20')}"
+
+
+# Item kinds: each has its own fields in the step's form (see forms.KIND_FIELDS).
+TASK = "task"
+SYNC_RUN = "sync_run"
+EXPORT = "export"
+UNINSTALL = "uninstall"
+LEGAL_ENTITY = "legal_entity"
+REFERENCE_MAP = "reference_map"
+DUPLICATE_RULE = "duplicate_rule"
+REENABLE_RULE = "reenable_rule"
+TABLE_MAP = "table_map"
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    key: str
+    title: str
+    kind: str = TASK
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    slug: str
+    title: str
+    guidance: str
+    article_url: str
+    items: tuple[ItemSpec, ...] = field(default_factory=tuple)
+    warning: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.number}. {self.title}"
+
+
+DATA_INTEGRATOR_PROJECTS = ("Accounts", "Contacts", "Products", "Quotes", "Orders", "Invoices")
+
+# The nine tables of step 2, keyed as in the transformation contract.
+EXPORT_TABLES = (
+    ("account", "Account"),
+    ("contact", "Contact"),
+    ("invoice", "Invoice"),
+    ("invoice_products", "Invoice products"),
+    ("order", "Order"),
+    ("order_products", "Order products"),
+    ("products", "Products"),
+    ("quote", "Quote"),
+    ("quote_products", "Quote products"),
+)
+
+REFERENCE_MAPS = (
+    "Legal entities (cdm_companies)",
+    "Customer groups (msdyn_customergroups)",
+    "Terms of payment (msdyn_paymentterms)",
+    "Payment schedule (msdyn_paymentschedules)",
+    "Payment schedule lines",
+    "Payment days CDS",
+    "Customer payment method",
+    "Sales tax groups",
+    "Currencies",
+    "Units",
+    "Sales order origin codes",
+    "Delivery terms",
+    "Modes of delivery",
+    "Sites",
+    "Warehouses",
+    "CDS released distinct products (products)",
+)
+
+# Enabling these before step 8 would sync uninitialized records.
+MAPS_NOT_YET = (
+    "Customers V3 (accounts)",
+    "CDS sales quotation header (quotes)",
+    "CDS sales quotation lines (quotedetails)",
+    "CDS sales order headers (salesorders)",
+    "CDS sales order lines (salesorderdetails)",
+)
+
+# Step 9 maps in the order Microsoft runs them.
+STEP9_MAPS = (
+    "Customers V3 (accounts)",
+    "Customers V3 (contacts)",
+    "CDS Contacts V2 (contacts)",
+    "CDS sales quotation header (quotes)",
+    "CDS sales quotation lines (quotedetails)",
+    "CDS sales order headers (salesorders)",
+    "CDS sales order lines (salesorderdetails)",
+    "Sales invoice headers V2 (invoices)",
+    "Sales invoice lines V2 (invoicedetails)",
+)
+
+TRANSFORM_TABLES = (
+    ("account", "Account"),
+    ("contact", "Contact"),
+    ("quote", "Quote"),
+    ("quote_products", "Quote products"),
+    ("order", "Order"),
+    ("order_products", "Order products"),
+)
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:60]
+
+
+STEPS = (
+    Step(
+        1,
+        "last-sync",
+        "Last full sync",
+        "Run every Prospect to cash project in Data Integrator one last time as a full "
+        "synchronization, so Sales holds the latest Finance and Operations data before you export it. "
+        "Record each run's date and result.",
+        article_section("Run the Prospect to cash"),
+        tuple(ItemSpec(f"sync-{_slug(p)}", f"{p} project", SYNC_RUN) for p in DATA_INTEGRATOR_PROJECTS),
+    ),
+    Step(
+        2,
+        "exports",
+        "Export the Sales tables",
+        "Export all nine tables from Sales to Excel or CSV. Uninstalling P2C in step 3 deletes its "
+        "columns and their data, so these exports are the only copy. Mark a table 'not used' only "
+        "when the customer has no such records, and say why.",
+        article_section("Export"),
+        tuple(ItemSpec(f"export-{key}", name, EXPORT) for key, name in EXPORT_TABLES),
+    ),
+    Step(
+        3,
+        "uninstall",
+        "Uninstall Prospect to cash",
+        "Uninstall the Prospect to cash solution from the Sales environment. This step opens once a "
+        "project manager has signed off the exports of step 2.",
+        article_section("Uninstall"),
+        (
+            ItemSpec("uninstall-p2c", "Prospect to cash solution uninstalled", UNINSTALL),
+            ItemSpec("uninstall-di-projects", "Data Integrator P2C projects stopped and removed"),
+        ),
+        warning="Uninstalling deletes every column Prospect to cash added (msdynce_*) and the data in "
+        "them. It cannot be undone. Make sure every table of step 2 is exported.",
+    ),
+    Step(
+        4,
+        "install",
+        "Install dual-write",
+        "Install the dual-write core solution and the application orchestration solutions, then link "
+        "the Finance and Operations environment to the Dataverse environment.",
+        DUAL_WRITE_DOCS + "dual-write-home-page",
+        (
+            ItemSpec("install-prerequisites", "System requirements and permissions checked"),
+            ItemSpec("install-core", "Dual-write core solution installed"),
+            ItemSpec("install-orchestration", "Dual-write application orchestration solutions installed"),
+            ItemSpec("install-link", "Finance and Operations environment linked to Dataverse"),
+            ItemSpec("install-health-check", "Dual-write health check passed"),
+        ),
+    ),
+    Step(
+        5,
+        "connection",
+        "Connect legal entities",
+        "Create the dual-write connection between the Finance and Operations app and the customer "
+        "engagement app for each legal entity of this migration (at most 40 per link).",
+        article_section("connection"),
+    ),
+    Step(
+        6,
+        "reference-data",
+        "Sync reference data",
+        "Enable the table maps for reference data and run their initial sync. The account, quote and "
+        "order maps look these up in step 9.",
+        article_section("reference data"),
+        tuple(ItemSpec(f"ref-{_slug(m)}", m, REFERENCE_MAP) for m in REFERENCE_MAPS),
+        warning="Do not enable these maps yet: " + "; ".join(MAPS_NOT_YET) + ".",
+    ),
+    Step(
+        7,
+        "duplicate-detection",
+        "Disable duplicate detection",
+        "In Sales, go to Advanced Settings > System Settings > Data Management > Duplicate detection "
+        "rules. Record each active rule here before you disable it: the wizard adds a 're-enable' item "
+        "for it to step 9, because the article never says to turn them back on.",
+        article_section("duplicate detection"),
+    ),
+    Step(
+        8,
+        "initialize",
+        "Initialize the exported tables",
+        "Fill dual-write's new columns in the exported files with the values below, then import them "
+        "with the Import data wizard so the records update by their GUID.",
+        article_section("Initialize"),
+        tuple(ItemSpec(f"init-{key}", f"{name} initialized and imported") for key, name in TRANSFORM_TABLES),
+    ),
+    Step(
+        9,
+        "enable-maps",
+        "Enable the table maps",
+        "In Finance and Operations, enable the maps in this order and run their initial sync. Record "
+        "the result and the error count of each; then re-enable the duplicate detection rules.",
+        article_section("enable"),
+        tuple(ItemSpec(f"map-{_slug(m)}", m, TABLE_MAP) for m in STEP9_MAPS),
+    ),
+)
+
+STEPS_BY_SLUG = {step.slug: step for step in STEPS}
+STEPS_BY_NUMBER = {step.number: step for step in STEPS}
+EXPORTS_STEP = 2
+UNINSTALL_STEP = 3

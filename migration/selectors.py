@@ -1,0 +1,145 @@
+"""Reads: what a user may see, and the progress figures of migrations."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from django.db.models import Max, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from . import runbook
+from .models import ChecklistItem, Membership, Migration, Signoff
+
+
+def migrations_for_user(user) -> QuerySet[Migration]:
+    return Migration.objects.filter(memberships__user=user)
+
+
+def membership_get(*, user, migration_id: int) -> Membership:
+    """The user's membership, or 404: non-members must not learn a migration exists."""
+    try:
+        return Membership.objects.select_related("migration").get(migration_id=migration_id, user=user)
+    except Membership.DoesNotExist:
+        raise Http404("No such migration") from None
+
+
+NOT_STARTED, IN_PROGRESS, DONE, BLOCKED = "not_started", "in_progress", "done", "blocked"
+STATE_LABELS = {NOT_STARTED: "Not started", IN_PROGRESS: "In progress", DONE: "Done", BLOCKED: "Blocked"}
+
+
+@dataclass
+class StepProgress:
+    step: runbook.Step
+    total: int = 0
+    done: int = 0
+    blocked: int = 0
+    overdue: int = 0
+    touched: int = 0
+    locked: bool = False
+    signed_off: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.blocked or self.locked:
+            return BLOCKED
+        if self.total and self.done == self.total:
+            return DONE
+        if self.done or self.touched:
+            return IN_PROGRESS
+        return NOT_STARTED
+
+    @property
+    def state_label(self) -> str:
+        return "Locked" if self.locked and not self.blocked else STATE_LABELS[self.state]
+
+
+@dataclass
+class MigrationProgress:
+    migration: Migration
+    steps: list[StepProgress] = field(default_factory=list)
+    last_activity: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(s.total for s in self.steps)
+
+    @property
+    def done(self) -> int:
+        return sum(s.done for s in self.steps)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def blocked(self) -> int:
+        return sum(s.blocked for s in self.steps)
+
+    @property
+    def overdue(self) -> int:
+        return sum(s.overdue for s in self.steps)
+
+    @property
+    def current_step(self) -> StepProgress | None:
+        """The first step not done: where the migration stands."""
+        return next((s for s in self.steps if s.state != DONE), None)
+
+
+def _empty_progress(migration: Migration, signed: set[tuple[int, int]]) -> MigrationProgress:
+    progress = MigrationProgress(migration)
+    for step in runbook.STEPS:
+        sp = StepProgress(step, signed_off=(migration.id, step.number) in signed)
+        sp.locked = (
+            step.number == runbook.UNINSTALL_STEP and (migration.id, runbook.EXPORTS_STEP) not in signed
+        )
+        progress.steps.append(sp)
+    return progress
+
+
+def progress_for(migrations: list[Migration], today: date | None = None) -> list[MigrationProgress]:
+    """Progress of several migrations from three queries, whatever their number."""
+    today = today or timezone.localdate()
+    ids = [m.id for m in migrations]
+    signed = set(Signoff.objects.filter(migration_id__in=ids).values_list("migration_id", "step"))
+    by_id = {m.id: _empty_progress(m, signed) for m in migrations}
+    rows = ChecklistItem.objects.filter(migration_id__in=ids).values_list(
+        "migration_id", "step", "done", "blocker", "due_on", "updated_at"
+    )
+    for migration_id, step, done, blocker, due_on, updated_at in rows:
+        sp = by_id[migration_id].steps[step - 1]
+        sp.total += 1
+        sp.done += done
+        sp.blocked += bool(blocker)
+        sp.overdue += (not done) and due_on is not None and due_on < today
+        sp.touched += updated_at is not None
+    last = Migration.objects.filter(id__in=ids).annotate(last=Max("activities__at")).values_list("id", "last")
+    for migration_id, at in last:
+        by_id[migration_id].last_activity = at
+    return [by_id[m.id] for m in migrations]
+
+
+def progress_get(migration: Migration) -> MigrationProgress:
+    return progress_for([migration])[0]
+
+
+SORTS = {
+    "name": lambda p: p.migration.name.lower(),
+    "step": lambda p: p.current_step.step.number if p.current_step else 10,
+    "percent": lambda p: p.percent,
+    "blocked": lambda p: p.blocked + p.overdue,
+    "activity": lambda p: p.last_activity or datetime.min.replace(tzinfo=UTC),
+    "golive": lambda p: p.migration.go_live or date.max,
+}
+
+
+def dashboard_rows(user, sort: str = "golive", descending: bool = False) -> list[MigrationProgress]:
+    migrations = list(migrations_for_user(user))
+    rows = progress_for(migrations)
+    key = SORTS.get(sort, SORTS["golive"])
+    return sorted(rows, key=key, reverse=descending)
+
+
+def step_items(migration: Migration, step: int) -> list[ChecklistItem]:
+    return list(
+        migration.items.filter(step=step).select_related("done_by", "updated_by").order_by("position", "id")
+    )

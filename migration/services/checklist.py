@@ -1,0 +1,182 @@
+"""Writes on a migration's checklist: items, sign-offs, the uninstall gate, recorded rules."""
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .. import runbook
+from ..models import ChecklistItem, Membership, Migration, Signoff
+from .activity import activity_record
+
+
+class ChecklistError(Exception):
+    """A checklist action that is not allowed now; the message says why and what to do."""
+
+
+def _sync_run_done(d: dict) -> bool:
+    return bool(d.get("run_on")) and d.get("result") == "succeeded"
+
+
+def _export_done(d: dict) -> bool:
+    if d.get("status") == "exported":
+        return d.get("row_count") is not None
+    return d.get("status") == "not_used" and bool(d.get("reason"))
+
+
+def _table_map_done(d: dict) -> bool:
+    return bool(d.get("enabled")) and d.get("sync_result") == "succeeded"
+
+
+# For kinds whose state is data, "done" follows from the data; plain tasks are ticked.
+DONE_RULES = {
+    runbook.SYNC_RUN: _sync_run_done,
+    runbook.EXPORT: _export_done,
+    runbook.LEGAL_ENTITY: lambda d: bool(d.get("linked")),
+    runbook.REFERENCE_MAP: lambda d: bool(d.get("enabled")) and bool(d.get("initial_sync_done")),
+    runbook.DUPLICATE_RULE: lambda d: bool(d.get("disabled")),
+    runbook.REENABLE_RULE: lambda d: bool(d.get("reenabled")),
+    runbook.TABLE_MAP: _table_map_done,
+}
+
+
+def item_is_done(item: ChecklistItem, details: dict, ticked: bool) -> bool:
+    rule = DONE_RULES.get(item.kind)
+    if rule is not None:
+        return rule(details)
+    if item.kind == runbook.UNINSTALL:
+        return item.done  # only uninstall_confirm changes it
+    return ticked
+
+
+def _log(item: ChecklistItem, actor, verb: str, text: str) -> None:
+    activity_record(
+        migration=item.migration, actor=actor, verb=verb, description=f"{text}: {item.title}", step=item.step
+    )
+
+
+def item_update(
+    *, item: ChecklistItem, actor, details: dict, ticked: bool = False, blocker: str = "", due_on=None
+) -> bool:
+    """Save one item's row from its step form; returns whether anything changed."""
+    done = item_is_done(item, details, ticked)
+    merged = {**item.details, **details}
+    changed = merged != item.details or done != item.done or blocker != item.blocker or due_on != item.due_on
+    if not changed:
+        return False
+    now = timezone.now()
+    if done != item.done:
+        item.done, item.done_by, item.done_at = done, (actor if done else None), (now if done else None)
+        _log(item, actor, "completed" if done else "reopened", "Completed" if done else "Reopened")
+    if blocker != item.blocker:
+        _log(
+            item,
+            actor,
+            "blocked" if blocker else "unblocked",
+            f"Blocked ({blocker})" if blocker else "Unblocked",
+        )
+    elif merged != item.details:
+        _log(item, actor, "updated", "Updated")
+    item.details, item.blocker, item.due_on = merged, blocker, due_on
+    item.updated_by, item.updated_at = actor, now
+    item.save()
+    return True
+
+
+@transaction.atomic
+def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> int:
+    """Save every row of a step form; rows carry `item_id`, `details`, `ticked`, `blocker`, `due_on`."""
+    items = {
+        i.id: i for i in ChecklistItem.objects.select_for_update().filter(migration=migration, step=step)
+    }
+    changed = 0
+    for row in rows:
+        item = items.get(row["item_id"])
+        if item is None:
+            continue  # removed meanwhile (a legal entity, say): nothing to save
+        changed += item_update(
+            item=item,
+            actor=actor,
+            details=row.get("details", {}),
+            ticked=row.get("ticked", False),
+            blocker=row.get("blocker", ""),
+            due_on=row.get("due_on"),
+        )
+    return changed
+
+
+def _require_manager(migration: Migration, actor) -> None:
+    if not Membership.objects.filter(migration=migration, user=actor, role="manager").exists():
+        raise ChecklistError("Only a project manager of this migration can sign off a step.")
+
+
+@transaction.atomic
+def step_sign_off(*, migration: Migration, step: int, actor) -> Signoff:
+    _require_manager(migration, actor)
+    open_items = list(migration.items.filter(step=step, done=False).values_list("title", flat=True))
+    if open_items:
+        raise ChecklistError(
+            f"Step {step} still has {len(open_items)} open item(s): {', '.join(open_items[:5])}. "
+            "Complete them (or, for exports, mark a table not used with a reason) before signing off."
+        )
+    signoff, created = Signoff.objects.get_or_create(
+        migration=migration, step=step, defaults={"signed_by": actor}
+    )
+    if created:
+        activity_record(
+            migration=migration, actor=actor, verb="signoff", description=f"Signed off step {step}", step=step
+        )
+    return signoff
+
+
+def uninstall_unlocked(migration: Migration) -> bool:
+    return Signoff.objects.filter(migration=migration, step=runbook.EXPORTS_STEP).exists()
+
+
+@transaction.atomic
+def uninstall_confirm(*, migration: Migration, actor, typed_name: str) -> ChecklistItem:
+    if not uninstall_unlocked(migration):
+        raise ChecklistError("Step 3 is locked until a project manager signs off the exports of step 2.")
+    if typed_name.strip() != migration.name:
+        raise ChecklistError(
+            f"Type the migration's name exactly ({migration.name}) to confirm the uninstall."
+        )
+    item = migration.items.select_for_update().get(kind=runbook.UNINSTALL)
+    if not item.done:
+        item.done, item.done_by, item.done_at = True, actor, timezone.now()
+        item.details = {**item.details, "confirmed_name": typed_name.strip()}
+        item.save()
+        _log(item, actor, "completed", "Confirmed uninstall")
+    return item
+
+
+@transaction.atomic
+def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str) -> ChecklistItem:
+    """Record an active duplicate detection rule and add its re-enable item to step 9."""
+    number = (migration.items.filter(kind=runbook.DUPLICATE_RULE).count()) + 1
+    last_position = migration.items.filter(step=9).aggregate(m=Max("position"))["m"] or 0
+    rule = ChecklistItem.objects.create(
+        migration=migration,
+        step=7,
+        key=f"dup-rule-{number}",
+        kind=runbook.DUPLICATE_RULE,
+        title=f"Disable rule “{name}” ({table})",
+        position=number,
+        details={"name": name, "table": table, "disabled": False},
+    )
+    ChecklistItem.objects.create(
+        migration=migration,
+        step=9,
+        key=f"reenable-rule-{number}",
+        kind=runbook.REENABLE_RULE,
+        title=f"Re-enable rule “{name}” ({table})",
+        position=last_position + 1,
+        details={"name": name, "table": table, "reenabled": False},
+    )
+    activity_record(
+        migration=migration,
+        actor=actor,
+        verb="updated",
+        description=f"Recorded duplicate detection rule “{name}” ({table})",
+        step=7,
+    )
+    return rule

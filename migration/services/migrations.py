@@ -1,0 +1,162 @@
+"""Writes on migrations, their legal entities and members."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from .. import runbook
+from ..models import ChecklistItem, InitializationSettings, LegalEntity, Membership, Migration, Role
+from .activity import activity_record
+
+
+@dataclass(frozen=True)
+class LegalEntityData:
+    code: str
+    name: str
+
+
+class MembershipError(Exception):
+    pass
+
+
+@transaction.atomic
+def migration_create(
+    *,
+    creator,
+    name: str,
+    customer: str,
+    legal_entities: list[LegalEntityData],
+    fno_url: str = "",
+    ce_url: str = "",
+    go_live=None,
+) -> Migration:
+    """Create a migration with its checklist; the creator becomes its project manager."""
+    migration = Migration.objects.create(
+        name=name, customer=customer, fno_url=fno_url, ce_url=ce_url, go_live=go_live, created_by=creator
+    )
+    Membership.objects.create(migration=migration, user=creator, role=Role.MANAGER)
+    _seed_checklist(migration)
+    for entity in legal_entities:
+        legal_entity_add(migration=migration, actor=None, code=entity.code, name=entity.name)
+    InitializationSettings.objects.create(migration=migration, company=legal_entities[0].code.upper())
+    activity_record(
+        migration=migration, actor=creator, verb="created", description=f"Created migration {name}"
+    )
+    return migration
+
+
+def _seed_checklist(migration: Migration) -> None:
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            migration=migration, step=step.number, key=spec.key, kind=spec.kind, title=spec.title, position=i
+        )
+        for step in runbook.STEPS
+        for i, spec in enumerate(step.items)
+    )
+
+
+def legal_entity_add(*, migration: Migration, actor, code: str, name: str) -> LegalEntity:
+    entity = LegalEntity.objects.create(migration=migration, code=code.upper(), name=name)
+    ChecklistItem.objects.create(
+        migration=migration,
+        step=5,
+        key=f"link-{entity.code.lower()}",
+        kind=runbook.LEGAL_ENTITY,
+        title=f"{entity.code} {entity.name} linked",
+        position=migration.legal_entities.count(),
+    )
+    if actor is not None:
+        activity_record(
+            migration=migration,
+            actor=actor,
+            verb="setting",
+            description=f"Added legal entity {entity}",
+            step=5,
+        )
+    return entity
+
+
+@transaction.atomic
+def legal_entity_remove(*, entity: LegalEntity, actor) -> None:
+    migration = entity.migration
+    if migration.legal_entities.count() <= 1:
+        raise MembershipError("A migration needs at least one legal entity.")
+    ChecklistItem.objects.filter(migration=migration, key=f"link-{entity.code.lower()}").delete()
+    entity.delete()
+    activity_record(
+        migration=migration, actor=actor, verb="setting", description=f"Removed legal entity {entity}", step=5
+    )
+
+
+FIELD_LABELS = {
+    "name": "name",
+    "customer": "customer",
+    "fno_url": "Finance and Operations URL",
+    "ce_url": "customer engagement URL",
+    "go_live": "go-live date",
+}
+
+
+@transaction.atomic
+def migration_update(*, migration: Migration, actor, **changes) -> list[str]:
+    """Apply changed fields and log each one; returns the labels of what changed."""
+    changed = []
+    for field, value in changes.items():
+        if getattr(migration, field) != value:
+            setattr(migration, field, value)
+            changed.append(field)
+    if changed:
+        migration.save(update_fields=changed)
+        for field in changed:
+            activity_record(
+                migration=migration,
+                actor=actor,
+                verb="setting",
+                description=f"Changed {FIELD_LABELS[field]} to {getattr(migration, field) or '(empty)'}",
+            )
+    return changed
+
+
+def member_add(*, migration: Migration, actor, user, role: str) -> Membership:
+    if Membership.objects.filter(migration=migration, user=user).exists():
+        raise MembershipError(f"{user.username} is already a member of this migration.")
+    membership = Membership.objects.create(migration=migration, user=user, role=role)
+    activity_record(
+        migration=migration,
+        actor=actor,
+        verb="member",
+        description=f"Added {user.username} as {membership.get_role_display().lower()}",
+    )
+    return membership
+
+
+def _last_manager(membership: Membership) -> bool:
+    managers = Membership.objects.filter(migration=membership.migration, role=Role.MANAGER)
+    return membership.role == Role.MANAGER and managers.count() == 1
+
+
+def member_change_role(*, membership: Membership, actor, role: str) -> None:
+    if membership.role == role:
+        return
+    if _last_manager(membership):
+        raise MembershipError("A migration needs at least one project manager.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    activity_record(
+        migration=membership.migration,
+        actor=actor,
+        verb="member",
+        description=f"Changed {membership.user.username}'s role to {membership.get_role_display().lower()}",
+    )
+
+
+def member_remove(*, membership: Membership, actor) -> None:
+    if _last_manager(membership):
+        raise MembershipError("A migration needs at least one project manager.")
+    membership.delete()
+    activity_record(
+        migration=membership.migration,
+        actor=actor,
+        verb="member",
+        description=f"Removed {membership.user.username}",
+    )

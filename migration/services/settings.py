@@ -1,0 +1,38 @@
+"""Writes on a migration's step-8 initialization settings."""
+
+from django.utils import timezone
+
+from ..models import InitializationSettings
+from .activity import activity_record
+
+SETTING_FIELDS = (
+    "company",
+    "company_rule_column",
+    "company_rule_map",
+    "customer_group",
+    "relationship_type",
+    "account_numbers_customized",
+    "language",
+    "order_type",
+    "date_order",
+    "country",
+)
+
+
+def init_settings_update(*, init_settings: InitializationSettings, actor, values: dict) -> list[str]:
+    """Apply the step-8 form; every changed setting gets its own activity entry."""
+    changed = [f for f in SETTING_FIELDS if f in values and getattr(init_settings, f) != values[f]]
+    for field in changed:
+        setattr(init_settings, field, values[field])
+        label = InitializationSettings._meta.get_field(field).verbose_name
+        activity_record(
+            migration=init_settings.migration,
+            actor=actor,
+            verb="setting",
+            description=f"Set {label} to {values[field]!s:.200}",
+            step=8,
+        )
+    if changed:
+        init_settings.updated_by, init_settings.updated_at = actor, timezone.now()
+        init_settings.save()
+    return changed
