@@ -9,7 +9,11 @@ PORT ?= 8000
 .PHONY: setup run test lint format bench clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "make: needs Python 3.11 or newer, found '$(PYTHON)'." >&2; \
+	  echo "      Install python3.11 or run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { \
+	  echo "make: could not create $(VENV); on Debian/Ubuntu: apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(INSTALLED)
