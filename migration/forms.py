@@ -15,6 +15,9 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class MigrationForm(forms.ModelForm):
+    fno_url = forms.URLField(label="Finance and Operations URL", required=False, assume_scheme="https")
+    ce_url = forms.URLField(label="Customer engagement URL", required=False, assume_scheme="https")
+
     class Meta:
         model = Migration
         fields = ["name", "customer", "fno_url", "ce_url", "go_live"]

@@ -24,10 +24,17 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         self.membership = membership_required(request, kwargs["migration_id"], need)
         self.migration = self.membership.migration
         self.progress = selectors.progress_get(self.migration)
-        if kwargs.get("step") is None and "reset" not in request.GET:
+        if kwargs.get("step") is None:
             current = self.progress.current_step or self.progress.steps[-1]
             return redirect(self._url(current.step.slug))
         return super().dispatch(request, *args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        # The URL names the step being saved. The shared storage's current step
+        # may be a colleague's, so take it from the URL, not from the storage.
+        if kwargs.get("step") in self.get_form_list():
+            self.storage.current_step = kwargs["step"]
+        return super().post(*args, **kwargs)
 
     def get_prefix(self, request, *args, **kwargs):
         # formtools keys storage by class name: scope it per migration.

@@ -1,5 +1,10 @@
 import pytest
 
+from migration.models import Role
+from migration.services.migrations import LegalEntityData, member_add, migration_create
+
+PASSWORD = "a-long-test-password-42"
+
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
@@ -7,3 +12,80 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness would dominate the suite's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    # The manifest storage needs collectstatic first; tests don't depend on it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def _user(django_user_model, username):
+    return django_user_model.objects.create_user(username=username, password=PASSWORD)
+
+
+# The fixed cast: a migration's project manager, consultant and viewer, and an
+# outsider who belongs to another migration only.
+@pytest.fixture
+def manager(django_user_model):
+    return _user(django_user_model, "mia-manager")
+
+
+@pytest.fixture
+def consultant(django_user_model):
+    return _user(django_user_model, "carl-consultant")
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    return _user(django_user_model, "vera-viewer")
+
+
+@pytest.fixture
+def outsider(django_user_model):
+    return _user(django_user_model, "otto-outsider")
+
+
+@pytest.fixture
+def migration(manager, consultant, viewer):
+    migration = migration_create(
+        creator=manager,
+        name="Contoso cutover",
+        customer="Contoso Ltd",
+        legal_entities=[LegalEntityData("USMF", "Contoso US"), LegalEntityData("DEMF", "Contoso DE")],
+    )
+    member_add(migration=migration, actor=manager, user=consultant, role=Role.CONSULTANT)
+    member_add(migration=migration, actor=manager, user=viewer, role=Role.VIEWER)
+    return migration
+
+
+@pytest.fixture
+def other_migration(outsider):
+    return migration_create(
+        creator=outsider,
+        name="Fabrikam cutover",
+        customer="Fabrikam",
+        legal_entities=[LegalEntityData("FRRT", "Fabrikam FR")],
+    )
+
+
+@pytest.fixture
+def client_for(client, manager, consultant, viewer, outsider):
+    """Log the test client in as one of the cast by role name ('anonymous' stays logged out)."""
+    cast = {"manager": manager, "consultant": consultant, "viewer": viewer, "outsider": outsider}
+
+    def login(role: str):
+        if role != "anonymous":
+            client.force_login(cast[role])
+        return client
+
+    return login
