@@ -1,0 +1,326 @@
+"""The per-table rules: target values for one batch of rows, plus their row issues.
+
+Rules are vectorized over arrow string arrays. A target value of null means
+"no value": the cell is left as it is (empty when the column is appended).
+Anything that depends on a cell's text (dates, countries, company rule, yes/no,
+party numbers) is computed once per distinct text, not once per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import countries
+from .dates import DateOrder, iso_receipt, parse
+from .options import TransformSettings
+from .reading import Batch
+from .report import IssueBlock, IssueLog
+from .tables import Layout, TableSpec
+
+YES = {"yes", "true", "1", "y"}
+NO = {"no", "false", "0", "n"}
+ORDER_NUMBER_MAX = 20  # msdyn_salesordernumber length
+_FORMULA_START = pa.array(["=", "+", "-", "@"])
+# Numbers and phone numbers start with + or - but are not formulas Excel users write.
+_NUMBER_RE = r"^\s*([+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?|\+[\d\s().\-/]{6,})\s*$"
+
+
+@dataclass
+class Context:
+    """What the rules need across batches of one file."""
+
+    spec: TableSpec
+    layout: Layout
+    settings: TransformSettings
+    issues: IssueLog
+    dates: DateOrder
+    party: dict[str, str] | None = None  # "company\x1faccount" (casefolded) -> party number
+    party_by_account: bool = False  # the F&O list had no DATAAREAID column
+    company_map: dict[str, str] | None = None
+    caches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    keys: list[tuple[pa.Array, pa.Array, pa.Array | None, pa.Array]] = field(default_factory=list)
+
+    def cache(self, name: str) -> dict[str, Any]:
+        return self.caches.setdefault(name, {})
+
+
+@dataclass
+class Rows:
+    """One batch as the rules see it: source text by role (from the step-2 export in merge mode)."""
+
+    batch: Batch
+    layout: Layout
+    guids: pa.Array | None
+    merged: dict[str, pa.Array] | None = None
+
+    @property
+    def n(self) -> int:
+        return self.batch.num_rows
+
+    @property
+    def start(self) -> int:
+        return self.batch.start
+
+    def source(self, role: str) -> pa.Array | None:
+        if self.merged is not None and role in self.merged:
+            return self.merged[role]
+        i = self.layout.sources.get(role)
+        return None if i is None else self.batch.text(i)
+
+
+# --- vectorized helpers ------------------------------------------------------
+
+
+def blank(arr: pa.Array) -> pa.Array:
+    return pc.equal(pc.utf8_trim_whitespace(arr), "")
+
+
+def const(value: str, n: int) -> pa.Array:
+    return pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+def map_text(arr: pa.Array, func: Callable[[str], str | None], cache: dict[str, Any]) -> pa.Array:
+    """func applied to each distinct text once; null where func gives None."""
+    uniques = pc.unique(arr)
+    values = []
+    for text in uniques.to_pylist():
+        if text not in cache:
+            cache[text] = func(text)
+        values.append(cache[text])
+    return pa.array(values, pa.string()).take(pc.index_in(arr, value_set=uniques))
+
+
+def _nulls_where(mask: pa.Array, arr: pa.Array) -> pa.Array:
+    return pc.if_else(mask, pa.scalar(None, pa.string()), arr)
+
+
+def _issue(ctx: Context, rows: Rows, code: str, column: str, mask: pa.Array, values: pa.Array | None) -> None:
+    ctx.issues.add_mask(code, column, mask, rows.start, rows.guids, values)
+
+
+def _src_name(ctx: Context, role: str) -> str:
+    i = ctx.layout.sources.get(role)
+    return ctx.layout.headers[i] if i is not None else ctx.spec.sources[role].display
+
+
+# --- shared rules ------------------------------------------------------------
+
+
+def company(ctx: Context, rows: Rows) -> pa.Array:
+    default = ctx.settings.company
+    if ctx.company_map is None or ctx.layout.company_rule is None:
+        return const(default, rows.n)
+    column = ctx.layout.headers[ctx.layout.company_rule]
+    text = rows.batch.text(ctx.layout.company_rule)
+    lookup = ctx.company_map
+    mapped = map_text(text, lambda v: lookup.get(v.strip().casefold()), ctx.cache("company"))
+    missing = pc.is_null(mapped)
+    _issue(ctx, rows, "company_not_mapped", column, missing, text)
+    return mapped.fill_null(default)
+
+
+def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
+    """Warn about every text cell Excel would take for a formula (we write it as text)."""
+    for i, header in enumerate(ctx.layout.headers):
+        text = batch.text(i)
+        starts = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_FORMULA_START)
+        if not pc.any(starts).as_py():
+            continue
+        mask = pc.and_(starts, pc.invert(pc.match_substring_regex(text, _NUMBER_RE)))
+        ctx.issues.add_mask("formula_like_text", header, mask, batch.start, guids, text)
+
+
+def remember_key(ctx: Context, rows: Rows, comp: pa.Array, role: str) -> None:
+    """Collect keys for the duplicate_key check, which runs once the whole file is read."""
+    value = rows.source(role)
+    if value is None:
+        return
+    keep = pc.invert(blank(value))
+    key = pc.binary_join_element_wise(
+        pc.utf8_lower(comp), pc.utf8_lower(pc.utf8_trim_whitespace(value)), "\x1f"
+    )
+    row_numbers = pa.array(range(rows.start + 1, rows.start + rows.n + 1), pa.int64())
+    guids = rows.guids.filter(keep) if rows.guids is not None else None
+    ctx.keys.append((key.filter(keep), row_numbers.filter(keep), guids, value.filter(keep)))
+
+
+def duplicate_keys(ctx: Context) -> None:
+    """duplicate_key for every occurrence of a (company, key) after its first."""
+    if not ctx.keys:
+        return
+    keys = pa.concat_arrays([k[0] for k in ctx.keys])
+    rows = pa.concat_arrays([k[1] for k in ctx.keys])
+    values = pa.concat_arrays([k[3] for k in ctx.keys])
+    guids = pa.concat_arrays([k[2] for k in ctx.keys]) if ctx.keys[0][2] is not None else None
+    ctx.keys.clear()
+    codes = pc.index_in(keys, value_set=pc.unique(keys)).to_numpy()
+    _, first = np.unique(codes, return_index=True)
+    first_of_row = first[codes]
+    dup = np.nonzero(first_of_row != np.arange(len(keys)))[0]
+    if not len(dup):
+        return
+    first_rows = rows.to_numpy()[first_of_row[dup]]
+    ctx.issues.add(
+        IssueBlock(
+            "duplicate_key",
+            _src_name(ctx, ctx.spec.key_role or ""),
+            rows.take(pa.array(dup)),
+            guids.take(pa.array(dup)) if guids is not None else None,
+            values.take(pa.array(dup)),
+            details=pa.array([f" (first in row {r})" for r in first_rows.tolist()], pa.string()),
+        )
+    )
+
+
+# --- table rules -------------------------------------------------------------
+
+
+def account(ctx: Context, rows: Rows, comp: pa.Array) -> dict[str, pa.Array]:
+    s = ctx.settings
+    number = rows.source("account_number")
+    column = _src_name(ctx, "account_number")
+    empty = blank(number)
+    _issue(ctx, rows, "missing_account_number", column, empty, None)
+    if ctx.party is None:
+        party = _nulls_where(empty, number)
+    else:
+        party = _party_numbers(ctx, comp, number)
+        _issue(
+            ctx, rows, "party_number_not_found", column, pc.and_(pc.invert(empty), pc.is_null(party)), number
+        )
+    return {
+        "company": comp,
+        "relationship_type": const(s.relationship_type, rows.n),
+        "customer_group": const(s.customer_group, rows.n),
+        "party_number": party,
+    }
+
+
+def _party_numbers(ctx: Context, comp: pa.Array, number: pa.Array) -> pa.Array:
+    party = ctx.party or {}
+    number_key = pc.utf8_lower(pc.utf8_trim_whitespace(number))
+    if ctx.party_by_account:
+        return map_text(number_key, party.get, ctx.cache("party"))
+    key = pc.binary_join_element_wise(pc.utf8_lower(comp), number_key, "\x1f")
+    return map_text(key, party.get, ctx.cache("party"))
+
+
+def yes_no(text: str) -> str | None:
+    v = text.strip().casefold()
+    return "Y" if v in YES else "N" if v in NO else None
+
+
+def contact(ctx: Context, rows: Rows, comp: pa.Array) -> dict[str, pa.Array]:
+    number = rows.source("contact_number")
+    empty = blank(number)
+    _issue(ctx, rows, "missing_contact_number", _src_name(ctx, "contact_number"), empty, None)
+    number = _nulls_where(empty, number)
+    active_text = rows.source("is_active")
+    active = map_text(active_text, yes_no, ctx.cache("yes_no"))
+    bad = pc.is_null(active)
+    _issue(ctx, rows, "bad_yes_no", _src_name(ctx, "is_active"), bad, active_text)
+    is_yes = pc.equal(active, "Y")  # null where bad: every target below stays null there
+    group = ctx.settings.customer_group
+    return {
+        "company": comp,
+        "sellable": pc.if_else(is_yes, "Yes", "No"),
+        "customer_group": pc.if_else(is_yes, group, ""),
+        "contact_for": pc.if_else(is_yes, "", "Customer"),
+        "contact_number": number,
+        "party_number": number,
+        "contact_person_id": number,
+    }
+
+
+def header(ctx: Context, rows: Rows, comp: pa.Array) -> dict[str, pa.Array]:
+    """Order and quote headers."""
+    s = ctx.settings
+    number = rows.source("number")
+    too_long = pc.greater(pc.utf8_length(number), ORDER_NUMBER_MAX)
+    _issue(ctx, rows, "sales_order_number_too_long", _src_name(ctx, "number"), too_long, number)
+    out = {
+        "company": comp,
+        "number": number,
+        "invoice_customer": rows.source("customer"),
+        "receipt_date": receipt_date(ctx, rows),
+        "language": const(s.language, rows.n),
+        "order_type": const(s.order_type, rows.n),
+    }
+    country = rows.source("ship_country")
+    if country is not None:
+        out["ship_country"] = ship_country(ctx, rows, country)
+    return out
+
+
+def ship_country(ctx: Context, rows: Rows, text: pa.Array) -> pa.Array:
+    mode = ctx.settings.country
+    if mode == "keep":
+        return text
+    convert = countries.to_iso2 if mode == "iso2" else countries.to_dualwrite
+    converted = map_text(text, lambda v: "" if not v.strip() else convert(v), ctx.cache("country"))
+    failed = pc.is_null(converted)
+    _issue(ctx, rows, "country_not_converted", _src_name(ctx, "ship_country"), failed, text)
+    return pc.if_else(pc.equal(converted, ""), text, converted)  # null (failed): cell kept
+
+
+def receipt_date(ctx: Context, rows: Rows) -> pa.Array:
+    """First non-empty cell of the chain wins; unparsable cells are bad_date and give no value."""
+    order = ctx.dates.require()
+    cache = ctx.cache(f"date:{order}")
+
+    def to_iso(text: str) -> str | None:
+        day = parse(text, order)
+        return iso_receipt(day) if day else None
+
+    result = pa.nulls(rows.n, pa.string())
+    decided = pc.is_valid(pa.nulls(rows.n, pa.bool_())).fill_null(False)
+    for role in ctx.spec.receipt_chain:
+        text = rows.source(role)
+        if text is None:
+            continue
+        empty = blank(text)
+        iso = map_text(text, lambda v: "" if not v.strip() else to_iso(v), cache)
+        bad = pc.is_null(iso)
+        _issue(ctx, rows, "bad_date", _src_name(ctx, role), bad, text)
+        take = pc.and_(pc.invert(decided), pc.invert(empty))
+        result = pc.if_else(take, iso, result)
+        decided = pc.or_(decided, pc.invert(empty))
+    _issue(
+        ctx, rows, "no_receipt_date", ctx.spec.target("receipt_date").col.display, pc.invert(decided), None
+    )
+    return result
+
+
+def observe_dates(ctx: Context, batch: Batch) -> None:
+    """Feed `auto` the distinct date texts of the chain (and Modified On, same locale)."""
+    columns = [ctx.layout.sources[r] for r in ctx.spec.receipt_chain if r in ctx.layout.sources]
+    if ctx.layout.modified_on is not None:
+        columns.append(ctx.layout.modified_on)
+    for i in columns:
+        ctx.dates.observe(pc.unique(batch.text(i)).to_pylist())
+
+
+RULES: dict[str, Callable[[Context, Rows, pa.Array], dict[str, pa.Array]]] = {
+    "account": account,
+    "contact": contact,
+    "order": header,
+    "quote": header,
+    "order_products": lambda ctx, rows, comp: {"company": comp},
+    "quote_products": lambda ctx, rows, comp: {"company": comp},
+}
+
+
+def apply(ctx: Context, rows: Rows) -> dict[str, pa.Array]:
+    """Target values (null: leave the cell) for one batch; issues go to ctx.issues."""
+    formula_like(ctx, rows.batch, rows.guids)
+    comp = company(ctx, rows)
+    values = RULES[ctx.spec.key](ctx, rows, comp)
+    if ctx.spec.key_role is not None:
+        remember_key(ctx, rows, comp, ctx.spec.key_role)
+    return values

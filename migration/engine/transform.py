@@ -1,0 +1,279 @@
+"""transform_file: read an export, apply its table's rules, write the output and the report."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import rules
+from .dates import DateOrder
+from .errors import EngineError
+from .merge import Step2Export, relaxed
+from .options import TABLES, TransformSettings
+from .reading import Batch, CsvSource, Source, XlsxSource, cell_text, open_source
+from .report import IssueLog, Report
+from .tables import Layout, TableSpec, Target, resolve_layout, spec_for
+from .writing import CsvWriter, XlsxWriter, open_writer, sha256_of
+
+Progress = Callable[[int, int | None], None]
+
+
+def load_party_numbers(path: str) -> tuple[dict[str, str], bool]:
+    """F&O Customers V3 list -> {"company\\x1faccount": party}; second value: keyed by account only."""
+    source = open_source(path)
+    names = {h.strip().casefold(): i for i, h in enumerate(source.headers)}
+    needed = ("customeraccount", "partynumber")
+    for name in needed:
+        if name not in names:
+            raise EngineError(
+                f"the customer list has no {name.upper()} column (headers found: "
+                f"{', '.join(source.headers[:20])}): upload a Customers V3 data management export"
+            )
+    acc, party, area = names["customeraccount"], names["partynumber"], names.get("dataareaid")
+    found: dict[str, str] = {}
+    for batch in source.batches():
+        accounts = pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(acc))).to_pylist()
+        parties = batch.text(party).to_pylist()
+        areas = (
+            pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(area))).to_pylist() if area is not None else None
+        )
+        for j, (a, p) in enumerate(zip(accounts, parties, strict=True)):
+            key = a if areas is None else f"{areas[j]}\x1f{a}"
+            if a and p.strip():
+                found.setdefault(key, p.strip())
+    return found, area is None
+
+
+def appended_targets(spec: TableSpec, layout: Layout, step2: Step2Export | None) -> list[Target]:
+    have = set(layout.sources) | (set(step2.layout.sources) if step2 else set())
+    out = []
+    for t in spec.targets:
+        if t.key in layout.targets:
+            continue
+        if t.key == "ship_country" and "ship_country" not in have:
+            continue  # nothing to convert: the view has no ship-to country
+        out.append(t)
+    return out
+
+
+def _hidden(source: Source) -> set[int]:
+    if isinstance(source, XlsxSource):
+        return set(source.hidden)
+    return {i for i, h in enumerate(source.headers) if h.strip().casefold().startswith("(do not modify)")}
+
+
+def _prepare_dates(ctx: rules.Context, source: Source, batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Decide `auto` from the first batch, or from the whole file when the first cannot tell."""
+    first = next(batches, None)
+    if first is not None and ctx.spec.receipt_chain and ctx.settings.date_order == "auto":
+        rules.observe_dates(ctx, first)
+        if not ctx.dates.decided:
+            for batch in _rescan(source):
+                rules.observe_dates(ctx, batch)
+                if ctx.dates.order:
+                    break
+        ctx.dates.require()
+    if first is not None:
+        yield first
+    yield from batches
+
+
+def _rescan(source: Source) -> Iterator[Batch]:
+    if isinstance(source, CsvSource):
+        return source.batches()
+    return source.batches(fresh=True)  # type: ignore[call-arg]
+
+
+def transform_file(
+    table: str,
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    settings: TransformSettings,
+    *,
+    report_path: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    merge_source_path: str | os.PathLike[str] | None = None,
+) -> Report:
+    """Transform one export. Raises EngineError (and writes nothing) on a fatal problem."""
+    spec = spec_for(table)
+    if not TABLES[table].transforms:
+        raise EngineError(f"{TABLES[table].export_name}: {TABLES[table].why_not}")
+    if not isinstance(settings, TransformSettings):
+        raise EngineError("settings must be a TransformSettings")
+    input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    if os.path.splitext(output_path)[1].lower() not in (".csv", ".xlsx"):
+        raise EngineError(f"output {output_path!r} must end in .csv or .xlsx: the extension picks the format")
+    if os.path.abspath(input_path) == os.path.abspath(output_path):
+        raise EngineError("the output path is the input file: choose another output path")
+    in_hash: dict[str, str] = {}
+    hasher = threading.Thread(target=lambda: in_hash.update(h=_sha_or_empty(input_path)), daemon=True)
+    hasher.start()
+    run = _Run(spec, input_path, settings, merge_source_path)
+    report = run.execute(output_path, progress)
+    hasher.join()
+    report.input_sha256 = in_hash.get("h", "")
+    if report_path is not None:
+        report.write_json(report_path)
+    return report
+
+
+def _sha_or_empty(path: str) -> str:
+    try:
+        return sha256_of(path)
+    except OSError:
+        return ""
+
+
+class _Run:
+    """One transformation: the source, its layout, the rule context and the writer."""
+
+    def __init__(
+        self,
+        spec: TableSpec,
+        input_path: str,
+        settings: TransformSettings,
+        merge_path: str | os.PathLike[str] | None,
+    ) -> None:
+        self.spec, self.settings = spec, settings
+        self.source = open_source(input_path)
+        rule = settings.company_rule
+        self.step2 = Step2Export(os.fspath(merge_path), spec) if merge_path is not None else None
+        layout_spec = relaxed(spec) if self.step2 else spec
+        self.layout = resolve_layout(layout_spec, self.source.headers, rule.source_column if rule else None)
+        if self.step2 and self.layout.guid is None:
+            raise EngineError(
+                "merge: the re-export has no record GUID column: export it with Export to Excel"
+            )
+        party, by_account = (None, False)
+        if spec.key == "account" and settings.party_numbers_path is not None:
+            party, by_account = load_party_numbers(settings.party_numbers_path)
+        self.ctx = rules.Context(
+            spec=spec,
+            layout=self.layout,
+            settings=settings,
+            issues=IssueLog(),
+            dates=DateOrder(settings.date_order),
+            party=party,
+            party_by_account=by_account,
+            company_map=rule.lookup() if rule else None,
+        )
+        self.appended = appended_targets(spec, self.layout, self.step2)
+        self.report = Report(table=spec.key, settings=settings.to_dict(), input_format=self.source.format)
+
+    def rows_for(self, batch: Batch) -> rules.Rows:
+        guids = batch.text(self.layout.guid) if self.layout.guid is not None else None
+        merged = None
+        if self.step2 is not None and guids is not None:
+            found_cols, found = self.step2.lookup(guids)
+            merged = {}
+            for role, col in found_cols.items():
+                own = self.layout.sources.get(role)
+                merged[role] = pc.coalesce(col, batch.text(own)) if own is not None else col.fill_null("")
+            guid_header = self.layout.headers[self.layout.guid]
+            self.ctx.issues.add_mask(
+                "merge_only_in_reexport", guid_header, pc.invert(found), batch.start, guids, None
+            )
+        return rules.Rows(batch, self.layout, guids, merged)
+
+    def execute(self, output_path: str, progress: Progress | None) -> Report:
+        headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
+        sheet = getattr(self.source, "sheet_name", None) or TABLES[self.spec.key].export_name
+        batches = _prepare_dates(self.ctx, self.source, iter(self.source.batches()))
+        writer = open_writer(output_path, headers, _hidden(self.source), sheet)
+        try:
+            self._loop(batches, writer, progress)
+            self._finish()
+            self.report.output_sha256 = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        self.report.output_format = writer.format
+        return self.report
+
+    def _loop(
+        self, batches: Iterator[Batch], writer: CsvWriter | XlsxWriter, progress: Progress | None
+    ) -> None:
+        total = self.source.rows_hint()
+        chain = self.spec.receipt_chain and self.settings.date_order == "auto"
+        for batch in batches:
+            if chain:
+                rules.observe_dates(self.ctx, batch)  # a later batch may contradict the order
+            values = rules.apply(self.ctx, self.rows_for(batch))
+            self._write(batch, values, writer)
+            self.report.rows_in += batch.num_rows
+            self.report.rows_out += batch.num_rows
+            if progress is not None:
+                progress(self.report.rows_in, total)
+
+    def _count(self, header: str, new: pa.Array, old: pa.Array | None) -> None:
+        r = self.report
+        r.counts[header] = r.counts.get(header, 0) + _sum(pc.and_(pc.is_valid(new), pc.not_equal(new, "")))
+        if old is not None:
+            changed = pc.and_(pc.not_equal(new, old), pc.not_equal(old, ""))
+            r.overwritten[header] = r.overwritten.get(header, 0) + _sum(changed)
+
+    def _write(self, batch: Batch, values: dict[str, pa.Array], writer: CsvWriter | XlsxWriter) -> None:
+        mode = self.settings.headers
+        if batch.arrow is not None:
+            cols = list(batch.arrow.columns)
+            for key, i in self.layout.targets.items():
+                if key in values:
+                    self._count(self.layout.headers[i], values[key], cols[i])
+                    cols[i] = pc.coalesce(values[key], cols[i])
+            for t in self.appended:
+                new = values.get(t.key, pa.nulls(batch.num_rows, pa.string()))
+                self._count(t.col.header(mode), new, None)
+                cols.append(new.fill_null(""))
+            writer.write_columns(cols)
+            return
+        rows = batch.rows or []
+        for key, i in self.layout.targets.items():
+            if key in values:
+                self._count(self.layout.headers[i], values[key], batch.text(i))
+                for row, v in zip(rows, values[key].to_pylist(), strict=True):
+                    if v is not None:
+                        row[i] = v
+        for t in self.appended:
+            new = values.get(t.key, pa.nulls(batch.num_rows, pa.string()))
+            self._count(t.col.header(mode), new, None)
+            for row, v in zip(rows, new.to_pylist(), strict=True):
+                row.append(v or "")
+        writer.write_rows(rows, len(self.source.headers) + len(self.appended))
+
+    def _finish(self) -> None:
+        rules.duplicate_keys(self.ctx)
+        r = self.report
+        r.issues = self.ctx.issues
+        r.date_order = self.ctx.dates.order if self.spec.receipt_chain else None
+        r.columns_added = [t.col.header(self.settings.headers) for t in self.appended]
+        r.columns_filled = [self.layout.headers[i] for i in self.layout.targets.values()]
+        if self.step2 is not None:
+            guid_header = self.layout.headers[self.layout.guid or 0]
+            only_step2 = self.step2.report_unmatched(self.ctx.issues, guid_header)
+            only_here = self.ctx.issues.counts.get("merge_only_in_reexport", 0)
+            r.merge = {
+                "step2_rows": self.step2.rows,
+                "reexport_rows": r.rows_in,
+                "matched": r.rows_in - only_here,
+                "only_in_reexport": only_here,
+                "only_in_step2": only_step2,
+            }
+        if (
+            "ship_country" in {t.key for t in self.spec.targets}
+            and not any(t.key == "ship_country" for t in self.appended)
+            and "ship_country" not in self.layout.targets
+        ):
+            r.notes.append("the file has no Ship To Country/Region column: no country column was written")
+
+
+def _sum(mask: pa.Array) -> int:
+    return int(pc.sum(mask).as_py() or 0)
+
+
+def cell_texts(row: list[Any]) -> list[str]:
+    return [cell_text(v) for v in row]
