@@ -145,3 +145,20 @@ def test_it_generates_a_secret_key_once_and_reuses_it(tmp_path):
 def test_it_prefers_the_secret_key_from_the_environment(tmp_path):
     assert _loaded(tmp_path, SECRET_KEY="from-the-environment")["secret_key"] == "from-the-environment"
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_it_gives_processes_starting_together_the_same_secret_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SERVICES}
+    env |= {"DJANGO_SETTINGS_MODULE": "p2cwizard.settings", "P2C_VAR_DIR": str(tmp_path)}
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    keys = {process.communicate(timeout=60)[0].strip() for process in processes}
+    assert keys == {(tmp_path / "secret_key").read_text().strip().encode()}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".secret_key")] == []
+
+
+def test_it_accepts_a_lower_case_log_level(tmp_path):
+    assert _loaded(tmp_path, LOG_LEVEL="warning")
