@@ -18,6 +18,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from p2cwizard.settings import env_int
 
+# A worker finishes its current task before it stops; one still running after
+# this is killed, and acks_late hands the task to the next worker start.
 GRACE_SECONDS = 30
 
 
