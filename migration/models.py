@@ -276,3 +276,162 @@ class Activity(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The activity log is append-only.")
+
+
+# --- Uploads and transformation jobs (step 2 and step 8) ----------------------------
+
+
+def upload_path(instance: "ExportUpload", filename: str) -> str:
+    # Versioned, never overwritten: a second upload to a slot is a new file.
+    folder = f"migrations/{instance.migration_id}/uploads/{instance.kind}/{instance.table}"
+    return f"{folder}/v{instance.version}/{filename}"
+
+
+class UploadKind(models.TextChoices):
+    EXPORT = "export", "Step 2 export"
+    REEXPORT = "reexport", "Re-export after dual-write install"
+    PARTY_NUMBERS = "party_numbers", "Finance and Operations customer list"
+
+
+class UploadState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    INSPECTING = "inspecting", "Inspecting"
+    READY = "ready", "Ready"
+    PROBLEMS = "problems", "Problems found"
+    FAILED = "failed", "Failed"
+
+
+class ExportUpload(models.Model):
+    """One version of one upload slot, stored byte for byte as uploaded."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="uploads")
+    table = models.CharField(max_length=30)
+    kind = models.CharField(max_length=20, choices=UploadKind.choices, default=UploadKind.EXPORT)
+    version = models.PositiveIntegerField()
+    file = models.FileField(upload_to=upload_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=20, choices=UploadState.choices, default=UploadState.QUEUED)
+    state_message = models.CharField(max_length=1000, blank=True)
+    inspection = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["table", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["migration", "table", "kind", "version"], name="one_upload_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table} v{self.version} ({self.original_name})"
+
+    @property
+    def file_format(self) -> str:
+        return "xlsx" if self.original_name.lower().endswith(".xlsx") else "csv"
+
+
+class CrossCheck(models.Model):
+    """The engine's check of the step-2 exports together (orphans, duplicates, limits)."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="cross_checks")
+    state = models.CharField(max_length=20, choices=UploadState.choices, default=UploadState.QUEUED)
+    inputs = models.JSONField(default=dict)  # table -> upload id, to know when it is stale
+    result = models.JSONField(default=dict, blank=True)
+    summary = models.TextField(blank=True)
+    message = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Cross-file check {self.id} of {self.migration}"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+def job_path(instance: "TransformJob", filename: str) -> str:
+    return f"migrations/{instance.migration_id}/jobs/{instance.id}/{filename}"
+
+
+class TransformJob(models.Model):
+    """One run of the engine over one table; kept as history with its settings and inputs."""
+
+    ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="jobs")
+    table = models.CharField(max_length=30)
+    state = models.CharField(max_length=20, choices=JobState.choices, default=JobState.QUEUED)
+    run_settings = models.JSONField(default=dict)
+    source = models.ForeignKey(ExportUpload, on_delete=models.PROTECT, related_name="+")
+    reexport = models.ForeignKey(
+        ExportUpload, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    party_numbers = models.ForeignKey(
+        ExportUpload, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    input_sha256 = models.JSONField(default=dict)
+    rows_done = models.BigIntegerField(default=0)
+    rows_total = models.BigIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=1000, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    output_csv = models.FileField(upload_to=job_path, max_length=300, blank=True)
+    output_xlsx = models.FileField(upload_to=job_path, max_length=300, blank=True)
+    report_json = models.FileField(upload_to=job_path, max_length=300, blank=True)
+    issues_file = models.FileField(upload_to=job_path, max_length=300, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.table} job {self.id} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE
+
+    @property
+    def percent(self) -> int:
+        if self.state == JobState.SUCCEEDED:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))
+
+
+class JobIssue(models.Model):
+    """A row issue of a job's report, stored for filtering and paging."""
+
+    job = models.ForeignKey(TransformJob, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField()
+    guid = models.CharField(max_length=64, blank=True)
+    column = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=10)
+    code = models.CharField(max_length=40)
+    message = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["job", "severity", "code"])]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.code}"

@@ -1,5 +1,6 @@
 """Reads: what a user may see, and the progress figures of migrations."""
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -143,3 +144,72 @@ def step_items(migration: Migration, step: int) -> list[ChecklistItem]:
     return list(
         migration.items.filter(step=step).select_related("done_by", "updated_by").order_by("position", "id")
     )
+
+
+# --- uploads and jobs ---------------------------------------------------------------
+
+
+@dataclass
+class UploadSlot:
+    table: str
+    label: str
+    kind: str
+    versions: list = field(default_factory=list)
+    why_no_job: str = ""
+
+    @property
+    def latest(self):
+        return self.versions[0] if self.versions else None
+
+
+def upload_slots(migration: Migration, kind: str = "export") -> list[UploadSlot]:
+    from .engine import TABLES
+    from .models import ExportUpload
+
+    slots = {
+        key: UploadSlot(key, info.export_name, kind, why_no_job="" if info.transforms else info.why_not)
+        for key, info in TABLES.items()
+        if kind == "export" or info.transforms
+    }
+    uploads = ExportUpload.objects.filter(migration=migration, kind=kind).select_related("uploaded_by")
+    for upload in uploads.order_by("table", "-version"):
+        if upload.table in slots:
+            slots[upload.table].versions.append(upload)
+    return [slots[key] for key, _ in runbook.EXPORT_TABLES if key in slots]
+
+
+def party_numbers_slot(migration: Migration) -> UploadSlot:
+    from .models import ExportUpload
+
+    slot = UploadSlot("account", "Finance and Operations customer list", "party_numbers")
+    slot.versions = list(
+        ExportUpload.objects.filter(migration=migration, kind="party_numbers").order_by("-version")[:10]
+    )
+    return slot
+
+
+@dataclass
+class JobRow:
+    table: str
+    label: str
+    latest: object | None
+    history: list
+
+
+def job_rows(migration: Migration) -> list[JobRow]:
+    from .engine import TABLES
+    from .models import TransformJob
+
+    jobs = TransformJob.objects.filter(migration=migration).select_related("created_by", "source", "reexport")
+    by_table: dict[str, list] = defaultdict(list)
+    for job in jobs.order_by("-created_at", "-id"):
+        by_table[job.table].append(job)
+    return [
+        JobRow(key, info.export_name, (by_table[key] or [None])[0], by_table[key][:20])
+        for key, info in TABLES.items()
+        if info.transforms
+    ]
+
+
+def latest_cross_check(migration: Migration):
+    return migration.cross_checks.first()

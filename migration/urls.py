@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_data
 from .wizard import RunbookWizard
 
 runbook_wizard = RunbookWizard.as_view(url_name="runbook", done_step_name="finished")
@@ -26,4 +26,15 @@ urlpatterns = [
     path(m + "uninstall/", views.uninstall_confirm, name="uninstall_confirm"),
     path(m + "duplicate-rules/", views.duplicate_rule_add, name="duplicate_rule_add"),
     path(m + "initialization/", views.init_settings, name="init_settings"),
+    path(m + "uploads/<str:kind>/<str:table>/", views_data.upload_create, name="upload_create"),
+    path(m + "uploads/<int:upload_id>/", views_data.upload_detail, name="upload_detail"),
+    path(m + "uploads/<int:upload_id>/download/", views_data.upload_download, name="upload_download"),
+    path(m + "status.json", views_data.status_json, name="status_json"),
+    path(m + "jobs/run-all/", views_data.jobs_start_all, name="jobs_start_all"),
+    path(m + "jobs/start/<str:table>/", views_data.job_start, name="job_start"),
+    path(m + "jobs/<int:job_id>/", views_data.job_detail, name="job_detail"),
+    path(m + "jobs/<int:job_id>/cancel/", views_data.job_cancel, name="job_cancel"),
+    path(m + "jobs/<int:job_id>/retry/", views_data.job_retry, name="job_retry"),
+    path(m + "jobs/<int:job_id>/<str:what>/", views_data.job_download, name="job_download"),
+    path(m + "results.zip", views_data.results_zip, name="results_zip"),
 ]

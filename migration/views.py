@@ -1,5 +1,6 @@
 """Thin views: check access, validate a form, call one service, redirect."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -114,7 +115,8 @@ def migration_settings(request, migration_id: int):
         "migration": migration,
         "membership": membership,
         "form": form,
-        "entity_form": forms.LegalEntityAddForm(migration=migration),
+        # Its own ids: the migration form above already has an id_name.
+        "entity_form": forms.LegalEntityAddForm(migration=migration, auto_id="id_entity_%s"),
     }
     return render(request, "migration/migration_settings.html", context)
 
@@ -239,6 +241,18 @@ def step_context(request, membership: Membership, step: runbook.Step, progress) 
         "evidence_form": forms.EvidenceForm(),
         "signoff": migration.signoffs.filter(step=step.number).select_related("signed_by").first(),
     }
+    if step.number == runbook.EXPORTS_STEP:
+        context["slots"] = selectors.upload_slots(migration)
+        context["cross_check"] = selectors.latest_cross_check(migration)
+    if step.number == 8:
+        context["job_rows"] = selectors.job_rows(migration)
+        context["reexport_slots"] = selectors.upload_slots(migration, "reexport")
+        context["party_slot"] = selectors.party_numbers_slot(migration)
+        context["no_job_slots"] = [s for s in selectors.upload_slots(migration) if s.why_no_job]
+        context["cross_check"] = selectors.latest_cross_check(migration)
+    if step.number in (runbook.EXPORTS_STEP, 8):
+        context["max_upload_mb"] = settings.P2C_MAX_UPLOAD_MB
+        context["max_upload_bytes"] = settings.P2C_MAX_UPLOAD_MB * 1024 * 1024
     if step.number == runbook.UNINSTALL_STEP:
         context["uninstall_form"] = forms.UninstallConfirmForm()
     if step.number == 7:

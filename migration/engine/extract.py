@@ -1,0 +1,52 @@
+"""Copy chosen data rows of an export into a new file of the same shape.
+
+Used for the "issues file": the rows a consultant must fix, with the source's
+headers, hidden columns and cell values, ready to be corrected and uploaded again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from .reading import open_source
+from .writing import open_writer
+
+
+def write_rows(
+    input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], rows: Iterable[int]
+) -> int:
+    """Write the data rows numbered `rows` (1 = first row under the header); returns how many."""
+    wanted = sorted(set(rows))
+    source = open_source(input_path)
+    writer = open_writer(os.fspath(output_path), source.headers, source.hidden, "Issues")
+    written = 0
+    try:
+        position = 0
+        for batch in source.batches():
+            first, last = batch.start + 1, batch.start + batch.num_rows
+            picked = []
+            while position < len(wanted) and wanted[position] <= last:
+                if wanted[position] >= first:
+                    picked.append(wanted[position] - first)
+                position += 1
+            if picked:
+                _write_picked(writer, batch, picked, len(source.headers))
+                written += len(picked)
+            if position >= len(wanted):
+                break
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return written
+
+
+def _write_picked(writer, batch, picked: list[int], width: int) -> None:
+    if batch.arrow is not None:
+        taken = batch.arrow.take(pa.array(picked, pa.int64()))
+        writer.write_columns([taken.column(i) for i in range(width)])
+    else:
+        writer.write_rows([batch.rows[i] for i in picked], width)

@@ -1,0 +1,54 @@
+"""Moving files through Django's storage API.
+
+Web and workers may run on different machines and share only the storage
+(a network folder or an S3-compatible bucket), so tasks get ids, never local
+paths; a worker copies what it needs to a private temp folder.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db.models.fields.files import FieldFile
+
+
+def sha256_of_upload(upload) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+@contextmanager
+def local_copy(field_file: FieldFile, suffix: str = "") -> Iterator[str]:
+    """A local path holding the stored file's bytes, removed afterwards."""
+    try:
+        yield field_file.path  # local storage: read it where it lies, no copy
+        return
+    except NotImplementedError:
+        pass  # remote storage (S3 and the like): copy it down
+    with tempfile.TemporaryDirectory(prefix="p2c-") as folder:
+        target = Path(folder) / f"input{suffix or Path(field_file.name).suffix}"
+        with field_file.open("rb") as source, open(target, "wb") as out:
+            shutil.copyfileobj(source, out, length=1024 * 1024)
+        yield str(target)
+
+
+def store_result(local_path: str | os.PathLike, name: str) -> str:
+    """Save a finished local file under a fixed storage name, replacing an earlier run's.
+
+    A redelivered task writes the same names again, so repeating a job never
+    leaves two results; the file only appears once it is complete.
+    """
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    with open(local_path, "rb") as handle:
+        saved = default_storage.save(name, File(handle))
+    return saved

@@ -1,0 +1,345 @@
+"""Step 8 transformation jobs: start, run (in a worker), cancel, retry, sweep."""
+
+import logging
+import tempfile
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .. import engine
+from ..engine.extract import write_rows
+from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, UploadKind
+from .activity import activity_record
+from .files import local_copy, store_result
+from .uploads import USABLE, latest_uploads
+
+logger = logging.getLogger(__name__)
+
+ISSUE_BATCH = 5000
+# A running job whose worker has not reported for this long is presumed dead.
+STALE_AFTER = timedelta(minutes=10)
+# Progress is written at most this often: cheap, yet the page's bar moves.
+PROGRESS_EVERY = timedelta(seconds=1)
+
+
+class JobError(Exception):
+    """A job that cannot start now; the message says what to do."""
+
+
+class JobCancelled(Exception):
+    pass
+
+
+def transformable_tables() -> list[str]:
+    return [key for key, info in engine.TABLES.items() if info.transforms]
+
+
+def settings_snapshot(migration: Migration) -> dict:
+    """The migration's step-8 settings as the engine names them, kept with each job."""
+    s = migration.init_settings
+    return {
+        "company": s.company,
+        "company_rule": {"source_column": s.company_rule_column, "mapping": s.company_rule_map}
+        if s.company_rule_column and s.company_rule_map
+        else None,
+        "customer_group": s.customer_group,
+        "relationship_type": s.relationship_type,
+        "account_numbers_customized": s.account_numbers_customized,
+        "language": s.language,
+        "order_type": s.order_type,
+        "date_order": s.date_order,
+        "country": s.country,
+        "headers": "display",
+    }
+
+
+def _usable(upload: ExportUpload | None) -> ExportUpload | None:
+    return upload if upload is not None and upload.state in USABLE else None
+
+
+def _inputs(migration: Migration, table: str, run_settings: dict) -> dict:
+    info = engine.TABLES[table]
+    source = _usable(latest_uploads(migration).get(table))
+    if source is None:
+        raise JobError(
+            f"Upload the {info.export_name} export at step 2 first (and wait until it shows Ready)."
+        )
+    party_numbers = None
+    if table == "account" and run_settings["account_numbers_customized"]:
+        party_numbers = _usable(latest_uploads(migration, UploadKind.PARTY_NUMBERS).get("account"))
+        if party_numbers is None:
+            raise JobError(
+                "Account numbers are customized: upload the Finance and Operations customer list "
+                "(Customers V3 export) on this page first."
+            )
+    reexport = _usable(latest_uploads(migration, UploadKind.REEXPORT).get(table))
+    return {"source": source, "reexport": reexport, "party_numbers": party_numbers}
+
+
+def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
+    if table not in engine.TABLES:
+        raise JobError(f"Unknown table {table}.")
+    if not engine.TABLES[table].transforms:
+        raise JobError(f"{engine.TABLES[table].export_name}: {engine.TABLES[table].why_not}.")
+    run_settings = settings_snapshot(migration)
+    inputs = _inputs(migration, table, run_settings)
+    with transaction.atomic():
+        Migration.objects.select_for_update().get(pk=migration.pk)
+        if TransformJob.objects.filter(
+            migration=migration, table=table, state__in=TransformJob.ACTIVE
+        ).exists():
+            raise JobError(f"A {engine.TABLES[table].export_name} job is already queued or running.")
+        job = TransformJob.objects.create(
+            migration=migration,
+            table=table,
+            run_settings=run_settings,
+            input_sha256={k: u.sha256 for k, u in inputs.items() if u is not None},
+            created_by=actor,
+            **inputs,
+        )
+        activity_record(
+            migration=migration,
+            actor=actor,
+            verb="job",
+            description=f"Started the {table} job #{job.id}",
+            step=8,
+        )
+        _enqueue(job)
+    return job
+
+
+def _enqueue(job: TransformJob) -> None:
+    from ..tasks import run_transform_job
+
+    run_transform_job.delay_on_commit(job.id)
+
+
+def job_start_all(*, migration: Migration, actor) -> tuple[list[TransformJob], list[str]]:
+    started, problems = [], []
+    for table in transformable_tables():
+        try:
+            started.append(job_start(migration=migration, table=table, actor=actor))
+        except JobError as error:
+            problems.append(str(error))
+    return started, problems
+
+
+def job_retry(*, job: TransformJob, actor) -> TransformJob:
+    """A new run with the failed job's inputs and settings; the failed one stays in the history."""
+    if job.is_active:
+        raise JobError("This job is still queued or running.")
+    with transaction.atomic():
+        retry = TransformJob.objects.create(
+            migration=job.migration,
+            table=job.table,
+            run_settings=job.run_settings,
+            source=job.source,
+            reexport=job.reexport,
+            party_numbers=job.party_numbers,
+            input_sha256=job.input_sha256,
+            created_by=actor,
+        )
+        activity_record(
+            migration=job.migration,
+            actor=actor,
+            verb="job",
+            description=f"Retried the {job.table} job #{job.id} as #{retry.id}",
+            step=8,
+        )
+        _enqueue(retry)
+    return retry
+
+
+def job_cancel(*, job: TransformJob, actor) -> None:
+    now = timezone.now()
+    queued = TransformJob.objects.filter(id=job.id, state=JobState.QUEUED)
+    if queued.update(state=JobState.CANCELLED, finished_at=now, message="Cancelled before it started."):
+        pass
+    else:
+        TransformJob.objects.filter(id=job.id, state=JobState.RUNNING).update(cancel_requested=True)
+    activity_record(
+        migration=job.migration,
+        actor=actor,
+        verb="job",
+        description=f"Cancelled the {job.table} job #{job.id}",
+        step=8,
+    )
+
+
+def jobs_sweep_stale(now=None) -> int:
+    """Fail running jobs whose worker stopped reporting, so none stays 'running' forever."""
+    now = now or timezone.now()
+    return TransformJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
+        state=JobState.FAILED,
+        finished_at=now,
+        message="The worker stopped while running this job (restarted or out of memory). Retry it.",
+    )
+
+
+# --- running a job (in a worker) -------------------------------------------------------
+
+
+def _claim(job_id: int) -> bool:
+    """Queued jobs, or running ones redelivered after their worker died; never finished ones."""
+    now = timezone.now()
+    claimed = TransformJob.objects.filter(id=job_id, state__in=TransformJob.ACTIVE, cancel_requested=False)
+    return bool(claimed.update(state=JobState.RUNNING, started_at=now, heartbeat_at=now, rows_done=0))
+
+
+def _engine_settings(run_settings: dict, party_numbers_path: str | None) -> engine.TransformSettings:
+    rule = run_settings.get("company_rule")
+    return engine.TransformSettings(
+        company=run_settings["company"],
+        company_rule=engine.CompanyRule(rule["source_column"], rule["mapping"]) if rule else None,
+        customer_group=run_settings["customer_group"],
+        relationship_type=run_settings["relationship_type"],
+        party_numbers_path=party_numbers_path,
+        language=run_settings["language"],
+        order_type=run_settings["order_type"],
+        date_order=run_settings["date_order"],
+        country=run_settings["country"],
+        headers=run_settings.get("headers", "display"),
+    )
+
+
+class _ProgressWriter:
+    """Writes rows done to the job row now and then, and notices a cancel request."""
+
+    def __init__(self, job_id: int, share: tuple[float, float]):
+        self.job_id, self.share = job_id, share
+        self.last = timezone.now() - PROGRESS_EVERY
+
+    def __call__(self, rows_done: int, rows_total: int | None) -> None:
+        now = timezone.now()
+        if now - self.last < PROGRESS_EVERY:
+            return
+        self.last = now
+        start, width = self.share
+        total = rows_total or 0
+        done = int(total * start + rows_done * width) if total else rows_done
+        TransformJob.objects.filter(id=self.job_id).update(
+            rows_done=done, rows_total=rows_total, heartbeat_at=now
+        )
+        if TransformJob.objects.filter(id=self.job_id, cancel_requested=True).exists():
+            raise JobCancelled
+
+
+def result_name(job: TransformJob, suffix: str) -> str:
+    """File names carry the migration, the table and the date."""
+    stamp = (job.started_at or timezone.now()).strftime("%Y-%m-%d")
+    return f"{slugify(job.migration.name)}_{job.table}_{stamp}{suffix}"
+
+
+def job_run(*, job_id: int) -> None:
+    if not _claim(job_id):
+        return
+    job = TransformJob.objects.select_related("migration", "source", "reexport", "party_numbers").get(
+        id=job_id
+    )
+    TransformJob.objects.filter(id=job_id).update(attempts=job.attempts + 1)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"p2c-job{job.id}-") as folder:
+            outputs = _transform(job, Path(folder))
+            _store(job, outputs)
+    except JobCancelled:
+        _end(job_id, JobState.CANCELLED, "Cancelled while running; no output was kept.")
+    except engine.EngineError as error:
+        # A bad file is the user's to fix, not a transient error to retry.
+        _end(job_id, JobState.FAILED, str(error))
+
+
+def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
+    with ExitStack() as stack:
+        source = stack.enter_context(local_copy(job.source.file))
+        reexport = stack.enter_context(local_copy(job.reexport.file)) if job.reexport else None
+        party = stack.enter_context(local_copy(job.party_numbers.file)) if job.party_numbers else None
+        settings = _engine_settings(job.run_settings, party)
+        # With a re-export, it is the file to fill and the step-2 export supplies P2C's values.
+        main, merge = (reexport, source) if reexport else (source, None)
+        csv_out, xlsx_out, report_out = folder / "output.csv", folder / "output.xlsx", folder / "report.json"
+        report = engine.transform_file(
+            job.table, main, csv_out, settings, report_path=report_out,
+            progress=_ProgressWriter(job.id, (0.0, 0.5)), merge_source_path=merge,
+        )  # fmt: skip
+        engine.transform_file(
+            job.table,
+            main,
+            xlsx_out,
+            settings,
+            progress=_ProgressWriter(job.id, (0.5, 0.5)),
+            merge_source_path=merge,
+        )
+        issues_out = folder / ("issues" + Path(main).suffix)
+        rows_with_issues = sorted({issue["row"] for issue in report.issues.iter_dicts()})
+        write_rows(main, issues_out, rows_with_issues)
+        job.report = report
+    return {"csv": csv_out, "xlsx": xlsx_out, "report": report_out, "issues": issues_out}
+
+
+def _save_issues(job: TransformJob) -> None:
+    JobIssue.objects.filter(job=job).delete()  # a redelivered run replaces, never duplicates
+    batch = []
+    for issue in job.report.issues.iter_dicts():
+        batch.append(
+            JobIssue(
+                job=job,
+                row=issue["row"],
+                guid=issue.get("guid") or "",
+                column=(issue.get("column") or "")[:200],
+                severity=issue["severity"],
+                code=issue["code"],
+                message=issue["message"][:500],
+            )
+        )
+        if len(batch) >= ISSUE_BATCH:
+            JobIssue.objects.bulk_create(batch)
+            batch = []
+    JobIssue.objects.bulk_create(batch)
+
+
+def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
+    base = f"migrations/{job.migration_id}/jobs/{job.id}/"
+    names = {
+        "output_csv": store_result(outputs["csv"], base + result_name(job, ".csv")),
+        "output_xlsx": store_result(outputs["xlsx"], base + result_name(job, ".xlsx")),
+        "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
+        "issues_file": store_result(
+            outputs["issues"], base + result_name(job, "_issues" + outputs["issues"].suffix)
+        ),
+    }
+    _save_issues(job)
+    report = job.report
+    summary = {key: value for key, value in report.to_dict().items() if key != "issues"}
+    finished = TransformJob.objects.filter(id=job.id, state=JobState.RUNNING).update(
+        state=JobState.SUCCEEDED,
+        finished_at=timezone.now(),
+        rows_done=report.rows_out,
+        rows_total=report.rows_in,
+        summary=summary,
+        message=f"{report.rows_out} rows written; {report.errors} errors, {report.warnings} warnings.",
+        **names,
+    )
+    if finished:
+        activity_record(
+            migration=job.migration,
+            actor=job.created_by,
+            verb="job",
+            description=f"Job #{job.id} ({job.table}) done: {report.rows_out} rows, {report.errors} error(s)",
+            step=8,
+        )
+
+
+def _end(job_id: int, state: str, message: str) -> None:
+    TransformJob.objects.filter(id=job_id, state=JobState.RUNNING).update(
+        state=state, finished_at=timezone.now(), message=message[:1000]
+    )
+
+
+def job_fail_unexpectedly(*, job_id: int, error: BaseException) -> None:
+    logger.exception("job %s crashed", job_id, exc_info=error)
+    reason = f"Unexpected error ({type(error).__name__}). Retry the job; if it fails again, ask an admin."
+    _end(job_id, JobState.FAILED, reason)

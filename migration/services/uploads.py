@@ -1,0 +1,251 @@
+"""Step 2 uploads: keep every version as uploaded, inspect it with the engine, check them together."""
+
+import logging
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .. import engine, runbook
+from ..engine.transform import load_party_numbers
+from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
+from . import checklist
+from .activity import activity_record
+from .files import local_copy, sha256_of_upload
+
+logger = logging.getLogger(__name__)
+
+ACCEPTED = (".csv", ".xlsx")
+# Bytes that start common binary files someone may pick by mistake.
+BINARY_MAGIC = (
+    b"PK\x03\x04",
+    b"%PDF",
+    b"\xd0\xcf\x11\xe0",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"MZ",
+    b"\x7fELF",
+    b"\x1f\x8b",
+)
+
+
+class UploadError(Exception):
+    """An upload refused before it is stored; the message says what to do."""
+
+
+def _check_size(upload) -> None:
+    limit_mb = settings.P2C_MAX_UPLOAD_MB
+    if upload.size == 0:
+        raise UploadError(f"{upload.name} is empty. Export the table again and upload the new file.")
+    if upload.size > limit_mb * 1024 * 1024:
+        raise UploadError(
+            f"{upload.name} is {upload.size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB. "
+            "Export fewer columns or split the export by company."
+        )
+
+
+def _check_workbook(upload) -> None:
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        raise UploadError(
+            f"{upload.name} is not a complete Excel workbook (it may be truncated). "
+            "Open it in Excel, save it again as .xlsx, and upload that."
+        ) from None
+    finally:
+        upload.seek(0)
+    if "xl/workbook.xml" not in names:
+        raise UploadError(
+            f"{upload.name} is a zip file but not an Excel workbook. Upload the .xlsx that Sales exported."
+        )
+
+
+def _check_text(upload) -> None:
+    head = upload.read(64 * 1024)
+    upload.seek(0)
+    if head.startswith(BINARY_MAGIC):
+        raise UploadError(
+            f"{upload.name} is named .csv but holds a binary file. "
+            "Save the export as CSV (comma or semicolon delimited) and upload that."
+        )
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if b"\x00" in head and not utf16:
+        raise UploadError(f"{upload.name} is not a text file. Save the export as CSV and upload that.")
+
+
+def check_upload(upload) -> None:
+    """Refuse what cannot be an export, by size and by content, not only by name."""
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in ACCEPTED:
+        raise UploadError(
+            f"{upload.name} is not a .csv or .xlsx file. Upload the export as CSV or Excel workbook."
+        )
+    _check_size(upload)
+    if suffix == ".xlsx":
+        head = upload.read(4)
+        upload.seek(0)
+        if head != b"PK\x03\x04":
+            raise UploadError(
+                f"{upload.name} is named .xlsx but is not an Excel workbook. "
+                "Upload the file Sales' Export to Excel produced, or save it as .xlsx in Excel."
+            )
+        _check_workbook(upload)
+    else:
+        _check_text(upload)
+
+
+def _slot_label(table: str, kind: str) -> str:
+    names = dict(runbook.EXPORT_TABLES)
+    if kind == UploadKind.PARTY_NUMBERS:
+        return "Finance and Operations customer list"
+    label = names.get(table, table)
+    return f"{label} re-export" if kind == UploadKind.REEXPORT else label
+
+
+def upload_create(*, migration: Migration, table: str, kind: str, upload, actor) -> ExportUpload:
+    """Store an upload as a new version of its slot and queue its inspection."""
+    check_upload(upload)
+    digest = sha256_of_upload(upload)
+    with transaction.atomic():
+        # Serialize versions of a migration's slots: two consultants uploading
+        # at once each get their own version number, nothing is overwritten.
+        Migration.objects.select_for_update().get(pk=migration.pk)
+        latest = ExportUpload.objects.filter(migration=migration, table=table, kind=kind).aggregate(
+            v=Max("version")
+        )
+        record = ExportUpload(
+            migration=migration,
+            table=table,
+            kind=kind,
+            version=(latest["v"] or 0) + 1,
+            original_name=Path(upload.name).name[:255],
+            size=upload.size,
+            sha256=digest,
+            uploaded_by=actor,
+        )
+        record.file.save(Path(upload.name).name, upload, save=False)
+        record.save()
+        activity_record(
+            migration=migration,
+            actor=actor,
+            verb="upload",
+            description=f"Uploaded {record.original_name} as {_slot_label(table, kind)} v{record.version}",
+            step=2 if kind == UploadKind.EXPORT else 8,
+        )
+        from ..tasks import inspect_upload
+
+        inspect_upload.delay_on_commit(record.id)
+    return record
+
+
+def _claim_for_inspection(upload_id: int) -> bool:
+    """Queued (or redelivered mid-inspection) uploads only: a finished inspection is never redone."""
+    active = (UploadState.QUEUED, UploadState.INSPECTING)
+    return (
+        ExportUpload.objects.filter(id=upload_id, state__in=active).update(state=UploadState.INSPECTING) == 1
+    )
+
+
+def upload_inspect(*, upload_id: int) -> None:
+    if not _claim_for_inspection(upload_id):
+        return
+    upload = ExportUpload.objects.select_related("migration", "uploaded_by").get(id=upload_id)
+    try:
+        inspection = _inspect(upload)
+    except engine.EngineError as error:
+        _finish(upload, UploadState.FAILED, str(error), {})
+        return
+    problems = bool(inspection.get("missing_columns") or inspection.get("table_warning"))
+    state = UploadState.PROBLEMS if problems else UploadState.READY
+    _finish(upload, state, inspection.get("summary", ""), inspection)
+    if upload.kind == UploadKind.EXPORT:
+        _record_export(upload, inspection)
+        cross_check_queue_if_complete(migration=upload.migration)
+
+
+def _inspect(upload: ExportUpload) -> dict:
+    if upload.kind == UploadKind.PARTY_NUMBERS:
+        with local_copy(upload.file) as path:
+            found, _ = load_party_numbers(path)
+        return {"row_count": len(found), "summary": f"{len(found)} customer accounts with a party number"}
+    with local_copy(upload.file) as path:
+        return engine.inspect_file(path, table=upload.table).to_dict()
+
+
+def _finish(upload: ExportUpload, state: str, message: str, inspection: dict) -> None:
+    ExportUpload.objects.filter(id=upload.id, state=UploadState.INSPECTING).update(
+        state=state, state_message=message[:1000], inspection=inspection, updated_at=timezone.now()
+    )
+
+
+def _record_export(upload: ExportUpload, inspection: dict) -> None:
+    """Tick the step-2 checklist row from the inspected upload, as its uploader."""
+    item = upload.migration.items.filter(key=f"export-{upload.table}").first()
+    rows = inspection.get("row_count")
+    if item is None or rows is None:
+        return
+    checklist.item_update(
+        item=item,
+        actor=upload.uploaded_by,
+        details={"status": "exported", "row_count": rows, "reason": ""},
+        blocker=item.blocker,
+        due_on=item.due_on,
+    )
+
+
+def latest_uploads(migration: Migration, kind: str = UploadKind.EXPORT) -> dict[str, ExportUpload]:
+    """The newest version of each slot of a kind."""
+    latest: dict[str, ExportUpload] = {}
+    for upload in ExportUpload.objects.filter(migration=migration, kind=kind).order_by("table", "-version"):
+        latest.setdefault(upload.table, upload)
+    return latest
+
+
+USABLE = (UploadState.READY, UploadState.PROBLEMS)
+
+
+def cross_check_queue_if_complete(*, migration: Migration) -> CrossCheck | None:
+    """Once every slot holds an inspected export, check them together (once per set of inputs)."""
+    latest = latest_uploads(migration)
+    if len(latest) < len(runbook.EXPORT_TABLES) or any(u.state not in USABLE for u in latest.values()):
+        return None
+    inputs = {table: upload.id for table, upload in sorted(latest.items())}
+    with transaction.atomic():
+        Migration.objects.select_for_update().get(pk=migration.pk)
+        existing = CrossCheck.objects.filter(migration=migration).first()
+        if existing and existing.inputs == inputs:
+            return existing
+        check = CrossCheck.objects.create(migration=migration, inputs=inputs)
+        from ..tasks import run_cross_check
+
+        run_cross_check.delay_on_commit(check.id)
+    return check
+
+
+def cross_check_run(*, check_id: int) -> None:
+    active = (UploadState.QUEUED, UploadState.INSPECTING)
+    if not CrossCheck.objects.filter(id=check_id, state__in=active).update(state=UploadState.INSPECTING):
+        return
+    check = CrossCheck.objects.select_related("migration").get(id=check_id)
+    uploads = {u.table: u for u in ExportUpload.objects.filter(id__in=check.inputs.values())}
+    company = check.migration.init_settings.company
+    try:
+        result = _check_all(uploads, company)
+    except engine.EngineError as error:
+        CrossCheck.objects.filter(id=check_id).update(state=UploadState.FAILED, message=str(error)[:1000])
+        return
+    findings = result.to_dict()
+    state = UploadState.PROBLEMS if findings.get("findings") else UploadState.READY
+    CrossCheck.objects.filter(id=check_id).update(state=state, result=findings, summary=result.summary_text())
+
+
+def _check_all(uploads: dict[str, ExportUpload], company: str):
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        paths = {table: stack.enter_context(local_copy(u.file)) for table, u in uploads.items()}
+        return engine.check_exports(paths, company=company)

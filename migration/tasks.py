@@ -1,0 +1,40 @@
+"""Celery tasks: each takes an id and calls one service.
+
+All are idempotent (guarded state changes, fixed output names), so
+`acks_late` redelivery after a worker crash is safe. Only a lost database
+connection is worth an automatic retry; a bad file is a recorded failure.
+"""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from .services import jobs, uploads
+
+TRANSIENT = (OperationalError, InterfaceError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "max_retries": 5}
+
+
+@shared_task(acks_late=True, **RETRY)
+def inspect_upload(upload_id: int) -> None:
+    uploads.upload_inspect(upload_id=upload_id)
+
+
+@shared_task(acks_late=True, **RETRY)
+def run_cross_check(check_id: int) -> None:
+    uploads.cross_check_run(check_id=check_id)
+
+
+@shared_task(acks_late=True, **RETRY)
+def run_transform_job(job_id: int) -> None:
+    try:
+        jobs.job_run(job_id=job_id)
+    except TRANSIENT:
+        raise
+    except Exception as error:
+        jobs.job_fail_unexpectedly(job_id=job_id, error=error)
+        raise
+
+
+@shared_task
+def sweep_stale_jobs() -> int:
+    return jobs.jobs_sweep_stale()

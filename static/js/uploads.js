@@ -1,0 +1,138 @@
+// Step 2 and step 8: uploads with a progress bar, drag and drop, and live
+// states of upload slots and transformation jobs (polled from status.json).
+(function () {
+  "use strict";
+  var ACTIVE_UPLOAD = ["queued", "inspecting"];
+  var ACTIVE_JOB = ["queued", "running"];
+  var section = document.querySelector("[data-status-url]");
+  if (!section) return;
+  var statusUrl = section.getAttribute("data-status-url");
+  var pollTimer = null;
+
+  function setText(root, role, text) {
+    var el = root.querySelector('[data-role="' + role + '"]');
+    if (el) el.textContent = text;
+    return el;
+  }
+
+  function showUploadState(slot, upload) {
+    var badge = setText(slot, "state", upload.state_label);
+    if (badge) badge.className = "badge upload-" + upload.state;
+    setText(slot, "message", upload.message || "");
+    if (upload.row_count !== null && upload.row_count !== undefined) setText(slot, "rows", upload.row_count + " rows");
+  }
+
+  function showJob(row, job) {
+    var badge = setText(row, "state", job.state_label);
+    if (badge) badge.className = "badge job-" + job.state;
+    setText(row, "message", job.message || "");
+    var bar = row.querySelector('[data-role="bar"]');
+    if (bar) bar.value = job.percent;
+    setText(row, "rows", job.rows_done + (job.rows_total ? " / " + job.rows_total : "") + " rows");
+    if (job.elapsed_seconds !== null) setText(row, "elapsed", job.elapsed_seconds + " s");
+  }
+
+  function poll() {
+    fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        var busy = false, finished = false;
+        data.uploads.forEach(function (u) {
+          var slot = document.querySelector('[data-slot="' + u.kind + ":" + u.table + '"]');
+          if (!slot) return;
+          var was = slot.getAttribute("data-state");
+          showUploadState(slot, u);
+          slot.setAttribute("data-state", u.state);
+          if (ACTIVE_UPLOAD.indexOf(u.state) >= 0) busy = true;
+          else if (was && ACTIVE_UPLOAD.indexOf(was) >= 0) finished = true;
+        });
+        data.jobs.forEach(function (j) {
+          var row = document.querySelector('[data-job-table="' + j.table + '"]');
+          if (!row) return;
+          var was = row.getAttribute("data-state");
+          showJob(row, j);
+          row.setAttribute("data-state", j.state);
+          if (ACTIVE_JOB.indexOf(j.state) >= 0) busy = true;
+          else if (was && ACTIVE_JOB.indexOf(was) >= 0) finished = true;
+        });
+        if (data.cross_check) {
+          var check = document.getElementById("cross-check");
+          if (check && ACTIVE_UPLOAD.indexOf(data.cross_check.state) >= 0) busy = true;
+        }
+        // A finished upload or job changes links and buttons: show the page anew.
+        if (finished) { window.location.reload(); return; }
+        pollTimer = busy ? setTimeout(poll, 1500) : setTimeout(poll, 5000);
+      })
+      .catch(function () { pollTimer = setTimeout(poll, 5000); });
+  }
+
+  function upload(form) {
+    var input = form.querySelector('input[type="file"]');
+    var bar = form.querySelector("progress");
+    var error = form.querySelector(".upload-error");
+    var file = input.files[0];
+    error.hidden = true;
+    if (!file) return;
+    var max = parseInt(form.getAttribute("data-max-bytes"), 10);
+    if (max && file.size > max) {
+      error.textContent = file.name + " is larger than " + form.getAttribute("data-max-mb") + " MB. Export fewer columns or split the export by company.";
+      error.hidden = false;
+      return;
+    }
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("Accept", "application/json");
+    bar.hidden = false;
+    bar.value = 0;
+    xhr.upload.onprogress = function (e) { if (e.lengthComputable) bar.value = Math.round(100 * e.loaded / e.total); };
+    xhr.onload = function () {
+      var data = {};
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = { error: "The server did not answer as expected (" + xhr.status + ")." }; }
+      if (xhr.status === 201) {
+        bar.value = 100;
+        var slot = form.closest("[data-slot]");
+        showUploadState(slot, data);
+        slot.setAttribute("data-state", data.state);
+        input.value = "";
+        clearTimeout(pollTimer);
+        poll();
+      } else {
+        bar.hidden = true;
+        error.textContent = data.error || ("Upload failed (" + xhr.status + ").");
+        error.hidden = false;
+      }
+    };
+    xhr.onerror = function () {
+      bar.hidden = true;
+      error.textContent = "The upload was interrupted. Check your connection and upload again.";
+      error.hidden = false;
+    };
+    xhr.send(new FormData(form));
+  }
+
+  document.querySelectorAll(".upload-form").forEach(function (form) {
+    form.addEventListener("submit", function (e) { e.preventDefault(); upload(form); });
+    var zone = form.querySelector(".dropzone");
+    ["dragenter", "dragover"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (t) {
+      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.remove("over"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      var input = form.querySelector('input[type="file"]');
+      input.files = e.dataTransfer.files;
+      upload(form);
+    });
+  });
+
+  document.querySelectorAll("[data-slot]").forEach(function (slot) {
+    var badge = slot.querySelector('[data-role="state"]');
+    if (badge) slot.setAttribute("data-state", badge.className.replace(/.*upload-/, ""));
+  });
+  document.querySelectorAll("[data-job-table]").forEach(function (row) {
+    var badge = row.querySelector('[data-role="state"]');
+    if (badge) row.setAttribute("data-state", badge.className.replace(/.*job-/, ""));
+  });
+  poll();
+})();
