@@ -26,9 +26,11 @@ run: setup
 	$(BIN)/python manage.py ensure_admin
 	PORT=$(PORT) $(BIN)/python manage.py serve
 
+# Tests keep their database, broker folders and files apart from `make run`'s.
+test: P2C_VAR_DIR ?= $(CURDIR)/var/test
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	P2C_VAR_DIR=$(P2C_VAR_DIR) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -144,6 +144,8 @@ else:
             # The worker and the web server write to the same file: wait for
             # the lock instead of failing with "database is locked".
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # A file, not memory: tests run real worker processes against it.
+            "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
         }
     }
 
