@@ -15,6 +15,7 @@ from ..engine.extract import write_rows
 from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, UploadKind
 from .activity import activity_record
 from .files import local_copy, store_result
+from .run_settings import engine_settings, settings_snapshot
 from .uploads import USABLE, latest_uploads
 
 logger = logging.getLogger(__name__)
@@ -36,25 +37,6 @@ class JobCancelled(Exception):
 
 def transformable_tables() -> list[str]:
     return [key for key, info in engine.TABLES.items() if info.transforms]
-
-
-def settings_snapshot(migration: Migration) -> dict:
-    """The migration's step-8 settings as the engine names them, kept with each job."""
-    s = migration.init_settings
-    return {
-        "company": s.company,
-        "company_rule": {"source_column": s.company_rule_column, "mapping": s.company_rule_map}
-        if s.company_rule_column and s.company_rule_map
-        else None,
-        "customer_group": s.customer_group,
-        "relationship_type": s.relationship_type,
-        "account_numbers_customized": s.account_numbers_customized,
-        "language": s.language,
-        "order_type": s.order_type,
-        "date_order": s.date_order,
-        "country": s.country,
-        "headers": "display",
-    }
 
 
 def _usable(upload: ExportUpload | None) -> ExportUpload | None:
@@ -190,22 +172,6 @@ def _claim(job_id: int) -> bool:
     return bool(claimed.update(state=JobState.RUNNING, started_at=now, heartbeat_at=now, rows_done=0))
 
 
-def _engine_settings(run_settings: dict, party_numbers_path: str | None) -> engine.TransformSettings:
-    rule = run_settings.get("company_rule")
-    return engine.TransformSettings(
-        company=run_settings["company"],
-        company_rule=engine.CompanyRule(rule["source_column"], rule["mapping"]) if rule else None,
-        customer_group=run_settings["customer_group"],
-        relationship_type=run_settings["relationship_type"],
-        party_numbers_path=party_numbers_path,
-        language=run_settings["language"],
-        order_type=run_settings["order_type"],
-        date_order=run_settings["date_order"],
-        country=run_settings["country"],
-        headers=run_settings.get("headers", "display"),
-    )
-
-
 class _ProgressWriter:
     """Writes rows done to the job row now and then, and notices a cancel request."""
 
@@ -257,7 +223,7 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
         source = stack.enter_context(local_copy(job.source.file))
         reexport = stack.enter_context(local_copy(job.reexport.file)) if job.reexport else None
         party = stack.enter_context(local_copy(job.party_numbers.file)) if job.party_numbers else None
-        settings = _engine_settings(job.run_settings, party)
+        settings = engine_settings(job.run_settings, party)
         # With a re-export, it is the file to fill and the step-2 export supplies P2C's values.
         main, merge = (reexport, source) if reexport else (source, None)
         csv_out, xlsx_out, report_out = folder / "output.csv", folder / "output.xlsx", folder / "report.json"

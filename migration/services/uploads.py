@@ -10,11 +10,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .. import engine, runbook
+from ..engine.inspect import inspect_file
 from ..engine.transform import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
 from . import checklist
 from .activity import activity_record
 from .files import local_copy, sha256_of_upload
+from .run_settings import engine_settings, settings_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +175,8 @@ def _inspect(upload: ExportUpload) -> dict:
             found, _ = load_party_numbers(path)
         return {"row_count": len(found), "summary": f"{len(found)} customer accounts with a party number"}
     with local_copy(upload.file) as path:
-        return engine.inspect_file(path, table=upload.table).to_dict()
+        settings = engine_settings(settings_snapshot(upload.migration), party_numbers_path=None)
+        return inspect_file(path, table=upload.table, settings=settings).to_dict()
 
 
 def _finish(upload: ExportUpload, state: str, message: str, inspection: dict) -> None:

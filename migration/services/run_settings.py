@@ -1,0 +1,39 @@
+"""The step-8 settings a run uses: snapshotted on the job, turned into the engine's TransformSettings."""
+
+from .. import engine
+from ..models import Migration
+
+
+def settings_snapshot(migration: Migration) -> dict:
+    """The migration's step-8 settings as the engine names them, kept with each job."""
+    s = migration.init_settings
+    return {
+        "company": s.company,
+        "company_rule": {"source_column": s.company_rule_column, "mapping": s.company_rule_map}
+        if s.company_rule_column and s.company_rule_map
+        else None,
+        "customer_group": s.customer_group,
+        "relationship_type": s.relationship_type,
+        "account_numbers_customized": s.account_numbers_customized,
+        "language": s.language,
+        "order_type": s.order_type,
+        "date_order": s.date_order,
+        "country": s.country,
+        "headers": "display",
+    }
+
+
+def engine_settings(run_settings: dict, party_numbers_path: str | None) -> engine.TransformSettings:
+    rule = run_settings.get("company_rule")
+    return engine.TransformSettings(
+        company=run_settings["company"],
+        company_rule=engine.CompanyRule(rule["source_column"], rule["mapping"]) if rule else None,
+        customer_group=run_settings["customer_group"],
+        relationship_type=run_settings["relationship_type"],
+        party_numbers_path=party_numbers_path,
+        language=run_settings["language"],
+        order_type=run_settings["order_type"],
+        date_order=run_settings["date_order"],
+        country=run_settings["country"],
+        headers=run_settings.get("headers", "display"),
+    )

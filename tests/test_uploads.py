@@ -1,0 +1,130 @@
+"""Step 2 uploads: kept as uploaded, versioned, checked by size and content, members only."""
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from migration.models import ExportUpload
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "sales-excel"
+CSV = "(Do Not Modify) Account,Account Name,Account Number\r\nabc,Contoso,C-1\r\n".encode("utf-8-sig")
+
+
+def upload_url(migration, table="account", kind="export"):
+    return reverse("upload_create", kwargs={"migration_id": migration.id, "kind": kind, "table": table})
+
+
+def post_file(client, migration, name, content, table="account", **extra):
+    return client.post(upload_url(migration, table), {"file": SimpleUploadedFile(name, content)}, **extra)
+
+
+def test_it_keeps_the_upload_byte_for_byte_with_its_hash(client_for, migration, consultant):
+    response = post_file(client_for("consultant"), migration, "account.csv", CSV)
+    assert response.status_code == 302
+    upload = ExportUpload.objects.get()
+    assert upload.file.read() == CSV
+    assert upload.sha256 == hashlib.sha256(CSV).hexdigest()
+    assert (upload.size, upload.version, upload.uploaded_by) == (len(CSV), 1, consultant)
+    assert upload.state == "queued"
+
+
+def test_it_adds_a_version_and_keeps_the_earlier_one(client_for, migration):
+    client = client_for("consultant")
+    post_file(client, migration, "account.csv", CSV)
+    post_file(client, migration, "account.csv", CSV + b"def,Fabrikam,C-2\r\n")
+    first, second = ExportUpload.objects.order_by("version")
+    assert (first.version, second.version) == (1, 2)
+    assert first.file.name != second.file.name
+    download = client.get(reverse("upload_download", kwargs={"migration_id": migration.id, "upload_id": first.id}))
+    assert b"".join(download.streaming_content) == CSV
+
+
+def test_it_keeps_an_xlsx_export_as_uploaded(client_for, migration):
+    content = (SAMPLES / "order.xlsx").read_bytes()
+    post_file(client_for("consultant"), migration, "order.xlsx", content, table="order")
+    assert ExportUpload.objects.get(table="order").file.read() == content
+
+
+def test_it_answers_json_to_the_upload_script(client_for, migration):
+    response = post_file(client_for("consultant"), migration, "account.csv", CSV, HTTP_ACCEPT="application/json")
+    assert response.status_code == 201
+    assert response.json()["state"] == "queued" and response.json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("account.txt", CSV, "is not a .csv or .xlsx file"),
+        ("account.csv", b"", "is empty"),
+        ("account.csv", b"MZ\x90\x00\x03\x00\x00\x00", "holds a binary file"),
+        ("account.csv", b"abc\x00def\x00" * 10, "is not a text file"),
+        ("account.xlsx", CSV, "is named .xlsx but is not an Excel workbook"),
+        ("account.xlsx", (SAMPLES / "order.xlsx").read_bytes()[:5000], "not a complete Excel workbook"),
+    ],
+)
+def test_it_refuses_what_cannot_be_an_export(client_for, migration, name, content, message):
+    response = post_file(client_for("consultant"), migration, name, content, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert not ExportUpload.objects.exists()
+
+
+def test_it_refuses_a_zip_that_is_not_a_workbook(client_for, migration):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    response = post_file(client_for("consultant"), migration, "account.xlsx", buffer.getvalue(), follow=True)
+    assert "is a zip file but not an Excel workbook" in response.content.decode()
+
+
+def test_it_refuses_files_over_the_size_limit(client_for, migration, settings):
+    settings.P2C_MAX_UPLOAD_MB = 1
+    big = CSV + b"x,y,z\r\n" * 200_000
+    response = post_file(client_for("consultant"), migration, "account.csv", big, HTTP_ACCEPT="application/json")
+    assert "the limit is 1 MB" in response.json()["error"]
+    assert not ExportUpload.objects.exists()
+
+
+def test_it_accepts_utf16_csv(client_for, migration):
+    content = "Account Name\tAccount Number\r\nContoso\tC-1\r\n".encode("utf-16")
+    assert post_file(client_for("consultant"), migration, "account.csv", content).status_code == 302
+    assert ExportUpload.objects.get().file.read() == content
+
+
+@pytest.mark.parametrize(("role", "expected"), [("viewer", 403), ("outsider", 404), ("anonymous", 302)])
+def test_it_lets_only_consultants_and_managers_upload(client_for, migration, role, expected):
+    assert post_file(client_for(role), migration, "account.csv", CSV).status_code == expected
+    assert not ExportUpload.objects.exists()
+
+
+@pytest.mark.parametrize(("role", "expected"), [("viewer", 200), ("outsider", 404), ("anonymous", 302)])
+def test_it_lets_only_members_download_uploads(client_for, migration, role, expected):
+    post_file(client_for("consultant"), migration, "account.csv", CSV)
+    upload = ExportUpload.objects.get()
+    client_for("anonymous").logout()
+    url = reverse("upload_download", kwargs={"migration_id": migration.id, "upload_id": upload.id})
+    assert client_for(role).get(url).status_code == expected
+
+
+def test_it_refuses_an_unknown_slot(client_for, migration):
+    url = upload_url(migration, table="opportunity")
+    assert client_for("consultant").post(url, {"file": SimpleUploadedFile("a.csv", CSV)}).status_code == 404
+
+
+def test_it_logs_each_upload(client_for, migration):
+    post_file(client_for("consultant"), migration, "account.csv", CSV)
+    assert migration.activities.filter(verb="upload", description__contains="account.csv").exists()
+
+
+def test_it_shows_the_nine_slots_at_step_2(client_for, migration):
+    page = client_for("consultant").get(reverse("runbook", kwargs={"migration_id": migration.id, "step": "exports"}))
+    html = page.content.decode()
+    assert html.count('class="slot card"') == 9
+    assert "No job runs for this table" in html

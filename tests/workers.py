@@ -1,0 +1,89 @@
+"""Real Celery workers for tests: in a thread of the test process, or as a separate process.
+
+Both use the broker the settings choose: kombu's filesystem transport on the
+embedded default, Redis when REDIS_URL is set (as CI's second run does).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import connection
+
+from p2cwizard.celery import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def thread_worker():
+    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker
+
+
+def _database_url() -> str:
+    """The test database, as a URL a separate process can open."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def worker_env() -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=_database_url(),
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),
+        P2C_VAR_DIR=str(settings.VAR_DIR),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@contextmanager
+def process_worker(log_path: Path, concurrency: int = 1, name: str = "w1"):
+    """A `celery worker` process with a prefork pool, stopped (or killed) afterwards."""
+    command = [sys.executable, "-m", "celery", "-A", "p2cwizard", "worker", "--pool=prefork",
+               f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h", "--without-gossip",
+               "--without-mingle", "--without-heartbeat"]  # fmt: skip
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=worker_env(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def pool_children(process: subprocess.Popen) -> list[int]:
+    """Pids of the worker's pool processes (the ones that run tasks), read from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[1]) == process.pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def wait_for(predicate, timeout: float = 120, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
