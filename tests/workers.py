@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @contextmanager
 def thread_worker():
-    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30) as worker:
+    with start_worker(
+        app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=30
+    ) as worker:
         yield worker
 
 

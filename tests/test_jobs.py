@@ -1,0 +1,232 @@
+"""Step 8 jobs: task bodies called directly (the worker tests run them through Celery)."""
+
+import csv
+import hashlib
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from migration.models import ExportUpload, JobState, TransformJob, UploadState
+from migration.services import jobs, uploads
+
+from .jobs_helpers import upload_inspected, upload_sample
+
+pytestmark = pytest.mark.django_db
+
+
+def run(job: TransformJob) -> TransformJob:
+    jobs.job_run(job_id=job.id)
+    job.refresh_from_db()
+    return job
+
+
+def read_csv(field) -> list[list[str]]:
+    with field.open("rb") as handle:
+        return list(csv.reader(io.StringIO(handle.read().decode("utf-8-sig"))))
+
+
+def test_it_inspects_an_upload_and_ticks_its_export_row(migration, consultant):
+    upload = upload_inspected(migration, consultant, "account.csv")
+    assert upload.state == UploadState.READY
+    assert upload.inspection["row_count"] == 300
+    assert upload.inspection["issue_counts"]["missing_account_number"] > 0
+    assert len(upload.inspection["preview"]) == 20
+    item = migration.items.get(key="export-account")
+    assert item.done and item.done_by == consultant and item.details["row_count"] == 300
+
+
+def test_it_warns_when_a_file_looks_like_another_table(migration, consultant):
+    upload = upload_inspected(migration, consultant, "contact.csv", table="account")
+    assert upload.state == UploadState.PROBLEMS
+    assert "look like a Contact export" in upload.inspection["table_warning"]
+    assert "required column 'Account Number' is missing" in upload.state_message
+
+
+def test_it_inspects_once_even_when_the_task_is_delivered_twice(migration, consultant):
+    upload = upload_inspected(migration, consultant, "order.xlsx")
+    ExportUpload.objects.filter(id=upload.id).update(state_message="kept")
+    uploads.upload_inspect(upload_id=upload.id)
+    upload.refresh_from_db()
+    assert upload.state_message == "kept"
+
+
+def test_it_needs_the_export_before_a_job(migration, consultant):
+    with pytest.raises(jobs.JobError, match="Upload the Quote export at step 2 first"):
+        jobs.job_start(migration=migration, table="quote", actor=consultant)
+
+
+def test_it_explains_why_invoices_have_no_job(migration, consultant):
+    upload_inspected(migration, consultant, "invoice.csv")
+    with pytest.raises(jobs.JobError, match="initial sync fills it"):
+        jobs.job_start(migration=migration, table="invoice", actor=consultant)
+
+
+def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration, consultant):
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    rows = read_csv(job.output_csv)
+    header = rows[0]
+    for target in ("Company", "Relationship Type", "Customer Group Id", "Party Number"):
+        assert header.count(target) == 1
+    assert len(rows) == 301
+    assert {row[header.index("Company")] for row in rows[1:]} == {"USMF"}
+    workbook = load_workbook(job.output_xlsx.open("rb"), read_only=True)
+    assert workbook.active.max_row == 301
+    issues = read_csv(job.issues_file)
+    assert issues[0] == read_csv(migration.uploads.get().file)[0]  # the source's shape
+    assert len(issues) - 1 == len({i.row for i in job.issues.all()})
+    assert (
+        job.issues.filter(code="missing_account_number").count()
+        == job.summary["issue_counts"]["missing_account_number"]
+    )
+    assert job.summary["counts"]["Company"] == 300
+    assert "usmf" not in job.output_csv.name and "contoso-cutover_account_" in job.output_csv.name
+
+
+def test_it_keeps_the_settings_and_input_hash_of_each_run(migration, consultant, manager):
+    upload = upload_inspected(migration, consultant, "order.csv")
+    settings = migration.init_settings
+    settings.language = "de"
+    settings.save()
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    assert job.run_settings["language"] == "de"
+    assert job.input_sha256 == {"source": upload.sha256}
+
+
+def test_it_gives_byte_identical_output_when_a_job_runs_again(migration, consultant):
+    upload_inspected(migration, consultant, "quote.xlsx")
+    job = run(jobs.job_start(migration=migration, table="quote", actor=consultant))
+    first = {
+        name: hashlib.sha256(getattr(job, name).read()).hexdigest() for name in ("output_csv", "output_xlsx")
+    }
+    issues = job.issues.count()
+    # As after a worker crash: the broker redelivers a job the database still shows running.
+    TransformJob.objects.filter(id=job.id).update(state=JobState.RUNNING)
+    job = run(job)
+    again = {
+        name: hashlib.sha256(getattr(job, name).read()).hexdigest() for name in ("output_csv", "output_xlsx")
+    }
+    assert again == first
+    assert job.issues.count() == issues
+
+
+def test_it_never_runs_a_finished_job_again(migration, consultant):
+    upload_inspected(migration, consultant, "order.csv")
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    finished_at = job.finished_at
+    assert run(job).finished_at == finished_at
+
+
+def test_it_refuses_a_second_job_for_a_table_while_one_is_queued(migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv")
+    jobs.job_start(migration=migration, table="contact", actor=consultant)
+    with pytest.raises(jobs.JobError, match="already queued or running"):
+        jobs.job_start(migration=migration, table="contact", actor=consultant)
+
+
+def test_it_records_a_bad_file_as_a_failure_with_its_reason(migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv", table="account")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    assert job.state == JobState.FAILED
+    assert "required column 'Account Number' is missing" in job.message
+    assert not job.output_csv
+
+
+def test_it_retries_a_failed_job_with_the_same_inputs(migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv", table="account")
+    failed = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    retry = jobs.job_retry(job=failed, actor=consultant)
+    assert retry.id != failed.id and retry.state == JobState.QUEUED
+    assert (retry.source_id, retry.run_settings) == (failed.source_id, failed.run_settings)
+    assert TransformJob.objects.filter(table="account").count() == 2  # history kept
+
+
+def test_it_cancels_a_queued_job(migration, consultant):
+    upload_inspected(migration, consultant, "order.csv")
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    jobs.job_cancel(job=job, actor=consultant)
+    job = run(job)
+    assert job.state == JobState.CANCELLED and not job.output_csv
+
+
+def test_it_stops_a_running_job_when_cancelled(migration, consultant, monkeypatch):
+    upload_inspected(migration, consultant, "order.csv")
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    monkeypatch.setattr(jobs, "PROGRESS_EVERY", timedelta(0))
+    TransformJob.objects.filter(id=job.id).update(state=JobState.RUNNING)
+    original = jobs._ProgressWriter.__call__
+
+    def cancel_during_run(self, rows_done, rows_total):
+        TransformJob.objects.filter(id=self.job_id).update(cancel_requested=True)
+        original(self, rows_done, rows_total)
+
+    monkeypatch.setattr(jobs._ProgressWriter, "__call__", cancel_during_run)
+    job = run(job)
+    assert job.state == JobState.CANCELLED
+    assert not job.output_csv
+
+
+def test_it_fails_jobs_whose_worker_stopped_reporting(migration, consultant):
+    upload_inspected(migration, consultant, "order.csv")
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    stale = timezone.now() - jobs.STALE_AFTER - timedelta(minutes=1)
+    TransformJob.objects.filter(id=job.id).update(state=JobState.RUNNING, heartbeat_at=stale)
+    assert jobs.jobs_sweep_stale() == 1
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and "Retry it" in job.message
+
+
+def test_it_fills_a_reexport_from_the_step_2_export(migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv")
+    upload_inspected(migration, consultant, "contact.csv", kind="reexport")
+    job = run(jobs.job_start(migration=migration, table="contact", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert job.reexport is not None
+    assert job.summary["merge"] is not None
+
+
+def test_it_serves_job_files_to_members_only(client_for, migration, consultant):
+    upload_inspected(migration, consultant, "order.csv")
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    url = reverse("job_download", kwargs={"migration_id": migration.id, "job_id": job.id, "what": "csv"})
+    response = client_for("viewer").get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith('attachment; filename="contoso-cutover_order_')
+    client_for("anonymous").logout()
+    assert client_for("outsider").get(url).status_code == 404
+
+
+def test_it_zips_every_finished_table(client_for, migration, consultant):
+    for name in ("account.csv", "order.csv"):
+        upload_inspected(migration, consultant, name)
+    for table in ("account", "order"):
+        run(jobs.job_start(migration=migration, table=table, actor=consultant))
+    response = client_for("viewer").get(reverse("results_zip", kwargs={"migration_id": migration.id}))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = archive.namelist()
+    assert len(names) == 8
+    assert any(n.endswith("_account_" + timezone.now().strftime("%Y-%m-%d") + ".csv") for n in names)
+
+
+def test_it_filters_issues_on_the_results_page(client_for, migration, consultant):
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    page = client_for("viewer").get(url + "?code=formula_like_text").content.decode()
+    expected = job.issues.filter(code="formula_like_text").count()
+    assert f"{expected} issues." in page
+    assert "missing_account_number</code></td>" not in page
+
+
+@pytest.mark.parametrize(("role", "expected"), [("viewer", 403), ("outsider", 404)])
+def test_it_lets_only_workers_start_jobs(client_for, migration, consultant, role, expected):
+    upload_sample(migration, consultant, "order.csv")
+    url = reverse("job_start", kwargs={"migration_id": migration.id, "table": "order"})
+    assert client_for(role).post(url).status_code == expected
+    assert not TransformJob.objects.exists()
