@@ -41,8 +41,8 @@ def test_create_a_migration_and_complete_step_1(page: Page, live_server, make_us
 
     page.get_by_role("link", name="New migration").click()
     expect(page.get_by_role("heading", name="New migration")).to_be_visible()
-    page.get_by_label(re.compile(r"^Name")).fill("Contoso cutover")
-    page.get_by_label("Customer", exact=False).first.fill("Contoso Ltd")
+    page.get_by_label(re.compile(r"^Name:?$")).fill("Contoso cutover")
+    page.get_by_label(re.compile(r"^Customer:?$")).fill("Contoso Ltd")
     first_entity = page.get_by_role("group", name="Legal entity 1")
     first_entity.get_by_label("Company code").fill("usmf")
     first_entity.get_by_label("Legal entity name").fill("Contoso US")
