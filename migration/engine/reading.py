@@ -25,7 +25,7 @@ from defusedxml import ElementTree
 from .errors import EngineError
 
 EXCEL_MAX_ROWS = 1_048_576  # rows per sheet, header included
-CSV_BLOCK_BYTES = 16 << 20  # pyarrow block: ~40k order rows, keeps memory flat
+CSV_BLOCK_BYTES = 4 << 20  # pyarrow block (~10k order rows): the reader keeps several in flight
 XLSX_BATCH_ROWS = 20_000
 SAMPLE_BYTES = 1 << 20
 # A Sales export of 100,000 rows inflates to ~100 MB; Excel's row limit at ~20

@@ -8,6 +8,7 @@ party numbers) is computed once per distinct text, not once per row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,13 +23,14 @@ from .options import TransformSettings
 from .reading import Batch
 from .report import IssueBlock, IssueLog
 from .tables import Layout, TableSpec
+from .writing import column_bytes
 
 YES = {"yes", "true", "1", "y"}
 NO = {"no", "false", "0", "n"}
 ORDER_NUMBER_MAX = 20  # msdyn_salesordernumber length
-_FORMULA_START = pa.array(["=", "+", "-", "@"])
+_FORMULA_BYTES = np.frombuffer(b"=+-@", dtype=np.uint8)
 # Numbers and phone numbers start with + or - but are not formulas Excel users write.
-_NUMBER_RE = r"^\s*([+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?|\+[\d\s().\-/]{6,})\s*$"
+_NUMBER = re.compile(r"^\s*([+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?|\+[\d\s().\-/]{6,})\s*$")
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Context:
     party_by_account: bool = False  # the F&O list had no DATAAREAID column
     company_map: dict[str, str] | None = None
     caches: dict[str, dict[str, Any]] = field(default_factory=dict)
-    keys: list[tuple[pa.Array, pa.Array, pa.Array | None, pa.Array]] = field(default_factory=list)
+    keys: list[tuple[pa.Array, np.ndarray, pa.Array | None]] = field(default_factory=list)
 
     def cache(self, name: str) -> dict[str, Any]:
         return self.caches.setdefault(name, {})
@@ -129,15 +131,29 @@ def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
     """Warn about every text cell Excel would take for a formula (we write it as text)."""
     for i, header in enumerate(ctx.layout.headers):
         text = batch.text(i)
-        starts = pc.is_in(pc.utf8_slice_codeunits(text, 0, 1), value_set=_FORMULA_START)
-        if not pc.any(starts).as_py():
+        offsets, data = column_bytes(text)
+        nonempty = offsets[1:] > offsets[:-1]
+        if not len(data):
             continue
-        mask = pc.and_(starts, pc.invert(pc.match_substring_regex(text, _NUMBER_RE)))
-        ctx.issues.add_mask("formula_like_text", header, mask, batch.start, guids, text)
+        first = data[np.minimum(offsets[:-1], len(data) - 1)]  # first byte of each value
+        starts = nonempty & np.isin(first, _FORMULA_BYTES)
+        if not starts.any():
+            continue
+        hits = np.nonzero(starts)[0]
+        flagged = [
+            j for j, v in zip(hits.tolist(), text.take(hits).to_pylist(), strict=True) if not _NUMBER.match(v)
+        ]
+        if flagged:
+            mask = np.zeros(len(text), dtype=bool)
+            mask[flagged] = True
+            ctx.issues.add_mask("formula_like_text", header, pa.array(mask), batch.start, guids, text)
 
 
 def remember_key(ctx: Context, rows: Rows, comp: pa.Array, role: str) -> None:
-    """Collect keys for the duplicate_key check, which runs once the whole file is read."""
+    """Collect keys for the duplicate_key check, which runs once the whole file is read.
+
+    Kept lean for million-row files: the key text (company, value), row number and GUID only.
+    """
     value = rows.source(role)
     if value is None:
         return
@@ -145,35 +161,37 @@ def remember_key(ctx: Context, rows: Rows, comp: pa.Array, role: str) -> None:
     key = pc.binary_join_element_wise(
         pc.utf8_lower(comp), pc.utf8_lower(pc.utf8_trim_whitespace(value)), "\x1f"
     )
-    row_numbers = pa.array(range(rows.start + 1, rows.start + rows.n + 1), pa.int64())
+    numbers = np.arange(rows.start + 1, rows.start + rows.n + 1, dtype=np.int32)[
+        keep.to_numpy(zero_copy_only=False)
+    ]
     guids = rows.guids.filter(keep) if rows.guids is not None else None
-    ctx.keys.append((key.filter(keep), row_numbers.filter(keep), guids, value.filter(keep)))
+    ctx.keys.append((key.filter(keep), numbers, guids))
 
 
 def duplicate_keys(ctx: Context) -> None:
     """duplicate_key for every occurrence of a (company, key) after its first."""
     if not ctx.keys:
         return
-    keys = pa.concat_arrays([k[0] for k in ctx.keys])
-    rows = pa.concat_arrays([k[1] for k in ctx.keys])
-    values = pa.concat_arrays([k[3] for k in ctx.keys])
-    guids = pa.concat_arrays([k[2] for k in ctx.keys]) if ctx.keys[0][2] is not None else None
+    keys = pa.chunked_array([k[0] for k in ctx.keys], pa.string())
+    rows = np.concatenate([k[1] for k in ctx.keys])
+    guids = pa.chunked_array([k[2] for k in ctx.keys], pa.string()) if ctx.keys[0][2] is not None else None
     ctx.keys.clear()
     codes = pc.index_in(keys, value_set=pc.unique(keys)).to_numpy()
     _, first = np.unique(codes, return_index=True)
     first_of_row = first[codes]
-    dup = np.nonzero(first_of_row != np.arange(len(keys)))[0]
+    dup = np.nonzero(first_of_row != np.arange(len(codes)))[0]
     if not len(dup):
         return
-    first_rows = rows.to_numpy()[first_of_row[dup]]
+    taken = pa.array(dup)
+    values = pa.array([v.split("\x1f", 1)[-1] for v in keys.take(taken).to_pylist()], pa.string())
     ctx.issues.add(
         IssueBlock(
             "duplicate_key",
             _src_name(ctx, ctx.spec.key_role or ""),
-            rows.take(pa.array(dup)),
-            guids.take(pa.array(dup)) if guids is not None else None,
-            values.take(pa.array(dup)),
-            details=pa.array([f" (first in row {r})" for r in first_rows.tolist()], pa.string()),
+            pa.array(rows[dup].astype(np.int64)),
+            guids.take(taken).combine_chunks() if guids is not None else None,
+            values,
+            details=pa.array([f" (first in row {r})" for r in rows[first_of_row[dup]].tolist()], pa.string()),
         )
     )
 
@@ -297,11 +315,12 @@ def receipt_date(ctx: Context, rows: Rows) -> pa.Array:
     return result
 
 
-def observe_dates(ctx: Context, batch: Batch) -> None:
-    """Feed `auto` the distinct date texts of the chain (and Modified On, same locale)."""
-    columns = [ctx.layout.sources[r] for r in ctx.spec.receipt_chain if r in ctx.layout.sources]
-    if ctx.layout.modified_on is not None:
-        columns.append(ctx.layout.modified_on)
+def observe_dates(ctx: Context, batch: Batch, modified_on: bool = False) -> None:
+    """Feed `auto` the distinct date texts of the chain (or of Modified On: same locale)."""
+    if modified_on:
+        columns = [ctx.layout.modified_on] if ctx.layout.modified_on is not None else []
+    else:
+        columns = [ctx.layout.sources[r] for r in ctx.spec.receipt_chain if r in ctx.layout.sources]
     for i in columns:
         ctx.dates.observe(pc.unique(batch.text(i)).to_pylist())
 

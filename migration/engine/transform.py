@@ -68,13 +68,19 @@ def _hidden(source: Source) -> set[int]:
 
 
 def _prepare_dates(ctx: rules.Context, source: Source, batches: Iterator[Batch]) -> Iterator[Batch]:
-    """Decide `auto` from the first batch, or from the whole file when the first cannot tell."""
+    """Decide `auto` before any row is written: from the first batch, else from the whole file.
+
+    Once decided, a later value in the other order fails to parse and is reported as bad_date.
+    """
     first = next(batches, None)
     if first is not None and ctx.spec.receipt_chain and ctx.settings.date_order == "auto":
         rules.observe_dates(ctx, first)
-        if not ctx.dates.decided:
+        if not ctx.dates.order:
+            rules.observe_dates(ctx, first, modified_on=True)
+        if not ctx.dates.order:
             for batch in _rescan(source):
                 rules.observe_dates(ctx, batch)
+                rules.observe_dates(ctx, batch, modified_on=True)
                 if ctx.dates.order:
                     break
         ctx.dates.require()
@@ -199,10 +205,7 @@ class _Run:
         self, batches: Iterator[Batch], writer: CsvWriter | XlsxWriter, progress: Progress | None
     ) -> None:
         total = self.source.rows_hint()
-        chain = self.spec.receipt_chain and self.settings.date_order == "auto"
         for batch in batches:
-            if chain:
-                rules.observe_dates(self.ctx, batch)  # a later batch may contradict the order
             values = rules.apply(self.ctx, self.rows_for(batch))
             self._write(batch, values, writer)
             self.report.rows_in += batch.num_rows

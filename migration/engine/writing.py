@@ -7,12 +7,17 @@ on commit, so a failed run never leaves a partial file at the output path.
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import hashlib
+import io
 import os
+import queue
 import tempfile
+import threading
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -40,13 +45,29 @@ class AtomicFile:
             os.remove(self.tmp)
 
 
+def column_bytes(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, data) of a string array as numpy views: byte-level scans without copies."""
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset : col.offset + len(col) + 1]
+    data = col.buffers()[2]
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
+def _may_need_quotes(col: pa.Array) -> bool:
+    """Cheap whole-column test: does any value contain a quote, comma, CR or LF?"""
+    offsets, data = column_bytes(col)
+    raw = data[offsets[0] : offsets[-1]].tobytes()
+    return any(ch in raw for ch in (b'"', b",", b"\n", b"\r"))
+
+
 def render_csv(columns: list[pa.Array]) -> pa.Array:
-    """One string per row, each ending in CRLF; quotes only the cells that need them."""
+    """One string per row, each ending in CRLF; quotes only the cells that need them (as Excel does)."""
     parts = []
     for col in columns:
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
         col = col.fill_null("") if col.null_count else col
-        needs = pc.match_substring_regex(col, _NEEDS_QUOTES)
-        if pc.any(needs).as_py():
+        if _may_need_quotes(col):
+            needs = pc.match_substring_regex(col, _NEEDS_QUOTES)
             quoted = pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', "")
             col = pc.if_else(needs, quoted, col)
         parts.append(col)
@@ -58,47 +79,72 @@ def render_csv(columns: list[pa.Array]) -> pa.Array:
 
 def _buffer_of(lines: pa.Array) -> memoryview:
     """The contiguous bytes of a string array (all rows, no copies)."""
-    if isinstance(lines, pa.ChunkedArray):
-        lines = lines.combine_chunks()
-    offsets = lines.buffers()[1]
-    data = lines.buffers()[2]
-    width = 8 if pa.types.is_large_string(lines.type) else 4
-    first = int.from_bytes(memoryview(offsets)[lines.offset * width : lines.offset * width + width], "little")
-    end = (lines.offset + len(lines)) * width
-    last = int.from_bytes(memoryview(offsets)[end : end + width], "little")
-    return memoryview(data)[first:last] if data is not None else memoryview(b"")
+    offsets, data = column_bytes(lines)
+    return memoryview(data[offsets[0] : offsets[-1]])
 
 
 class CsvWriter:
+    """Renders and writes batches on a background thread: pyarrow's kernels release the GIL,
+    so rendering batch k overlaps reading and applying the rules to batch k+1."""
+
     format = "csv"
 
     def __init__(self, path: str, headers: list[str], hidden: set[int]) -> None:
         self.file = AtomicFile(path)
         self.out = open(self.file.tmp, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in commit/abort)
         self.sha = hashlib.sha256()
-        self._write(b"\xef\xbb\xbf")
-        self.write_columns([pa.array([h], pa.string()) for h in headers])
+        self._queue: queue.Queue[list[pa.Array] | None] = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="p2c-csv-writer", daemon=True)
+        self._thread.start()
+        self._write(b"\xef\xbb\xbf" + _header_line(headers))
 
     def _write(self, data: bytes | memoryview) -> None:
         self.out.write(data)
         self.sha.update(data)
 
+    def _drain(self) -> None:
+        while (columns := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(_buffer_of(render_csv(columns)))
+                except BaseException as e:  # re-raised on the caller's thread
+                    self._error = e
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
     def write_columns(self, columns: list[pa.Array]) -> None:
+        self._check()
         if len(columns[0]):
-            self._write(_buffer_of(render_csv(columns)))
+            self._queue.put(columns)
 
     def write_rows(self, rows: list[list[Any]], width: int) -> None:
         columns = [pa.array([cell_text(r[i]) for r in rows], pa.string()) for i in range(width)]
         self.write_columns(columns)
 
-    def commit(self) -> str:
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         self.out.close()
+
+    def commit(self) -> str:
+        self._stop()
+        self._check()
         self.file.commit()
         return self.sha.hexdigest()
 
     def abort(self) -> None:
-        self.out.close()
+        self._stop()
         self.file.abort()
+
+
+def _header_line(headers: list[str]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(headers)
+    return buf.getvalue().encode("utf-8")
 
 
 class XlsxWriter:

@@ -1,0 +1,217 @@
+"""Benchmark: p2c_transform against pyarrow's and calamine+xlsxwriter's own read+write.
+
+    .venv/bin/python bench/transform.py [--rows 1048575] [--xlsx-rows 100000] [--dir /tmp/p2c-bench]
+
+Generates an order export CSV (quoted multi-line text, US dates) and an order
+xlsx (hidden "(Do Not Modify)" columns, date cells), then runs, each in its own
+subprocess: the reference read+write, and `manage.py p2c_transform`, process
+start included. Prints seconds, rows/s, peak RSS and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+HEADERS = [
+    "(Do Not Modify) Order", "(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On", "Order ID", "Name",
+    "Customer", "Status Reason", "Total Amount", "Currency", "Requested Delivery Date", "Date Fulfilled",
+    "Date Submitted", "Ship To City", "Ship To Country/Region", "Description", "Processing Status",
+]  # fmt: skip
+CUSTOMERS = [
+    "Contoso Ltd",
+    "Fabrikam, Inc.",
+    "Müller & Söhne AG",
+    "株式会社サンプル",
+    "Litware LLC",
+    'Tailspin "Toys"',
+]
+COUNTRIES = ["United States", "Germany", "France", "Türkiye", "Japan", "Sweden", "Canada", ""]
+CITIES = ["Redmond", "München", "上海", "Madrid", "Paris", "Toronto"]
+
+
+def _us_date(rng: random.Random, time: bool = False) -> str:
+    d = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(900))
+    text = f"{d.month}/{d.day}/{d.year}"
+    return (
+        text + f" {rng.randrange(1, 13)}:{rng.randrange(60):02d} {'AM' if rng.random() < 0.5 else 'PM'}"
+        if time
+        else text
+    )
+
+
+def base_rows(n: int, seed: int = 7) -> list[list[str]]:
+    """n distinct template rows; tiled to the full size with unique GUIDs and order IDs."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        desc = " ".join(
+            rng.choice(["alpha", "beta", "gamma", "delta", "épsilon"]) for _ in range(rng.randrange(20, 40))
+        )
+        if rng.random() < 0.3:
+            desc = desc.replace(" gamma ", '\r\ngamma, "quoted"\r\n', 1)
+        rows.append([
+            "", f"{rng.getrandbits(80):020x}==", _us_date(rng, True), "", f"Order for {rng.choice(CUSTOMERS)}",
+            rng.choice(CUSTOMERS), rng.choice(["Pending", "Invoiced", "Complete"]), f"{rng.uniform(10, 1e5):.2f}",
+            "US Dollar", _us_date(rng) if rng.random() < 0.7 else "", _us_date(rng), _us_date(rng),
+            rng.choice(CITIES), rng.choice(COUNTRIES), desc, rng.choice(["Active", "Invoiced"]),
+        ])  # fmt: skip
+    return rows
+
+
+def make_csv(path: str, rows: int) -> None:
+    from migration.engine.writing import _buffer_of, render_csv
+
+    template = base_rows(4096)
+    cols_t = [pa.array([r[i] for r in template]) for i in range(len(HEADERS))]
+    with open(path, "wb") as f:
+        f.write(b"\xef\xbb\xbf" + bytes(_buffer_of(render_csv([pa.array([h]) for h in HEADERS]))))
+        for start in range(0, rows, 65536):
+            n = min(65536, rows - start)
+            idx = pa.array([(start + i) % len(template) for i in range(n)])
+            cols = [c.take(idx) for c in cols_t]
+            seq = pc.cast(pa.array(range(start, start + n)), pa.string())
+            cols[0] = pc.binary_join_element_wise("0f9b55db-0cfb-27e4-085b-", pc.utf8_lpad(seq, 12, "0"), "")
+            cols[3] = pc.binary_join_element_wise("ORD-", pc.utf8_lpad(seq, 8, "0"), "")
+            f.write(bytes(_buffer_of(render_csv(cols))))
+
+
+def make_xlsx(path: str, rows: int) -> None:
+    import xlsxwriter
+
+    template = base_rows(2048)
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False})
+    ws = book.add_worksheet("Order")
+    date_fmt = book.add_format({"num_format": "m/d/yyyy"})
+    ws.set_column(0, 2, 13, None, {"hidden": True})
+    ws.write_row(0, 0, HEADERS)
+    for r in range(rows):
+        row = template[r % len(template)]
+        for c, v in enumerate(row):
+            if c == 0:
+                ws.write_string(r + 1, c, f"0f9b55db-0cfb-27e4-085b-{r:012d}")
+            elif c == 3:
+                ws.write_string(r + 1, c, f"ORD-{r:08d}")
+            elif c in (9, 10, 11) and v:
+                m, d, y = (int(x) for x in v.split("/"))
+                ws.write_datetime(r + 1, c, dt.datetime(y, m, d), date_fmt)
+            elif c == 7:
+                ws.write_number(r + 1, c, float(v))
+            elif v:
+                ws.write_string(r + 1, c, v)
+    book.close()
+
+
+PYARROW_REF = textwrap.dedent("""
+    import sys, pyarrow as pa, pyarrow.csv as c
+    src, dst = sys.argv[1], sys.argv[2]
+    names = [f"c{i}" for i in range(int(sys.argv[3]))]
+    r = c.open_csv(src, read_options=c.ReadOptions(column_names=names, skip_rows_after_names=1, block_size=16 << 20),
+                   parse_options=c.ParseOptions(newlines_in_values=True),
+                   convert_options=c.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
+    w = c.CSVWriter(dst, r.schema)
+    for b in r:
+        w.write_batch(b)
+    w.close()
+""")
+
+XLSX_REF = textwrap.dedent("""
+    import sys, xlsxwriter
+    from python_calamine import CalamineWorkbook
+    rows = CalamineWorkbook.from_path(sys.argv[1]).get_sheet_by_index(0).iter_rows()
+    book = xlsxwriter.Workbook(sys.argv[2], {"constant_memory": True, "strings_to_formulas": False})
+    ws = book.add_worksheet()
+    for r, row in enumerate(rows):
+        ws.write_row(r, 0, row)
+    book.close()
+""")
+
+MEASURE = textwrap.dedent("""
+    import resource, subprocess, sys, time
+    t = time.perf_counter()
+    rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+    print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)
+""")
+
+
+def measure(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MB) and exit code of cmd, run as the only child of a fresh process."""
+    out = subprocess.run([PY, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True, cwd=ROOT)
+    seconds, rss_kb, rc = out.stdout.split()
+    return float(seconds), int(rss_kb) / 1024, int(rc)
+
+
+def best_of(cmd: list[str], runs: int) -> tuple[float, float, int]:
+    results = [measure(cmd) for _ in range(runs)]
+    return min(results, key=lambda r: r[0])
+
+
+def line(label: str, rows: int, seconds: float, rss: float) -> str:
+    return f"  {label:<38} {seconds:7.2f} s  {rows / seconds:>11,.0f} rows/s  peak {rss:7.0f} MB"
+
+
+def run_case(name: str, src: str, dst: str, ref: list[str], rows: int, runs: int) -> dict[str, float]:
+    transform = [PY, "manage.py", "p2c_transform", "order", src, dst, "--company", "USMF"]
+    r_s, r_mb, r_rc = best_of(ref, runs)
+    t_s, t_mb, t_rc = best_of(transform, runs)
+    if r_rc or t_rc:
+        raise SystemExit(f"{name}: a command failed (reference rc={r_rc}, p2c_transform rc={t_rc})")
+    print(f"{name}: {rows:,} rows, {os.path.getsize(src) / 2**20:,.0f} MB in")
+    print(line("reference read+write", rows, r_s, r_mb))
+    print(line("p2c_transform (process start incl.)", rows, t_s, t_mb))
+    print(f"  ratio {t_s / r_s:.2f}x (target <= 2.0x, aim 1.5x); peak memory {t_mb:.0f} MB")
+    return {
+        "rows": rows,
+        "reference_s": r_s,
+        "reference_mb": r_mb,
+        "ours_s": t_s,
+        "ours_mb": t_mb,
+        "ratio": t_s / r_s,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_048_575, help="CSV data rows (default: Excel's limit)")
+    ap.add_argument("--xlsx-rows", type=int, default=100_000, help="xlsx data rows (default: Sales' limit)")
+    ap.add_argument("--dir", default="/tmp/p2c-bench")
+    ap.add_argument("--runs", type=int, default=1, help="best of N runs")
+    ap.add_argument("--json", help="also write the figures here")
+    args = ap.parse_args()
+    sys.path.insert(0, ROOT)
+    os.makedirs(args.dir, exist_ok=True)
+    csv_in, xlsx_in = (
+        os.path.join(args.dir, f"order_{args.rows}.csv"),
+        os.path.join(args.dir, f"order_{args.xlsx_rows}.xlsx"),
+    )
+    if not os.path.exists(csv_in):
+        make_csv(csv_in, args.rows)
+    if args.xlsx_rows and not os.path.exists(xlsx_in):
+        make_xlsx(xlsx_in, args.xlsx_rows)
+    figures = {}
+    ref = [PY, "-c", PYARROW_REF, csv_in, os.path.join(args.dir, "ref.csv"), str(len(HEADERS))]
+    figures["csv"] = run_case(
+        "CSV -> CSV", csv_in, os.path.join(args.dir, "out.csv"), ref, args.rows, args.runs
+    )
+    if args.xlsx_rows:
+        ref = [PY, "-c", XLSX_REF, xlsx_in, os.path.join(args.dir, "ref.xlsx")]
+        out = os.path.join(args.dir, "out.xlsx")
+        figures["xlsx"] = run_case("xlsx -> xlsx", xlsx_in, out, ref, args.xlsx_rows, args.runs)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
