@@ -1,0 +1,136 @@
+"""Uploads and jobs through a real Celery worker, on the broker the settings choose.
+
+The embedded default uses kombu's filesystem transport; CI's second run sets
+REDIS_URL and PostgreSQL. A worker runs in a thread of the test process, or as
+a separate process when the test must kill it.
+"""
+
+import csv
+import hashlib
+import os
+import random
+import signal
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from migration.models import ExportUpload, JobState, TransformJob, UploadState
+from migration.services import jobs
+
+from .jobs_helpers import upload_sample
+from .workers import pool_children, process_worker, thread_worker, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def upload_state(upload_id):
+    return ExportUpload.objects.get(id=upload_id).state
+
+
+def job_state(job_id):
+    return TransformJob.objects.get(id=job_id).state
+
+
+def finished(job_id):
+    state = job_state(job_id)
+    return state if state not in TransformJob.ACTIVE else None
+
+
+def test_it_inspects_and_transforms_through_a_worker(migration, consultant):
+    with thread_worker():
+        upload = upload_sample(migration, consultant, "order_products.csv")
+        wait_for(lambda: upload_state(upload.id) == UploadState.READY, what="the inspection")
+        job = jobs.job_start(migration=migration, table="order_products", actor=consultant)
+        assert wait_for(lambda: finished(job.id), what="the job") == JobState.SUCCEEDED
+    job.refresh_from_db()
+    assert job.rows_done == job.rows_total == 600 or job.rows_total == job.summary["rows_in"]
+    assert job.output_csv and job.output_xlsx and job.report_json
+
+
+def test_it_reports_a_refused_file_as_failed_with_its_reason(migration, consultant, tmp_path):
+    bogus = tmp_path / "account.csv"
+    bogus.write_bytes(b"Name;Value\r\n" + b"\r\n" * 3)
+    with thread_worker():
+        upload = upload_sample(migration, consultant, str(bogus), table="account")
+        state = wait_for(
+            lambda: upload_state(upload.id) not in ("queued", "inspecting") and upload_state(upload.id)
+        )
+    upload.refresh_from_db()
+    assert state in (UploadState.FAILED, UploadState.PROBLEMS)
+    assert "Account Number" in upload.state_message
+
+
+def big_order_export(path, rows: int) -> None:
+    """An order export large enough that a worker can be killed in the middle of it."""
+    rng = random.Random(7)
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["(Do Not Modify) Order", "Order ID", "Customer", "Ship To Country/Region",
+                         "Requested Delivery Date", "Description"])  # fmt: skip
+        for n in range(rows):
+            writer.writerow([f"{n:08d}-0000-4000-8000-000000000000", f"ORD-{n:07d}", f"Customer {n % 977}",
+                             rng.choice(["United States", "Germany", ""]), f"{1 + n % 12}/{1 + n % 28}/2024",
+                             "line one\nline two" if n % 10 == 0 else "plain"])  # fmt: skip
+
+
+def sha(field) -> str:
+    with field.open("rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+@pytest.fixture
+def big_order_job(migration, consultant, tmp_path):
+    """A queued order job over an export big enough to kill a worker in the middle of it."""
+    source = tmp_path / "order.csv"
+    big_order_export(source, 60_000)
+    with thread_worker():
+        upload = upload_sample(migration, consultant, str(source), table="order")
+        wait_for(lambda: upload_state(upload.id) == UploadState.READY, timeout=300, what="the inspection")
+    return jobs.job_start(migration=migration, table="order", actor=consultant)
+
+
+def wait_until_running(job):
+    wait_for(lambda: TransformJob.objects.get(id=job.id).rows_done > 0, timeout=180, what="the job to start")
+
+
+def clean_run_sha(migration, consultant) -> str:
+    """The output of the same input and settings from a run nobody disturbed."""
+    clean = jobs.job_start(migration=migration, table="order", actor=consultant)
+    jobs.job_run(job_id=clean.id)
+    clean.refresh_from_db()
+    return sha(clean.output_csv)
+
+
+def test_it_redelivers_a_job_whose_worker_process_was_killed(big_order_job, migration, consultant, tmp_path):
+    job = big_order_job
+    with process_worker(tmp_path / "worker.log") as worker:
+        wait_until_running(job)
+        for pid in pool_children(worker):
+            os.kill(pid, signal.SIGKILL)
+        outcome = wait_for(lambda: finished(job.id), timeout=300, what="the redelivered job")
+    job.refresh_from_db()
+    assert outcome == JobState.SUCCEEDED, job.message
+    assert job.attempts == 2
+    assert sha(job.output_csv) == clean_run_sha(migration, consultant)
+
+
+def test_it_fails_a_job_whose_whole_worker_died_and_retries_it(
+    big_order_job, migration, consultant, tmp_path
+):
+    job = big_order_job
+    with process_worker(tmp_path / "worker.log") as worker:
+        wait_until_running(job)
+        for pid in [*pool_children(worker), worker.pid]:
+            os.kill(pid, signal.SIGKILL)
+        worker.wait()
+    assert job_state(job.id) == JobState.RUNNING
+    # Later, no heartbeat has come: the sweep that status polling runs gives the job up.
+    jobs.jobs_sweep_stale(now=timezone.now() + jobs.STALE_AFTER + timedelta(seconds=1))
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and "Retry it" in job.message
+    retry = jobs.job_retry(job=job, actor=consultant)
+    with thread_worker():
+        assert wait_for(lambda: finished(retry.id), timeout=300, what="the retry") == JobState.SUCCEEDED
+    retry.refresh_from_db()
+    assert sha(retry.output_csv) == clean_run_sha(migration, consultant)
