@@ -130,6 +130,9 @@ def company(ctx: Context, rows: Rows) -> pa.Array:
 def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
     """Warn about every text cell Excel would take for a formula (we write it as text)."""
     for i, header in enumerate(ctx.layout.headers):
+        if batch.rows is not None:
+            _formula_like_rows(ctx, batch, guids, i, header)
+            continue
         text = batch.text(i)
         offsets, data = column_bytes(text)
         nonempty = offsets[1:] > offsets[:-1]
@@ -147,6 +150,19 @@ def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
             mask = np.zeros(len(text), dtype=bool)
             mask[flagged] = True
             ctx.issues.add_mask("formula_like_text", header, pa.array(mask), batch.start, guids, text)
+
+
+def _formula_like_rows(ctx: Context, batch: Batch, guids: pa.Array | None, i: int, header: str) -> None:
+    """The xlsx variant: only text cells count (numbers and dates are typed cells)."""
+    hits = [
+        j
+        for j, row in enumerate(batch.rows or [])
+        if type(v := row[i]) is str and v[:1] in "=+-@" and not _NUMBER.match(v)
+    ]
+    if hits:
+        mask = np.zeros(batch.num_rows, dtype=bool)
+        mask[hits] = True
+        ctx.issues.add_mask("formula_like_text", header, pa.array(mask), batch.start, guids, batch.text(i))
 
 
 def remember_key(ctx: Context, rows: Rows, comp: pa.Array, role: str) -> None:

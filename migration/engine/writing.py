@@ -13,7 +13,7 @@ import hashlib
 import io
 import os
 import queue
-import tempfile
+import secrets
 import threading
 from typing import Any
 
@@ -34,8 +34,9 @@ class AtomicFile:
         folder = os.path.dirname(self.path)
         if not os.path.isdir(folder):
             raise EngineError(f"output folder {folder!r} does not exist: create it or choose another path")
-        fd, self.tmp = tempfile.mkstemp(prefix=".p2c-", suffix=".part", dir=folder)
-        os.close(fd)
+        # Not mkstemp: its 0600 mode would stick to the output; O_EXCL keeps the name ours.
+        self.tmp = os.path.join(folder, f".p2c-{secrets.token_hex(8)}.part")
+        os.close(os.open(self.tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
 
     def commit(self) -> None:
         os.replace(self.tmp, self.path)

@@ -1,0 +1,119 @@
+"""Bad files are refused with one line, quickly, and leave nothing at the output path."""
+
+import zipfile
+
+import pytest
+
+from migration.engine import EngineError, transform_file
+
+from .helpers import ORDER_HEADERS, order_rows, settings, write_csv, write_xlsx
+
+
+def _refuse(tmp_path, src, fragment, table="order"):
+    out = tmp_path / "out" / "result.csv"
+    out.parent.mkdir(exist_ok=True)
+    with pytest.raises(EngineError) as e:
+        transform_file(table, src, out, settings())
+    message = str(e.value)
+    assert fragment in message
+    assert "\n" not in message
+    assert list(out.parent.iterdir()) == []  # no output, no temp file
+    return message
+
+
+def _minimal_workbook(path, sheet_xml: bytes, sheet_size_hint: int = 0):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "xl/workbook.xml",
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="x" Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+            f.write(sheet_xml)
+            for _ in range(sheet_size_hint):
+                f.write(b" " * (1 << 20))
+    return path
+
+
+def test_it_refuses_an_empty_file(tmp_path):
+    src = tmp_path / "order.csv"
+    src.write_bytes(b"")
+    _refuse(tmp_path, src, "empty")
+
+
+def test_it_refuses_a_binary_file(tmp_path):
+    src = tmp_path / "order.csv"
+    src.write_bytes(bytes(range(256)) * 50)
+    _refuse(tmp_path, src, "binary")
+
+
+def test_it_refuses_text_named_xlsx(tmp_path):
+    src = tmp_path / "order.xlsx"
+    src.write_text("Order ID,Customer\r\nORD-1,Contoso\r\n")
+    _refuse(tmp_path, src, "not an Excel workbook")
+
+
+def test_it_refuses_a_truncated_workbook(tmp_path):
+    whole = write_xlsx(tmp_path / "whole.xlsx", ORDER_HEADERS, order_rows(200))
+    src = tmp_path / "order.xlsx"
+    src.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    _refuse(tmp_path, src, "truncated")
+
+
+def test_it_refuses_a_decompression_bomb(tmp_path):
+    src = _minimal_workbook(tmp_path / "order.xlsx", b"<worksheet><sheetData>", sheet_size_hint=160)
+    assert src.stat().st_size < 2 << 20
+    _refuse(tmp_path, src, "decompression bomb")
+
+
+def test_it_refuses_more_rows_than_excel_allows(tmp_path):
+    sheet = b'<worksheet><dimension ref="A1:B2000000"/><sheetData></sheetData></worksheet>'
+    src = _minimal_workbook(tmp_path / "order.xlsx", sheet)
+    _refuse(tmp_path, src, "more than Excel")
+
+
+def test_it_refuses_a_missing_file(tmp_path):
+    _refuse(tmp_path, tmp_path / "nope.csv", "does not exist")
+
+
+def test_it_refuses_an_unknown_table(tmp_path):
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(1))
+    _refuse(tmp_path, src, "unknown table", table="orders")
+
+
+def test_it_names_the_missing_column_its_names_and_the_headers_found(tmp_path):
+    headers = [h for h in ORDER_HEADERS if h != "Customer"]
+    rows = [r[:5] + r[6:] for r in order_rows(1)]
+    src = write_csv(tmp_path / "order.csv", headers, rows)
+    message = _refuse(tmp_path, src, "'Customer'")
+    assert "'customerid'" in message and "'Order ID'" in message
+
+
+def test_it_refuses_a_ragged_csv(tmp_path):
+    src = tmp_path / "order.csv"
+    src.write_bytes(b"Order ID,Customer\r\nORD-1,Contoso\r\nORD-2,Contoso,extra\r\n")
+    _refuse(tmp_path, src, "fields")
+
+
+def test_it_refuses_an_output_of_another_format(tmp_path):
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(1))
+    with pytest.raises(EngineError, match=r"\.csv or \.xlsx"):
+        transform_file("order", src, tmp_path / "out.txt", settings())
+
+
+def test_it_leaves_an_existing_output_untouched_on_failure(tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("previous result")
+    rows = order_rows(2)
+    rows[0][6], rows[1][6] = "27/01/2020", "01/27/2020"  # auto cannot decide: fatal
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    with pytest.raises(EngineError):
+        transform_file("order", src, out, settings())
+    assert out.read_text() == "previous result"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]

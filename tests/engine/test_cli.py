@@ -1,0 +1,86 @@
+"""manage.py p2c_transform: exit 0 with output, exit 2 with one line on stderr and no output."""
+
+import json
+
+import pytest
+from django.core.management import ManagementUtility
+
+from .helpers import ORDER_HEADERS, order_rows, read_csv, write_csv
+
+
+def _run(*args: str) -> int:
+    try:
+        ManagementUtility(["manage.py", *args]).execute()
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0
+
+
+@pytest.fixture
+def order_csv(tmp_path):
+    return write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(3))
+
+
+def test_it_transforms_and_writes_the_report(tmp_path, order_csv, capsys):
+    out, report = tmp_path / "out.csv", tmp_path / "r.json"
+    code = _run(
+        "p2c_transform", "order", str(order_csv), str(out), "--company", "USMF",
+        "--language", "de", "--country", "iso2", "--report", str(report),
+    )  # fmt: skip
+    assert code == 0
+    assert read_csv(out)[1][-2:] == ["de", "Item based"]
+    data = json.loads(report.read_text())
+    assert data["rows_in"] == data["rows_out"] == 3
+    assert data["settings"]["country"] == "iso2"
+    assert len(data["input_sha256"]) == len(data["output_sha256"]) == 64
+    assert "3 rows written" in capsys.readouterr().out
+
+
+def test_it_applies_a_company_rule_from_the_command_line(tmp_path, capsys):
+    headers = [*ORDER_HEADERS, "Owning Business Unit"]
+    src = write_csv(tmp_path / "o.csv", headers, [[*r, "Contoso DE"] for r in order_rows(1)])
+    out = tmp_path / "out.csv"
+    code = _run(
+        "p2c_transform", "order", str(src), str(out), "--company", "USMF",
+        "--company-column", "Owning Business Unit", "--company-map", "Contoso DE=DEMF",
+    )  # fmt: skip
+    assert code == 0
+    rows = read_csv(out)
+    assert rows[1][rows[0].index("Company")] == "DEMF"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["orders"], "invalid choice"),
+        (["order", "--language", "xx"], "unknown language"),
+        (["order", "--date-order", "dym"], "unknown date order"),
+        (["order", "--country", "iso3"], "unknown country"),
+        (["order", "--nonsense"], "unrecognized arguments"),
+        (["order", "--company-map", "novalue"], "VALUE=CODE"),
+    ],
+)
+def test_it_exits_2_with_one_line_on_usage_problems(tmp_path, order_csv, capsys, args, fragment):
+    out = tmp_path / "out.csv"
+    table, *rest = args
+    code = _run("p2c_transform", table, str(order_csv), str(out), "--company", "USMF", *rest)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert fragment in err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert not out.exists()
+
+
+def test_it_requires_the_company(tmp_path, order_csv, capsys):
+    assert _run("p2c_transform", "order", str(order_csv), str(tmp_path / "o.csv")) == 2
+    assert "--company" in capsys.readouterr().err
+
+
+def test_it_exits_2_on_a_bad_input_file(tmp_path, capsys):
+    src = tmp_path / "order.xlsx"
+    src.write_text("not a workbook")
+    out = tmp_path / "out.csv"
+    assert _run("p2c_transform", "order", str(src), str(out), "--company", "USMF") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()

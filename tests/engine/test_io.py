@@ -1,0 +1,197 @@
+"""Reading every CSV/xlsx flavour the contract lists, and writing the output exactly."""
+
+import datetime as dt
+import zipfile
+
+import pytest
+
+from migration.engine import EngineError
+
+from .helpers import ORDER_HEADERS, column, guid, order_rows, read_csv, read_xlsx, run, write_csv, write_xlsx
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_it_reads_each_encoding_and_delimiter(tmp_path, encoding, delimiter):
+    rows = order_rows(2)
+    rows[0][5] = "Müller & Söhne; Café"
+    rows[1][4] = 'two\r\nlines, "quoted"'
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows, encoding=encoding, delimiter=delimiter)
+    report, out = run(tmp_path, "order", src)
+    result = read_csv(out)
+    assert [r[: len(ORDER_HEADERS)] for r in result] == [ORDER_HEADERS, *rows]
+    assert column(result, "Invoice Customer") == ["Müller & Söhne; Café", "Contoso Ltd"]
+    assert report.rows_in == 2
+
+
+def test_it_reads_utf16_without_a_bom(tmp_path):
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(40), encoding="utf-16-le")
+    report, _ = run(tmp_path, "order", src)
+    assert report.rows_in == 40
+
+
+def test_it_matches_headers_by_logical_name_case_and_spaces(tmp_path):
+    headers = ["salesorderid", "  ORDERNUMBER ", "CustomerId", "requestdeliveryby"]
+    src = write_csv(tmp_path / "o.csv", headers, [[guid(1), "ORD-1", "Contoso", "3/27/2020"]])
+    report, out = run(tmp_path, "order", src)
+    rows = read_csv(out)
+    assert rows[0][:4] == headers  # input headers are never renamed
+    assert column(rows, "Sales Order Number") == ["ORD-1"]
+    assert report.to_dict()["issues"] == []
+
+
+def test_it_keeps_unknown_columns_and_cells_byte_for_byte(tmp_path):
+    headers = [*ORDER_HEADERS, "Total Amount", "Odd"]
+    rows = [[*r, "0012.50", " padded  "] for r in order_rows(2)]
+    src = write_csv(tmp_path / "order.csv", headers, rows)
+    _, out = run(tmp_path, "order", src)
+    assert [r[: len(headers)] for r in read_csv(out)] == [headers, *rows]
+
+
+def test_it_writes_csv_with_bom_comma_crlf_and_minimal_quoting(tmp_path):
+    headers = ["(Do Not Modify) Order Product", "Existing Product", "Note"]
+    rows = [[guid(1), 'Laptop 15"', "a,b"], [guid(2), "Desk", "line1\nline2"]]
+    src = write_csv(tmp_path / "l.csv", headers, rows, delimiter=";")
+    _, out = run(tmp_path, "order_products", src)
+    assert (
+        out.read_bytes()
+        == (
+            "\ufeff(Do Not Modify) Order Product,Existing Product,Note,Company\r\n"
+            f'{guid(1)},"Laptop 15""","a,b",USMF\r\n'
+            f'{guid(2)},Desk,"line1\nline2",USMF\r\n'
+        ).encode()
+    )
+
+
+def test_it_keeps_hidden_columns_hidden_and_dates_as_dates_in_xlsx(tmp_path):
+    rows = [
+        [
+            guid(1),
+            "ck==",
+            dt.datetime(2021, 1, 3, 6, 30),
+            "ORD-1",
+            "=1+1",
+            "Contoso",
+            dt.date(2020, 3, 27),
+            None,
+            None,
+            "Germany",
+        ]
+    ]
+    src = write_xlsx(tmp_path / "order.xlsx", ORDER_HEADERS, rows)
+    report, out = run(tmp_path, "order", src, out_name="out.xlsx")
+    result = read_xlsx(out)
+    assert result[1][:7] == [
+        guid(1),
+        "ck==",
+        dt.datetime(2021, 1, 3, 6, 30),
+        "ORD-1",
+        "=1+1",
+        "Contoso",
+        dt.datetime(2020, 3, 27),
+    ]
+    assert column(result, "Requested Receipt Date") == ["2020-03-27T00:00:00Z"]
+    sheet = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # never a formula
+    assert 'hidden="1"' in sheet
+    import openpyxl
+
+    ws = openpyxl.load_workbook(out).active
+    assert ws.column_dimensions["A"].hidden and ws.column_dimensions["A"].max == 3
+    assert not ws.column_dimensions["D"].hidden
+    assert ("formula_like_text" in report.issues.counts) and report.rows_out == 1
+
+
+def test_it_writes_xlsx_cells_from_csv_as_text(tmp_path):
+    rows = order_rows(1)
+    rows[0][4] = "00123"
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    _, out = run(tmp_path, "order", src, out_name="out.xlsx")
+    result = read_xlsx(out)
+    assert result[1][4] == "00123" and result[1][2] == "1/3/2021 6:30 AM"
+
+
+def test_it_writes_xlsx_input_to_csv(tmp_path):
+    rows = [
+        [
+            guid(1),
+            "ck==",
+            dt.datetime(2021, 1, 3, 6, 30),
+            "ORD-1",
+            "N",
+            "C",
+            dt.date(2020, 3, 27),
+            None,
+            None,
+            12.5,
+        ]
+    ]
+    src = write_xlsx(tmp_path / "order.xlsx", ORDER_HEADERS, rows)
+    _, out = run(tmp_path, "order", src)
+    result = read_csv(out)
+    assert result[1][:10] == [
+        guid(1),
+        "ck==",
+        "2021-01-03 06:30:00",
+        "ORD-1",
+        "N",
+        "C",
+        "2020-03-27",
+        "",
+        "",
+        "12.5",
+    ]
+
+
+def test_it_fills_target_columns_of_a_re_export_in_place(tmp_path):
+    headers = [
+        "(Do Not Modify) Account",
+        "Account Number",
+        "Company",
+        "Party Number",
+        "Relationship Type",
+        "Customer Group Id",
+    ]
+    src = write_csv(tmp_path / "a.csv", headers, [[guid(1), "ACC-1", "", "OLD", "Prospect", ""]])
+    report, out = run(tmp_path, "account", src)
+    rows = read_csv(out)
+    assert rows == [headers, [guid(1), "ACC-1", "USMF", "ACC-1", "Customer", "10"]]
+    assert report.columns_added == []
+    assert report.overwritten == {
+        "Company": 0,
+        "Party Number": 1,
+        "Relationship Type": 1,
+        "Customer Group Id": 0,
+    }
+
+
+def test_it_reports_progress_per_batch(tmp_path):
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(5))
+    seen = []
+    from migration.engine import transform_file
+
+    from .helpers import settings
+
+    transform_file(
+        "order", src, tmp_path / "o.csv", settings(), progress=lambda done, total: seen.append(done)
+    )
+    assert seen[-1] == 5
+
+
+def test_it_reads_the_samples_of_every_transformed_table(tmp_path):
+    from pathlib import Path
+
+    samples = Path("/work/shared/samples/sales-excel")
+    if not samples.exists():
+        pytest.skip("samples not available")
+    for table in ("account", "contact", "order", "order_products", "quote", "quote_products"):
+        for ext in ("csv", "xlsx"):
+            report, _ = run(tmp_path, table, samples / f"{table}.{ext}", out_name=f"{table}-{ext}.{ext}")
+            assert report.rows_in == report.rows_out > 0
+
+
+def test_it_refuses_a_header_only_with_one_column_gracefully(tmp_path):
+    src = tmp_path / "order.csv"
+    src.write_text("Name\r\n")
+    with pytest.raises(EngineError, match="Order ID"):
+        run(tmp_path, "order", src)
