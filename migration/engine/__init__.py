@@ -3,7 +3,9 @@
 The web app and the manage.py commands call only what is exported here.
 """
 
+from .check import CheckResult, check_exports, find_exports
 from .errors import EngineError
+from .inspect import Inspection, inspect_file
 from .options import (
     COUNTRY_MODES,
     DATE_ORDERS,
@@ -28,10 +30,15 @@ __all__ = [
     "ORDER_TYPES",
     "RELATIONSHIP_TYPES",
     "TABLES",
+    "CheckResult",
     "CompanyRule",
     "EngineError",
+    "Inspection",
     "Report",
     "TableInfo",
     "TransformSettings",
+    "check_exports",
+    "find_exports",
+    "inspect_file",
     "transform_file",
 ]

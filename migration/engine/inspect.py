@@ -1,118 +1,114 @@
-"""inspect_file: what an uploaded export holds, before anyone transforms it.
-
-The upload step shows this: which table the headers belong to, which required
-columns were found under which header, how many rows, a preview, and, for the
-tables that transform, the row issues a run with the given settings would
-report (found by running the transformation into a throwaway folder).
-"""
+"""inspect_file: what the upload step shows before anything is transformed."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import EngineError
 from .options import TABLES, TransformSettings
-from .reading import cell_text, open_source
-from .tables import SPECS, guess_table, resolve_layout
+from .reading import Source, cell_text, open_source
+from .tables import _find, guess_table, norm, spec_for
 
 PREVIEW_ROWS = 20
+INSPECT_COMPANY = "DAT"  # placeholder company when the migration's settings are not given
 
 
 @dataclass
 class Inspection:
-    table: str
+    path: str
     format: str
+    description: str
+    table: str | None
+    detected_table: str | None
+    warning: str | None
     headers: list[str]
-    row_count: int
-    detected_table: str | None = None
-    table_warning: str = ""
-    matched_headers: dict[str, str] = field(default_factory=dict)
-    missing_columns: list[str] = field(default_factory=list)
+    hidden_columns: list[int]
+    matched: dict[str, str] = field(default_factory=dict)  # required/used column -> header found
+    targets_present: list[str] = field(default_factory=list)  # re-export: filled in place
+    missing_required: list[str] = field(default_factory=list)
+    guid_column: str | None = None
+    rows: int = 0
     issue_counts: dict[str, int] = field(default_factory=dict)
-    errors: int = 0
-    warnings: int = 0
     preview: list[list[str]] = field(default_factory=list)
 
-    @property
-    def summary(self) -> str:
-        if self.missing_columns:
-            return self.missing_columns[0]
-        if self.table_warning:
-            return self.table_warning
-        if not (self.errors or self.warnings):
-            return f"{self.row_count} rows"
-        return f"{self.row_count} rows; {self.errors} row error(s), {self.warnings} warning(s)"
-
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "summary": self.summary}
+        return asdict(self)
 
 
-def _table_warning(table: str, detected: str | None) -> str:
-    if detected is None or detected == table:
-        return ""
-    return (
-        f"the headers look like a {TABLES[detected].export_name} export, not {TABLES[table].export_name}: "
-        "check that you picked the right file for this slot"
+def _table_warning(table: str | None, detected: str | None) -> str | None:
+    if table and detected and detected != table:
+        return (
+            f"the headers look like the {TABLES[detected].export_name} export, not "
+            f"{TABLES[table].export_name}: check that the right file was uploaded"
+        )
+    return None
+
+
+def _describe_columns(result: Inspection, table: str) -> None:
+    spec = spec_for(table)
+    normed = [norm(h) for h in result.headers]
+    for role, col in spec.sources.items():
+        i = _find(normed, col)
+        if i is not None:
+            result.matched[col.display] = result.headers[i]
+        elif role in spec.required:
+            result.missing_required.append(col.display)
+    for t in spec.targets:
+        i = _find(normed, t.col)
+        if i is not None and t.source is None:
+            result.targets_present.append(result.headers[i])
+    guid = next((h for h, n in zip(result.headers, normed, strict=True) if n in spec.guid_names), None)
+    result.guid_column = guid or next(
+        (h for h in result.headers if norm(h).startswith("(do not modify) ")), None
     )
 
 
-def _preview_and_count(source) -> tuple[list[list[str]], int]:
-    preview: list[list[str]] = []
-    count = 0
-    width = len(source.headers)
+def _count_and_preview(source: Source, result: Inspection) -> None:
     for batch in source.batches():
-        if len(preview) < PREVIEW_ROWS:
-            take = min(PREVIEW_ROWS - len(preview), batch.num_rows)
-            columns = [batch.text(i).slice(0, take).to_pylist() for i in range(width)]
-            preview.extend([cell_text(columns[c][r]) for c in range(width)] for r in range(take))
-        count += batch.num_rows
-    return preview, count
+        if len(result.preview) < PREVIEW_ROWS:
+            take = min(PREVIEW_ROWS - len(result.preview), batch.num_rows)
+            if batch.rows is not None:
+                result.preview += [[cell_text(v) for v in row] for row in batch.rows[:take]]
+            else:
+                result.preview += [list(r.values()) for r in batch.arrow.slice(0, take).to_pylist()]
+        result.rows += batch.num_rows
 
 
 def inspect_file(
     path: str | os.PathLike[str], table: str | None = None, settings: TransformSettings | None = None
 ) -> Inspection:
-    """Inspect an export. Raises EngineError when the file cannot be read at all."""
+    """Detected table, matched and missing columns, row count, issues by code, a preview.
+
+    Bad files raise EngineError exactly as transform_file would.
+    """
+    if table is not None:
+        spec_for(table)  # unknown table: EngineError
     source = open_source(path)
     detected = guess_table(source.headers)
-    table = table or detected
-    if table not in TABLES:
-        raise EngineError("cannot tell which table this export is: name its table (account, contact, ...)")
-    preview, count = _preview_and_count(source)
     result = Inspection(
-        table=table,
+        path=os.fspath(path),
         format=source.format,
-        headers=list(source.headers),
-        row_count=count,
+        description=source.description,
+        table=table or detected,
         detected_table=detected,
-        table_warning=_table_warning(table, detected),
-        preview=preview,
+        warning=_table_warning(table, detected),
+        headers=list(source.headers),
+        hidden_columns=sorted(getattr(source, "hidden", set())),
     )
-    if table in SPECS:
-        _check_columns(result, table)
-        if not result.missing_columns and TABLES[table].transforms:
-            _count_issues(result, table, path, settings or TransformSettings(company="XXXX"))
+    if result.table is not None:
+        _describe_columns(result, result.table)
+    _count_and_preview(source, result)
+    if result.table and TABLES[result.table].transforms and not result.missing_required:
+        _issue_counts(result, settings or TransformSettings(company=INSPECT_COMPANY))
     return result
 
 
-def _check_columns(result: Inspection, table: str) -> None:
-    spec = SPECS[table]
+def _issue_counts(result: Inspection, settings: TransformSettings) -> None:
+    from .transform import dry_run  # late: transform imports this module's siblings
+
     try:
-        layout = resolve_layout(spec, result.headers)
-    except EngineError as error:
-        result.missing_columns.append(str(error))
-        return
-    found = layout.source_names(spec)
-    result.matched_headers = {spec.sources[role].display: header for role, header in found.items()}
-
-
-def _count_issues(result: Inspection, table: str, path, settings: TransformSettings) -> None:
-    from .transform import transform_file  # late: transform imports the whole engine
-
-    with tempfile.TemporaryDirectory(prefix="p2c-inspect-") as folder:
-        report = transform_file(table, path, os.path.join(folder, "out.csv"), settings)
-    result.issue_counts = dict(sorted(report.issues.counts.items()))
-    result.errors, result.warnings = report.errors, report.warnings
+        result.issue_counts = dry_run(result.table or "", result.path, settings)
+    except EngineError as e:
+        result.warning = "; ".join(w for w in (result.warning, e.message) if w)

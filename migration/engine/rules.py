@@ -157,7 +157,7 @@ def _formula_like_rows(ctx: Context, batch: Batch, guids: pa.Array | None, i: in
     hits = [
         j
         for j, row in enumerate(batch.rows or [])
-        if type(v := row[i]) is str and v[:1] in "=+-@" and not _NUMBER.match(v)
+        if type(v := row[i]) is str and v and v[0] in "=+-@" and not _NUMBER.match(v)
     ]
     if hits:
         mask = np.zeros(batch.num_rows, dtype=bool)

@@ -280,3 +280,13 @@ def _sum(mask: pa.Array) -> int:
 
 def cell_texts(row: list[Any]) -> list[str]:
     return [cell_text(v) for v in row]
+
+
+def dry_run(table: str, input_path: str, settings: TransformSettings) -> dict[str, int]:
+    """The rules over the whole file without writing anything: issue counts by code."""
+    run = _Run(spec_for(table), input_path, settings, None)
+    batches = _prepare_dates(run.ctx, run.source, iter(run.source.batches()))
+    for batch in batches:
+        rules.apply(run.ctx, run.rows_for(batch))
+    rules.duplicate_keys(run.ctx)
+    return dict(sorted(run.ctx.issues.counts.items()))

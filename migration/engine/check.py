@@ -1,0 +1,266 @@
+"""check_exports: cross-file checks over a set of step-2 exports.
+
+Lines whose header is missing, contacts whose company is no exported account,
+duplicate keys within a company, and per-company row counts against dual-write's
+initial-sync limits (reference.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow.compute as pc
+
+from .errors import EngineError
+from .options import TABLES, CompanyRule
+from .reading import open_source
+from .tables import Col, _find, guess_table, norm
+
+SYNC_LIMIT_PER_COMPANY = 500_000  # rows per initial-sync run per legal entity
+SYNC_LIMIT_ACCOUNTS = 70_000  # Customers V3 (accounts) is single-threaded: 24 h time-out
+EXAMPLES = 20
+
+_NAME = {
+    "account": Col("Account Name", "name"),
+    "order": Col("Name", "name"),
+    "quote": Col("Name", "name"),
+}
+_NUMBER = {
+    "account": Col("Account Number", "accountnumber"),
+    "contact": Col("Contact Number", "msdynce_contactnumber", ("msdyn_contactnumber",)),
+    "order": Col("Order ID", "ordernumber"),
+    "quote": Col("Quote ID", "quotenumber"),
+}
+_PARENT = {
+    "order_products": ("order", Col("Order", "salesorderid")),
+    "quote_products": ("quote", Col("Quote", "quoteid")),
+}
+_CONTACT_COMPANY = Col("Company Name", "parentcustomerid")
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str  # error | warning | info
+    table: str
+    message: str
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    company: str
+    files: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, dict[str, int]] = field(default_factory=dict)  # company -> table -> rows
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "company": self.company,
+            "files": self.files,
+            "rows": self.rows,
+            "errors": sum(f.severity == "error" for f in self.findings),
+            "warnings": sum(f.severity == "warning" for f in self.findings),
+            "findings": [vars(f) for f in self.findings],
+        }
+
+    def summary_text(self) -> str:
+        lines = [
+            f"Checked {len(self.files)} export(s): " + ", ".join(f"{t} ({p})" for t, p in self.files.items())
+        ]
+        for company, tables in sorted(self.rows.items()):
+            counts = ", ".join(f"{t} {n:,}" for t, n in tables.items())
+            lines.append(f"Rows for company {company}: {counts}")
+        if not self.findings:
+            lines.append("No problems found.")
+        for f in self.findings:
+            example = f" e.g. {', '.join(f.examples[:5])}" if f.examples else ""
+            lines.append(f"[{f.severity}] {f.table}: {f.message}{example}")
+        return "\n".join(lines)
+
+
+class _Export:
+    """One file's columns of interest, as Python lists of text."""
+
+    def __init__(self, table: str, path: str, rule: CompanyRule | None, default_company: str) -> None:
+        self.table, self.path = table, path
+        source = open_source(path)
+        normed = [norm(h) for h in source.headers]
+        wanted = {
+            "name": _NAME.get(table),
+            "number": _NUMBER.get(table),
+            "company_name": None,
+            "parent": None,
+        }
+        if table == "contact":
+            wanted["company_name"] = _CONTACT_COMPANY
+        if table in _PARENT:
+            wanted["parent"] = _PARENT[table][1]
+        cols = {k: _find(normed, c) for k, c in wanted.items() if c is not None}
+        rule_col = _find(normed, Col(rule.source_column, rule.source_column)) if rule else None
+        lookup = rule.lookup() if rule else {}
+        self.values: dict[str, list[str]] = {k: [] for k, i in cols.items() if i is not None}
+        self.companies: list[str] = []
+        self.rows = 0
+        for batch in source.batches():
+            for key, i in cols.items():
+                if i is not None:
+                    self.values[key] += batch.text(i).to_pylist()
+            if rule_col is not None:
+                texts = pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(rule_col))).to_pylist()
+                self.companies += [lookup.get(t, default_company) for t in texts]
+            else:
+                self.companies += [default_company] * batch.num_rows
+            self.rows += batch.num_rows
+
+
+def _keyset(values: list[str]) -> set[str]:
+    return {v.strip().casefold() for v in values if v.strip()}
+
+
+def check_exports(
+    paths: dict[str, str | os.PathLike[str]], company: str = "", company_rule: CompanyRule | None = None
+) -> CheckResult:
+    """Check the exports together; unreadable files become findings, never exceptions."""
+    label = company or "(default)"
+    result = CheckResult(company=label)
+    exports: dict[str, _Export] = {}
+    for table, path in paths.items():
+        if table not in TABLES:
+            raise EngineError(f"unknown table {table!r}: use one of {', '.join(TABLES)}")
+        result.files[table] = os.fspath(path)
+        try:
+            exports[table] = _Export(table, os.fspath(path), company_rule, label)
+        except EngineError as e:
+            result.findings.append(Finding("unreadable_file", "error", table, e.message))
+    for f in (
+        *_missing_tables(paths),
+        *_orphan_lines(exports),
+        *_contacts_without_account(exports),
+        *_duplicates(exports),
+    ):
+        result.findings.append(f)
+    _count_rows(result, exports)
+    return result
+
+
+def _missing_tables(paths: dict[str, Any]) -> Iterator[Finding]:
+    missing = [TABLES[t].export_name for t in TABLES if t not in paths]
+    if missing:
+        yield Finding(
+            "missing_export",
+            "warning",
+            "-",
+            "not uploaded: "
+            + ", ".join(missing)
+            + " (the article asks for all nine exports, to avoid data loss)",
+            len(missing),
+        )
+
+
+def _orphan_lines(exports: dict[str, _Export]) -> Iterator[Finding]:
+    for lines_table, (header_table, _) in _PARENT.items():
+        lines, header = exports.get(lines_table), exports.get(header_table)
+        if lines is None or header is None or "parent" not in lines.values:
+            continue
+        # The lookup cell holds the header's primary name; accept its number too.
+        known = _keyset(header.values.get("name", [])) | _keyset(header.values.get("number", []))
+        orphans = [v for v in lines.values["parent"] if v.strip() and v.strip().casefold() not in known]
+        if orphans:
+            yield Finding(
+                "line_without_header",
+                "error",
+                lines_table,
+                f"{len(orphans)} line(s) refer to a {header_table} that is not in the "
+                f"{TABLES[header_table].export_name} export",
+                len(orphans),
+                sorted(set(orphans))[:EXAMPLES],
+            )
+
+
+def _contacts_without_account(exports: dict[str, _Export]) -> Iterator[Finding]:
+    contacts, accounts = exports.get("contact"), exports.get("account")
+    if contacts is None or accounts is None or "company_name" not in contacts.values:
+        return
+    known = _keyset(accounts.values.get("name", []))
+    orphans = [v for v in contacts.values["company_name"] if v.strip() and v.strip().casefold() not in known]
+    if orphans:
+        yield Finding(
+            "contact_without_account",
+            "warning",
+            "contact",
+            f"{len(orphans)} contact(s) have a Company Name that matches no exported account",
+            len(orphans),
+            sorted(set(orphans))[:EXAMPLES],
+        )
+
+
+def _duplicates(exports: dict[str, _Export]) -> Iterator[Finding]:
+    for table in ("account", "contact", "order", "quote"):
+        export = exports.get(table)
+        if export is None or "number" not in export.values:
+            continue
+        keys = Counter(
+            (c, v.strip().casefold())
+            for c, v in zip(export.companies, export.values["number"], strict=True)
+            if v.strip()
+        )
+        dups = {k: n for k, n in keys.items() if n > 1}
+        if dups:
+            examples = [f"{v} x{n} ({c})" for (c, v), n in sorted(dups.items())[:EXAMPLES]]
+            yield Finding(
+                "duplicate_key",
+                "error",
+                table,
+                f"{len(dups)} {_NUMBER[table].display}(s) appear more than once within a company",
+                len(dups),
+                examples,
+            )
+
+
+def _count_rows(result: CheckResult, exports: dict[str, _Export]) -> None:
+    per: dict[str, dict[str, int]] = defaultdict(dict)
+    for table, export in exports.items():
+        for company, n in Counter(export.companies).items():
+            per[company][table] = n
+    result.rows = {c: dict(t) for c, t in per.items()}
+    for company, tables in result.rows.items():
+        for table, n in tables.items():
+            limit = SYNC_LIMIT_ACCOUNTS if table == "account" else SYNC_LIMIT_PER_COMPANY
+            if n > limit and TABLES[table].transforms:
+                result.findings.append(
+                    Finding(
+                        "over_sync_limit",
+                        "warning",
+                        table,
+                        f"company {company} has {n:,} rows, over initial sync's {limit:,} per run: "
+                        "split the initial sync (e.g. by filter) or run it in several passes",
+                        n,
+                    )
+                )
+
+
+def find_exports(folder: str | os.PathLike[str]) -> dict[str, str]:
+    """Table -> file for a folder of exports: by file name (key or export name), else by headers."""
+    names = {norm(t).replace(" ", "_"): t for t in TABLES}
+    names |= {norm(i.export_name).replace(" ", "_"): k for k, i in TABLES.items()}
+    names |= {i.entity: k for k, i in TABLES.items()}
+    found: dict[str, str] = {}
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        stem, ext = os.path.splitext(entry.name)
+        if not entry.is_file() or ext.lower() not in (".csv", ".xlsx") or stem.startswith("."):
+            continue
+        table = names.get(norm(stem).replace(" ", "_").replace("-", "_"))
+        if table is None:
+            try:
+                table = guess_table(open_source(entry.path).headers)
+            except EngineError:
+                continue
+        if table and table not in found:
+            found[table] = entry.path
+    return found
