@@ -387,6 +387,10 @@ class TransformJob(models.Model):
     rows_total = models.BigIntegerField(null=True, blank=True)
     message = models.CharField(max_length=1000, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # The message that may run this job: a redelivery carries the same id, a
+    # message re-sent for a lost one a new id, so no two messages run it at once.
+    task_id = models.CharField(max_length=64, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -24,10 +24,10 @@ def run_cross_check(check_id: int) -> None:
     uploads.cross_check_run(check_id=check_id)
 
 
-@shared_task(acks_late=True, **RETRY)
-def run_transform_job(job_id: int) -> None:
+@shared_task(bind=True, acks_late=True, **RETRY)
+def run_transform_job(self, job_id: int) -> None:
     try:
-        jobs.job_run(job_id=job_id)
+        jobs.job_run(job_id=job_id, task_id=self.request.id)
     except TRANSIENT:
         raise
     except Exception as error:

@@ -113,6 +113,7 @@ def status_json(request, migration_id: int):
     membership = membership_required(request, migration_id, READ)
     migration = membership.migration
     jobs.jobs_sweep_stale()
+    uploads.uploads_requeue_stale()
     latest_jobs = [row.latest for row in selectors.job_rows(migration) if row.latest]
     check = selectors.latest_cross_check(migration)
     return JsonResponse(

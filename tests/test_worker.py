@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from migration.models import ExportUpload, JobState, TransformJob, UploadState
 from migration.services import jobs
+from p2cwizard.celery import app
 
 from .jobs_helpers import upload_sample
 from .workers import pool_children, process_worker, thread_worker, wait_for
@@ -134,3 +135,27 @@ def test_it_fails_a_job_whose_whole_worker_died_and_retries_it(
         assert wait_for(lambda: finished(retry.id), timeout=300, what="the retry") == JobState.SUCCEEDED
     retry.refresh_from_db()
     assert sha(retry.output_csv) == clean_run_sha(migration, consultant)
+
+
+def test_it_sends_again_a_job_whose_message_the_broker_lost(migration, consultant):
+    upload = upload_sample(migration, consultant, "quote.csv")
+    with thread_worker():
+        wait_for(lambda: upload_state(upload.id) == UploadState.READY, what="the inspection")
+    job = jobs.job_start(migration=migration, table="quote", actor=consultant)
+    app.control.purge()  # what a Redis restart without persistence does to queued messages
+    assert job_state(job.id) == JobState.QUEUED
+    jobs.jobs_sweep_stale(now=timezone.now() + jobs.REQUEUE_AFTER + timedelta(seconds=1))
+    with thread_worker():
+        assert wait_for(lambda: finished(job.id), what="the re-sent job") == JobState.SUCCEEDED
+
+
+def test_it_ignores_a_stale_message_for_a_job_sent_again(migration, consultant):
+    upload = upload_sample(migration, consultant, "quote.csv")
+    with thread_worker():
+        wait_for(lambda: upload_state(upload.id) == UploadState.READY, what="the inspection")
+        job = jobs.job_start(migration=migration, table="quote", actor=consultant)
+        assert wait_for(lambda: finished(job.id), what="the job") == JobState.SUCCEEDED
+    job.refresh_from_db()
+    TransformJob.objects.filter(id=job.id).update(state=JobState.QUEUED)
+    jobs.job_run(job_id=job.id, task_id="a-message-that-was-replaced")
+    assert job_state(job.id) == JobState.QUEUED

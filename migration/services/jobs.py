@@ -2,6 +2,7 @@
 
 import logging
 import tempfile
+import uuid
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,8 @@ ISSUE_BATCH = 5000
 STALE_AFTER = timedelta(minutes=10)
 # Progress is written at most this often: cheap, yet the page's bar moves.
 PROGRESS_EVERY = timedelta(seconds=1)
+# A job still queued after this long is sent again.
+REQUEUE_AFTER = timedelta(minutes=5)
 
 
 class JobError(Exception):
@@ -97,7 +100,9 @@ def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
 def _enqueue(job: TransformJob) -> None:
     from ..tasks import run_transform_job
 
-    run_transform_job.delay_on_commit(job.id)
+    task_id = str(uuid.uuid4())
+    TransformJob.objects.filter(id=job.id).update(task_id=task_id, enqueued_at=timezone.now())
+    transaction.on_commit(lambda: run_transform_job.apply_async((job.id,), task_id=task_id))
 
 
 def job_start_all(*, migration: Migration, actor) -> tuple[list[TransformJob], list[str]]:
@@ -155,6 +160,7 @@ def job_cancel(*, job: TransformJob, actor) -> None:
 def jobs_sweep_stale(now=None) -> int:
     """Fail running jobs whose worker stopped reporting, so none stays 'running' forever."""
     now = now or timezone.now()
+    _requeue_lost(now)
     return TransformJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
         state=JobState.FAILED,
         finished_at=now,
@@ -162,13 +168,26 @@ def jobs_sweep_stale(now=None) -> int:
     )
 
 
+def _requeue_lost(now) -> None:
+    """Send queued jobs again whose message the broker may have lost (Redis restarted, say).
+
+    The new message gets a new task id, so if the first one still arrives it is ignored.
+    """
+    lost = TransformJob.objects.filter(state=JobState.QUEUED, enqueued_at__lt=now - REQUEUE_AFTER)
+    for job in lost:
+        with transaction.atomic():
+            _enqueue(job)
+
+
 # --- running a job (in a worker) -------------------------------------------------------
 
 
-def _claim(job_id: int) -> bool:
+def _claim(job_id: int, task_id: str | None) -> bool:
     """Queued jobs, or running ones redelivered after their worker died; never finished ones."""
     now = timezone.now()
     claimed = TransformJob.objects.filter(id=job_id, state__in=TransformJob.ACTIVE, cancel_requested=False)
+    if task_id is not None:
+        claimed = claimed.filter(task_id=task_id)
     return bool(claimed.update(state=JobState.RUNNING, started_at=now, heartbeat_at=now, rows_done=0))
 
 
@@ -200,8 +219,9 @@ def result_name(job: TransformJob, suffix: str) -> str:
     return f"{slugify(job.migration.name)}_{job.table}_{stamp}{suffix}"
 
 
-def job_run(*, job_id: int) -> None:
-    if not _claim(job_id):
+def job_run(*, job_id: int, task_id: str | None = None) -> None:
+    """Run a job; `task_id` is the Celery message's, None when called directly."""
+    if not _claim(job_id, task_id):
         return
     job = TransformJob.objects.select_related("migration", "source", "reexport", "party_numbers").get(
         id=job_id

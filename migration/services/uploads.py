@@ -2,6 +2,7 @@
 
 import logging
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -142,6 +143,25 @@ def upload_create(*, migration: Migration, table: str, kind: str, upload, actor)
 
         inspect_upload.delay_on_commit(record.id)
     return record
+
+
+# An inspection still waiting after this long is sent again (a lost message, a dead worker).
+REQUEUE_AFTER = timedelta(minutes=5)
+
+
+def uploads_requeue_stale(now=None) -> int:
+    """Re-send inspections that never finished; inspecting twice is harmless."""
+    from ..tasks import inspect_upload
+
+    now = now or timezone.now()
+    stale = ExportUpload.objects.filter(
+        state__in=(UploadState.QUEUED, UploadState.INSPECTING), updated_at__lt=now - REQUEUE_AFTER
+    )
+    ids = list(stale.values_list("id", flat=True))
+    ExportUpload.objects.filter(id__in=ids).update(updated_at=now)
+    for upload_id in ids:
+        inspect_upload.delay(upload_id)
+    return len(ids)
 
 
 def _claim_for_inspection(upload_id: int) -> bool:
