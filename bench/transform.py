@@ -25,9 +25,10 @@ import pyarrow.compute as pc
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 HEADERS = [
-    "(Do Not Modify) Order", "(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On", "Order ID", "Name",
-    "Customer", "Status Reason", "Total Amount", "Currency", "Requested Delivery Date", "Date Fulfilled",
-    "Date Submitted", "Ship To City", "Ship To Country/Region", "Description", "Processing Status",
+    "(Do Not Modify) Order", "(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On", "Order ID",
+    "Name", "Customer", "Status Reason", "Total Amount", "Currency", "Requested Delivery Date",
+    "Date Fulfilled", "Date Submitted", "Ship To City", "Ship To Country/Region", "Description",
+    "Processing Status",
 ]  # fmt: skip
 CUSTOMERS = [
     "Contoso Ltd",
@@ -62,9 +63,10 @@ def base_rows(n: int, seed: int = 7) -> list[list[str]]:
         if rng.random() < 0.3:
             desc = desc.replace(" gamma ", '\r\ngamma, "quoted"\r\n', 1)
         rows.append([
-            "", f"{rng.getrandbits(80):020x}==", _us_date(rng, True), "", f"Order for {rng.choice(CUSTOMERS)}",
-            rng.choice(CUSTOMERS), rng.choice(["Pending", "Invoiced", "Complete"]), f"{rng.uniform(10, 1e5):.2f}",
-            "US Dollar", _us_date(rng) if rng.random() < 0.7 else "", _us_date(rng), _us_date(rng),
+            "", f"{rng.getrandbits(80):020x}==", _us_date(rng, True), "",
+            f"Order for {rng.choice(CUSTOMERS)}", rng.choice(CUSTOMERS),
+            rng.choice(["Pending", "Invoiced", "Complete"]), f"{rng.uniform(10, 1e5):.2f}", "US Dollar",
+            _us_date(rng) if rng.random() < 0.7 else "", _us_date(rng), _us_date(rng),
             rng.choice(CITIES), rng.choice(COUNTRIES), desc, rng.choice(["Active", "Invoiced"]),
         ])  # fmt: skip
     return rows
@@ -105,7 +107,7 @@ def make_xlsx(path: str, rows: int) -> None:
                 ws.write_string(r + 1, c, f"ORD-{r:08d}")
             elif c in (9, 10, 11) and v:
                 m, d, y = (int(x) for x in v.split("/"))
-                ws.write_datetime(r + 1, c, dt.datetime(y, m, d), date_fmt)
+                ws.write_datetime(r + 1, c, dt.date(y, m, d), date_fmt)
             elif c == 7:
                 ws.write_number(r + 1, c, float(v))
             elif v:
@@ -117,8 +119,8 @@ PYARROW_REF = textwrap.dedent("""
     import sys, pyarrow as pa, pyarrow.csv as c
     src, dst = sys.argv[1], sys.argv[2]
     names = [f"c{i}" for i in range(int(sys.argv[3]))]
-    r = c.open_csv(src, read_options=c.ReadOptions(column_names=names, skip_rows_after_names=1, block_size=16 << 20),
-                   parse_options=c.ParseOptions(newlines_in_values=True),
+    read = c.ReadOptions(column_names=names, skip_rows_after_names=1, block_size=16 << 20)
+    r = c.open_csv(src, read_options=read, parse_options=c.ParseOptions(newlines_in_values=True),
                    convert_options=c.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
     w = c.CSVWriter(dst, r.schema)
     for b in r:

@@ -148,6 +148,9 @@ def _header_line(headers: list[str]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+REPRODUCIBLE_CREATED = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
 class XlsxWriter:
     """xlsxwriter in constant-memory mode; strings are always written as strings."""
 
@@ -167,6 +170,9 @@ class XlsxWriter:
                 "use_zip64": True,
             },
         )
+        # A fixed creation date: the same input then gives a byte-identical
+        # workbook (a redelivered job must reproduce its output exactly).
+        self.book.set_properties({"created": REPRODUCIBLE_CREATED})
         self.sheet = self.book.add_worksheet(sheet_name[:31] or "Sheet1")
         self.date_fmt = self.book.add_format({"num_format": "yyyy-mm-dd"})
         self.datetime_fmt = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})

@@ -165,7 +165,7 @@ def test_it_reports_missing_contact_numbers(tmp_path):
 def test_it_appends_the_dual_write_contact_number_with_logical_headers(tmp_path):
     headers = ["contactid", "fullname", "msdynce_contactnumber", "msdynce_isactivecustomer"]
     src = write_csv(tmp_path / "c.csv", headers, [[guid(1), "Ann", "CON-1", "1"]])
-    report, out = run(tmp_path, "contact", src, headers="logical")
+    _, out = run(tmp_path, "contact", src, headers="logical")
     rows = read_csv(out)
     assert rows[0][4:] == [
         "msdyn_company", "msdyn_sellable", "msdyn_customergroupid", "msdyn_contactfor",
@@ -183,7 +183,8 @@ def _orders(tmp_path, rows, csv_headers=ORDER_HEADERS, **kw):
 def test_it_sets_the_order_targets(tmp_path):
     report, rows = _orders(tmp_path, order_rows(1), language="de", order_type="Item based")
     assert rows[0][len(ORDER_HEADERS) :] == [
-        "Company", "Sales Order Number", "Invoice Customer", "Requested Receipt Date", "Language", "Order Type",
+        "Company", "Sales Order Number", "Invoice Customer", "Requested Receipt Date", "Language",
+        "Order Type",
     ]  # fmt: skip
     assert rows[1][len(ORDER_HEADERS) :] == [
         "USMF",
@@ -329,7 +330,8 @@ def test_it_warns_about_formula_like_text_and_writes_it_as_text(tmp_path):
     rows[0][9] = "+1 425 555 0100"  # a phone number is not a formula
     report, out = _orders(tmp_path, rows)
     assert [c for c in codes(report) if c[1] == "formula_like_text"] == [
-        (1, "formula_like_text"), (2, "formula_like_text"), (3, "formula_like_text"), (4, "formula_like_text"),
+        (1, "formula_like_text"), (2, "formula_like_text"), (3, "formula_like_text"),
+        (4, "formula_like_text"),
     ]  # fmt: skip
     assert column(out, "Name")[:4] == ["=1+1", "+SUM(A1)", "-5% discount", "@owner"]
 

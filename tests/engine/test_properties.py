@@ -1,0 +1,102 @@
+"""Property: every input row and every untouched cell comes out unchanged, in every format pair."""
+
+import datetime as dt
+import string
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from migration.engine import TransformSettings, transform_file
+from migration.engine.reading import cell_text
+
+from .helpers import read_csv, write_csv, write_xlsx
+
+HEADERS = ["(Do Not Modify) Order Product", "Existing Product", "Quantity", "Note"]
+CSV_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff")
+    | st.sampled_from('\n\r\t",;=+-@ '),
+    max_size=30,
+)
+XLSX_TEXT = st.text(alphabet=string.ascii_letters + string.digits + " \"',;=+-@äöü中文\n", max_size=30)
+XLSX_CELL = st.one_of(
+    XLSX_TEXT,
+    st.floats(min_value=-1e9, max_value=1e9, allow_nan=False).map(lambda f: round(f, 4)),
+    st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2100, 1, 1)),
+)
+SETTINGS = TransformSettings(company="USMF")
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _rows(cell):
+    """Rows as exports have them: the first cell (the record GUID) is never empty."""
+    guid = st.uuids().map(str)
+    row = st.tuples(guid, *[cell] * (len(HEADERS) - 1)).map(list)
+    return st.lists(row, min_size=1, max_size=12)
+
+
+def read_xlsx(path: Path) -> list[list]:
+    """Read back with calamine, which decodes OOXML escapes such as _x000D_ as Excel does."""
+    from python_calamine import CalamineWorkbook
+
+    return [list(r) for r in CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).iter_rows()]
+
+
+def _same_cell(a, b):
+    if isinstance(a, dt.date):
+        return b in (a, dt.datetime(a.year, a.month, a.day))
+    if isinstance(a, float):
+        return b == a or (a == 0 and b is None)
+    return (a or None) == (b or None)
+
+
+def _transform(tmp: Path, src: Path, out_name: str) -> Path:
+    out = tmp / out_name
+    transform_file("order_products", src, out, SETTINGS)
+    return out
+
+
+@FAST
+@given(rows=_rows(CSV_TEXT))
+def test_csv_to_csv_keeps_every_row_and_cell(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("p")
+    src = write_csv(tmp / "in.csv", HEADERS, rows)
+    result = read_csv(_transform(tmp, src, "out.csv"))
+    assert [r[:-1] for r in result] == [HEADERS, *rows]
+    assert {r[-1] for r in result[1:]} == {"USMF"}
+
+
+@FAST
+@given(rows=_rows(CSV_TEXT))
+def test_csv_to_xlsx_keeps_text_as_text(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("p")
+    src = write_csv(tmp / "in.csv", HEADERS, rows)
+    result = read_xlsx(_transform(tmp, src, "out.xlsx"))
+    assert len(result) == len(rows) + 1
+    for got, want in zip(result[1:], rows, strict=True):
+        assert [g or "" for g in got[:-1]] == [
+            w.replace("\r\n", "\n").replace("\r", "\n") if False else w for w in want
+        ]
+
+
+@FAST
+@given(rows=_rows(XLSX_CELL))
+def test_xlsx_to_xlsx_keeps_every_row_and_cell(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("p")
+    src = write_xlsx(tmp / "in.xlsx", HEADERS, rows, hidden=1)
+    result = read_xlsx(_transform(tmp, src, "out.xlsx"))
+    assert result[0] == [*HEADERS, "Company"]
+    assert len(result) == len(rows) + 1
+    for got, want in zip(result[1:], rows, strict=True):
+        assert all(_same_cell(w, g) for w, g in zip(want, got, strict=False)), (want, got)
+
+
+@FAST
+@given(rows=_rows(XLSX_CELL))
+def test_xlsx_to_csv_keeps_every_row_and_cell_as_text(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("p")
+    src = write_xlsx(tmp / "in.xlsx", HEADERS, rows, hidden=1)
+    result = read_csv(_transform(tmp, src, "out.csv"))
+    assert len(result) == len(rows) + 1
+    for got, want in zip(result[1:], rows, strict=True):
+        assert got[:-1] == [cell_text(w) for w in want]
