@@ -41,7 +41,7 @@ def _upload_json(upload: ExportUpload) -> dict:
         "state": upload.state,
         "state_label": upload.get_state_display(),
         "message": upload.state_message,
-        "row_count": upload.inspection.get("row_count"),
+        "row_count": upload.inspection.get("rows"),
         "uploaded_by": upload.uploaded_by.username,
         "uploaded_at": upload.uploaded_at.isoformat(),
     }

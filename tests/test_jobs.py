@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from migration import runbook
 from migration.models import ExportUpload, JobState, TransformJob, UploadState
 from migration.services import jobs, uploads
 
@@ -33,7 +34,8 @@ def read_csv(field) -> list[list[str]]:
 def test_it_inspects_an_upload_and_ticks_its_export_row(migration, consultant):
     upload = upload_inspected(migration, consultant, "account.csv")
     assert upload.state == UploadState.READY
-    assert upload.inspection["row_count"] == 300
+    assert upload.inspection["rows"] == 300
+    assert "300 rows;" in upload.state_message
     assert upload.inspection["issue_counts"]["missing_account_number"] > 0
     assert len(upload.inspection["preview"]) == 20
     item = migration.items.get(key="export-account")
@@ -43,8 +45,8 @@ def test_it_inspects_an_upload_and_ticks_its_export_row(migration, consultant):
 def test_it_warns_when_a_file_looks_like_another_table(migration, consultant):
     upload = upload_inspected(migration, consultant, "contact.csv", table="account")
     assert upload.state == UploadState.PROBLEMS
-    assert "look like a Contact export" in upload.inspection["table_warning"]
-    assert "required column 'Account Number' is missing" in upload.state_message
+    assert "look like the Contact export" in upload.inspection["warning"]
+    assert "Required column(s) missing: Account Number" in upload.state_message
 
 
 def test_it_inspects_once_even_when_the_task_is_delivered_twice(migration, consultant):
@@ -230,3 +232,32 @@ def test_it_lets_only_workers_start_jobs(client_for, migration, consultant, role
     url = reverse("job_start", kwargs={"migration_id": migration.id, "table": "order"})
     assert client_for(role).post(url).status_code == expected
     assert not TransformJob.objects.exists()
+
+
+def test_it_checks_the_nine_exports_together_once_all_are_in(migration, consultant):
+    for table, _ in runbook.EXPORT_TABLES:
+        upload_inspected(migration, consultant, f"{table}.csv")
+    check = uploads.cross_check_queue_if_complete(migration=migration)
+    uploads.cross_check_run(check_id=check.id)
+    check.refresh_from_db()
+    assert check.state in (UploadState.READY, UploadState.PROBLEMS)
+    assert "account.csv v1" in check.summary and "/" not in check.result["files"]["account"]
+    assert check.result["rows"]
+    assert uploads.cross_check_queue_if_complete(migration=migration) == check  # same inputs: not again
+    page = client_for_page(migration, consultant)
+    assert "Cross-file check" in page and check.get_state_display() in page
+
+
+def client_for_page(migration, user) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.get(
+        reverse("runbook", kwargs={"migration_id": migration.id, "step": "exports"})
+    ).content.decode()
+
+
+def test_it_waits_for_every_slot_before_the_cross_check(migration, consultant):
+    upload_inspected(migration, consultant, "account.csv")
+    assert uploads.cross_check_queue_if_complete(migration=migration) is None

@@ -42,7 +42,9 @@ def test_it_adds_a_version_and_keeps_the_earlier_one(client_for, migration):
     first, second = ExportUpload.objects.order_by("version")
     assert (first.version, second.version) == (1, 2)
     assert first.file.name != second.file.name
-    download = client.get(reverse("upload_download", kwargs={"migration_id": migration.id, "upload_id": first.id}))
+    download = client.get(
+        reverse("upload_download", kwargs={"migration_id": migration.id, "upload_id": first.id})
+    )
     assert b"".join(download.streaming_content) == CSV
 
 
@@ -53,7 +55,9 @@ def test_it_keeps_an_xlsx_export_as_uploaded(client_for, migration):
 
 
 def test_it_answers_json_to_the_upload_script(client_for, migration):
-    response = post_file(client_for("consultant"), migration, "account.csv", CSV, HTTP_ACCEPT="application/json")
+    response = post_file(
+        client_for("consultant"), migration, "account.csv", CSV, HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 201
     assert response.json()["state"] == "queued" and response.json()["version"] == 1
 
@@ -87,7 +91,9 @@ def test_it_refuses_a_zip_that_is_not_a_workbook(client_for, migration):
 def test_it_refuses_files_over_the_size_limit(client_for, migration, settings):
     settings.P2C_MAX_UPLOAD_MB = 1
     big = CSV + b"x,y,z\r\n" * 200_000
-    response = post_file(client_for("consultant"), migration, "account.csv", big, HTTP_ACCEPT="application/json")
+    response = post_file(
+        client_for("consultant"), migration, "account.csv", big, HTTP_ACCEPT="application/json"
+    )
     assert "the limit is 1 MB" in response.json()["error"]
     assert not ExportUpload.objects.exists()
 
@@ -124,7 +130,9 @@ def test_it_logs_each_upload(client_for, migration):
 
 
 def test_it_shows_the_nine_slots_at_step_2(client_for, migration):
-    page = client_for("consultant").get(reverse("runbook", kwargs={"migration_id": migration.id, "step": "exports"}))
+    page = client_for("consultant").get(
+        reverse("runbook", kwargs={"migration_id": migration.id, "step": "exports"})
+    )
     html = page.content.decode()
     assert html.count('class="slot card"') == 9
     assert "No job runs for this table" in html

@@ -2,6 +2,7 @@
 
 import logging
 import zipfile
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +12,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .. import engine, runbook
-from ..engine.inspect import inspect_file
 from ..engine.transform import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
 from . import checklist
@@ -181,22 +181,42 @@ def upload_inspect(*, upload_id: int) -> None:
     except engine.EngineError as error:
         _finish(upload, UploadState.FAILED, str(error), {})
         return
-    problems = bool(inspection.get("missing_columns") or inspection.get("table_warning"))
+    problems = bool(inspection.get("missing_required") or inspection.get("warning"))
     state = UploadState.PROBLEMS if problems else UploadState.READY
-    _finish(upload, state, inspection.get("summary", ""), inspection)
+    _finish(upload, state, inspection_summary(inspection), inspection)
     if upload.kind == UploadKind.EXPORT:
         _record_export(upload, inspection)
         cross_check_queue_if_complete(migration=upload.migration)
+
+
+def inspection_summary(inspection: dict) -> str:
+    """One line for the slot: what is wrong and what to do, or what the file holds."""
+    missing = inspection.get("missing_required")
+    if missing:
+        return (
+            f"Required column(s) missing: {', '.join(missing)}. Add them to the view in Sales, export again "
+            "and upload the new file."
+        )
+    if inspection.get("warning"):
+        warning = inspection["warning"]
+        return warning[0].upper() + warning[1:] + "."
+    counts = inspection.get("issue_counts") or {}
+    errors = sum(n for code, n in counts.items() if engine.ISSUE_CODES[code][0] == "error")
+    warnings = sum(counts.values()) - errors
+    rows = inspection.get("rows", 0)
+    if not counts:
+        return f"{rows} rows, no row issues."
+    return f"{rows} rows; {errors} row error(s) and {warnings} warning(s) to review at step 8."
 
 
 def _inspect(upload: ExportUpload) -> dict:
     if upload.kind == UploadKind.PARTY_NUMBERS:
         with local_copy(upload.file) as path:
             found, _ = load_party_numbers(path)
-        return {"row_count": len(found), "summary": f"{len(found)} customer accounts with a party number"}
+        return {"rows": len(found)}
     with local_copy(upload.file) as path:
         settings = engine_settings(settings_snapshot(upload.migration), party_numbers_path=None)
-        return inspect_file(path, table=upload.table, settings=settings).to_dict()
+        return engine.inspect_file(path, table=upload.table, settings=settings).to_dict()
 
 
 def _finish(upload: ExportUpload, state: str, message: str, inspection: dict) -> None:
@@ -208,7 +228,7 @@ def _finish(upload: ExportUpload, state: str, message: str, inspection: dict) ->
 def _record_export(upload: ExportUpload, inspection: dict) -> None:
     """Tick the step-2 checklist row from the inspected upload, as its uploader."""
     item = upload.migration.items.filter(key=f"export-{upload.table}").first()
-    rows = inspection.get("row_count")
+    rows = inspection.get("rows")
     if item is None or rows is None:
         return
     checklist.item_update(
@@ -255,20 +275,24 @@ def cross_check_run(*, check_id: int) -> None:
         return
     check = CrossCheck.objects.select_related("migration").get(id=check_id)
     uploads = {u.table: u for u in ExportUpload.objects.filter(id__in=check.inputs.values())}
-    company = check.migration.init_settings.company
+    run = engine_settings(settings_snapshot(check.migration), party_numbers_path=None)
     try:
-        result = _check_all(uploads, company)
+        result = _check_all(uploads, run)
     except engine.EngineError as error:
         CrossCheck.objects.filter(id=check_id).update(state=UploadState.FAILED, message=str(error)[:1000])
         return
     findings = result.to_dict()
-    state = UploadState.PROBLEMS if findings.get("findings") else UploadState.READY
-    CrossCheck.objects.filter(id=check_id).update(state=state, result=findings, summary=result.summary_text())
+    state = UploadState.PROBLEMS if findings["errors"] or findings["warnings"] else UploadState.READY
+    message = f"{findings['errors']} error(s), {findings['warnings']} warning(s) across the exports."
+    CrossCheck.objects.filter(id=check_id).update(
+        state=state, result=findings, summary=result.summary_text(), message=message
+    )
 
 
-def _check_all(uploads: dict[str, ExportUpload], company: str):
-    from contextlib import ExitStack
-
+def _check_all(uploads: dict[str, ExportUpload], run: engine.TransformSettings):
     with ExitStack() as stack:
         paths = {table: stack.enter_context(local_copy(u.file)) for table, u in uploads.items()}
-        return engine.check_exports(paths, company=company)
+        result = engine.check_exports(paths, company=run.company, company_rule=run.company_rule)
+    # Users see the names they uploaded, never the server's paths.
+    result.files = {table: f"{u.original_name} v{u.version}" for table, u in uploads.items()}
+    return result
