@@ -261,3 +261,26 @@ def client_for_page(migration, user) -> str:
 def test_it_waits_for_every_slot_before_the_cross_check(migration, consultant):
     upload_inspected(migration, consultant, "account.csv")
     assert uploads.cross_check_queue_if_complete(migration=migration) is None
+
+
+@pytest.mark.parametrize(
+    ("sheet", "size_hint", "message"),
+    [
+        (b"<worksheet><sheetData>", 160, "decompression bomb"),
+        (
+            b'<worksheet><dimension ref="A1:B2000000"/><sheetData></sheetData></worksheet>',
+            0,
+            "more than Excel",
+        ),
+    ],
+)
+def test_it_fails_the_inspection_of_a_workbook_too_big_to_open(
+    migration, consultant, tmp_path, sheet, size_hint, message
+):
+    from .engine.test_bad_inputs import _minimal_workbook
+
+    workbook = _minimal_workbook(tmp_path / "order.xlsx", sheet, sheet_size_hint=size_hint)
+    upload = upload_inspected(migration, consultant, str(workbook), table="order")
+    assert upload.state == UploadState.FAILED
+    assert message in upload.state_message
+    assert upload.file.size == workbook.stat().st_size  # kept as uploaded all the same

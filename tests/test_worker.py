@@ -10,16 +10,18 @@ import hashlib
 import os
 import random
 import signal
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from migration.models import ExportUpload, JobState, TransformJob, UploadState
 from migration.services import jobs
 from p2cwizard.celery import app
 
-from .jobs_helpers import upload_sample
+from .jobs_helpers import SAMPLES, upload_sample
 from .workers import pool_children, process_worker, thread_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -159,3 +161,58 @@ def test_it_ignores_a_stale_message_for_a_job_sent_again(migration, consultant):
     TransformJob.objects.filter(id=job.id).update(state=JobState.QUEUED)
     jobs.job_run(job_id=job.id, task_id="a-message-that-was-replaced")
     assert job_state(job.id) == JobState.QUEUED
+
+
+def in_parallel(*calls):
+    """Run the calls at the same moment in threads, each with its own database connection."""
+    barrier = threading.Barrier(len(calls))
+    errors = []
+
+    def run(call):
+        try:
+            barrier.wait()
+            call()
+        except Exception as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+
+
+def test_it_keeps_both_of_two_simultaneous_uploads_to_one_slot(migration, consultant, manager):
+    in_parallel(
+        lambda: upload_sample(migration, consultant, "order.csv"),
+        lambda: upload_sample(migration, manager, "order.xlsx", table="order"),
+    )
+    stored = ExportUpload.objects.filter(table="order").order_by("version")
+    assert [u.version for u in stored] == [1, 2]
+    for upload in stored:
+        expected = (SAMPLES / upload.original_name).read_bytes()
+        assert upload.file.read() == expected and upload.sha256 == hashlib.sha256(expected).hexdigest()
+
+
+def test_it_runs_two_consultants_jobs_at_once_without_mixing_outputs(migration, consultant, manager):
+    with thread_worker():
+        first, second = (
+            upload_sample(migration, consultant, "order.csv"),
+            upload_sample(migration, manager, "quote.csv"),
+        )
+        for upload in (first, second):
+            wait_for(lambda u=upload: upload_state(u.id) == UploadState.READY, what="the inspections")
+        in_parallel(
+            lambda: jobs.job_start(migration=migration, table="order", actor=consultant),
+            lambda: jobs.job_start(migration=migration, table="quote", actor=manager),
+        )
+        started = list(TransformJob.objects.filter(migration=migration))
+        for job in started:
+            assert wait_for(lambda j=job: finished(j.id), what="both jobs") == JobState.SUCCEEDED
+    by_table = {job.table: job for job in TransformJob.objects.filter(migration=migration)}
+    assert by_table["order"].output_csv.name != by_table["quote"].output_csv.name
+    assert "Sales Order Number" in by_table["order"].output_csv.read().decode("utf-8-sig").splitlines()[0]
+    assert "Quote Number" in by_table["quote"].output_csv.read().decode("utf-8-sig").splitlines()[0]
