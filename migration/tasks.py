@@ -6,6 +6,8 @@ connection is worth an automatic retry; a bad file is a recorded failure.
 """
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from .services import jobs, uploads
@@ -30,6 +32,9 @@ def run_transform_job(self, job_id: int) -> None:
         jobs.job_run(job_id=job_id, task_id=self.request.id)
     except TRANSIENT:
         raise
+    except SoftTimeLimitExceeded:
+        minutes = settings.CELERY_TASK_SOFT_TIME_LIMIT // 60
+        jobs.job_stop_on_time_limit(job_id=job_id, minutes=minutes)
     except Exception as error:
         jobs.job_fail_unexpectedly(job_id=job_id, error=error)
         raise

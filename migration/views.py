@@ -377,6 +377,9 @@ def init_settings(request, migration_id: int):
     membership = membership_required(request, migration_id, WORK if request.method == "POST" else READ)
     instance = InitializationSettings.objects.get(migration=membership.migration)
     form = forms.InitSettingsForm(request.POST or None, instance=instance)
+    if not membership.can_work:
+        for field in form.fields.values():
+            field.disabled = True
     if request.method == "POST" and form.is_valid():
         instance.refresh_from_db()
         changed = init_settings_update(init_settings=instance, actor=request.user, values=form.values())

@@ -325,6 +325,15 @@ def _end(job_id: int, state: str, message: str) -> None:
     )
 
 
+def job_stop_on_time_limit(*, job_id: int, minutes: int) -> None:
+    _end(
+        job_id,
+        JobState.FAILED,
+        f"The job ran longer than its {minutes}-minute limit and was stopped. Split the export by company, "
+        "or ask an administrator to raise P2C_TASK_SOFT_TIME_LIMIT.",
+    )
+
+
 def job_fail_unexpectedly(*, job_id: int, error: BaseException) -> None:
     logger.exception("job %s crashed", job_id, exc_info=error)
     reason = f"Unexpected error ({type(error).__name__}). Retry the job; if it fails again, ask an admin."
