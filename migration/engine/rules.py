@@ -28,7 +28,8 @@ from .writing import column_bytes
 YES = {"yes", "true", "1", "y"}
 NO = {"no", "false", "0", "n"}
 ORDER_NUMBER_MAX = 20  # msdyn_salesordernumber length
-_FORMULA_BYTES = np.frombuffer(b"=+-@", dtype=np.uint8)
+_FORMULA_LUT = np.zeros(256, dtype=bool)
+_FORMULA_LUT[list(b"=+-@")] = True
 # Numbers and phone numbers start with + or - but are not formulas Excel users write.
 _NUMBER = re.compile(r"^\s*([+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?|\+[\d\s().\-/]{6,})\s*$")
 
@@ -80,7 +81,8 @@ class Rows:
 
 
 def blank(arr: pa.Array) -> pa.Array:
-    return pc.equal(pc.utf8_trim_whitespace(arr), "")
+    """Empty or whitespace only; a regex test allocates nothing, unlike trimming a copy."""
+    return pc.match_substring_regex(arr, r"^\s*$")
 
 
 def const(value: str, n: int) -> pa.Array:
@@ -89,13 +91,13 @@ def const(value: str, n: int) -> pa.Array:
 
 def map_text(arr: pa.Array, func: Callable[[str], str | None], cache: dict[str, Any]) -> pa.Array:
     """func applied to each distinct text once; null where func gives None."""
-    uniques = pc.unique(arr)
+    encoded = pc.dictionary_encode(arr)  # one hash pass: distinct texts + an index per row
     values = []
-    for text in uniques.to_pylist():
+    for text in encoded.dictionary.to_pylist():
         if text not in cache:
             cache[text] = func(text)
         values.append(cache[text])
-    return pa.array(values, pa.string()).take(pc.index_in(arr, value_set=uniques))
+    return pa.array(values, pa.string()).take(encoded.indices)
 
 
 def _nulls_where(mask: pa.Array, arr: pa.Array) -> pa.Array:
@@ -139,7 +141,7 @@ def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
         if not len(data):
             continue
         first = data[np.minimum(offsets[:-1], len(data) - 1)]  # first byte of each value
-        starts = nonempty & np.isin(first, _FORMULA_BYTES)
+        starts = nonempty & _FORMULA_LUT[first]
         if not starts.any():
             continue
         hits = np.nonzero(starts)[0]
@@ -313,18 +315,17 @@ def receipt_date(ctx: Context, rows: Rows) -> pa.Array:
         return iso_receipt(day) if day else None
 
     result = pa.nulls(rows.n, pa.string())
-    decided = pc.is_valid(pa.nulls(rows.n, pa.bool_())).fill_null(False)
+    decided = pa.array(np.zeros(rows.n, dtype=bool))
     for role in ctx.spec.receipt_chain:
         text = rows.source(role)
         if text is None:
             continue
-        empty = blank(text)
-        iso = map_text(text, lambda v: "" if not v.strip() else to_iso(v), cache)
+        iso = map_text(text, lambda v: "" if not v.strip() else to_iso(v), cache)  # "": blank, null: bad
         bad = pc.is_null(iso)
         _issue(ctx, rows, "bad_date", _src_name(ctx, role), bad, text)
-        take = pc.and_(pc.invert(decided), pc.invert(empty))
-        result = pc.if_else(take, iso, result)
-        decided = pc.or_(decided, pc.invert(empty))
+        filled = pc.not_equal(iso, "").fill_null(True)  # a bad cell still decides: no fall-through
+        result = pc.if_else(pc.and_(pc.invert(decided), filled), iso, result)
+        decided = pc.or_(decided, filled)
     _issue(
         ctx, rows, "no_receipt_date", ctx.spec.target("receipt_date").col.display, pc.invert(decided), None
     )

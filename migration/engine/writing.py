@@ -24,7 +24,6 @@ import pyarrow.compute as pc
 from .errors import EngineError
 from .reading import cell_text
 
-_NEEDS_QUOTES = r'[",\r\n]'
 XLSX_MAX_CHARS = 32767
 
 
@@ -53,24 +52,31 @@ def column_bytes(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
-def _may_need_quotes(col: pa.Array) -> bool:
-    """Cheap whole-column test: does any value contain a quote, comma, CR or LF?"""
+def _specials(col: pa.Array) -> tuple[bool, bool]:
+    """(any value needs quotes, any value holds a quote): a memchr-speed scan of the column's bytes."""
     offsets, data = column_bytes(col)
     raw = data[offsets[0] : offsets[-1]].tobytes()
-    return any(ch in raw for ch in (b'"', b",", b"\n", b"\r"))
+    quote = b'"' in raw
+    return quote or b"," in raw or b"\n" in raw or b"\r" in raw, quote
 
 
 def render_csv(columns: list[pa.Array]) -> pa.Array:
-    """One string per row, each ending in CRLF; quotes only the cells that need them (as Excel does)."""
+    """One string per row, each ending in CRLF (RFC 4180).
+
+    A column is quoted, cell by cell, in a batch where any of its cells needs quotes (a quote,
+    comma, CR or LF); other columns are written bare. Finding the exact cells costs a scan of
+    every byte of long text columns (~40% of the run on a 1M-row export), and RFC 4180 allows
+    quoting any field: cell values are the same either way.
+    """
     parts = []
     for col in columns:
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()
         col = col.fill_null("") if col.null_count else col
-        if _may_need_quotes(col):
-            needs = pc.match_substring_regex(col, _NEEDS_QUOTES)
-            quoted = pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', "")
-            col = pc.if_else(needs, quoted, col)
+        needs_any, has_quote = _specials(col)
+        if needs_any:
+            escaped = pc.replace_substring(col, '"', '""') if has_quote else col
+            col = pc.binary_join_element_wise('"', escaped, '"', "")
         parts.append(col)
     if len(parts) == 1:  # an empty line would be skipped by readers: quote the empty cell
         parts[0] = pc.if_else(pc.equal(parts[0], ""), '""', parts[0])
@@ -95,14 +101,21 @@ class CsvWriter:
         self.out = open(self.file.tmp, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in commit/abort)
         self.sha = hashlib.sha256()
         self._queue: queue.Queue[list[pa.Array] | None] = queue.Queue(maxsize=2)
+        self._hash_queue: queue.Queue[memoryview | bytes | None] = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._drain, name="p2c-csv-writer", daemon=True)
+        self._hasher = threading.Thread(target=self._hash, name="p2c-csv-sha256", daemon=True)
         self._thread.start()
+        self._hasher.start()
         self._write(b"\xef\xbb\xbf" + _header_line(headers))
 
     def _write(self, data: bytes | memoryview) -> None:
         self.out.write(data)
-        self.sha.update(data)
+        self._hash_queue.put(data)  # the view keeps its arrow buffer alive until hashed
+
+    def _hash(self) -> None:
+        while (data := self._hash_queue.get()) is not None:
+            self.sha.update(data)
 
     def _drain(self) -> None:
         while (columns := self._queue.get()) is not None:
@@ -129,6 +142,9 @@ class CsvWriter:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+        if self._hasher.is_alive():
+            self._hash_queue.put(None)
+            self._hasher.join()
         self.out.close()
 
     def commit(self) -> str:

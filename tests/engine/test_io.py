@@ -48,7 +48,7 @@ def test_it_keeps_unknown_columns_and_cells_byte_for_byte(tmp_path):
     assert [r[: len(headers)] for r in read_csv(out)] == [headers, *rows]
 
 
-def test_it_writes_csv_with_bom_comma_crlf_and_minimal_quoting(tmp_path):
+def test_it_writes_csv_with_bom_comma_crlf_and_rfc4180_quoting(tmp_path):
     headers = ["(Do Not Modify) Order Product", "Existing Product", "Note"]
     rows = [[guid(1), 'Laptop 15"', "a,b"], [guid(2), "Desk", "line1\nline2"]]
     src = write_csv(tmp_path / "l.csv", headers, rows, delimiter=";")
@@ -58,7 +58,7 @@ def test_it_writes_csv_with_bom_comma_crlf_and_minimal_quoting(tmp_path):
         == (
             "\ufeff(Do Not Modify) Order Product,Existing Product,Note,Company\r\n"
             f'{guid(1)},"Laptop 15""","a,b",USMF\r\n'
-            f'{guid(2)},Desk,"line1\nline2",USMF\r\n'
+            f'{guid(2)},"Desk","line1\nline2",USMF\r\n'  # a column with a quote is quoted throughout
         ).encode()
     )
 
