@@ -8,6 +8,28 @@
   if (!section) return;
   var statusUrl = section.getAttribute("data-status-url");
   var pollTimer = null;
+  var polling = false, pollAgain = false;
+  var sending = 0, reloadWanted = false;
+
+  function holdsChosenFile() {
+    return Array.prototype.some.call(document.querySelectorAll('.upload-form input[type="file"]'), function (input) {
+      return input.files && input.files.length > 0;
+    });
+  }
+
+  // A reload would abort uploads on their way and drop files chosen but not yet
+  // sent (and a refused file's message): wait until none is left.
+  function reloadWhenIdle() {
+    if (sending > 0 || holdsChosenFile()) { reloadWanted = true; return false; }
+    window.location.reload();
+    return true;
+  }
+
+  function pollSoon() {
+    clearTimeout(pollTimer);
+    if (polling) { pollAgain = true; return; }
+    poll();
+  }
 
   function setText(root, role, text) {
     var el = root.querySelector('[data-role="' + role + '"]');
@@ -33,6 +55,7 @@
   }
 
   function poll() {
+    polling = true;
     fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
@@ -60,10 +83,18 @@
           if (check && ACTIVE_UPLOAD.indexOf(data.cross_check.state) >= 0) busy = true;
         }
         // A finished upload or job changes links and buttons: show the page anew.
-        if (finished) { window.location.reload(); return; }
-        pollTimer = busy ? setTimeout(poll, 1500) : setTimeout(poll, 5000);
+        if ((finished || reloadWanted) && reloadWhenIdle()) return;
+        polled(busy || reloadWanted ? 1500 : 5000);
       })
-      .catch(function () { pollTimer = setTimeout(poll, 5000); });
+      .catch(function () { polled(5000); });
+  }
+
+  // One polling loop only: an upload that asks for a poll while one is on its way gets the next.
+  function polled(delay) {
+    polling = false;
+    clearTimeout(pollTimer);
+    if (pollAgain) { pollAgain = false; poll(); return; }
+    pollTimer = setTimeout(poll, delay);
   }
 
   function upload(form) {
@@ -80,6 +111,8 @@
       return;
     }
     var xhr = new XMLHttpRequest();
+    sending += 1;
+    xhr.onloadend = function () { sending -= 1; };
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");
     bar.hidden = false;
@@ -94,8 +127,7 @@
         showUploadState(slot, data);
         slot.setAttribute("data-state", data.state);
         input.value = "";
-        clearTimeout(pollTimer);
-        poll();
+        pollSoon();
       } else {
         bar.hidden = true;
         error.textContent = data.error || ("Upload failed (" + xhr.status + ").");
