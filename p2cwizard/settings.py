@@ -6,6 +6,7 @@ guessing. With nothing set the app runs embedded: SQLite and uploads under
 `var/`, Celery on kombu's filesystem broker.
 """
 
+import json
 import os
 import secrets
 import tempfile
@@ -175,8 +176,27 @@ STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "staticfiles")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+def env_json(name: str, default: dict) -> dict:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object of storage options")
+    return value
+
+
+# Uploads and results. Web and workers on several machines share one storage:
+# a network folder as MEDIA_ROOT, or e.g. django-storages' S3 backend with
+# P2C_STORAGE_BACKEND=storages.backends.s3.S3Storage and its OPTIONS as JSON.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env_str("P2C_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env_json("P2C_STORAGE_OPTIONS", {}),
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG

@@ -5,6 +5,7 @@ import hashlib
 import io
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -284,3 +285,17 @@ def test_it_fails_the_inspection_of_a_workbook_too_big_to_open(
     assert upload.state == UploadState.FAILED
     assert message in upload.state_message
     assert upload.file.size == workbook.stat().st_size  # kept as uploaded all the same
+
+
+def test_it_moves_files_only_through_the_storage_api(settings, migration, consultant):
+    # A storage with no local paths, as S3 would be: uploads, inspection and jobs must still work.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    upload = upload_inspected(migration, consultant, "order.csv")
+    assert upload.state == UploadState.READY, upload.state_message
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert read_csv(job.output_csv)[0][-1] == "Order Type"
+    assert not any(Path(settings.MEDIA_ROOT).rglob("*"))  # nothing went through a local folder

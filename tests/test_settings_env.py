@@ -23,6 +23,7 @@ print(json.dumps({
     "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
     "broker": settings.CELERY_BROKER_URL, "results": settings.CELERY_RESULT_BACKEND,
     "secret_key": settings.SECRET_KEY, "debug": settings.DEBUG, "media": str(settings.MEDIA_ROOT),
+    "storage": settings.STORAGES["default"],
 }))
 """
 
@@ -162,3 +163,21 @@ def test_it_gives_processes_starting_together_the_same_secret_key(tmp_path):
 
 def test_it_accepts_a_lower_case_log_level(tmp_path):
     assert _loaded(tmp_path, LOG_LEVEL="warning")
+
+
+def test_it_takes_a_shared_storage_from_the_environment(tmp_path):
+    loaded = _loaded(
+        tmp_path,
+        P2C_STORAGE_BACKEND="storages.backends.s3.S3Storage",
+        P2C_STORAGE_OPTIONS='{"bucket_name": "p2c-media", "endpoint_url": "https://minio.internal:9000"}',
+    )
+    assert loaded["storage"] == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": "p2c-media", "endpoint_url": "https://minio.internal:9000"},
+    }
+
+
+def test_it_refuses_storage_options_that_are_not_a_json_object(tmp_path):
+    result = _settings_in_subprocess(tmp_path, P2C_STORAGE_OPTIONS="bucket=p2c")
+    assert result.returncode != 0
+    assert "P2C_STORAGE_OPTIONS is not valid JSON" in result.stderr

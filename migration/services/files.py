@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db.models.fields.files import FieldFile
 
 
@@ -29,11 +29,10 @@ def sha256_of_upload(upload) -> str:
 @contextmanager
 def local_copy(field_file: FieldFile, suffix: str = "") -> Iterator[str]:
     """A local path holding the stored file's bytes, removed afterwards."""
-    try:
-        yield field_file.path  # local storage: read it where it lies, no copy
+    if isinstance(field_file.storage, FileSystemStorage):
+        yield field_file.path  # local or network folder: read it where it lies, no copy
         return
-    except NotImplementedError:
-        pass  # remote storage (S3 and the like): copy it down
+    # Any other storage (S3 and the like): copy it down.
     with tempfile.TemporaryDirectory(prefix="p2c-") as folder:
         target = Path(folder) / f"input{suffix or Path(field_file.name).suffix}"
         with field_file.open("rb") as source, open(target, "wb") as out:
