@@ -176,14 +176,16 @@ def remember_key(ctx: Context, rows: Rows, comp: pa.Array, role: str) -> None:
     if value is None:
         return
     keep = pc.invert(blank(value))
-    key = pc.binary_join_element_wise(
-        pc.utf8_lower(comp), pc.utf8_lower(pc.utf8_trim_whitespace(value)), "\x1f"
-    )
-    numbers = np.arange(rows.start + 1, rows.start + rows.n + 1, dtype=np.int32)[
-        keep.to_numpy(zero_copy_only=False)
-    ]
-    guids = rows.guids.filter(keep) if rows.guids is not None else None
-    ctx.keys.append((key.filter(keep), numbers, guids))
+    key = pc.utf8_lower(pc.utf8_trim_whitespace(value))
+    if ctx.company_map is not None:  # one company per file needs no prefix
+        key = pc.binary_join_element_wise(pc.utf8_lower(comp), key, "\x1f")
+    numbers = np.arange(rows.start + 1, rows.start + rows.n + 1, dtype=np.int32)
+    guids = rows.guids
+    if not pc.all(keep).as_py():
+        numbers = numbers[keep.to_numpy(zero_copy_only=False)]
+        key = key.filter(keep)
+        guids = guids.filter(keep) if guids is not None else None
+    ctx.keys.append((key, numbers, guids))
 
 
 def duplicate_keys(ctx: Context) -> None:

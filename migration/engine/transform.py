@@ -220,12 +220,20 @@ class _Run:
             changed = pc.and_(pc.not_equal(new, old), pc.not_equal(old, ""))
             r.overwritten[header] = r.overwritten.get(header, 0) + _sum(changed)
 
+    def _count_same(self, header: str, values: pa.Array) -> None:
+        """A column filled in place with its own values: counted, never overwritten."""
+        self._count(header, values, None)
+        self.report.overwritten.setdefault(header, 0)
+
     def _write(self, batch: Batch, values: dict[str, pa.Array], writer: CsvWriter | XlsxWriter) -> None:
         mode = self.settings.headers
         if batch.arrow is not None:
             cols = list(batch.arrow.columns)
             for key, i in self.layout.targets.items():
                 if key in values:
+                    if values[key] is cols[i]:  # e.g. country "keep": nothing to compare or merge
+                        self._count_same(self.layout.headers[i], cols[i])
+                        continue
                     self._count(self.layout.headers[i], values[key], cols[i])
                     cols[i] = pc.coalesce(values[key], cols[i])
             for t in self.appended:

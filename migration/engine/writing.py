@@ -196,7 +196,6 @@ class XlsxWriter:
         for i in sorted(hidden):
             self.sheet.set_column(i, i, 13, None, {"hidden": True})
         self.row = 0
-        self.truncated = 0
         self.write_rows([headers], len(headers))
 
     def write_columns(self, columns: list[pa.Array]) -> None:
@@ -212,8 +211,11 @@ class XlsxWriter:
                     continue
                 t = type(v)
                 if t is str:
-                    if len(v) > XLSX_MAX_CHARS:
-                        self.truncated += 1
+                    if len(v) > XLSX_MAX_CHARS:  # xlsxwriter would cut it: never lose data silently
+                        raise EngineError(
+                            f"data row {r} column {c + 1} holds {len(v):,} characters, more than an Excel "
+                            f"cell's {XLSX_MAX_CHARS:,}: write a .csv output instead"
+                        )
                     write_string(r, c, v)
                 elif t is float or t is int:
                     write_number(r, c, v)

@@ -117,3 +117,13 @@ def test_it_leaves_an_existing_output_untouched_on_failure(tmp_path):
         transform_file("order", src, out, settings())
     assert out.read_text() == "previous result"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_it_refuses_to_cut_text_longer_than_an_excel_cell(tmp_path):
+    rows = order_rows(1)
+    rows[0][4] = "x" * 40000
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    out = tmp_path / "out.xlsx"
+    with pytest.raises(EngineError, match=r"write a \.csv output"):
+        transform_file("order", src, out, settings())
+    assert not out.exists()
