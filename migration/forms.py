@@ -1,6 +1,5 @@
 """Forms only validate; services do the writes."""
 
-import hashlib
 from pathlib import Path
 
 from django import forms
@@ -10,6 +9,7 @@ from django.contrib.auth import get_user_model
 from . import runbook
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
 from .models import InitializationSettings, Migration, Role
+from .services.settings import SETTING_FIELDS
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -259,16 +259,6 @@ class EvidenceForm(forms.Form):
             raise forms.ValidationError("Give a link or attach a file.")
         return data
 
-    def sha256(self) -> str:
-        upload = self.cleaned_data.get("file")
-        if not upload:
-            return ""
-        digest = hashlib.sha256()
-        for chunk in upload.chunks():
-            digest.update(chunk)
-        upload.seek(0)
-        return digest.hexdigest()
-
 
 class UninstallConfirmForm(forms.Form):
     typed_name = forms.CharField(label="Type the migration's name to confirm", max_length=120)
@@ -298,17 +288,8 @@ class InitSettingsForm(forms.ModelForm):
 
     class Meta:
         model = InitializationSettings
-        fields = [
-            "company",
-            "company_rule_column",
-            "customer_group",
-            "relationship_type",
-            "account_numbers_customized",
-            "language",
-            "order_type",
-            "date_order",
-            "country",
-        ]
+        # Every setting but the rule's map, which company_rule_text edits as text.
+        fields = [f for f in SETTING_FIELDS if f != "company_rule_map"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,8 +11,7 @@ from django.views.decorators.http import require_POST
 from . import forms, runbook, selectors
 from .access import MANAGE, READ, WORK, membership_required
 from .models import Evidence, InitializationSettings, LegalEntity, Membership
-from .services import checklist, migrations
-from .services.activity import activity_record
+from .services import checklist, migrations, notes
 from .services.settings import init_settings_update
 
 SORT_CHOICES = [
@@ -269,15 +267,11 @@ def note_add(request, migration_id: int, step: str):
     step_obj = _step_or_404(step)
     form = forms.NoteForm(request.POST)
     if form.is_valid():
-        membership.migration.notes.create(
-            step=step_obj.number, author=request.user, text=form.cleaned_data["text"]
-        )
-        activity_record(
+        notes.note_add(
             migration=membership.migration,
-            actor=request.user,
-            verb="note",
-            description=f"Added a note to step {step_obj.number}",
             step=step_obj.number,
+            author=request.user,
+            text=form.cleaned_data["text"],
         )
         messages.success(request, "Note added.")
     else:
@@ -292,22 +286,14 @@ def evidence_add(request, migration_id: int, step: str):
     step_obj = _step_or_404(step)
     form = forms.EvidenceForm(request.POST, request.FILES)
     if form.is_valid():
-        with transaction.atomic():
-            membership.migration.evidence.create(
-                step=step_obj.number,
-                title=form.cleaned_data["title"],
-                url=form.cleaned_data["url"],
-                file=form.cleaned_data["file"],
-                sha256=form.sha256(),
-                added_by=request.user,
-            )
-            activity_record(
-                migration=membership.migration,
-                actor=request.user,
-                verb="evidence",
-                description=f"Added evidence “{form.cleaned_data['title']}” to step {step_obj.number}",
-                step=step_obj.number,
-            )
+        notes.evidence_add(
+            migration=membership.migration,
+            step=step_obj.number,
+            actor=request.user,
+            title=form.cleaned_data["title"],
+            url=form.cleaned_data["url"],
+            upload=form.cleaned_data["file"],
+        )
         messages.success(request, "Evidence added.")
     else:
         errors = [e for errs in form.errors.values() for e in errs]

@@ -1,0 +1,43 @@
+"""Notes and evidence attached to a step."""
+
+from django.db import transaction
+
+from ..models import Evidence, Migration, Note
+from .activity import activity_record
+from .files import sha256_of_upload
+
+
+def note_add(*, migration: Migration, step: int, author, text: str) -> Note:
+    with transaction.atomic():
+        note = migration.notes.create(step=step, author=author, text=text)
+        activity_record(
+            migration=migration,
+            actor=author,
+            verb="note",
+            description=f"Added a note to step {step}",
+            step=step,
+        )
+    return note
+
+
+def evidence_add(
+    *, migration: Migration, step: int, actor, title: str, url: str = "", upload=None
+) -> Evidence:
+    """A link or an attachment, the file kept as uploaded with its SHA-256."""
+    with transaction.atomic():
+        evidence = migration.evidence.create(
+            step=step,
+            title=title,
+            url=url,
+            file=upload,
+            sha256=sha256_of_upload(upload) if upload else "",
+            added_by=actor,
+        )
+        activity_record(
+            migration=migration,
+            actor=actor,
+            verb="evidence",
+            description=f"Added evidence “{title}” to step {step}",
+            step=step,
+        )
+    return evidence
