@@ -414,6 +414,10 @@ class TransformJob(models.Model):
         return self.state in self.ACTIVE
 
     @property
+    def table_label(self) -> str:
+        return dict(runbook.EXPORT_TABLES).get(self.table, self.table)
+
+    @property
     def percent(self) -> int:
         if self.state == JobState.SUCCEEDED:
             return 100
