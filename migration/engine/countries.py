@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import pycountry
-
 # The order/quote maps' value map: F&O ISO code <-> Dataverse text (reference.md,
 # mapping-reference.md). "columbia" is Microsoft's spelling.
 DUALWRITE_TEXT: dict[str, str] = {
@@ -35,6 +33,8 @@ def to_iso2(text: str) -> str | None:
         return ALIASES[key]
     if key in {v for v in DUALWRITE_TEXT.values()}:
         return next(k for k, v in DUALWRITE_TEXT.items() if v == key)
+    import pycountry  # late: its import costs ~50 ms of every command's start-up
+
     try:
         return pycountry.countries.lookup(key).alpha_2
     except LookupError:

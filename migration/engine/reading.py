@@ -19,7 +19,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from charset_normalizer import from_bytes
 from defusedxml import ElementTree
 
 from .errors import EngineError
@@ -129,6 +128,8 @@ def detect_encoding(sample: bytes) -> str:
     except UnicodeDecodeError as e:
         if e.start >= len(sample) - 3 and len(sample) == SAMPLE_BYTES:
             return "utf-8"  # only the sample's cut split a character
+    from charset_normalizer import from_bytes  # late: only legacy-encoded files need it
+
     best = from_bytes(sample).best()
     if best is None:
         raise EngineError(
