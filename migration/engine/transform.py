@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from .options import TABLES, TransformSettings
 from .reading import Batch, CsvSource, Source, XlsxSource, cell_text, open_source
 from .report import IssueLog, Report
 from .tables import Layout, TableSpec, Target, resolve_layout, spec_for
-from .writing import CsvWriter, XlsxWriter, open_writer, sha256_of
+from .writing import CsvWriter, XlsxWriter, open_writer
 
 Progress = Callable[[int, int | None], None]
 
@@ -116,23 +117,17 @@ def transform_file(
         raise EngineError(f"output {output_path!r} must end in .csv or .xlsx: the extension picks the format")
     if os.path.abspath(input_path) == os.path.abspath(output_path):
         raise EngineError("the output path is the input file: choose another output path")
-    in_hash: dict[str, str] = {}
-    hasher = threading.Thread(target=lambda: in_hash.update(h=_sha_or_empty(input_path)), daemon=True)
-    hasher.start()
     run = _Run(spec, input_path, settings, merge_source_path)
     report = run.execute(output_path, progress)
-    hasher.join()
-    report.input_sha256 = in_hash.get("h", "")
     if report_path is not None:
         report.write_json(report_path)
     return report
 
 
-def _sha_or_empty(path: str) -> str:
-    try:
-        return sha256_of(path)
-    except OSError:
-        return ""
+def _hash_file(path: str, sha: Any) -> None:
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            sha.update(chunk)
 
 
 class _Run:
@@ -189,12 +184,19 @@ class _Run:
     def execute(self, output_path: str, progress: Progress | None) -> Report:
         headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
         sheet = getattr(self.source, "sheet_name", None) or TABLES[self.spec.key].export_name
+        # Hashing the input on its own thread beats feeding pyarrow a hashing file object: that
+        # object's reads need the GIL, which the rules hold, and stall the reader.
+        sha = hashlib.sha256()
+        hasher = threading.Thread(target=_hash_file, args=(self.source.path, sha), daemon=True)
+        hasher.start()
         batches = _prepare_dates(self.ctx, self.source, iter(self.source.batches()))
         writer = open_writer(output_path, headers, _hidden(self.source), sheet)
         try:
             self._loop(batches, writer, progress)
             self._finish()
             self.report.output_sha256 = writer.commit()
+            hasher.join()
+            self.report.input_sha256 = sha.hexdigest()
         except BaseException:
             writer.abort()
             raise

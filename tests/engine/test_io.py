@@ -53,14 +53,12 @@ def test_it_writes_csv_with_bom_comma_crlf_and_rfc4180_quoting(tmp_path):
     rows = [[guid(1), 'Laptop 15"', "a,b"], [guid(2), "Desk", "line1\nline2"]]
     src = write_csv(tmp_path / "l.csv", headers, rows, delimiter=";")
     _, out = run(tmp_path, "order_products", src)
-    assert (
-        out.read_bytes()
-        == (
-            "\ufeff(Do Not Modify) Order Product,Existing Product,Note,Company\r\n"
-            f'{guid(1)},"Laptop 15""","a,b",USMF\r\n'
-            f'{guid(2)},"Desk","line1\nline2",USMF\r\n'  # a column with a quote is quoted throughout
-        ).encode()
+    expected = (
+        '\ufeff"(Do Not Modify) Order Product","Existing Product","Note","Company"\r\n'
+        f'"{guid(1)}","Laptop 15""","a,b","USMF"\r\n'
+        f'"{guid(2)}","Desk","line1\nline2","USMF"\r\n'
     )
+    assert out.read_bytes() == expected.encode()
 
 
 def test_it_keeps_hidden_columns_hidden_and_dates_as_dates_in_xlsx(tmp_path):
