@@ -173,7 +173,11 @@ class CsvSource(Source):
         text = _decode_sample(sample, self.encoding).lstrip("\ufeff")
         if not text.strip():
             raise EngineError("the file has no header row: export the table again")
-        self.delimiter = detect_delimiter(text)
+        # Excel honours (and some tools write) a first line "sep=;" naming the delimiter.
+        hint = re.match(r"sep=([,;\t|])\r?\n", text)
+        self.skip = 1 if hint else 0
+        text = text[hint.end() :] if hint else text
+        self.delimiter = hint[1] if hint else detect_delimiter(text)
         try:
             self.headers = next(csv.reader(io.StringIO(text), delimiter=self.delimiter))
         except csv.Error as e:
@@ -187,6 +191,7 @@ class CsvSource(Source):
         names = [f"c{i}" for i in range(len(self.headers))]
         read = pacsv.ReadOptions(
             column_names=names,
+            skip_rows=self.skip,
             skip_rows_after_names=1,
             block_size=CSV_BLOCK_BYTES,
             encoding="utf8" if self.encoding in ("utf-8", "utf-8-sig") else self.encoding,

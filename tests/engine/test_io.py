@@ -193,3 +193,11 @@ def test_it_refuses_a_header_only_with_one_column_gracefully(tmp_path):
     src.write_text("Name\r\n")
     with pytest.raises(EngineError, match="Order ID"):
         run(tmp_path, "order", src)
+
+
+def test_it_honours_an_excel_sep_line(tmp_path):
+    src = tmp_path / "order.csv"
+    body = write_csv(tmp_path / "body.csv", ORDER_HEADERS, order_rows(2), encoding="utf-8", delimiter="|")
+    src.write_bytes(b"sep=|\r\n" + body.read_bytes())
+    report, out = run(tmp_path, "order", src)
+    assert read_csv(out)[0][: len(ORDER_HEADERS)] == ORDER_HEADERS and report.rows_in == 2
