@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test lint format bench bench-jobs clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -42,6 +42,9 @@ format: $(INSTALLED)
 
 bench: setup
 	$(BIN)/python bench/transform.py
+
+bench-jobs: setup
+	$(BIN)/python bench/jobs.py
 
 clean:
 	rm -rf $(VENV) var
