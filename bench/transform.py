@@ -158,19 +158,27 @@ MEASURE = textwrap.dedent("""
 """)
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (MB) and exit code of cmd, run as the only child of a fresh process."""
+def measure(cmd: list[str], output: str) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS (MB) and exit code of cmd, run as the only child of a fresh process.
+
+    The output is removed first: every run writes a new file, as a real run does.
+    """
+    if os.path.exists(output):
+        os.remove(output)
     out = subprocess.run([PY, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True, cwd=ROOT)
     seconds, rss_kb, rc = out.stdout.split()
     return float(seconds), int(rss_kb) / 1024, int(rc)
 
 
 def best_of_pair(ref: list[str], ours: list[str], runs: int) -> tuple[tuple[float, float, int], ...]:
-    """Alternate the two commands and keep each one's fastest run: fair on a shared, noisy machine."""
+    """Alternate the two commands and keep each one's fastest run: fair on a shared, noisy machine.
+
+    The reference's output path is its argv[4], p2c_transform's (OUTPUT) its argv[5].
+    """
     results: tuple[list, list] = ([], [])
     for _ in range(runs):
-        results[0].append(measure(ref))
-        results[1].append(measure(ours))
+        results[0].append(measure(ref, ref[4]))
+        results[1].append(measure(ours, ours[5]))
     return tuple(min(r, key=lambda x: x[0]) for r in results)
 
 

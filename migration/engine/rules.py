@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -46,11 +45,13 @@ class Context:
     party: dict[str, str] | None = None  # "company\x1faccount" (casefolded) -> party number
     party_by_account: bool = False  # the F&O list had no DATAAREAID column
     company_map: dict[str, str] | None = None
-    caches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    caches: dict[str, TextCache] = field(default_factory=dict)
     keys: list[tuple[pa.Array, np.ndarray, pa.Array | None]] = field(default_factory=list)
 
-    def cache(self, name: str) -> dict[str, Any]:
-        return self.caches.setdefault(name, {})
+    def cache(self, name: str) -> TextCache:
+        if name not in self.caches:
+            self.caches[name] = TextCache()
+        return self.caches[name]
 
 
 @dataclass
@@ -89,14 +90,34 @@ def const(value: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
-def map_text(arr: pa.Array, func: Callable[[str], str | None], cache: dict[str, Any]) -> pa.Array:
-    """func applied to each distinct text once; null where func gives None."""
+class TextCache:
+    """func's result per distinct text, kept as arrow arrays so that a batch whose texts were
+    all seen before is mapped without a Python loop (dates, countries, yes/no repeat a lot)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.values: list[str | None] = []
+        self.key_array = pa.array([], pa.string())
+        self.value_array = pa.array([], pa.string())
+
+    def map(self, distinct: pa.Array, func: Callable[[str], str | None]) -> pa.Array:
+        pos = pc.index_in(distinct, value_set=self.key_array)
+        if pos.null_count:
+            new = distinct.filter(pc.is_null(pos)).to_pylist()
+            self.keys += new
+            self.values += [func(t) for t in new]
+            self.key_array = pa.array(self.keys, pa.string())
+            self.value_array = pa.array(self.values, pa.string())
+            pos = pc.index_in(distinct, value_set=self.key_array)
+        return self.value_array.take(pos)
+
+
+def map_text(arr: pa.Array, func: Callable[[str], str | None], cache: TextCache | None = None) -> pa.Array:
+    """func applied once per distinct text of arr (once per file with a cache); null where None."""
     encoded = pc.dictionary_encode(arr)  # one hash pass: distinct texts + an index per row
-    values = []
-    for text in encoded.dictionary.to_pylist():
-        if text not in cache:
-            cache[text] = func(text)
-        values.append(cache[text])
+    if cache is not None:
+        return cache.map(encoded.dictionary, func).take(encoded.indices)
+    values = [func(t) for t in encoded.dictionary.to_pylist()]
     return pa.array(values, pa.string()).take(encoded.indices)
 
 
@@ -244,9 +265,9 @@ def _party_numbers(ctx: Context, comp: pa.Array, number: pa.Array) -> pa.Array:
     party = ctx.party or {}
     number_key = pc.utf8_lower(pc.utf8_trim_whitespace(number))
     if ctx.party_by_account:
-        return map_text(number_key, party.get, ctx.cache("party"))
+        return map_text(number_key, party.get)
     key = pc.binary_join_element_wise(pc.utf8_lower(comp), number_key, "\x1f")
-    return map_text(key, party.get, ctx.cache("party"))
+    return map_text(key, party.get)  # unique keys: a cache would only grow
 
 
 def yes_no(text: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -124,6 +125,40 @@ def transform_file(
     return report
 
 
+def _prefetch(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
+    """Read the next batches on a thread while the rules run on this one (pyarrow releases the GIL)."""
+    q: queue.Queue[tuple[Batch | None, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        q.put((batch, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((None, None))
+        except BaseException as e:  # re-raised in the consumer
+            q.put((None, e))
+
+    thread = threading.Thread(target=produce, name="p2c-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch, error = q.get()
+            if error is not None:
+                raise error
+            if batch is None:
+                return
+            yield batch
+    finally:
+        stop.set()
+
+
 def _hash_file(path: str, sha: Any) -> None:
     with open(path, "rb") as f:
         while chunk := f.read(1 << 22):
@@ -189,7 +224,10 @@ class _Run:
         sha = hashlib.sha256()
         hasher = threading.Thread(target=_hash_file, args=(self.source.path, sha), daemon=True)
         hasher.start()
-        batches = _prepare_dates(self.ctx, self.source, iter(self.source.batches()))
+        read = self.source.batches()
+        # calamine builds Python objects (holds the GIL): prefetching a workbook gains nothing.
+        read = _prefetch(read) if isinstance(self.source, CsvSource) else read
+        batches = _prepare_dates(self.ctx, self.source, iter(read))
         writer = open_writer(output_path, headers, _hidden(self.source), sheet)
         try:
             self._loop(batches, writer, progress)
