@@ -8,16 +8,18 @@ initial-sync limits (reference.md).
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import EngineError
 from .options import TABLES, CompanyRule
 from .reading import open_source
+from .rules import map_text
 from .tables import Col, _find, guess_table, norm
 
 SYNC_LIMIT_PER_COMPANY = 500_000  # rows per initial-sync run per legal entity
@@ -85,42 +87,51 @@ class CheckResult:
 
 
 class _Export:
-    """One file's columns of interest, as Python lists of text."""
+    """One file's columns of interest as arrow arrays, normalized (trimmed, lower case) for matching.
+
+    Arrow, not Python lists: a million-row export costs tens of MB here, not hundreds.
+    """
 
     def __init__(self, table: str, path: str, rule: CompanyRule | None, default_company: str) -> None:
         self.table, self.path = table, path
         source = open_source(path)
         normed = [norm(h) for h in source.headers]
-        wanted = {
-            "name": _NAME.get(table),
-            "number": _NUMBER.get(table),
-            "company_name": None,
-            "parent": None,
-        }
+        wanted = {"name": _NAME.get(table), "number": _NUMBER.get(table)}
         if table == "contact":
             wanted["company_name"] = _CONTACT_COMPANY
         if table in _PARENT:
             wanted["parent"] = _PARENT[table][1]
-        cols = {k: _find(normed, c) for k, c in wanted.items() if c is not None}
+        cols = {k: i for k, c in wanted.items() if c is not None and (i := _find(normed, c)) is not None}
         rule_col = _find(normed, Col(rule.source_column, rule.source_column)) if rule else None
         lookup = rule.lookup() if rule else {}
-        self.values: dict[str, list[str]] = {k: [] for k, i in cols.items() if i is not None}
-        self.companies: list[str] = []
+        raw: dict[str, list[pa.Array]] = {k: [] for k in cols}
+        companies: list[pa.Array] = []
         self.rows = 0
         for batch in source.batches():
             for key, i in cols.items():
-                if i is not None:
-                    self.values[key] += batch.text(i).to_pylist()
+                raw[key].append(batch.text(i))
             if rule_col is not None:
-                texts = pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(rule_col))).to_pylist()
-                self.companies += [lookup.get(t, default_company) for t in texts]
+                keys = pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(rule_col)))
+                companies.append(map_text(keys, lambda t: lookup.get(t, default_company)))
             else:
-                self.companies += [default_company] * batch.num_rows
+                companies.append(pa.repeat(pa.scalar(default_company, pa.string()), batch.num_rows))
             self.rows += batch.num_rows
+        self.values = {k: _concat(v) for k, v in raw.items()}
+        self.normal = {k: pc.utf8_lower(pc.utf8_trim_whitespace(v)) for k, v in self.values.items()}
+        self.companies = _concat(companies)
 
 
-def _keyset(values: list[str]) -> set[str]:
-    return {v.strip().casefold() for v in values if v.strip()}
+def _concat(arrays: list[pa.Array]) -> pa.Array:
+    return pa.concat_arrays(arrays) if arrays else pa.array([], pa.string())
+
+
+def _pairs(counts: pa.StructArray) -> list[tuple[str, int]]:
+    """(value, count) pairs of a value_counts result, sorted."""
+    return sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
+
+
+def _examples(values: pa.Array) -> list[str]:
+    return sorted(pc.unique(values).to_pylist())[:EXAMPLES]
 
 
 def check_exports(
@@ -169,17 +180,22 @@ def _orphan_lines(exports: dict[str, _Export]) -> Iterator[Finding]:
         if lines is None or header is None or "parent" not in lines.values:
             continue
         # The lookup cell holds the header's primary name; accept its number too.
-        known = _keyset(header.values.get("name", [])) | _keyset(header.values.get("number", []))
-        orphans = [v for v in lines.values["parent"] if v.strip() and v.strip().casefold() not in known]
-        if orphans:
+        known = pa.concat_arrays(
+            [header.normal[k] for k in ("name", "number") if k in header.normal]
+            or [pa.array([], pa.string())]
+        )
+        parent = lines.normal["parent"]
+        orphan = pc.and_(pc.not_equal(parent, ""), pc.invert(pc.is_in(parent, value_set=pc.unique(known))))
+        count = int(pc.sum(orphan).as_py() or 0)
+        if count:
             yield Finding(
                 "line_without_header",
                 "error",
                 lines_table,
-                f"{len(orphans)} line(s) refer to a {header_table} that is not in the "
+                f"{count} line(s) refer to a {header_table} that is not in the "
                 f"{TABLES[header_table].export_name} export",
-                len(orphans),
-                sorted(set(orphans))[:EXAMPLES],
+                count,
+                _examples(lines.values["parent"].filter(orphan)),
             )
 
 
@@ -187,16 +203,18 @@ def _contacts_without_account(exports: dict[str, _Export]) -> Iterator[Finding]:
     contacts, accounts = exports.get("contact"), exports.get("account")
     if contacts is None or accounts is None or "company_name" not in contacts.values:
         return
-    known = _keyset(accounts.values.get("name", []))
-    orphans = [v for v in contacts.values["company_name"] if v.strip() and v.strip().casefold() not in known]
-    if orphans:
+    known = accounts.normal.get("name", pa.array([], pa.string()))
+    company = contacts.normal["company_name"]
+    orphan = pc.and_(pc.not_equal(company, ""), pc.invert(pc.is_in(company, value_set=pc.unique(known))))
+    count = int(pc.sum(orphan).as_py() or 0)
+    if count:
         yield Finding(
             "contact_without_account",
             "warning",
             "contact",
-            f"{len(orphans)} contact(s) have a Company Name that matches no exported account",
-            len(orphans),
-            sorted(set(orphans))[:EXAMPLES],
+            f"{count} contact(s) have a Company Name that matches no exported account",
+            count,
+            _examples(contacts.values["company_name"].filter(orphan)),
         )
 
 
@@ -205,14 +223,16 @@ def _duplicates(exports: dict[str, _Export]) -> Iterator[Finding]:
         export = exports.get(table)
         if export is None or "number" not in export.values:
             continue
-        keys = Counter(
-            (c, v.strip().casefold())
-            for c, v in zip(export.companies, export.values["number"], strict=True)
-            if v.strip()
-        )
-        dups = {k: n for k, n in keys.items() if n > 1}
-        if dups:
-            examples = [f"{v} x{n} ({c})" for (c, v), n in sorted(dups.items())[:EXAMPLES]]
+        number = export.normal["number"]
+        keep = pc.not_equal(number, "")
+        keys = pc.binary_join_element_wise(export.companies, number, "\x1f").filter(keep)
+        counts = pc.value_counts(keys)
+        dups = counts.filter(pc.greater(counts.field("counts"), 1))
+        if len(dups):
+            pairs = sorted(
+                zip(dups.field("values").to_pylist(), dups.field("counts").to_pylist(), strict=True)
+            )
+            examples = [f"{k.split(chr(31))[1]} x{n} ({k.split(chr(31))[0]})" for k, n in pairs[:EXAMPLES]]
             yield Finding(
                 "duplicate_key",
                 "error",
@@ -226,7 +246,10 @@ def _duplicates(exports: dict[str, _Export]) -> Iterator[Finding]:
 def _count_rows(result: CheckResult, exports: dict[str, _Export]) -> None:
     per: dict[str, dict[str, int]] = defaultdict(dict)
     for table, export in exports.items():
-        for company, n in Counter(export.companies).items():
+        counts = pc.value_counts(export.companies)
+        for company, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
             per[company][table] = n
     result.rows = {c: dict(t) for c, t in per.items()}
     for company, tables in result.rows.items():

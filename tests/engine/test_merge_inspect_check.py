@@ -155,3 +155,18 @@ def test_it_reports_unreadable_files_as_findings(tmp_path):
     result = check_exports({"account": bad})
     assert result.findings[0].code == "unreadable_file"
     assert column([["x"], ["y"]], "x") == ["y"]
+
+
+def test_it_counts_rows_and_duplicates_per_company_with_a_company_rule(tmp_path):
+    from migration.engine import CompanyRule
+
+    src = write_csv(
+        tmp_path / "account.csv",
+        ["(Do Not Modify) Account", "Account Name", "Account Number", "Business Unit"],
+        [[guid(1), "A", "ACC-1", "US"], [guid(2), "B", "ACC-1", "DE"], [guid(3), "C", "ACC-3", "DE"]],
+    )
+    result = check_exports(
+        {"account": src}, company="USMF", company_rule=CompanyRule("Business Unit", {"DE": "DEMF"})
+    )
+    assert result.rows == {"USMF": {"account": 1}, "DEMF": {"account": 2}}
+    assert not [f for f in result.findings if f.code == "duplicate_key"]
