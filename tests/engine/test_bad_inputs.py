@@ -127,3 +127,11 @@ def test_it_refuses_to_cut_text_longer_than_an_excel_cell(tmp_path):
     with pytest.raises(EngineError, match=r"write a \.csv output"):
         transform_file("order", src, out, settings())
     assert not out.exists()
+
+
+def test_it_refuses_a_workbook_too_big_for_memory(tmp_path, monkeypatch):
+    from migration.engine import reading
+
+    monkeypatch.setattr(reading, "MAX_UNZIPPED_BYTES", 1 << 20)
+    src = _minimal_workbook(tmp_path / "order.xlsx", b"<worksheet><sheetData>", sheet_size_hint=2)
+    _refuse(tmp_path, src, "save it as CSV")
