@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +22,8 @@ def normalize_guids(text: pa.Array) -> pa.Array:
 
 class Step2Export:
     def __init__(self, path: str, spec: TableSpec) -> None:
+        if not os.path.isfile(path):
+            raise EngineError(f"merge: the step-2 export {path!r} does not exist: check the path")
         source = open_source(path)
         self.layout = resolve_layout(spec, source.headers)
         if self.layout.guid is None:

@@ -27,6 +27,8 @@ Progress = Callable[[int, int | None], None]
 
 def load_party_numbers(path: str) -> tuple[dict[str, str], bool]:
     """F&O Customers V3 list -> {"company\\x1faccount": party}; second value: keyed by account only."""
+    if not os.path.isfile(path):
+        raise EngineError(f"the customer list {path!r} does not exist: upload the Customers V3 export again")
     source = open_source(path)
     names = {h.strip().casefold(): i for i, h in enumerate(source.headers)}
     needed = ("customeraccount", "partynumber")

@@ -135,3 +135,13 @@ def test_it_refuses_a_workbook_too_big_for_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(reading, "MAX_UNZIPPED_BYTES", 1 << 20)
     src = _minimal_workbook(tmp_path / "order.xlsx", b"<worksheet><sheetData>", sheet_size_hint=2)
     _refuse(tmp_path, src, "save it as CSV")
+
+
+def test_it_names_a_missing_customer_list_or_step2_export(tmp_path):
+    src = write_csv(tmp_path / "account.csv", ["Account Number"], [["ACC-1"]])
+    with pytest.raises(EngineError, match="customer list"):
+        transform_file(
+            "account", src, tmp_path / "o.csv", settings(party_numbers_path=str(tmp_path / "no.csv"))
+        )
+    with pytest.raises(EngineError, match="step-2 export"):
+        transform_file("account", src, tmp_path / "o.csv", settings(), merge_source_path=tmp_path / "no.csv")
