@@ -201,3 +201,13 @@ def test_it_honours_an_excel_sep_line(tmp_path):
     src.write_bytes(b"sep=|\r\n" + body.read_bytes())
     report, out = run(tmp_path, "order", src)
     assert read_csv(out)[0][: len(ORDER_HEADERS)] == ORDER_HEADERS and report.rows_in == 2
+
+
+def test_it_hides_do_not_modify_columns_when_a_csv_becomes_xlsx(tmp_path):
+    import openpyxl
+
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(1))
+    _, out = run(tmp_path, "order", src, out_name="out.xlsx")
+    ws = openpyxl.load_workbook(out).active
+    assert ws.column_dimensions["A"].hidden and ws.column_dimensions["A"].max == 3
+    assert not ws.column_dimensions["D"].hidden
