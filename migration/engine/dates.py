@@ -30,6 +30,15 @@ def _time_ok(text: str | None) -> bool:
     return hour <= limit and minute < 60 and second < 60 and not (m[4] and hour == 0)
 
 
+def time_ok(tail: str) -> bool:
+    """The rest of a cell after its date: nothing, or a valid time after a space or a 'T'."""
+    if not tail.strip():
+        return True
+    if not (tail[0].isspace() or tail[0] == "T"):
+        return False
+    return _time_ok(tail[1:] if tail[0] == "T" else tail)
+
+
 def _year(text: str) -> int | None:
     if len(text) == 4:
         return int(text)

@@ -39,7 +39,6 @@ class Step2Export:
                 cols[role].append(batch.text(i))
         self.guids = pa.concat_arrays(guids) if guids else pa.array([], pa.string())
         self.cols = {r: pa.concat_arrays(a) if a else pa.array([], pa.string()) for r, a in cols.items()}
-        self.raw_guids = source  # kept only for its description
         self.matched = np.zeros(len(self.guids), dtype=bool)
 
     @property

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import countries
-from .dates import DateOrder, iso_receipt, parse
+from .dates import DateOrder, iso_receipt, parse, time_ok
 from .options import TransformSettings
 from .reading import Batch
 from .report import IssueBlock, IssueLog
@@ -100,7 +100,11 @@ class TextCache:
         self.key_array = pa.array([], pa.string())
         self.value_array = pa.array([], pa.string())
 
+    LIMIT = 50_000  # past this (e.g. date-times, all distinct) caching costs more than it saves
+
     def map(self, distinct: pa.Array, func: Callable[[str], str | None]) -> pa.Array:
+        if len(self.keys) >= self.LIMIT:
+            return pa.array([func(t) for t in distinct.to_pylist()], pa.string())
         pos = pc.index_in(distinct, value_set=self.key_array)
         if pos.null_count:
             new = distinct.filter(pc.is_null(pos)).to_pylist()
@@ -328,22 +332,39 @@ def ship_country(ctx: Context, rows: Rows, text: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(converted, ""), text, converted)  # null (failed): cell kept
 
 
+DISTINCT_DATES_PER_BATCH = 2000
+_DAY_AND_TIME = r"^(?P<day>\s*[^\sT]*)(?P<time>.*)$"
+
+
+def iso_dates(ctx: Context, text: pa.Array, order: str) -> pa.Array:
+    """The receipt date of each cell: ISO text, "" when blank, null when not a date."""
+
+    def to_iso(value: str) -> str | None:
+        if not value.strip():
+            return ""
+        day = parse(value, order)
+        return iso_receipt(day) if day else None
+
+    encoded = pc.dictionary_encode(text)
+    if len(encoded.dictionary) <= DISTINCT_DATES_PER_BATCH:
+        return ctx.cache(f"date:{order}").map(encoded.dictionary, to_iso).take(encoded.indices)
+    # Date-times are nearly all distinct, but their days and times are few: parse each part once.
+    parts = pc.extract_regex(text, _DAY_AND_TIME)
+    day = map_text(parts.field("day"), to_iso, ctx.cache(f"day:{order}"))
+    time = map_text(parts.field("time"), lambda t: "" if time_ok(t) else None, ctx.cache("time"))
+    return pc.if_else(pc.is_valid(time), day, pa.scalar(None, pa.string()))
+
+
 def receipt_date(ctx: Context, rows: Rows) -> pa.Array:
     """First non-empty cell of the chain wins; unparsable cells are bad_date and give no value."""
     order = ctx.dates.require()
-    cache = ctx.cache(f"date:{order}")
-
-    def to_iso(text: str) -> str | None:
-        day = parse(text, order)
-        return iso_receipt(day) if day else None
-
     result = pa.nulls(rows.n, pa.string())
     decided = pa.array(np.zeros(rows.n, dtype=bool))
     for role in ctx.spec.receipt_chain:
         text = rows.source(role)
         if text is None:
             continue
-        iso = map_text(text, lambda v: "" if not v.strip() else to_iso(v), cache)  # "": blank, null: bad
+        iso = iso_dates(ctx, text, order)
         bad = pc.is_null(iso)
         _issue(ctx, rows, "bad_date", _src_name(ctx, role), bad, text)
         filled = pc.not_equal(iso, "").fill_null(True)  # a bad cell still decides: no fall-through
@@ -362,7 +383,8 @@ def observe_dates(ctx: Context, batch: Batch, modified_on: bool = False) -> None
     else:
         columns = [ctx.layout.sources[r] for r in ctx.spec.receipt_chain if r in ctx.layout.sources]
     for i in columns:
-        ctx.dates.observe(pc.unique(batch.text(i)).to_pylist())
+        days = pc.extract_regex(batch.text(i), _DAY_AND_TIME).field("day")  # date-times: few days
+        ctx.dates.observe(pc.unique(days).to_pylist())
 
 
 RULES: dict[str, Callable[[Context, Rows, pa.Array], dict[str, pa.Array]]] = {

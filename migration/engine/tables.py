@@ -201,9 +201,6 @@ class Layout:
     company_rule: int | None = None
     modified_on: int | None = None
 
-    def source_names(self, spec: TableSpec) -> dict[str, str]:
-        return {role: self.headers[i] for role, i in self.sources.items()}
-
 
 def _find(normed: list[str], col: Col, taken: set[int] | None = None) -> int | None:
     """Logical name first (unambiguous), then display name, then aliases."""

@@ -17,7 +17,7 @@ from .dates import DateOrder
 from .errors import EngineError
 from .merge import Step2Export, relaxed
 from .options import TABLES, TransformSettings
-from .reading import Batch, CsvSource, Source, XlsxSource, cell_text, open_source
+from .reading import Batch, CsvSource, Source, XlsxSource, open_source
 from .report import IssueLog, Report
 from .tables import Layout, TableSpec, Target, resolve_layout, spec_for
 from .writing import CsvWriter, XlsxWriter, open_writer
@@ -326,10 +326,6 @@ class _Run:
 
 def _sum(mask: pa.Array) -> int:
     return int(pc.sum(mask).as_py() or 0)
-
-
-def cell_texts(row: list[Any]) -> list[str]:
-    return [cell_text(v) for v in row]
 
 
 def dry_run(table: str, input_path: str, settings: TransformSettings) -> dict[str, int]:

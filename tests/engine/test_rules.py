@@ -12,6 +12,7 @@ from .helpers import (
     order_rows,
     read_csv,
     run,
+    settings,
     write_csv,
 )
 
@@ -341,3 +342,38 @@ def test_it_explains_why_one_way_tables_are_not_transformed(tmp_path, table):
     src = write_csv(tmp_path / "i.csv", ["(Do Not Modify) Invoice", "Invoice ID"], [[guid(1), "INV-1"]])
     with pytest.raises(EngineError, match="Finance and Operations"):
         run(tmp_path, table, src)
+
+
+def test_it_maps_texts_the_same_past_the_cache_limit(monkeypatch):
+    import pyarrow as pa
+
+    from migration.engine.rules import TextCache, map_text
+
+    monkeypatch.setattr(TextCache, "LIMIT", 2)
+    cache = TextCache()
+    first = map_text(pa.array(["a", "b", "a"]), str.upper, cache)
+    later = map_text(pa.array(["c", "a", "d"]), str.upper, cache)
+    assert first.to_pylist() == ["A", "B", "A"] and later.to_pylist() == ["C", "A", "D"]
+
+
+def test_it_parses_date_times_by_parts_the_same_as_whole(monkeypatch):
+    import pyarrow as pa
+
+    from migration.engine import rules
+    from migration.engine.dates import DateOrder
+    from migration.engine.report import IssueLog
+    from migration.engine.tables import resolve_layout, spec_for
+
+    cells = [
+        "3/27/2020", "3/27/2020 12:00 AM", "3/27/2020 13:00 PM", "2020-03-27T10:00:00Z", "",
+        "  ", "27/03/2020", "3/27/2020 25:00", "soon", "2020-03-27 10:00", "3/27/2020x", "2020-03-27T",
+    ]  # fmt: skip
+    spec = spec_for("order")
+    ctx = rules.Context(
+        spec, resolve_layout(spec, ["Order ID", "Customer"]), settings(), IssueLog(), DateOrder("mdy")
+    )
+    whole = rules.iso_dates(ctx, pa.array(cells), "mdy").to_pylist()
+    monkeypatch.setattr(rules, "DISTINCT_DATES_PER_BATCH", 0)
+    by_parts = rules.iso_dates(ctx, pa.array(cells), "mdy").to_pylist()
+    assert whole == by_parts
+    assert whole[:5] == ["2020-03-27T00:00:00Z"] * 2 + [None, "2020-03-27T00:00:00Z", ""]

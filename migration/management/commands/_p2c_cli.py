@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any, NoReturn
 
@@ -72,9 +71,3 @@ class EngineCommand(BaseCommand):
             fail("out of memory; no output was written", 1)
         except Exception as e:  # a bug: still one line, never a traceback
             fail(f"unexpected {type(e).__name__}: {e}; no output was written; please report this", 1)
-
-
-def positive_path(value: str) -> str:
-    if not value.strip():
-        raise argparse.ArgumentTypeError("empty path")
-    return value
