@@ -221,7 +221,10 @@ def duplicate_keys(ctx: Context) -> None:
     rows = np.concatenate([k[1] for k in ctx.keys])
     guids = pa.chunked_array([k[2] for k in ctx.keys], pa.string()) if ctx.keys[0][2] is not None else None
     ctx.keys.clear()
-    codes = pc.index_in(keys, value_set=pc.unique(keys)).to_numpy()
+    distinct = pc.unique(keys)
+    if len(distinct) == len(keys):  # the common case, one hash pass: no duplicates
+        return
+    codes = pc.index_in(keys, value_set=distinct).to_numpy()
     _, first = np.unique(codes, return_index=True)
     first_of_row = first[codes]
     dup = np.nonzero(first_of_row != np.arange(len(codes)))[0]
