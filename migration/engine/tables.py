@@ -260,9 +260,19 @@ def _list(headers: list[str], limit: int = 40) -> str:
 
 def raise_missing(spec: TableSpec, col: Col, headers: list[str]) -> None:
     accepted = " or ".join(repr(n) for n in dict.fromkeys(col.names))
+    normed = [norm(h) for h in headers]
+    reexport = any(
+        _find(normed, t.col) is not None for t in spec.targets if t.source is None and t.key != "company"
+    )
+    hint = (
+        "; this looks like a re-export made after dual-write was installed: give the step-2 export too "
+        "(merge mode), which still has P2C's columns"
+        if reexport
+        else ". Export the table with this column in the view"
+    )
     raise EngineError(
         f"required column {col.display!r} is missing from the {spec.key} file (accepted names: {accepted}); "
-        f"headers found: {_list(headers)}. Export the table with this column in the view"
+        f"headers found: {_list(headers)}{hint}"
     )
 
 

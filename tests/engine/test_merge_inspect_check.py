@@ -170,3 +170,9 @@ def test_it_counts_rows_and_duplicates_per_company_with_a_company_rule(tmp_path)
     )
     assert result.rows == {"USMF": {"account": 1}, "DEMF": {"account": 2}}
     assert not [f for f in result.findings if f.code == "duplicate_key"]
+
+
+def test_it_points_a_re_export_without_p2c_columns_to_merge_mode(tmp_path):
+    reexport = write_csv(tmp_path / "r.csv", REEXPORT, [[guid(1), "Ann", "", "", "", "", "", "", ""]])
+    with pytest.raises(EngineError, match="merge mode"):
+        transform_file("contact", reexport, tmp_path / "o.csv", settings())
