@@ -100,3 +100,31 @@ def test_xlsx_to_csv_keeps_every_row_and_cell_as_text(tmp_path_factory, rows):
     assert len(result) == len(rows) + 1
     for got, want in zip(result[1:], rows, strict=True):
         assert got[:-1] == [cell_text(w) for w in want]
+
+
+ORDER = [
+    "(Do Not Modify) Order",
+    "Order ID",
+    "Customer",
+    "Requested Delivery Date",
+    "Ship To Country/Region",
+    "Note",
+]
+
+
+@FAST
+@given(rows=st.lists(st.tuples(st.uuids().map(str), *[CSV_TEXT] * 5).map(list), min_size=1, max_size=12))
+def test_order_rules_leave_every_input_cell_unchanged(tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("p")
+    src = write_csv(tmp / "order.csv", ORDER, rows)
+    out = tmp / "out.csv"
+    report = transform_file("order", src, out, TransformSettings(company="USMF", date_order="mdy"))
+    result = read_csv(out)
+    assert [r[: len(ORDER)] for r in result] == [ORDER, *rows]
+    assert report.rows_in == report.rows_out == len(rows)
+    assert column_of(result, "Sales Order Number") == [r[1] for r in rows]
+
+
+def column_of(rows, name):
+    i = rows[0].index(name)
+    return [r[i] for r in rows[1:]]
