@@ -28,17 +28,32 @@ XLSX_MAX_CHARS = 32767
 
 
 class AtomicFile:
+    """A temporary file beside the output, moved over it only on commit."""
+
     def __init__(self, path: str) -> None:
         self.path = os.path.abspath(path)
         folder = os.path.dirname(self.path)
         if not os.path.isdir(folder):
             raise EngineError(f"output folder {folder!r} does not exist: create it or choose another path")
+        if os.path.isdir(self.path):
+            raise EngineError(f"output {self.path!r} is a folder: give a file name ending in .csv or .xlsx")
         # Not mkstemp: its 0600 mode would stick to the output; O_EXCL keeps the name ours.
         self.tmp = os.path.join(folder, f".p2c-{secrets.token_hex(8)}.part")
-        os.close(os.open(self.tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        try:
+            os.close(os.open(self.tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except OSError as e:
+            raise EngineError(
+                f"cannot write in {folder!r} ({e.strerror}): choose another output folder"
+            ) from None
 
     def commit(self) -> None:
-        os.replace(self.tmp, self.path)
+        try:
+            os.replace(self.tmp, self.path)
+        except OSError as e:
+            self.abort()
+            raise EngineError(
+                f"cannot replace {self.path!r} ({e.strerror}): close it or choose another path"
+            ) from None
 
     def abort(self) -> None:
         if os.path.exists(self.tmp):

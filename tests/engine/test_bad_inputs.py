@@ -145,3 +145,11 @@ def test_it_names_a_missing_customer_list_or_step2_export(tmp_path):
         )
     with pytest.raises(EngineError, match="step-2 export"):
         transform_file("account", src, tmp_path / "o.csv", settings(), merge_source_path=tmp_path / "no.csv")
+
+
+def test_it_refuses_an_output_path_that_is_a_folder(tmp_path):
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(1))
+    (tmp_path / "out.csv").mkdir()
+    with pytest.raises(EngineError, match="is a folder"):
+        transform_file("order", src, tmp_path / "out.csv", settings())
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
