@@ -93,8 +93,13 @@ def open_source(path: str | os.PathLike[str]) -> Source:
     size = os.path.getsize(path)
     if size == 0:
         raise EngineError(f"input file {os.path.basename(path)!r} is empty: export the table again")
-    with open(path, "rb") as f:
-        head = f.read(SAMPLE_BYTES)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SAMPLE_BYTES)
+    except OSError as e:
+        raise EngineError(
+            f"cannot read {os.path.basename(path)!r} ({e.strerror}): check its permissions"
+        ) from None
     ext = os.path.splitext(path)[1].lower()
     if head.startswith(b"PK\x03\x04") or ext in (".xlsx", ".xlsm"):
         if not head.startswith(b"PK"):
