@@ -7,7 +7,8 @@ from django.core.files import File
 from migration.models import ExportUpload
 from migration.services import uploads
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "sales-excel"
+# A copy of shared/samples, kept in the repository so a clone anywhere has them.
+SAMPLES = Path(__file__).resolve().parent / "samples" / "sales-excel"
 
 
 def upload_sample(

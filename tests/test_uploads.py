@@ -13,7 +13,7 @@ from migration.models import ExportUpload
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "sales-excel"
+SAMPLES = Path(__file__).resolve().parent / "samples" / "sales-excel"
 CSV = "(Do Not Modify) Account,Account Name,Account Number\r\nabc,Contoso,C-1\r\n".encode("utf-8-sig")
 
 
