@@ -58,7 +58,7 @@ def _transform(tmp: Path, src: Path, out_name: str) -> Path:
 
 @FAST
 @given(rows=_rows(CSV_TEXT))
-def test_csv_to_csv_keeps_every_row_and_cell(tmp_path_factory, rows):
+def test_it_keeps_every_row_and_cell_csv_to_csv(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("p")
     src = write_csv(tmp / "in.csv", HEADERS, rows)
     result = read_csv(_transform(tmp, src, "out.csv"))
@@ -68,7 +68,7 @@ def test_csv_to_csv_keeps_every_row_and_cell(tmp_path_factory, rows):
 
 @FAST
 @given(rows=_rows(CSV_TEXT))
-def test_csv_to_xlsx_keeps_text_as_text(tmp_path_factory, rows):
+def test_it_keeps_text_as_text_csv_to_xlsx(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("p")
     src = write_csv(tmp / "in.csv", HEADERS, rows)
     result = read_xlsx(_transform(tmp, src, "out.xlsx"))
@@ -81,7 +81,7 @@ def test_csv_to_xlsx_keeps_text_as_text(tmp_path_factory, rows):
 
 @FAST
 @given(rows=_rows(XLSX_CELL))
-def test_xlsx_to_xlsx_keeps_every_row_and_cell(tmp_path_factory, rows):
+def test_it_keeps_every_row_and_cell_xlsx_to_xlsx(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("p")
     src = write_xlsx(tmp / "in.xlsx", HEADERS, rows, hidden=1)
     result = read_xlsx(_transform(tmp, src, "out.xlsx"))
@@ -93,7 +93,7 @@ def test_xlsx_to_xlsx_keeps_every_row_and_cell(tmp_path_factory, rows):
 
 @FAST
 @given(rows=_rows(XLSX_CELL))
-def test_xlsx_to_csv_keeps_every_row_and_cell_as_text(tmp_path_factory, rows):
+def test_it_keeps_every_row_and_cell_as_text_xlsx_to_csv(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("p")
     src = write_xlsx(tmp / "in.xlsx", HEADERS, rows, hidden=1)
     result = read_csv(_transform(tmp, src, "out.csv"))
@@ -114,7 +114,7 @@ ORDER = [
 
 @FAST
 @given(rows=st.lists(st.tuples(st.uuids().map(str), *[CSV_TEXT] * 5).map(list), min_size=1, max_size=12))
-def test_order_rules_leave_every_input_cell_unchanged(tmp_path_factory, rows):
+def test_it_leaves_every_input_cell_of_an_order_unchanged(tmp_path_factory, rows):
     tmp = tmp_path_factory.mktemp("p")
     src = write_csv(tmp / "order.csv", ORDER, rows)
     out = tmp / "out.csv"

@@ -48,13 +48,13 @@ def test_it_writes_the_contract_report(tmp_path):
     assert column(read_csv(out), "Order Type") == ["Service-Maintenance Based"] * 3
 
 
-def test_its_report_dict_matches_the_json(tmp_path):
+def test_it_returns_a_report_dict_equal_to_the_json(tmp_path):
     src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(2))
     report = transform_file("order", src, tmp_path / "o.csv", settings(), report_path=tmp_path / "r.json")
     assert report.to_dict() == json.loads((tmp_path / "r.json").read_text())
 
 
-def test_inspect_refuses_bad_files_like_transform(tmp_path):
+def test_it_refuses_bad_files_in_inspect_like_transform(tmp_path):
     bad = tmp_path / "order.xlsx"
     bad.write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(EngineError):
