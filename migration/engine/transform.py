@@ -120,10 +120,14 @@ def transform_file(
         raise EngineError(f"output {output_path!r} must end in .csv or .xlsx: the extension picks the format")
     if os.path.abspath(input_path) == os.path.abspath(output_path):
         raise EngineError("the output path is the input file: choose another output path")
-    run = _Run(spec, input_path, settings, merge_source_path)
-    report = run.execute(output_path, progress)
-    if report_path is not None:
-        report.write_json(report_path)
+    try:
+        run = _Run(spec, input_path, settings, merge_source_path)
+        report = run.execute(output_path, progress)
+        if report_path is not None:
+            report.write_json(report_path)
+    finally:
+        # Long-lived workers (Celery) keep running: hand the run's arrow memory back to the OS.
+        pa.default_memory_pool().release_unused()
     return report
 
 
