@@ -176,6 +176,8 @@ STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "staticfiles")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+
+
 def env_json(name: str, default: dict) -> dict:
     raw = env_str(name)
     if not raw:

@@ -16,7 +16,7 @@ from migration import runbook
 from migration.models import ExportUpload, JobState, TransformJob, UploadState
 from migration.services import jobs, uploads
 
-from .jobs_helpers import upload_inspected, upload_sample
+from .jobs_helpers import SAMPLES, upload_inspected, upload_sample
 
 pytestmark = pytest.mark.django_db
 
@@ -299,3 +299,19 @@ def test_it_moves_files_only_through_the_storage_api(settings, migration, consul
     assert job.state == JobState.SUCCEEDED, job.message
     assert read_csv(job.output_csv)[0][-1] == "Order Type"
     assert not any(Path(settings.MEDIA_ROOT).rglob("*"))  # nothing went through a local folder
+
+
+def test_it_keeps_step_2_only_rows_out_of_the_issues_file_of_a_reexport(migration, consultant, tmp_path):
+    with open(SAMPLES / "contact.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    reexport = tmp_path / "contact.csv"
+    with open(reexport, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(rows[:51])  # the header and the first 50 contacts
+    upload_inspected(migration, consultant, "contact.csv")
+    upload_inspected(migration, consultant, str(reexport), table="contact", kind="reexport")
+    job = run(jobs.job_start(migration=migration, table="contact", actor=consultant))
+    assert job.issues.filter(code="merge_only_in_step2").count() == 250
+    issue_rows = read_csv(job.issues_file)[1:]
+    own_issues = set(job.issues.exclude(code="merge_only_in_step2").values_list("row", flat=True))
+    assert len(issue_rows) == len(own_issues)
+    assert all(row in rows[1:51] for row in issue_rows)

@@ -30,6 +30,9 @@ PROGRESS_EVERY = timedelta(seconds=1)
 REQUEUE_AFTER = timedelta(minutes=5)
 
 
+STEP2_ONLY_CODES = {"merge_only_in_step2"}
+
+
 class JobError(Exception):
     """A job that cannot start now; the message says what to do."""
 
@@ -260,7 +263,10 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
             merge_source_path=merge,
         )
         issues_out = folder / ("issues" + Path(main).suffix)
-        rows_with_issues = sorted({issue["row"] for issue in report.issues.iter_dicts()})
+        # Rows found only in the step-2 export are numbered in that file, not in the one filled.
+        rows_with_issues = sorted(
+            {issue["row"] for issue in report.issues.iter_dicts() if issue["code"] not in STEP2_ONLY_CODES}
+        )
         write_rows(main, issues_out, rows_with_issues)
         job.report = report
     return {"csv": csv_out, "xlsx": xlsx_out, "report": report_out, "issues": issues_out}
