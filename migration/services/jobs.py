@@ -147,9 +147,8 @@ def job_retry(*, job: TransformJob, actor) -> TransformJob:
 def job_cancel(*, job: TransformJob, actor) -> None:
     now = timezone.now()
     queued = TransformJob.objects.filter(id=job.id, state=JobState.QUEUED)
-    if queued.update(state=JobState.CANCELLED, finished_at=now, message="Cancelled before it started."):
-        pass
-    else:
+    if not queued.update(state=JobState.CANCELLED, finished_at=now, message="Cancelled before it started."):
+        # Running: the worker notices the request at its next progress report.
         TransformJob.objects.filter(id=job.id, state=JobState.RUNNING).update(cancel_requested=True)
     activity_record(
         migration=job.migration,
