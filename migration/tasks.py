@@ -42,4 +42,6 @@ def run_transform_job(self, job_id: int) -> None:
 
 @shared_task
 def sweep_stale_jobs() -> int:
+    """Periodic (beat): fail dead workers' jobs, re-send lost messages."""
+    uploads.uploads_requeue_stale()
     return jobs.jobs_sweep_stale()

@@ -86,11 +86,12 @@ def test_it_rejects_a_dependency_on_a_missing_service(compose, tmp_path):
 
 
 def test_it_has_web_worker_redis_and_postgres(config):
-    assert set(config["services"]) == {"web", "worker", "redis", "postgres"}
+    assert set(config["services"]) == {"web", "worker", "beat", "redis", "postgres"}
     assert config["services"]["web"]["image"] == config["services"]["worker"]["image"]
     assert "gunicorn" in " ".join(config["services"]["web"]["command"])
     assert "migrate" in " ".join(config["services"]["web"]["command"])
     assert config["services"]["worker"]["command"][:4] == ["celery", "-A", "p2cwizard", "worker"]
+    assert config["services"]["beat"]["command"][:4] == ["celery", "-A", "p2cwizard", "beat"]
 
 
 def test_it_starts_web_and_worker_after_healthy_services(config):

@@ -315,3 +315,20 @@ def test_it_keeps_step_2_only_rows_out_of_the_issues_file_of_a_reexport(migratio
     own_issues = set(job.issues.exclude(code="merge_only_in_step2").values_list("row", flat=True))
     assert len(issue_rows) == len(own_issues)
     assert all(row in rows[1:51] for row in issue_rows)
+
+
+def test_it_sweeps_on_a_schedule_as_well_as_when_a_page_polls(migration, consultant, settings):
+    from migration.tasks import sweep_stale_jobs
+
+    assert settings.CELERY_BEAT_SCHEDULE["sweep-stale-jobs"]["task"] == sweep_stale_jobs.name
+    upload_inspected(migration, consultant, "order.csv")
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    long_ago = timezone.now() - jobs.STALE_AFTER - timedelta(minutes=1)
+    TransformJob.objects.filter(id=job.id).update(state=JobState.RUNNING, heartbeat_at=long_ago)
+    assert sweep_stale_jobs() == 1
+    assert job_state_of(job) == JobState.FAILED
+
+
+def job_state_of(job) -> str:
+    job.refresh_from_db()
+    return job.state

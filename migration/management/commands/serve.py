@@ -91,4 +91,17 @@ def _web_command(port: int) -> list[str]:
 
 
 def _worker_command() -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "p2cwizard", "worker", "--concurrency", "2", "-l", "info"]
+    # --beat: one machine, one worker, so it also runs the periodic stale-job sweep.
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "p2cwizard",
+        "worker",
+        "--beat",
+        "--concurrency",
+        "2",
+        "-l",
+        "info",
+    ]
