@@ -246,6 +246,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A broker restart must not stop a running job: it finishes and records its
+# result in our database; cancelling it would leave nothing to redeliver when
+# Redis keeps no data across restarts.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Time limits stay below Redis' visibility timeout, or a long job would be
 # redelivered to a second worker while the first still runs it.
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("P2C_TASK_SOFT_TIME_LIMIT", 50 * 60, minimum=10)

@@ -49,13 +49,14 @@ def worker_env() -> dict:
 
 
 @contextmanager
-def process_worker(log_path: Path, concurrency: int = 1, name: str = "w1"):
+def process_worker(log_path: Path, concurrency: int = 1, name: str = "w1", env: dict | None = None):
     """A `celery worker` process with a prefork pool, stopped (or killed) afterwards."""
     command = [sys.executable, "-m", "celery", "-A", "p2cwizard", "worker", "--pool=prefork",
                f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h", "--without-gossip",
                "--without-mingle", "--without-heartbeat"]  # fmt: skip
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=worker_env(), stdout=log, stderr=subprocess.STDOUT)
+        environment = {**worker_env(), **(env or {})}
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
