@@ -71,14 +71,30 @@ def _wait_for_login_page(proc: subprocess.Popen, port: int, log: Path) -> None:
     pytest.fail(f"the login page never answered 200:\n{log.read_text()}")
 
 
-def _gone(pid: int) -> bool:
+def _live_members(group: int) -> list[int]:
+    """Processes of the group that still run; killed ones awaiting their reaper (zombies) do not."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        state, process_group = fields[0], int(fields[2])
+        if process_group == group and state != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
     # Each child leads its own process group: gunicorn's and Celery's own
-    # worker processes must be gone too.
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
+    # worker processes (and the worker's beat) must be gone too. A SIGKILLed
+    # process takes a moment to die, hence the short wait.
+    deadline = time.monotonic() + timeout
+    while _live_members(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def _stop(proc: subprocess.Popen) -> None:
