@@ -1,12 +1,9 @@
 """Uploads at step 2, transformation jobs at step 8, their downloads and status feeds."""
 
-import tempfile
-import zipfile
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +14,7 @@ from . import engine, selectors
 from .access import READ, WORK, membership_required
 from .models import ExportUpload, JobState, TransformJob, UploadKind
 from .services import jobs, uploads
+from .services.zipstream import zip_stream
 
 STEP_OF_KIND = {
     UploadKind.EXPORT: "exports",
@@ -234,18 +232,13 @@ def results_zip(request, migration_id: int):
     if not done:
         messages.error(request, "No job has finished yet: run the jobs first.")
         return _step8(migration_id)
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-    with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
-        for job in done:
-            for field_name in JOB_FILES.values():
-                field = getattr(job, field_name)
-                if field:
-                    with (
-                        field.open("rb") as source,
-                        archive.open(field.name.rsplit("/", 1)[-1], "w") as target,
-                    ):
-                        while chunk := source.read(1024 * 1024):
-                            target.write(chunk)
-    spool.seek(0)
+    files = [
+        (getattr(job, field).name.rsplit("/", 1)[-1], getattr(job, field))
+        for job in done
+        for field in JOB_FILES.values()
+        if getattr(job, field)
+    ]
     name = f"{slugify(migration.name)}_initialized_{timezone.localdate():%Y-%m-%d}.zip"
-    return FileResponse(spool, as_attachment=True, filename=name)
+    response = StreamingHttpResponse(zip_stream(files), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

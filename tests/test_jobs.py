@@ -214,6 +214,9 @@ def test_it_zips_every_finished_table(client_for, migration, consultant):
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
     assert len(names) == 8
+    assert archive.testzip() is None  # every entry's CRC checks out
+    order = TransformJob.objects.get(table="order")
+    assert archive.read(order.output_xlsx.name.rsplit("/", 1)[-1]) == order.output_xlsx.read()
     assert any(n.endswith("_account_" + timezone.now().strftime("%Y-%m-%d") + ".csv") for n in names)
 
 
