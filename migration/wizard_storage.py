@@ -19,6 +19,8 @@ class DatabaseStorage(BaseStorage):
 
     def update_response(self, response):
         super().update_response(response)
-        if self.data != self._row.data:
+        # Reading a step (a viewer browsing, say) changes nothing worth a write:
+        # the URL names the step, and submitted steps live in the models.
+        if self.request.method == "POST" and self.data != self._row.data:
             self._row.data = self.data
             self._row.save(update_fields=["data", "updated_at"])
