@@ -88,14 +88,15 @@ def test_it_refuses_a_zip_that_is_not_a_workbook(client_for, migration):
     assert "is a zip file but not an Excel workbook" in response.content.decode()
 
 
-def test_it_refuses_files_over_the_size_limit(client_for, migration, settings):
+def test_it_refuses_files_over_the_size_limit(client_for, migration, settings, media_root):
     settings.P2C_MAX_UPLOAD_MB = 1
     big = CSV + b"x,y,z\r\n" * 200_000
     response = post_file(
         client_for("consultant"), migration, "account.csv", big, HTTP_ACCEPT="application/json"
     )
-    assert "the limit is 1 MB" in response.json()["error"]
+    assert "account.csv is larger than the 1 MB limit" in response.json()["error"]
     assert not ExportUpload.objects.exists()
+    assert not any(media_root.rglob("*"))  # stopped while it arrived: nothing kept
 
 
 def test_it_accepts_utf16_csv(client_for, migration):
@@ -136,3 +137,13 @@ def test_it_shows_the_nine_slots_at_step_2(client_for, migration):
     html = page.content.decode()
     assert html.count('class="slot card"') == 9
     assert "No job runs for this table" in html
+
+
+def test_it_still_checks_the_csrf_token_on_uploads(migration, consultant):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(consultant)
+    response = post_file(client, migration, "account.csv", CSV)
+    assert response.status_code == 403
+    assert not ExportUpload.objects.exists()
