@@ -9,7 +9,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import runbook
-from .models import ChecklistItem, Membership, Migration, Signoff
+from .engine import TABLES
+from .models import ChecklistItem, ExportUpload, Membership, Migration, Signoff, TransformJob
 
 
 def migrations_for_user(user) -> QuerySet[Migration]:
@@ -163,8 +164,6 @@ class UploadSlot:
 
 
 def upload_slots(migration: Migration, kind: str = "export") -> list[UploadSlot]:
-    from .engine import TABLES
-    from .models import ExportUpload
 
     slots = {
         key: UploadSlot(key, info.export_name, kind, why_no_job="" if info.transforms else info.why_not)
@@ -179,7 +178,6 @@ def upload_slots(migration: Migration, kind: str = "export") -> list[UploadSlot]
 
 
 def party_numbers_slot(migration: Migration) -> UploadSlot:
-    from .models import ExportUpload
 
     slot = UploadSlot("account", "Finance and Operations customer list", "party_numbers")
     slot.versions = list(
@@ -197,8 +195,6 @@ class JobRow:
 
 
 def job_rows(migration: Migration) -> list[JobRow]:
-    from .engine import TABLES
-    from .models import TransformJob
 
     jobs = TransformJob.objects.filter(migration=migration).select_related("created_by", "source", "reexport")
     by_table: dict[str, list] = defaultdict(list)
