@@ -1,7 +1,10 @@
 """Stop an upload over the size limit while it arrives, not after it filled the disk."""
 
+from functools import wraps
+
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 
 def limit_bytes() -> int:
@@ -32,3 +35,31 @@ class SizeLimitHandler(FileUploadHandler):
         self.request.upload_too_large = self.file_name or "The file"
         # Read the rest of the body without keeping it, so the browser gets the answer.
         raise StopUpload(connection_reset=False)
+
+
+def with_size_limit(view):
+    """Put the limit in front of the upload handlers of a view that receives files.
+
+    The handlers must be set before anything reads the body, and the CSRF
+    middleware reads it: so the check moves inside, after the handler is in place.
+    """
+    protected = csrf_protect(view)
+
+    @csrf_exempt
+    @wraps(view)
+    def limited(request, *args, **kwargs):
+        request.upload_handlers.insert(0, SizeLimitHandler(request))
+        return protected(request, *args, **kwargs)
+
+    return limited
+
+
+EXPORT_ADVICE = "Export fewer columns or split the export by company."
+
+
+def too_large_message(request, advice: str = EXPORT_ADVICE) -> str:
+    """The explanation when the limit stopped this request's upload, else ''."""
+    name = getattr(request, "upload_too_large", "")
+    if not name:
+        return ""
+    return f"{name} is larger than the {settings.P2C_MAX_UPLOAD_MB} MB limit. {advice}"

@@ -13,6 +13,7 @@ from .access import MANAGE, READ, WORK, membership_required
 from .models import Evidence, InitializationSettings, LegalEntity, Membership
 from .services import checklist, migrations, notes
 from .services.settings import init_settings_update
+from .upload_limits import too_large_message, with_size_limit
 
 SORT_CHOICES = [
     ("golive", "Go-live"),
@@ -279,13 +280,16 @@ def note_add(request, migration_id: int, step: str):
     return _back_to_step(migration_id, step_obj)
 
 
+@with_size_limit
 @require_POST
 @login_required
 def evidence_add(request, migration_id: int, step: str):
     membership = membership_required(request, migration_id, WORK)
     step_obj = _step_or_404(step)
     form = forms.EvidenceForm(request.POST, request.FILES)
-    if form.is_valid():
+    if too_large := too_large_message(request, advice="Attach a smaller file or a link."):
+        messages.error(request, "Evidence not added: " + too_large)
+    elif form.is_valid():
         notes.evidence_add(
             migration=membership.migration,
             step=step_obj.number,

@@ -1,6 +1,5 @@
 """Uploads at step 2, transformation jobs at step 8, their downloads and status feeds."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,7 +8,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from . import engine, selectors
@@ -17,7 +15,7 @@ from .access import READ, WORK, membership_required
 from .models import ExportUpload, JobState, TransformJob, UploadKind
 from .services import jobs, uploads
 from .services.zipstream import zip_stream
-from .upload_limits import SizeLimitHandler
+from .upload_limits import too_large_message, with_size_limit
 
 STEP_OF_KIND = {
     UploadKind.EXPORT: "exports",
@@ -48,27 +46,18 @@ def _upload_json(upload: ExportUpload) -> dict:
     }
 
 
-@csrf_exempt  # the CSRF check runs in _upload_create, once the size limit is in place
-def upload_create(request, migration_id: int, kind: str, table: str):
-    request.upload_handlers.insert(0, SizeLimitHandler(request))
-    return _upload_create(request, migration_id, kind, table)
-
-
-@csrf_protect
+@with_size_limit
 @require_POST
 @login_required
-def _upload_create(request, migration_id: int, kind: str, table: str):
+def upload_create(request, migration_id: int, kind: str, table: str):
     membership = membership_required(request, migration_id, WORK)
     if kind not in UploadKind.values or table not in engine.TABLES:
         raise Http404("No such upload slot")
     back = reverse("runbook", kwargs={"migration_id": migration_id, "step": STEP_OF_KIND[kind]})
     file = request.FILES.get("file")
     try:
-        if too_large := getattr(request, "upload_too_large", ""):
-            raise uploads.UploadError(
-                f"{too_large} is larger than the {settings.P2C_MAX_UPLOAD_MB} MB limit. "
-                "Export fewer columns or split the export by company."
-            )
+        if too_large := too_large_message(request):
+            raise uploads.UploadError(too_large)
         if file is None:
             raise uploads.UploadError("Choose a file to upload.")
         upload = uploads.upload_create(

@@ -183,7 +183,10 @@ def test_it_refuses_evidence_over_the_size_limit(client_for, migration, settings
     response = client_for("consultant").post(
         _url("evidence_add", migration, step="install"), {"title": "Big", "file": upload}, follow=True
     )
-    assert "larger than 1 MB" in response.content.decode()
+    assert (
+        "big.txt is larger than the 1 MB limit. Attach a smaller file or a link." in response.content.decode()
+    )
+    assert not migration.evidence.exists()
 
 
 def test_it_lists_only_my_migrations_on_the_dashboard(client_for, migration, other_migration):
