@@ -7,6 +7,8 @@ rules) are added by the services.
 
 from dataclasses import dataclass, field
 
+from .engine import TABLES
+
 ARTICLE_URL = (
     "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/"
     "data-entities/dual-write/migrate-prospect-to-cash"
@@ -57,18 +59,13 @@ class Step:
 
 DATA_INTEGRATOR_PROJECTS = ("Accounts", "Contacts", "Products", "Quotes", "Orders", "Invoices")
 
-# The nine tables of step 2, keyed as in the transformation contract.
-EXPORT_TABLES = (
-    ("account", "Account"),
-    ("contact", "Contact"),
-    ("invoice", "Invoice"),
-    ("invoice_products", "Invoice products"),
-    ("order", "Order"),
-    ("order_products", "Order products"),
-    ("products", "Products"),
-    ("quote", "Quote"),
-    ("quote_products", "Quote products"),
-)
+# The nine tables of step 2 in the article's order; their names come from the
+# engine's table list, the one place that knows them.
+_ARTICLE_ORDER = (
+    "account", "contact", "invoice", "invoice_products", "order", "order_products", "products",
+    "quote", "quote_products",
+)  # fmt: skip
+EXPORT_TABLES = tuple((key, TABLES[key].export_name) for key in _ARTICLE_ORDER)
 
 REFERENCE_MAPS = (
     "Legal entities (cdm_companies)",
@@ -111,13 +108,10 @@ STEP9_MAPS = (
     "Sales invoice lines V2 (invoicedetails)",
 )
 
-TRANSFORM_TABLES = (
-    ("account", "Account"),
-    ("contact", "Contact"),
-    ("quote", "Quote"),
-    ("quote_products", "Quote products"),
-    ("order", "Order"),
-    ("order_products", "Order products"),
+# Step 8's tables, quotes before orders as step 9 syncs them.
+TRANSFORM_TABLES = tuple(
+    (key, TABLES[key].export_name)
+    for key in ("account", "contact", "quote", "quote_products", "order", "order_products")
 )
 
 
