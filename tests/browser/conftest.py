@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from migration.models import Role
+from migration.services.migrations import LegalEntityData, member_add, migration_create
+
 # Playwright's sync API runs an event loop in the test thread, so Django sees every
 # ORM call the test makes (creating users, say) as made from async code. Allowed
 # here, and only here.
@@ -83,3 +86,17 @@ def page(page: Page) -> Page:
     """pytest-playwright's page, failing after 10 s rather than Playwright's 30."""
     page.set_default_timeout(10_000)
     return page
+
+
+@pytest.fixture
+def consultant_on_migration(make_user):
+    """A migration (its creator "mia" manages it) with "carl" as its consultant."""
+    manager, consultant = make_user("mia"), make_user("carl")
+    migration = migration_create(
+        creator=manager,
+        name="Contoso cutover",
+        customer="Contoso Ltd",
+        legal_entities=[LegalEntityData("USMF", "Contoso US")],
+    )
+    member_add(migration=migration, actor=manager, user=consultant, role=Role.CONSULTANT)
+    return consultant, migration

@@ -9,9 +9,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core.files.base import ContentFile
 from playwright.sync_api import Page
 
-from migration.models import Role
 from migration.services import checklist, jobs
-from migration.services.migrations import LegalEntityData, member_add, migration_create
 from tests.jobs_helpers import upload_inspected
 
 pytestmark = pytest.mark.browser
@@ -31,16 +29,10 @@ def assert_accessible(page: Page, base_url: str, path: str) -> None:
 
 
 @pytest.fixture
-def busy_migration(make_user):
+def busy_migration(consultant_on_migration):
     """A migration with something on every page: members, a rule, an upload, a finished job, a note."""
-    manager, consultant = make_user("mia"), make_user("carl")
-    migration = migration_create(
-        creator=manager,
-        name="Contoso cutover",
-        customer="Contoso",
-        legal_entities=[LegalEntityData("USMF", "Contoso US")],
-    )
-    member_add(migration=migration, actor=manager, user=consultant, role=Role.CONSULTANT)
+    consultant, migration = consultant_on_migration
+    manager = migration.created_by
     checklist.duplicate_rule_record(migration=migration, actor=consultant, name="Same name", table="Account")
     upload_inspected(migration, consultant, "order.csv")
     job = jobs.job_start(migration=migration, table="order", actor=consultant)

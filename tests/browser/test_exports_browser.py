@@ -14,9 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from migration import runbook
-from migration.models import ExportUpload, Role
+from migration.models import ExportUpload
 from migration.services.jobs import transformable_tables
-from migration.services.migrations import LegalEntityData, member_add, migration_create
 from tests.jobs_helpers import SAMPLES
 from tests.workers import thread_worker
 
@@ -32,19 +31,6 @@ JOBS_DONE = 60_000  # ms: six jobs, each written as CSV and xlsx
 def worker(transactional_db):
     with thread_worker() as running:
         yield running
-
-
-@pytest.fixture
-def consultant_on_migration(make_user):
-    manager, consultant = make_user("mia"), make_user("carl")
-    migration = migration_create(
-        creator=manager,
-        name="Contoso cutover",
-        customer="Contoso Ltd",
-        legal_entities=[LegalEntityData("USMF", "Contoso US")],
-    )
-    member_add(migration=migration, actor=manager, user=consultant, role=Role.CONSULTANT)
-    return consultant, migration
 
 
 def slot(page: Page, table: str, kind: str = "export"):
