@@ -1,12 +1,21 @@
 # The two commands of the README: `make run` and `make test`. Both set
-# everything up first and are safe to run again.
+# everything up first and are safe to run again. Every setting (P2C_VAR_DIR,
+# DATABASE_URL, REDIS_URL, PORT, ...) is read from the environment or from
+# make's command line, for every target.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
+export PORT
 
-.PHONY: setup run test lint format bench bench-jobs clean
+# Tests keep their database, broker folders and files apart from `make run`'s,
+# unless P2C_VAR_DIR is given: then every target, tests included, uses it.
+ifeq ($(origin P2C_VAR_DIR),undefined)
+test test-fast: export P2C_VAR_DIR := $(CURDIR)/var/test
+endif
+
+.PHONY: setup run test test-fast system-packages lint format bench bench-jobs compose-smoke clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -24,13 +33,21 @@ setup: $(INSTALLED)
 
 run: setup
 	$(BIN)/python manage.py ensure_admin
-	PORT=$(PORT) $(BIN)/python manage.py serve
+	$(BIN)/python manage.py serve
 
-# Tests keep their database, broker folders and files apart from `make run`'s.
-test: P2C_VAR_DIR ?= $(CURDIR)/var/test
-test: setup
+# Chromium (browser tests) and redis-server (broker tests) from Debian.
+system-packages:
+	@bash scripts/system-packages.sh
+
+test: system-packages setup
 	$(BIN)/ruff check .
-	P2C_VAR_DIR=$(P2C_VAR_DIR) $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The inner loop: no browser, no real worker process, no fresh virtualenv.
+test-fast: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not browser and not worker and not slow" -q $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
@@ -45,6 +62,10 @@ bench: setup
 
 bench-jobs: setup
 	$(BIN)/python bench/jobs.py
+
+# Builds the image, starts the Compose stack, runs a job through it, tears it down.
+compose-smoke: $(INSTALLED)
+	bash scripts/compose-smoke.sh
 
 clean:
 	rm -rf $(VENV) var
