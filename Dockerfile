@@ -1,5 +1,11 @@
 # One image for the web server and the Celery worker (see docker-compose.yml).
-FROM python:3.11-slim-bookworm
+# Build arguments, for machines without a container registry (`make
+# compose-smoke` uses both): BASE_IMAGE, any image with Python 3.11 and pip;
+# PIP_INSTALL_OPTIONS, e.g. "--no-index --find-links /tmp/install" to install
+# from wheels placed in .wheels/ beside this file instead of from PyPI.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
+ARG PIP_INSTALL_OPTIONS=""
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -10,9 +16,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Requirements first so code changes do not reinstall them.
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+# Requirements first so code changes do not reinstall them. `.wheel[s]`
+# copies .wheels/ when it exists and nothing otherwise.
+COPY requirements.txt .wheel[s] /tmp/install/
+RUN python -m pip install --no-cache-dir ${PIP_INSTALL_OPTIONS} -r /tmp/install/requirements.txt \
+    && rm -rf /tmp/install
 
 COPY . .
 
