@@ -1,3 +1,5 @@
+from axes.models import AccessAttempt
+from axes.utils import reset
 from django.contrib import admin
 
 from .models import (
@@ -58,3 +60,14 @@ class ActivityAdmin(admin.ModelAdmin):
 
 admin.site.register([Note, Evidence, Signoff, InitializationSettings])
 admin.site.site_header = "P2C Wizard administration"
+
+
+# --- Sign-in lockouts (django-axes) ----------------------------------------------
+@admin.action(description="Unlock: forget these failed sign-ins")
+def unlock_sign_ins(modeladmin, request, queryset) -> None:
+    unlocked = sum(reset(username=a.username, ip=a.ip_address) for a in queryset)
+    modeladmin.message_user(request, f"Unlocked {unlocked} user name and address pair(s).")
+
+
+_attempts_admin = admin.site.get_model_admin(AccessAttempt)
+_attempts_admin.actions = [*(_attempts_admin.actions or []), unlock_sign_ins]

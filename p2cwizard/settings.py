@@ -6,13 +6,16 @@ guessing. With nothing set the app runs embedded: SQLite and uploads under
 `var/`, Celery on kombu's filesystem broker.
 """
 
+import contextlib
 import json
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,8 +65,14 @@ def env_path(name: str, default: Path) -> Path:
     return Path(raw).resolve() if raw else default
 
 
+# Customer exports, the database and the secret key are written under var/
+# and the media folder: nothing this process writes is readable by other local
+# users (folders 0700, files 0600), whoever started it with whatever umask.
+os.umask(0o077)
 VAR_DIR = env_path("P2C_VAR_DIR", BASE_DIR / "var")
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+VAR_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
+with contextlib.suppress(PermissionError):  # a folder someone else owns stays as they set it
+    VAR_DIR.chmod(0o700)  # also a var/ made before this rule
 
 
 def _secret_key() -> str:
@@ -101,6 +110,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "formtools",
+    "axes",
     "migration",
 ]
 
@@ -114,7 +124,22 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it answers a locked-out sign-in.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes counts failed sign-ins (app and admin alike) per user name and
+# address; past the limit that pair is locked out for a while. An
+# administrator unlocks it under Admin > Access attempts.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("P2C_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("P2C_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "p2cwizard.accounts.locked_out"
 
 ROOT_URLCONF = "p2cwizard.urls"
 WSGI_APPLICATION = "p2cwizard.wsgi.application"
@@ -211,11 +236,47 @@ STORAGES = {
 P2C_MAX_UPLOAD_MB = env_int("P2C_MAX_UPLOAD_MB", 200, minimum=1)
 # Uploads stream to a temp file beyond this, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+# Production behind an HTTPS proxy: one switch turns on what that needs.
+# With it, DEBUG off, a real SECRET_KEY and a host name, `manage.py check
+# --deploy --fail-level WARNING` reports nothing.
+HTTPS = env_bool("P2C_HTTPS", False)
+if HTTPS:
+    # The proxy terminates TLS and says so in this header; it must overwrite
+    # any X-Forwarded-Proto a client sends.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("P2C_HSTS_SECONDS", 365 * 24 * 3600, minimum=1)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # Failed sign-ins are counted per client address, not the proxy's.
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = HTTPS or env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+# Mail, e.g. EMAIL_URL=smtp+tls://user:password@smtp.example.com:587. Password
+# reset by mail is offered only when it is set: without mail it cannot work.
+EMAIL_URL = env_str("EMAIL_URL")
+PASSWORD_RESET_ENABLED = bool(EMAIL_URL)
+if EMAIL_URL:
+    try:
+        _email = dj_email_url.parse(EMAIL_URL)
+    except Exception as error:
+        raise ImproperlyConfigured(f"EMAIL_URL is not a mail URL such as smtp://host:25 ({error})") from None
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST, EMAIL_PORT = _email["EMAIL_HOST"], _email["EMAIL_PORT"]
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_USER"], _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS, EMAIL_USE_SSL = _email["EMAIL_USE_TLS"], _email["EMAIL_USE_SSL"]
+    EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or None
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "p2c-wizard@localhost")
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -246,6 +307,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A child that has grown past this (a leak, a huge file) is replaced after its
+# task, so it ends the child, not the machine. In KiB, as Celery counts.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("P2C_WORKER_MAX_MEMORY_MB", 2048, minimum=256) * 1024
 # A broker restart must not stop a running job: it finishes and records its
 # result in our database; cancelling it would leave nothing to redeliver when
 # Redis keeps no data across restarts.

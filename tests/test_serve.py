@@ -117,15 +117,33 @@ def test_it_serves_the_login_page_and_stops_both_children_on_ctrl_c(serve_env, t
     assert all(_gone(pid) for pid in children.values()), log.read_text()
 
 
-def test_it_stops_the_web_server_and_fails_when_the_worker_dies(serve_env, tmp_path):
+def test_it_starts_a_dead_worker_again_and_keeps_serving(serve_env, tmp_path):
     log = tmp_path / "serve.log"
     proc, port = _start(serve_env, log)
     try:
         children = _child_pids(proc, log)
         _wait_for_login_page(proc, port, log)
         os.killpg(children["worker"], signal.SIGKILL)
-        assert proc.wait(timeout=60) != 0
+        deadline = time.monotonic() + 30
+        while "started it again" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "The worker stopped (exit code -9); started it again" in log.read_text()
+        assert proc.poll() is None
+        _wait_for_login_page(proc, port, log)
+        restarted = int(re.search(r"started it again \(pid (\d+)\)", log.read_text())[1])
+        assert _live_members(restarted)
     finally:
         _stop(proc)
-    assert "The worker stopped unexpectedly" in log.read_text()
     assert _gone(children["web server"])
+
+
+def test_it_collects_static_files_when_they_are_missing(serve_env, tmp_path):
+    env = serve_env | {"STATIC_ROOT": str(tmp_path / "no-static-yet")}
+    log = tmp_path / "serve.log"
+    proc, port = _start(env, log)
+    try:
+        _wait_for_login_page(proc, port, log)
+        assert "Collecting static files" in log.read_text()
+        assert (tmp_path / "no-static-yet" / "staticfiles.json").is_file()
+    finally:
+        _stop(proc)

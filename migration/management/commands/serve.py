@@ -2,8 +2,9 @@
 
 Each child runs in its own session so that a terminal's Ctrl-C reaches only
 this command, which then stops both children in order (a worker hit by two
-SIGINTs would cold-stop mid-task). If either child dies the other is stopped
-too and the command fails: half an app must not look like a running one.
+SIGINTs would cold-stop mid-task). A worker that dies (out of memory, say) is
+started again while the web server stays up; one that keeps dying, or a web
+server that dies, stops everything and the command fails.
 """
 
 import contextlib
@@ -14,6 +15,7 @@ import sys
 import time
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from p2cwizard.settings import env_int
@@ -21,6 +23,9 @@ from p2cwizard.settings import env_int
 # A worker finishes its current task before it stops; one still running after
 # this is killed, and acks_late hands the task to the next worker start.
 GRACE_SECONDS = 30
+# More worker deaths than this within the window is a crash loop, not bad luck.
+MAX_WORKER_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 300
 
 
 class Command(BaseCommand):
@@ -33,6 +38,7 @@ class Command(BaseCommand):
         port = port or env_int("PORT", 8000, minimum=1)
         if not 0 < port < 65536:
             raise CommandError(f"port {port} is not between 1 and 65535")
+        self._collect_static_files_if_missing()
         self._stop_requested = 0
         signal.signal(signal.SIGINT, self._request_stop)
         signal.signal(signal.SIGTERM, self._request_stop)
@@ -50,6 +56,12 @@ class Command(BaseCommand):
             raise CommandError(f"The {name} stopped unexpectedly (exit code {code}); stopped the rest.")
         self.stdout.write("Stopped.")
 
+    def _collect_static_files_if_missing(self) -> None:
+        # Without the manifest every page would answer 500: collect them first.
+        if not (settings.STATIC_ROOT / "staticfiles.json").exists():
+            self.stdout.write("Collecting static files (first start)...")
+            call_command("collectstatic", interactive=False, verbosity=0)
+
     def _start(self, command: list[str]) -> subprocess.Popen:
         return subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
 
@@ -57,12 +69,31 @@ class Command(BaseCommand):
         self._stop_requested += 1
 
     def _wait_until_stop_or_death(self, children: dict) -> tuple[str, int] | None:
+        restarts: list[float] = []
         while not self._stop_requested:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    return name, child.returncode
+            if children["web server"].poll() is not None:
+                return "web server", children["web server"].returncode
+            worker = children["worker"]
+            if worker.poll() is not None:
+                now = time.monotonic()
+                restarts = [t for t in restarts if now - t < RESTART_WINDOW_SECONDS]
+                if len(restarts) >= MAX_WORKER_RESTARTS:
+                    return "worker", worker.returncode
+                restarts.append(now)
+                children["worker"] = self._restart(worker)
             time.sleep(0.2)
         return None
+
+    def _restart(self, worker: subprocess.Popen) -> subprocess.Popen:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)  # its pool and beat, if any survived
+        fresh = self._start(_worker_command())
+        self.stderr.write(
+            f"The worker stopped (exit code {worker.returncode}); started it again (pid {fresh.pid}). "
+            "The web server stays up."
+        )
+        self.stderr.flush()
+        return fresh
 
     def _stop_all(self, children: dict) -> None:
         self.stdout.write("Stopping the web server and the worker (Ctrl-C again to force)...")
@@ -83,9 +114,13 @@ class Command(BaseCommand):
 
 
 def _web_command(port: int) -> list[str]:
+    # One process per core (at least two) with a few threads each: page views
+    # are short and mostly wait on the database. Overridable for small boxes.
+    processes = env_int("P2C_WEB_PROCESSES", max(2, os.cpu_count() or 1), minimum=1)
+    threads = env_int("P2C_WEB_THREADS", 4, minimum=1)
     return [
         *(sys.executable, "-m", "gunicorn", "p2cwizard.wsgi"),
-        *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"),
+        *("--bind", f"127.0.0.1:{port}", "--workers", str(processes), "--threads", str(threads)),
         *("--graceful-timeout", "10", "--access-logfile", "-"),
     ]
 
