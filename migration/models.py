@@ -231,21 +231,6 @@ class InitializationSettings(models.Model):
         return f"Initialization settings of {self.migration}"
 
 
-class WizardState(models.Model):
-    """The runbook wizard's formtools storage, one row per migration.
-
-    Kept in the database rather than the session so that every member, on any
-    machine, sees the same wizard.
-    """
-
-    prefix = models.CharField(max_length=100, unique=True)
-    data = models.JSONField(default=dict)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return self.prefix
-
-
 class AppendOnlyError(Exception):
     pass
 

@@ -1,6 +1,5 @@
 """Thin views: check access, validate a form, call one service, redirect."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
@@ -14,6 +13,7 @@ from .models import Evidence, InitializationSettings, LegalEntity, Membership
 from .services import checklist, migrations, notes
 from .services.settings import init_settings_update
 from .upload_limits import too_large_message, with_size_limit
+from .wizard import step_context
 
 SORT_CHOICES = [
     ("golive", "Go-live"),
@@ -225,42 +225,6 @@ def _back_to_step(migration_id: int, step: runbook.Step):
     return redirect(reverse("runbook", kwargs={"migration_id": migration_id, "step": step.slug}))
 
 
-def step_context(request, membership: Membership, step: runbook.Step, progress) -> dict:
-    """What every step page shows beside its checklist."""
-    migration = membership.migration
-    context = {
-        "migration": migration,
-        "membership": membership,
-        "step": step,
-        "progress": progress,
-        "step_progress": progress.steps[step.number - 1],
-        "notes": migration.notes.filter(step=step.number).select_related("author"),
-        "evidence": migration.evidence.filter(step=step.number).select_related("added_by"),
-        "note_form": forms.NoteForm(),
-        "evidence_form": forms.EvidenceForm(),
-        "signoff": migration.signoffs.filter(step=step.number).select_related("signed_by").first(),
-    }
-    if step.number == runbook.EXPORTS_STEP:
-        context["slots"] = selectors.upload_slots(migration)
-        context["cross_check"] = selectors.latest_cross_check(migration)
-    if step.number == 8:
-        context["job_rows"] = selectors.job_rows(migration)
-        context["reexport_slots"] = selectors.upload_slots(migration, "reexport")
-        context["party_slot"] = selectors.party_numbers_slot(migration)
-        context["no_job_slots"] = [s for s in selectors.upload_slots(migration) if s.why_no_job]
-        context["cross_check"] = selectors.latest_cross_check(migration)
-    if step.number in (runbook.EXPORTS_STEP, 8):
-        context["max_upload_mb"] = settings.P2C_MAX_UPLOAD_MB
-        context["max_upload_bytes"] = settings.P2C_MAX_UPLOAD_MB * 1024 * 1024
-    if step.number == runbook.UNINSTALL_STEP:
-        context["uninstall_form"] = forms.UninstallConfirmForm()
-    if step.number == 7:
-        context["rule_form"] = forms.DuplicateRuleForm()
-    if step.number == 8:
-        context["settings_form"] = forms.InitSettingsForm(instance=migration.init_settings)
-    return context
-
-
 @require_POST
 @login_required
 def note_add(request, migration_id: int, step: str):
@@ -376,6 +340,6 @@ def init_settings(request, migration_id: int):
         messages.success(request, f"Initialization settings saved ({len(changed)} change(s)).")
         return _back_to_step(migration_id, runbook.STEPS_BY_NUMBER[8])
     progress = selectors.progress_get(membership.migration)
-    context = step_context(request, membership, runbook.STEPS_BY_NUMBER[8], progress)
+    context = step_context(membership, runbook.STEPS_BY_NUMBER[8], progress)
     context["settings_form"] = form
     return render(request, "migration/init_settings.html", context)

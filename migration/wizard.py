@@ -1,19 +1,71 @@
 """The runbook wizard: navigation only. Each step's rows are saved to the models on submit."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
 from . import forms, runbook, selectors
 from .access import READ, WORK, membership_required
+from .models import Membership
 from .services import checklist
 
 
+class RequestStorage(BaseStorage):
+    """formtools storage that lives for one request and is never saved.
+
+    Nothing needs keeping between requests: the URL names the step, and each
+    submitted step is saved to the models. So two colleagues, or two
+    migrations, can never see each other's wizard state.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.init_data()
+
+
+def step_context(membership: Membership, step: runbook.Step, progress: selectors.MigrationProgress) -> dict:
+    """What every step page shows beside its checklist."""
+    migration = membership.migration
+    context = {
+        "migration": migration,
+        "membership": membership,
+        "step": step,
+        "progress": progress,
+        "step_progress": progress.steps[step.number - 1],
+        "notes": migration.notes.filter(step=step.number).select_related("author"),
+        "evidence": migration.evidence.filter(step=step.number).select_related("added_by"),
+        "note_form": forms.NoteForm(),
+        "evidence_form": forms.EvidenceForm(),
+        "signoff": migration.signoffs.filter(step=step.number).select_related("signed_by").first(),
+    }
+    if step.number == runbook.EXPORTS_STEP:
+        context["slots"] = selectors.upload_slots(migration)
+        context["cross_check"] = selectors.latest_cross_check(migration)
+    if step.number == 8:
+        context["job_rows"] = selectors.job_rows(migration)
+        context["reexport_slots"] = selectors.upload_slots(migration, "reexport")
+        context["party_slot"] = selectors.party_numbers_slot(migration)
+        context["no_job_slots"] = [s for s in selectors.upload_slots(migration) if s.why_no_job]
+        context["cross_check"] = selectors.latest_cross_check(migration)
+    if step.number in (runbook.EXPORTS_STEP, 8):
+        context["max_upload_mb"] = settings.P2C_MAX_UPLOAD_MB
+        context["max_upload_bytes"] = settings.P2C_MAX_UPLOAD_MB * 1024 * 1024
+    if step.number == runbook.UNINSTALL_STEP:
+        context["uninstall_form"] = forms.UninstallConfirmForm()
+    if step.number == 7:
+        context["rule_form"] = forms.DuplicateRuleForm()
+    if step.number == 8:
+        context["settings_form"] = forms.InitSettingsForm(instance=migration.init_settings)
+    return context
+
+
 class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
-    storage_name = "migration.wizard_storage.DatabaseStorage"
+    storage_name = "migration.wizard.RequestStorage"
     form_list = [(step.slug, forms.ChecklistFormSet) for step in runbook.STEPS]
     template_name = "migration/step.html"
 
@@ -30,14 +82,14 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, *args, **kwargs):
-        # The URL names the step being saved. The shared storage's current step
-        # may be a colleague's, so take it from the URL, not from the storage.
+        # The URL names the step being saved; the storage starts empty on every request.
         if kwargs.get("step") in self.get_form_list():
             self.storage.current_step = kwargs["step"]
         return super().post(*args, **kwargs)
 
     def get_prefix(self, request, *args, **kwargs):
-        # formtools keys storage by class name: scope it per migration.
+        # The prefix names the management form's fields; scoped per migration so a
+        # form posted to another migration's URL is refused as tampered.
         return f"runbook_{kwargs['migration_id']}"
 
     def _url(self, slug: str) -> str:
@@ -74,8 +126,6 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         return redirect("migration_detail", migration_id=self.migration.id)
 
     def get_context_data(self, form, **kwargs):
-        from .views import step_context
-
         context = super().get_context_data(form=form, **kwargs)
-        context.update(step_context(self.request, self.membership, self._step(), self.progress))
+        context.update(step_context(self.membership, self._step(), self.progress))
         return context
