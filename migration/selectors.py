@@ -91,9 +91,7 @@ def _empty_progress(migration: Migration, signed: set[tuple[int, int]]) -> Migra
     progress = MigrationProgress(migration)
     for step in runbook.STEPS:
         sp = StepProgress(step, signed_off=(migration.id, step.number) in signed)
-        sp.locked = (
-            step.number == runbook.UNINSTALL_STEP and (migration.id, runbook.EXPORTS_STEP) not in signed
-        )
+        sp.locked = step.opened_by is not None and (migration.id, step.opened_by) not in signed
         progress.steps.append(sp)
     return progress
 

@@ -323,7 +323,7 @@ def duplicate_rule_add(request, migration_id: int):
         )
     else:
         messages.error(request, "Give the rule's name and its table.")
-    return _back_to_step(migration_id, runbook.STEPS_BY_NUMBER[7])
+    return _back_to_step(migration_id, runbook.STEPS_BY_NUMBER[runbook.DUPLICATES_STEP])
 
 
 @login_required
@@ -338,8 +338,8 @@ def init_settings(request, migration_id: int):
         instance.refresh_from_db()
         changed = init_settings_update(init_settings=instance, actor=request.user, values=form.values())
         messages.success(request, f"Initialization settings saved ({len(changed)} change(s)).")
-        return _back_to_step(migration_id, runbook.STEPS_BY_NUMBER[8])
+        return _back_to_step(migration_id, runbook.STEPS_BY_NUMBER[runbook.INITIALIZE_STEP])
     progress = selectors.progress_get(membership.migration)
-    context = step_context(membership, runbook.STEPS_BY_NUMBER[8], progress)
+    context = step_context(membership, runbook.STEPS_BY_NUMBER[runbook.INITIALIZE_STEP], progress)
     context["settings_form"] = form
     return render(request, "migration/init_settings.html", context)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from . import engine, selectors
+from . import engine, runbook, selectors
 from .access import READ, WORK, membership_required
 from .models import ExportUpload, JobState, TransformJob, UploadKind
 from .services import jobs, uploads
@@ -18,9 +18,9 @@ from .services.zipstream import zip_stream
 from .upload_limits import too_large_message, with_size_limit
 
 STEP_OF_KIND = {
-    UploadKind.EXPORT: "exports",
-    UploadKind.REEXPORT: "initialize",
-    UploadKind.PARTY_NUMBERS: "initialize",
+    UploadKind.EXPORT: runbook.STEPS_BY_NUMBER[runbook.EXPORTS_STEP].slug,
+    UploadKind.REEXPORT: runbook.STEPS_BY_NUMBER[runbook.INITIALIZE_STEP].slug,
+    UploadKind.PARTY_NUMBERS: runbook.STEPS_BY_NUMBER[runbook.INITIALIZE_STEP].slug,
 }
 
 
@@ -132,7 +132,8 @@ def status_json(request, migration_id: int):
 
 
 def _step8(migration_id: int):
-    return redirect(reverse("runbook", kwargs={"migration_id": migration_id, "step": "initialize"}) + "#jobs")
+    slug = runbook.STEPS_BY_NUMBER[runbook.INITIALIZE_STEP].slug
+    return redirect(reverse("runbook", kwargs={"migration_id": migration_id, "step": slug}) + "#jobs")
 
 
 @require_POST

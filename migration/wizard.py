@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
@@ -13,6 +14,7 @@ from . import forms, runbook, selectors
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
+from .upload_limits import limit_bytes
 
 
 class RequestStorage(BaseStorage):
@@ -29,12 +31,13 @@ class RequestStorage(BaseStorage):
 
 
 def step_context(membership: Membership, step: runbook.Step, progress: selectors.MigrationProgress) -> dict:
-    """What every step page shows beside its checklist."""
+    """What every step page shows beside its checklist, and what its panel adds."""
     migration = membership.migration
     context = {
         "migration": migration,
         "membership": membership,
         "step": step,
+        "opened_by": runbook.STEPS_BY_NUMBER.get(step.opened_by),
         "progress": progress,
         "step_progress": progress.steps[step.number - 1],
         "notes": migration.notes.filter(step=step.number).select_related("author"),
@@ -43,25 +46,41 @@ def step_context(membership: Membership, step: runbook.Step, progress: selectors
         "evidence_form": forms.EvidenceForm(),
         "signoff": migration.signoffs.filter(step=step.number).select_related("signed_by").first(),
     }
-    if step.number == runbook.EXPORTS_STEP:
-        context["slots"] = selectors.upload_slots(migration)
-        context["cross_check"] = selectors.latest_cross_check(migration)
-    if step.number == 8:
-        context["job_rows"] = selectors.job_rows(migration)
-        context["reexport_slots"] = selectors.upload_slots(migration, "reexport")
-        context["party_slot"] = selectors.party_numbers_slot(migration)
-        context["no_job_slots"] = [s for s in selectors.upload_slots(migration) if s.why_no_job]
-        context["cross_check"] = selectors.latest_cross_check(migration)
-    if step.number in (runbook.EXPORTS_STEP, 8):
-        context["max_upload_mb"] = settings.P2C_MAX_UPLOAD_MB
-        context["max_upload_bytes"] = settings.P2C_MAX_UPLOAD_MB * 1024 * 1024
-    if step.number == runbook.UNINSTALL_STEP:
-        context["uninstall_form"] = forms.UninstallConfirmForm()
-    if step.number == 7:
-        context["rule_form"] = forms.DuplicateRuleForm()
-    if step.number == 8:
-        context["settings_form"] = forms.InitSettingsForm(instance=migration.init_settings)
+    if step.panel and step.panel.context:
+        context.update(import_string(step.panel.context)(membership))
     return context
+
+
+# --- the steps' panels (see runbook.Panel) ----------------------------------------------
+
+
+def _upload_limit() -> dict:
+    return {"max_upload_mb": settings.P2C_MAX_UPLOAD_MB, "max_upload_bytes": limit_bytes()}
+
+
+def uploads_panel(membership: Membership) -> dict:
+    migration = membership.migration
+    return {
+        "slots": selectors.upload_slots(migration),
+        "cross_check": selectors.latest_cross_check(migration),
+        **_upload_limit(),
+    }
+
+
+def duplicate_rule_panel(membership: Membership) -> dict:
+    return {"rule_form": forms.DuplicateRuleForm()}
+
+
+def jobs_panel(membership: Membership) -> dict:
+    migration = membership.migration
+    export_slots = selectors.upload_slots(migration)
+    return {
+        "job_rows": selectors.job_rows(migration),
+        "reexport_slots": selectors.upload_slots(migration, "reexport"),
+        "party_slot": selectors.party_numbers_slot(migration),
+        "no_job_slots": [s for s in export_slots if s.why_no_job],
+        **_upload_limit(),
+    }
 
 
 class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
@@ -114,7 +133,9 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
     def process_step(self, form):
         step = self._step()
         if self._locked(step):
-            raise PermissionDenied("This step is locked until a project manager signs off step 2.")
+            raise PermissionDenied(
+                f"This step is locked until a project manager signs off step {step.opened_by}."
+            )
         changed = checklist.step_save(
             migration=self.migration, step=step.number, actor=self.request.user, rows=form.rows()
         )

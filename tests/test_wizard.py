@@ -226,3 +226,18 @@ def test_it_refuses_a_company_rule_to_an_unknown_company(client_for, migration):
         reverse("init_settings", kwargs={"migration_id": migration.id}), data
     )
     assert "one of this migration&#x27;s companies (DEMF, USMF)" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("slug", "shown"),
+    [
+        ("exports", "Upload the exports"),
+        ("duplicate-detection", "Record an active duplicate detection rule"),
+        ("initialize", "Transformation jobs"),
+    ],
+)
+def test_it_shows_each_step_its_own_panel(client_for, migration, slug, shown):
+    page = client_for("consultant").get(step_url(migration, slug)).content.decode()
+    assert shown in page
+    others = {"Upload the exports", "Record an active duplicate detection rule", "Transformation jobs"}
+    assert not [text for text in others - {shown} if text in page]

@@ -129,7 +129,8 @@ def step_sign_off(*, migration: Migration, step: int, actor) -> Signoff:
 
 
 def uninstall_unlocked(migration: Migration) -> bool:
-    return Signoff.objects.filter(migration=migration, step=runbook.EXPORTS_STEP).exists()
+    opener = runbook.STEPS_BY_NUMBER[runbook.UNINSTALL_STEP].opened_by
+    return Signoff.objects.filter(migration=migration, step=opener).exists()
 
 
 @transaction.atomic
@@ -153,10 +154,12 @@ def uninstall_confirm(*, migration: Migration, actor, typed_name: str) -> Checkl
 def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str) -> ChecklistItem:
     """Record an active duplicate detection rule and add its re-enable item to step 9."""
     number = (migration.items.filter(kind=runbook.DUPLICATE_RULE).count()) + 1
-    last_position = migration.items.filter(step=9).aggregate(m=Max("position"))["m"] or 0
+    last_position = (
+        migration.items.filter(step=runbook.ENABLE_MAPS_STEP).aggregate(m=Max("position"))["m"] or 0
+    )
     rule = ChecklistItem.objects.create(
         migration=migration,
-        step=7,
+        step=runbook.DUPLICATES_STEP,
         key=f"dup-rule-{number}",
         kind=runbook.DUPLICATE_RULE,
         title=f"Disable rule “{name}” ({table})",
@@ -165,7 +168,7 @@ def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str)
     )
     ChecklistItem.objects.create(
         migration=migration,
-        step=9,
+        step=runbook.ENABLE_MAPS_STEP,
         key=f"reenable-rule-{number}",
         kind=runbook.REENABLE_RULE,
         title=f"Re-enable rule “{name}” ({table})",
@@ -177,6 +180,6 @@ def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str)
         actor=actor,
         verb="updated",
         description=f"Recorded duplicate detection rule “{name}” ({table})",
-        step=7,
+        step=runbook.DUPLICATES_STEP,
     )
     return rule

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .. import engine
+from .. import engine, runbook
 from ..engine.extract import write_rows
 from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, UploadKind
 from .activity import activity_record
@@ -94,7 +94,7 @@ def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
             actor=actor,
             verb="job",
             description=f"Started the {table} job #{job.id}",
-            step=8,
+            step=runbook.INITIALIZE_STEP,
         )
         _enqueue(job)
     return job
@@ -138,7 +138,7 @@ def job_retry(*, job: TransformJob, actor) -> TransformJob:
             actor=actor,
             verb="job",
             description=f"Retried the {job.table} job #{job.id} as #{retry.id}",
-            step=8,
+            step=runbook.INITIALIZE_STEP,
         )
         _enqueue(retry)
     return retry
@@ -155,7 +155,7 @@ def job_cancel(*, job: TransformJob, actor) -> None:
         actor=actor,
         verb="job",
         description=f"Cancelled the {job.table} job #{job.id}",
-        step=8,
+        step=runbook.INITIALIZE_STEP,
     )
 
 
@@ -320,7 +320,7 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
             actor=job.created_by,
             verb="job",
             description=f"Job #{job.id} ({job.table}) done: {report.rows_out} rows, {report.errors} error(s)",
-            step=8,
+            step=runbook.INITIALIZE_STEP,
         )
 
 

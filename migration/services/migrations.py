@@ -59,7 +59,7 @@ def legal_entity_add(*, migration: Migration, actor, code: str, name: str) -> Le
     entity = LegalEntity.objects.create(migration=migration, code=code.upper(), name=name)
     ChecklistItem.objects.create(
         migration=migration,
-        step=5,
+        step=runbook.CONNECTION_STEP,
         key=f"link-{entity.code.lower()}",
         kind=runbook.LEGAL_ENTITY,
         title=f"{entity.code} {entity.name} linked",
@@ -71,7 +71,7 @@ def legal_entity_add(*, migration: Migration, actor, code: str, name: str) -> Le
             actor=actor,
             verb="setting",
             description=f"Added legal entity {entity}",
-            step=5,
+            step=runbook.CONNECTION_STEP,
         )
     return entity
 
@@ -84,7 +84,11 @@ def legal_entity_remove(*, entity: LegalEntity, actor) -> None:
     ChecklistItem.objects.filter(migration=migration, key=f"link-{entity.code.lower()}").delete()
     entity.delete()
     activity_record(
-        migration=migration, actor=actor, verb="setting", description=f"Removed legal entity {entity}", step=5
+        migration=migration,
+        actor=actor,
+        verb="setting",
+        description=f"Removed legal entity {entity}",
+        step=runbook.CONNECTION_STEP,
     )
 
 

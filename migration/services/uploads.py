@@ -137,7 +137,7 @@ def upload_create(*, migration: Migration, table: str, kind: str, upload, actor)
             actor=actor,
             verb="upload",
             description=f"Uploaded {record.original_name} as {_slot_label(table, kind)} v{record.version}",
-            step=2 if kind == UploadKind.EXPORT else 8,
+            step=runbook.EXPORTS_STEP if kind == UploadKind.EXPORT else runbook.INITIALIZE_STEP,
         )
         from ..tasks import inspect_upload
 
