@@ -6,12 +6,11 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from . import runbook
+from . import item_kinds
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
+from .item_kinds import DATE_INPUT
 from .models import InitializationSettings, Migration, Role
 from .services.settings import SETTING_FIELDS
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class MigrationForm(forms.ModelForm):
@@ -85,46 +84,6 @@ class MemberRoleForm(forms.Form):
 
 # --- checklist rows -------------------------------------------------------------
 
-SYNC_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("with_errors", "Completed with errors"),
-                ("failed", "Failed")]  # fmt: skip
-EXPORT_STATES = [("", "Not exported yet"), ("exported", "Exported"), ("not_used", "Not used")]
-MAP_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("failed", "Failed")]
-
-
-def _kind_fields(kind: str) -> dict[str, forms.Field]:
-    """The fields of a checklist item's own data, by kind."""
-    if kind == runbook.SYNC_RUN:
-        return {
-            "run_on": forms.DateField(label="Run date", required=False, widget=DATE_INPUT),
-            "result": forms.ChoiceField(label="Result", choices=SYNC_RESULTS, required=False),
-        }
-    if kind == runbook.EXPORT:
-        return {
-            "status": forms.ChoiceField(label="Export", choices=EXPORT_STATES, required=False),
-            "row_count": forms.IntegerField(label="Rows", min_value=0, required=False),
-            "reason": forms.CharField(label="Why not used", max_length=300, required=False),
-        }
-    if kind == runbook.LEGAL_ENTITY:
-        return {"linked": forms.BooleanField(label="Linked", required=False)}
-    if kind == runbook.REFERENCE_MAP:
-        return {
-            "enabled": forms.BooleanField(label="Enabled", required=False),
-            "initial_sync_done": forms.BooleanField(label="Initial sync done", required=False),
-        }
-    if kind == runbook.DUPLICATE_RULE:
-        return {"disabled": forms.BooleanField(label="Disabled", required=False)}
-    if kind == runbook.REENABLE_RULE:
-        return {"reenabled": forms.BooleanField(label="Re-enabled", required=False)}
-    if kind == runbook.TABLE_MAP:
-        return {
-            "enabled": forms.BooleanField(label="Enabled", required=False),
-            "sync_result": forms.ChoiceField(label="Initial sync", choices=MAP_RESULTS, required=False),
-            "error_count": forms.IntegerField(label="Errors", min_value=0, required=False),
-        }
-    if kind == runbook.TASK:
-        return {"ticked": forms.BooleanField(label="Done", required=False)}
-    return {}  # the uninstall item changes only through its confirmation
-
 
 class ChecklistRowForm(forms.Form):
     blocker = forms.CharField(
@@ -136,19 +95,17 @@ class ChecklistRowForm(forms.Form):
         self.item = item
         initial = {**item.details, "ticked": item.done, "blocker": item.blocker, "due_on": item.due_on}
         super().__init__(*args, initial=initial, **kwargs)
-        self.kind_field_names = list(_kind_fields(item.kind))
-        self.fields = {**_kind_fields(item.kind), **self.fields}
+        kind_fields = item_kinds.KINDS[item.kind].fields()
+        self.kind_field_names = list(kind_fields)
+        self.fields = {**kind_fields, **self.fields}
         if not editable:
             for field in self.fields.values():
                 field.disabled = True
 
     def clean(self):
         data = super().clean()
-        if self.item.kind == runbook.EXPORT:
-            if data.get("status") == "exported" and data.get("row_count") is None:
-                self.add_error("row_count", "Give the number of exported rows.")
-            if data.get("status") == "not_used" and not data.get("reason"):
-                self.add_error("reason", "Say why this table is not used.")
+        for name, message in item_kinds.KINDS[self.item.kind].errors(data).items():
+            self.add_error(name, message)
         return data
 
     def kind_fields(self):

@@ -3,7 +3,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from . import runbook
+from . import item_kinds, runbook
 
 
 class Role(models.TextChoices):
@@ -83,25 +83,13 @@ class ChecklistItem(models.Model):
 
     `details` holds the kind's own fields (a run's date and result, an export's
     row count, a map's error count...). `done` is derived from them for data
-    kinds and ticked by hand for plain tasks; see services.checklist.
+    kinds and ticked by hand for plain tasks; see item_kinds.
     """
-
-    KIND_CHOICES = [
-        (runbook.TASK, "Task"),
-        (runbook.SYNC_RUN, "Data Integrator run"),
-        (runbook.EXPORT, "Table export"),
-        (runbook.UNINSTALL, "Uninstall confirmation"),
-        (runbook.LEGAL_ENTITY, "Legal entity link"),
-        (runbook.REFERENCE_MAP, "Reference data map"),
-        (runbook.DUPLICATE_RULE, "Duplicate detection rule"),
-        (runbook.REENABLE_RULE, "Re-enable duplicate detection rule"),
-        (runbook.TABLE_MAP, "Table map"),
-    ]
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="items")
     step = models.PositiveSmallIntegerField()
     key = models.SlugField(max_length=80)
-    kind = models.CharField(max_length=20, choices=KIND_CHOICES, default=runbook.TASK)
+    kind = models.CharField(max_length=20, choices=item_kinds.CHOICES, default=item_kinds.TASK)
     title = models.CharField(max_length=200)
     position = models.PositiveIntegerField(default=0)
     details = models.JSONField(default=dict, blank=True)

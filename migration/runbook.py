@@ -8,6 +8,7 @@ rules) are added by the services.
 from dataclasses import dataclass, field
 
 from .engine import TABLES
+from .item_kinds import EXPORT, REFERENCE_MAP, SYNC_RUN, TABLE_MAP, TASK, UNINSTALL
 
 ARTICLE_URL = (
     "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/"
@@ -21,18 +22,6 @@ DUAL_WRITE_DOCS = (
 def article_section(phrase: str) -> str:
     """A link that scrolls the article to the step's own words (text fragment)."""
     return f"{ARTICLE_URL}#:~:text={phrase.replace(' ', '%20')}"
-
-
-# Item kinds: each has its own fields in the step's form (see forms.KIND_FIELDS).
-TASK = "task"
-SYNC_RUN = "sync_run"
-EXPORT = "export"
-UNINSTALL = "uninstall"
-LEGAL_ENTITY = "legal_entity"
-REFERENCE_MAP = "reference_map"
-DUPLICATE_RULE = "duplicate_rule"
-REENABLE_RULE = "reenable_rule"
-TABLE_MAP = "table_map"
 
 
 @dataclass(frozen=True)

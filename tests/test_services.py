@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from migration import runbook, selectors
+from migration import item_kinds, runbook, selectors
 from migration.models import Activity, AppendOnlyError, ChecklistItem, Role
 from migration.services import checklist, migrations
 from migration.services.settings import init_settings_update
@@ -26,11 +26,11 @@ def test_it_seeds_the_nine_steps_and_one_link_item_per_legal_entity(migration):
     steps = set(migration.items.values_list("step", flat=True))
     assert steps == set(range(1, 10)) - {7}  # step 7 fills as rules are recorded
     assert migration.items.filter(step=1).count() == 6
-    assert migration.items.filter(step=2, kind=runbook.EXPORT).count() == 9
+    assert migration.items.filter(step=2, kind=item_kinds.EXPORT).count() == 9
     links = migration.items.filter(step=5).values_list("title", flat=True)
     assert sorted(links) == ["DEMF Contoso DE linked", "USMF Contoso US linked"]
     assert list(
-        migration.items.filter(step=9, kind=runbook.TABLE_MAP).values_list("title", flat=True)
+        migration.items.filter(step=9, kind=item_kinds.TABLE_MAP).values_list("title", flat=True)
     ) == list(runbook.STEP9_MAPS)
 
 
@@ -127,10 +127,10 @@ def test_it_adds_a_reenable_item_to_step_9_for_each_recorded_rule(migration, con
     checklist.duplicate_rule_record(
         migration=migration, actor=consultant, name="Accounts same name", table="Account"
     )
-    assert migration.items.filter(step=7, kind=runbook.DUPLICATE_RULE).count() == 1
-    reenable = migration.items.get(step=9, kind=runbook.REENABLE_RULE)
+    assert migration.items.filter(step=7, kind=item_kinds.DUPLICATE_RULE).count() == 1
+    reenable = migration.items.get(step=9, kind=item_kinds.REENABLE_RULE)
     assert "Accounts same name" in reenable.title
-    last_map = migration.items.filter(step=9, kind=runbook.TABLE_MAP).order_by("-position").first()
+    last_map = migration.items.filter(step=9, kind=item_kinds.TABLE_MAP).order_by("-position").first()
     assert reenable.position > last_map.position
 
 
@@ -184,3 +184,11 @@ def test_it_reports_percent_and_current_step(migration, manager):
     progress = selectors.progress_get(migration)
     assert progress.current_step.step.number == 2
     assert progress.percent == round(100 * 6 / progress.total)
+
+
+def test_it_describes_every_item_kind_in_one_registry(migration):
+    seeded = set(migration.items.values_list("kind", flat=True))
+    assert seeded <= set(item_kinds.KINDS)
+    for kind in item_kinds.KINDS.values():
+        assert kind.fields() is not kind.fields()  # fresh fields for every form
+        assert not item_kinds.is_done(kind.key, {}, ticked=False, was_done=False)

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from migration import runbook
+from migration import item_kinds, runbook
 
 pytestmark = pytest.mark.django_db
 
@@ -158,7 +158,7 @@ def test_it_locks_step_3_until_the_exports_are_signed_off(client_for, migration)
         follow=True,
     )
     assert "locked until a project manager signs off" in response.content.decode()
-    assert not migration.items.get(kind=runbook.UNINSTALL).done
+    assert not migration.items.get(kind=item_kinds.UNINSTALL).done
 
 
 def test_it_opens_step_3_after_sign_off_and_warns_about_data_loss(client_for, migration):
@@ -171,7 +171,7 @@ def test_it_opens_step_3_after_sign_off_and_warns_about_data_loss(client_for, mi
     client.post(
         reverse("uninstall_confirm", kwargs={"migration_id": migration.id}), {"typed_name": "Contoso cutover"}
     )
-    assert migration.items.get(kind=runbook.UNINSTALL).done
+    assert migration.items.get(kind=item_kinds.UNINSTALL).done
 
 
 def test_it_explains_why_sign_off_is_refused(client_for, migration):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from .. import runbook
+from .. import item_kinds, runbook
 from ..models import ChecklistItem, InitializationSettings, LegalEntity, Membership, Migration, Role
 from .activity import activity_record
 
@@ -61,7 +61,7 @@ def legal_entity_add(*, migration: Migration, actor, code: str, name: str) -> Le
         migration=migration,
         step=runbook.CONNECTION_STEP,
         key=f"link-{entity.code.lower()}",
-        kind=runbook.LEGAL_ENTITY,
+        kind=item_kinds.LEGAL_ENTITY,
         title=f"{entity.code} {entity.name} linked",
         position=migration.legal_entities.count(),
     )
