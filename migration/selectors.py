@@ -10,7 +10,17 @@ from django.utils import timezone
 
 from . import runbook
 from .engine import TABLES
-from .models import ChecklistItem, ExportUpload, Membership, Migration, Signoff, TransformJob
+from .models import (
+    ChecklistItem,
+    CrossCheck,
+    ExportUpload,
+    JobState,
+    Membership,
+    Migration,
+    Signoff,
+    TransformJob,
+    UploadKind,
+)
 
 
 def migrations_for_user(user) -> QuerySet[Migration]:
@@ -205,5 +215,25 @@ def job_rows(migration: Migration) -> list[JobRow]:
     ]
 
 
-def latest_cross_check(migration: Migration):
+def latest_cross_check(migration: Migration) -> CrossCheck | None:
     return migration.cross_checks.first()
+
+
+def latest_uploads(migration: Migration, kind: str = UploadKind.EXPORT) -> dict[str, ExportUpload]:
+    """The newest version of each slot of a kind."""
+    latest: dict[str, ExportUpload] = {}
+    uploads = ExportUpload.objects.filter(migration=migration, kind=kind).select_related("uploaded_by")
+    for upload in uploads.order_by("table", "-version"):
+        latest.setdefault(upload.table, upload)
+    return latest
+
+
+def transformable_tables() -> list[str]:
+    return [key for key, info in TABLES.items() if info.transforms]
+
+
+def latest_results(migration: Migration) -> list[TransformJob]:
+    """Each table's newest successful job, in the order the jobs run."""
+    done = TransformJob.objects.filter(migration=migration, state=JobState.SUCCEEDED)
+    latest = (done.filter(table=table).first() for table in transformable_tables())
+    return [job for job in latest if job]

@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -320,7 +322,7 @@ def test_it_keeps_step_2_only_rows_out_of_the_issues_file_of_a_reexport(migratio
     assert all(row in rows[1:51] for row in issue_rows)
 
 
-def test_it_sweeps_on_a_schedule_as_well_as_when_a_page_polls(migration, consultant, settings):
+def test_it_sweeps_stale_jobs_on_a_schedule(migration, consultant, settings):
     from migration.tasks import sweep_stale_jobs
 
     assert settings.CELERY_BEAT_SCHEDULE["sweep-stale-jobs"]["task"] == sweep_stale_jobs.name
@@ -335,3 +337,29 @@ def test_it_sweeps_on_a_schedule_as_well_as_when_a_page_polls(migration, consult
 def job_state_of(job) -> str:
     job.refresh_from_db()
     return job.state
+
+
+def test_it_polls_the_status_without_sweeping(client_for, migration, consultant):
+    upload_inspected(migration, consultant, "order.csv")
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    long_ago = timezone.now() - jobs.STALE_AFTER - timedelta(minutes=1)
+    TransformJob.objects.filter(id=job.id).update(state=JobState.RUNNING, heartbeat_at=long_ago)
+    url = reverse("status_json", kwargs={"migration_id": migration.id})
+    response = client_for("viewer").get(url)
+    assert response.status_code == 200
+    assert job_state_of(job) == JobState.RUNNING  # beat's sweep fails it, not a poll
+
+
+def test_it_polls_the_status_in_as_many_queries_whatever_the_uploads(
+    client_for, migration, consultant, manager
+):
+    client = client_for("viewer")
+    url = reverse("status_json", kwargs={"migration_id": migration.id})
+    upload_sample(migration, consultant, "account.csv")
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for name in ("contact.csv", "order.csv", "quote.csv"):
+        upload_sample(migration, manager, name)
+    with CaptureQueriesContext(connection) as four:
+        client.get(url)
+    assert len(four) == len(one)

@@ -11,13 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .. import engine, runbook
+from .. import engine, runbook, selectors
 from ..engine.extract import write_rows
 from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, UploadKind
+from ..run_settings import engine_settings, settings_snapshot
+from ..storage import local_copy, store_result
 from .activity import activity_record
-from .files import local_copy, store_result
-from .run_settings import engine_settings, settings_snapshot
-from .uploads import USABLE, latest_uploads
+from .uploads import USABLE
 
 logger = logging.getLogger(__name__)
 
@@ -41,30 +41,26 @@ class JobCancelled(Exception):
     pass
 
 
-def transformable_tables() -> list[str]:
-    return [key for key, info in engine.TABLES.items() if info.transforms]
-
-
 def _usable(upload: ExportUpload | None) -> ExportUpload | None:
     return upload if upload is not None and upload.state in USABLE else None
 
 
 def _inputs(migration: Migration, table: str, run_settings: dict) -> dict:
     info = engine.TABLES[table]
-    source = _usable(latest_uploads(migration).get(table))
+    source = _usable(selectors.latest_uploads(migration).get(table))
     if source is None:
         raise JobError(
             f"Upload the {info.export_name} export at step 2 first (and wait until it shows Ready)."
         )
     party_numbers = None
     if table == "account" and run_settings["account_numbers_customized"]:
-        party_numbers = _usable(latest_uploads(migration, UploadKind.PARTY_NUMBERS).get("account"))
+        party_numbers = _usable(selectors.latest_uploads(migration, UploadKind.PARTY_NUMBERS).get("account"))
         if party_numbers is None:
             raise JobError(
                 "Account numbers are customized: upload the Finance and Operations customer list "
                 "(Customers V3 export) on this page first."
             )
-    reexport = _usable(latest_uploads(migration, UploadKind.REEXPORT).get(table))
+    reexport = _usable(selectors.latest_uploads(migration, UploadKind.REEXPORT).get(table))
     return {"source": source, "reexport": reexport, "party_numbers": party_numbers}
 
 
@@ -110,7 +106,7 @@ def _enqueue(job: TransformJob) -> None:
 
 def job_start_all(*, migration: Migration, actor) -> tuple[list[TransformJob], list[str]]:
     started, problems = [], []
-    for table in transformable_tables():
+    for table in selectors.transformable_tables():
         try:
             started.append(job_start(migration=migration, table=table, actor=actor))
         except JobError as error:

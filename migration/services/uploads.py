@@ -11,13 +11,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import engine, runbook
+from .. import engine, runbook, selectors
 from ..engine.transform import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
+from ..run_settings import engine_settings, settings_snapshot
+from ..storage import local_copy, sha256_of_upload
 from . import checklist
 from .activity import activity_record
-from .files import local_copy, sha256_of_upload
-from .run_settings import engine_settings, settings_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -240,20 +240,12 @@ def _record_export(upload: ExportUpload, inspection: dict) -> None:
     )
 
 
-def latest_uploads(migration: Migration, kind: str = UploadKind.EXPORT) -> dict[str, ExportUpload]:
-    """The newest version of each slot of a kind."""
-    latest: dict[str, ExportUpload] = {}
-    for upload in ExportUpload.objects.filter(migration=migration, kind=kind).order_by("table", "-version"):
-        latest.setdefault(upload.table, upload)
-    return latest
-
-
 USABLE = (UploadState.READY, UploadState.PROBLEMS)
 
 
 def cross_check_queue_if_complete(*, migration: Migration) -> CrossCheck | None:
     """Once every slot holds an inspected export, check them together (once per set of inputs)."""
-    latest = latest_uploads(migration)
+    latest = selectors.latest_uploads(migration)
     if len(latest) < len(runbook.EXPORT_TABLES) or any(u.state not in USABLE for u in latest.values()):
         return None
     inputs = {table: upload.id for table, upload in sorted(latest.items())}
