@@ -3,14 +3,15 @@
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from . import item_kinds
+from . import filetypes, item_kinds
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
 from .item_kinds import DATE_INPUT
 from .models import InitializationSettings, Migration, Role
 from .services.settings import SETTING_FIELDS
+from .upload_limits import limit_mb, over_limit
+from .validators import company_code
 
 
 class MigrationForm(forms.ModelForm):
@@ -24,12 +25,7 @@ class MigrationForm(forms.ModelForm):
 
 
 class LegalEntityForm(forms.Form):
-    code = forms.RegexField(
-        label="Company code",
-        regex=r"^[A-Za-z0-9]{1,4}$",
-        max_length=4,
-        error_messages={"invalid": "Use the 1 to 4 letter or digit code of the legal entity, such as USMF."},
-    )
+    code = forms.CharField(label="Company code", max_length=4, validators=[company_code])
     name = forms.CharField(label="Legal entity name", max_length=120)
 
     def clean_code(self) -> str:
@@ -163,24 +159,6 @@ class NoteForm(forms.Form):
     text = forms.CharField(label="Note", max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-EVIDENCE_TYPES = {
-    ".pdf": b"%PDF",
-    ".png": b"\x89PNG",
-    ".jpg": b"\xff\xd8\xff",
-    ".jpeg": b"\xff\xd8\xff",
-    ".xlsx": b"PK\x03\x04",
-    ".docx": b"PK\x03\x04",
-    ".zip": b"PK\x03\x04",
-    ".csv": None,
-    ".txt": None,
-    ".json": None,
-}
-
-
-def _looks_like_text(head: bytes) -> bool:
-    return b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff"))
-
-
 class EvidenceForm(forms.Form):
     title = forms.CharField(max_length=200)
     url = forms.URLField(label="Link", required=False, assume_scheme="https")
@@ -190,21 +168,17 @@ class EvidenceForm(forms.Form):
         upload = self.cleaned_data.get("file")
         if not upload:
             return upload
-        limit_mb = settings.P2C_MAX_UPLOAD_MB
-        if upload.size > limit_mb * 1024 * 1024:
+        if over_limit(upload.size):
             raise forms.ValidationError(
-                f"The file is larger than {limit_mb} MB. Attach a smaller file or a link."
+                f"The file is larger than {limit_mb()} MB. Attach a smaller file or a link."
             )
         suffix = Path(upload.name).suffix.lower()
-        if suffix not in EVIDENCE_TYPES:
+        if suffix not in filetypes.SIGNATURES:
             raise forms.ValidationError(
                 f"{suffix or 'Files without an extension'} are not accepted. Use one of: "
-                + ", ".join(sorted(EVIDENCE_TYPES))
+                + ", ".join(sorted(filetypes.SIGNATURES))
             )
-        head = upload.read(2048)
-        upload.seek(0)
-        magic = EVIDENCE_TYPES[suffix]
-        if (magic and not head.startswith(magic)) or (magic is None and not _looks_like_text(head)):
+        if not filetypes.matches_suffix(filetypes.read_head(upload), suffix):
             raise forms.ValidationError(
                 f"The file's content is not a {suffix} file. Check you picked the right file."
             )

@@ -1,9 +1,9 @@
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
 from . import item_kinds, runbook
+from .validators import company_code
 
 
 class Role(models.TextChoices):
@@ -29,11 +29,6 @@ class Migration(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-company_code = RegexValidator(
-    r"^[A-Za-z0-9]{1,4}$", "A company code is 1 to 4 letters or digits, such as USMF."
-)
 
 
 class LegalEntity(models.Model):

@@ -1,6 +1,5 @@
 """The runbook wizard: navigation only. Each step's rows are saved to the models on submit."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -14,7 +13,7 @@ from . import forms, runbook, selectors
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
-from .upload_limits import limit_bytes
+from .upload_limits import limit_bytes, limit_mb
 
 
 class RequestStorage(BaseStorage):
@@ -55,7 +54,7 @@ def step_context(membership: Membership, step: runbook.Step, progress: selectors
 
 
 def _upload_limit() -> dict:
-    return {"max_upload_mb": settings.P2C_MAX_UPLOAD_MB, "max_upload_bytes": limit_bytes()}
+    return {"max_upload_mb": limit_mb(), "max_upload_bytes": limit_bytes()}
 
 
 def uploads_panel(membership: Membership) -> dict:
