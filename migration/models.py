@@ -111,9 +111,6 @@ class ChecklistItem(models.Model):
     def is_blocked(self) -> bool:
         return bool(self.blocker)
 
-    def is_overdue(self, today) -> bool:
-        return not self.done and self.due_on is not None and self.due_on < today
-
 
 class Signoff(models.Model):
     """A project manager's sign-off of a step (step 2's opens step 3)."""
@@ -294,13 +291,17 @@ class ExportUpload(models.Model):
                 fields=["migration", "table", "kind", "version"], name="one_upload_per_version"
             )
         ]
+        indexes = [
+            # uploads_requeue_stale: inspections still pending, oldest first.
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(state__in=[UploadState.QUEUED, UploadState.INSPECTING]),
+                name="upload_pending_updated",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.table} v{self.version} ({self.original_name})"
-
-    @property
-    def file_format(self) -> str:
-        return "xlsx" if self.original_name.lower().endswith(".xlsx") else "csv"
 
 
 class CrossCheck(models.Model):
@@ -373,6 +374,25 @@ class TransformJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["migration", "table"],
+                condition=models.Q(state__in=[JobState.QUEUED, JobState.RUNNING]),
+                name="one_active_job_per_table",
+            )
+        ]
+        indexes = [
+            # jobs_sweep_stale: running jobs whose worker stopped reporting.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(state=JobState.RUNNING),
+                name="job_running_heartbeat",
+            ),
+            # _requeue_lost: queued jobs whose message may be lost.
+            models.Index(
+                fields=["enqueued_at"], condition=models.Q(state=JobState.QUEUED), name="job_queued_enqueued"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.table} job {self.id} ({self.state})"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -133,6 +133,25 @@ def test_it_refuses_a_second_job_for_a_table_while_one_is_queued(migration, cons
     jobs.job_start(migration=migration, table="contact", actor=consultant)
     with pytest.raises(jobs.JobError, match="already queued or running"):
         jobs.job_start(migration=migration, table="contact", actor=consultant)
+
+
+def test_it_refuses_a_retry_while_another_job_of_its_table_is_active(migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv")
+    first = jobs.job_start(migration=migration, table="contact", actor=consultant)
+    jobs.job_cancel(job=first, actor=consultant)
+    jobs.job_start(migration=migration, table="contact", actor=consultant)
+    first.refresh_from_db()
+    with pytest.raises(jobs.JobError, match="already queued or running"):
+        jobs.job_retry(job=first, actor=consultant)
+    assert TransformJob.objects.filter(table="contact").count() == 2
+
+
+def test_it_keeps_one_active_job_per_table_in_the_database(migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv")
+    job = jobs.job_start(migration=migration, table="contact", actor=consultant)
+    job.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        job.save()
 
 
 def test_it_records_a_bad_file_as_a_failure_with_its_reason(migration, consultant):

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -72,12 +72,7 @@ def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
     run_settings = settings_snapshot(migration)
     inputs = _inputs(migration, table, run_settings)
     with transaction.atomic():
-        Migration.objects.select_for_update().get(pk=migration.pk)
-        if TransformJob.objects.filter(
-            migration=migration, table=table, state__in=TransformJob.ACTIVE
-        ).exists():
-            raise JobError(f"A {engine.TABLES[table].export_name} job is already queued or running.")
-        job = TransformJob.objects.create(
+        job = _create_job(
             migration=migration,
             table=table,
             run_settings=run_settings,
@@ -94,6 +89,16 @@ def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
         )
         _enqueue(job)
     return job
+
+
+def _create_job(**fields) -> TransformJob:
+    """A new queued job; the database refuses a second active job for a table (one_active_job_per_table)."""
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            return TransformJob.objects.create(**fields)
+    except IntegrityError:
+        name = engine.TABLES[fields["table"]].export_name
+        raise JobError(f"A {name} job is already queued or running.") from None
 
 
 def _enqueue(job: TransformJob) -> None:
@@ -119,7 +124,7 @@ def job_retry(*, job: TransformJob, actor) -> TransformJob:
     if job.is_active:
         raise JobError("This job is still queued or running.")
     with transaction.atomic():
-        retry = TransformJob.objects.create(
+        retry = _create_job(
             migration=job.migration,
             table=job.table,
             run_settings=job.run_settings,
