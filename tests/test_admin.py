@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from migration.services import jobs
 
-from .jobs_helpers import upload_inspected
+from .helpers import upload_inspected
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,7 @@ from playwright.sync_api import Page, expect
 from migration import runbook
 from migration.models import ExportUpload
 from migration.selectors import transformable_tables
-from tests.jobs_helpers import SAMPLES
-from tests.workers import thread_worker
+from tests.helpers import SAMPLES, thread_worker
 
 pytestmark = pytest.mark.browser
 

@@ -1,12 +1,196 @@
-"""The runbook wizard: navigation, shared state, the step 3 gate."""
+"""The runbook: the wizard, checklists, sign-offs, the uninstall gate, rules, notes, evidence, settings."""
+
+import datetime as dt
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
-from migration import item_kinds, runbook
+from migration import item_kinds, runbook, selectors
+from migration.models import Activity, ChecklistItem, Evidence
+from migration.services import checklist
+from migration.services.settings import init_settings_update
+
+from .helpers import migration_url
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def evidence(migration, manager):
+    item = Evidence(migration=migration, step=1, title="DI run log", added_by=manager)
+    item.file.save("run.txt", ContentFile(b"Accounts: 1200 rows upserted"))
+    return item
+
+
+@pytest.mark.parametrize(("role", "expected"), [("viewer", 200), ("outsider", 404), ("anonymous", 302)])
+def test_it_serves_evidence_files_to_members_only(client_for, migration, evidence, role, expected):
+    response = client_for(role).get(migration_url("evidence_download", migration, evidence_id=evidence.id))
+    assert response.status_code == expected
+    if expected == 200:
+        assert b"".join(response.streaming_content) == b"Accounts: 1200 rows upserted"
+
+
+def test_it_keeps_an_evidence_upload_and_its_hash(client_for, migration):
+    upload = ContentFile(b"%PDF-1.7 fake but with the right magic", name="signoff.pdf")
+    response = client_for("consultant").post(
+        migration_url("evidence_add", migration, step="install"), {"title": "Install report", "file": upload}
+    )
+    assert response.status_code == 302
+    evidence = migration.evidence.get()
+    assert evidence.file.read() == b"%PDF-1.7 fake but with the right magic"
+    assert len(evidence.sha256) == 64
+
+
+def test_it_refuses_evidence_whose_content_does_not_match_its_type(client_for, migration):
+    upload = ContentFile(b"MZ\x90\x00 an executable", name="report.pdf")
+    response = client_for("consultant").post(
+        migration_url("evidence_add", migration, step="install"),
+        {"title": "Report", "file": upload},
+        follow=True,
+    )
+    assert "not a .pdf file" in response.content.decode()
+    assert not migration.evidence.exists()
+
+
+def test_it_refuses_evidence_over_the_size_limit(client_for, migration, settings):
+    settings.P2C_MAX_UPLOAD_MB = 1
+    upload = ContentFile(b"a" * (1024 * 1024 + 1), name="big.txt")
+    response = client_for("consultant").post(
+        migration_url("evidence_add", migration, step="install"),
+        {"title": "Big", "file": upload},
+        follow=True,
+    )
+    assert (
+        "big.txt is larger than the 1 MB limit. Attach a smaller file or a link." in response.content.decode()
+    )
+    assert not migration.evidence.exists()
+
+
+def _item(migration, key) -> ChecklistItem:
+    return migration.items.get(key=key)
+
+
+def _export_all(migration, actor):
+    rows = [
+        {"item_id": item.id, "details": {"status": "exported", "row_count": 10, "reason": ""}}
+        for item in migration.items.filter(step=2)
+    ]
+    checklist.step_save(migration=migration, step=2, actor=actor, rows=rows)
+
+
+def test_it_records_who_completed_an_item_and_when(migration, consultant):
+    item = _item(migration, "sync-accounts")
+    checklist.item_update(
+        item=item, actor=consultant, details={"run_on": "2026-11-20", "result": "succeeded"}
+    )
+    item.refresh_from_db()
+    assert item.done and item.done_by == consultant and item.done_at is not None
+    assert Activity.objects.filter(migration=migration, verb="completed", actor=consultant).exists()
+
+
+def test_it_does_not_count_a_failed_run_as_done(migration, consultant):
+    item = _item(migration, "sync-orders")
+    checklist.item_update(item=item, actor=consultant, details={"run_on": "2026-11-20", "result": "failed"})
+    assert not _item(migration, "sync-orders").done
+
+
+def test_it_reopens_an_item_and_logs_it(migration, consultant):
+    item = _item(migration, "install-core")
+    checklist.item_update(item=item, actor=consultant, details={}, ticked=True)
+    checklist.item_update(item=item, actor=consultant, details={}, ticked=False)
+    item.refresh_from_db()
+    assert not item.done and item.done_by is None
+    assert Activity.objects.filter(migration=migration, verb="reopened").count() == 1
+
+
+def test_it_counts_an_unused_table_as_done_only_with_a_reason(migration, consultant):
+    item = _item(migration, "export-invoice")
+    checklist.item_update(item=item, actor=consultant, details={"status": "not_used", "reason": ""})
+    assert not _item(migration, "export-invoice").done
+    checklist.item_update(
+        item=item, actor=consultant, details={"status": "not_used", "reason": "No invoices in CE"}
+    )
+    assert _item(migration, "export-invoice").done
+
+
+def test_it_logs_blocking_and_shows_it_in_progress(migration, consultant):
+    item = _item(migration, "install-link")
+    checklist.item_update(item=item, actor=consultant, details={}, blocker="Waiting for LCS access")
+    progress = selectors.progress_get(migration)
+    assert progress.blocked == 1
+    assert progress.steps[3].state == selectors.BLOCKED
+    assert Activity.objects.filter(migration=migration, verb="blocked").exists()
+
+
+def test_it_counts_overdue_items(migration, consultant):
+    item = _item(migration, "install-core")
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    checklist.item_update(item=item, actor=consultant, details={}, due_on=yesterday)
+    assert selectors.progress_get(migration).overdue == 1
+
+
+def test_it_refuses_sign_off_while_items_are_open(migration, manager):
+    with pytest.raises(checklist.ChecklistError, match="open item"):
+        checklist.step_sign_off(migration=migration, step=2, actor=manager)
+
+
+def test_it_refuses_sign_off_by_a_consultant(migration, consultant):
+    _export_all(migration, consultant)
+    with pytest.raises(checklist.ChecklistError, match="project manager"):
+        checklist.step_sign_off(migration=migration, step=2, actor=consultant)
+
+
+def test_it_unlocks_step_3_when_the_exports_are_signed_off(migration, manager):
+    assert selectors.progress_get(migration).steps[2].locked
+    _export_all(migration, manager)
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    assert not selectors.progress_get(migration).steps[2].locked
+    assert Activity.objects.filter(migration=migration, verb="signoff").count() == 1
+
+
+def test_it_refuses_the_uninstall_before_sign_off(migration, consultant):
+    with pytest.raises(checklist.ChecklistError, match="locked"):
+        checklist.uninstall_confirm(migration=migration, actor=consultant, typed_name=migration.name)
+
+
+def test_it_needs_the_exact_name_to_confirm_the_uninstall(migration, manager):
+    _export_all(migration, manager)
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    with pytest.raises(checklist.ChecklistError, match="exactly"):
+        checklist.uninstall_confirm(migration=migration, actor=manager, typed_name="contoso")
+    item = checklist.uninstall_confirm(migration=migration, actor=manager, typed_name="Contoso cutover")
+    assert item.done and item.done_by == manager
+
+
+def test_it_adds_a_reenable_item_to_step_9_for_each_recorded_rule(migration, consultant):
+    checklist.duplicate_rule_record(
+        migration=migration, actor=consultant, name="Accounts same name", table="Account"
+    )
+    assert migration.items.filter(step=7, kind=item_kinds.DUPLICATE_RULE).count() == 1
+    reenable = migration.items.get(step=9, kind=item_kinds.REENABLE_RULE)
+    assert "Accounts same name" in reenable.title
+    last_map = migration.items.filter(step=9, kind=item_kinds.TABLE_MAP).order_by("-position").first()
+    assert reenable.position > last_map.position
+
+
+def test_it_logs_each_changed_setting(migration, manager):
+    changed = init_settings_update(
+        init_settings=migration.init_settings,
+        actor=manager,
+        values={"language": "de", "customer_group": "10"},
+    )
+    assert changed == ["language"]
+    assert Activity.objects.filter(migration=migration, verb="setting", description__contains="de").exists()
+
+
+def test_it_describes_every_item_kind_in_one_registry(migration):
+    seeded = set(migration.items.values_list("kind", flat=True))
+    assert seeded <= set(item_kinds.KINDS)
+    for kind in item_kinds.KINDS.values():
+        assert kind.fields() is not kind.fields()  # fresh fields for every form
+        assert not item_kinds.is_done(kind.key, {}, ticked=False, was_done=False)
 
 
 def step_url(migration, slug):
