@@ -189,7 +189,9 @@ def party_numbers_slot(migration: Migration) -> UploadSlot:
 
     slot = UploadSlot("account", "Finance and Operations customer list", "party_numbers")
     slot.versions = list(
-        ExportUpload.objects.filter(migration=migration, kind="party_numbers").order_by("-version")[:10]
+        ExportUpload.objects.filter(migration=migration, kind="party_numbers")
+        .select_related("uploaded_by")
+        .order_by("-version")[:10]
     )
     return slot
 
