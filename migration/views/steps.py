@@ -6,13 +6,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
-from .. import forms, runbook, selectors
+from .. import forms, runbook
 from ..access import MANAGE, READ, WORK, membership_required
 from ..models import Evidence, InitializationSettings
 from ..services import checklist, notes
 from ..services.settings import init_settings_update
 from ..upload_limits import too_large_message, with_size_limit
-from ..wizard import step_context
 from .common import back_to_step
 
 
@@ -136,7 +135,10 @@ def init_settings(request: HttpRequest, migration_id: int) -> HttpResponse:
         changed = init_settings_update(init_settings=instance, actor=request.user, values=form.values())
         messages.success(request, f"Initialization settings saved ({len(changed)} change(s)).")
         return back_to_step(migration_id, runbook.INITIALIZE_STEP)
-    progress = selectors.progress_get(membership.migration)
-    context = step_context(membership, runbook.STEPS_BY_NUMBER[runbook.INITIALIZE_STEP], progress)
-    context["settings_form"] = form
+    context = {
+        "migration": membership.migration,
+        "membership": membership,
+        "step": runbook.STEPS_BY_NUMBER[runbook.INITIALIZE_STEP],
+        "settings_form": form,
+    }
     return render(request, "migration/init_settings.html", context)
