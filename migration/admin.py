@@ -5,14 +5,31 @@ from django.contrib import admin
 from .models import (
     Activity,
     ChecklistItem,
+    CrossCheck,
     Evidence,
+    ExportUpload,
     InitializationSettings,
+    JobIssue,
     LegalEntity,
     Membership,
     Migration,
     Note,
     Signoff,
+    TransformJob,
 )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Operators look; only the app writes these rows (append-only log, files, job states)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class LegalEntityInline(admin.TabularInline):
@@ -41,21 +58,52 @@ class ChecklistItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
-    """Read-only: the log is append-only, even for operators."""
-
+class ActivityAdmin(ReadOnlyAdmin):
     list_display = ["at", "migration", "actor", "description"]
     list_filter = ["verb"]
     search_fields = ["description", "migration__name"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(ExportUpload)
+class ExportUploadAdmin(ReadOnlyAdmin):
+    list_display = [
+        "original_name",
+        "migration",
+        "table",
+        "kind",
+        "version",
+        "state",
+        "uploaded_by",
+        "uploaded_at",
+    ]
+    list_filter = ["state", "kind", "table"]
+    list_select_related = ["migration", "uploaded_by"]
+    search_fields = ["original_name", "sha256", "migration__name"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(CrossCheck)
+class CrossCheckAdmin(ReadOnlyAdmin):
+    list_display = ["id", "migration", "state", "message", "created_at"]
+    list_filter = ["state"]
+    list_select_related = ["migration"]
+    search_fields = ["migration__name"]
+
+
+@admin.register(TransformJob)
+class TransformJobAdmin(ReadOnlyAdmin):
+    list_display = ["id", "migration", "table", "state", "rows_done", "rows_total", "attempts", "created_at",
+                    "heartbeat_at"]  # fmt: skip
+    list_filter = ["state", "table"]
+    list_select_related = ["migration"]
+    search_fields = ["migration__name", "task_id"]
+
+
+@admin.register(JobIssue)
+class JobIssueAdmin(ReadOnlyAdmin):
+    list_display = ["job", "row", "severity", "code", "column", "message"]
+    list_filter = ["severity", "code"]
+    list_select_related = ["job"]
+    search_fields = ["guid", "message"]
 
 
 admin.site.register([Note, Evidence, Signoff, InitializationSettings])

@@ -3,15 +3,15 @@
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from . import runbook
+from . import filetypes, item_kinds
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
+from .item_kinds import DATE_INPUT
 from .models import InitializationSettings, Migration, Role
 from .services.settings import SETTING_FIELDS
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+from .upload_limits import limit_mb, over_limit
+from .validators import company_code
 
 
 class MigrationForm(forms.ModelForm):
@@ -25,12 +25,7 @@ class MigrationForm(forms.ModelForm):
 
 
 class LegalEntityForm(forms.Form):
-    code = forms.RegexField(
-        label="Company code",
-        regex=r"^[A-Za-z0-9]{1,4}$",
-        max_length=4,
-        error_messages={"invalid": "Use the 1 to 4 letter or digit code of the legal entity, such as USMF."},
-    )
+    code = forms.CharField(label="Company code", max_length=4, validators=[company_code])
     name = forms.CharField(label="Legal entity name", max_length=120)
 
     def clean_code(self) -> str:
@@ -85,46 +80,6 @@ class MemberRoleForm(forms.Form):
 
 # --- checklist rows -------------------------------------------------------------
 
-SYNC_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("with_errors", "Completed with errors"),
-                ("failed", "Failed")]  # fmt: skip
-EXPORT_STATES = [("", "Not exported yet"), ("exported", "Exported"), ("not_used", "Not used")]
-MAP_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("failed", "Failed")]
-
-
-def _kind_fields(kind: str) -> dict[str, forms.Field]:
-    """The fields of a checklist item's own data, by kind."""
-    if kind == runbook.SYNC_RUN:
-        return {
-            "run_on": forms.DateField(label="Run date", required=False, widget=DATE_INPUT),
-            "result": forms.ChoiceField(label="Result", choices=SYNC_RESULTS, required=False),
-        }
-    if kind == runbook.EXPORT:
-        return {
-            "status": forms.ChoiceField(label="Export", choices=EXPORT_STATES, required=False),
-            "row_count": forms.IntegerField(label="Rows", min_value=0, required=False),
-            "reason": forms.CharField(label="Why not used", max_length=300, required=False),
-        }
-    if kind == runbook.LEGAL_ENTITY:
-        return {"linked": forms.BooleanField(label="Linked", required=False)}
-    if kind == runbook.REFERENCE_MAP:
-        return {
-            "enabled": forms.BooleanField(label="Enabled", required=False),
-            "initial_sync_done": forms.BooleanField(label="Initial sync done", required=False),
-        }
-    if kind == runbook.DUPLICATE_RULE:
-        return {"disabled": forms.BooleanField(label="Disabled", required=False)}
-    if kind == runbook.REENABLE_RULE:
-        return {"reenabled": forms.BooleanField(label="Re-enabled", required=False)}
-    if kind == runbook.TABLE_MAP:
-        return {
-            "enabled": forms.BooleanField(label="Enabled", required=False),
-            "sync_result": forms.ChoiceField(label="Initial sync", choices=MAP_RESULTS, required=False),
-            "error_count": forms.IntegerField(label="Errors", min_value=0, required=False),
-        }
-    if kind == runbook.TASK:
-        return {"ticked": forms.BooleanField(label="Done", required=False)}
-    return {}  # the uninstall item changes only through its confirmation
-
 
 class ChecklistRowForm(forms.Form):
     blocker = forms.CharField(
@@ -136,19 +91,17 @@ class ChecklistRowForm(forms.Form):
         self.item = item
         initial = {**item.details, "ticked": item.done, "blocker": item.blocker, "due_on": item.due_on}
         super().__init__(*args, initial=initial, **kwargs)
-        self.kind_field_names = list(_kind_fields(item.kind))
-        self.fields = {**_kind_fields(item.kind), **self.fields}
+        kind_fields = item_kinds.KINDS[item.kind].fields()
+        self.kind_field_names = list(kind_fields)
+        self.fields = {**kind_fields, **self.fields}
         if not editable:
             for field in self.fields.values():
                 field.disabled = True
 
     def clean(self):
         data = super().clean()
-        if self.item.kind == runbook.EXPORT:
-            if data.get("status") == "exported" and data.get("row_count") is None:
-                self.add_error("row_count", "Give the number of exported rows.")
-            if data.get("status") == "not_used" and not data.get("reason"):
-                self.add_error("reason", "Say why this table is not used.")
+        for name, message in item_kinds.KINDS[self.item.kind].errors(data).items():
+            self.add_error(name, message)
         return data
 
     def kind_fields(self):
@@ -206,24 +159,6 @@ class NoteForm(forms.Form):
     text = forms.CharField(label="Note", max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-EVIDENCE_TYPES = {
-    ".pdf": b"%PDF",
-    ".png": b"\x89PNG",
-    ".jpg": b"\xff\xd8\xff",
-    ".jpeg": b"\xff\xd8\xff",
-    ".xlsx": b"PK\x03\x04",
-    ".docx": b"PK\x03\x04",
-    ".zip": b"PK\x03\x04",
-    ".csv": None,
-    ".txt": None,
-    ".json": None,
-}
-
-
-def _looks_like_text(head: bytes) -> bool:
-    return b"\x00" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff"))
-
-
 class EvidenceForm(forms.Form):
     title = forms.CharField(max_length=200)
     url = forms.URLField(label="Link", required=False, assume_scheme="https")
@@ -233,21 +168,17 @@ class EvidenceForm(forms.Form):
         upload = self.cleaned_data.get("file")
         if not upload:
             return upload
-        limit_mb = settings.P2C_MAX_UPLOAD_MB
-        if upload.size > limit_mb * 1024 * 1024:
+        if over_limit(upload.size):
             raise forms.ValidationError(
-                f"The file is larger than {limit_mb} MB. Attach a smaller file or a link."
+                f"The file is larger than {limit_mb()} MB. Attach a smaller file or a link."
             )
         suffix = Path(upload.name).suffix.lower()
-        if suffix not in EVIDENCE_TYPES:
+        if suffix not in filetypes.SIGNATURES:
             raise forms.ValidationError(
                 f"{suffix or 'Files without an extension'} are not accepted. Use one of: "
-                + ", ".join(sorted(EVIDENCE_TYPES))
+                + ", ".join(sorted(filetypes.SIGNATURES))
             )
-        head = upload.read(2048)
-        upload.seek(0)
-        magic = EVIDENCE_TYPES[suffix]
-        if (magic and not head.startswith(magic)) or (magic is None and not _looks_like_text(head)):
+        if not filetypes.matches_suffix(filetypes.read_head(upload), suffix):
             raise forms.ValidationError(
                 f"The file's content is not a {suffix} file. Check you picked the right file."
             )

@@ -1,9 +1,9 @@
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from . import runbook
+from . import item_kinds, runbook
+from .validators import company_code
 
 
 class Role(models.TextChoices):
@@ -29,11 +29,6 @@ class Migration(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-company_code = RegexValidator(
-    r"^[A-Za-z0-9]{1,4}$", "A company code is 1 to 4 letters or digits, such as USMF."
-)
 
 
 class LegalEntity(models.Model):
@@ -83,25 +78,13 @@ class ChecklistItem(models.Model):
 
     `details` holds the kind's own fields (a run's date and result, an export's
     row count, a map's error count...). `done` is derived from them for data
-    kinds and ticked by hand for plain tasks; see services.checklist.
+    kinds and ticked by hand for plain tasks; see item_kinds.
     """
-
-    KIND_CHOICES = [
-        (runbook.TASK, "Task"),
-        (runbook.SYNC_RUN, "Data Integrator run"),
-        (runbook.EXPORT, "Table export"),
-        (runbook.UNINSTALL, "Uninstall confirmation"),
-        (runbook.LEGAL_ENTITY, "Legal entity link"),
-        (runbook.REFERENCE_MAP, "Reference data map"),
-        (runbook.DUPLICATE_RULE, "Duplicate detection rule"),
-        (runbook.REENABLE_RULE, "Re-enable duplicate detection rule"),
-        (runbook.TABLE_MAP, "Table map"),
-    ]
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="items")
     step = models.PositiveSmallIntegerField()
     key = models.SlugField(max_length=80)
-    kind = models.CharField(max_length=20, choices=KIND_CHOICES, default=runbook.TASK)
+    kind = models.CharField(max_length=20, choices=item_kinds.CHOICES, default=item_kinds.TASK)
     title = models.CharField(max_length=200)
     position = models.PositiveIntegerField(default=0)
     details = models.JSONField(default=dict, blank=True)
@@ -127,9 +110,6 @@ class ChecklistItem(models.Model):
     @property
     def is_blocked(self) -> bool:
         return bool(self.blocker)
-
-    def is_overdue(self, today) -> bool:
-        return not self.done and self.due_on is not None and self.due_on < today
 
 
 class Signoff(models.Model):
@@ -231,21 +211,6 @@ class InitializationSettings(models.Model):
         return f"Initialization settings of {self.migration}"
 
 
-class WizardState(models.Model):
-    """The runbook wizard's formtools storage, one row per migration.
-
-    Kept in the database rather than the session so that every member, on any
-    machine, sees the same wizard.
-    """
-
-    prefix = models.CharField(max_length=100, unique=True)
-    data = models.JSONField(default=dict)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return self.prefix
-
-
 class AppendOnlyError(Exception):
     pass
 
@@ -326,13 +291,17 @@ class ExportUpload(models.Model):
                 fields=["migration", "table", "kind", "version"], name="one_upload_per_version"
             )
         ]
+        indexes = [
+            # uploads_requeue_stale: inspections still pending, oldest first.
+            models.Index(
+                fields=["updated_at"],
+                condition=models.Q(state__in=[UploadState.QUEUED, UploadState.INSPECTING]),
+                name="upload_pending_updated",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.table} v{self.version} ({self.original_name})"
-
-    @property
-    def file_format(self) -> str:
-        return "xlsx" if self.original_name.lower().endswith(".xlsx") else "csv"
 
 
 class CrossCheck(models.Model):
@@ -405,6 +374,25 @@ class TransformJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["migration", "table"],
+                condition=models.Q(state__in=[JobState.QUEUED, JobState.RUNNING]),
+                name="one_active_job_per_table",
+            )
+        ]
+        indexes = [
+            # jobs_sweep_stale: running jobs whose worker stopped reporting.
+            models.Index(
+                fields=["heartbeat_at"],
+                condition=models.Q(state=JobState.RUNNING),
+                name="job_running_heartbeat",
+            ),
+            # _requeue_lost: queued jobs whose message may be lost.
+            models.Index(
+                fields=["enqueued_at"], condition=models.Q(state=JobState.QUEUED), name="job_queued_enqueued"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.table} job {self.id} ({self.state})"

@@ -8,6 +8,7 @@ rules) are added by the services.
 from dataclasses import dataclass, field
 
 from .engine import TABLES
+from .item_kinds import EXPORT, REFERENCE_MAP, SYNC_RUN, TABLE_MAP, TASK, UNINSTALL
 
 ARTICLE_URL = (
     "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/"
@@ -23,23 +24,25 @@ def article_section(phrase: str) -> str:
     return f"{ARTICLE_URL}#:~:text={phrase.replace(' ', '%20')}"
 
 
-# Item kinds: each has its own fields in the step's form (see forms.KIND_FIELDS).
-TASK = "task"
-SYNC_RUN = "sync_run"
-EXPORT = "export"
-UNINSTALL = "uninstall"
-LEGAL_ENTITY = "legal_entity"
-REFERENCE_MAP = "reference_map"
-DUPLICATE_RULE = "duplicate_rule"
-REENABLE_RULE = "reenable_rule"
-TABLE_MAP = "table_map"
-
-
 @dataclass(frozen=True)
 class ItemSpec:
     key: str
     title: str
     kind: str = TASK
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What a step page shows between its guidance and its checklist.
+
+    `context` is the dotted path of a function (membership) -> dict that fills
+    the templates; it is resolved when a page is drawn, because it reads the
+    models and this catalogue is imported by them.
+    """
+
+    templates: tuple[str, ...]
+    context: str = ""
+    script: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class Step:
     article_url: str
     items: tuple[ItemSpec, ...] = field(default_factory=tuple)
     warning: str = ""
+    panel: Panel | None = None
+    empty_text: str = "Nothing to check here."
+    signoff_note: str = "Sign off when every item is done."
+    # The step whose sign-off opens this one, with what that sign-off vouches for.
+    opened_by: int | None = None
+    lock_reason: str = ""
 
     @property
     def label(self) -> str:
@@ -139,6 +148,8 @@ STEPS = (
         "when the customer has no such records, and say why.",
         article_section("Export"),
         tuple(ItemSpec(f"export-{key}", name, EXPORT) for key, name in EXPORT_TABLES),
+        panel=Panel(("migration/_uploads.html",), "migration.wizard.uploads_panel", "js/uploads.js"),
+        signoff_note="Signing off step 2 opens step 3 (uninstall).",
     ),
     Step(
         3,
@@ -153,6 +164,9 @@ STEPS = (
         ),
         warning="Uninstalling deletes every column Prospect to cash added (msdynce_*) and the data in "
         "them. It cannot be undone. Make sure every table of step 2 is exported.",
+        panel=Panel(("migration/_uninstall.html",)),
+        opened_by=2,
+        lock_reason="every table exported or marked not used",
     ),
     Step(
         4,
@@ -176,6 +190,7 @@ STEPS = (
         "Create the dual-write connection between the Finance and Operations app and the customer "
         "engagement app for each legal entity of this migration (at most 40 per link).",
         article_section("connection"),
+        empty_text="This migration has no legal entities.",
     ),
     Step(
         6,
@@ -195,6 +210,8 @@ STEPS = (
         "rules. Record each active rule here before you disable it: the wizard adds a 're-enable' item "
         "for it to step 9, because the article never says to turn them back on.",
         article_section("duplicate detection"),
+        panel=Panel(("migration/_duplicate_rule.html",), "migration.wizard.duplicate_rule_panel"),
+        empty_text="No rules recorded yet.",
     ),
     Step(
         8,
@@ -204,6 +221,11 @@ STEPS = (
         "with the Import data wizard so the records update by their GUID.",
         article_section("Initialize"),
         tuple(ItemSpec(f"init-{key}", f"{name} initialized and imported") for key, name in TRANSFORM_TABLES),
+        panel=Panel(
+            ("migration/_init_settings_summary.html", "migration/_jobs.html"),
+            "migration.wizard.jobs_panel",
+            "js/uploads.js",
+        ),
     ),
     Step(
         9,
@@ -218,5 +240,11 @@ STEPS = (
 
 STEPS_BY_SLUG = {step.slug: step for step in STEPS}
 STEPS_BY_NUMBER = {step.number: step for step in STEPS}
-EXPORTS_STEP = 2
-UNINSTALL_STEP = 3
+
+# The steps the code acts on by name (uploads, the uninstall gate, rules, jobs).
+EXPORTS_STEP = STEPS_BY_SLUG["exports"].number
+UNINSTALL_STEP = STEPS_BY_SLUG["uninstall"].number
+CONNECTION_STEP = STEPS_BY_SLUG["connection"].number
+DUPLICATES_STEP = STEPS_BY_SLUG["duplicate-detection"].number
+INITIALIZE_STEP = STEPS_BY_SLUG["initialize"].number
+ENABLE_MAPS_STEP = STEPS_BY_SLUG["enable-maps"].number

@@ -10,7 +10,17 @@ from django.utils import timezone
 
 from . import runbook
 from .engine import TABLES
-from .models import ChecklistItem, ExportUpload, Membership, Migration, Signoff, TransformJob
+from .models import (
+    ChecklistItem,
+    CrossCheck,
+    ExportUpload,
+    JobState,
+    Membership,
+    Migration,
+    Signoff,
+    TransformJob,
+    UploadKind,
+)
 
 
 def migrations_for_user(user) -> QuerySet[Migration]:
@@ -91,9 +101,7 @@ def _empty_progress(migration: Migration, signed: set[tuple[int, int]]) -> Migra
     progress = MigrationProgress(migration)
     for step in runbook.STEPS:
         sp = StepProgress(step, signed_off=(migration.id, step.number) in signed)
-        sp.locked = (
-            step.number == runbook.UNINSTALL_STEP and (migration.id, runbook.EXPORTS_STEP) not in signed
-        )
+        sp.locked = step.opened_by is not None and (migration.id, step.opened_by) not in signed
         progress.steps.append(sp)
     return progress
 
@@ -181,7 +189,9 @@ def party_numbers_slot(migration: Migration) -> UploadSlot:
 
     slot = UploadSlot("account", "Finance and Operations customer list", "party_numbers")
     slot.versions = list(
-        ExportUpload.objects.filter(migration=migration, kind="party_numbers").order_by("-version")[:10]
+        ExportUpload.objects.filter(migration=migration, kind="party_numbers")
+        .select_related("uploaded_by")
+        .order_by("-version")[:10]
     )
     return slot
 
@@ -207,5 +217,25 @@ def job_rows(migration: Migration) -> list[JobRow]:
     ]
 
 
-def latest_cross_check(migration: Migration):
+def latest_cross_check(migration: Migration) -> CrossCheck | None:
     return migration.cross_checks.first()
+
+
+def latest_uploads(migration: Migration, kind: str = UploadKind.EXPORT) -> dict[str, ExportUpload]:
+    """The newest version of each slot of a kind."""
+    latest: dict[str, ExportUpload] = {}
+    uploads = ExportUpload.objects.filter(migration=migration, kind=kind).select_related("uploaded_by")
+    for upload in uploads.order_by("table", "-version"):
+        latest.setdefault(upload.table, upload)
+    return latest
+
+
+def transformable_tables() -> list[str]:
+    return [key for key, info in TABLES.items() if info.transforms]
+
+
+def latest_results(migration: Migration) -> list[TransformJob]:
+    """Each table's newest successful job, in the order the jobs run."""
+    done = TransformJob.objects.filter(migration=migration, state=JobState.SUCCEEDED)
+    latest = (done.filter(table=table).first() for table in transformable_tables())
+    return [job for job in latest if job]

@@ -7,8 +7,16 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 
+def limit_mb() -> int:
+    return settings.P2C_MAX_UPLOAD_MB
+
+
 def limit_bytes() -> int:
-    return settings.P2C_MAX_UPLOAD_MB * 1024 * 1024
+    return limit_mb() * 1024 * 1024
+
+
+def over_limit(size: int) -> bool:
+    return size > limit_bytes()
 
 
 class SizeLimitHandler(FileUploadHandler):
@@ -62,4 +70,4 @@ def too_large_message(request, advice: str = EXPORT_ADVICE) -> str:
     name = getattr(request, "upload_too_large", "")
     if not name:
         return ""
-    return f"{name} is larger than the {settings.P2C_MAX_UPLOAD_MB} MB limit. {advice}"
+    return f"{name} is larger than the {limit_mb()} MB limit. {advice}"

@@ -5,15 +5,85 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.module_loading import import_string
+from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
 from . import forms, runbook, selectors
 from .access import READ, WORK, membership_required
+from .models import Membership
 from .services import checklist
+from .upload_limits import limit_bytes, limit_mb
+
+
+class RequestStorage(BaseStorage):
+    """formtools storage that lives for one request and is never saved.
+
+    Nothing needs keeping between requests: the URL names the step, and each
+    submitted step is saved to the models. So two colleagues, or two
+    migrations, can never see each other's wizard state.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.init_data()
+
+
+def step_context(membership: Membership, step: runbook.Step, progress: selectors.MigrationProgress) -> dict:
+    """What every step page shows beside its checklist, and what its panel adds."""
+    migration = membership.migration
+    context = {
+        "migration": migration,
+        "membership": membership,
+        "step": step,
+        "opened_by": runbook.STEPS_BY_NUMBER.get(step.opened_by),
+        "progress": progress,
+        "step_progress": progress.steps[step.number - 1],
+        "notes": migration.notes.filter(step=step.number).select_related("author"),
+        "evidence": migration.evidence.filter(step=step.number).select_related("added_by"),
+        "note_form": forms.NoteForm(),
+        "evidence_form": forms.EvidenceForm(),
+        "signoff": migration.signoffs.filter(step=step.number).select_related("signed_by").first(),
+    }
+    if step.panel and step.panel.context:
+        context.update(import_string(step.panel.context)(membership))
+    return context
+
+
+# --- the steps' panels (see runbook.Panel) ----------------------------------------------
+
+
+def _upload_limit() -> dict:
+    return {"max_upload_mb": limit_mb(), "max_upload_bytes": limit_bytes()}
+
+
+def uploads_panel(membership: Membership) -> dict:
+    migration = membership.migration
+    return {
+        "slots": selectors.upload_slots(migration),
+        "cross_check": selectors.latest_cross_check(migration),
+        **_upload_limit(),
+    }
+
+
+def duplicate_rule_panel(membership: Membership) -> dict:
+    return {"rule_form": forms.DuplicateRuleForm()}
+
+
+def jobs_panel(membership: Membership) -> dict:
+    migration = membership.migration
+    export_slots = selectors.upload_slots(migration)
+    return {
+        "job_rows": selectors.job_rows(migration),
+        "reexport_slots": selectors.upload_slots(migration, "reexport"),
+        "party_slot": selectors.party_numbers_slot(migration),
+        "no_job_slots": [s for s in export_slots if s.why_no_job],
+        **_upload_limit(),
+    }
 
 
 class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
-    storage_name = "migration.wizard_storage.DatabaseStorage"
+    storage_name = "migration.wizard.RequestStorage"
     form_list = [(step.slug, forms.ChecklistFormSet) for step in runbook.STEPS]
     template_name = "migration/step.html"
 
@@ -30,14 +100,14 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, *args, **kwargs):
-        # The URL names the step being saved. The shared storage's current step
-        # may be a colleague's, so take it from the URL, not from the storage.
+        # The URL names the step being saved; the storage starts empty on every request.
         if kwargs.get("step") in self.get_form_list():
             self.storage.current_step = kwargs["step"]
         return super().post(*args, **kwargs)
 
     def get_prefix(self, request, *args, **kwargs):
-        # formtools keys storage by class name: scope it per migration.
+        # The prefix names the management form's fields; scoped per migration so a
+        # form posted to another migration's URL is refused as tampered.
         return f"runbook_{kwargs['migration_id']}"
 
     def _url(self, slug: str) -> str:
@@ -62,7 +132,9 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
     def process_step(self, form):
         step = self._step()
         if self._locked(step):
-            raise PermissionDenied("This step is locked until a project manager signs off step 2.")
+            raise PermissionDenied(
+                f"This step is locked until a project manager signs off step {step.opened_by}."
+            )
         changed = checklist.step_save(
             migration=self.migration, step=step.number, actor=self.request.user, rows=form.rows()
         )
@@ -74,8 +146,6 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         return redirect("migration_detail", migration_id=self.migration.id)
 
     def get_context_data(self, form, **kwargs):
-        from .views import step_context
-
         context = super().get_context_data(form=form, **kwargs)
-        context.update(step_context(self.request, self.membership, self._step(), self.progress))
+        context.update(step_context(self.membership, self._step(), self.progress))
         return context

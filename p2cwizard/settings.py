@@ -320,8 +320,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("P2C_TASK_SOFT_TIME_LIMIT", 50 * 60, minim
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 5 * 60
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 10 * 60}
-# The stale-job sweep also runs when a step page polls; beat makes it run when
-# nobody is looking. Exactly one beat per deployment (serve: in its worker).
+# The stale-job sweep runs only here, so polling pages stay reads. Exactly one
+# beat per deployment (serve: in its worker).
 CELERY_BEAT_SCHEDULE = {"sweep-stale-jobs": {"task": "migration.tasks.sweep_stale_jobs", "schedule": 60.0}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_TASK_SERIALIZER = "json"

@@ -18,9 +18,8 @@ from django.utils import timezone
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import jobs
 
-from .jobs_helpers import upload_inspected
+from .helpers import ROOT, process_worker, upload_inspected, wait_for, worker_env
 from .test_worker import big_order_export, finished
-from .workers import ROOT, process_worker, wait_for, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

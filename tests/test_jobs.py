@@ -1,4 +1,7 @@
-"""Step 8 jobs: task bodies called directly (the worker tests run them through Celery)."""
+"""Step 8 jobs: task bodies called directly, their pages, downloads and the status feed.
+
+The worker tests run the same tasks through Celery.
+"""
 
 import csv
 import hashlib
@@ -8,15 +11,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from migration import runbook
-from migration.models import ExportUpload, JobState, TransformJob, UploadState
-from migration.services import jobs, uploads
+from migration.models import JobState, TransformJob, UploadState
+from migration.services import jobs
 
-from .jobs_helpers import SAMPLES, upload_inspected, upload_sample
+from .helpers import SAMPLES, upload_inspected, upload_sample
 
 pytestmark = pytest.mark.django_db
 
@@ -30,32 +34,6 @@ def run(job: TransformJob) -> TransformJob:
 def read_csv(field) -> list[list[str]]:
     with field.open("rb") as handle:
         return list(csv.reader(io.StringIO(handle.read().decode("utf-8-sig"))))
-
-
-def test_it_inspects_an_upload_and_ticks_its_export_row(migration, consultant):
-    upload = upload_inspected(migration, consultant, "account.csv")
-    assert upload.state == UploadState.READY
-    assert upload.inspection["rows"] == 300
-    assert "300 rows;" in upload.state_message
-    assert upload.inspection["issue_counts"]["missing_account_number"] > 0
-    assert len(upload.inspection["preview"]) == 20
-    item = migration.items.get(key="export-account")
-    assert item.done and item.done_by == consultant and item.details["row_count"] == 300
-
-
-def test_it_warns_when_a_file_looks_like_another_table(migration, consultant):
-    upload = upload_inspected(migration, consultant, "contact.csv", table="account")
-    assert upload.state == UploadState.PROBLEMS
-    assert "look like the Contact export" in upload.inspection["warning"]
-    assert "Required column(s) missing: Account Number" in upload.state_message
-
-
-def test_it_inspects_once_even_when_the_task_is_delivered_twice(migration, consultant):
-    upload = upload_inspected(migration, consultant, "order.xlsx")
-    ExportUpload.objects.filter(id=upload.id).update(state_message="kept")
-    uploads.upload_inspect(upload_id=upload.id)
-    upload.refresh_from_db()
-    assert upload.state_message == "kept"
 
 
 def test_it_needs_the_export_before_a_job(migration, consultant):
@@ -131,6 +109,25 @@ def test_it_refuses_a_second_job_for_a_table_while_one_is_queued(migration, cons
     jobs.job_start(migration=migration, table="contact", actor=consultant)
     with pytest.raises(jobs.JobError, match="already queued or running"):
         jobs.job_start(migration=migration, table="contact", actor=consultant)
+
+
+def test_it_refuses_a_retry_while_another_job_of_its_table_is_active(migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv")
+    first = jobs.job_start(migration=migration, table="contact", actor=consultant)
+    jobs.job_cancel(job=first, actor=consultant)
+    jobs.job_start(migration=migration, table="contact", actor=consultant)
+    first.refresh_from_db()
+    with pytest.raises(jobs.JobError, match="already queued or running"):
+        jobs.job_retry(job=first, actor=consultant)
+    assert TransformJob.objects.filter(table="contact").count() == 2
+
+
+def test_it_keeps_one_active_job_per_table_in_the_database(migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv")
+    job = jobs.job_start(migration=migration, table="contact", actor=consultant)
+    job.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        job.save()
 
 
 def test_it_records_a_bad_file_as_a_failure_with_its_reason(migration, consultant):
@@ -238,58 +235,6 @@ def test_it_lets_only_workers_start_jobs(client_for, migration, consultant, role
     assert not TransformJob.objects.exists()
 
 
-def test_it_checks_the_nine_exports_together_once_all_are_in(migration, consultant):
-    for table, _ in runbook.EXPORT_TABLES:
-        upload_inspected(migration, consultant, f"{table}.csv")
-    check = uploads.cross_check_queue_if_complete(migration=migration)
-    uploads.cross_check_run(check_id=check.id)
-    check.refresh_from_db()
-    assert check.state in (UploadState.READY, UploadState.PROBLEMS)
-    assert "account.csv v1" in check.summary and "/" not in check.result["files"]["account"]
-    assert check.result["rows"]
-    assert uploads.cross_check_queue_if_complete(migration=migration) == check  # same inputs: not again
-    page = client_for_page(migration, consultant)
-    assert "Cross-file check" in page and check.get_state_display() in page
-
-
-def client_for_page(migration, user) -> str:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    return client.get(
-        reverse("runbook", kwargs={"migration_id": migration.id, "step": "exports"})
-    ).content.decode()
-
-
-def test_it_waits_for_every_slot_before_the_cross_check(migration, consultant):
-    upload_inspected(migration, consultant, "account.csv")
-    assert uploads.cross_check_queue_if_complete(migration=migration) is None
-
-
-@pytest.mark.parametrize(
-    ("sheet", "size_hint", "message"),
-    [
-        (b"<worksheet><sheetData>", 160, "decompression bomb"),
-        (
-            b'<worksheet><dimension ref="A1:B2000000"/><sheetData></sheetData></worksheet>',
-            0,
-            "more than Excel",
-        ),
-    ],
-)
-def test_it_fails_the_inspection_of_a_workbook_too_big_to_open(
-    migration, consultant, tmp_path, sheet, size_hint, message
-):
-    from .engine.test_bad_inputs import _minimal_workbook
-
-    workbook = _minimal_workbook(tmp_path / "order.xlsx", sheet, sheet_size_hint=size_hint)
-    upload = upload_inspected(migration, consultant, str(workbook), table="order")
-    assert upload.state == UploadState.FAILED
-    assert message in upload.state_message
-    assert upload.file.size == workbook.stat().st_size  # kept as uploaded all the same
-
-
 def test_it_moves_files_only_through_the_storage_api(settings, migration, consultant):
     # A storage with no local paths, as S3 would be: uploads, inspection and jobs must still work.
     settings.STORAGES = {
@@ -320,7 +265,7 @@ def test_it_keeps_step_2_only_rows_out_of_the_issues_file_of_a_reexport(migratio
     assert all(row in rows[1:51] for row in issue_rows)
 
 
-def test_it_sweeps_on_a_schedule_as_well_as_when_a_page_polls(migration, consultant, settings):
+def test_it_sweeps_stale_jobs_on_a_schedule(migration, consultant, settings):
     from migration.tasks import sweep_stale_jobs
 
     assert settings.CELERY_BEAT_SCHEDULE["sweep-stale-jobs"]["task"] == sweep_stale_jobs.name
@@ -335,3 +280,29 @@ def test_it_sweeps_on_a_schedule_as_well_as_when_a_page_polls(migration, consult
 def job_state_of(job) -> str:
     job.refresh_from_db()
     return job.state
+
+
+def test_it_polls_the_status_without_sweeping(client_for, migration, consultant):
+    upload_inspected(migration, consultant, "order.csv")
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    long_ago = timezone.now() - jobs.STALE_AFTER - timedelta(minutes=1)
+    TransformJob.objects.filter(id=job.id).update(state=JobState.RUNNING, heartbeat_at=long_ago)
+    url = reverse("status_json", kwargs={"migration_id": migration.id})
+    response = client_for("viewer").get(url)
+    assert response.status_code == 200
+    assert job_state_of(job) == JobState.RUNNING  # beat's sweep fails it, not a poll
+
+
+def test_it_polls_the_status_in_as_many_queries_whatever_the_uploads(
+    client_for, migration, consultant, manager
+):
+    client = client_for("viewer")
+    url = reverse("status_json", kwargs={"migration_id": migration.id})
+    upload_sample(migration, consultant, "account.csv")
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for name in ("contact.csv", "order.csv", "quote.csv"):
+        upload_sample(migration, manager, name)
+    with CaptureQueriesContext(connection) as four:
+        client.get(url)
+    assert len(four) == len(one)

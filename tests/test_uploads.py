@@ -1,19 +1,22 @@
-"""Step 2 uploads: kept as uploaded, versioned, checked by size and content, members only."""
+"""Uploads: kept as uploaded, versioned, checked by content, inspected, cross-checked; members only."""
 
 import hashlib
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from migration.models import ExportUpload
+from migration import runbook
+from migration.models import ExportUpload, UploadState
+from migration.services import uploads
+
+from .helpers import SAMPLES, upload_inspected
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = Path(__file__).resolve().parent / "samples" / "sales-excel"
+
 CSV = "(Do Not Modify) Account,Account Name,Account Number\r\nabc,Contoso,C-1\r\n".encode("utf-8-sig")
 
 
@@ -147,3 +150,81 @@ def test_it_still_checks_the_csrf_token_on_uploads(migration, consultant):
     response = post_file(client, migration, "account.csv", CSV)
     assert response.status_code == 403
     assert not ExportUpload.objects.exists()
+
+
+def test_it_inspects_an_upload_and_ticks_its_export_row(migration, consultant):
+    upload = upload_inspected(migration, consultant, "account.csv")
+    assert upload.state == UploadState.READY
+    assert upload.inspection["rows"] == 300
+    assert "300 rows;" in upload.state_message
+    assert upload.inspection["issue_counts"]["missing_account_number"] > 0
+    assert len(upload.inspection["preview"]) == 20
+    item = migration.items.get(key="export-account")
+    assert item.done and item.done_by == consultant and item.details["row_count"] == 300
+
+
+def test_it_warns_when_a_file_looks_like_another_table(migration, consultant):
+    upload = upload_inspected(migration, consultant, "contact.csv", table="account")
+    assert upload.state == UploadState.PROBLEMS
+    assert "look like the Contact export" in upload.inspection["warning"]
+    assert "Required column(s) missing: Account Number" in upload.state_message
+
+
+def test_it_inspects_once_even_when_the_task_is_delivered_twice(migration, consultant):
+    upload = upload_inspected(migration, consultant, "order.xlsx")
+    ExportUpload.objects.filter(id=upload.id).update(state_message="kept")
+    uploads.upload_inspect(upload_id=upload.id)
+    upload.refresh_from_db()
+    assert upload.state_message == "kept"
+
+
+def test_it_checks_the_nine_exports_together_once_all_are_in(migration, consultant):
+    for table, _ in runbook.EXPORT_TABLES:
+        upload_inspected(migration, consultant, f"{table}.csv")
+    check = uploads.cross_check_queue_if_complete(migration=migration)
+    uploads.cross_check_run(check_id=check.id)
+    check.refresh_from_db()
+    assert check.state in (UploadState.READY, UploadState.PROBLEMS)
+    assert "account.csv v1" in check.summary and "/" not in check.result["files"]["account"]
+    assert check.result["rows"]
+    assert uploads.cross_check_queue_if_complete(migration=migration) == check  # same inputs: not again
+    page = client_for_page(migration, consultant)
+    assert "Cross-file check" in page and check.get_state_display() in page
+
+
+def client_for_page(migration, user) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.get(
+        reverse("runbook", kwargs={"migration_id": migration.id, "step": "exports"})
+    ).content.decode()
+
+
+def test_it_waits_for_every_slot_before_the_cross_check(migration, consultant):
+    upload_inspected(migration, consultant, "account.csv")
+    assert uploads.cross_check_queue_if_complete(migration=migration) is None
+
+
+@pytest.mark.parametrize(
+    ("sheet", "size_hint", "message"),
+    [
+        (b"<worksheet><sheetData>", 160, "decompression bomb"),
+        (
+            b'<worksheet><dimension ref="A1:B2000000"/><sheetData></sheetData></worksheet>',
+            0,
+            "more than Excel",
+        ),
+    ],
+)
+def test_it_fails_the_inspection_of_a_workbook_too_big_to_open(
+    migration, consultant, tmp_path, sheet, size_hint, message
+):
+    from .engine.test_bad_inputs import _minimal_workbook
+
+    workbook = _minimal_workbook(tmp_path / "order.xlsx", sheet, sheet_size_hint=size_hint)
+    upload = upload_inspected(migration, consultant, str(workbook), table="order")
+    assert upload.state == UploadState.FAILED
+    assert message in upload.state_message
+    assert upload.file.size == workbook.stat().st_size  # kept as uploaded all the same

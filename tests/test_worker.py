@@ -21,8 +21,7 @@ from migration.models import ExportUpload, JobState, TransformJob, UploadState
 from migration.services import jobs
 from p2cwizard.celery import app
 
-from .jobs_helpers import SAMPLES, upload_sample
-from .workers import pool_children, process_worker, thread_worker, wait_for
+from .helpers import SAMPLES, pool_children, process_worker, thread_worker, upload_sample, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -4,48 +4,13 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import runbook
+from .. import item_kinds, runbook
 from ..models import ChecklistItem, Membership, Migration, Signoff
 from .activity import activity_record
 
 
 class ChecklistError(Exception):
     """A checklist action that is not allowed now; the message says why and what to do."""
-
-
-def _sync_run_done(d: dict) -> bool:
-    return bool(d.get("run_on")) and d.get("result") == "succeeded"
-
-
-def _export_done(d: dict) -> bool:
-    if d.get("status") == "exported":
-        return d.get("row_count") is not None
-    return d.get("status") == "not_used" and bool(d.get("reason"))
-
-
-def _table_map_done(d: dict) -> bool:
-    return bool(d.get("enabled")) and d.get("sync_result") == "succeeded"
-
-
-# For kinds whose state is data, "done" follows from the data; plain tasks are ticked.
-DONE_RULES = {
-    runbook.SYNC_RUN: _sync_run_done,
-    runbook.EXPORT: _export_done,
-    runbook.LEGAL_ENTITY: lambda d: bool(d.get("linked")),
-    runbook.REFERENCE_MAP: lambda d: bool(d.get("enabled")) and bool(d.get("initial_sync_done")),
-    runbook.DUPLICATE_RULE: lambda d: bool(d.get("disabled")),
-    runbook.REENABLE_RULE: lambda d: bool(d.get("reenabled")),
-    runbook.TABLE_MAP: _table_map_done,
-}
-
-
-def item_is_done(item: ChecklistItem, details: dict, ticked: bool) -> bool:
-    rule = DONE_RULES.get(item.kind)
-    if rule is not None:
-        return rule(details)
-    if item.kind == runbook.UNINSTALL:
-        return item.done  # only uninstall_confirm changes it
-    return ticked
 
 
 def _log(item: ChecklistItem, actor, verb: str, text: str) -> None:
@@ -58,7 +23,7 @@ def item_update(
     *, item: ChecklistItem, actor, details: dict, ticked: bool = False, blocker: str = "", due_on=None
 ) -> bool:
     """Save one item's row from its step form; returns whether anything changed."""
-    done = item_is_done(item, details, ticked)
+    done = item_kinds.is_done(item.kind, details, ticked, was_done=item.done)
     merged = {**item.details, **details}
     changed = merged != item.details or done != item.done or blocker != item.blocker or due_on != item.due_on
     if not changed:
@@ -129,7 +94,8 @@ def step_sign_off(*, migration: Migration, step: int, actor) -> Signoff:
 
 
 def uninstall_unlocked(migration: Migration) -> bool:
-    return Signoff.objects.filter(migration=migration, step=runbook.EXPORTS_STEP).exists()
+    opener = runbook.STEPS_BY_NUMBER[runbook.UNINSTALL_STEP].opened_by
+    return Signoff.objects.filter(migration=migration, step=opener).exists()
 
 
 @transaction.atomic
@@ -140,7 +106,7 @@ def uninstall_confirm(*, migration: Migration, actor, typed_name: str) -> Checkl
         raise ChecklistError(
             f"Type the migration's name exactly ({migration.name}) to confirm the uninstall."
         )
-    item = migration.items.select_for_update().get(kind=runbook.UNINSTALL)
+    item = migration.items.select_for_update().get(kind=item_kinds.UNINSTALL)
     if not item.done:
         item.done, item.done_by, item.done_at = True, actor, timezone.now()
         item.details = {**item.details, "confirmed_name": typed_name.strip()}
@@ -152,22 +118,24 @@ def uninstall_confirm(*, migration: Migration, actor, typed_name: str) -> Checkl
 @transaction.atomic
 def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str) -> ChecklistItem:
     """Record an active duplicate detection rule and add its re-enable item to step 9."""
-    number = (migration.items.filter(kind=runbook.DUPLICATE_RULE).count()) + 1
-    last_position = migration.items.filter(step=9).aggregate(m=Max("position"))["m"] or 0
+    number = (migration.items.filter(kind=item_kinds.DUPLICATE_RULE).count()) + 1
+    last_position = (
+        migration.items.filter(step=runbook.ENABLE_MAPS_STEP).aggregate(m=Max("position"))["m"] or 0
+    )
     rule = ChecklistItem.objects.create(
         migration=migration,
-        step=7,
+        step=runbook.DUPLICATES_STEP,
         key=f"dup-rule-{number}",
-        kind=runbook.DUPLICATE_RULE,
+        kind=item_kinds.DUPLICATE_RULE,
         title=f"Disable rule “{name}” ({table})",
         position=number,
         details={"name": name, "table": table, "disabled": False},
     )
     ChecklistItem.objects.create(
         migration=migration,
-        step=9,
+        step=runbook.ENABLE_MAPS_STEP,
         key=f"reenable-rule-{number}",
-        kind=runbook.REENABLE_RULE,
+        kind=item_kinds.REENABLE_RULE,
         title=f"Re-enable rule “{name}” ({table})",
         position=last_position + 1,
         details={"name": name, "table": table, "reenabled": False},
@@ -177,6 +145,6 @@ def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str)
         actor=actor,
         verb="updated",
         description=f"Recorded duplicate detection rule “{name}” ({table})",
-        step=7,
+        step=runbook.DUPLICATES_STEP,
     )
     return rule

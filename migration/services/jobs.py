@@ -7,17 +7,17 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .. import engine
+from .. import engine, runbook, selectors
 from ..engine.extract import write_rows
 from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, UploadKind
+from ..run_settings import engine_settings, settings_snapshot
+from ..storage import local_copy, store_result
 from .activity import activity_record
-from .files import local_copy, store_result
-from .run_settings import engine_settings, settings_snapshot
-from .uploads import USABLE, latest_uploads
+from .uploads import USABLE
 
 logger = logging.getLogger(__name__)
 
@@ -41,30 +41,26 @@ class JobCancelled(Exception):
     pass
 
 
-def transformable_tables() -> list[str]:
-    return [key for key, info in engine.TABLES.items() if info.transforms]
-
-
 def _usable(upload: ExportUpload | None) -> ExportUpload | None:
     return upload if upload is not None and upload.state in USABLE else None
 
 
 def _inputs(migration: Migration, table: str, run_settings: dict) -> dict:
     info = engine.TABLES[table]
-    source = _usable(latest_uploads(migration).get(table))
+    source = _usable(selectors.latest_uploads(migration).get(table))
     if source is None:
         raise JobError(
             f"Upload the {info.export_name} export at step 2 first (and wait until it shows Ready)."
         )
     party_numbers = None
     if table == "account" and run_settings["account_numbers_customized"]:
-        party_numbers = _usable(latest_uploads(migration, UploadKind.PARTY_NUMBERS).get("account"))
+        party_numbers = _usable(selectors.latest_uploads(migration, UploadKind.PARTY_NUMBERS).get("account"))
         if party_numbers is None:
             raise JobError(
                 "Account numbers are customized: upload the Finance and Operations customer list "
                 "(Customers V3 export) on this page first."
             )
-    reexport = _usable(latest_uploads(migration, UploadKind.REEXPORT).get(table))
+    reexport = _usable(selectors.latest_uploads(migration, UploadKind.REEXPORT).get(table))
     return {"source": source, "reexport": reexport, "party_numbers": party_numbers}
 
 
@@ -76,12 +72,7 @@ def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
     run_settings = settings_snapshot(migration)
     inputs = _inputs(migration, table, run_settings)
     with transaction.atomic():
-        Migration.objects.select_for_update().get(pk=migration.pk)
-        if TransformJob.objects.filter(
-            migration=migration, table=table, state__in=TransformJob.ACTIVE
-        ).exists():
-            raise JobError(f"A {engine.TABLES[table].export_name} job is already queued or running.")
-        job = TransformJob.objects.create(
+        job = _create_job(
             migration=migration,
             table=table,
             run_settings=run_settings,
@@ -94,10 +85,20 @@ def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
             actor=actor,
             verb="job",
             description=f"Started the {table} job #{job.id}",
-            step=8,
+            step=runbook.INITIALIZE_STEP,
         )
         _enqueue(job)
     return job
+
+
+def _create_job(**fields) -> TransformJob:
+    """A new queued job; the database refuses a second active job for a table (one_active_job_per_table)."""
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            return TransformJob.objects.create(**fields)
+    except IntegrityError:
+        name = engine.TABLES[fields["table"]].export_name
+        raise JobError(f"A {name} job is already queued or running.") from None
 
 
 def _enqueue(job: TransformJob) -> None:
@@ -110,7 +111,7 @@ def _enqueue(job: TransformJob) -> None:
 
 def job_start_all(*, migration: Migration, actor) -> tuple[list[TransformJob], list[str]]:
     started, problems = [], []
-    for table in transformable_tables():
+    for table in selectors.transformable_tables():
         try:
             started.append(job_start(migration=migration, table=table, actor=actor))
         except JobError as error:
@@ -123,7 +124,7 @@ def job_retry(*, job: TransformJob, actor) -> TransformJob:
     if job.is_active:
         raise JobError("This job is still queued or running.")
     with transaction.atomic():
-        retry = TransformJob.objects.create(
+        retry = _create_job(
             migration=job.migration,
             table=job.table,
             run_settings=job.run_settings,
@@ -138,7 +139,7 @@ def job_retry(*, job: TransformJob, actor) -> TransformJob:
             actor=actor,
             verb="job",
             description=f"Retried the {job.table} job #{job.id} as #{retry.id}",
-            step=8,
+            step=runbook.INITIALIZE_STEP,
         )
         _enqueue(retry)
     return retry
@@ -155,7 +156,7 @@ def job_cancel(*, job: TransformJob, actor) -> None:
         actor=actor,
         verb="job",
         description=f"Cancelled the {job.table} job #{job.id}",
-        step=8,
+        step=runbook.INITIALIZE_STEP,
     )
 
 
@@ -320,7 +321,7 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
             actor=job.created_by,
             verb="job",
             description=f"Job #{job.id} ({job.table}) done: {report.rows_out} rows, {report.errors} error(s)",
-            step=8,
+            step=runbook.INITIALIZE_STEP,
         )
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from .. import runbook
+from .. import item_kinds, runbook
 from ..models import ChecklistItem, InitializationSettings, LegalEntity, Membership, Migration, Role
 from .activity import activity_record
 
@@ -59,9 +59,9 @@ def legal_entity_add(*, migration: Migration, actor, code: str, name: str) -> Le
     entity = LegalEntity.objects.create(migration=migration, code=code.upper(), name=name)
     ChecklistItem.objects.create(
         migration=migration,
-        step=5,
+        step=runbook.CONNECTION_STEP,
         key=f"link-{entity.code.lower()}",
-        kind=runbook.LEGAL_ENTITY,
+        kind=item_kinds.LEGAL_ENTITY,
         title=f"{entity.code} {entity.name} linked",
         position=migration.legal_entities.count(),
     )
@@ -71,7 +71,7 @@ def legal_entity_add(*, migration: Migration, actor, code: str, name: str) -> Le
             actor=actor,
             verb="setting",
             description=f"Added legal entity {entity}",
-            step=5,
+            step=runbook.CONNECTION_STEP,
         )
     return entity
 
@@ -84,7 +84,11 @@ def legal_entity_remove(*, entity: LegalEntity, actor) -> None:
     ChecklistItem.objects.filter(migration=migration, key=f"link-{entity.code.lower()}").delete()
     entity.delete()
     activity_record(
-        migration=migration, actor=actor, verb="setting", description=f"Removed legal entity {entity}", step=5
+        migration=migration,
+        actor=actor,
+        verb="setting",
+        description=f"Removed legal entity {entity}",
+        step=runbook.CONNECTION_STEP,
     )
 
 

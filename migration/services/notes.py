@@ -3,8 +3,8 @@
 from django.db import transaction
 
 from ..models import Evidence, Migration, Note
+from ..storage import sha256_of_upload
 from .activity import activity_record
-from .files import sha256_of_upload
 
 
 def note_add(*, migration: Migration, step: int, author, text: str) -> Note:

@@ -2,6 +2,7 @@
 
 from django.utils import timezone
 
+from .. import runbook
 from ..models import InitializationSettings
 from .activity import activity_record
 
@@ -30,7 +31,7 @@ def init_settings_update(*, init_settings: InitializationSettings, actor, values
             actor=actor,
             verb="setting",
             description=f"Set {label} to {values[field]!s:.200}",
-            step=8,
+            step=runbook.INITIALIZE_STEP,
         )
     if changed:
         init_settings.updated_by, init_settings.updated_at = actor, timezone.now()

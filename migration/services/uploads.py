@@ -6,33 +6,22 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import engine, runbook
+from .. import engine, filetypes, runbook, selectors
 from ..engine.transform import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
+from ..run_settings import engine_settings, settings_snapshot
+from ..storage import local_copy, sha256_of_upload
+from ..upload_limits import limit_mb, over_limit
 from . import checklist
 from .activity import activity_record
-from .files import local_copy, sha256_of_upload
-from .run_settings import engine_settings, settings_snapshot
 
 logger = logging.getLogger(__name__)
 
 ACCEPTED = (".csv", ".xlsx")
-# Bytes that start common binary files someone may pick by mistake.
-BINARY_MAGIC = (
-    b"PK\x03\x04",
-    b"%PDF",
-    b"\xd0\xcf\x11\xe0",
-    b"\x89PNG",
-    b"\xff\xd8\xff",
-    b"MZ",
-    b"\x7fELF",
-    b"\x1f\x8b",
-)
 
 
 class UploadError(Exception):
@@ -40,12 +29,11 @@ class UploadError(Exception):
 
 
 def _check_size(upload) -> None:
-    limit_mb = settings.P2C_MAX_UPLOAD_MB
     if upload.size == 0:
         raise UploadError(f"{upload.name} is empty. Export the table again and upload the new file.")
-    if upload.size > limit_mb * 1024 * 1024:
+    if over_limit(upload.size):
         raise UploadError(
-            f"{upload.name} is {upload.size / 1024 / 1024:.0f} MB; the limit is {limit_mb} MB. "
+            f"{upload.name} is {upload.size / 1024 / 1024:.0f} MB; the limit is {limit_mb()} MB. "
             "Export fewer columns or split the export by company."
         )
 
@@ -68,15 +56,13 @@ def _check_workbook(upload) -> None:
 
 
 def _check_text(upload) -> None:
-    head = upload.read(64 * 1024)
-    upload.seek(0)
-    if head.startswith(BINARY_MAGIC):
+    head = filetypes.read_head(upload, 64 * 1024)
+    if filetypes.starts_like_binary(head):
         raise UploadError(
             f"{upload.name} is named .csv but holds a binary file. "
             "Save the export as CSV (comma or semicolon delimited) and upload that."
         )
-    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
-    if b"\x00" in head and not utf16:
+    if not filetypes.looks_like_text(head):
         raise UploadError(f"{upload.name} is not a text file. Save the export as CSV and upload that.")
 
 
@@ -89,9 +75,7 @@ def check_upload(upload) -> None:
         )
     _check_size(upload)
     if suffix == ".xlsx":
-        head = upload.read(4)
-        upload.seek(0)
-        if head != b"PK\x03\x04":
+        if not filetypes.matches_suffix(filetypes.read_head(upload, 4), ".xlsx"):
             raise UploadError(
                 f"{upload.name} is named .xlsx but is not an Excel workbook. "
                 "Upload the file Sales' Export to Excel produced, or save it as .xlsx in Excel."
@@ -137,7 +121,7 @@ def upload_create(*, migration: Migration, table: str, kind: str, upload, actor)
             actor=actor,
             verb="upload",
             description=f"Uploaded {record.original_name} as {_slot_label(table, kind)} v{record.version}",
-            step=2 if kind == UploadKind.EXPORT else 8,
+            step=runbook.EXPORTS_STEP if kind == UploadKind.EXPORT else runbook.INITIALIZE_STEP,
         )
         from ..tasks import inspect_upload
 
@@ -240,20 +224,12 @@ def _record_export(upload: ExportUpload, inspection: dict) -> None:
     )
 
 
-def latest_uploads(migration: Migration, kind: str = UploadKind.EXPORT) -> dict[str, ExportUpload]:
-    """The newest version of each slot of a kind."""
-    latest: dict[str, ExportUpload] = {}
-    for upload in ExportUpload.objects.filter(migration=migration, kind=kind).order_by("table", "-version"):
-        latest.setdefault(upload.table, upload)
-    return latest
-
-
 USABLE = (UploadState.READY, UploadState.PROBLEMS)
 
 
 def cross_check_queue_if_complete(*, migration: Migration) -> CrossCheck | None:
     """Once every slot holds an inspected export, check them together (once per set of inputs)."""
-    latest = latest_uploads(migration)
+    latest = selectors.latest_uploads(migration)
     if len(latest) < len(runbook.EXPORT_TABLES) or any(u.state not in USABLE for u in latest.values()):
         return None
     inputs = {table: upload.id for table, upload in sorted(latest.items())}

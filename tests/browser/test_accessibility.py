@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from playwright.sync_api import Page
 
 from migration.services import checklist, jobs
-from tests.jobs_helpers import upload_inspected
+from tests.helpers import upload_inspected
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,8 @@ from playwright.sync_api import Page, expect
 
 from migration import runbook
 from migration.models import ExportUpload
-from migration.services.jobs import transformable_tables
-from tests.jobs_helpers import SAMPLES
-from tests.workers import thread_worker
+from migration.selectors import transformable_tables
+from tests.helpers import SAMPLES, thread_worker
 
 pytestmark = pytest.mark.browser
 

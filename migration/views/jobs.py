@@ -1,94 +1,21 @@
-"""Uploads at step 2, transformation jobs at step 8, their downloads and status feeds."""
+"""Transformation jobs (step 8): start, cancel, retry, results and downloads, and the status feed."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
-from . import engine, selectors
-from .access import READ, WORK, membership_required
-from .models import ExportUpload, JobState, TransformJob, UploadKind
-from .services import jobs, uploads
-from .services.zipstream import zip_stream
-from .upload_limits import too_large_message, with_size_limit
-
-STEP_OF_KIND = {
-    UploadKind.EXPORT: "exports",
-    UploadKind.REEXPORT: "initialize",
-    UploadKind.PARTY_NUMBERS: "initialize",
-}
-
-
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
-def _upload_json(upload: ExportUpload) -> dict:
-    return {
-        "id": upload.id,
-        "table": upload.table,
-        "kind": upload.kind,
-        "version": upload.version,
-        "name": upload.original_name,
-        "size": upload.size,
-        "sha256": upload.sha256,
-        "state": upload.state,
-        "state_label": upload.get_state_display(),
-        "message": upload.state_message,
-        "row_count": upload.inspection.get("rows"),
-        "uploaded_by": upload.uploaded_by.username,
-        "uploaded_at": upload.uploaded_at.isoformat(),
-    }
-
-
-@with_size_limit
-@require_POST
-@login_required
-def upload_create(request, migration_id: int, kind: str, table: str):
-    membership = membership_required(request, migration_id, WORK)
-    if kind not in UploadKind.values or table not in engine.TABLES:
-        raise Http404("No such upload slot")
-    back = reverse("runbook", kwargs={"migration_id": migration_id, "step": STEP_OF_KIND[kind]})
-    file = request.FILES.get("file")
-    try:
-        if too_large := too_large_message(request):
-            raise uploads.UploadError(too_large)
-        if file is None:
-            raise uploads.UploadError("Choose a file to upload.")
-        upload = uploads.upload_create(
-            migration=membership.migration, table=table, kind=kind, upload=file, actor=request.user
-        )
-    except uploads.UploadError as error:
-        if _wants_json(request):
-            return JsonResponse({"error": str(error)}, status=400)
-        messages.error(request, str(error))
-        return redirect(back)
-    if _wants_json(request):
-        return JsonResponse(_upload_json(upload), status=201)
-    messages.success(
-        request, f"Uploaded {upload.original_name} (version {upload.version}); inspecting it now."
-    )
-    return redirect(back)
-
-
-@login_required
-def upload_download(request, migration_id: int, upload_id: int):
-    membership_required(request, migration_id, READ)
-    upload = get_object_or_404(ExportUpload, id=upload_id, migration_id=migration_id)
-    return FileResponse(upload.file.open("rb"), as_attachment=True, filename=upload.original_name)
-
-
-@login_required
-def upload_detail(request, migration_id: int, upload_id: int):
-    membership = membership_required(request, migration_id, READ)
-    upload = get_object_or_404(ExportUpload, id=upload_id, migration_id=migration_id)
-    context = {"migration": membership.migration, "membership": membership, "upload": upload}
-    return render(request, "migration/upload_detail.html", context)
+from .. import runbook, selectors
+from ..access import READ, WORK, membership_required
+from ..models import TransformJob, UploadKind
+from ..services import jobs
+from ..zipstream import zip_stream
+from .common import back_to_step
+from .uploads import upload_json
 
 
 def _job_json(job: TransformJob) -> dict:
@@ -110,20 +37,21 @@ def _job_json(job: TransformJob) -> dict:
 
 
 @login_required
-def status_json(request, migration_id: int):
-    """What the step 2 and step 8 pages poll: upload slots, the cross-file check, jobs."""
+def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
+    """What the step 2 and step 8 pages poll: upload slots, the cross-file check, jobs.
+
+    Reads only: the stale sweeps run on Celery beat (tasks.sweep_stale_jobs), not per poll.
+    """
     membership = membership_required(request, migration_id, READ)
     migration = membership.migration
-    jobs.jobs_sweep_stale()
-    uploads.uploads_requeue_stale()
     latest_jobs = [row.latest for row in selectors.job_rows(migration) if row.latest]
     check = selectors.latest_cross_check(migration)
     return JsonResponse(
         {
             "uploads": [
-                _upload_json(u)
+                upload_json(u)
                 for kind in UploadKind.values
-                for u in uploads.latest_uploads(migration, kind).values()
+                for u in selectors.latest_uploads(migration, kind).values()
             ],
             "cross_check": {"state": check.state, "summary": check.summary} if check else None,
             "jobs": [_job_json(job) for job in latest_jobs],
@@ -131,13 +59,13 @@ def status_json(request, migration_id: int):
     )
 
 
-def _step8(migration_id: int):
-    return redirect(reverse("runbook", kwargs={"migration_id": migration_id, "step": "initialize"}) + "#jobs")
+def _step8(migration_id: int) -> HttpResponse:
+    return back_to_step(migration_id, runbook.INITIALIZE_STEP, "#jobs")
 
 
 @require_POST
 @login_required
-def job_start(request, migration_id: int, table: str):
+def job_start(request: HttpRequest, migration_id: int, table: str) -> HttpResponse:
     membership = membership_required(request, migration_id, WORK)
     try:
         job = jobs.job_start(migration=membership.migration, table=table, actor=request.user)
@@ -149,7 +77,7 @@ def job_start(request, migration_id: int, table: str):
 
 @require_POST
 @login_required
-def jobs_start_all(request, migration_id: int):
+def jobs_start_all(request: HttpRequest, migration_id: int) -> HttpResponse:
     membership = membership_required(request, migration_id, WORK)
     started, problems = jobs.job_start_all(migration=membership.migration, actor=request.user)
     if started:
@@ -159,7 +87,7 @@ def jobs_start_all(request, migration_id: int):
     return _step8(migration_id)
 
 
-def _job_for(request, migration_id: int, job_id: int, need: str) -> TransformJob:
+def _job_for(request: HttpRequest, migration_id: int, job_id: int, need: str) -> TransformJob:
     membership_required(request, migration_id, need)
     return get_object_or_404(
         TransformJob.objects.select_related("migration"), id=job_id, migration_id=migration_id
@@ -168,7 +96,7 @@ def _job_for(request, migration_id: int, job_id: int, need: str) -> TransformJob
 
 @require_POST
 @login_required
-def job_cancel(request, migration_id: int, job_id: int):
+def job_cancel(request: HttpRequest, migration_id: int, job_id: int) -> HttpResponse:
     job = _job_for(request, migration_id, job_id, WORK)
     jobs.job_cancel(job=job, actor=request.user)
     messages.success(request, f"Cancelling the {job.table} job.")
@@ -177,7 +105,7 @@ def job_cancel(request, migration_id: int, job_id: int):
 
 @require_POST
 @login_required
-def job_retry(request, migration_id: int, job_id: int):
+def job_retry(request: HttpRequest, migration_id: int, job_id: int) -> HttpResponse:
     job = _job_for(request, migration_id, job_id, WORK)
     try:
         retry = jobs.job_retry(job=job, actor=request.user)
@@ -188,7 +116,7 @@ def job_retry(request, migration_id: int, job_id: int):
 
 
 @login_required
-def job_detail(request, migration_id: int, job_id: int):
+def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResponse:
     membership = membership_required(request, migration_id, READ)
     job = get_object_or_404(TransformJob, id=job_id, migration_id=migration_id)
     issues = job.issues.all()
@@ -215,7 +143,7 @@ JOB_FILES = {"csv": "output_csv", "xlsx": "output_xlsx", "report": "report_json"
 
 
 @login_required
-def job_download(request, migration_id: int, job_id: int, what: str):
+def job_download(request: HttpRequest, migration_id: int, job_id: int, what: str) -> HttpResponse:
     job = _job_for(request, migration_id, job_id, READ)
     field = getattr(job, JOB_FILES.get(what, ""), None)
     if not field:
@@ -224,15 +152,11 @@ def job_download(request, migration_id: int, job_id: int, what: str):
 
 
 @login_required
-def results_zip(request, migration_id: int):
+def results_zip(request: HttpRequest, migration_id: int) -> HttpResponse:
     """Every table's latest successful output, CSV and xlsx, with reports, in one zip."""
     membership = membership_required(request, migration_id, READ)
     migration = membership.migration
-    latest = (
-        TransformJob.objects.filter(migration=migration, table=table, state=JobState.SUCCEEDED).first()
-        for table in jobs.transformable_tables()
-    )
-    done = [job for job in latest if job]
+    done = selectors.latest_results(migration)
     if not done:
         messages.error(request, "No job has finished yet: run the jobs first.")
         return _step8(migration_id)

@@ -1,7 +1,8 @@
-"""Real Celery workers for tests: in a thread of the test process, or as a separate process.
+"""Test helpers in one place: sample exports and their inspection, and real Celery workers.
 
-Both use the broker the settings choose: kombu's filesystem transport on the
-embedded default, Redis when REDIS_URL is set (as CI's second run does).
+Workers run in a thread of the test process or as a separate process; both use
+the broker the settings choose: kombu's filesystem transport on the embedded
+default, Redis when REDIS_URL is set (as CI's second run does).
 """
 
 import os
@@ -14,9 +15,46 @@ from pathlib import Path
 
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.core.files import File
 from django.db import connection
+from django.urls import reverse
 
+from migration.models import ExportUpload
+from migration.services import uploads
 from p2cwizard.celery import app
+
+
+def migration_url(name: str, migration, **kwargs) -> str:
+    """The URL of one of a migration's pages."""
+    return reverse(name, kwargs={"migration_id": migration.id, **kwargs})
+
+
+# A copy of shared/samples, kept in the repository so a clone anywhere has them.
+SAMPLES = Path(__file__).resolve().parent / "samples" / "sales-excel"
+
+
+def upload_sample(
+    migration, actor, name: str, table: str | None = None, kind: str = "export"
+) -> ExportUpload:
+    path = SAMPLES / name if not Path(name).is_absolute() else Path(name)
+    table = table or path.stem
+    with open(path, "rb") as handle:
+        return uploads.upload_create(
+            migration=migration, table=table, kind=kind, upload=File(handle, name=path.name), actor=actor
+        )
+
+
+def upload_inspected(
+    migration, actor, name: str, table: str | None = None, kind: str = "export"
+) -> ExportUpload:
+    upload = upload_sample(migration, actor, name, table, kind)
+    uploads.upload_inspect(upload_id=upload.id)
+    upload.refresh_from_db()
+    return upload
+
+
+# --- real workers ----------------------------------------------------------------------
+
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 """The step-8 settings a run uses: snapshotted on the job, turned into the engine's TransformSettings."""
 
-from .. import engine
-from ..models import Migration
+from . import engine
+from .models import Migration
 
 
 def settings_snapshot(migration: Migration) -> dict:

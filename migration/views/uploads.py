@@ -1,0 +1,83 @@
+"""Uploads of exports (step 2), re-exports and the customer list (step 8), and their downloads."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
+
+from .. import engine, runbook
+from ..access import READ, WORK, membership_required
+from ..models import ExportUpload, UploadKind
+from ..services import uploads
+from ..upload_limits import too_large_message, with_size_limit
+from .common import back_to_step, wants_json
+
+STEP_OF_KIND = {
+    UploadKind.EXPORT: runbook.EXPORTS_STEP,
+    UploadKind.REEXPORT: runbook.INITIALIZE_STEP,
+    UploadKind.PARTY_NUMBERS: runbook.INITIALIZE_STEP,
+}
+
+
+def upload_json(upload: ExportUpload) -> dict:
+    return {
+        "id": upload.id,
+        "table": upload.table,
+        "kind": upload.kind,
+        "version": upload.version,
+        "name": upload.original_name,
+        "size": upload.size,
+        "sha256": upload.sha256,
+        "state": upload.state,
+        "state_label": upload.get_state_display(),
+        "message": upload.state_message,
+        "row_count": upload.inspection.get("rows"),
+        "uploaded_by": upload.uploaded_by.username,
+        "uploaded_at": upload.uploaded_at.isoformat(),
+    }
+
+
+@with_size_limit
+@require_POST
+@login_required
+def upload_create(request: HttpRequest, migration_id: int, kind: str, table: str) -> HttpResponse:
+    membership = membership_required(request, migration_id, WORK)
+    if kind not in UploadKind.values or table not in engine.TABLES:
+        raise Http404("No such upload slot")
+    back = back_to_step(migration_id, STEP_OF_KIND[kind])
+    file = request.FILES.get("file")
+    try:
+        if too_large := too_large_message(request):
+            raise uploads.UploadError(too_large)
+        if file is None:
+            raise uploads.UploadError("Choose a file to upload.")
+        upload = uploads.upload_create(
+            migration=membership.migration, table=table, kind=kind, upload=file, actor=request.user
+        )
+    except uploads.UploadError as error:
+        if wants_json(request):
+            return JsonResponse({"error": str(error)}, status=400)
+        messages.error(request, str(error))
+        return back
+    if wants_json(request):
+        return JsonResponse(upload_json(upload), status=201)
+    messages.success(
+        request, f"Uploaded {upload.original_name} (version {upload.version}); inspecting it now."
+    )
+    return back
+
+
+@login_required
+def upload_download(request: HttpRequest, migration_id: int, upload_id: int) -> HttpResponse:
+    membership_required(request, migration_id, READ)
+    upload = get_object_or_404(ExportUpload, id=upload_id, migration_id=migration_id)
+    return FileResponse(upload.file.open("rb"), as_attachment=True, filename=upload.original_name)
+
+
+@login_required
+def upload_detail(request: HttpRequest, migration_id: int, upload_id: int) -> HttpResponse:
+    membership = membership_required(request, migration_id, READ)
+    upload = get_object_or_404(ExportUpload, id=upload_id, migration_id=migration_id)
+    context = {"migration": membership.migration, "membership": membership, "upload": upload}
+    return render(request, "migration/upload_detail.html", context)

@@ -1,0 +1,102 @@
+"""Every page, download and JSON endpoint for each role of the cast (access.py)."""
+
+import pytest
+from django.urls import reverse
+
+from .helpers import migration_url
+
+pytestmark = pytest.mark.django_db
+
+
+ROLES = ["manager", "consultant", "viewer", "outsider", "anonymous"]
+
+
+READ_PAGES = [
+    ("migration_detail", {}),
+    ("migration_progress_json", {}),
+    ("activity_log", {}),
+    ("members", {}),
+    ("init_settings", {}),
+    *[
+        ("runbook", {"step": slug})
+        for slug in ("last-sync", "exports", "uninstall", "initialize", "enable-maps")
+    ],
+]
+
+
+# What each role gets on a GET of a readable page.
+READ_EXPECTED = {"manager": 200, "consultant": 200, "viewer": 200, "outsider": 404, "anonymous": 302}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "kwargs"), READ_PAGES)
+def test_it_shows_migration_pages_to_members_only(client_for, migration, role, name, kwargs):
+    response = client_for(role).get(migration_url(name, migration, **kwargs))
+    assert response.status_code == READ_EXPECTED[role]
+    if role == "anonymous":
+        assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"), [("manager", 200), ("consultant", 403), ("viewer", 403), ("outsider", 404)]
+)
+def test_it_shows_settings_to_project_managers_only(client_for, migration, role, expected):
+    assert client_for(role).get(migration_url("migration_settings", migration)).status_code == expected
+
+
+WORK_POSTS = [
+    ("note_add", {"step": "install"}, {"text": "Core solution 1.0.3 installed"}),
+    ("duplicate_rule_add", {}, {"name": "Same account name", "table": "Account"}),
+    ("uninstall_confirm", {}, {"typed_name": "Contoso cutover"}),
+    (
+        "init_settings",
+        {},
+        {
+            "company": "USMF",
+            "customer_group": "20",
+            "relationship_type": "Customer",
+            "language": "en-us",
+            "order_type": "Item based",
+            "date_order": "auto",
+            "country": "keep",
+        },
+    ),
+    (
+        "runbook",
+        {"step": "install"},
+        {"{prefix}-current_step": "install", "install-TOTAL_FORMS": "0", "install-INITIAL_FORMS": "0"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"), [("consultant", 302), ("viewer", 403), ("outsider", 404), ("anonymous", 302)]
+)
+@pytest.mark.parametrize(("name", "kwargs", "data"), WORK_POSTS)
+def test_it_lets_consultants_but_not_viewers_work_the_steps(
+    client_for, migration, role, expected, name, kwargs, data
+):
+    data = {key.format(prefix=f"runbook_{migration.id}"): value for key, value in data.items()}
+    response = client_for(role).post(migration_url(name, migration, **kwargs), data)
+    assert response.status_code == expected
+    if role == "anonymous":
+        assert reverse("login") in response.url
+
+
+def test_it_saves_nothing_a_viewer_posts(client_for, migration):
+    client_for("viewer").post(migration_url("note_add", migration, step="install"), {"text": "sneaky"})
+    assert not migration.notes.exists()
+
+
+MANAGE_POSTS = [
+    ("step_signoff", {"step": "exports"}, {}),
+    ("members", {}, {"username": "otto-outsider", "role": "viewer"}),
+    ("legal_entity_add", {}, {"code": "GBSI", "name": "Contoso UK"}),
+    ("migration_settings", {}, {"name": "Renamed", "customer": "Contoso Ltd"}),
+]
+
+
+@pytest.mark.parametrize(("role", "expected"), [("consultant", 403), ("viewer", 403), ("outsider", 404)])
+@pytest.mark.parametrize(("name", "kwargs", "data"), MANAGE_POSTS)
+def test_it_keeps_management_to_project_managers(client_for, migration, role, expected, name, kwargs, data):
+    assert client_for(role).post(migration_url(name, migration, **kwargs), data).status_code == expected
