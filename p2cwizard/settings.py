@@ -139,6 +139,7 @@ AXES_FAILURE_LIMIT = env_int("P2C_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("P2C_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # its start-up banner would end up in every command's output
 AXES_LOCKOUT_CALLABLE = "p2cwizard.accounts.locked_out"
 
 ROOT_URLCONF = "p2cwizard.urls"

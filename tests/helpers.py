@@ -6,7 +6,9 @@ default, Redis when REDIS_URL is set (as CI's second run does).
 """
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -128,3 +130,48 @@ def wait_for(predicate, timeout: float = 120, what: str = "condition"):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+# --- A Redis of a test's own (it can be stopped and started) -----------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    def __init__(self, port: int):
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is needed (apt-get install redis-server; .ci/run installs it)"
+        self.command = [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
+        wait_for(self._answers, timeout=20, what="redis-server to start")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(
+                ("127.0.0.1", int(self.url.split(":")[2].split("/")[0])), timeout=1
+            ) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()

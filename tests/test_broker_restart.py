@@ -5,8 +5,6 @@ cache-style Redis) so it can restart it; the worker, and the code that sends
 and sweeps jobs, run as separate processes pointed at it.
 """
 
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,54 +16,10 @@ from django.utils import timezone
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import jobs
 
-from .helpers import ROOT, process_worker, upload_inspected, wait_for, worker_env
+from .helpers import ROOT, RedisServer, free_port, process_worker, upload_inspected, wait_for, worker_env
 from .test_worker import big_order_export, finished
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    def __init__(self, port: int):
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is needed (apt-get install redis-server; .ci/run installs it)"
-        self.command = [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process = None
-
-    def start(self):
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
-        wait_for(self._answers, timeout=20, what="redis-server to start")
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(
-                ("127.0.0.1", int(self.url.split(":")[2].split("/")[0])), timeout=1
-            ) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import urllib.request
 
 import pytest
 
-from .test_broker_restart import RedisServer, free_port
-from .workers import ROOT, wait_for
+from .helpers import ROOT, RedisServer, free_port, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.worker]
 

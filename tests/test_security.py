@@ -95,7 +95,15 @@ def test_it_offers_password_reset_when_mail_is_configured(client, settings):
 
 
 def deploy_check(tmp_path, **env: str) -> subprocess.CompletedProcess:
-    dropped = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "P2C_HTTPS", "SECURE_COOKIES"}
+    dropped = {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "P2C_HTTPS",
+        "SECURE_COOKIES",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }  # fmt: skip  (the browser tests set the last one)
     clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean |= {"P2C_VAR_DIR": str(tmp_path), "DEBUG": "false", "ALLOWED_HOSTS": "p2c.example.com",
               "SECRET_KEY": "k7Qw-9zPx_mT3vR8sL2nB5yH6"*3, **env}  # fmt: skip
