@@ -51,7 +51,6 @@ COMPANY = Col("Company", "msdyn_company")
 _SHIP_COUNTRY = Col("Ship To Country/Region", "shipto_country")
 _RECEIPT = Col("Requested Receipt Date", "msdyn_requestedreceiptdate")
 _DELIVERY = Col("Requested Delivery Date", "requestdeliveryby")
-_INVOICE_CUSTOMER = Col("Invoice Customer", "msdyn_invoicecustomerid", ("msdyn_invoicecustomer",))
 _CHECKSUM = "(do not modify) row checksum"
 _MODIFIED = "(do not modify) modified on"
 
