@@ -44,6 +44,8 @@ ISSUE_CODES: dict[str, tuple[str, str]] = {
         "record of the step-2 export is not in the re-export: not in the output",
     ),
 }
+# Issues whose row number is a row of the step-2 export (merge mode), not of the transformed file.
+STEP2_ONLY_CODES = frozenset({"merge_only_in_step2"})
 
 
 @dataclass

@@ -17,40 +17,13 @@ from .dates import DateOrder
 from .errors import EngineError
 from .merge import Step2Export, relaxed
 from .options import TABLES, TransformSettings
+from .party_numbers import load_party_numbers
 from .reading import Batch, CsvSource, Source, XlsxSource, open_source
 from .report import IssueLog, Report
 from .tables import Layout, TableSpec, Target, resolve_layout, spec_for
 from .writing import CsvWriter, XlsxWriter, open_writer
 
 Progress = Callable[[int, int | None], None]
-
-
-def load_party_numbers(path: str) -> tuple[dict[str, str], bool]:
-    """F&O Customers V3 list -> {"company\\x1faccount": party}; second value: keyed by account only."""
-    if not os.path.isfile(path):
-        raise EngineError(f"the customer list {path!r} does not exist: upload the Customers V3 export again")
-    source = open_source(path)
-    names = {h.strip().casefold(): i for i, h in enumerate(source.headers)}
-    needed = ("customeraccount", "partynumber")
-    for name in needed:
-        if name not in names:
-            raise EngineError(
-                f"the customer list has no {name.upper()} column (headers found: "
-                f"{', '.join(source.headers[:20])}): upload a Customers V3 data management export"
-            )
-    acc, party, area = names["customeraccount"], names["partynumber"], names.get("dataareaid")
-    found: dict[str, str] = {}
-    for batch in source.batches():
-        accounts = pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(acc))).to_pylist()
-        parties = batch.text(party).to_pylist()
-        areas = (
-            pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(area))).to_pylist() if area is not None else None
-        )
-        for j, (a, p) in enumerate(zip(accounts, parties, strict=True)):
-            key = a if areas is None else f"{areas[j]}\x1f{a}"
-            if a and p.strip():
-                found.setdefault(key, p.strip())
-    return found, area is None
 
 
 def appended_targets(spec: TableSpec, layout: Layout, step2: Step2Export | None) -> list[Target]:

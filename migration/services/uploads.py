@@ -12,7 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .. import engine, runbook
-from ..engine.transform import load_party_numbers
+from ..engine import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
 from . import checklist
 from .activity import activity_record
