@@ -30,13 +30,13 @@ from .options import (
     LANGUAGE_CODES,
     ORDER_TYPES,
     RELATIONSHIP_TYPES,
-    TABLES,
     CompanyRule,
-    TableInfo,
     TransformSettings,
 )
 from .party_numbers import load_party_numbers
-from .report import ISSUE_CODES, STEP2_ONLY_CODES, Report
+from .report import STEP2_ONLY_CODES, Report
+from .schema import Table
+from .tables import ISSUE_CODES, TABLES
 from .transform import transform_file
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
     "EngineError",
     "Inspection",
     "Report",
-    "TableInfo",
+    "Table",
     "TransformSettings",
     "check_exports",
     "find_exports",

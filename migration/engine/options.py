@@ -14,37 +14,6 @@ from typing import Any
 
 from .errors import EngineError
 
-
-@dataclass(frozen=True)
-class TableInfo:
-    key: str
-    export_name: str
-    entity: str  # Dataverse logical name, as in "(Do Not Modify) <Entity>"
-    transforms: bool
-    why_not: str = ""
-
-
-_FLOWS_FROM_FNO = (
-    "nothing to generate: this table flows one way from Finance and Operations "
-    "and dual-write's initial sync fills it; it is kept for checks and reconciliation"
-)
-
-# The nine step-2 exports, in the contract's order.
-TABLES: dict[str, TableInfo] = {
-    t.key: t
-    for t in (
-        TableInfo("account", "Account", "account", True),
-        TableInfo("contact", "Contact", "contact", True),
-        TableInfo("order", "Order", "salesorder", True),
-        TableInfo("order_products", "Order products", "salesorderdetail", True),
-        TableInfo("quote", "Quote", "quote", True),
-        TableInfo("quote_products", "Quote products", "quotedetail", True),
-        TableInfo("invoice", "Invoice", "invoice", False, _FLOWS_FROM_FNO),
-        TableInfo("invoice_products", "Invoice products", "invoicedetail", False, _FLOWS_FROM_FNO),
-        TableInfo("products", "Products", "product", False, _FLOWS_FROM_FNO),
-    )
-}
-
 # msdyn_language choices, index i = choice value 192350000 + i. Source: the
 # LANGUAGEID value map of "CDS Parties (msdyn_parties)" in MicrosoftDocs
 # dynamics-365-unified-operations-public, dual-write/mapping-reference.md

@@ -15,21 +15,23 @@ import pyarrow.compute as pc
 from . import rules
 from .dates import DateOrder
 from .errors import EngineError
-from .merge import Step2Export, relaxed
-from .options import TABLES, TransformSettings
+from .layout import Layout, resolve_layout
+from .merge import Step2Export
+from .options import TransformSettings
 from .party_numbers import load_party_numbers
 from .reading import Batch, CsvSource, Source, XlsxSource, open_source
 from .report import IssueLog, Report
-from .tables import Layout, TableSpec, Target, resolve_layout, spec_for
+from .schema import Table, Target
+from .tables import issues_of, table_for
 from .writing import CsvWriter, XlsxWriter, open_writer
 
 Progress = Callable[[int, int | None], None]
 
 
-def appended_targets(spec: TableSpec, layout: Layout, step2: Step2Export | None) -> list[Target]:
+def appended_targets(table: Table, layout: Layout, step2: Step2Export | None) -> list[Target]:
     have = set(layout.sources) | (set(step2.layout.sources) if step2 else set())
     out = []
-    for t in spec.targets:
+    for t in table.targets:
         if t.key in layout.targets:
             continue
         if t.key == "ship_country" and "ship_country" not in have:
@@ -50,7 +52,7 @@ def _prepare_dates(ctx: rules.Context, source: Source, batches: Iterator[Batch])
     Once decided, a later value in the other order fails to parse and is reported as bad_date.
     """
     first = next(batches, None)
-    if first is not None and ctx.spec.receipt_chain and ctx.settings.date_order == "auto":
+    if first is not None and ctx.table.receipt_chain and ctx.settings.date_order == "auto":
         rules.observe_dates(ctx, first)
         if not ctx.dates.order:
             rules.observe_dates(ctx, first, modified_on=True)
@@ -83,9 +85,9 @@ def transform_file(
     merge_source_path: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Transform one export. Raises EngineError (and writes nothing) on a fatal problem."""
-    spec = spec_for(table)
-    if not TABLES[table].transforms:
-        raise EngineError(f"{TABLES[table].export_name}: {TABLES[table].why_not}")
+    declared = table_for(table)
+    if not declared.transforms:
+        raise EngineError(f"{declared.export_name}: {declared.why_not}")
     if not isinstance(settings, TransformSettings):
         raise EngineError("settings must be a TransformSettings")
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
@@ -94,7 +96,7 @@ def transform_file(
     if os.path.abspath(input_path) == os.path.abspath(output_path):
         raise EngineError("the output path is the input file: choose another output path")
     try:
-        run = _Run(spec, input_path, settings, merge_source_path)
+        run = _Run(declared, input_path, settings, merge_source_path)
         report = run.execute(output_path, progress)
         if report_path is not None:
             report.write_json(report_path)
@@ -149,36 +151,38 @@ class _Run:
 
     def __init__(
         self,
-        spec: TableSpec,
+        table: Table,
         input_path: str,
         settings: TransformSettings,
         merge_path: str | os.PathLike[str] | None,
     ) -> None:
-        self.spec, self.settings = spec, settings
+        self.table, self.settings = table, settings
         self.source = open_source(input_path)
         rule = settings.company_rule
-        self.step2 = Step2Export(os.fspath(merge_path), spec) if merge_path is not None else None
-        layout_spec = relaxed(spec) if self.step2 else spec
-        self.layout = resolve_layout(layout_spec, self.source.headers, rule.source_column if rule else None)
+        self.step2 = Step2Export(os.fspath(merge_path), table) if merge_path is not None else None
+        # A re-export lacks P2C's columns (merge mode takes them from the step-2 export): none required.
+        self.layout = resolve_layout(
+            table, self.source.headers, rule.source_column if rule else None, require=self.step2 is None
+        )
         if self.step2 and self.layout.guid is None:
             raise EngineError(
                 "merge: the re-export has no record GUID column: export it with Export to Excel"
             )
         party, by_account = (None, False)
-        if spec.key == "account" and settings.party_numbers_path is not None:
+        if table.key == "account" and settings.party_numbers_path is not None:
             party, by_account = load_party_numbers(settings.party_numbers_path)
         self.ctx = rules.Context(
-            spec=spec,
+            table=table,
             layout=self.layout,
             settings=settings,
-            issues=IssueLog(),
+            issues=IssueLog(issues_of(table)),
             dates=DateOrder(settings.date_order),
             party=party,
             party_by_account=by_account,
             company_map=rule.lookup() if rule else None,
         )
-        self.appended = appended_targets(spec, self.layout, self.step2)
-        self.report = Report(table=spec.key, settings=settings.to_dict(), input_format=self.source.format)
+        self.appended = appended_targets(table, self.layout, self.step2)
+        self.report = Report(table=table.key, settings=settings.to_dict(), input_format=self.source.format)
 
     def rows_for(self, batch: Batch) -> rules.Rows:
         guids = batch.text(self.layout.guid) if self.layout.guid is not None else None
@@ -193,11 +197,11 @@ class _Run:
             self.ctx.issues.add_mask(
                 "merge_only_in_reexport", guid_header, pc.invert(found), batch.start, guids, None
             )
-        return rules.Rows(batch, self.layout, guids, merged)
+        return rules.Rows(self.ctx, batch, guids, merged)
 
     def execute(self, output_path: str, progress: Progress | None) -> Report:
         headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
-        sheet = getattr(self.source, "sheet_name", None) or TABLES[self.spec.key].export_name
+        sheet = getattr(self.source, "sheet_name", None) or self.table.export_name
         # Hashing the input on its own thread beats feeding pyarrow a hashing file object: that
         # object's reads need the GIL, which the rules hold, and stall the reader.
         sha = hashlib.sha256()
@@ -279,7 +283,7 @@ class _Run:
         rules.duplicate_keys(self.ctx)
         r = self.report
         r.issues = self.ctx.issues
-        r.date_order = self.ctx.dates.order if self.spec.receipt_chain else None
+        r.date_order = self.ctx.dates.order if self.table.receipt_chain else None
         r.columns_added = [t.col.header(self.settings.headers) for t in self.appended]
         r.columns_filled = [self.layout.headers[i] for i in self.layout.targets.values()]
         if self.step2 is not None:
@@ -294,7 +298,7 @@ class _Run:
                 "only_in_step2": only_step2,
             }
         if (
-            "ship_country" in {t.key for t in self.spec.targets}
+            "ship_country" in {t.key for t in self.table.targets}
             and not any(t.key == "ship_country" for t in self.appended)
             and "ship_country" not in self.layout.targets
         ):
@@ -307,7 +311,7 @@ def _sum(mask: pa.Array) -> int:
 
 def dry_run(table: str, input_path: str, settings: TransformSettings) -> dict[str, int]:
     """The rules over the whole file without writing anything: issue counts by code."""
-    run = _Run(spec_for(table), input_path, settings, None)
+    run = _Run(table_for(table), input_path, settings, None)
     batches = _prepare_dates(run.ctx, run.source, iter(run.source.batches()))
     for batch in batches:
         rules.apply(run.ctx, run.rows_for(batch))

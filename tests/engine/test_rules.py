@@ -361,16 +361,17 @@ def test_it_parses_date_times_by_parts_the_same_as_whole(monkeypatch):
 
     from migration.engine import rules
     from migration.engine.dates import DateOrder
+    from migration.engine.layout import resolve_layout
     from migration.engine.report import IssueLog
-    from migration.engine.tables import resolve_layout, spec_for
+    from migration.engine.tables import table_for
 
     cells = [
         "3/27/2020", "3/27/2020 12:00 AM", "3/27/2020 13:00 PM", "2020-03-27T10:00:00Z", "",
         "  ", "27/03/2020", "3/27/2020 25:00", "soon", "2020-03-27 10:00", "3/27/2020x", "2020-03-27T",
     ]  # fmt: skip
-    spec = spec_for("order")
+    order = table_for("order")
     ctx = rules.Context(
-        spec, resolve_layout(spec, ["Order ID", "Customer"]), settings(), IssueLog(), DateOrder("mdy")
+        order, resolve_layout(order, ["Order ID", "Customer"]), settings(), IssueLog(), DateOrder("mdy")
     )
     whole = rules.iso_dates(ctx, pa.array(cells), "mdy").to_pylist()
     monkeypatch.setattr(rules, "DISTINCT_DATES_PER_BATCH", 0)
