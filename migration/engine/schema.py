@@ -53,6 +53,9 @@ class Target:
     col: Col
     rule: Rule
     same_as: str | None = None  # the source role that is this very column: read and filled in place
+    # Set: the column is written only when the file (or the step-2 export) has the same_as column;
+    # without it the report carries this note instead.
+    note_if_no_source: str = ""
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ def appended_targets(table: Table, layout: Layout, step2: Step2Export | None) ->
     for t in table.targets:
         if t.key in layout.targets:
             continue
-        if t.key == "ship_country" and "ship_country" not in have:
-            continue  # nothing to convert: the view has no ship-to country
+        if t.note_if_no_source and t.same_as not in have:
+            continue  # e.g. nothing to convert: the view has no ship-to country
         out.append(t)
     return out
 
@@ -297,12 +297,10 @@ class _Run:
                 "only_in_reexport": only_here,
                 "only_in_step2": only_step2,
             }
-        if (
-            "ship_country" in {t.key for t in self.table.targets}
-            and not any(t.key == "ship_country" for t in self.appended)
-            and "ship_country" not in self.layout.targets
-        ):
-            r.notes.append("the file has no Ship To Country/Region column: no country column was written")
+        written = {t.key for t in self.appended} | set(self.layout.targets)
+        r.notes += [
+            t.note_if_no_source for t in self.table.targets if t.note_if_no_source and t.key not in written
+        ]
 
 
 def _sum(mask: pa.Array) -> int:
