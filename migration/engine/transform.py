@@ -249,22 +249,31 @@ class _Run:
         self.report.overwritten.setdefault(header, 0)
 
     def _write(self, batch: Batch, values: dict[str, pa.Array], writer: CsvWriter | XlsxWriter) -> None:
-        mode = self.settings.headers
         if batch.arrow is not None:
-            cols = list(batch.arrow.columns)
-            for key, i in self.layout.targets.items():
-                if key in values:
-                    if values[key] is cols[i]:  # e.g. country "keep": nothing to compare or merge
-                        self._count_same(self.layout.headers[i], cols[i])
-                        continue
-                    self._count(self.layout.headers[i], values[key], cols[i])
-                    cols[i] = pc.coalesce(values[key], cols[i])
-            for t in self.appended:
-                new = values.get(t.key, pa.nulls(batch.num_rows, pa.string()))
-                self._count(t.col.header(mode), new, None)
-                cols.append(new.fill_null(""))
-            writer.write_columns(cols)
+            cols = self._filled_columns(batch, values)
+            writer.write_columns(cols + [new.fill_null("") for new in self._appended_values(batch, values)])
             return
+        rows = self._filled_rows(batch, values)
+        for new in self._appended_values(batch, values):
+            for row, v in zip(rows, new.to_pylist(), strict=True):
+                row.append(v or "")
+        writer.write_rows(rows, len(self.source.headers) + len(self.appended))
+
+    def _filled_columns(self, batch: Batch, values: dict[str, pa.Array]) -> list[pa.Array]:
+        """The batch's columns, the targets the file already has filled in place (and counted)."""
+        cols = list(batch.arrow.columns) if batch.arrow is not None else []
+        for key, i in self.layout.targets.items():
+            if key not in values:
+                continue
+            if values[key] is cols[i]:  # e.g. country "keep": nothing to compare or merge
+                self._count_same(self.layout.headers[i], cols[i])
+                continue
+            self._count(self.layout.headers[i], values[key], cols[i])
+            cols[i] = pc.coalesce(values[key], cols[i])
+        return cols
+
+    def _filled_rows(self, batch: Batch, values: dict[str, pa.Array]) -> list[list[Any]]:
+        """The xlsx variant: typed cells stay as they are where the rule gives no value."""
         rows = batch.rows or []
         for key, i in self.layout.targets.items():
             if key in values:
@@ -272,12 +281,16 @@ class _Run:
                 for row, v in zip(rows, values[key].to_pylist(), strict=True):
                     if v is not None:
                         row[i] = v
+        return rows
+
+    def _appended_values(self, batch: Batch, values: dict[str, pa.Array]) -> list[pa.Array]:
+        """The appended targets' values (null where the rule gave none), counted."""
+        appended = []
         for t in self.appended:
             new = values.get(t.key, pa.nulls(batch.num_rows, pa.string()))
-            self._count(t.col.header(mode), new, None)
-            for row, v in zip(rows, new.to_pylist(), strict=True):
-                row.append(v or "")
-        writer.write_rows(rows, len(self.source.headers) + len(self.appended))
+            self._count(t.col.header(self.settings.headers), new, None)
+            appended.append(new)
+        return appended
 
     def _finish(self) -> None:
         rules.duplicate_keys(self.ctx)
