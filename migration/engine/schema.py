@@ -88,6 +88,7 @@ class Table:
     guid_headers: tuple[str, ...]  # normalized (lower case); the first two identify the table
     why_not: str = ""  # not transformed: why, in the user's words
     sources: tuple[Source, ...] = ()
+    reads_customer_list: bool = False  # the F&O customer list, when the settings name one
     targets: tuple[Target, ...] = ()  # in output order
     issues: tuple[Issue, ...] = ()  # a row's issues are listed in this order
     receipt_chain: tuple[str, ...] = ()  # source roles: the first date among them wins

@@ -169,7 +169,7 @@ class _Run:
                 "merge: the re-export has no record GUID column: export it with Export to Excel"
             )
         party, by_account = (None, False)
-        if table.key == "account" and settings.party_numbers_path is not None:
+        if table.reads_customer_list and settings.party_numbers_path is not None:
             party, by_account = load_party_numbers(settings.party_numbers_path)
         self.ctx = rules.Context(
             table=table,

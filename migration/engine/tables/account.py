@@ -51,6 +51,7 @@ TABLE = Table(
         Source("account_number", ACCOUNT_NUMBER, required=True),
         Source("name", ACCOUNT_NAME),
     ),
+    reads_customer_list=True,  # account numbers customized: Party Number comes from it
     targets=(
         Target("company", COMPANY, company_of_the_row),
         Target(
