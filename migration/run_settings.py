@@ -24,16 +24,4 @@ def settings_snapshot(migration: Migration) -> dict:
 
 
 def engine_settings(run_settings: dict, party_numbers_path: str | None) -> engine.TransformSettings:
-    rule = run_settings.get("company_rule")
-    return engine.TransformSettings(
-        company=run_settings["company"],
-        company_rule=engine.CompanyRule(rule["source_column"], rule["mapping"]) if rule else None,
-        customer_group=run_settings["customer_group"],
-        relationship_type=run_settings["relationship_type"],
-        party_numbers_path=party_numbers_path,
-        language=run_settings["language"],
-        order_type=run_settings["order_type"],
-        date_order=run_settings["date_order"],
-        country=run_settings["country"],
-        headers=run_settings.get("headers", "display"),
-    )
+    return engine.TransformSettings.from_dict(run_settings, party_numbers_path=party_numbers_path)

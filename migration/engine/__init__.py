@@ -10,13 +10,18 @@ The web app and the manage.py commands call only what is exported here:
   missing columns, row count, issue counts by code and a 20-row preview, for the upload step.
 - ``check_exports(paths, company="", company_rule=None) -> CheckResult`` (``to_dict()``,
   ``summary_text()``) and ``find_exports(folder)``: the step-2 exports checked together.
-- ``TransformSettings`` / ``CompanyRule`` and the constants the settings form offers.
+- ``TransformSettings`` (``TransformSettings.from_dict`` for a stored snapshot) / ``CompanyRule``
+  and the constants the settings form offers.
+- ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized".
+- ``write_rows(input_path, output_path, rows)``: chosen data rows of an export, same shape (the
+  issues file); ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
 
 Every fatal problem is an ``EngineError`` whose message is one line saying what to do.
 """
 
 from .check import CheckResult, check_exports, find_exports
 from .errors import EngineError
+from .extract import write_rows
 from .inspect import Inspection, inspect_file
 from .options import (
     COUNTRY_MODES,
@@ -25,12 +30,13 @@ from .options import (
     LANGUAGE_CODES,
     ORDER_TYPES,
     RELATIONSHIP_TYPES,
-    TABLES,
     CompanyRule,
-    TableInfo,
     TransformSettings,
 )
-from .report import ISSUE_CODES, Report
+from .party_numbers import load_party_numbers
+from .report import STEP2_ONLY_CODES, Report
+from .schema import Table
+from .tables import ISSUE_CODES, TABLES
 from .transform import transform_file
 
 __all__ = [
@@ -41,16 +47,19 @@ __all__ = [
     "LANGUAGE_CODES",
     "ORDER_TYPES",
     "RELATIONSHIP_TYPES",
+    "STEP2_ONLY_CODES",
     "TABLES",
     "CheckResult",
     "CompanyRule",
     "EngineError",
     "Inspection",
     "Report",
-    "TableInfo",
+    "Table",
     "TransformSettings",
     "check_exports",
     "find_exports",
     "inspect_file",
+    "load_party_numbers",
     "transform_file",
+    "write_rows",
 ]

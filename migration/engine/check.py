@@ -17,31 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import EngineError
-from .options import TABLES, CompanyRule
+from .layout import find, norm
+from .options import CompanyRule
 from .reading import open_source
 from .rules import map_text
-from .tables import Col, _find, guess_table, norm
+from .schema import Col
+from .tables import TABLES, guess_table
 
 SYNC_LIMIT_PER_COMPANY = 500_000  # rows per initial-sync run per legal entity
 SYNC_LIMIT_ACCOUNTS = 70_000  # Customers V3 (accounts) is single-threaded: 24 h time-out
 EXAMPLES = 20
-
-_NAME = {
-    "account": Col("Account Name", "name"),
-    "order": Col("Name", "name"),
-    "quote": Col("Name", "name"),
-}
-_NUMBER = {
-    "account": Col("Account Number", "accountnumber"),
-    "contact": Col("Contact Number", "msdynce_contactnumber", ("msdyn_contactnumber",)),
-    "order": Col("Order ID", "ordernumber"),
-    "quote": Col("Quote ID", "quotenumber"),
-}
-_PARENT = {
-    "order_products": ("order", Col("Order", "salesorderid")),
-    "quote_products": ("quote", Col("Quote", "quoteid")),
-}
-_CONTACT_COMPANY = Col("Company Name", "parentcustomerid")
 
 
 @dataclass
@@ -96,13 +81,15 @@ class _Export:
         self.table, self.path = table, path
         source = open_source(path)
         normed = [norm(h) for h in source.headers]
-        wanted = {"name": _NAME.get(table), "number": _NUMBER.get(table)}
-        if table == "contact":
-            wanted["company_name"] = _CONTACT_COMPANY
-        if table in _PARENT:
-            wanted["parent"] = _PARENT[table][1]
-        cols = {k: i for k, c in wanted.items() if c is not None and (i := _find(normed, c)) is not None}
-        rule_col = _find(normed, Col(rule.source_column, rule.source_column)) if rule else None
+        checked = TABLES[table].checked
+        wanted = {
+            "name": checked.name,
+            "number": checked.number,
+            "company_name": checked.account,
+            "parent": checked.header[1] if checked.header else None,
+        }
+        cols = {k: i for k, c in wanted.items() if c is not None and (i := find(normed, c)) is not None}
+        rule_col = find(normed, Col(rule.source_column, rule.source_column)) if rule else None
         lookup = rule.lookup() if rule else {}
         raw: dict[str, list[pa.Array]] = {k: [] for k in cols}
         companies: list[pa.Array] = []
@@ -175,7 +162,10 @@ def _missing_tables(paths: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _orphan_lines(exports: dict[str, _Export]) -> Iterator[Finding]:
-    for lines_table, (header_table, _) in _PARENT.items():
+    for lines_table, table in TABLES.items():
+        if table.checked.header is None:
+            continue
+        header_table = table.checked.header[0]
         lines, header = exports.get(lines_table), exports.get(header_table)
         if lines is None or header is None or "parent" not in lines.values:
             continue
@@ -219,9 +209,9 @@ def _contacts_without_account(exports: dict[str, _Export]) -> Iterator[Finding]:
 
 
 def _duplicates(exports: dict[str, _Export]) -> Iterator[Finding]:
-    for table in ("account", "contact", "order", "quote"):
+    for table, declared in TABLES.items():
         export = exports.get(table)
-        if export is None or "number" not in export.values:
+        if declared.checked.number is None or export is None or "number" not in export.values:
             continue
         number = export.normal["number"]
         keep = pc.not_equal(number, "")
@@ -237,7 +227,7 @@ def _duplicates(exports: dict[str, _Export]) -> Iterator[Finding]:
                 "duplicate_key",
                 "error",
                 table,
-                f"{len(dups)} {_NUMBER[table].display}(s) appear more than once within a company",
+                f"{len(dups)} {declared.checked.number.display}(s) appear more than once within a company",
                 len(dups),
                 examples,
             )

@@ -109,10 +109,6 @@ class DateOrder:
         if self.setting == "auto" and self.seen:
             self.order = next(iter(self.seen))
 
-    @property
-    def decided(self) -> bool:
-        return self.order is not None or not self.ambiguous
-
     def require(self) -> str:
         """The order to parse with; fails when `auto` cannot tell."""
         if self.order:

@@ -7,9 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import EngineError
-from .options import TABLES, TransformSettings
+from .layout import find, norm
+from .options import TransformSettings
 from .reading import Source, cell_text, open_source
-from .tables import _find, guess_table, norm, spec_for
+from .tables import TABLES, guess_table, table_for
 
 PREVIEW_ROWS = 20
 INSPECT_COMPANY = "DAT"  # placeholder company when the migration's settings are not given
@@ -47,19 +48,19 @@ def _table_warning(table: str | None, detected: str | None) -> str | None:
 
 
 def _describe_columns(result: Inspection, table: str) -> None:
-    spec = spec_for(table)
+    declared = table_for(table)
     normed = [norm(h) for h in result.headers]
-    for role, col in spec.sources.items():
-        i = _find(normed, col)
+    for role, col in declared.columns.items():
+        i = find(normed, col)
         if i is not None:
             result.matched[col.display] = result.headers[i]
-        elif role in spec.required:
+        elif role in declared.required:
             result.missing_required.append(col.display)
-    for t in spec.targets:
-        i = _find(normed, t.col)
-        if i is not None and t.source is None:
+    for t in declared.targets:
+        i = find(normed, t.col)
+        if i is not None and t.same_as is None:
             result.targets_present.append(result.headers[i])
-    guid = next((h for h, n in zip(result.headers, normed, strict=True) if n in spec.guid_names), None)
+    guid = next((h for h, n in zip(result.headers, normed, strict=True) if n in declared.guid_headers), None)
     result.guid_column = guid or next(
         (h for h in result.headers if norm(h).startswith("(do not modify) ")), None
     )
@@ -84,7 +85,7 @@ def inspect_file(
     Bad files raise EngineError exactly as transform_file would.
     """
     if table is not None:
-        spec_for(table)  # unknown table: EngineError
+        table_for(table)  # unknown table: EngineError
     source = open_source(path)
     detected = guess_table(source.headers)
     result = Inspection(

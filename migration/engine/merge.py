@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
@@ -10,9 +9,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import EngineError
+from .layout import resolve_layout
 from .reading import open_source
 from .report import IssueBlock, IssueLog
-from .tables import TableSpec, resolve_layout
+from .schema import Table
 
 
 def normalize_guids(text: pa.Array) -> pa.Array:
@@ -21,11 +21,11 @@ def normalize_guids(text: pa.Array) -> pa.Array:
 
 
 class Step2Export:
-    def __init__(self, path: str, spec: TableSpec) -> None:
+    def __init__(self, path: str, table: Table) -> None:
         if not os.path.isfile(path):
             raise EngineError(f"merge: the step-2 export {path!r} does not exist: check the path")
         source = open_source(path)
-        self.layout = resolve_layout(spec, source.headers)
+        self.layout = resolve_layout(table, source.headers)
         if self.layout.guid is None:
             raise EngineError(
                 "merge: the step-2 export has no record GUID column ('(Do Not Modify) …' or the table's id): "
@@ -67,8 +67,3 @@ class Step2Export:
                 )
             )
         return len(missing)
-
-
-def relaxed(spec: TableSpec) -> TableSpec:
-    """A re-export lacks P2C's columns (they came from the step-2 export): nothing is required."""
-    return dataclasses.replace(spec, required=())

@@ -8,41 +8,11 @@ values with the same message.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EngineError
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    key: str
-    export_name: str
-    entity: str  # Dataverse logical name, as in "(Do Not Modify) <Entity>"
-    transforms: bool
-    why_not: str = ""
-
-
-_FLOWS_FROM_FNO = (
-    "nothing to generate: this table flows one way from Finance and Operations "
-    "and dual-write's initial sync fills it; it is kept for checks and reconciliation"
-)
-
-# The nine step-2 exports, in the contract's order.
-TABLES: dict[str, TableInfo] = {
-    t.key: t
-    for t in (
-        TableInfo("account", "Account", "account", True),
-        TableInfo("contact", "Contact", "contact", True),
-        TableInfo("order", "Order", "salesorder", True),
-        TableInfo("order_products", "Order products", "salesorderdetail", True),
-        TableInfo("quote", "Quote", "quote", True),
-        TableInfo("quote_products", "Quote products", "quotedetail", True),
-        TableInfo("invoice", "Invoice", "invoice", False, _FLOWS_FROM_FNO),
-        TableInfo("invoice_products", "Invoice products", "invoicedetail", False, _FLOWS_FROM_FNO),
-        TableInfo("products", "Products", "product", False, _FLOWS_FROM_FNO),
-    )
-}
 
 # msdyn_language choices, index i = choice value 192350000 + i. Source: the
 # LANGUAGEID value map of "CDS Parties (msdyn_parties)" in MicrosoftDocs
@@ -55,7 +25,6 @@ LANGUAGE_CODES: tuple[str, ...] = (
     "lt", "lv", "nb-no", "nl", "nl-be", "pl", "pt-br", "ru", "sv", "th",
     "tr", "zh-hans",
 )  # fmt: skip
-LANGUAGE_CHOICE_BASE = 192350000
 
 DATE_ORDERS = ("auto", "mdy", "dmy", "ymd")
 COUNTRY_MODES = ("keep", "iso2", "dualwrite")
@@ -148,9 +117,23 @@ class TransformSettings:
         for name, value in canon.items():
             object.__setattr__(self, name, value)
 
-    @property
-    def language_choice_value(self) -> int:
-        return LANGUAGE_CHOICE_BASE + LANGUAGE_CODES.index(self.language)
+    @classmethod
+    def from_dict(
+        cls, values: Mapping[str, Any], *, party_numbers_path: str | None = None
+    ) -> TransformSettings:
+        """Settings named as `to_dict()` names them (a job's snapshot, the command line's options).
+
+        Keys that are not settings are ignored; a missing optional setting takes its default.
+        The company rule is a {"source_column", "mapping"} dict or None.
+        """
+        rule = values.get("company_rule")
+        optional = {name: values[name] for name in _OPTIONAL_SETTINGS if name in values}
+        return cls(
+            company=values["company"],
+            company_rule=CompanyRule(rule["source_column"], rule["mapping"]) if rule else None,
+            party_numbers_path=party_numbers_path,
+            **optional,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         rule = self.company_rule
@@ -169,3 +152,8 @@ class TransformSettings:
             "country": self.country,
             "headers": self.headers,
         }
+
+
+_OPTIONAL_SETTINGS = (
+    "customer_group", "relationship_type", "language", "order_type", "date_order", "country", "headers",
+)  # fmt: skip

@@ -222,9 +222,6 @@ class CsvSource(Source):
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             raise EngineError(_csv_problem(e, start)) from None
 
-    def rows_hint(self) -> int | None:
-        return None
-
 
 def _csv_problem(e: Exception, rows_done: int) -> str:
     text = str(e).splitlines()[0] if str(e) else type(e).__name__

@@ -17,33 +17,32 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-ISSUE_CODES: dict[str, tuple[str, str]] = {
-    "missing_account_number": ("error", "Account Number is empty: no Party Number possible"),
-    "party_number_not_found": (
-        "error",
-        "account {value!r} is not in the Finance and Operations customer list",
-    ),
-    "missing_contact_number": ("error", "Contact Number is empty: contact number targets left empty"),
-    "bad_yes_no": ("error", "Is Active Customer is {value!r}, not yes/no: its target cells stay empty"),
-    "sales_order_number_too_long": (
-        "error",
-        "{value!r} is longer than the 20 characters msdyn_salesordernumber holds (copied anyway)",
-    ),
-    "no_receipt_date": ("warning", "no date in the receipt date chain: Requested Receipt Date left empty"),
-    "bad_date": ("error", "{value!r} is not a date in the file's date order"),
-    "country_not_converted": ("warning", "country {value!r} could not be converted: kept as it is"),
-    "company_not_mapped": ("warning", "company rule has no entry for {value!r}: used the default company"),
-    "formula_like_text": ("warning", "text {value!r} starts like a formula: written as text"),
-    "duplicate_key": ("error", "{value!r} appears more than once in this company"),
-    "merge_only_in_reexport": (
+from .schema import Issue
+
+# The issue codes every transformed table can raise; each table module declares its own.
+# A row's issues are listed: FIRST_ISSUES, the table's issues, LAST_ISSUES.
+FIRST_ISSUES = (
+    Issue(
+        "merge_only_in_reexport",
         "warning",
         "record is not in the step-2 export: its targets come from this file",
     ),
-    "merge_only_in_step2": (
+    Issue("formula_like_text", "warning", "text {value!r} starts like a formula: written as text"),
+    Issue(
+        "company_not_mapped", "warning", "company rule has no entry for {value!r}: used the default company"
+    ),
+)
+LAST_ISSUES = (
+    Issue(
+        "merge_only_in_step2",
         "warning",
         "record of the step-2 export is not in the re-export: not in the output",
     ),
-}
+)
+# Raised by the tables that declare a unique source role; listed last among a table's own issues.
+DUPLICATE_KEY = Issue("duplicate_key", "error", "{value!r} appears more than once in this company")
+# Issues whose row number is a row of the step-2 export (merge mode), not of the transformed file.
+STEP2_ONLY_CODES = frozenset({"merge_only_in_step2"})
 
 
 @dataclass
@@ -57,7 +56,11 @@ class IssueBlock:
 
 
 class IssueLog:
-    def __init__(self) -> None:
+    """The row issues of one run; `codes`: the table's issues, in the order a row lists them."""
+
+    def __init__(self, codes: tuple[Issue, ...] = FIRST_ISSUES + LAST_ISSUES) -> None:
+        self.codes = {i.code: i for i in codes}
+        self.rank = {code: n for n, code in enumerate(self.codes)}
         self.blocks: list[IssueBlock] = []
         self.counts: Counter[str] = Counter()
 
@@ -94,19 +97,35 @@ class IssueLog:
         return sum(self.counts.values())
 
     def iter_dicts(self) -> Iterator[dict[str, Any]]:
-        """Issues in row order (stable: rule order within a row)."""
+        """Issues in row order; within a row, in the order of the table's codes (then as raised)."""
         if not self.blocks:
             return
         lengths = [len(b.rows) for b in self.blocks]
         rows = np.concatenate([b.rows.to_numpy(zero_copy_only=False) for b in self.blocks])
         block_of = np.repeat(np.arange(len(self.blocks)), lengths)
+        rank = np.repeat([self.rank[b.code] for b in self.blocks], lengths)
         pos_in = np.concatenate([np.arange(n) for n in lengths])
         cache: dict[int, tuple[list[Any], ...]] = {}
-        for i in np.lexsort((block_of, rows)):
+        for i in np.lexsort((block_of, rank, rows)):
             b = int(block_of[i])
             if b not in cache:
                 cache[b] = _block_lists(self.blocks[b])
-            yield _issue_dict(self.blocks[b], cache[b], int(pos_in[i]))
+            yield self._issue_dict(self.blocks[b], cache[b], int(pos_in[i]))
+
+    def _issue_dict(self, block: IssueBlock, lists: tuple[list[Any], ...], j: int) -> dict[str, Any]:
+        issue = self.codes[block.code]
+        rows, guids, values, details = lists
+        return {
+            "row": rows[j],
+            "guid": guids[j] or None,
+            "column": block.column,
+            "severity": issue.severity,
+            "code": block.code,
+            "message": issue.message.format(value=_short(values[j])) + details[j],
+        }
+
+    def errors(self) -> int:
+        return sum(n for code, n in self.counts.items() if self.codes[code].severity == "error")
 
 
 def _block_lists(block: IssueBlock) -> tuple[list[Any], ...]:
@@ -117,19 +136,6 @@ def _block_lists(block: IssueBlock) -> tuple[list[Any], ...]:
         block.values.to_pylist() if block.values is not None else [None] * n,
         block.details.to_pylist() if block.details is not None else [""] * n,
     )
-
-
-def _issue_dict(block: IssueBlock, lists: tuple[list[Any], ...], j: int) -> dict[str, Any]:
-    severity, template = ISSUE_CODES[block.code]
-    rows, guids, values, details = lists
-    return {
-        "row": rows[j],
-        "guid": guids[j] or None,
-        "column": block.column,
-        "severity": severity,
-        "code": block.code,
-        "message": template.format(value=_short(values[j])) + details[j],
-    }
 
 
 def _short(value: Any, limit: int = 80) -> Any:
@@ -159,7 +165,7 @@ class Report:
 
     @property
     def errors(self) -> int:
-        return sum(n for code, n in self.issues.counts.items() if ISSUE_CODES[code][0] == "error")
+        return self.issues.errors()
 
     @property
     def warnings(self) -> int:

@@ -1,9 +1,10 @@
-"""The per-table rules: target values for one batch of rows, plus their row issues.
+"""The rules' shared kit: a batch as the rules see it, and the rules more than one table uses.
 
 Rules are vectorized over arrow string arrays. A target value of null means
 "no value": the cell is left as it is (empty when the column is appended).
 Anything that depends on a cell's text (dates, countries, company rule, yes/no,
 party numbers) is computed once per distinct text, not once per row.
+Table modules (`tables/`) name these rules; `apply` runs a table's targets.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ import pyarrow.compute as pc
 
 from . import countries
 from .dates import DateOrder, iso_receipt, parse, time_ok
+from .layout import Layout
 from .options import TransformSettings
 from .reading import Batch
 from .report import IssueBlock, IssueLog
-from .tables import Layout, TableSpec
+from .schema import Rule, Table
 from .writing import column_bytes
 
 YES = {"yes", "true", "1", "y"}
 NO = {"no", "false", "0", "n"}
-ORDER_NUMBER_MAX = 20  # msdyn_salesordernumber length
 _FORMULA_LUT = np.zeros(256, dtype=bool)
 _FORMULA_LUT[list(b"=+-@")] = True
 # Numbers and phone numbers start with + or - but are not formulas Excel users write.
@@ -37,7 +38,7 @@ _NUMBER = re.compile(r"^\s*([+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?|\+[\d\s().\-
 class Context:
     """What the rules need across batches of one file."""
 
-    spec: TableSpec
+    table: Table
     layout: Layout
     settings: TransformSettings
     issues: IssueLog
@@ -58,10 +59,11 @@ class Context:
 class Rows:
     """One batch as the rules see it: source text by role (from the step-2 export in merge mode)."""
 
+    ctx: Context
     batch: Batch
-    layout: Layout
     guids: pa.Array | None
     merged: dict[str, pa.Array] | None = None
+    _values: dict[Rule, pa.Array | None] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -71,11 +73,31 @@ class Rows:
     def start(self) -> int:
         return self.batch.start
 
+    @property
+    def settings(self) -> TransformSettings:
+        return self.ctx.settings
+
     def source(self, role: str) -> pa.Array | None:
         if self.merged is not None and role in self.merged:
             return self.merged[role]
-        i = self.layout.sources.get(role)
+        i = self.ctx.layout.sources.get(role)
         return None if i is None else self.batch.text(i)
+
+    def value(self, rule: Rule) -> pa.Array | None:
+        """rule's values for this batch, computed once: its issues are raised once however many
+        targets (or other rules) use it."""
+        if rule not in self._values:
+            self._values[rule] = rule(self)
+        return self._values[rule]
+
+    def column(self, role: str) -> str:
+        """The header a source role was read from (for issues), else its display name."""
+        i = self.ctx.layout.sources.get(role)
+        return self.ctx.layout.headers[i] if i is not None else self.ctx.table.columns[role].display
+
+    def flag(self, code: str, column: str, mask: pa.Array, values: pa.Array | None = None) -> None:
+        """Issue `code` for the rows where mask is true."""
+        self.ctx.issues.add_mask(code, column, mask, self.start, self.guids, values)
 
 
 # --- vectorized helpers ------------------------------------------------------
@@ -88,6 +110,10 @@ def blank(arr: pa.Array) -> pa.Array:
 
 def const(value: str, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(value, pa.string()), n)
+
+
+def nulls_where(mask: pa.Array, arr: pa.Array) -> pa.Array:
+    return pc.if_else(mask, pa.scalar(None, pa.string()), arr)
 
 
 class TextCache:
@@ -125,23 +151,18 @@ def map_text(arr: pa.Array, func: Callable[[str], str | None], cache: TextCache 
     return pa.array(values, pa.string()).take(encoded.indices)
 
 
-def _nulls_where(mask: pa.Array, arr: pa.Array) -> pa.Array:
-    return pc.if_else(mask, pa.scalar(None, pa.string()), arr)
+def yes_no(text: str) -> str | None:
+    v = text.strip().casefold()
+    return "Y" if v in YES else "N" if v in NO else None
 
 
-def _issue(ctx: Context, rows: Rows, code: str, column: str, mask: pa.Array, values: pa.Array | None) -> None:
-    ctx.issues.add_mask(code, column, mask, rows.start, rows.guids, values)
+# --- rules shared by tables --------------------------------------------------
 
 
-def _src_name(ctx: Context, role: str) -> str:
-    i = ctx.layout.sources.get(role)
-    return ctx.layout.headers[i] if i is not None else ctx.spec.sources[role].display
-
-
-# --- shared rules ------------------------------------------------------------
-
-
-def company(ctx: Context, rows: Rows) -> pa.Array:
+def company_of_the_row(rows: Rows) -> pa.Array:
+    """The company setting, or the company rule's code for the row's value (company_not_mapped
+    and the setting when the rule has no entry)."""
+    ctx = rows.ctx
     default = ctx.settings.company
     if ctx.company_map is None or ctx.layout.company_rule is None:
         return const(default, rows.n)
@@ -149,9 +170,99 @@ def company(ctx: Context, rows: Rows) -> pa.Array:
     text = rows.batch.text(ctx.layout.company_rule)
     lookup = ctx.company_map
     mapped = map_text(text, lambda v: lookup.get(v.strip().casefold()), ctx.cache("company"))
-    missing = pc.is_null(mapped)
-    _issue(ctx, rows, "company_not_mapped", column, missing, text)
+    rows.flag("company_not_mapped", column, pc.is_null(mapped), text)
     return mapped.fill_null(default)
+
+
+def copy_of(role: str) -> Rule:
+    """The source column's text as it is."""
+
+    def copied(rows: Rows) -> pa.Array | None:
+        return rows.source(role)
+
+    copied.__name__ = f"copy_of_{role}"
+    return copied
+
+
+def setting(name: str) -> Rule:
+    """The same value on every row: the run's setting `name`."""
+
+    def every_row(rows: Rows) -> pa.Array:
+        return const(getattr(rows.settings, name), rows.n)
+
+    every_row.__name__ = f"setting_{name}"
+    return every_row
+
+
+def ship_to_country_per_setting(rows: Rows) -> pa.Array | None:
+    """Kept, or converted to ISO alpha-2 / dual-write's text; unconvertible: kept and reported."""
+    text = rows.source("ship_country")
+    mode = rows.settings.country
+    if text is None or mode == "keep":
+        return text
+    convert = countries.to_iso2 if mode == "iso2" else countries.to_dualwrite
+    converted = map_text(text, lambda v: "" if not v.strip() else convert(v), rows.ctx.cache("country"))
+    rows.flag("country_not_converted", rows.column("ship_country"), pc.is_null(converted), text)
+    return pc.if_else(pc.equal(converted, ""), text, converted)  # null (failed): cell kept
+
+
+DISTINCT_DATES_PER_BATCH = 2000
+_DAY_AND_TIME = r"^(?P<day>\s*[^\sT]*)(?P<time>.*)$"
+
+
+def iso_dates(ctx: Context, text: pa.Array, order: str) -> pa.Array:
+    """The receipt date of each cell: ISO text, "" when blank, null when not a date."""
+
+    def to_iso(value: str) -> str | None:
+        if not value.strip():
+            return ""
+        day = parse(value, order)
+        return iso_receipt(day) if day else None
+
+    encoded = pc.dictionary_encode(text)
+    if len(encoded.dictionary) <= DISTINCT_DATES_PER_BATCH:
+        return ctx.cache(f"date:{order}").map(encoded.dictionary, to_iso).take(encoded.indices)
+    # Date-times are nearly all distinct, but their days and times are few: parse each part once.
+    parts = pc.extract_regex(text, _DAY_AND_TIME)
+    day = map_text(parts.field("day"), to_iso, ctx.cache(f"day:{order}"))
+    time = map_text(parts.field("time"), lambda t: "" if time_ok(t) else None, ctx.cache("time"))
+    return pc.if_else(pc.is_valid(time), day, pa.scalar(None, pa.string()))
+
+
+def first_date_of_the_receipt_chain(rows: Rows) -> pa.Array:
+    """First non-empty cell of the table's receipt chain wins, as YYYY-MM-DDT00:00:00Z.
+
+    Unparsable cells are bad_date and give no value (no fall-through); no date at all: no_receipt_date.
+    """
+    ctx = rows.ctx
+    order = ctx.dates.require()
+    result = pa.nulls(rows.n, pa.string())
+    decided = pa.array(np.zeros(rows.n, dtype=bool))
+    for role in ctx.table.receipt_chain:
+        text = rows.source(role)
+        if text is None:
+            continue
+        iso = iso_dates(ctx, text, order)
+        rows.flag("bad_date", rows.column(role), pc.is_null(iso), text)
+        filled = pc.not_equal(iso, "").fill_null(True)  # a bad cell still decides: no fall-through
+        result = pc.if_else(pc.and_(pc.invert(decided), filled), iso, result)
+        decided = pc.or_(decided, filled)
+    rows.flag("no_receipt_date", ctx.table.target("receipt_date").col.display, pc.invert(decided))
+    return result
+
+
+def observe_dates(ctx: Context, batch: Batch, modified_on: bool = False) -> None:
+    """Feed `auto` the distinct date texts of the chain (or of Modified On: same locale)."""
+    if modified_on:
+        columns = [ctx.layout.modified_on] if ctx.layout.modified_on is not None else []
+    else:
+        columns = [ctx.layout.sources[r] for r in ctx.table.receipt_chain if r in ctx.layout.sources]
+    for i in columns:
+        days = pc.extract_regex(batch.text(i), _DAY_AND_TIME).field("day")  # date-times: few days
+        ctx.dates.observe(pc.unique(days).to_pylist())
+
+
+# --- checks every table gets -------------------------------------------------
 
 
 def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
@@ -232,10 +343,13 @@ def duplicate_keys(ctx: Context) -> None:
         return
     taken = pa.array(dup)
     values = pa.array([v.split("\x1f", 1)[-1] for v in keys.take(taken).to_pylist()], pa.string())
+    role = ctx.table.unique or ""
+    i = ctx.layout.sources.get(role)
+    column = ctx.layout.headers[i] if i is not None else ctx.table.columns[role].display
     ctx.issues.add(
         IssueBlock(
             "duplicate_key",
-            _src_name(ctx, ctx.spec.key_role or ""),
+            column,
             pa.array(rows[dup].astype(np.int64)),
             guids.take(taken).combine_chunks() if guids is not None else None,
             values,
@@ -244,167 +358,11 @@ def duplicate_keys(ctx: Context) -> None:
     )
 
 
-# --- table rules -------------------------------------------------------------
-
-
-def account(ctx: Context, rows: Rows, comp: pa.Array) -> dict[str, pa.Array]:
-    s = ctx.settings
-    number = rows.source("account_number")
-    column = _src_name(ctx, "account_number")
-    empty = blank(number)
-    _issue(ctx, rows, "missing_account_number", column, empty, None)
-    if ctx.party is None:
-        party = _nulls_where(empty, number)
-    else:
-        party = _party_numbers(ctx, comp, number)
-        _issue(
-            ctx, rows, "party_number_not_found", column, pc.and_(pc.invert(empty), pc.is_null(party)), number
-        )
-    return {
-        "company": comp,
-        "relationship_type": const(s.relationship_type, rows.n),
-        "customer_group": const(s.customer_group, rows.n),
-        "party_number": party,
-    }
-
-
-def _party_numbers(ctx: Context, comp: pa.Array, number: pa.Array) -> pa.Array:
-    party = ctx.party or {}
-    number_key = pc.utf8_lower(pc.utf8_trim_whitespace(number))
-    if ctx.party_by_account:
-        return map_text(number_key, party.get)
-    key = pc.binary_join_element_wise(pc.utf8_lower(comp), number_key, "\x1f")
-    return map_text(key, party.get)  # unique keys: a cache would only grow
-
-
-def yes_no(text: str) -> str | None:
-    v = text.strip().casefold()
-    return "Y" if v in YES else "N" if v in NO else None
-
-
-def contact(ctx: Context, rows: Rows, comp: pa.Array) -> dict[str, pa.Array]:
-    number = rows.source("contact_number")
-    empty = blank(number)
-    _issue(ctx, rows, "missing_contact_number", _src_name(ctx, "contact_number"), empty, None)
-    number = _nulls_where(empty, number)
-    active_text = rows.source("is_active")
-    active = map_text(active_text, yes_no, ctx.cache("yes_no"))
-    bad = pc.is_null(active)
-    _issue(ctx, rows, "bad_yes_no", _src_name(ctx, "is_active"), bad, active_text)
-    is_yes = pc.equal(active, "Y")  # null where bad: every target below stays null there
-    group = ctx.settings.customer_group
-    return {
-        "company": comp,
-        "sellable": pc.if_else(is_yes, "Yes", "No"),
-        "customer_group": pc.if_else(is_yes, group, ""),
-        "contact_for": pc.if_else(is_yes, "", "Customer"),
-        "contact_number": number,
-        "party_number": number,
-        "contact_person_id": number,
-    }
-
-
-def header(ctx: Context, rows: Rows, comp: pa.Array) -> dict[str, pa.Array]:
-    """Order and quote headers."""
-    s = ctx.settings
-    number = rows.source("number")
-    too_long = pc.greater(pc.utf8_length(number), ORDER_NUMBER_MAX)
-    _issue(ctx, rows, "sales_order_number_too_long", _src_name(ctx, "number"), too_long, number)
-    out = {
-        "company": comp,
-        "number": number,
-        "invoice_customer": rows.source("customer"),
-        "receipt_date": receipt_date(ctx, rows),
-        "language": const(s.language, rows.n),
-        "order_type": const(s.order_type, rows.n),
-    }
-    country = rows.source("ship_country")
-    if country is not None:
-        out["ship_country"] = ship_country(ctx, rows, country)
-    return out
-
-
-def ship_country(ctx: Context, rows: Rows, text: pa.Array) -> pa.Array:
-    mode = ctx.settings.country
-    if mode == "keep":
-        return text
-    convert = countries.to_iso2 if mode == "iso2" else countries.to_dualwrite
-    converted = map_text(text, lambda v: "" if not v.strip() else convert(v), ctx.cache("country"))
-    failed = pc.is_null(converted)
-    _issue(ctx, rows, "country_not_converted", _src_name(ctx, "ship_country"), failed, text)
-    return pc.if_else(pc.equal(converted, ""), text, converted)  # null (failed): cell kept
-
-
-DISTINCT_DATES_PER_BATCH = 2000
-_DAY_AND_TIME = r"^(?P<day>\s*[^\sT]*)(?P<time>.*)$"
-
-
-def iso_dates(ctx: Context, text: pa.Array, order: str) -> pa.Array:
-    """The receipt date of each cell: ISO text, "" when blank, null when not a date."""
-
-    def to_iso(value: str) -> str | None:
-        if not value.strip():
-            return ""
-        day = parse(value, order)
-        return iso_receipt(day) if day else None
-
-    encoded = pc.dictionary_encode(text)
-    if len(encoded.dictionary) <= DISTINCT_DATES_PER_BATCH:
-        return ctx.cache(f"date:{order}").map(encoded.dictionary, to_iso).take(encoded.indices)
-    # Date-times are nearly all distinct, but their days and times are few: parse each part once.
-    parts = pc.extract_regex(text, _DAY_AND_TIME)
-    day = map_text(parts.field("day"), to_iso, ctx.cache(f"day:{order}"))
-    time = map_text(parts.field("time"), lambda t: "" if time_ok(t) else None, ctx.cache("time"))
-    return pc.if_else(pc.is_valid(time), day, pa.scalar(None, pa.string()))
-
-
-def receipt_date(ctx: Context, rows: Rows) -> pa.Array:
-    """First non-empty cell of the chain wins; unparsable cells are bad_date and give no value."""
-    order = ctx.dates.require()
-    result = pa.nulls(rows.n, pa.string())
-    decided = pa.array(np.zeros(rows.n, dtype=bool))
-    for role in ctx.spec.receipt_chain:
-        text = rows.source(role)
-        if text is None:
-            continue
-        iso = iso_dates(ctx, text, order)
-        bad = pc.is_null(iso)
-        _issue(ctx, rows, "bad_date", _src_name(ctx, role), bad, text)
-        filled = pc.not_equal(iso, "").fill_null(True)  # a bad cell still decides: no fall-through
-        result = pc.if_else(pc.and_(pc.invert(decided), filled), iso, result)
-        decided = pc.or_(decided, filled)
-    _issue(
-        ctx, rows, "no_receipt_date", ctx.spec.target("receipt_date").col.display, pc.invert(decided), None
-    )
-    return result
-
-
-def observe_dates(ctx: Context, batch: Batch, modified_on: bool = False) -> None:
-    """Feed `auto` the distinct date texts of the chain (or of Modified On: same locale)."""
-    if modified_on:
-        columns = [ctx.layout.modified_on] if ctx.layout.modified_on is not None else []
-    else:
-        columns = [ctx.layout.sources[r] for r in ctx.spec.receipt_chain if r in ctx.layout.sources]
-    for i in columns:
-        days = pc.extract_regex(batch.text(i), _DAY_AND_TIME).field("day")  # date-times: few days
-        ctx.dates.observe(pc.unique(days).to_pylist())
-
-
-RULES: dict[str, Callable[[Context, Rows, pa.Array], dict[str, pa.Array]]] = {
-    "account": account,
-    "contact": contact,
-    "order": header,
-    "quote": header,
-    "order_products": lambda ctx, rows, comp: {"company": comp},
-    "quote_products": lambda ctx, rows, comp: {"company": comp},
-}
-
-
 def apply(ctx: Context, rows: Rows) -> dict[str, pa.Array]:
     """Target values (null: leave the cell) for one batch; issues go to ctx.issues."""
     formula_like(ctx, rows.batch, rows.guids)
-    comp = company(ctx, rows)
-    values = RULES[ctx.spec.key](ctx, rows, comp)
-    if ctx.spec.key_role is not None:
-        remember_key(ctx, rows, comp, ctx.spec.key_role)
+    comp = rows.value(company_of_the_row)
+    values = {t.key: value for t in ctx.table.targets if (value := rows.value(t.rule)) is not None}
+    if ctx.table.unique is not None:
+        remember_key(ctx, rows, comp, ctx.table.unique)
     return values

@@ -15,52 +15,27 @@ import pyarrow.compute as pc
 from . import rules
 from .dates import DateOrder
 from .errors import EngineError
-from .merge import Step2Export, relaxed
-from .options import TABLES, TransformSettings
+from .layout import Layout, resolve_layout
+from .merge import Step2Export
+from .options import TransformSettings
+from .party_numbers import load_party_numbers
 from .reading import Batch, CsvSource, Source, XlsxSource, open_source
 from .report import IssueLog, Report
-from .tables import Layout, TableSpec, Target, resolve_layout, spec_for
+from .schema import Table, Target
+from .tables import issues_of, table_for
 from .writing import CsvWriter, XlsxWriter, open_writer
 
 Progress = Callable[[int, int | None], None]
 
 
-def load_party_numbers(path: str) -> tuple[dict[str, str], bool]:
-    """F&O Customers V3 list -> {"company\\x1faccount": party}; second value: keyed by account only."""
-    if not os.path.isfile(path):
-        raise EngineError(f"the customer list {path!r} does not exist: upload the Customers V3 export again")
-    source = open_source(path)
-    names = {h.strip().casefold(): i for i, h in enumerate(source.headers)}
-    needed = ("customeraccount", "partynumber")
-    for name in needed:
-        if name not in names:
-            raise EngineError(
-                f"the customer list has no {name.upper()} column (headers found: "
-                f"{', '.join(source.headers[:20])}): upload a Customers V3 data management export"
-            )
-    acc, party, area = names["customeraccount"], names["partynumber"], names.get("dataareaid")
-    found: dict[str, str] = {}
-    for batch in source.batches():
-        accounts = pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(acc))).to_pylist()
-        parties = batch.text(party).to_pylist()
-        areas = (
-            pc.utf8_lower(pc.utf8_trim_whitespace(batch.text(area))).to_pylist() if area is not None else None
-        )
-        for j, (a, p) in enumerate(zip(accounts, parties, strict=True)):
-            key = a if areas is None else f"{areas[j]}\x1f{a}"
-            if a and p.strip():
-                found.setdefault(key, p.strip())
-    return found, area is None
-
-
-def appended_targets(spec: TableSpec, layout: Layout, step2: Step2Export | None) -> list[Target]:
+def appended_targets(table: Table, layout: Layout, step2: Step2Export | None) -> list[Target]:
     have = set(layout.sources) | (set(step2.layout.sources) if step2 else set())
     out = []
-    for t in spec.targets:
+    for t in table.targets:
         if t.key in layout.targets:
             continue
-        if t.key == "ship_country" and "ship_country" not in have:
-            continue  # nothing to convert: the view has no ship-to country
+        if t.note_if_no_source and t.same_as not in have:
+            continue  # e.g. nothing to convert: the view has no ship-to country
         out.append(t)
     return out
 
@@ -77,7 +52,7 @@ def _prepare_dates(ctx: rules.Context, source: Source, batches: Iterator[Batch])
     Once decided, a later value in the other order fails to parse and is reported as bad_date.
     """
     first = next(batches, None)
-    if first is not None and ctx.spec.receipt_chain and ctx.settings.date_order == "auto":
+    if first is not None and ctx.table.receipt_chain and ctx.settings.date_order == "auto":
         rules.observe_dates(ctx, first)
         if not ctx.dates.order:
             rules.observe_dates(ctx, first, modified_on=True)
@@ -110,9 +85,9 @@ def transform_file(
     merge_source_path: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Transform one export. Raises EngineError (and writes nothing) on a fatal problem."""
-    spec = spec_for(table)
-    if not TABLES[table].transforms:
-        raise EngineError(f"{TABLES[table].export_name}: {TABLES[table].why_not}")
+    declared = table_for(table)
+    if not declared.transforms:
+        raise EngineError(f"{declared.export_name}: {declared.why_not}")
     if not isinstance(settings, TransformSettings):
         raise EngineError("settings must be a TransformSettings")
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
@@ -121,7 +96,7 @@ def transform_file(
     if os.path.abspath(input_path) == os.path.abspath(output_path):
         raise EngineError("the output path is the input file: choose another output path")
     try:
-        run = _Run(spec, input_path, settings, merge_source_path)
+        run = _Run(declared, input_path, settings, merge_source_path)
         report = run.execute(output_path, progress)
         if report_path is not None:
             report.write_json(report_path)
@@ -176,36 +151,38 @@ class _Run:
 
     def __init__(
         self,
-        spec: TableSpec,
+        table: Table,
         input_path: str,
         settings: TransformSettings,
         merge_path: str | os.PathLike[str] | None,
     ) -> None:
-        self.spec, self.settings = spec, settings
+        self.table, self.settings = table, settings
         self.source = open_source(input_path)
         rule = settings.company_rule
-        self.step2 = Step2Export(os.fspath(merge_path), spec) if merge_path is not None else None
-        layout_spec = relaxed(spec) if self.step2 else spec
-        self.layout = resolve_layout(layout_spec, self.source.headers, rule.source_column if rule else None)
+        self.step2 = Step2Export(os.fspath(merge_path), table) if merge_path is not None else None
+        # A re-export lacks P2C's columns (merge mode takes them from the step-2 export): none required.
+        self.layout = resolve_layout(
+            table, self.source.headers, rule.source_column if rule else None, require=self.step2 is None
+        )
         if self.step2 and self.layout.guid is None:
             raise EngineError(
                 "merge: the re-export has no record GUID column: export it with Export to Excel"
             )
         party, by_account = (None, False)
-        if spec.key == "account" and settings.party_numbers_path is not None:
+        if table.reads_customer_list and settings.party_numbers_path is not None:
             party, by_account = load_party_numbers(settings.party_numbers_path)
         self.ctx = rules.Context(
-            spec=spec,
+            table=table,
             layout=self.layout,
             settings=settings,
-            issues=IssueLog(),
+            issues=IssueLog(issues_of(table)),
             dates=DateOrder(settings.date_order),
             party=party,
             party_by_account=by_account,
             company_map=rule.lookup() if rule else None,
         )
-        self.appended = appended_targets(spec, self.layout, self.step2)
-        self.report = Report(table=spec.key, settings=settings.to_dict(), input_format=self.source.format)
+        self.appended = appended_targets(table, self.layout, self.step2)
+        self.report = Report(table=table.key, settings=settings.to_dict(), input_format=self.source.format)
 
     def rows_for(self, batch: Batch) -> rules.Rows:
         guids = batch.text(self.layout.guid) if self.layout.guid is not None else None
@@ -220,11 +197,11 @@ class _Run:
             self.ctx.issues.add_mask(
                 "merge_only_in_reexport", guid_header, pc.invert(found), batch.start, guids, None
             )
-        return rules.Rows(batch, self.layout, guids, merged)
+        return rules.Rows(self.ctx, batch, guids, merged)
 
     def execute(self, output_path: str, progress: Progress | None) -> Report:
         headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
-        sheet = getattr(self.source, "sheet_name", None) or TABLES[self.spec.key].export_name
+        sheet = getattr(self.source, "sheet_name", None) or self.table.export_name
         # Hashing the input on its own thread beats feeding pyarrow a hashing file object: that
         # object's reads need the GIL, which the rules hold, and stall the reader.
         sha = hashlib.sha256()
@@ -272,22 +249,31 @@ class _Run:
         self.report.overwritten.setdefault(header, 0)
 
     def _write(self, batch: Batch, values: dict[str, pa.Array], writer: CsvWriter | XlsxWriter) -> None:
-        mode = self.settings.headers
         if batch.arrow is not None:
-            cols = list(batch.arrow.columns)
-            for key, i in self.layout.targets.items():
-                if key in values:
-                    if values[key] is cols[i]:  # e.g. country "keep": nothing to compare or merge
-                        self._count_same(self.layout.headers[i], cols[i])
-                        continue
-                    self._count(self.layout.headers[i], values[key], cols[i])
-                    cols[i] = pc.coalesce(values[key], cols[i])
-            for t in self.appended:
-                new = values.get(t.key, pa.nulls(batch.num_rows, pa.string()))
-                self._count(t.col.header(mode), new, None)
-                cols.append(new.fill_null(""))
-            writer.write_columns(cols)
+            cols = self._filled_columns(batch, values)
+            writer.write_columns(cols + [new.fill_null("") for new in self._appended_values(batch, values)])
             return
+        rows = self._filled_rows(batch, values)
+        for new in self._appended_values(batch, values):
+            for row, v in zip(rows, new.to_pylist(), strict=True):
+                row.append(v or "")
+        writer.write_rows(rows, len(self.source.headers) + len(self.appended))
+
+    def _filled_columns(self, batch: Batch, values: dict[str, pa.Array]) -> list[pa.Array]:
+        """The batch's columns, the targets the file already has filled in place (and counted)."""
+        cols = list(batch.arrow.columns) if batch.arrow is not None else []
+        for key, i in self.layout.targets.items():
+            if key not in values:
+                continue
+            if values[key] is cols[i]:  # e.g. country "keep": nothing to compare or merge
+                self._count_same(self.layout.headers[i], cols[i])
+                continue
+            self._count(self.layout.headers[i], values[key], cols[i])
+            cols[i] = pc.coalesce(values[key], cols[i])
+        return cols
+
+    def _filled_rows(self, batch: Batch, values: dict[str, pa.Array]) -> list[list[Any]]:
+        """The xlsx variant: typed cells stay as they are where the rule gives no value."""
         rows = batch.rows or []
         for key, i in self.layout.targets.items():
             if key in values:
@@ -295,18 +281,22 @@ class _Run:
                 for row, v in zip(rows, values[key].to_pylist(), strict=True):
                     if v is not None:
                         row[i] = v
+        return rows
+
+    def _appended_values(self, batch: Batch, values: dict[str, pa.Array]) -> list[pa.Array]:
+        """The appended targets' values (null where the rule gave none), counted."""
+        appended = []
         for t in self.appended:
             new = values.get(t.key, pa.nulls(batch.num_rows, pa.string()))
-            self._count(t.col.header(mode), new, None)
-            for row, v in zip(rows, new.to_pylist(), strict=True):
-                row.append(v or "")
-        writer.write_rows(rows, len(self.source.headers) + len(self.appended))
+            self._count(t.col.header(self.settings.headers), new, None)
+            appended.append(new)
+        return appended
 
     def _finish(self) -> None:
         rules.duplicate_keys(self.ctx)
         r = self.report
         r.issues = self.ctx.issues
-        r.date_order = self.ctx.dates.order if self.spec.receipt_chain else None
+        r.date_order = self.ctx.dates.order if self.table.receipt_chain else None
         r.columns_added = [t.col.header(self.settings.headers) for t in self.appended]
         r.columns_filled = [self.layout.headers[i] for i in self.layout.targets.values()]
         if self.step2 is not None:
@@ -320,12 +310,10 @@ class _Run:
                 "only_in_reexport": only_here,
                 "only_in_step2": only_step2,
             }
-        if (
-            "ship_country" in {t.key for t in self.spec.targets}
-            and not any(t.key == "ship_country" for t in self.appended)
-            and "ship_country" not in self.layout.targets
-        ):
-            r.notes.append("the file has no Ship To Country/Region column: no country column was written")
+        written = {t.key for t in self.appended} | set(self.layout.targets)
+        r.notes += [
+            t.note_if_no_source for t in self.table.targets if t.note_if_no_source and t.key not in written
+        ]
 
 
 def _sum(mask: pa.Array) -> int:
@@ -334,7 +322,7 @@ def _sum(mask: pa.Array) -> int:
 
 def dry_run(table: str, input_path: str, settings: TransformSettings) -> dict[str, int]:
     """The rules over the whole file without writing anything: issue counts by code."""
-    run = _Run(spec_for(table), input_path, settings, None)
+    run = _Run(table_for(table), input_path, settings, None)
     batches = _prepare_dates(run.ctx, run.source, iter(run.source.batches()))
     for batch in batches:
         rules.apply(run.ctx, run.rows_for(batch))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .. import engine, runbook, selectors
-from ..engine.extract import write_rows
+from ..engine import STEP2_ONLY_CODES, write_rows
 from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, UploadKind
 from ..run_settings import engine_settings, settings_snapshot
 from ..storage import local_copy, store_result
@@ -28,9 +28,6 @@ STALE_AFTER = timedelta(minutes=10)
 PROGRESS_EVERY = timedelta(seconds=1)
 # A job still queued after this long is sent again.
 REQUEUE_AFTER = timedelta(minutes=5)
-
-
-STEP2_ONLY_CODES = {"merge_only_in_step2"}
 
 
 class JobError(Exception):

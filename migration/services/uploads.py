@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .. import engine, filetypes, runbook, selectors
-from ..engine.transform import load_party_numbers
+from ..engine import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
 from ..run_settings import engine_settings, settings_snapshot
 from ..storage import local_copy, sha256_of_upload

@@ -35,7 +35,6 @@ def test_it_defaults_to_the_contract_settings():
         "Item based",
     )
     assert (s.date_order, s.country, s.headers, s.party_numbers_path) == ("auto", "keep", "display", None)
-    assert s.language_choice_value == 192350015
 
 
 def test_it_canonicalizes_choice_spelling():
@@ -78,3 +77,15 @@ def test_it_validates_the_company_rule():
 def test_it_reports_settings_as_a_dict():
     d = TransformSettings(company="USMF", party_numbers_path="/x.csv").to_dict()
     assert d["company"] == "USMF" and d["account_numbers_customized"] is True
+
+
+def test_it_builds_the_same_settings_from_their_dict():
+    rule = CompanyRule("Business Unit", {"Contoso US": "USMF"})
+    s = TransformSettings(company="USMF", company_rule=rule, language="de", country="iso2", headers="logical")
+    again = TransformSettings.from_dict(s.to_dict())
+    assert again == s and again.company_rule.mapping == rule.mapping
+
+
+def test_it_takes_defaults_for_settings_a_stored_dict_lacks():
+    s = TransformSettings.from_dict({"company": "DEMF", "company_rule": None}, party_numbers_path="/f.csv")
+    assert (s.company, s.headers, s.party_numbers_path) == ("DEMF", "display", "/f.csv")

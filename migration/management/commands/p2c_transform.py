@@ -12,7 +12,6 @@ from migration.engine import (
     DATE_ORDERS,
     HEADER_MODES,
     TABLES,
-    CompanyRule,
     EngineError,
     TransformSettings,
     transform_file,
@@ -59,18 +58,9 @@ class Command(EngineCommand):
     def handle(self, *args: Any, **o: Any) -> None:
         rule = None
         if o["company_column"] or o["company_map"]:
-            rule = CompanyRule(o["company_column"] or "", _pairs(o["company_map"]))
-        settings = TransformSettings(
-            company=o["company"],
-            company_rule=rule,
-            customer_group=o["customer_group"],
-            relationship_type=o["relationship_type"],
-            party_numbers_path=o["party_numbers"],
-            language=o["language"],
-            order_type=o["order_type"],
-            date_order=o["date_order"],
-            country=o["country"],
-            headers=o["headers"],
+            rule = {"source_column": o["company_column"] or "", "mapping": _pairs(o["company_map"])}
+        settings = TransformSettings.from_dict(
+            {**o, "company_rule": rule}, party_numbers_path=o["party_numbers"]
         )
         report = transform_file(
             o["table"],

@@ -1,0 +1,129 @@
+"""Where a table's declared columns are in one file's header row.
+
+Headers match trimmed and case-insensitively, by logical name (unambiguous),
+then display name, then the other spellings a column declares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import EngineError
+from .schema import Col, Table
+
+_DO_NOT_MODIFY = "(do not modify)"
+_CHECKSUM = "(do not modify) row checksum"
+_MODIFIED = "(do not modify) modified on"
+
+
+def norm(header: object) -> str:
+    """How headers are compared: trimmed, case-insensitive."""
+    return " ".join(str(header if header is not None else "").split()).casefold()
+
+
+def find(normed: list[str], col: Col, taken: set[int] | None = None) -> int | None:
+    """Logical name first (unambiguous), then display name, then aliases; untaken columns first."""
+    for name in (col.logical, col.display, *col.aliases):
+        hits = [i for i, h in enumerate(normed) if h == name.casefold()]
+        free = [i for i in hits if not taken or i not in taken]
+        if free or hits:
+            return (free or hits)[0]
+    return None
+
+
+@dataclass
+class Layout:
+    """Where each role lives in one file's header row."""
+
+    headers: list[str]
+    guid: int | None
+    sources: dict[str, int]
+    targets: dict[str, int]  # existing target columns, filled in place
+    company_rule: int | None = None
+    modified_on: int | None = None
+
+
+def resolve_layout(
+    table: Table, headers: list[str], company_column: str | None = None, *, require: bool = True
+) -> Layout:
+    """The file's columns for the table; a missing required column (when require) is fatal."""
+    normed = [norm(h) for h in headers]
+    sources = {role: i for role, col in table.columns.items() if (i := find(normed, col)) is not None}
+    if require:
+        _check_required(table, sources, headers)
+    return Layout(
+        headers=list(headers),
+        guid=guid_column(table, normed),
+        sources=sources,
+        targets=_existing_targets(table, normed, sources),
+        company_rule=_company_rule_column(company_column, normed, headers),
+        modified_on=next((i for i, h in enumerate(normed) if h == _MODIFIED), None),
+    )
+
+
+def guid_column(table: Table, normed: list[str]) -> int | None:
+    """The table's GUID header, else any "(Do Not Modify) <Entity>" but the checksum and modified-on."""
+    named = next((i for i, h in enumerate(normed) if h in table.guid_headers), None)
+    if named is not None:
+        return named
+    return next(
+        (i for i, h in enumerate(normed) if h.startswith(_DO_NOT_MODIFY) and h not in (_CHECKSUM, _MODIFIED)),
+        None,
+    )
+
+
+def _existing_targets(table: Table, normed: list[str], sources: dict[str, int]) -> dict[str, int]:
+    """Target columns the file already has (a re-export): each is filled in place."""
+    taken = set(sources.values())
+    found: dict[str, int] = {}
+    for target in table.targets:
+        same = sources.get(target.same_as) if target.same_as else None
+        if same is not None and normed[same] in {n.casefold() for n in target.col.names}:
+            found[target.key] = same  # e.g. Ship To Country/Region: read and written in place
+            continue
+        i = find(normed, target.col, taken)
+        if i is not None and i not in taken:
+            found[target.key] = i
+            taken.add(i)
+    return found
+
+
+def _company_rule_column(company_column: str | None, normed: list[str], headers: list[str]) -> int | None:
+    if company_column is None:
+        return None
+    i = find(normed, Col(company_column, company_column))
+    if i is None:
+        raise EngineError(
+            f"the company rule's column {company_column!r} is not in the file; headers found: "
+            f"{_list(headers)}. Fix the column name in the company rule"
+        )
+    return i
+
+
+def _check_required(table: Table, sources: dict[str, int], headers: list[str]) -> None:
+    missing = [role for role in table.required if role not in sources]
+    if missing:
+        raise_missing(table, table.columns[missing[0]], headers)
+
+
+def _list(headers: list[str], limit: int = 40) -> str:
+    shown = ", ".join(repr(h) for h in headers[:limit])
+    return shown + (f" (+{len(headers) - limit} more)" if len(headers) > limit else "")
+
+
+def raise_missing(table: Table, col: Col, headers: list[str]) -> None:
+    accepted = " or ".join(repr(n) for n in dict.fromkeys(col.names))
+    normed = [norm(h) for h in headers]
+    reexport = any(
+        find(normed, t.col) is not None for t in table.targets if t.same_as is None and t.key != "company"
+    )
+    hint = (
+        "; this looks like a re-export made after dual-write was installed: give the step-2 export too "
+        "(merge mode), which still has P2C's columns"
+        if reexport
+        else ". Export the table with this column in the view"
+    )
+    raise EngineError(
+        f"required column {col.display!r} is missing from the {table.key} file (accepted names: {accepted}); "
+        f"headers found: {_list(headers)}{hint}"
+    )

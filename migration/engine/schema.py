@@ -1,0 +1,116 @@
+"""What a table module declares: identity, the columns it reads, the targets it fills, its issues.
+
+Only declarations live here; `layout` matches them to a file's headers, `rules`
+holds the shared rules they name, and `transform` runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from .rules import Rows
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column as exports name it: display name, logical name, other spellings real exports use."""
+
+    display: str
+    logical: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.display, self.logical, *self.aliases)
+
+    def header(self, mode: str) -> str:
+        return self.logical if mode == "logical" else self.display
+
+
+@dataclass(frozen=True)
+class Source:
+    """A column the rules read, under a role name; a missing required one is fatal."""
+
+    role: str
+    col: Col
+    required: bool = False
+
+
+# A target's value for one batch: text per row; null leaves the cell as it is. None: no such column.
+Rule = Callable[["Rows"], "pa.Array | None"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A column the rules fill, appended after the input's columns unless the file already has it."""
+
+    key: str
+    col: Col
+    rule: Rule
+    same_as: str | None = None  # the source role that is this very column: read and filled in place
+    # Set: the column is written only when the file (or the step-2 export) has the same_as column;
+    # without it the report carries this note instead.
+    note_if_no_source: str = ""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A row issue code: severity (error | warning) and a message; {value} is the cell's text."""
+
+    code: str
+    severity: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the step-2 export check (check.py) reads of a table, besides its GUID."""
+
+    number: Col | None = None  # unique within a company (duplicate_key)
+    name: Col | None = None  # the record's name, as other tables' lookup cells show it
+    header: tuple[str, Col] | None = None  # lines: their header's table and the lookup naming it
+    account: Col | None = None  # contacts: the lookup naming their account
+
+
+@dataclass(frozen=True)
+class Table:
+    """One of the step-2 exports, as one table module declares it."""
+
+    key: str
+    export_name: str
+    entity: str  # Dataverse logical name, as in "(Do Not Modify) <Entity>"
+    position: int  # place in the contract's list of tables (the order of TABLES)
+    guid_headers: tuple[str, ...]  # normalized (lower case); the first two identify the table
+    why_not: str = ""  # not transformed: why, in the user's words
+    sources: tuple[Source, ...] = ()
+    reads_customer_list: bool = False  # the F&O customer list, when the settings name one
+    targets: tuple[Target, ...] = ()  # in output order
+    issues: tuple[Issue, ...] = ()  # a row's issues are listed in this order
+    receipt_chain: tuple[str, ...] = ()  # source roles: the first date among them wins
+    unique: str | None = None  # source role unique within a company (duplicate_key)
+    checked: Checked = field(default_factory=Checked)
+
+    @property
+    def transforms(self) -> bool:
+        return not self.why_not
+
+    @property
+    def columns(self) -> dict[str, Col]:
+        """Source columns by role."""
+        return {s.role: s.col for s in self.sources}
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(s.role for s in self.sources if s.required)
+
+    def target(self, key: str) -> Target:
+        return next(t for t in self.targets if t.key == key)
+
+
+# Every transformed table fills it: the legal entity of the row.
+COMPANY = Col("Company", "msdyn_company")

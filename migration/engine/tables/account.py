@@ -1,0 +1,76 @@
+"""Account: the article's "Account table" section.
+
+Party Number is the Account Number, or, when account numbers are customized in
+Finance and Operations, the party number of the uploaded F&O customer list.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..report import DUPLICATE_KEY
+from ..rules import Rows, blank, company_of_the_row, map_text, nulls_where, setting
+from ..schema import COMPANY, Checked, Col, Issue, Source, Table, Target
+
+ACCOUNT_NUMBER = Col("Account Number", "accountnumber")
+ACCOUNT_NAME = Col("Account Name", "name")
+
+
+def party_number(rows: Rows) -> pa.Array:
+    """Account Number, or its party number in the F&O customer list (customized numbers)."""
+    number = rows.source("account_number")
+    column = rows.column("account_number")
+    empty = blank(number)
+    rows.flag("missing_account_number", column, empty)
+    if rows.ctx.party is None:
+        return nulls_where(empty, number)
+    party = _from_fno_list(rows, number)
+    rows.flag("party_number_not_found", column, pc.and_(pc.invert(empty), pc.is_null(party)), number)
+    return party
+
+
+def _from_fno_list(rows: Rows, number: pa.Array) -> pa.Array:
+    """Matched on (company, account number), or on account number when the list has no company."""
+    party = rows.ctx.party or {}
+    number_key = pc.utf8_lower(pc.utf8_trim_whitespace(number))
+    if rows.ctx.party_by_account:
+        return map_text(number_key, party.get)
+    company = rows.value(company_of_the_row)
+    key = pc.binary_join_element_wise(pc.utf8_lower(company), number_key, "\x1f")
+    return map_text(key, party.get)  # unique keys: a cache would only grow
+
+
+TABLE = Table(
+    key="account",
+    export_name="Account",
+    entity="account",
+    position=1,
+    guid_headers=("(do not modify) account", "accountid"),
+    sources=(
+        Source("account_number", ACCOUNT_NUMBER, required=True),
+        Source("name", ACCOUNT_NAME),
+    ),
+    reads_customer_list=True,  # account numbers customized: Party Number comes from it
+    targets=(
+        Target("company", COMPANY, company_of_the_row),
+        Target(
+            "relationship_type", Col("Relationship Type", "customertypecode"), setting("relationship_type")
+        ),
+        Target(
+            "customer_group", Col("Customer Group Id", "msdyn_customergroupid"), setting("customer_group")
+        ),
+        Target("party_number", Col("Party Number", "msdyn_partynumber"), party_number),
+    ),
+    issues=(
+        Issue("missing_account_number", "error", "Account Number is empty: no Party Number possible"),
+        Issue(
+            "party_number_not_found",
+            "error",
+            "account {value!r} is not in the Finance and Operations customer list",
+        ),
+        DUPLICATE_KEY,
+    ),
+    unique="account_number",
+    checked=Checked(number=ACCOUNT_NUMBER, name=ACCOUNT_NAME),
+)
