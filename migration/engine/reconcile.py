@@ -455,17 +455,7 @@ class Reconciliation:
 
     def write_list(self, name: str, output_path: str | os.PathLike[str]) -> int:
         """One list (missing, unexpected, differences) as CSV or xlsx."""
-        df: pd.DataFrame = getattr(self, name)
-        columns = [pa.array(df[c].astype("string[pyarrow]").fillna("")) for c in df.columns]
-        writer = open_writer(os.fspath(output_path), list(df.columns), set(), name)
-        try:
-            if len(df):
-                writer.write_columns([pa.array(c, pa.string()) for c in columns])
-            writer.commit()
-        except BaseException:
-            writer.abort()
-            raise
-        return len(df)
+        return write_frame(getattr(self, name), output_path, name)
 
 
 def reconcile_sync(
@@ -690,6 +680,20 @@ def _counts(
     counts = counts.reset_index().sort_values("company").reset_index(drop=True)
     counts["company"] = counts["company"].astype(pd.ArrowDtype(pa.string()))
     return counts[["company", "expected", "arrived", "missing", "unexpected", "differing"]]
+
+
+def write_frame(df: pd.DataFrame, output_path: str | os.PathLike[str], sheet: str) -> int:
+    """A report list as CSV or xlsx (by extension), every cell as text, atomically."""
+    columns = [pa.array(df[c].astype("string[pyarrow]").fillna(""), pa.string()) for c in df.columns]
+    writer = open_writer(os.fspath(output_path), [str(c) for c in df.columns], set(), sheet)
+    try:
+        if len(df):
+            writer.write_columns(columns)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return len(df)
 
 
 # --- writing rows in the source's shape --------------------------------------------------------
