@@ -69,6 +69,7 @@ class EntitySpec:
     compares: tuple[Compare, ...] = ()
     fno_party_type: str | None = None  # Customers V3 holds both organizations and persons
     lines: bool = False
+    key_in_filter: bool = False  # the map's filter itself requires the key (contact person ID ne '')
 
 
 COMPANY = ("Company", "msdyn_company")
@@ -113,6 +114,7 @@ SPECS: dict[str, tuple[EntitySpec, ...]] = {
             (Keep(("Sellable", "msdyn_sellable"), _YES),),
             (_GROUP, _PARTY),
             fno_party_type="person",
+            key_in_filter=True,
         ),
         EntitySpec(
             "contact",
@@ -122,6 +124,7 @@ SPECS: dict[str, tuple[EntitySpec, ...]] = {
             ("CONTACTPERSONID",),
             (Keep(("Sellable", "msdyn_sellable"), _NO),),
             (Compare("party_number", _PARTY.ours, ("CONTACTPERSONPARTYNUMBER", "PARTYNUMBER")),),
+            key_in_filter=True,
         ),
     ),
     "order": (
@@ -476,7 +479,10 @@ def reconcile_sync(
     del our_tbl, fno_tbl
     compared = [c for c in our_cmp if c in fno_cmp]
     not_compared = [c.name for c in spec.compares if c.name not in compared]
-    expected = our_df[our_df["_kept"].fillna(False).astype(bool)]
+    kept = our_df["_kept"].fillna(False).astype(bool)
+    if spec.key_in_filter:
+        kept &= (our_df["key"] != "").fillna(False).astype(bool)
+    expected = our_df[kept]
     result = Reconciliation(
         table=table,
         entity=spec.entity,

@@ -8,7 +8,7 @@ from django.core.management import ManagementUtility
 from migration.engine import EngineError
 from migration.engine.reconcile import reconcile_sync
 
-from .helpers import guid, read_csv, write_csv, write_xlsx
+from .helpers import guid, read_csv, read_xlsx, write_csv, write_xlsx
 
 OURS = [
     "(Do Not Modify) Account", "(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On",
@@ -157,7 +157,8 @@ def test_it_reconciles_sellable_contacts_against_customers_v3(tmp_path):
     fno = write_csv(tmp_path / "f.csv", FNO, [["C1", "usmf", "C1", "10", "Person", "Ann"]])
     r = reconcile_sync("contact", ours, fno)
     assert r.entity == "Customers V3 (contacts)"
-    assert r.missing["key"].tolist() == ["C3", ""]
+    assert r.missing["key"].tolist() == ["C3"]
+    assert r.filtered_out == 2  # Bob is not sellable; Di has no Contact Person ID
 
 
 def test_it_reconciles_other_contacts_against_contact_persons(tmp_path):
@@ -298,3 +299,16 @@ def test_cli_exits_2_on_a_bad_export_with_one_line_saying_what_to_do(tmp_path, a
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "CUSTOMERACCOUNT" in err
     assert not missing.exists()
+
+
+def test_it_reads_our_output_with_logical_headers_as_a_workbook(tmp_path):
+    logical = ["accountid", "accountnumber", "name", "msdyn_company", "customertypecode"]
+    logical += ["msdyn_customergroupid", "msdyn_partynumber"]
+    rows = [[guid(i), f"US{i:03d}", f"N{i}", "USMF", "Customer", "10", f"US{i:03d}"] for i in range(3)]
+    ours = write_xlsx(tmp_path / "account_out.xlsx", logical, rows, hidden=1)
+    fno = write_csv(tmp_path / "f.csv", FNO, [["US000", "usmf", "US000", "10", "Organization", "N0"]])
+    r = reconcile_sync("account", ours, fno)
+    assert r.missing["key"].tolist() == ["US001", "US002"]
+    out = tmp_path / "missing.xlsx"
+    assert r.write_missing(out) == 2
+    assert read_xlsx(out) == [logical, rows[1], rows[2]]
