@@ -41,7 +41,7 @@ _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PFX = rb"(?:[A-Za-z_][\w.-]*:)?"
 SHEETDATA_RE = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData(?=[\s/>])[^>]*?(/?)>")
-ROW_RE = re.compile(rb"<" + _PFX + rb"row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</" + _PFX + rb"row>)", re.S)
+ROW_START_RE = re.compile(rb"<" + _PFX + rb"row(?=[\s/>])([^>]*?)(/?)>")
 CELL_RE = re.compile(rb"<" + _PFX + rb"c(?=[\s/>])([^>]*)>")
 R_ATTR_RE = re.compile(rb'\sr="([A-Z]{1,3})?(\d*)"')
 S_ATTR_RE = re.compile(rb'\ss="(\d+)"')
@@ -222,6 +222,7 @@ def scan_sheet(chunks: Iterable[bytes], path: str) -> Iterator[tuple[str, Any]]:
     else:
         raise _not_workbook(path, "the sheet has no sheetData")
     yield "prefix", (m.group(1) or b"")
+    end_row = b"</" + (m.group(1) + b":" if m.group(1) else b"") + b"row>"
     yield "head", buf[: m.end()]
     if m.group(2):  # <sheetData/>: no rows at all
         yield "tail", buf[m.end() :]
@@ -256,15 +257,26 @@ def scan_sheet(chunks: Iterable[bytes], path: str) -> Iterator[tuple[str, Any]]:
                     f"{os.path.basename(path)!r} holds XML comments or CDATA in its rows, which Excel never "
                     "writes: open it in Excel, save it, and upload it again"
                 )
-            rm = ROW_RE.match(buf, lt)
+            rm = ROW_START_RE.match(buf, lt)
             if rm is None:
-                if eof:
-                    raise _not_workbook(path, "a row of the sheet is cut off")
+                if eof or buf.find(b">", lt) >= 0:
+                    raise _not_workbook(
+                        path, "unexpected XML in sheetData" if not eof else "a row is cut off"
+                    )
                 break
+            if rm.group(2):
+                content, end = None, rm.end()
+            else:
+                close = buf.find(end_row, rm.end())
+                if close < 0:
+                    if eof:
+                        raise _not_workbook(path, "a row of the sheet is cut off")
+                    break
+                content, end = buf[rm.end() : close], close + len(end_row)
             ra = R_ATTR_RE.search(rm.group(1))
             last = int(ra.group(2)) if ra and ra.group(2) else last + 1
-            yield "row", Row(last, rm.group(1), rm.group(2), rm.group(0))
-            pos = rm.end()
+            yield "row", Row(last, rm.group(1) + rm.group(2), content, buf[lt:end])
+            pos = end
         buf = buf[pos:]
         if eof:
             raise _not_workbook(path, "the sheet ends inside sheetData")
