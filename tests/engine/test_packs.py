@@ -1,0 +1,118 @@
+"""Import packs: parts under the limit, same shape, together the unsplit output; the manifest."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from migration.engine import EngineError
+from migration.engine.packs import PackFile, copy_xlsx_rows, split_for_import, write_manifest
+from migration.engine.reading import open_source
+from migration.engine.xlsx_inplace import open_sheet
+
+from .test_xlsx_inplace import sales_like_workbook
+
+
+def _rows(path) -> list[list]:
+    return [
+        r if isinstance(r, list) else list(r) for b in open_source(path).batches() for r in (b.rows or [])
+    ]
+
+
+def _csv_rows(path) -> list[list[str]]:
+    out = []
+    for b in open_source(path).batches():
+        cols = [b.text(i).to_pylist() for i in range(b.arrow.num_columns)]
+        out += [list(r) for r in zip(*cols, strict=True)]
+    return out
+
+
+def _noisy_workbook(path, rows: int):
+    sales_like_workbook(path, rows)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["All Orders"]
+    rng = random.Random(3)
+    for r in range(2, rows + 2):
+        ws.cell(r, 5, "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(80)))
+    wb.save(path)
+    return path
+
+
+def test_it_cuts_a_big_workbook_into_complete_workbooks_under_the_limit(tmp_path):
+    src = _noisy_workbook(tmp_path / "order.xlsx", 3000)
+    limit_mb = 0.1
+    parts = split_for_import(src, part_mb=limit_mb)
+    assert len(parts) >= 2
+    assert [p.file for p in parts] == [f"order_part{i:02d}.xlsx" for i in range(1, len(parts) + 1)]
+    assert all(p.size <= limit_mb * (1 << 20) for p in parts)
+    assert [r for p in parts for r in _rows(p.path)] == _rows(src)  # none lost, repeated or moved
+    assert parts[0].first_row == 1 and parts[-1].last_row == 3000
+    assert all(a.last_row + 1 == b.first_row for a, b in itertools.pairwise(parts))
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(parts[1].path) as b:
+        assert a.namelist() == b.namelist()
+        assert a.read("xl/styles.xml") == b.read("xl/styles.xml")
+    n = parts[1].rows
+    ws = openpyxl.load_workbook(parts[1].path)["All Orders"]
+    assert ws.max_row == n + 1 and ws["A2"].value == _rows(src)[parts[0].rows][0]
+    assert ws.auto_filter.ref == f"A1:I{n + 1}"
+    assert [str(dv.sqref) for dv in ws.data_validations.dataValidation] == [f"I2:I{n + 1}"]
+    assert ws.freeze_panes == "D2" and ws.column_dimensions["A"].hidden
+    hidden = openpyxl.load_workbook(parts[1].path)["hiddenSheet"]
+    assert hidden.sheet_state == "hidden" and hidden["B2"].value == "Service-Maintenance Based"
+
+
+def test_it_leaves_a_file_that_fits_alone(tmp_path):
+    src = sales_like_workbook(tmp_path / "order.xlsx", 5)
+    parts = split_for_import(src)
+    assert [(p.path, p.part, p.rows) for p in parts] == [(str(src), None, 5)]
+    assert sorted(x.name for x in tmp_path.iterdir() if x.suffix == ".xlsx") == ["order.xlsx"]
+
+
+def test_it_cuts_a_csv_into_header_plus_whole_records(tmp_path):
+    rng = random.Random(5)
+    lines = ["Order ID,Description,Company"]
+    for i in range(2000):
+        text = "".join(rng.choice('abc ,"\n') for _ in range(60)).replace('"', '""')
+        lines.append(f'ORD-{i},"{text}",USMF')
+    src = tmp_path / "order.csv"
+    src.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    parts = split_for_import(src, part_mb=0.03)
+    assert len(parts) >= 4
+    assert all(p.size <= 0.03 * (1 << 20) for p in parts)
+    for p in parts:
+        raw = Path(p.path).read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbfOrder ID,Description,Company\r\n")
+    assert [r for p in parts for r in _csv_rows(p.path)] == _csv_rows(src)
+
+
+def test_it_copies_chosen_rows_of_a_workbook(tmp_path):
+    src = sales_like_workbook(tmp_path / "order.xlsx", 6)
+    out = tmp_path / "again.xlsx"
+    assert copy_xlsx_rows(src, out, {1, 4}) == 2
+    assert [r[3] for r in _rows(out)] == ["ORD-0001", "ORD-0004"]
+    assert open_sheet(out).headers == open_sheet(src).headers
+
+
+def test_it_writes_the_manifest_in_import_order(tmp_path):
+    a = sales_like_workbook(tmp_path / "order.xlsx", 3)
+    b = sales_like_workbook(tmp_path / "account.xlsx", 4)
+    files = [PackFile("order", split_for_import(a)[0]), PackFile("account", split_for_import(b)[0])]
+    txt, js = write_manifest(tmp_path, files)
+    data = json.loads(Path(js).read_text())
+    assert [(f["order"], f["table"], f["rows"]) for f in data["files"]] == [
+        (1, "account", 4),
+        (2, "order", 3),
+    ]
+    assert data["import_order"][:3] == ["account", "contact", "quote"]
+    assert all(len(f["sha256"]) == 64 and f["wizard"] for f in data["files"])
+    text = Path(txt).read_text(encoding="utf-8")
+    assert text.index("account.xlsx") < text.index("order.xlsx")
+    assert "Invoice Customer" in data["files"][1]["wizard"]
+    with pytest.raises(EngineError, match="invoice is not imported"):
+        write_manifest(tmp_path, [PackFile("invoice", split_for_import(a)[0])])

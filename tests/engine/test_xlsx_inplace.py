@@ -1,0 +1,213 @@
+"""Fill in place: only the target cells change; every other part of the workbook stays as it was."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.styles import Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from migration.engine import EngineError
+from migration.engine.reading import open_source
+from migration.engine.xlsx_inplace import fill_xlsx, open_sheet, rows_from_batches
+
+HEADERS = [
+    "(Do Not Modify) Order",
+    "(Do Not Modify) Row Checksum",
+    "(Do Not Modify) Modified On",
+    "Order ID",
+    "Customer",
+    "Total Amount",
+    "Company",
+    "Requested Receipt Date",
+    "Order Type",
+]
+TARGETS = ["Company", "Requested Receipt Date", "Order Type"]
+
+
+def guid(n: int) -> str:
+    return f"00000000-0000-0000-0000-{n:012d}"
+
+
+def sales_like_workbook(path: Path, rows: int = 6) -> Path:
+    """A workbook shaped like a Sales re-export: hidden columns and sheet, validations, formats."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "All Orders"
+    ws.append(HEADERS)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEEFF")
+    for i in range(rows):
+        ws.append([guid(i), f"ck{i}==", dt.datetime(2024, 1, 2, 3, 4) + dt.timedelta(days=i), f"ORD-{i:04d}",
+                   "Contoso & Sons" if i % 2 else "Fabrikam", 1000.5 + i, None, None, None])  # fmt: skip
+    ws.cell(3, 7, "OLD")  # an existing target cell whose value is replaced
+    ws.cell(4, 9).number_format = "@"  # an existing, empty, styled target cell
+    for r in range(2, rows + 2):
+        ws.cell(r, 3).number_format = "yyyy-mm-dd hh:mm"
+        ws.cell(r, 6).number_format = '#,##0.00 "USD"'
+        ws.cell(r, 8).number_format = "m/d/yyyy"  # the receipt date column is a date column
+    for col in "ABC":
+        ws.column_dimensions[col].hidden = True
+        ws.column_dimensions[col].width = 13
+    ws.column_dimensions["D"].width = 22
+    ws.column_dimensions["E"].width = 31
+    ws.freeze_panes = "D2"
+    ws.auto_filter.ref = f"A1:I{rows + 1}"
+    hidden = wb.create_sheet("hiddenSheet")
+    hidden.sheet_state = "hidden"
+    hidden["A1"] = "salesorder:abc:view=All Orders:lcid=1033"
+    for i, v in enumerate(["Item based", "Service-Maintenance Based"], start=1):
+        hidden.cell(i, 2, v)
+    dv = DataValidation(type="list", formula1="hiddenSheet!$B$1:$B$2", allow_blank=True)
+    dv.add(f"I2:I{rows + 1}")
+    ws.add_data_validation(dv)
+    wb.defined_names["ChoiceList"] = DefinedName("ChoiceList", attr_text="hiddenSheet!$B$1:$B$2")
+    wb.save(path)
+    return path
+
+
+def _cells(path: Path) -> dict[str, dict[str, tuple]]:
+    wb = openpyxl.load_workbook(path)
+    return {
+        ws.title: {
+            c.coordinate: (c.value, c.data_type, c.number_format, c.font.b, c.fill.fgColor.rgb)
+            for row in ws.iter_rows()
+            for c in row
+        }
+        for ws in wb.worksheets
+    }
+
+
+def _raw(path: Path) -> list[tuple[str, int, int, int]]:
+    with zipfile.ZipFile(path) as zf:
+        return [(i.filename, i.compress_type, i.CRC, i.compress_size) for i in zf.infolist()]
+
+
+@pytest.fixture
+def book(tmp_path):
+    (tmp_path / "in").mkdir()
+    return sales_like_workbook(tmp_path / "in" / "order.xlsx")
+
+
+def _values(n: int):
+    return [["USMF", "2020-03-27T00:00:00Z", "Item based"] for _ in range(n)]
+
+
+def test_it_changes_only_the_target_cells_and_keeps_every_other_part(tmp_path, book):
+    out = tmp_path / "filled.xlsx"
+    result = fill_xlsx(book, out, TARGETS, _values(6))
+    assert result.rows == 6 and result.cells_written == 18
+    sheet = open_sheet(book).sheet_part
+    before, after = _raw(book), _raw(out)
+    assert [m[0] for m in before] == [m[0] for m in after]  # same parts, same order
+    with zipfile.ZipFile(book) as a, zipfile.ZipFile(out) as b:
+        for (name, method, crc, size), (_, method2, crc2, size2) in zip(before, after, strict=True):
+            assert method == method2
+            if name != sheet:  # copied raw: same compressed bytes
+                assert (crc, size) == (crc2, size2), name
+                assert a.read(name) == b.read(name), name
+    old, new = _cells(book), _cells(out)
+    assert old["hiddenSheet"] == new["hiddenSheet"]
+    changed = {k for k in old["All Orders"].keys() | new["All Orders"].keys()
+               if old["All Orders"].get(k) != new["All Orders"].get(k)}  # fmt: skip
+    assert changed == {f"{c}{r}" for c in "GHI" for r in range(2, 8)}
+    ws = openpyxl.load_workbook(out)["All Orders"]
+    assert ws["G3"].value == "USMF"  # the old value was replaced
+    assert ws["H2"].value == dt.datetime(2020, 3, 27)  # a date column gets a date
+    assert ws["H2"].number_format == "m/d/yyyy"  # its format kept
+    assert ws["I4"].value == "Item based" and ws["I4"].number_format == "@"
+    assert ws.freeze_panes == "D2"
+    assert ws.auto_filter.ref == "A1:I7"
+    assert [str(dv.sqref) for dv in ws.data_validations.dataValidation] == ["I2:I7"]
+    assert ws.column_dimensions["A"].hidden and ws.column_dimensions["E"].width == 31
+
+
+def test_it_writes_cells_in_column_order_and_the_engine_reads_them(tmp_path, book):
+    out = tmp_path / "filled.xlsx"
+    fill_xlsx(book, out, list(reversed(TARGETS)), [list(reversed(v)) for v in _values(6)])
+    with zipfile.ZipFile(out) as zf:
+        xml = zf.read(open_sheet(out).sheet_part).decode()
+    for row in re.findall(r"<row [^>]*>(.*?)</row>", xml):
+        cols = [c for c in re.findall(r'<c r="([A-Z]+)\d+"', row)]
+        assert cols == sorted(cols, key=lambda c: (len(c), c))
+    source = open_source(out)
+    rows = [r for b in source.batches() for r in b.rows]
+    assert rows[0][6:9][0] == "USMF" and rows[0][8] == "Item based"
+    assert rows[1][3] == "ORD-0001"  # untouched cells read as before
+
+
+def test_it_keeps_none_and_clears_empty_values(tmp_path, book):
+    out = tmp_path / "filled.xlsx"
+    values = [[None, None, None], ["", None, None], [None, None, ""], None, ["X", None, ""], *_values(1)]
+    result = fill_xlsx(book, out, TARGETS, values)
+    ws = openpyxl.load_workbook(out)["All Orders"]
+    assert ws["G2"].value is None and ws["G3"].value is None  # "OLD" cleared by ''
+    assert ws["I4"].number_format == "@"  # cleared but still styled
+    assert ws["G5"].value is None and ws["G6"].value == "X"
+    assert result.cells_cleared == 2
+
+
+def test_it_keeps_awkward_text_exactly(tmp_path, book):
+    out = tmp_path / "filled.xlsx"
+    texts = ["  lead", "trail ", "two\r\nlines", "a & <b> \"c\" 'd'", "_x0041_ literal", "tab\there\x07"]
+    fill_xlsx(book, out, TARGETS, [[t, None, None] for t in texts])
+    rows = [r for b in open_source(out).batches() for r in b.rows]  # calamine reads as Excel does
+    assert [r[6] for r in rows] == texts
+    fill_xlsx(book, out, TARGETS, [["=SUM(A1)", None, None]])
+    cell = openpyxl.load_workbook(out)["All Orders"]["G2"]
+    assert cell.value == "=SUM(A1)" and cell.data_type == "s"  # text, never a formula
+
+
+def test_it_takes_per_batch_columns(tmp_path, book):
+    import pyarrow as pa
+
+    out = tmp_path / "filled.xlsx"
+    batches = [[pa.array(["A", None, "C"]), pa.array([None] * 3, pa.string()), ["x", "y", "z"]],
+               [pa.array(["D"] * 3), pa.array([None] * 3, pa.string()), ["u", "v", "w"]]]  # fmt: skip
+    fill_xlsx(book, out, TARGETS, rows_from_batches(batches))
+    ws = openpyxl.load_workbook(out)["All Orders"]
+    assert [ws.cell(r, 7).value for r in range(2, 8)] == ["A", "OLD", "C", "D", "D", "D"]
+    assert [ws.cell(r, 9).value for r in range(2, 8)] == ["x", "y", "z", "u", "v", "w"]
+
+
+def test_it_refuses_a_reexport_without_the_target_columns(tmp_path, book):
+    out = book.parent / "filled.xlsx"
+    with pytest.raises(EngineError, match=r"no column 'Sales Order Number'.*add it to the view"):
+        fill_xlsx(book, out, ["Company", ("Sales Order Number", "msdyn_salesordernumber")], _values(6))
+    assert not out.exists()
+    assert list(book.parent.iterdir()) == [book]  # no temp file left either
+
+
+def test_it_refuses_more_values_than_rows_and_writes_nothing(tmp_path, book):
+    out = book.parent / "filled.xlsx"
+    with pytest.raises(EngineError, match="values for 2 more rows than the sheet holds"):
+        fill_xlsx(book, out, TARGETS, _values(8))
+    assert list(book.parent.iterdir()) == [book]
+
+
+def test_it_matches_logical_names_and_case(tmp_path, book):
+    out = tmp_path / "filled.xlsx"
+    fill_xlsx(book, out, [("msdyn_company", "  company "), "ORDER TYPE"], [["USMF", "Item based"]] * 6)
+    ws = openpyxl.load_workbook(out)["All Orders"]
+    assert ws["G7"].value == "USMF" and ws["I7"].value == "Item based"
+
+
+def test_it_fills_the_sales_reexport_sample_in_place(tmp_path):
+    sample = Path("/work/shared/samples/reexport/order.xlsx")
+    if not sample.exists():
+        pytest.skip("shared samples not available")
+    out = tmp_path / "order.xlsx"
+    targets = ["Company", "Language", "Order Type"]
+    result = fill_xlsx(sample, out, targets, [["USMF", "en-us", "Item based"]] * 285)
+    assert result.rows == 285 and result.cells_written == 855
+    old, new = _cells(sample), _cells(out)
+    assert old["hiddenSheet"] == new["hiddenSheet"]
+    changed = {k for k in new["All Orders"] if old["All Orders"].get(k) != new["All Orders"][k]}
+    assert {re.sub(r"\d", "", k) for k in changed} == {"O", "S", "T"}
