@@ -27,6 +27,7 @@ from typing import Any
 from . import dates
 from .errors import EngineError
 from .reading import open_source
+from .tables import table_for
 
 MATCH, DIFFERS, MISSING, UNEXPECTED = "match", "differs", "missing", "unexpected"
 COMPANY_NAMES = ("msdyn_company", "Company")
@@ -307,8 +308,6 @@ def _write_again(expected: str, path: str, rows: set[int]) -> int:
 
 def table_columns(table: str) -> tuple[list[Column], tuple[str, ...]]:
     """The contract's target columns of a table (display name first) and its GUID headers."""
-    from .tables import spec_for  # late: the per-table specs may move; this is the one import
-
-    spec = spec_for(table)
-    columns = [Column(t.col.names, "date" if t.key == "receipt_date" else "auto") for t in spec.targets]
-    return columns, tuple(spec.guid_names)
+    declared = table_for(table)
+    columns = [Column(t.col.names, "date" if t.key == "receipt_date" else "auto") for t in declared.targets]
+    return columns, tuple(declared.guid_headers)

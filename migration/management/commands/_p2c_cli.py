@@ -25,31 +25,6 @@ def fail(message: str, code: int = USAGE_EXIT) -> NoReturn:
     raise SystemExit(code)
 
 
-def skip_pandas_import() -> None:
-    """Save ~0.3 s of start-up: pyarrow imports pandas the first time it converts a Python list,
-    only to check whether the list is a pandas object. The engine never passes one. pyarrow's shim
-    records "no pandas" when that first import fails, and still imports pandas later if anything
-    asks it for pandas explicitly (e.g. to_pandas), so this is safe in a one-shot command."""
-    if "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    blocker = _NoPandas()
-    sys.meta_path.insert(0, blocker)
-    try:
-        pa.array([""])
-    finally:
-        sys.meta_path.remove(blocker)
-
-
-class _NoPandas:
-    """A meta-path finder that makes one `import pandas` fail with ImportError."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "pandas":
-            raise ImportError("pandas skipped by p2c command start-up")
-
-
 class EngineCommand(BaseCommand):
     requires_system_checks: list[str] = []  # the engine needs no database or app checks
     requires_migrations_checks = False
@@ -60,7 +35,6 @@ class EngineCommand(BaseCommand):
         return parser
 
     def execute(self, *args: Any, **options: Any) -> Any:
-        skip_pandas_import()
         try:
             return super().execute(*args, **options)
         except EngineError as e:
