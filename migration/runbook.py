@@ -68,13 +68,9 @@ class Step:
 
 DATA_INTEGRATOR_PROJECTS = ("Accounts", "Contacts", "Products", "Quotes", "Orders", "Invoices")
 
-# The nine tables of step 2 in the article's order; their names come from the
-# engine's table list, the one place that knows them.
-_ARTICLE_ORDER = (
-    "account", "contact", "invoice", "invoice_products", "order", "order_products", "products",
-    "quote", "quote_products",
-)  # fmt: skip
-EXPORT_TABLES = tuple((key, TABLES[key].export_name) for key in _ARTICLE_ORDER)
+# The tables of step 2, in the engine's order: the engine's table modules are
+# the one place that knows them, so a new table module gets its checklist row.
+EXPORT_TABLES = tuple((key, table.export_name) for key, table in TABLES.items())
 
 REFERENCE_MAPS = (
     "Legal entities (cdm_companies)",
@@ -117,11 +113,8 @@ STEP9_MAPS = (
     "Sales invoice lines V2 (invoicedetails)",
 )
 
-# Step 8's tables, quotes before orders as step 9 syncs them.
-TRANSFORM_TABLES = tuple(
-    (key, TABLES[key].export_name)
-    for key in ("account", "contact", "quote", "quote_products", "order", "order_products")
-)
+# Step 8's tables: those the engine transforms, in the same order.
+TRANSFORM_TABLES = tuple((key, table.export_name) for key, table in TABLES.items() if table.transforms)
 
 
 def _slug(text: str) -> str:
