@@ -13,8 +13,9 @@ The web app and the manage.py commands call only what is exported here:
 - ``TransformSettings`` (``TransformSettings.from_dict`` for a stored snapshot) / ``CompanyRule``
   and the constants the settings form offers.
 - ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized".
-- ``write_rows(input_path, output_path, rows)``: chosen data rows of an export, same shape (the
-  issues file); ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
+- ``write_rows(input_path, output_path, rows, as_text=False)``: chosen data rows of an export,
+  same shape (the issues file, written as xlsx of text cells by the web app);
+  ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
 
 Every fatal problem is an ``EngineError`` whose message is one line saying what to do.
 """

@@ -259,12 +259,13 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
             progress=_ProgressWriter(job.id, (0.5, 0.5)),
             merge_source_path=merge,
         )
-        issues_out = folder / ("issues" + Path(main).suffix)
+        # People open this file to fix rows: xlsx of text cells, so no cell runs as a formula.
+        issues_out = folder / "issues.xlsx"
         # Rows found only in the step-2 export are numbered in that file, not in the one filled.
         rows_with_issues = sorted(
             {issue["row"] for issue in report.issues.iter_dicts() if issue["code"] not in STEP2_ONLY_CODES}
         )
-        write_rows(main, issues_out, rows_with_issues)
+        write_rows(main, issues_out, rows_with_issues, as_text=True)
         job.report = report
     return {"csv": csv_out, "xlsx": xlsx_out, "report": report_out, "issues": issues_out}
 
