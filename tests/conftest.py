@@ -1,5 +1,6 @@
 import pytest
 
+from migration.access import project_managers_group
 from migration.models import Role
 from migration.services.migrations import LegalEntityData, member_add, migration_create
 
@@ -37,7 +38,9 @@ def _user(django_user_model, username):
 # outsider who belongs to another migration only.
 @pytest.fixture
 def manager(django_user_model):
-    return _user(django_user_model, "mia-manager")
+    user = _user(django_user_model, "mia-manager")
+    user.groups.add(project_managers_group())  # an administrator let her create migrations
+    return user
 
 
 @pytest.fixture
