@@ -64,6 +64,12 @@ def _check_text(upload) -> None:
         )
     if not filetypes.looks_like_text(head):
         raise UploadError(f"{upload.name} is not a text file. Save the export as CSV and upload that.")
+    # Columns and header sizes from a bounded prefix: a hostile header never reaches a worker.
+    head = filetypes.read_head(upload, engine.SAMPLE_BYTES)
+    try:
+        engine.check_csv_head(head, whole=upload.size <= len(head))
+    except engine.EngineError as error:
+        raise UploadError(f"{upload.name}: {error.message[0].upper()}{error.message[1:]}.") from None
 
 
 def check_upload(upload) -> None:
