@@ -202,6 +202,9 @@ STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "staticfiles")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+# Every temporary file of a job lives under P2C_TMP_DIR/jobs/<job>/<attempt>
+# (local to each machine), so a killed attempt's leftovers can be found and removed.
+P2C_TMP_DIR = env_path("P2C_TMP_DIR", VAR_DIR / "tmp")
 
 
 def env_json(name: str, default: dict) -> dict:

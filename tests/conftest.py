@@ -16,6 +16,13 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def job_tmp_dir(settings, tmp_path):
+    """Jobs' temporary folders, per test."""
+    settings.P2C_TMP_DIR = tmp_path / "p2c-tmp"
+    return settings.P2C_TMP_DIR
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # PBKDF2's deliberate slowness would dominate the suite's run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
