@@ -238,6 +238,9 @@ STORAGES = {
 # Largest accepted upload, in megabytes (an export of Excel's 1,048,576 rows
 # is about 400 MB of CSV; Sales' own export stops at 100,000 rows).
 P2C_MAX_UPLOAD_MB = env_int("P2C_MAX_UPLOAD_MB", 200, minimum=1)
+# Storage per migration (every upload version counts) and uploads per user per minute.
+P2C_MIGRATION_QUOTA_GB = env_int("P2C_MIGRATION_QUOTA_GB", 20, minimum=1)
+P2C_UPLOADS_PER_MINUTE = env_int("P2C_UPLOADS_PER_MINUTE", 20, minimum=1)
 # Uploads stream to a temp file beyond this, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o600

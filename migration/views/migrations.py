@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import forms, selectors
+from .. import forms, quota, selectors
 from ..access import CREATE_MIGRATION, MANAGE, READ, membership_required
 from ..models import LegalEntity, Membership
 from ..services import migrations
@@ -65,6 +65,9 @@ def migration_detail(request: HttpRequest, migration_id: int) -> HttpResponse:
             "membership": membership,
             "progress": progress,
             "activities": activities,
+            "storage_used": quota.storage_used(membership.migration),
+            "quota_bytes": quota.quota_bytes(),
+            "old_versions": quota.old_versions(membership.migration) if membership.can_manage else None,
         },
     )
 
