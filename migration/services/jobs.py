@@ -174,12 +174,13 @@ def job_cancel(*, job: TransformJob, actor) -> None:
 def jobs_sweep_stale(now=None) -> int:
     """Fail running jobs whose worker stopped reporting, so none stays 'running' forever."""
     now = now or timezone.now()
-    _requeue_lost(now)
     failed = TransformJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
         state=JobState.FAILED,
         finished_at=now,
         message="The worker stopped while running this job (restarted or out of memory). Retry it.",
     )
+    # After failing the silent ones: a job re-sent now and claimed at once is not silent.
+    _requeue_lost(now)
     jobs_tmp_clean()
     return failed
 
