@@ -27,13 +27,15 @@ def sha256_of_upload(upload) -> str:
 
 
 @contextmanager
-def local_copy(field_file: FieldFile, suffix: str = "") -> Iterator[str]:
-    """A local path holding the stored file's bytes, removed afterwards."""
+def local_copy(
+    field_file: FieldFile, suffix: str = "", under: str | os.PathLike | None = None
+) -> Iterator[str]:
+    """A local path holding the stored file's bytes, removed afterwards (copied into `under`)."""
     if isinstance(field_file.storage, FileSystemStorage):
         yield field_file.path  # local or network folder: read it where it lies, no copy
         return
     # Any other storage (S3 and the like): copy it down.
-    with tempfile.TemporaryDirectory(prefix="p2c-") as folder:
+    with tempfile.TemporaryDirectory(prefix="p2c-", dir=under) as folder:
         target = Path(folder) / f"input{suffix or Path(field_file.name).suffix}"
         with field_file.open("rb") as source, open(target, "wb") as out:
             shutil.copyfileobj(source, out, length=1024 * 1024)

@@ -7,8 +7,9 @@ connection is worth an automatic retry; a bad file is a recorded failure.
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 
 from .services import jobs, uploads
 
@@ -45,3 +46,12 @@ def sweep_stale_jobs() -> int:
     """Periodic (beat): fail dead workers' jobs, re-send lost messages."""
     uploads.uploads_requeue_stale()
     return jobs.jobs_sweep_stale()
+
+
+@worker_ready.connect
+def clean_dead_attempts(**kwargs) -> None:
+    """A worker starting on this machine removes what killed attempts left in its temp folder."""
+    try:
+        jobs.jobs_tmp_clean()
+    finally:
+        connections.close_all()  # never hand the main process's connection to pool children

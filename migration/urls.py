@@ -36,6 +36,7 @@ urlpatterns = [
     path(m + "slots/<str:kind>/<str:table>/upload/", uploads.upload_create, name="upload_create"),
     path(m + "uploads/<int:upload_id>/", uploads.upload_detail, name="upload_detail"),
     path(m + "uploads/<int:upload_id>/download/", uploads.upload_download, name="upload_download"),
+    path(m + "uploads/remove-old-versions/", uploads.uploads_remove_old, name="uploads_remove_old"),
     # jobs and the status feed
     path(m + "status.json", jobs.status_json, name="status_json"),
     path(m + "jobs/run-all/", jobs.jobs_start_all, name="jobs_start_all"),

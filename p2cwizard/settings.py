@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -111,6 +112,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "formtools",
     "axes",
+    "csp",
     "migration",
 ]
 
@@ -124,6 +126,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: it answers a locked-out sign-in.
     "axes.middleware.AxesMiddleware",
 ]
@@ -202,6 +205,9 @@ STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "staticfiles")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+# Every temporary file of a job lives under P2C_TMP_DIR/jobs/<job>/<attempt>
+# (local to each machine), so a killed attempt's leftovers can be found and removed.
+P2C_TMP_DIR = env_path("P2C_TMP_DIR", VAR_DIR / "tmp")
 
 
 def env_json(name: str, default: dict) -> dict:
@@ -235,6 +241,9 @@ STORAGES = {
 # Largest accepted upload, in megabytes (an export of Excel's 1,048,576 rows
 # is about 400 MB of CSV; Sales' own export stops at 100,000 rows).
 P2C_MAX_UPLOAD_MB = env_int("P2C_MAX_UPLOAD_MB", 200, minimum=1)
+# Storage per migration (every upload version counts) and uploads per user per minute.
+P2C_MIGRATION_QUOTA_GB = env_int("P2C_MIGRATION_QUOTA_GB", 20, minimum=1)
+P2C_UPLOADS_PER_MINUTE = env_int("P2C_UPLOADS_PER_MINUTE", 20, minimum=1)
 # Uploads stream to a temp file beyond this, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o600
@@ -257,6 +266,24 @@ if HTTPS:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+# Content-Security-Policy on every response (django-csp): scripts, styles and
+# images from this site only, no inline script or style, no framing, forms post
+# here only. Templates and static/js keep to it; a browser test fails on any violation.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = HTTPS or env_bool("SECURE_COOKIES", False)

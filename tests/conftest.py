@@ -1,5 +1,6 @@
 import pytest
 
+from migration.access import project_managers_group
 from migration.models import Role
 from migration.services.migrations import LegalEntityData, member_add, migration_create
 
@@ -12,6 +13,13 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def job_tmp_dir(settings, tmp_path):
+    """Jobs' temporary folders, per test."""
+    settings.P2C_TMP_DIR = tmp_path / "p2c-tmp"
+    return settings.P2C_TMP_DIR
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +45,9 @@ def _user(django_user_model, username):
 # outsider who belongs to another migration only.
 @pytest.fixture
 def manager(django_user_model):
-    return _user(django_user_model, "mia-manager")
+    user = _user(django_user_model, "mia-manager")
+    user.groups.add(project_managers_group())  # an administrator let her create migrations
+    return user
 
 
 @pytest.fixture

@@ -175,3 +175,22 @@ class RedisServer:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+# Every kind of page a member sees (after /accounts/login/): the browser tests visit each.
+def main_pages(migration, job) -> list[str]:
+    m = f"/migrations/{migration.id}"
+    return [
+        "/",
+        "/migrations/new/",
+        "/accounts/password_change/",
+        f"{m}/",
+        f"{m}/activity/",
+        f"{m}/members/",
+        f"{m}/settings/",
+        f"{m}/initialization/",
+        f"{m}/jobs/{job.id}/",
+        f"{m}/uploads/{migration.uploads.get().id}/",
+        *(f"{m}/steps/{slug}/" for slug in ("last-sync", "exports", "uninstall", "duplicate-detection")),
+        *(f"{m}/steps/{slug}/" for slug in ("initialize", "enable-maps")),
+    ]

@@ -100,3 +100,38 @@ MANAGE_POSTS = [
 @pytest.mark.parametrize(("name", "kwargs", "data"), MANAGE_POSTS)
 def test_it_keeps_management_to_project_managers(client_for, migration, role, expected, name, kwargs, data):
     assert client_for(role).post(migration_url(name, migration, **kwargs), data).status_code == expected
+
+
+def test_it_ships_a_project_managers_group_that_may_create_migrations():
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.get(name="Project managers")  # made by a data migration
+    assert [p.codename for p in group.permissions.all()] == ["add_migration"]
+
+
+def test_it_lets_only_accounts_granted_it_create_migrations(client_for, migration):
+    url = reverse("migration_create")
+    assert client_for("consultant").get(url).status_code == 403
+    assert client_for("consultant").post(url, {"name": "Probe"}).status_code == 403
+    assert "New migration" not in client_for("consultant").get(reverse("dashboard")).text
+    assert client_for("manager").get(url).status_code == 200
+    assert "New migration" in client_for("manager").get(reverse("dashboard")).text
+
+
+def test_it_hides_the_create_link_from_an_account_with_no_migration_and_no_permission(client_for):
+    page = client_for("outsider").get(reverse("dashboard")).text
+    assert "Create one" not in page and "an administrator to let you create migrations" in page
+
+
+@pytest.mark.parametrize("role", ["consultant", "viewer", "outsider"])
+def test_it_tells_no_one_but_the_migrations_project_managers_whether_a_user_exists(
+    client_for, migration, role
+):
+    url = reverse("members", kwargs={"migration_id": migration.id})
+    answers = {
+        (r.status_code, r.text)
+        for name in ("otto-outsider", "no-such-user")
+        for r in [client_for(role).post(url, {"username": name, "role": "viewer"})]
+    }
+    assert len(answers) == 1 and next(iter(answers))[0] in (403, 404)
+    assert not migration.memberships.filter(user__username="otto-outsider").exists()

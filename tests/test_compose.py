@@ -122,3 +122,11 @@ def test_it_configures_the_app_through_the_environment(config):
         assert environment["REDIS_URL"] == "redis://redis:6379/0"
         assert environment["SECRET_KEY"] == "test-secret"
         assert environment["ALLOWED_HOSTS"]
+
+
+def test_it_documents_the_https_proxy_and_passes_the_switch(compose):
+    assert "P2C_HTTPS=true" in COMPOSE_FILE.read_text() and "X-Forwarded-Proto" in COMPOSE_FILE.read_text()
+    result = compose(COMPOSE_FILE, "--format", "json", SECRET_KEY="test-secret", P2C_HTTPS="true")
+    assert result.returncode == 0, result.stderr
+    for name in ("web", "worker", "beat"):
+        assert json.loads(result.stdout)["services"][name]["environment"]["P2C_HTTPS"] == "true"

@@ -36,6 +36,13 @@ def read_csv(field) -> list[list[str]]:
         return list(csv.reader(io.StringIO(handle.read().decode("utf-8-sig"))))
 
 
+def read_issues_file(field) -> list[list]:
+    assert field.name.endswith("_issues.xlsx")
+    with field.open("rb") as handle:
+        sheet = load_workbook(io.BytesIO(handle.read())).active
+        return [[cell.value or "" for cell in row] for row in sheet.iter_rows()]
+
+
 def test_it_needs_the_export_before_a_job(migration, consultant):
     with pytest.raises(jobs.JobError, match="Upload the Quote export at step 2 first"):
         jobs.job_start(migration=migration, table="quote", actor=consultant)
@@ -59,7 +66,7 @@ def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration,
     assert {row[header.index("Company")] for row in rows[1:]} == {"USMF"}
     workbook = load_workbook(job.output_xlsx.open("rb"), read_only=True)
     assert workbook.active.max_row == 301
-    issues = read_csv(job.issues_file)
+    issues = read_issues_file(job.issues_file)
     assert issues[0] == read_csv(migration.uploads.get().file)[0]  # the source's shape
     assert len(issues) - 1 == len({i.row for i in job.issues.all()})
     assert (
@@ -68,6 +75,31 @@ def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration,
     )
     assert job.summary["counts"]["Company"] == 300
     assert "usmf" not in job.output_csv.name and "contoso-cutover_account_" in job.output_csv.name
+
+
+def test_it_serves_the_issues_file_as_xlsx_of_text_cells_whatever_the_source(migration, consultant):
+    upload_inspected(migration, consultant, "order.xlsx")  # dates and numbers as typed cells
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    with job.issues_file.open("rb") as handle:
+        sheet = load_workbook(io.BytesIO(handle.read())).active
+        cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if cell.value is not None]
+    assert cells and {cell.data_type for cell in cells} == {"s"}
+
+
+def test_it_writes_formula_like_cells_of_a_csv_as_text_in_the_issues_file(migration, consultant, tmp_path):
+    with open(SAMPLES / "order.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows[1][rows[0].index("Name")] = '=HYPERLINK("http://evil.example","x")'
+    source = tmp_path / "order.csv"
+    with open(source, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    upload_inspected(migration, consultant, str(source), table="order")
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    with job.issues_file.open("rb") as handle:
+        data = handle.read()
+    assert b"<f>" not in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    assert read_issues_file(job.issues_file)[1][rows[0].index("Name")] == rows[1][rows[0].index("Name")]
 
 
 def test_it_keeps_the_settings_and_input_hash_of_each_run(migration, consultant, manager):
@@ -202,6 +234,28 @@ def test_it_serves_job_files_to_members_only(client_for, migration, consultant):
     assert client_for("outsider").get(url).status_code == 404
 
 
+def test_it_says_how_many_formula_like_cells_a_csv_output_holds_and_offers_the_xlsx(
+    client_for, migration, consultant
+):
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    formula_cells = job.summary["issue_counts"]["formula_like_text"]
+    assert formula_cells
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    page = client_for("viewer").get(url).content.decode()
+    xlsx = reverse("job_download", kwargs={"migration_id": migration.id, "job_id": job.id, "what": "xlsx"})
+    warning = page.split('id="csv-formula-warning">', 1)[1].split("</p>", 1)[0]
+    assert f"holds {formula_cells} cells that start like a formula" in warning and xlsx in warning
+
+
+def test_it_shows_no_formula_warning_for_a_csv_without_such_cells(client_for, migration, consultant):
+    upload_inspected(migration, consultant, "order.csv")
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    assert "formula_like_text" not in job.summary["issue_counts"]
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    assert "csv-formula-warning" not in client_for("viewer").get(url).content.decode()
+
+
 def test_it_zips_every_finished_table(client_for, migration, consultant):
     for name in ("account.csv", "order.csv"):
         upload_inspected(migration, consultant, name)
@@ -259,7 +313,7 @@ def test_it_keeps_step_2_only_rows_out_of_the_issues_file_of_a_reexport(migratio
     upload_inspected(migration, consultant, str(reexport), table="contact", kind="reexport")
     job = run(jobs.job_start(migration=migration, table="contact", actor=consultant))
     assert job.issues.filter(code="merge_only_in_step2").count() == 250
-    issue_rows = read_csv(job.issues_file)[1:]
+    issue_rows = read_issues_file(job.issues_file)[1:]
     own_issues = set(job.issues.exclude(code="merge_only_in_step2").values_list("row", flat=True))
     assert len(issue_rows) == len(own_issues)
     assert all(row in rows[1:51] for row in issue_rows)

@@ -19,7 +19,7 @@ def _names_in_order(page: str, names: list[str]) -> list[str]:
     return sorted(names, key=page.index)
 
 
-def test_it_creates_a_migration_and_makes_me_its_project_manager(client_for, consultant):
+def test_it_creates_a_migration_and_makes_me_its_project_manager(client_for, manager):
     data = {
         "name": "Northwind",
         "customer": "Northwind Traders",
@@ -33,8 +33,8 @@ def test_it_creates_a_migration_and_makes_me_its_project_manager(client_for, con
         "entities-0-code": "nwus",
         "entities-0-name": "Northwind US",
     }
-    response = client_for("consultant").post(reverse("migration_create"), data)
-    migration = consultant.migrations.get(name="Northwind")
+    response = client_for("manager").post(reverse("migration_create"), data)
+    migration = manager.migrations.get(name="Northwind")
     assert response.url == reverse("migration_detail", kwargs={"migration_id": migration.id})
     assert migration.memberships.get().role == "manager"
     assert list(migration.legal_entities.values_list("code", flat=True)) == ["NWUS"]
@@ -49,7 +49,7 @@ def test_it_needs_at_least_one_legal_entity(client_for):
         "entities-MIN_NUM_FORMS": "1",
         "entities-MAX_NUM_FORMS": "1000",
     }
-    response = client_for("consultant").post(reverse("migration_create"), data)
+    response = client_for("manager").post(reverse("migration_create"), data)
     assert response.status_code == 200
     assert "Please submit at least 1 form" in response.content.decode()
 

@@ -102,6 +102,40 @@ def test_it_refuses_files_over_the_size_limit(client_for, migration, settings, m
     assert not any(media_root.rglob("*"))  # stopped while it arrived: nothing kept
 
 
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (",".join(f"c{i}" for i in range(16_385)), "has 16,385 columns, more than Excel's 16,384"),
+        ("Account Name," + "x" * 1001, "header is 1,001 characters long"),
+        ("a," * 700_000, "header row is longer than 1 MB"),
+    ],
+)
+def test_it_refuses_hostile_headers_before_storing_anything(
+    client_for, migration, media_root, header, message
+):
+    content = (header + "\r\nrow\r\n").encode()
+    response = post_file(
+        client_for("consultant"), migration, "account.csv", content, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 400 and message in response.json()["error"]
+    assert not ExportUpload.objects.exists()
+    assert not [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def test_it_shows_a_capped_preview_of_a_wide_file(client_for, migration, consultant, tmp_path):
+    headers = ["(Do Not Modify) Account", "Account Name", "Account Number"] + [
+        f"Extra {i}" for i in range(200)
+    ]
+    path = tmp_path / "account.csv"
+    path.write_text(",".join(headers) + "\r\n" + ",".join(["z" * 900] * len(headers)) + "\r\n", "utf-8")
+    upload = upload_inspected(migration, consultant, str(path), table="account")
+    url = reverse("upload_detail", kwargs={"migration_id": migration.id, "upload_id": upload.id})
+    page = client_for("viewer").get(url).text
+    assert "Extra 36" in page and "Extra 37" not in page  # 40 columns
+    assert "163 more are not shown" in page
+    assert "z" * 100 not in page
+
+
 def test_it_accepts_utf16_csv(client_for, migration):
     content = "Account Name\tAccount Number\r\nContoso\tC-1\r\n".encode("utf-16")
     assert post_file(client_for("consultant"), migration, "account.csv", content).status_code == 302

@@ -12,9 +12,12 @@ The web app and the manage.py commands call only what is exported here:
   ``summary_text()``) and ``find_exports(folder)``: the step-2 exports checked together.
 - ``TransformSettings`` (``TransformSettings.from_dict`` for a stored snapshot) / ``CompanyRule``
   and the constants the settings form offers.
+- ``check_csv_head(sample, whole)``: a CSV's header checks (columns, header sizes) from its first
+  ``SAMPLE_BYTES``, so the web app refuses a hostile file before storing it.
 - ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized".
-- ``write_rows(input_path, output_path, rows)``: chosen data rows of an export, same shape (the
-  issues file); ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
+- ``write_rows(input_path, output_path, rows, as_text=False)``: chosen data rows of an export,
+  same shape (the issues file, written as xlsx of text cells by the web app);
+  ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
 
 Every fatal problem is an ``EngineError`` whose message is one line saying what to do.
 """
@@ -34,6 +37,7 @@ from .options import (
     TransformSettings,
 )
 from .party_numbers import load_party_numbers
+from .reading import SAMPLE_BYTES, check_csv_head
 from .report import STEP2_ONLY_CODES, Report
 from .schema import Table
 from .tables import ISSUE_CODES, TABLES
@@ -47,6 +51,7 @@ __all__ = [
     "LANGUAGE_CODES",
     "ORDER_TYPES",
     "RELATIONSHIP_TYPES",
+    "SAMPLE_BYTES",
     "STEP2_ONLY_CODES",
     "TABLES",
     "CheckResult",
@@ -56,6 +61,7 @@ __all__ = [
     "Report",
     "Table",
     "TransformSettings",
+    "check_csv_head",
     "check_exports",
     "find_exports",
     "inspect_file",

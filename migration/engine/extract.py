@@ -2,6 +2,8 @@
 
 Used for the "issues file": the rows a consultant must fix, with the source's
 headers, hidden columns and cell values, ready to be corrected and uploaded again.
+People open that file in Excel, so the web app writes it as xlsx with every cell
+a string (`as_text`): a CSV cell such as `=HYPERLINK(...)` would run as a formula.
 """
 
 from __future__ import annotations
@@ -11,14 +13,21 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
-from .reading import open_source
+from .reading import cell_text, open_source
 from .writing import open_writer
 
 
 def write_rows(
-    input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], rows: Iterable[int]
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    rows: Iterable[int],
+    *,
+    as_text: bool = False,
 ) -> int:
-    """Write the data rows numbered `rows` (1 = first row under the header); returns how many."""
+    """Write the data rows numbered `rows` (1 = first row under the header); returns how many.
+
+    `as_text`: every cell as the text a CSV would hold (xlsx dates and numbers included).
+    """
     wanted = sorted(set(rows))
     source = open_source(input_path)
     writer = open_writer(os.fspath(output_path), source.headers, source.hidden, "Issues")
@@ -33,7 +42,7 @@ def write_rows(
                     picked.append(wanted[position] - first)
                 position += 1
             if picked:
-                _write_picked(writer, batch, picked, len(source.headers))
+                _write_picked(writer, batch, picked, len(source.headers), as_text)
                 written += len(picked)
             if position >= len(wanted):
                 break
@@ -44,9 +53,11 @@ def write_rows(
     return written
 
 
-def _write_picked(writer, batch, picked: list[int], width: int) -> None:
-    if batch.arrow is not None:
+def _write_picked(writer, batch, picked: list[int], width: int, as_text: bool) -> None:
+    if batch.arrow is not None:  # CSV: already text
         taken = batch.arrow.take(pa.array(picked, pa.int64()))
         writer.write_columns([taken.column(i) for i in range(width)])
+    elif as_text:
+        writer.write_rows([[cell_text(v) for v in batch.rows[i]] for i in picked], width)
     else:
         writer.write_rows([batch.rows[i] for i in picked], width)

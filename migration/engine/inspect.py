@@ -13,6 +13,9 @@ from .reading import Source, cell_text, open_source
 from .tables import TABLES, guess_table, table_for
 
 PREVIEW_ROWS = 20
+# The preview is for a glance: a wide or wordy file must not make a huge page.
+PREVIEW_COLUMNS = 40
+PREVIEW_CHARS = 100
 INSPECT_COMPANY = "DAT"  # placeholder company when the migration's settings are not given
 
 
@@ -32,7 +35,9 @@ class Inspection:
     guid_column: str | None = None
     rows: int = 0
     issue_counts: dict[str, int] = field(default_factory=dict)
-    preview: list[list[str]] = field(default_factory=list)
+    preview: list[list[str]] = field(default_factory=list)  # PREVIEW_COLUMNS, PREVIEW_CHARS at most
+    preview_headers: list[str] = field(default_factory=list)
+    columns_not_previewed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,14 +71,25 @@ def _describe_columns(result: Inspection, table: str) -> None:
     )
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
 def _count_and_preview(source: Source, result: Inspection) -> None:
+    result.preview_headers = [_short(h) for h in source.headers[:PREVIEW_COLUMNS]]
+    result.columns_not_previewed = max(0, len(source.headers) - PREVIEW_COLUMNS)
     for batch in source.batches():
         if len(result.preview) < PREVIEW_ROWS:
             take = min(PREVIEW_ROWS - len(result.preview), batch.num_rows)
             if batch.rows is not None:
-                result.preview += [[cell_text(v) for v in row] for row in batch.rows[:take]]
+                rows = [[cell_text(v) for v in row[:PREVIEW_COLUMNS]] for row in batch.rows[:take]]
             else:
-                result.preview += [list(r.values()) for r in batch.arrow.slice(0, take).to_pylist()]
+                sliced = batch.arrow.slice(0, take)
+                columns = [
+                    sliced.column(i).to_pylist() for i in range(min(PREVIEW_COLUMNS, sliced.num_columns))
+                ]
+                rows = [list(row) for row in zip(*columns, strict=True)]
+            result.preview += [[_short(v) for v in row] for row in rows]
         result.rows += batch.num_rows
 
 

@@ -35,6 +35,11 @@ MAX_UNZIPPED_BYTES = 512 << 20  # calamine holds the whole sheet: ~3x this in me
 MAX_RATIO = 150
 RATIO_FLOOR_BYTES = 50 << 20
 DELIMITERS = (",", ";", "\t")
+# A hostile or broken file can hold 100,000 columns in 3 MB: refused from a
+# bounded prefix (the header record must end within SAMPLE_BYTES), before the
+# row reader or the preview allocates anything per column.
+MAX_COLUMNS = 16_384  # Excel's own limit (column XFD)
+MAX_HEADER_CHARS = 1_000
 
 
 @dataclass
@@ -170,28 +175,60 @@ def detect_delimiter(text: str) -> str:
     return sniffed if counts.get(sniffed) == best else max(counts, key=lambda d: counts[d])
 
 
+def check_headers(headers: list[str]) -> None:
+    """Refuse more columns than Excel allows and absurdly long header names."""
+    if len(headers) > MAX_COLUMNS:
+        raise EngineError(
+            f"the header row has {len(headers):,} columns, more than Excel's {MAX_COLUMNS:,}: "
+            "this is not an export Sales wrote; export the table again with the view's columns only"
+        )
+    longest = max((len(h) for h in headers), default=0)
+    if longest > MAX_HEADER_CHARS:
+        raise EngineError(
+            f"a header is {longest:,} characters long, more than {MAX_HEADER_CHARS:,}: "
+            "this is not an export Sales wrote; export the table again"
+        )
+
+
+def check_csv_head(sample: bytes, whole: bool) -> None:
+    """The header checks of a CSV from its first SAMPLE_BYTES (`whole`: the sample is the whole file)."""
+    CsvSource.read_header(sample, whole)
+
+
 class CsvSource(Source):
     format = "csv"
 
     def __init__(self, path: str, sample: bytes, size: int) -> None:
         self.path, self.size = path, size
-        self.encoding = detect_encoding(sample)
-        text = _decode_sample(sample, self.encoding).lstrip("\ufeff")
+        self.encoding, self.skip, self.delimiter, self.headers = self.read_header(sample, size <= len(sample))
+        self.hidden = set()
+        self.description = f"CSV, {self.encoding}, delimiter {self.delimiter!r}"
+
+    @staticmethod
+    def read_header(sample: bytes, whole: bool) -> tuple[str, int, str, list[str]]:
+        """(encoding, lines to skip, delimiter, headers) from the file's first bytes."""
+        encoding = detect_encoding(sample)
+        text = _decode_sample(sample, encoding).lstrip("\ufeff")
         if not text.strip():
             raise EngineError("the file has no header row: export the table again")
         # Excel honours (and some tools write) a first line "sep=;" naming the delimiter.
         hint = re.match(r"sep=([,;\t|])\r?\n", text)
-        self.skip = 1 if hint else 0
         text = text[hint.end() :] if hint else text
-        self.delimiter = hint[1] if hint else detect_delimiter(text)
+        delimiter = hint[1] if hint else detect_delimiter(text)
+        lines = io.StringIO(text)
         try:
-            self.headers = next(csv.reader(io.StringIO(text), delimiter=self.delimiter))
+            headers = next(csv.reader(lines, delimiter=delimiter))
         except csv.Error as e:
             raise EngineError(f"the header row cannot be read ({e}): save the file as CSV again") from None
-        if len(self.headers) < 2 and len(text) > 4 and not text.isprintable() and "\n" not in text[:2000]:
+        if not whole and lines.tell() >= len(text) and not text.endswith("\n"):
+            raise EngineError(
+                f"the header row is longer than {SAMPLE_BYTES >> 20} MB: this is not an export Sales "
+                "wrote; export the table again with the view's columns only"
+            )
+        check_headers(headers)
+        if len(headers) < 2 and len(text) > 4 and not text.isprintable() and "\n" not in text[:2000]:
             raise EngineError("the file is not a CSV export: upload the .csv or .xlsx that Sales wrote")
-        self.hidden = set()
-        self.description = f"CSV, {self.encoding}, delimiter {self.delimiter!r}"
+        return encoding, 1 if hint else 0, delimiter, headers
 
     def _reader(self, columns: list[int] | None = None) -> pacsv.CSVStreamingReader:
         names = [f"c{i}" for i in range(len(self.headers))]
@@ -253,6 +290,13 @@ def _not_workbook(name: str, why: str) -> EngineError:
         f"{name!r} is not a readable Excel workbook ({why}): export it from Sales again, "
         "or open it in Excel and save it as .xlsx"
     )
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for c in letters:
+        n = n * 26 + c - 64
+    return n
 
 
 class XlsxSource(Source):
@@ -329,6 +373,11 @@ class XlsxSource(Source):
                 hidden.update(range(lo - 1, min(hi, 16384)))
         m = _DIM_RE.search(head)
         rows = int(m[4] or m[2]) if m else None
+        if m and _column_number(m[3] or m[1]) > MAX_COLUMNS:
+            raise EngineError(
+                f"the sheet declares columns up to {(m[3] or m[1]).decode()}, past Excel's last column XFD: "
+                "this is not an export Sales wrote; export the table again"
+            )
         return hidden, rows
 
     def _open_calamine(self) -> None:
@@ -350,6 +399,7 @@ class XlsxSource(Source):
             width -= 1  # trailing unnamed, empty columns are formatting, not data
         self.width = width
         self.headers = [cell_text(c) for c in first[:width]]
+        check_headers(self.headers)
         self._total = sheet.height - 1 if sheet.height else None
 
     def rows_hint(self) -> int | None:

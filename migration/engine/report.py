@@ -27,7 +27,12 @@ FIRST_ISSUES = (
         "warning",
         "record is not in the step-2 export: its targets come from this file",
     ),
-    Issue("formula_like_text", "warning", "text {value!r} starts like a formula: written as text"),
+    Issue(
+        "formula_like_text",
+        "warning",
+        "text {value!r} starts like a formula: kept as is; Excel may run it when it opens a CSV "
+        "(the xlsx output holds it as text)",
+    ),
     Issue(
         "company_not_mapped", "warning", "company rule has no entry for {value!r}: used the default company"
     ),

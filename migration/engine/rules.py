@@ -29,9 +29,23 @@ from .writing import column_bytes
 YES = {"yes", "true", "1", "y"}
 NO = {"no", "false", "0", "n"}
 _FORMULA_LUT = np.zeros(256, dtype=bool)
-_FORMULA_LUT[list(b"=+-@")] = True
+_FORMULA_LUT[list(b"=+-@\t\r")] = True
 # Numbers and phone numbers start with + or - but are not formulas Excel users write.
 _NUMBER = re.compile(r"^\s*([+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?|\+[\d\s().\-/]{6,})\s*$")
+
+
+def formula_like_text(value: str) -> bool:
+    """Would Excel take this text for a formula (or is it hiding one behind a tab or carriage return)?
+
+    A tab or carriage return first is never a number someone typed: spreadsheet
+    injection uses it to hide a formula from a reviewer, so it always counts.
+    """
+    if not value:
+        return False
+    first = value[0]
+    if first in "\t\r":
+        return True
+    return first in "=+-@" and not _NUMBER.match(value)
 
 
 @dataclass
@@ -266,7 +280,11 @@ def observe_dates(ctx: Context, batch: Batch, modified_on: bool = False) -> None
 
 
 def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
-    """Warn about every text cell Excel would take for a formula (we write it as text)."""
+    """Warn about every text cell Excel would take for a formula.
+
+    The xlsx output holds it as a text cell; a CSV cannot say "text", and the
+    import needs the data exact, so the CSV keeps it as it is.
+    """
     for i, header in enumerate(ctx.layout.headers):
         if batch.rows is not None:
             _formula_like_rows(ctx, batch, guids, i, header)
@@ -282,7 +300,7 @@ def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
             continue
         hits = np.nonzero(starts)[0]
         flagged = [
-            j for j, v in zip(hits.tolist(), text.take(hits).to_pylist(), strict=True) if not _NUMBER.match(v)
+            j for j, v in zip(hits.tolist(), text.take(hits).to_pylist(), strict=True) if formula_like_text(v)
         ]
         if flagged:
             mask = np.zeros(len(text), dtype=bool)
@@ -292,11 +310,7 @@ def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
 
 def _formula_like_rows(ctx: Context, batch: Batch, guids: pa.Array | None, i: int, header: str) -> None:
     """The xlsx variant: only text cells count (numbers and dates are typed cells)."""
-    hits = [
-        j
-        for j, row in enumerate(batch.rows or [])
-        if type(v := row[i]) is str and v and v[0] in "=+-@" and not _NUMBER.match(v)
-    ]
+    hits = [j for j, row in enumerate(batch.rows or []) if type(v := row[i]) is str and formula_like_text(v)]
     if hits:
         mask = np.zeros(batch.num_rows, dtype=bool)
         mask[hits] = True

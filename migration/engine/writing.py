@@ -178,6 +178,9 @@ class XlsxWriter:
                 "strings_to_numbers": False,
                 "strings_to_urls": False,
                 "use_zip64": True,
+                # Its constant-memory row files go beside the output, not to the system's
+                # temporary folder: a killed run's leftovers stay where its caller cleans.
+                "tmpdir": os.path.dirname(self.file.tmp),
             },
         )
         # A fixed creation date: the same input then gives a byte-identical

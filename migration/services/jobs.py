@@ -1,13 +1,17 @@
 """Step 8 transformation jobs: start, run (in a worker), cancel, retry, sweep."""
 
 import logging
-import tempfile
+import shutil
+import threading
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -22,8 +26,17 @@ from .uploads import USABLE
 logger = logging.getLogger(__name__)
 
 ISSUE_BATCH = 5000
-# A running job whose worker has not reported for this long is presumed dead.
-STALE_AFTER = timedelta(minutes=10)
+# A thread writes the running job's heartbeat this often (seconds), whatever the run is doing.
+HEARTBEAT_EVERY = 5
+# A running job whose worker has not reported for this long is presumed dead; with the
+# sweep every minute, a dead worker's job is failed within two minutes.
+STALE_AFTER = timedelta(minutes=1)
+# A job whose worker dies every time (out of memory) would be redelivered forever.
+MAX_ATTEMPTS = 3
+TOO_MANY_ATTEMPTS = (
+    f"The worker died {MAX_ATTEMPTS} times running this job (out of memory?). Retry it with a smaller "
+    "export, or ask an administrator to raise P2C_WORKER_MAX_MEMORY_MB."
+)
 # Progress is written at most this often: cheap, yet the page's bar moves.
 PROGRESS_EVERY = timedelta(seconds=1)
 # A job still queued after this long is sent again.
@@ -139,6 +152,7 @@ def job_retry(*, job: TransformJob, actor) -> TransformJob:
             step=runbook.INITIALIZE_STEP,
         )
         _enqueue(retry)
+    _remove_tmp(job.id)  # what its dead attempts left on this machine
     return retry
 
 
@@ -160,12 +174,38 @@ def job_cancel(*, job: TransformJob, actor) -> None:
 def jobs_sweep_stale(now=None) -> int:
     """Fail running jobs whose worker stopped reporting, so none stays 'running' forever."""
     now = now or timezone.now()
-    _requeue_lost(now)
-    return TransformJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
+    failed = TransformJob.objects.filter(state=JobState.RUNNING, heartbeat_at__lt=now - STALE_AFTER).update(
         state=JobState.FAILED,
         finished_at=now,
         message="The worker stopped while running this job (restarted or out of memory). Retry it.",
     )
+    # After failing the silent ones: a job re-sent now and claimed at once is not silent.
+    _requeue_lost(now)
+    jobs_tmp_clean()
+    return failed
+
+
+def _tmp_root() -> Path:
+    return Path(settings.P2C_TMP_DIR) / "jobs"
+
+
+def _remove_tmp(job_id: int) -> None:
+    shutil.rmtree(_tmp_root() / str(job_id), ignore_errors=True)
+
+
+def jobs_tmp_clean() -> int:
+    """Remove the temporary folders of jobs no worker runs any more (dead attempts); how many."""
+    root = _tmp_root()
+    if not root.is_dir():
+        return 0
+    ids = {int(p.name) for p in root.iterdir() if p.name.isdigit()}
+    active = TransformJob.objects.filter(id__in=ids, state__in=TransformJob.ACTIVE).values_list(
+        "id", flat=True
+    )
+    dead = ids - set(active)
+    for job_id in dead:
+        _remove_tmp(job_id)
+    return len(dead)
 
 
 def _requeue_lost(now) -> None:
@@ -188,7 +228,57 @@ def _claim(job_id: int, task_id: str | None) -> bool:
     claimed = TransformJob.objects.filter(id=job_id, state__in=TransformJob.ACTIVE, cancel_requested=False)
     if task_id is not None:
         claimed = claimed.filter(task_id=task_id)
-    return bool(claimed.update(state=JobState.RUNNING, started_at=now, heartbeat_at=now, rows_done=0))
+    # Attempts are counted as the job is claimed: a worker that dies never gets to count its own.
+    return bool(
+        claimed.update(
+            state=JobState.RUNNING, started_at=now, heartbeat_at=now, rows_done=0, attempts=F("attempts") + 1
+        )
+    )
+
+
+@contextmanager
+def _heartbeat(job_id: int) -> Iterator[None]:
+    """Write the job's heartbeat from a thread while the body runs, even while one step takes long.
+
+    Inside a transaction (eager tasks, tests) another connection could neither see the
+    row nor write it before the caller commits: no thread there.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_EVERY):
+                try:
+                    TransformJob.objects.filter(id=job_id, state=JobState.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:  # a busy database: the next beat tries again
+                    logger.warning("heartbeat of job %s not written", job_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"p2c-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextmanager
+def _attempt_folder(job: TransformJob) -> Iterator[Path]:
+    """P2C_TMP_DIR/jobs/<job>/<attempt>: every temporary file of this attempt, removed after it."""
+    _remove_tmp(job.id)  # earlier attempts died here (this is a redelivery)
+    folder = _tmp_root() / str(job.id) / str(job.attempts)
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        _remove_tmp(job.id)
 
 
 class _ProgressWriter:
@@ -226,10 +316,13 @@ def job_run(*, job_id: int, task_id: str | None = None) -> None:
     job = TransformJob.objects.select_related("migration", "source", "reexport", "party_numbers").get(
         id=job_id
     )
-    TransformJob.objects.filter(id=job_id).update(attempts=job.attempts + 1)
+    if job.attempts > MAX_ATTEMPTS:
+        _end(job_id, JobState.FAILED, TOO_MANY_ATTEMPTS)
+        _remove_tmp(job_id)
+        return
     try:
-        with tempfile.TemporaryDirectory(prefix=f"p2c-job{job.id}-") as folder:
-            outputs = _transform(job, Path(folder))
+        with _heartbeat(job_id), _attempt_folder(job) as folder:
+            outputs = _transform(job, folder)
             _store(job, outputs)
     except JobCancelled:
         _end(job_id, JobState.CANCELLED, "Cancelled while running; no output was kept.")
@@ -240,9 +333,13 @@ def job_run(*, job_id: int, task_id: str | None = None) -> None:
 
 def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
     with ExitStack() as stack:
-        source = stack.enter_context(local_copy(job.source.file))
-        reexport = stack.enter_context(local_copy(job.reexport.file)) if job.reexport else None
-        party = stack.enter_context(local_copy(job.party_numbers.file)) if job.party_numbers else None
+        source = stack.enter_context(local_copy(job.source.file, under=folder))
+        reexport = stack.enter_context(local_copy(job.reexport.file, under=folder)) if job.reexport else None
+        party = (
+            stack.enter_context(local_copy(job.party_numbers.file, under=folder))
+            if job.party_numbers
+            else None
+        )
         settings = engine_settings(job.run_settings, party)
         # With a re-export, it is the file to fill and the step-2 export supplies P2C's values.
         main, merge = (reexport, source) if reexport else (source, None)
@@ -259,12 +356,13 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
             progress=_ProgressWriter(job.id, (0.5, 0.5)),
             merge_source_path=merge,
         )
-        issues_out = folder / ("issues" + Path(main).suffix)
+        # People open this file to fix rows: xlsx of text cells, so no cell runs as a formula.
+        issues_out = folder / "issues.xlsx"
         # Rows found only in the step-2 export are numbered in that file, not in the one filled.
         rows_with_issues = sorted(
             {issue["row"] for issue in report.issues.iter_dicts() if issue["code"] not in STEP2_ONLY_CODES}
         )
-        write_rows(main, issues_out, rows_with_issues)
+        write_rows(main, issues_out, rows_with_issues, as_text=True)
         job.report = report
     return {"csv": csv_out, "xlsx": xlsx_out, "report": report_out, "issues": issues_out}
 

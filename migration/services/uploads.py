@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import engine, filetypes, runbook, selectors
+from .. import engine, filetypes, quota, runbook, selectors
 from ..engine import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
 from ..run_settings import engine_settings, settings_snapshot
@@ -64,6 +64,12 @@ def _check_text(upload) -> None:
         )
     if not filetypes.looks_like_text(head):
         raise UploadError(f"{upload.name} is not a text file. Save the export as CSV and upload that.")
+    # Columns and header sizes from a bounded prefix: a hostile header never reaches a worker.
+    head = filetypes.read_head(upload, engine.SAMPLE_BYTES)
+    try:
+        engine.check_csv_head(head, whole=upload.size <= len(head))
+    except engine.EngineError as error:
+        raise UploadError(f"{upload.name}: {error.message[0].upper()}{error.message[1:]}.") from None
 
 
 def check_upload(upload) -> None:
@@ -101,6 +107,8 @@ def upload_create(*, migration: Migration, table: str, kind: str, upload, actor)
         # Serialize versions of a migration's slots: two consultants uploading
         # at once each get their own version number, nothing is overwritten.
         Migration.objects.select_for_update().get(pk=migration.pk)
+        if refusal := quota.upload_refusal(migration=migration, actor=actor, size=upload.size):
+            raise UploadError(refusal)
         latest = ExportUpload.objects.filter(migration=migration, table=table, kind=kind).aggregate(
             v=Max("version")
         )
@@ -272,3 +280,24 @@ def _check_all(uploads: dict[str, ExportUpload], run: engine.TransformSettings):
     # Users see the names they uploaded, never the server's paths.
     result.files = {table: f"{u.original_name} v{u.version}" for table, u in uploads.items()}
     return result
+
+
+def uploads_remove_old_versions(*, migration: Migration, actor) -> tuple[int, int]:
+    """Delete the versions newer ones replaced and no job used; (how many, bytes freed). Logged."""
+    with transaction.atomic():
+        Migration.objects.select_for_update().get(pk=migration.pk)
+        old = list(quota.old_versions(migration))
+        freed = sum(u.size for u in old)
+        if not old:
+            return 0, 0
+        ExportUpload.objects.filter(id__in=[u.id for u in old]).delete()
+        activity_record(
+            migration=migration,
+            actor=actor,
+            verb="upload",
+            description=f"Removed {len(old)} earlier upload version(s), {freed / 1024**2:,.1f} MB: "
+            + ", ".join(f"{u.original_name} v{u.version}" for u in old),
+        )
+        # Files go once the rows are gone for good; a failed delete leaves a file, never a row without one.
+        transaction.on_commit(lambda: [u.file.delete(save=False) for u in old])
+    return len(old), freed

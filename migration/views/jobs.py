@@ -135,6 +135,8 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
         "code": code,
         "codes": sorted(job.summary.get("issue_counts", {})),
         "counts": sorted(job.summary.get("counts", {}).items()),
+        # Excel runs such cells as formulas when it opens a CSV; the xlsx holds them as text.
+        "formula_cells": job.summary.get("issue_counts", {}).get("formula_like_text", 0),
     }
     return render(request, "migration/job_detail.html", context)
 

@@ -1,13 +1,13 @@
 """The migrations themselves: dashboard, overview, settings, legal entities, members, activity."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import forms, selectors
-from ..access import MANAGE, READ, membership_required
+from .. import forms, quota, selectors
+from ..access import CREATE_MIGRATION, MANAGE, READ, membership_required
 from ..models import LegalEntity, Membership
 from ..services import migrations
 
@@ -34,6 +34,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@permission_required(CREATE_MIGRATION, raise_exception=True)
 def migration_create(request: HttpRequest) -> HttpResponse:
     form = forms.MigrationForm(request.POST or None)
     entities = forms.LegalEntityFormSet(request.POST or None, prefix="entities")
@@ -64,6 +65,9 @@ def migration_detail(request: HttpRequest, migration_id: int) -> HttpResponse:
             "membership": membership,
             "progress": progress,
             "activities": activities,
+            "storage_used": quota.storage_used(membership.migration),
+            "quota_bytes": quota.quota_bytes(),
+            "old_versions": quota.old_versions(membership.migration) if membership.can_manage else None,
         },
     )
 
@@ -144,22 +148,22 @@ def legal_entity_remove(request: HttpRequest, migration_id: int, entity_id: int)
 
 @login_required
 def members(request: HttpRequest, migration_id: int) -> HttpResponse:
-    membership = membership_required(request, migration_id, READ)
+    # Only this migration's project managers may look a user name up (the form
+    # says whether an account exists); everyone else is refused before it is read.
+    membership = membership_required(request, migration_id, MANAGE if request.method == "POST" else READ)
     form = forms.MemberAddForm(request.POST or None)
-    if request.method == "POST":
-        membership_required(request, migration_id, MANAGE)
-        if form.is_valid():
-            try:
-                migrations.member_add(
-                    migration=membership.migration,
-                    actor=request.user,
-                    user=form.cleaned_data["username"],
-                    role=form.cleaned_data["role"],
-                )
-                messages.success(request, f"Added {form.cleaned_data['username'].username}.")
-                return redirect("members", migration_id=migration_id)
-            except migrations.MembershipError as error:
-                form.add_error("username", str(error))
+    if request.method == "POST" and form.is_valid():
+        try:
+            migrations.member_add(
+                migration=membership.migration,
+                actor=request.user,
+                user=form.cleaned_data["username"],
+                role=form.cleaned_data["role"],
+            )
+            messages.success(request, f"Added {form.cleaned_data['username'].username}.")
+            return redirect("members", migration_id=migration_id)
+        except migrations.MembershipError as error:
+            form.add_error("username", str(error))
     memberships = membership.migration.memberships.select_related("user")
     context = {
         "migration": membership.migration,

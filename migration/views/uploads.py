@@ -3,11 +3,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from .. import engine, runbook
-from ..access import READ, WORK, membership_required
+from ..access import MANAGE, READ, WORK, membership_required
 from ..models import ExportUpload, UploadKind
 from ..services import uploads
 from ..upload_limits import too_large_message, with_size_limit
@@ -81,3 +81,16 @@ def upload_detail(request: HttpRequest, migration_id: int, upload_id: int) -> Ht
     upload = get_object_or_404(ExportUpload, id=upload_id, migration_id=migration_id)
     context = {"migration": membership.migration, "membership": membership, "upload": upload}
     return render(request, "migration/upload_detail.html", context)
+
+
+@require_POST
+@login_required
+def uploads_remove_old(request: HttpRequest, migration_id: int) -> HttpResponse:
+    """A project manager frees space: earlier versions no job used go, logged in the activity log."""
+    membership = membership_required(request, migration_id, MANAGE)
+    count, freed = uploads.uploads_remove_old_versions(migration=membership.migration, actor=request.user)
+    if count:
+        messages.success(request, f"Removed {count} earlier version(s), {freed / 1024**2:,.1f} MB.")
+    else:
+        messages.info(request, "No earlier version to remove.")
+    return redirect("migration_detail", migration_id=migration_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from migration.access import project_managers_group
 from migration.models import Role
 from migration.services.migrations import LegalEntityData, member_add, migration_create
 
@@ -92,6 +93,7 @@ def page(page: Page) -> Page:
 def consultant_on_migration(make_user):
     """A migration (its creator "mia" manages it) with "carl" as its consultant."""
     manager, consultant = make_user("mia"), make_user("carl")
+    manager.groups.add(project_managers_group())  # an administrator let her create migrations
     migration = migration_create(
         creator=manager,
         name="Contoso cutover",
@@ -100,3 +102,23 @@ def consultant_on_migration(make_user):
     )
     member_add(migration=migration, actor=manager, user=consultant, role=Role.CONSULTANT)
     return consultant, migration
+
+
+@pytest.fixture
+def busy_migration(consultant_on_migration):
+    """A migration with something on every page: members, a rule, an upload, a finished job, a note."""
+    from django.core.files.base import ContentFile
+
+    from migration.services import checklist, jobs
+    from tests.helpers import upload_inspected
+
+    consultant, migration = consultant_on_migration
+    manager = migration.created_by
+    checklist.duplicate_rule_record(migration=migration, actor=consultant, name="Same name", table="Account")
+    upload_inspected(migration, consultant, "order.csv")
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    migration.notes.create(step=1, author=consultant, text="All six projects ran overnight.")
+    evidence = migration.evidence.create(step=1, title="Run log", added_by=consultant)
+    evidence.file.save("log.txt", ContentFile(b"ok"))
+    return migration, manager, job

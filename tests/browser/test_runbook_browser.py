@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from migration import runbook
+from migration.access import project_managers_group
 from migration.models import Role
 from migration.services.migrations import LegalEntityData, member_add, migration_create
 
@@ -37,6 +38,7 @@ def a_migration(creator, name="Contoso cutover"):
 
 def test_create_a_migration_and_complete_step_1(page: Page, live_server, make_user, sign_in):
     alice = make_user("alice")
+    alice.groups.add(project_managers_group())
     sign_in(alice)
 
     page.get_by_role("link", name="New migration").click()

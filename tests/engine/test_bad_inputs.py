@@ -153,3 +153,74 @@ def test_it_refuses_an_output_path_that_is_a_folder(tmp_path):
     with pytest.raises(EngineError, match="is a folder"):
         transform_file("order", src, tmp_path / "out.csv", settings())
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+# --- hostile headers: refused from a bounded prefix, in small memory ---------------
+
+
+def _wide_csv(path, columns: int, header_chars: int = 6):
+    header = ",".join(f"c{i:0{header_chars - 1}d}" for i in range(columns))
+    path.write_bytes((header + "\r\n" + "," * (columns - 1) + "\r\n").encode())
+    return path
+
+
+def test_it_refuses_more_columns_than_excel_allows(tmp_path):
+    _refuse(
+        tmp_path, _wide_csv(tmp_path / "wide.csv", 16_385), "has 16,385 columns, more than Excel's 16,384"
+    )
+
+
+def test_it_accepts_as_many_columns_as_excel_allows():
+    from migration.engine import check_csv_head
+
+    header = ",".join(f"c{i}" for i in range(16_384)).encode()
+    check_csv_head(header + b"\r\n", whole=True)
+
+
+def test_it_refuses_a_header_over_a_thousand_characters(tmp_path):
+    src = write_csv(tmp_path / "order.csv", [*ORDER_HEADERS, "x" * 1001], [])
+    _refuse(tmp_path, src, "a header is 1,001 characters long")
+
+
+def test_it_refuses_a_huge_header_line_reading_only_its_first_megabyte(tmp_path):
+    import tracemalloc
+
+    from migration.engine import inspect_file
+
+    src = tmp_path / "huge.csv"
+    with open(src, "wb") as f:  # 500,000 columns, 8 MB of header line
+        for _ in range(500):
+            f.write((b"a" * 15 + b",") * 1000)
+        f.write(b"\r\n")
+    tracemalloc.start()
+    try:
+        with pytest.raises(EngineError, match="header row is longer than 1 MB"):
+            inspect_file(src)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 << 20  # the file's header is never parsed whole
+
+
+def test_it_refuses_a_workbook_declaring_columns_past_xfd(tmp_path):
+    src = tmp_path / "wide.xlsx"
+    _minimal_workbook(
+        src,
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<dimension ref="A1:XFE2"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c>'
+        b"</row></sheetData></worksheet>",
+    )
+    _refuse(tmp_path, src, "past Excel's last column XFD")
+
+
+def test_it_caps_the_preview_in_columns_and_characters(tmp_path):
+    from migration.engine import inspect_file
+    from migration.engine.inspect import PREVIEW_CHARS, PREVIEW_COLUMNS
+
+    headers = [f"Column {i}" for i in range(PREVIEW_COLUMNS + 20)]
+    src = write_csv(tmp_path / "wide.csv", headers, [["y" * 5000] * len(headers)] * 3)
+    result = inspect_file(src)
+    assert len(result.preview_headers) == PREVIEW_COLUMNS and result.columns_not_previewed == 20
+    assert {len(row) for row in result.preview} == {PREVIEW_COLUMNS}
+    assert {len(cell) for row in result.preview for cell in row} == {PREVIEW_CHARS}
+    assert len(result.headers) == PREVIEW_COLUMNS + 20  # the column matching still sees them all

@@ -14,6 +14,7 @@ from .helpers import (
     run,
     settings,
     write_csv,
+    write_xlsx,
 )
 
 ACCOUNT_HEADERS = ["(Do Not Modify) Account", "Account Name", "Account Number", "Main Phone"]
@@ -60,6 +61,33 @@ def test_it_warns_about_formula_like_text_and_writes_it_as_text(tmp_path):
         (4, "formula_like_text"),
     ]  # fmt: skip
     assert column(out, "Name")[:4] == ["=1+1", "+SUM(A1)", "-5% discount", "@owner"]
+
+
+def test_it_flags_cells_starting_with_a_tab_or_carriage_return(tmp_path):
+    rows = order_rows(4)
+    for r, name in zip(rows, ["\t=1+1", "\r-12", "\t42", "plain"], strict=True):
+        r[4] = name
+    report, out = _orders(tmp_path, rows)
+    assert [c for c in codes(report) if c[1] == "formula_like_text"] == [
+        (1, "formula_like_text"), (2, "formula_like_text"), (3, "formula_like_text"),
+    ]  # fmt: skip
+    assert column(out, "Name")[:3] == ["\t=1+1", "\r-12", "\t42"]  # the import needs the data exact
+
+
+def test_it_flags_tab_starts_in_xlsx_text_cells(tmp_path):
+    rows = order_rows(2)
+    rows[0][4], rows[1][4] = "\t@cmd", "fine"
+    src = write_xlsx(tmp_path / "order.xlsx", ORDER_HEADERS, rows)
+    report, _ = run(tmp_path, "order", src)
+    assert [c for c in codes(report) if c[1] == "formula_like_text"] == [(1, "formula_like_text")]
+
+
+def test_it_does_not_claim_a_csv_holds_formula_like_text_as_text(tmp_path):
+    rows = order_rows(1)
+    rows[0][4] = "=1+1"
+    report, _ = _orders(tmp_path, rows)
+    message = next(i["message"] for i in report.issues.iter_dicts() if i["code"] == "formula_like_text")
+    assert "written as text" not in message and "xlsx" in message
 
 
 def test_it_maps_texts_the_same_past_the_cache_limit(monkeypatch):

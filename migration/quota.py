@@ -1,0 +1,60 @@
+"""What uploads may add: a storage quota per migration and a pace per user.
+
+Counted from the upload rows (every kept version), so a refused upload stores nothing.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from .models import ExportUpload, Migration, TransformJob
+
+GB = 1024**3
+
+
+def quota_bytes() -> int:
+    return settings.P2C_MIGRATION_QUOTA_GB * GB
+
+
+def storage_used(migration: Migration) -> int:
+    """Bytes of every upload version the migration keeps."""
+    return ExportUpload.objects.filter(migration=migration).aggregate(total=Sum("size"))["total"] or 0
+
+
+def old_versions(migration: Migration):
+    """Upload versions a newer one replaced and no job ran on: what a project manager may remove."""
+    used = TransformJob.objects.filter(migration=migration)
+    kept = set(used.values_list("source_id", flat=True))
+    kept |= set(used.exclude(reexport=None).values_list("reexport_id", flat=True))
+    kept |= set(used.exclude(party_numbers=None).values_list("party_numbers_id", flat=True))
+    latest = {}
+    for upload_id, table, kind in (
+        ExportUpload.objects.filter(migration=migration)
+        .order_by("version")
+        .values_list("id", "table", "kind")
+    ):
+        latest[(table, kind)] = upload_id
+    kept |= set(latest.values())
+    return ExportUpload.objects.filter(migration=migration).exclude(Q(id__in=kept))
+
+
+def upload_refusal(*, migration: Migration, actor, size: int) -> str:
+    """Why this upload may not be stored now ('' when it may)."""
+    pace = settings.P2C_UPLOADS_PER_MINUTE
+    recent = ExportUpload.objects.filter(
+        uploaded_by=actor, uploaded_at__gte=timezone.now() - timedelta(minutes=1)
+    )
+    if recent.count() >= pace:
+        return (
+            f"You uploaded {pace} files in the last minute, the most allowed. Wait a minute and upload again."
+        )
+    used = storage_used(migration)
+    if used + size > quota_bytes():
+        return (
+            f"This migration's uploads take {used / GB:.1f} GB of its {settings.P2C_MIGRATION_QUOTA_GB} GB; "
+            f"this file ({size / 1024**2:,.0f} MB) would pass it. A project manager can remove earlier "
+            "versions on the migration's page, or an administrator can raise P2C_MIGRATION_QUOTA_GB."
+        )
+    return ""

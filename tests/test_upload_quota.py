@@ -1,0 +1,89 @@
+"""Storage quota per migration, uploads per user per minute, and removing earlier versions."""
+
+import pytest
+from django.urls import reverse
+
+from migration import quota
+from migration.models import ExportUpload, TransformJob
+from migration.services import jobs
+
+from .helpers import upload_inspected
+
+pytestmark = pytest.mark.django_db
+
+CSV = "(Do Not Modify) Account,Account Name,Account Number\r\nabc,Contoso,C-1\r\n".encode("utf-8-sig")
+
+
+def post(client, migration, content=CSV):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = reverse(
+        "upload_create", kwargs={"migration_id": migration.id, "kind": "export", "table": "account"}
+    )
+    return client.post(
+        url, {"file": SimpleUploadedFile("account.csv", content)}, HTTP_ACCEPT="application/json"
+    )
+
+
+def stored_files(media_root) -> list:
+    return [p for p in media_root.rglob("*") if p.is_file()]
+
+
+def test_it_refuses_an_upload_past_the_migrations_quota_and_stores_nothing(
+    client_for, migration, settings, media_root, monkeypatch
+):
+    settings.P2C_MIGRATION_QUOTA_GB = 1
+    monkeypatch.setattr(quota, "GB", len(CSV) * 3 // 2)  # room for one upload
+    client = client_for("consultant")
+    assert post(client, migration).status_code == 201
+    response = post(client, migration)
+    assert response.status_code == 400
+    assert (
+        "would pass it" in response.json()["error"] and "P2C_MIGRATION_QUOTA_GB" in response.json()["error"]
+    )
+    assert ExportUpload.objects.count() == 1 and len(stored_files(media_root)) == 1
+
+
+def test_it_limits_uploads_per_user_per_minute(client_for, migration, settings, media_root):
+    settings.P2C_UPLOADS_PER_MINUTE = 2
+    client = client_for("consultant")
+    assert [post(client, migration).status_code for _ in range(3)] == [201, 201, 400]
+    assert "Wait a minute" in post(client, migration).json()["error"]
+    assert ExportUpload.objects.count() == 2 and len(stored_files(media_root)) == 2
+    assert post(client_for("manager"), migration).status_code == 201  # per user
+
+
+def test_it_shows_the_space_used_on_the_migration_page(client_for, migration, settings):
+    settings.P2C_MIGRATION_QUOTA_GB = 20
+    post(client_for("consultant"), migration)
+    page = client_for("viewer").get(reverse("migration_detail", kwargs={"migration_id": migration.id})).text
+    assert f"{len(CSV)}\xa0bytes of 20.0\xa0GB used by uploads" in page
+    assert "earlier upload version" not in page  # only project managers remove versions
+
+
+def test_it_removes_earlier_versions_only_when_a_project_manager_asks(
+    client_for, migration, media_root, django_capture_on_commit_callbacks
+):
+    for _ in range(3):
+        post(client_for("consultant"), migration)
+    detail = reverse("migration_detail", kwargs={"migration_id": migration.id})
+    assert "Remove 2 earlier upload versions" in client_for("manager").get(detail).text
+    url = reverse("uploads_remove_old", kwargs={"migration_id": migration.id})
+    assert client_for("consultant").post(url).status_code == 403
+    assert ExportUpload.objects.count() == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for("manager").post(url)
+    assert list(ExportUpload.objects.values_list("version", flat=True)) == [3]
+    assert len(stored_files(media_root)) == 1
+    logged = migration.activities.get(description__startswith="Removed 2 earlier upload version(s)")
+    assert "account.csv v1" in logged.description and logged.actor.username == "mia-manager"
+
+
+def test_it_keeps_a_version_a_job_ran_on(migration, consultant, manager):
+    from migration.services.uploads import uploads_remove_old_versions
+
+    first = upload_inspected(migration, consultant, "order.csv")
+    jobs.job_start(migration=migration, table="order", actor=consultant)
+    upload_inspected(migration, consultant, "order.csv")
+    assert uploads_remove_old_versions(migration=migration, actor=manager) == (0, 0)
+    assert TransformJob.objects.get().source == first
