@@ -29,8 +29,10 @@ ISSUE_BATCH = 5000
 # A thread writes the running job's heartbeat this often (seconds), whatever the run is doing.
 HEARTBEAT_EVERY = 5
 # A running job whose worker has not reported for this long is presumed dead; with the
-# sweep every minute, a dead worker's job is failed within two minutes.
-STALE_AFTER = timedelta(minutes=1)
+# sweep every minute, a dead worker's job is failed within two and a half minutes. Not
+# shorter: a native call that holds the interpreter (calamine opening a big workbook)
+# also pauses the heartbeat thread.
+STALE_AFTER = timedelta(seconds=90)
 # A job whose worker dies every time (out of memory) would be redelivered forever.
 MAX_ATTEMPTS = 3
 TOO_MANY_ATTEMPTS = (
