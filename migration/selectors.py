@@ -309,3 +309,13 @@ def import_pack_jobs(migration: Migration) -> list[TransformJob]:
     """Each imported table's latest import job, in import order."""
     jobs = (latest_import_job(migration, table) for table, _ in runbook.TRANSFORM_TABLES)
     return [job for job in jobs if job is not None]
+
+
+def latest_verifications(migration: Migration) -> list[ImportVerification]:
+    """Each table's newest verification, in one query."""
+    latest: dict[str, ImportVerification] = {}
+    for check in ImportVerification.objects.filter(migration=migration).order_by(
+        "table", "-created_at", "-id"
+    ):
+        latest.setdefault(check.table, check)
+    return list(latest.values())

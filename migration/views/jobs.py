@@ -56,6 +56,10 @@ def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
             ],
             "cross_check": {"state": check.state, "summary": check.summary} if check else None,
             "jobs": [_job_json(job) for job in latest_jobs],
+            "verifications": [
+                {"table": c.table, "state": c.state, "message": c.message}
+                for c in selectors.latest_verifications(migration)
+            ],
         }
     )
 
