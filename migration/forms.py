@@ -87,7 +87,7 @@ class ChecklistRowForm(forms.Form):
     )
     due_on = forms.DateField(label="Due", required=False, widget=DATE_INPUT)
 
-    def __init__(self, *args, item, editable: bool = True, **kwargs):
+    def __init__(self, *args, item, editable: bool = True, manager: bool = False, **kwargs):
         self.item = item
         initial = {**item.details, "ticked": item.done, "blocker": item.blocker, "due_on": item.due_on}
         super().__init__(*args, initial=initial, **kwargs)
@@ -97,6 +97,9 @@ class ChecklistRowForm(forms.Form):
         if not editable:
             for field in self.fields.values():
                 field.disabled = True
+        if not manager:
+            for name in item_kinds.MANAGER_ONLY_FIELDS.get(item.kind, ()):
+                self.fields[name].disabled = True
 
     def clean(self):
         data = super().clean()
@@ -135,8 +138,8 @@ class ChecklistFormSet(forms.BaseFormSet):
     can_delete_extra = False
     renderer = None
 
-    def __init__(self, *args, items, editable: bool = True, initial=None, **kwargs):
-        self.items, self.editable = list(items), editable
+    def __init__(self, *args, items, editable: bool = True, manager: bool = False, initial=None, **kwargs):
+        self.items, self.editable, self.manager = list(items), editable, manager
         super().__init__(*args, **kwargs)
 
     def initial_form_count(self) -> int:
@@ -146,7 +149,7 @@ class ChecklistFormSet(forms.BaseFormSet):
         return len(self.items)
 
     def get_form_kwargs(self, index):
-        return {"item": self.items[index], "editable": self.editable}
+        return {"item": self.items[index], "editable": self.editable, "manager": self.manager}
 
     def rows(self) -> list[dict]:
         return [form.row() for form in self.forms]

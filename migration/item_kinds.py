@@ -21,6 +21,8 @@ REFERENCE_MAP = "reference_map"
 DUPLICATE_RULE = "duplicate_rule"
 REENABLE_RULE = "reenable_rule"
 TABLE_MAP = "table_map"
+IMPORT_PART = "import_part"
+IMPORT_TABLE = "import_table"
 
 SYNC_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("with_errors", "Completed with errors"),
                 ("failed", "Failed")]  # fmt: skip
@@ -86,6 +88,26 @@ def _table_map_fields() -> dict[str, forms.Field]:
     }
 
 
+def _import_table_fields() -> dict[str, forms.Field]:
+    return {
+        "ticked_by_hand": _checkbox("Verified by hand (project manager)"),
+        "reason": forms.CharField(
+            label="Why, without a matching verification", max_length=300, required=False
+        ),
+    }
+
+
+def _import_table_done(d: dict) -> bool:
+    """Ticked when a verification export matched (set by the service), or by a manager with a reason."""
+    return bool(d.get("verified")) or (bool(d.get("ticked_by_hand")) and bool(d.get("reason")))
+
+
+def _import_table_errors(d: dict) -> dict[str, str]:
+    if d.get("ticked_by_hand") and not d.get("reason"):
+        return {"reason": "Say why this table counts as imported without a matching verification."}
+    return {}
+
+
 KINDS = {
     kind.key: kind
     for kind in (
@@ -128,8 +150,24 @@ KINDS = {
             _table_map_fields,
             lambda d: bool(d.get("enabled")) and d.get("sync_result") == "succeeded",
         ),
+        ItemKind(
+            IMPORT_PART,
+            "Import pack file",
+            lambda: {"imported": _checkbox("Imported")},
+            lambda d: bool(d.get("imported")),
+        ),
+        ItemKind(
+            IMPORT_TABLE,
+            "Table initialized and imported",
+            _import_table_fields,
+            _import_table_done,
+            errors=_import_table_errors,
+        ),
     )
 }
+
+# Fields only a project manager may change (others see them read-only).
+MANAGER_ONLY_FIELDS = {IMPORT_TABLE: ("ticked_by_hand", "reason")}
 
 CHOICES = [(kind.key, kind.label) for kind in KINDS.values()]
 

@@ -256,6 +256,7 @@ class UploadKind(models.TextChoices):
     EXPORT = "export", "Step 2 export"
     REEXPORT = "reexport", "Re-export after dual-write install"
     PARTY_NUMBERS = "party_numbers", "Finance and Operations customer list"
+    VERIFICATION = "verification", "Verification export (after the import)"
 
 
 class UploadState(models.TextChoices):
@@ -370,6 +371,11 @@ class TransformJob(models.Model):
     output_xlsx = models.FileField(upload_to=job_path, max_length=300, blank=True)
     report_json = models.FileField(upload_to=job_path, max_length=300, blank=True)
     issues_file = models.FileField(upload_to=job_path, max_length=300, blank=True)
+    # The import route: the re-export filled in place, and the files to import (itself, or its
+    # parts when larger than P2C_IMPORT_PART_MB): [{name, file, part, rows, first_row, last_row,
+    # bytes, sha256}] with `name` the storage name.
+    import_file = models.FileField(upload_to=job_path, max_length=300, blank=True)
+    import_parts = models.JSONField(default=list, blank=True)
     summary = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -431,3 +437,33 @@ class JobIssue(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.code}"
+
+
+def verification_path(instance: "ImportVerification", filename: str) -> str:
+    return f"migrations/{instance.migration_id}/verifications/{instance.id}/{filename}"
+
+
+class ImportVerification(models.Model):
+    """An export taken after the import, compared with the import file by record GUID."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="verifications")
+    table = models.CharField(max_length=30)
+    job = models.ForeignKey(TransformJob, on_delete=models.PROTECT, related_name="verifications")
+    upload = models.ForeignKey(ExportUpload, on_delete=models.PROTECT, related_name="verifications")
+    state = models.CharField(max_length=20, choices=UploadState.choices, default=UploadState.QUEUED)
+    message = models.CharField(max_length=1000, blank=True)
+    # counts, by_company, by_column and the first records that are not a match (engine.verify).
+    result = models.JSONField(default=dict, blank=True)
+    issues_file = models.FileField(upload_to=verification_path, max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Verification {self.id} of {self.table} ({self.state})"
+
+    @property
+    def matches(self) -> bool:
+        return self.state == UploadState.READY and bool(self.result.get("ok"))

@@ -8,7 +8,7 @@ rules) are added by the services.
 from dataclasses import dataclass, field
 
 from .engine import TABLES
-from .item_kinds import EXPORT, REFERENCE_MAP, SYNC_RUN, TABLE_MAP, TASK, UNINSTALL
+from .item_kinds import EXPORT, IMPORT_TABLE, REFERENCE_MAP, SYNC_RUN, TABLE_MAP, TASK, UNINSTALL
 
 ARTICLE_URL = (
     "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/"
@@ -210,12 +210,22 @@ STEPS = (
         8,
         "initialize",
         "Initialize the exported tables",
-        "Fill dual-write's new columns in the exported files with the values below, then import them "
-        "with the Import data wizard so the records update by their GUID.",
+        "After dual-write is installed, add dual-write's columns to each table's view in Sales, export "
+        "the table again and upload that re-export here: the job fills it in place from the step-2 "
+        "export. Import the pack's files in order with the Import data wizard, then upload an export "
+        "taken after the import to verify that every record received its values.",
         article_section("Initialize"),
-        tuple(ItemSpec(f"init-{key}", f"{name} initialized and imported") for key, name in TRANSFORM_TABLES),
+        tuple(
+            ItemSpec(f"init-{key}", f"{name} initialized and imported", IMPORT_TABLE)
+            for key, name in TRANSFORM_TABLES
+        ),
         panel=Panel(
-            ("migration/_init_settings_summary.html", "migration/_jobs.html"),
+            (
+                "migration/_import_route.html",
+                "migration/_init_settings_summary.html",
+                "migration/_jobs.html",
+                "migration/_import_pack.html",
+            ),
             "migration.wizard.jobs_panel",
             "js/uploads.js",
         ),

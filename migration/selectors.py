@@ -14,6 +14,7 @@ from .models import (
     ChecklistItem,
     CrossCheck,
     ExportUpload,
+    ImportVerification,
     JobState,
     Membership,
     Migration,
@@ -239,3 +240,82 @@ def latest_results(migration: Migration) -> list[TransformJob]:
     done = TransformJob.objects.filter(migration=migration, state=JobState.SUCCEEDED)
     latest = (done.filter(table=table).first() for table in transformable_tables())
     return [job for job in latest if job]
+
+
+# --- the import route (step 8) --------------------------------------------------------
+
+
+def latest_import_job(migration: Migration, table: str) -> TransformJob | None:
+    """The table's newest successful job that filled a re-export: what is meant to be imported."""
+    done = TransformJob.objects.filter(migration=migration, table=table, state=JobState.SUCCEEDED)
+    return done.exclude(import_file="").order_by("-created_at", "-id").first()
+
+
+@dataclass
+class ImportRow:
+    """One table of the import route: what to add to the view, its re-export, its files, its proof."""
+
+    table: str
+    label: str
+    columns: list[str]
+    reexport: UploadSlot
+    verification: UploadSlot
+    job: TransformJob | None = None
+    check: ImportVerification | None = None
+    exported_at: datetime | None = None
+    stale: bool = False
+    verified: bool = False
+
+    @property
+    def parts(self) -> list[dict]:
+        return self.job.import_parts if self.job else []
+
+
+def view_columns(table: str) -> list[str]:
+    """dual-write's columns the table's view in Sales must show, by display name, once each."""
+    return list(dict.fromkeys(t.col.display for t in TABLES[table].targets))
+
+
+def _exported_at(upload: ExportUpload | None) -> datetime | None:
+    newest = (upload.inspection or {}).get("modified_on_newest") if upload else None
+    return datetime.fromisoformat(newest) if newest else None
+
+
+def import_rows(migration: Migration, max_age, now: datetime | None = None) -> list[ImportRow]:
+    """The six imported tables in import order (a bounded number of queries per table)."""
+    now = now or timezone.now()
+    reexports = {s.table: s for s in upload_slots(migration, UploadKind.REEXPORT)}
+    checks = {s.table: s for s in upload_slots(migration, UploadKind.VERIFICATION)}
+    done = set(migration.items.filter(key__startswith="init-", done=True).values_list("key", flat=True))
+    rows = []
+    for table, label in runbook.TRANSFORM_TABLES:
+        row = ImportRow(table, label, view_columns(table), reexports[table], checks[table])
+        row.job = latest_import_job(migration, table)
+        row.check = ImportVerification.objects.filter(migration=migration, table=table).first()
+        row.exported_at = _exported_at(row.reexport.latest)
+        row.stale = row.exported_at is not None and now - row.exported_at > max_age
+        row.verified = f"init-{table}" in done
+        rows.append(row)
+    return rows
+
+
+def unverified_tables(migration: Migration) -> list[str]:
+    """Step 8's tables whose import is neither verified by an export nor ticked by a manager."""
+    open_items = migration.items.filter(step=runbook.INITIALIZE_STEP, key__startswith="init-", done=False)
+    return list(open_items.order_by("position").values_list("title", flat=True))
+
+
+def import_pack_jobs(migration: Migration) -> list[TransformJob]:
+    """Each imported table's latest import job, in import order."""
+    jobs = (latest_import_job(migration, table) for table, _ in runbook.TRANSFORM_TABLES)
+    return [job for job in jobs if job is not None]
+
+
+def latest_verifications(migration: Migration) -> list[ImportVerification]:
+    """Each table's newest verification, in one query."""
+    latest: dict[str, ImportVerification] = {}
+    for check in ImportVerification.objects.filter(migration=migration).order_by(
+        "table", "-created_at", "-id"
+    ):
+        latest.setdefault(check.table, check)
+    return list(latest.values())

@@ -11,7 +11,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
-from .services import jobs, uploads
+from .services import imports, jobs, uploads
 
 TRANSIENT = (OperationalError, InterfaceError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "max_retries": 5}
@@ -25,6 +25,11 @@ def inspect_upload(upload_id: int) -> None:
 @shared_task(acks_late=True, **RETRY)
 def run_cross_check(check_id: int) -> None:
     uploads.cross_check_run(check_id=check_id)
+
+
+@shared_task(acks_late=True, **RETRY)
+def run_verification(check_id: int) -> None:
+    imports.verification_run(check_id=check_id)
 
 
 @shared_task(bind=True, acks_late=True, **RETRY)

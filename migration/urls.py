@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import jobs, migrations, steps, uploads
+from .views import imports, jobs, migrations, steps, uploads
 from .wizard import RunbookWizard
 
 runbook_wizard = RunbookWizard.as_view(url_name="runbook", done_step_name="finished")
@@ -46,4 +46,12 @@ urlpatterns = [
     path(m + "jobs/<int:job_id>/retry/", jobs.job_retry, name="job_retry"),
     path(m + "jobs/<int:job_id>/<str:what>/", jobs.job_download, name="job_download"),
     path(m + "results.zip", jobs.results_zip, name="results_zip"),
+    path(m + "jobs/<int:job_id>/parts/<int:part>/", jobs.job_part_download, name="job_part_download"),
+    # the import route
+    path(m + "import-pack.zip", imports.import_pack, name="import_pack"),
+    path(
+        m + "verifications/<int:check_id>/import-again/",
+        imports.verification_issues,
+        name="verification_issues",
+    ),
 ]

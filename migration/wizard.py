@@ -1,5 +1,8 @@
 """The runbook wizard: navigation only. Each step's rows are saved to the models on submit."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -47,6 +50,9 @@ def step_context(membership: Membership, step: runbook.Step, progress: selectors
     }
     if step.panel and step.panel.context:
         context.update(import_string(step.panel.context)(membership))
+    if step.number == runbook.ENABLE_MAPS_STEP:
+        # Initial sync of a table whose import did not land syncs wrong or missing values.
+        context["unverified_imports"] = selectors.unverified_tables(migration)
     return context
 
 
@@ -70,12 +76,26 @@ def duplicate_rule_panel(membership: Membership) -> dict:
     return {"rule_form": forms.DuplicateRuleForm()}
 
 
+def import_route_panel(migration) -> dict:
+    max_age = timedelta(hours=settings.P2C_REEXPORT_MAX_AGE_HOURS)
+    rows = selectors.import_rows(migration, max_age)
+    for row in rows:
+        row.reexport.label = f"{row.label} re-export"
+        row.verification.label = f"{row.label} verification export"
+    return {
+        "import_rows": rows,
+        "reexport_max_age_hours": settings.P2C_REEXPORT_MAX_AGE_HOURS,
+        "import_part_mb": settings.P2C_IMPORT_PART_MB,
+        "pack_ready": any(row.job for row in rows),
+    }
+
+
 def jobs_panel(membership: Membership) -> dict:
     migration = membership.migration
     export_slots = selectors.upload_slots(migration)
     return {
+        **import_route_panel(migration),
         "job_rows": selectors.job_rows(migration),
-        "reexport_slots": selectors.upload_slots(migration, "reexport"),
         "party_slot": selectors.party_numbers_slot(migration),
         "no_job_slots": [s for s in export_slots if s.why_no_job],
         **_upload_limit(),
@@ -127,6 +147,7 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         return {
             "items": selectors.step_items(self.migration, step_obj.number),
             "editable": self.membership.can_work and not self._locked(step_obj),
+            "manager": self.membership.can_manage,
         }
 
     def process_step(self, form):

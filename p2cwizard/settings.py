@@ -249,6 +249,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
+# Step 8's import files are cut to this size: the Import data wizard takes at
+# most 8 MB per file (32 MB for a .zip of files).
+P2C_IMPORT_PART_MB = env_int("P2C_IMPORT_PART_MB", 8, minimum=1)
+# The import rejects records modified in Sales after their re-export: warn
+# when a re-export is older than this.
+P2C_REEXPORT_MAX_AGE_HOURS = env_int("P2C_REEXPORT_MAX_AGE_HOURS", 24, minimum=1)
+
 # Production behind an HTTPS proxy: one switch turns on what that needs.
 # With it, DEBUG off, a real SECRET_KEY and a host name, `manage.py check
 # --deploy --fail-level WARNING` reports nothing.

@@ -46,6 +46,23 @@ def upload_sample(
         )
 
 
+def write_reexport(name: str, path: Path, rows: int | None = None) -> Path:
+    """A re-export as Sales writes it after dual-write: the sample with dual-write's columns, empty."""
+    import csv
+
+    from migration.engine import TABLES
+
+    with open(SAMPLES / name, encoding="utf-8-sig", newline="") as handle:
+        data = list(csv.reader(handle))
+    table = TABLES[Path(name).stem]
+    have = {h.casefold() for h in data[0]}
+    added = [c for c in dict.fromkeys(t.col.display for t in table.targets) if c.casefold() not in have]
+    body = data[1 : None if rows is None else rows + 1]
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows([data[0] + added] + [r + [""] * len(added) for r in body])
+    return path
+
+
 def upload_inspected(
     migration, actor, name: str, table: str | None = None, kind: str = "export"
 ) -> ExportUpload:

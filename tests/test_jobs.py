@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import jobs
 
-from .helpers import SAMPLES, upload_inspected, upload_sample
+from .helpers import SAMPLES, upload_inspected, upload_sample, write_reexport
 
 pytestmark = pytest.mark.django_db
 
@@ -214,13 +214,16 @@ def test_it_fails_jobs_whose_worker_stopped_reporting(migration, consultant):
     assert job.state == JobState.FAILED and "Retry it" in job.message
 
 
-def test_it_fills_a_reexport_from_the_step_2_export(migration, consultant):
+def test_it_fills_a_reexport_from_the_step_2_export(migration, consultant, tmp_path):
     upload_inspected(migration, consultant, "contact.csv")
-    upload_inspected(migration, consultant, "contact.csv", kind="reexport")
+    reexport = write_reexport("contact.csv", tmp_path / "contact.csv")
+    upload_inspected(migration, consultant, str(reexport), kind="reexport")
     job = run(jobs.job_start(migration=migration, table="contact", actor=consultant))
     assert job.state == JobState.SUCCEEDED, job.message
     assert job.reexport is not None
-    assert job.summary["merge"] is not None
+    assert job.summary["merge"] is not None and job.summary["filled_in_place"]
+    assert job.import_file.name.endswith("_import.csv")
+    assert [p["file"] for p in job.import_parts] == [job.import_file.name.rsplit("/", 1)[-1]]
 
 
 def test_it_serves_job_files_to_members_only(client_for, migration, consultant):
@@ -268,7 +271,9 @@ def test_it_zips_every_finished_table(client_for, migration, consultant):
     assert archive.testzip() is None  # every entry's CRC checks out
     order = TransformJob.objects.get(table="order")
     assert archive.read(order.output_xlsx.name.rsplit("/", 1)[-1]) == order.output_xlsx.read()
-    assert any(n.endswith("_account_" + timezone.now().strftime("%Y-%m-%d") + ".csv") for n in names)
+    assert any(
+        n.endswith("_account_" + timezone.now().strftime("%Y-%m-%d") + "_review-copy.csv") for n in names
+    )
 
 
 def test_it_filters_issues_on_the_results_page(client_for, migration, consultant):
@@ -304,11 +309,9 @@ def test_it_moves_files_only_through_the_storage_api(settings, migration, consul
 
 
 def test_it_keeps_step_2_only_rows_out_of_the_issues_file_of_a_reexport(migration, consultant, tmp_path):
-    with open(SAMPLES / "contact.csv", encoding="utf-8-sig", newline="") as handle:
+    reexport = write_reexport("contact.csv", tmp_path / "contact.csv", rows=50)
+    with open(reexport, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
-    reexport = tmp_path / "contact.csv"
-    with open(reexport, "w", encoding="utf-8-sig", newline="") as handle:
-        csv.writer(handle).writerows(rows[:51])  # the header and the first 50 contacts
     upload_inspected(migration, consultant, "contact.csv")
     upload_inspected(migration, consultant, str(reexport), table="contact", kind="reexport")
     job = run(jobs.job_start(migration=migration, table="contact", actor=consultant))

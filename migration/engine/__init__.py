@@ -19,6 +19,13 @@ The web app and the manage.py commands call only what is exported here:
   same shape (the issues file, written as xlsx of text cells by the web app);
   ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
 
+Step 8's import route:
+
+- ``split_for_import(path, part_mb=8, out_dir=None) -> [PackPart]``: an import file cut to the
+  Import data wizard's limit; ``write_manifest(folder, [PackFile])`` and ``IMPORT_ORDER``: a pack.
+- ``verify_import(expected, actuals, columns, guid_names=..., issues_path=None) -> VerifyResult``
+  with ``table_columns(table)``: an export taken after the import against the import file.
+
 Every fatal problem is an ``EngineError`` whose message is one line saying what to do.
 """
 
@@ -36,17 +43,20 @@ from .options import (
     CompanyRule,
     TransformSettings,
 )
+from .packs import IMPORT_ORDER, PackFile, PackPart, split_for_import, write_manifest
 from .party_numbers import load_party_numbers
 from .reading import SAMPLE_BYTES, check_csv_head
 from .report import STEP2_ONLY_CODES, Report
 from .schema import Table
 from .tables import ISSUE_CODES, TABLES
 from .transform import transform_file
+from .verify import VerifyResult, table_columns, verify_import
 
 __all__ = [
     "COUNTRY_MODES",
     "DATE_ORDERS",
     "HEADER_MODES",
+    "IMPORT_ORDER",
     "ISSUE_CODES",
     "LANGUAGE_CODES",
     "ORDER_TYPES",
@@ -58,14 +68,21 @@ __all__ = [
     "CompanyRule",
     "EngineError",
     "Inspection",
+    "PackFile",
+    "PackPart",
     "Report",
     "Table",
     "TransformSettings",
+    "VerifyResult",
     "check_csv_head",
     "check_exports",
     "find_exports",
     "inspect_file",
     "load_party_numbers",
+    "split_for_import",
+    "table_columns",
     "transform_file",
+    "verify_import",
+    "write_manifest",
     "write_rows",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import dates
 from .errors import EngineError
 from .layout import find, norm
 from .options import TransformSettings
@@ -16,6 +18,7 @@ PREVIEW_ROWS = 20
 # The preview is for a glance: a wide or wordy file must not make a huge page.
 PREVIEW_COLUMNS = 40
 PREVIEW_CHARS = 100
+_MODIFIED_ON = "(do not modify) modified on"
 INSPECT_COMPANY = "DAT"  # placeholder company when the migration's settings are not given
 
 
@@ -31,6 +34,10 @@ class Inspection:
     hidden_columns: list[int]
     matched: dict[str, str] = field(default_factory=dict)  # required/used column -> header found
     targets_present: list[str] = field(default_factory=list)  # re-export: filled in place
+    # Re-export: dual-write's columns the view lacks (display names), to add before exporting again.
+    targets_missing: list[str] = field(default_factory=list)
+    # The newest "(Do Not Modify) Modified On" (ISO): when the export was taken, at the latest.
+    modified_on_newest: str | None = None
     missing_required: list[str] = field(default_factory=list)
     guid_column: str | None = None
     rows: int = 0
@@ -65,6 +72,8 @@ def _describe_columns(result: Inspection, table: str) -> None:
         i = find(normed, t.col)
         if i is not None and t.same_as is None:
             result.targets_present.append(result.headers[i])
+        elif i is None and not t.note_if_no_source and t.col.display not in result.targets_missing:
+            result.targets_missing.append(t.col.display)
     guid = next((h for h, n in zip(result.headers, normed, strict=True) if n in declared.guid_headers), None)
     result.guid_column = guid or next(
         (h for h in result.headers if norm(h).startswith("(do not modify) ")), None
@@ -75,22 +84,55 @@ def _short(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 
+def _modified_on(value: object) -> dt.datetime | None:
+    """A Modified On cell: a datetime in a workbook; ISO or locale text in a CSV (the date then)."""
+    # Sales writes the user's local time without a zone: taken as UTC, close enough for a warning.
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    text = cell_text(value).strip()
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    except ValueError:
+        pass
+    day = dates.parse(text, "mdy") or dates.parse(text, "dmy")
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else None
+
+
+def _newest_in(batch, column: int, newest: dt.datetime | None) -> dt.datetime | None:
+    cells = [r[column] for r in batch.rows] if batch.rows is not None else batch.text(column).to_pylist()
+    for cell in cells:
+        when = _modified_on(cell)
+        if when is not None and (newest is None or when > newest):
+            newest = when
+    return newest
+
+
+def _preview_rows(batch, take: int) -> list[list[str]]:
+    if batch.rows is not None:
+        rows = [[cell_text(v) for v in row[:PREVIEW_COLUMNS]] for row in batch.rows[:take]]
+    else:
+        sliced = batch.arrow.slice(0, take)
+        columns = [sliced.column(i).to_pylist() for i in range(min(PREVIEW_COLUMNS, sliced.num_columns))]
+        rows = [list(row) for row in zip(*columns, strict=True)]
+    return [[_short(v) for v in row] for row in rows]
+
+
 def _count_and_preview(source: Source, result: Inspection) -> None:
     result.preview_headers = [_short(h) for h in source.headers[:PREVIEW_COLUMNS]]
     result.columns_not_previewed = max(0, len(source.headers) - PREVIEW_COLUMNS)
+    normed = [norm(h) for h in result.headers]
+    modified = normed.index(_MODIFIED_ON) if _MODIFIED_ON in normed else None
+    newest: dt.datetime | None = None
     for batch in source.batches():
+        if modified is not None:
+            newest = _newest_in(batch, modified, newest)
         if len(result.preview) < PREVIEW_ROWS:
-            take = min(PREVIEW_ROWS - len(result.preview), batch.num_rows)
-            if batch.rows is not None:
-                rows = [[cell_text(v) for v in row[:PREVIEW_COLUMNS]] for row in batch.rows[:take]]
-            else:
-                sliced = batch.arrow.slice(0, take)
-                columns = [
-                    sliced.column(i).to_pylist() for i in range(min(PREVIEW_COLUMNS, sliced.num_columns))
-                ]
-                rows = [list(row) for row in zip(*columns, strict=True)]
-            result.preview += [[_short(v) for v in row] for row in rows]
+            result.preview += _preview_rows(batch, min(PREVIEW_ROWS - len(result.preview), batch.num_rows))
         result.rows += batch.num_rows
+    result.modified_on_newest = newest.isoformat(timespec="minutes") if newest else None
 
 
 def inspect_file(

@@ -167,6 +167,8 @@ class Report:
     date_order: str | None = None
     notes: list[str] = field(default_factory=list)
     merge: dict[str, Any] | None = None
+    filled_in_place: bool = False  # the re-export's own workbook/file, only target cells changed
+    import_parts: list[dict[str, Any]] | None = None  # the files to import, when split (--part-mb)
 
     @property
     def errors(self) -> int:
@@ -196,6 +198,8 @@ class Report:
             "output_sha256": self.output_sha256,
             "notes": self.notes,
             "merge": self.merge,
+            "filled_in_place": self.filled_in_place,
+            "import_parts": self.import_parts,
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import rules
+from .csv_inplace import fill_csv
 from .dates import DateOrder
 from .errors import EngineError
 from .layout import Layout, resolve_layout
@@ -24,6 +25,7 @@ from .report import IssueLog, Report
 from .schema import Table, Target
 from .tables import issues_of, table_for
 from .writing import CsvWriter, XlsxWriter, open_writer
+from .xlsx_inplace import fill_xlsx, rows_from_batches
 
 Progress = Callable[[int, int | None], None]
 
@@ -182,6 +184,8 @@ class _Run:
             company_map=rule.lookup() if rule else None,
         )
         self.appended = appended_targets(table, self.layout, self.step2)
+        if self.step2 is not None and self.appended:
+            raise EngineError(missing_targets_message(table, self.appended))
         self.report = Report(table=table.key, settings=settings.to_dict(), input_format=self.source.format)
 
     def rows_for(self, batch: Batch) -> rules.Rows:
@@ -199,7 +203,14 @@ class _Run:
             )
         return rules.Rows(self.ctx, batch, guids, merged)
 
+    def fills_in_place(self, output_path: str) -> bool:
+        """Merge mode into the re-export's own format: the workbook is kept, only target cells change."""
+        ext = os.path.splitext(output_path)[1].lower().lstrip(".")
+        return self.step2 is not None and not self.appended and ext == self.source.format
+
     def execute(self, output_path: str, progress: Progress | None) -> Report:
+        if self.fills_in_place(output_path):
+            return self._execute_fill(output_path, progress)
         headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
         sheet = getattr(self.source, "sheet_name", None) or self.table.export_name
         # Hashing the input on its own thread beats feeding pyarrow a hashing file object: that
@@ -223,6 +234,54 @@ class _Run:
             raise
         self.report.output_format = writer.format
         return self.report
+
+    def _execute_fill(self, output_path: str, progress: Progress | None) -> Report:
+        """Stream the re-export into its copy, setting only the target cells (p2c-rules.md)."""
+        sha = hashlib.sha256()
+        hasher = threading.Thread(target=_hash_file, args=(self.source.path, sha), daemon=True)
+        hasher.start()
+        keys = list(self.layout.targets)
+        batches = _prepare_dates(self.ctx, self.source, iter(self.source.batches()))
+        rows = rows_from_batches(self._fill_values(batches, keys, progress))
+        columns = [self.layout.targets[k] for k in keys]
+        if isinstance(self.source, XlsxSource):
+            result = fill_xlsx(self.source.path, output_path, columns, rows, sheet=self.source.sheet_name)
+        else:
+            result = fill_csv(self.source.path, output_path, columns, rows)
+        try:
+            self._finish()
+        except BaseException:
+            os.remove(output_path)
+            raise
+        hasher.join()
+        r = self.report
+        r.input_sha256, r.output_sha256 = sha.hexdigest(), result.output_sha256
+        r.output_format, r.filled_in_place = self.source.format, True
+        return r
+
+    def _fill_values(
+        self, batches: Iterator[Batch], keys: list[str], progress: Progress | None
+    ) -> Iterator[list[pa.Array]]:
+        """Per batch, each target's new values, counted; null keeps the cell (also when unchanged)."""
+        total = self.source.rows_hint()
+        for batch in batches:
+            values = rules.apply(self.ctx, self.rows_for(batch))
+            cols = []
+            for key in keys:
+                i = self.layout.targets[key]
+                new = values.get(key)
+                if new is None:
+                    cols.append(pa.nulls(batch.num_rows, pa.string()))
+                    continue
+                old = batch.text(i)
+                self._count(self.layout.headers[i], new, old)
+                same = pc.fill_null(pc.equal(new, old), False)
+                cols.append(pc.if_else(same, pa.scalar(None, pa.string()), new))
+            self.report.rows_in += batch.num_rows
+            self.report.rows_out += batch.num_rows
+            if progress is not None:
+                progress(self.report.rows_in, total)
+            yield cols
 
     def _loop(
         self, batches: Iterator[Batch], writer: CsvWriter | XlsxWriter, progress: Progress | None
@@ -314,6 +373,15 @@ class _Run:
         r.notes += [
             t.note_if_no_source for t in self.table.targets if t.note_if_no_source and t.key not in written
         ]
+
+
+def missing_targets_message(table: Table, missing: list[Target]) -> str:
+    names = ", ".join(repr(t.col.display) for t in missing)
+    return (
+        f"the {table.export_name} re-export lacks dual-write's column(s) {names}: add "
+        f"{'it' if len(missing) == 1 else 'them'} to the table's view in Sales, export the table again "
+        "and upload the new file (the Import data wizard refuses a workbook whose columns were added)"
+    )
 
 
 def _sum(mask: pa.Array) -> int:

@@ -23,8 +23,10 @@ def item_update(
     *, item: ChecklistItem, actor, details: dict, ticked: bool = False, blocker: str = "", due_on=None
 ) -> bool:
     """Save one item's row from its step form; returns whether anything changed."""
-    done = item_kinds.is_done(item.kind, details, ticked, was_done=item.done)
+    details = _manager_only(item, actor, details)
     merged = {**item.details, **details}
+    # From every detail: a step form sends its fields, a service (a verification) only its own.
+    done = item_kinds.is_done(item.kind, merged, ticked, was_done=item.done)
     changed = merged != item.details or done != item.done or blocker != item.blocker or due_on != item.due_on
     if not changed:
         return False
@@ -32,6 +34,7 @@ def item_update(
     if done != item.done:
         item.done, item.done_by, item.done_at = done, (actor if done else None), (now if done else None)
         _log(item, actor, "completed" if done else "reopened", "Completed" if done else "Reopened")
+    _log_hand_tick(item, actor, merged)
     if blocker != item.blocker:
         _log(
             item,
@@ -45,6 +48,30 @@ def item_update(
     item.updated_by, item.updated_at = actor, now
     item.save()
     return True
+
+
+def _is_manager(migration: Migration, actor) -> bool:
+    return Membership.objects.filter(migration=migration, user=actor, role="manager").exists()
+
+
+def _manager_only(item: ChecklistItem, actor, details: dict) -> dict:
+    """Drop changes to fields only a project manager may make (the form shows them read-only)."""
+    guarded = item_kinds.MANAGER_ONLY_FIELDS.get(item.kind, ())
+    changed = [f for f in guarded if f in details and details[f] != item.details.get(f)]
+    if not changed or _is_manager(item.migration, actor):
+        return details
+    return {k: v for k, v in details.items() if k not in guarded}
+
+
+def _log_hand_tick(item: ChecklistItem, actor, merged: dict) -> None:
+    """A table counted as imported without a matching verification: who, and why, in the log."""
+    was, now = bool(item.details.get("ticked_by_hand")), bool(merged.get("ticked_by_hand"))
+    if item.kind != item_kinds.IMPORT_TABLE or was == now:
+        return
+    if merged.get("ticked_by_hand"):
+        _log(item, actor, "verified by hand", f"Ticked by hand ({merged.get('reason', '')})")
+    else:
+        _log(item, actor, "verified by hand", "Hand tick removed")
 
 
 @transaction.atomic
@@ -70,7 +97,7 @@ def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> in
 
 
 def _require_manager(migration: Migration, actor) -> None:
-    if not Membership.objects.filter(migration=migration, user=actor, role="manager").exists():
+    if not _is_manager(migration, actor):
         raise ChecklistError("Only a project manager of this migration can sign off a step.")
 
 

@@ -9,7 +9,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,6 +21,7 @@ from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, 
 from ..run_settings import engine_settings, settings_snapshot
 from ..storage import local_copy, store_result
 from .activity import activity_record
+from .imports import import_parts_record
 from .uploads import USABLE
 
 logger = logging.getLogger(__name__)
@@ -29,10 +30,11 @@ ISSUE_BATCH = 5000
 # A thread writes the running job's heartbeat this often (seconds), whatever the run is doing.
 HEARTBEAT_EVERY = 5
 # A running job whose worker has not reported for this long is presumed dead; with the
-# sweep every minute, a dead worker's job is failed within two and a half minutes. Not
-# shorter: a native call that holds the interpreter (calamine opening a big workbook)
-# also pauses the heartbeat thread.
-STALE_AFTER = timedelta(seconds=90)
+# sweep every minute, a dead worker's job is failed within two minutes. A native call
+# that holds the interpreter over a minute (calamine opening a huge workbook) would
+# also pause the heartbeat thread: that job is failed too, its late result discarded
+# by the guarded updates, and a retry runs it again.
+STALE_AFTER = timedelta(minutes=1)
 # A job whose worker dies every time (out of memory) would be redelivered forever.
 MAX_ATTEMPTS = 3
 TOO_MANY_ATTEMPTS = (
@@ -188,7 +190,7 @@ def jobs_sweep_stale(now=None) -> int:
 
 
 def _tmp_root() -> Path:
-    return Path(settings.P2C_TMP_DIR) / "jobs"
+    return Path(django_settings.P2C_TMP_DIR) / "jobs"
 
 
 def _remove_tmp(job_id: int) -> None:
@@ -334,6 +336,8 @@ def job_run(*, job_id: int, task_id: str | None = None) -> None:
 
 
 def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
+    """The review copies (the step-2 export with dual-write's columns appended: not for import) and,
+    with a re-export, the import file: the re-export filled in place, cut into parts if too large."""
     with ExitStack() as stack:
         source = stack.enter_context(local_copy(job.source.file, under=folder))
         reexport = stack.enter_context(local_copy(job.reexport.file, under=folder)) if job.reexport else None
@@ -343,30 +347,45 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
             else None
         )
         settings = engine_settings(job.run_settings, party)
-        # With a re-export, it is the file to fill and the step-2 export supplies P2C's values.
-        main, merge = (reexport, source) if reexport else (source, None)
         csv_out, xlsx_out, report_out = folder / "output.csv", folder / "output.xlsx", folder / "report.json"
-        report = engine.transform_file(
-            job.table, main, csv_out, settings, report_path=report_out,
-            progress=_ProgressWriter(job.id, (0.0, 0.5)), merge_source_path=merge,
-        )  # fmt: skip
-        engine.transform_file(
-            job.table,
-            main,
-            xlsx_out,
-            settings,
-            progress=_ProgressWriter(job.id, (0.5, 0.5)),
-            merge_source_path=merge,
-        )
+        outputs = {"csv": csv_out, "xlsx": xlsx_out, "report": report_out}
+        shares = [(0.0, 0.5), (0.5, 0.5)]
+        if reexport:
+            shares = [(0.0, 0.4), (0.4, 0.3), (0.7, 0.3)]
+            import_out = folder / ("import" + Path(job.reexport.original_name).suffix.lower())
+            job.report = engine.transform_file(
+                job.table, reexport, import_out, settings, report_path=report_out,
+                progress=_ProgressWriter(job.id, shares.pop(0)), merge_source_path=source,
+            )  # fmt: skip
+            outputs["import"] = import_out
+            outputs["parts"] = _split(import_out, folder / "parts")
+        for out in (csv_out, xlsx_out):
+            report = engine.transform_file(
+                job.table, source, out, settings, progress=_ProgressWriter(job.id, shares.pop(0)),
+                report_path=None if reexport or out != csv_out else report_out,
+            )  # fmt: skip
+            if not reexport and out == csv_out:
+                job.report = report
+        main = reexport or source
         # People open this file to fix rows: xlsx of text cells, so no cell runs as a formula.
         issues_out = folder / "issues.xlsx"
         # Rows found only in the step-2 export are numbered in that file, not in the one filled.
         rows_with_issues = sorted(
-            {issue["row"] for issue in report.issues.iter_dicts() if issue["code"] not in STEP2_ONLY_CODES}
+            {
+                issue["row"]
+                for issue in job.report.issues.iter_dicts()
+                if issue["code"] not in STEP2_ONLY_CODES
+            }
         )
         write_rows(main, issues_out, rows_with_issues, as_text=True)
-        job.report = report
-    return {"csv": csv_out, "xlsx": xlsx_out, "report": report_out, "issues": issues_out}
+        outputs["issues"] = issues_out
+    return outputs
+
+
+def _split(import_out: Path, parts_dir: Path) -> list[engine.PackPart]:
+    """The files to import: the import file itself, or its parts when larger than the wizard takes."""
+    parts_dir.mkdir()
+    return engine.split_for_import(import_out, part_mb=django_settings.P2C_IMPORT_PART_MB, out_dir=parts_dir)
 
 
 def _save_issues(job: TransformJob) -> None:
@@ -390,11 +409,35 @@ def _save_issues(job: TransformJob) -> None:
     JobIssue.objects.bulk_create(batch)
 
 
+def _store_import(job: TransformJob, outputs: dict[str, Path], base: str) -> dict:
+    """The import file and its parts, stored; the parts described for the pack and the checklist."""
+    if "import" not in outputs:
+        return {}
+    suffix = outputs["import"].suffix
+    names: dict = {
+        "import_file": store_result(outputs["import"], base + result_name(job, "_import" + suffix))
+    }
+    parts = []
+    for p in outputs["parts"]:
+        if p.part is None:
+            name, file = names["import_file"], names["import_file"].rsplit("/", 1)[-1]
+        else:
+            file = result_name(job, f"_import_part{p.part:02d}{suffix}")
+            name = store_result(p.path, base + "parts/" + file)
+        parts.append(
+            {"name": name, "file": file, "part": p.part, "rows": p.rows, "first_row": p.first_row,
+             "last_row": p.last_row, "bytes": p.size, "sha256": p.sha256}
+        )  # fmt: skip
+    names["import_parts"] = parts
+    return names
+
+
 def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
     base = f"migrations/{job.migration_id}/jobs/{job.id}/"
     names = {
-        "output_csv": store_result(outputs["csv"], base + result_name(job, ".csv")),
-        "output_xlsx": store_result(outputs["xlsx"], base + result_name(job, ".xlsx")),
+        **_store_import(job, outputs, base),
+        "output_csv": store_result(outputs["csv"], base + result_name(job, "_review-copy.csv")),
+        "output_xlsx": store_result(outputs["xlsx"], base + result_name(job, "_review-copy.xlsx")),
         "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
         "issues_file": store_result(
             outputs["issues"], base + result_name(job, "_issues" + outputs["issues"].suffix)
@@ -412,6 +455,9 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
         message=f"{report.rows_out} rows written; {report.errors} errors, {report.warnings} warnings.",
         **names,
     )
+    if finished and names.get("import_parts"):
+        job.import_parts = names["import_parts"]
+        import_parts_record(job=job)
     if finished:
         activity_record(
             migration=job.migration,

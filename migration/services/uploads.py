@@ -96,7 +96,8 @@ def _slot_label(table: str, kind: str) -> str:
     if kind == UploadKind.PARTY_NUMBERS:
         return "Finance and Operations customer list"
     label = names.get(table, table)
-    return f"{label} re-export" if kind == UploadKind.REEXPORT else label
+    suffix = {UploadKind.REEXPORT: " re-export", UploadKind.VERIFICATION: " verification export"}
+    return label + suffix.get(kind, "")
 
 
 def upload_create(*, migration: Migration, table: str, kind: str, upload, actor) -> ExportUpload:
@@ -173,12 +174,41 @@ def upload_inspect(*, upload_id: int) -> None:
     except engine.EngineError as error:
         _finish(upload, UploadState.FAILED, str(error), {})
         return
-    problems = bool(inspection.get("missing_required") or inspection.get("warning"))
-    state = UploadState.PROBLEMS if problems else UploadState.READY
-    _finish(upload, state, inspection_summary(inspection), inspection)
+    if upload.kind in AFTER_INSTALL:
+        problems = bool(inspection.get("targets_missing") or inspection.get("warning"))
+        message = after_install_summary(upload.kind, inspection)
+    else:
+        problems = bool(inspection.get("missing_required") or inspection.get("warning"))
+        message = inspection_summary(inspection)
+    _finish(upload, UploadState.PROBLEMS if problems else UploadState.READY, message, inspection)
     if upload.kind == UploadKind.EXPORT:
         _record_export(upload, inspection)
         cross_check_queue_if_complete(migration=upload.migration)
+    if upload.kind == UploadKind.VERIFICATION and not inspection.get("targets_missing"):
+        from .imports import verification_queue
+
+        verification_queue(upload=upload)
+
+
+# Exports taken after dual-write was installed: P2C's columns are gone, dual-write's must be there.
+AFTER_INSTALL = (UploadKind.REEXPORT, UploadKind.VERIFICATION)
+
+
+def after_install_summary(kind: str, inspection: dict) -> str:
+    missing = inspection.get("targets_missing")
+    if missing:
+        return (
+            f"Dual-write column(s) missing: {', '.join(missing)}. Add them to the table's view in Sales, "
+            "export again and upload the new file."
+        )
+    if inspection.get("warning"):
+        warning = inspection["warning"]
+        return warning[0].upper() + warning[1:] + "."
+    rows = inspection.get("rows", 0)
+    if kind == UploadKind.VERIFICATION:
+        return f"{rows} rows; comparing them with the import file."
+    newest = inspection.get("modified_on_newest")
+    return f"{rows} rows; newest Modified On {newest.replace('T', ' ')[:16]}." if newest else f"{rows} rows."
 
 
 def inspection_summary(inspection: dict) -> str:

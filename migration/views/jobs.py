@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -55,6 +56,10 @@ def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
             ],
             "cross_check": {"state": check.state, "summary": check.summary} if check else None,
             "jobs": [_job_json(job) for job in latest_jobs],
+            "verifications": [
+                {"table": c.table, "state": c.state, "message": c.message}
+                for c in selectors.latest_verifications(migration)
+            ],
         }
     )
 
@@ -142,15 +147,25 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
 
 
 JOB_FILES = {"csv": "output_csv", "xlsx": "output_xlsx", "report": "report_json", "issues": "issues_file"}
+DOWNLOADS = {**JOB_FILES, "import": "import_file"}
 
 
 @login_required
 def job_download(request: HttpRequest, migration_id: int, job_id: int, what: str) -> HttpResponse:
     job = _job_for(request, migration_id, job_id, READ)
-    field = getattr(job, JOB_FILES.get(what, ""), None)
+    field = getattr(job, DOWNLOADS.get(what, ""), None)
     if not field:
         raise Http404("This job has no such file")
     return FileResponse(field.open("rb"), as_attachment=True, filename=field.name.rsplit("/", 1)[-1])
+
+
+@login_required
+def job_part_download(request: HttpRequest, migration_id: int, job_id: int, part: int) -> HttpResponse:
+    job = _job_for(request, migration_id, job_id, READ)
+    found = next((p for p in job.import_parts if p["part"] == part), None)
+    if found is None:
+        raise Http404("This job has no such part")
+    return FileResponse(default_storage.open(found["name"], "rb"), as_attachment=True, filename=found["file"])
 
 
 @login_required

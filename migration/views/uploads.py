@@ -17,6 +17,7 @@ STEP_OF_KIND = {
     UploadKind.EXPORT: runbook.EXPORTS_STEP,
     UploadKind.REEXPORT: runbook.INITIALIZE_STEP,
     UploadKind.PARTY_NUMBERS: runbook.INITIALIZE_STEP,
+    UploadKind.VERIFICATION: runbook.INITIALIZE_STEP,
 }
 
 

@@ -78,6 +78,14 @@
           if (ACTIVE_JOB.indexOf(j.state) >= 0) busy = true;
           else if (was && ACTIVE_JOB.indexOf(was) >= 0) finished = true;
         });
+        (data.verifications || []).forEach(function (v) {
+          var row = document.querySelector('[data-verify-table="' + v.table + '"]');
+          if (!row) return;
+          var was = row.getAttribute("data-state");
+          row.setAttribute("data-state", v.state);
+          if (ACTIVE_UPLOAD.indexOf(v.state) >= 0) busy = true;
+          else if (was !== v.state) finished = true;
+        });
         if (data.cross_check) {
           var check = document.getElementById("cross-check");
           if (check && ACTIVE_UPLOAD.indexOf(data.cross_check.state) >= 0) busy = true;

@@ -70,7 +70,7 @@ def upload_every_export(page: Page) -> None:
 def results_by_table(archive: zipfile.ZipFile) -> dict[str, set[str]]:
     name = re.compile(
         r"^contoso-cutover_(?P<table>[a-z_]+)_\d{4}-\d{2}-\d{2}"
-        r"(?P<kind>\.csv|\.xlsx|_report\.json|_issues\.(?:csv|xlsx))$"
+        r"(?P<kind>_review-copy\.csv|_review-copy\.xlsx|_report\.json|_issues\.(?:csv|xlsx))$"
     )
     found: dict[str, set[str]] = defaultdict(set)
     for entry in archive.namelist():
@@ -107,15 +107,17 @@ def test_upload_the_exports_run_all_jobs_and_download_the_zip(
         expect(row.get_by_role("progressbar")).to_have_js_property("value", 100)
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Download all results (zip)").click()
+        page.get_by_role("link", name="Download all results and review copies (zip)").click()
     download = download_info.value
     assert re.fullmatch(r"contoso-cutover_initialized_\d{4}-\d{2}-\d{2}\.zip", download.suggested_filename)
     with zipfile.ZipFile(download.path()) as archive:
         found = results_by_table(archive)
         assert set(found) == set(tables)
         for table in tables:
-            assert found[table] == {".csv", ".xlsx", "_report.json", "issues"}, table
-        account_csv = next(n for n in archive.namelist() if re.search(r"_account_[\d-]+\.csv$", n))
+            assert found[table] == {"_review-copy.csv", "_review-copy.xlsx", "_report.json", "issues"}, table
+        account_csv = next(
+            n for n in archive.namelist() if re.search(r"_account_[\d-]+_review-copy\.csv$", n)
+        )
         header = next(csv.reader(io.TextIOWrapper(archive.open(account_csv), encoding="utf-8-sig")))
     assert "Company" in header
 

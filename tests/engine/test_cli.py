@@ -84,3 +84,26 @@ def test_it_exits_2_on_a_bad_input_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
+
+
+def test_it_writes_import_parts_when_the_output_is_larger_than_part_mb(tmp_path, capsys):
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(2000))
+    out, report = tmp_path / "out.csv", tmp_path / "r.json"
+    args = ["p2c_transform", "order", str(src), str(out), "--company", "USMF", "--report", str(report)]
+    assert _run(*args, "--part-mb", "0.1") == 0
+    parts = sorted(tmp_path.glob("out_part*.csv"))
+    assert [p.name for p in parts][:2] == ["out_part01.csv", "out_part02.csv"]
+    assert all(p.stat().st_size <= 0.1 * 2**20 for p in parts)
+    whole = read_csv(out)
+    joined = [whole[0]] + [row for p in parts for row in read_csv(p)[1:]]
+    assert joined == whole
+    data = json.loads(report.read_text())
+    assert [p["file"] for p in data["import_parts"]] == [p.name for p in parts]
+    assert "import its" in capsys.readouterr().out
+
+
+def test_it_writes_no_parts_when_the_output_fits(tmp_path, order_csv):
+    out = tmp_path / "out.csv"
+    args = ["p2c_transform", "order", str(order_csv), str(out), "--company", "USMF", "--part-mb", "8"]
+    assert _run(*args) == 0
+    assert not list(tmp_path.glob("out_part*"))

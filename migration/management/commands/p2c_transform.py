@@ -16,6 +16,7 @@ from migration.engine import (
     TransformSettings,
     transform_file,
 )
+from migration.engine.packs import split_for_import
 
 from ._p2c_cli import EngineCommand
 
@@ -54,6 +55,13 @@ class Command(EngineCommand):
         parser.add_argument("--company-map", action="append", default=[], metavar="VALUE=CODE")
         parser.add_argument("--merge-source", metavar="STEP2_EXPORT", help="merge mode: the step-2 export")
         parser.add_argument("--report", metavar="REPORT.json")
+        parser.add_argument(
+            "--part-mb",
+            type=float,
+            metavar="N",
+            help="when OUTPUT is larger than N MB (the Import data wizard takes 8), also write "
+            "OUTPUT_part01, OUTPUT_part02, ... each at most N MB, to import in that order",
+        )
 
     def handle(self, *args: Any, **o: Any) -> None:
         rule = None
@@ -70,8 +78,27 @@ class Command(EngineCommand):
             report_path=o["report"],
             merge_source_path=o["merge_source"],
         )
+        if o["part_mb"] is not None:
+            self._split(report, o)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.issues.counts.items())) or "none"
         sys.stdout.write(
             f"{o['table']}: {report.rows_out} rows written to {o['output']}; "
             f"{report.errors} errors, {report.warnings} warnings ({counts})\n"
+        )
+
+    def _split(self, report: Any, o: dict[str, Any]) -> None:
+        """Cut the output to the Import data wizard's limit; OUTPUT itself stays, for p2c_verify."""
+        parts = split_for_import(o["output"], part_mb=o["part_mb"])
+        if parts[0].part is None:
+            return
+        report.import_parts = [
+            {"file": p.file, "part": p.part, "rows": p.rows, "first_row": p.first_row,
+             "last_row": p.last_row, "bytes": p.size, "sha256": p.sha256}
+            for p in parts
+        ]  # fmt: skip
+        if o["report"]:
+            report.write_json(o["report"])
+        sys.stdout.write(
+            f"{o['output']} is larger than {o['part_mb']:g} MB: import its {len(parts)} parts in order, "
+            f"{parts[0].file} to {parts[-1].file}\n"
         )
