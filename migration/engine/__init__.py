@@ -13,6 +13,10 @@ The web app and the manage.py commands call only what is exported here:
 - ``TransformSettings`` (``TransformSettings.from_dict`` for a stored snapshot) / ``CompanyRule``
   and the constants the settings form offers.
 - ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized".
+- ``reconcile_sync(table, ours, fno, *, entity=None, company="", date_order="mdy") ->
+  Reconciliation`` (step 9: our output against F&O's export after initial sync; ``RECONCILE_SPECS``
+  names each table's F&O entities) and ``triage_errors(errors, *, outputs=None, table=None) ->
+  Triage`` (initial-sync errors by cause).
 - ``write_rows(input_path, output_path, rows)``: chosen data rows of an export, same shape (the
   issues file); ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
 
@@ -39,6 +43,27 @@ from .schema import Table
 from .tables import ISSUE_CODES, TABLES
 from .transform import transform_file
 
+# Step 9's tools stand on pandas: imported when first used, so that a process that never
+# reconciles (most commands, a web worker until step 9 is opened) does not load it.
+_LAZY = {
+    "RECONCILED_TABLES": ("reconcile", "RECONCILED_TABLES"),
+    "RECONCILE_SPECS": ("reconcile", "SPECS"),
+    "Reconciliation": ("reconcile", "Reconciliation"),
+    "reconcile_sync": ("reconcile", "reconcile_sync"),
+    "Triage": ("triage", "Triage"),
+    "triage_errors": ("triage", "triage_errors"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    module, attr = _LAZY[name]
+    return getattr(import_module(f"{__name__}.{module}"), attr)
+
+
 __all__ = [
     "COUNTRY_MODES",
     "DATE_ORDERS",
@@ -46,6 +71,8 @@ __all__ = [
     "ISSUE_CODES",
     "LANGUAGE_CODES",
     "ORDER_TYPES",
+    "RECONCILED_TABLES",
+    "RECONCILE_SPECS",
     "RELATIONSHIP_TYPES",
     "STEP2_ONLY_CODES",
     "TABLES",
@@ -53,13 +80,17 @@ __all__ = [
     "CompanyRule",
     "EngineError",
     "Inspection",
+    "Reconciliation",
     "Report",
     "Table",
     "TransformSettings",
+    "Triage",
     "check_exports",
     "find_exports",
     "inspect_file",
     "load_party_numbers",
+    "reconcile_sync",
     "transform_file",
+    "triage_errors",
     "write_rows",
 ]
