@@ -62,7 +62,7 @@ def test_it_writes_a_workbook_with_every_sheet_from_the_database(migration, clie
     hashes = [row[3] for row in wb["Uploads"].iter_rows(min_row=2, values_only=True)]
     assert all(len(h) == 64 for h in hashes)
     assert check.files["missing"]["sha256"] in hashes and triage.files["errors"]["sha256"] in hashes
-    recon = list(wb["Reconciliation"].iter_rows(min_row=2, max_row=2, values_only=True))[0]
+    recon = next(wb["Reconciliation"].iter_rows(min_row=2, max_row=2, values_only=True))
     assert recon[:4] == (check.id, "account", "Customers V3 (accounts)", "USMF")
     assert recon[4:9] == tuple(
         check.result["companies"][0][k] for k in ("expected", "arrived", "missing", "unexpected", "differing")
@@ -107,7 +107,7 @@ def test_the_printable_page_has_its_pictures_and_print_css(migration, client_for
     assert (
         "Progress per step" in html and "Rows per table and company" in html and "Row issues by code" in html
     )
-    check, triage = after_sync
+    check, _triage = after_sync
     assert check.files["missing_rows"]["sha256"] in html
     assert "A lookup could not be resolved" in html
 
