@@ -695,9 +695,14 @@ def _counts(
     return counts[["company", "expected", "arrived", "missing", "unexpected", "differing"]]
 
 
+def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    # A list joined from several frames (keyed and unkeyed missing rows) is chunked; writers take arrays.
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def write_frame(df: pd.DataFrame, output_path: str | os.PathLike[str], sheet: str) -> int:
     """A report list as CSV or xlsx (by extension), every cell as text, atomically."""
-    columns = [pa.array(df[c].astype("string[pyarrow]").fillna(""), pa.string()) for c in df.columns]
+    columns = [_flat(pa.array(df[c].astype("string[pyarrow]").fillna(""), pa.string())) for c in df.columns]
     writer = open_writer(os.fspath(output_path), [str(c) for c in df.columns], set(), sheet)
     try:
         if len(df):
