@@ -12,6 +12,7 @@ from .data import STAGES, Pack, StageRow
 WIDTH = 720
 LABEL = 230  # room for the labels left of the bars
 BAR_AREA = WIDTH - LABEL - 70  # and for the figures right of them
+STEP_BAR = BAR_AREA - 150  # the step chart's notes ("10/16 · In progress · signed off") are longer
 
 
 def _svg(height: int, title: str, body: list[str]) -> SafeString:
@@ -24,9 +25,10 @@ def _svg(height: int, title: str, body: list[str]) -> SafeString:
     )
 
 
-def _bar(y: int, value: int | None, top: int, css: str, height: int = 14) -> list[str]:
+def _bar(y: int, value: int | None, top: int, css: str, height: int = 14, what: str = "") -> list[str]:
     if value is None:
-        return [f'<text class="figure muted" x="{LABEL}" y="{y + height - 3}">not recorded</text>']
+        note = f"{what}: not recorded" if what else "not recorded"
+        return [f'<text class="figure muted" x="{LABEL}" y="{y + height - 3}">{escape(note)}</text>']
     width = round(BAR_AREA * value / top) if top else 0
     width = max(width, 1 if value else 0)  # a small figure still shows
     return [
@@ -44,27 +46,28 @@ def steps_chart(pack: Pack) -> SafeString:
     body, y = [], 10
     for sp in pack.progress.steps:
         body.append(_label(y + 12, sp.step.label[:34]))
-        body.append(f'<rect class="track" x="{LABEL}" y="{y}" width="{BAR_AREA}" height="16"/>')
-        share = round(BAR_AREA * sp.done / sp.total) if sp.total else 0
+        body.append(f'<rect class="track" x="{LABEL}" y="{y}" width="{STEP_BAR}" height="16"/>')
+        share = round(STEP_BAR * sp.done / sp.total) if sp.total else 0
         body.append(f'<rect class="bar state-{sp.state}" x="{LABEL}" y="{y}" width="{share}" height="16"/>')
         note = f"{sp.done}/{sp.total} · {sp.state_label}" + (" · signed off" if sp.signed_off else "")
-        body.append(f'<text class="figure" x="{LABEL + BAR_AREA + 6}" y="{y + 12}">{escape(note)}</text>')
+        body.append(f'<text class="figure" x="{LABEL + STEP_BAR + 6}" y="{y + 12}">{escape(note)}</text>')
         y += 24
     return _svg(y + 6, "Progress per step: checklist items done of all", body)
 
 
 def _legend(y: int) -> list[str]:
-    body, x = [], 10
+    """The stages in rows of three, in the order of the bars."""
+    body = []
     for i, (_key, label) in enumerate(STAGES):
-        body.append(f'<rect class="bar stage-{i}" x="{x}" y="{y}" width="12" height="12"/>')
-        body.append(f'<text class="legend" x="{x + 16}" y="{y + 10}">{escape(label)}</text>')
-        x += 16 + 7 * len(label) + 18
+        x, row = 10 + (i % 3) * 230, y + (i // 3) * 18
+        body.append(f'<rect class="bar stage-{i}" x="{x}" y="{row}" width="12" height="12"/>')
+        body.append(f'<text class="legend" x="{x + 16}" y="{row + 10}">{escape(label)}</text>')
     return body
 
 
 def stages_chart(rows: list[StageRow]) -> SafeString:
     """Rows per table and company through the stages, exported to synced."""
-    body, y = _legend(6), 32
+    body, y = _legend(6), 50
     if not rows:
         body.append(f'<text class="label" x="10" y="{y + 12}">No step-8 job has finished yet.</text>')
         return _svg(y + 24, "Rows per table and company through the stages", body)
@@ -72,8 +75,8 @@ def stages_chart(rows: list[StageRow]) -> SafeString:
         body.append(_label(y + 12, row.label, "label strong"))
         body.append(_label(y + 28, row.company))
         top = max((row.value(k) or 0) for k, _ in STAGES) or 1
-        for i, (key, _label_text) in enumerate(STAGES):
-            body += _bar(y + 2 + i * 15, row.value(key), top, f"stage-{i}", 12)
+        for i, (key, label) in enumerate(STAGES):
+            body += _bar(y + 2 + i * 15, row.value(key), top, f"stage-{i}", 12, label)
         y += len(STAGES) * 15 + 14
     return _svg(y, "Rows per table and company through the stages", body)
 
