@@ -15,6 +15,7 @@ from .models import (
     Migration,
     Note,
     Signoff,
+    SyncCheck,
     TransformJob,
 )
 
@@ -119,3 +120,10 @@ def unlock_sign_ins(modeladmin, request, queryset) -> None:
 
 _attempts_admin = admin.site.get_model_admin(AccessAttempt)
 _attempts_admin.actions = [*(_attempts_admin.actions or []), unlock_sign_ins]
+
+
+@admin.register(SyncCheck)
+class SyncCheckAdmin(ReadOnlyAdmin):
+    list_display = ["id", "migration", "kind", "table", "entity", "state", "ok", "created_by", "created_at"]
+    list_filter = ["kind", "state", "table"]
+    search_fields = ["migration__name", "message"]

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from . import filetypes, item_kinds
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
 from .item_kinds import DATE_INPUT
-from .models import InitializationSettings, Migration, Role
+from .models import InitializationSettings, Migration, Purpose, Role
 from .services.settings import SETTING_FIELDS
 from .upload_limits import limit_mb, over_limit
 from .validators import company_code
@@ -22,6 +22,13 @@ class MigrationForm(forms.ModelForm):
         model = Migration
         fields = ["name", "customer", "fno_url", "ce_url", "go_live"]
         widgets = {"go_live": DATE_INPUT}
+
+
+class MigrationCopyForm(forms.Form):
+    name = forms.CharField(label="Name of the new migration", max_length=120)
+    purpose = forms.ChoiceField(
+        label="The new migration is", choices=Purpose.choices, initial=Purpose.PRODUCTION
+    )
 
 
 class LegalEntityForm(forms.Form):

@@ -12,6 +12,11 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+class Purpose(models.TextChoices):
+    REHEARSAL = "rehearsal", "Rehearsal"
+    PRODUCTION = "production", "Production"
+
+
 class Migration(models.Model):
     name = models.CharField(max_length=120)
     customer = models.CharField(max_length=120)
@@ -22,6 +27,11 @@ class Migration(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="migrations"
+    )
+    # Rehearsal, then production: a copy repeats the rehearsal's decisions (services migration_copy).
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, blank=True)
+    copied_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
 
     class Meta:
@@ -257,6 +267,9 @@ class UploadKind(models.TextChoices):
     REEXPORT = "reexport", "Re-export after dual-write install"
     PARTY_NUMBERS = "party_numbers", "Finance and Operations customer list"
     VERIFICATION = "verification", "Verification export (after the import)"
+    # Step 9, after initial sync: what F&O holds, and the errors of the run.
+    FNO_EXPORT = "fno_export", "Finance and Operations export after initial sync"
+    SYNC_ERRORS = "sync_errors", "Initial-sync errors"
 
 
 class UploadState(models.TextChoices):
@@ -467,3 +480,47 @@ class ImportVerification(models.Model):
     @property
     def matches(self) -> bool:
         return self.state == UploadState.READY and bool(self.result.get("ok"))
+
+
+# --- After initial sync (step 9) -------------------------------------------------------------
+
+
+class SyncCheckKind(models.TextChoices):
+    RECONCILE = "reconcile", "Reconciliation"
+    TRIAGE = "triage", "Initial-sync error triage"
+
+
+class SyncCheck(models.Model):
+    """Step 9: F&O's export of a table reconciled with our step-8 output, or an initial sync's
+    errors triaged by cause. Its uploads are the files (parts) it read; `files` holds the lists it
+    wrote: name -> {"path", "sha256", "rows"}."""
+
+    ACTIVE = (JobState.QUEUED, JobState.RUNNING)
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="sync_checks")
+    kind = models.CharField(max_length=20, choices=SyncCheckKind.choices)
+    table = models.CharField(max_length=30)
+    entity = models.CharField("Finance and Operations entity", max_length=80, blank=True)
+    job = models.ForeignKey(TransformJob, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    uploads = models.ManyToManyField(ExportUpload, related_name="+")
+    state = models.CharField(max_length=20, choices=JobState.choices, default=JobState.QUEUED)
+    message = models.CharField(max_length=1000, blank=True)
+    ok = models.BooleanField(null=True)
+    result = models.JSONField(default=dict, blank=True)
+    files = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["migration", "kind", "table"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.id} of {self.table} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE

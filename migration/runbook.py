@@ -235,9 +235,12 @@ STEPS = (
         "enable-maps",
         "Enable the table maps",
         "In Finance and Operations, enable the maps in this order and run their initial sync. Record "
-        "the result and the error count of each; then re-enable the duplicate detection rules.",
+        "the result and the error count of each; then re-enable the duplicate detection rules. "
+        "After each initial sync, upload what Finance and Operations holds (a data management export "
+        "of the entity) to see whether everything arrived, and the sync's errors to see why not.",
         article_section("enable"),
         tuple(ItemSpec(f"map-{_slug(m)}", m, TABLE_MAP) for m in STEP9_MAPS),
+        panel=Panel(("migration/_sync.html",), "migration.wizard.sync_panel", "js/sync.js"),
     ),
 )
 

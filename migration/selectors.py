@@ -19,13 +19,15 @@ from .models import (
     Membership,
     Migration,
     Signoff,
+    SyncCheck,
+    SyncCheckKind,
     TransformJob,
     UploadKind,
 )
 
 
 def migrations_for_user(user) -> QuerySet[Migration]:
-    return Migration.objects.filter(memberships__user=user)
+    return Migration.objects.filter(memberships__user=user).select_related("copied_from")
 
 
 def membership_get(*, user, migration_id: int) -> Membership:
@@ -319,3 +321,77 @@ def latest_verifications(migration: Migration) -> list[ImportVerification]:
     ):
         latest.setdefault(check.table, check)
     return list(latest.values())
+
+
+def latest_result(migration: Migration, table: str) -> TransformJob | None:
+    """The table's newest successful step-8 job: what step 9 compares with."""
+    return TransformJob.objects.filter(migration=migration, table=table, state=JobState.SUCCEEDED).first()
+
+
+# --- step 9: after initial sync ---------------------------------------------------------------
+
+
+@dataclass
+class SyncSlot:
+    """One F&O entity of a table at step 9: its reconciliations, newest first."""
+
+    table: str
+    label: str
+    entity: str
+    filter_text: str
+    checks: list = field(default_factory=list)
+
+    @property
+    def latest(self) -> SyncCheck | None:
+        return self.checks[0] if self.checks else None
+
+
+@dataclass
+class SyncRow:
+    table: str
+    label: str
+    job: TransformJob | None
+    slots: list[SyncSlot]
+    triages: list = field(default_factory=list)
+
+    @property
+    def triage(self) -> SyncCheck | None:
+        return self.triages[0] if self.triages else None
+
+
+def sync_rows(migration: Migration) -> list[SyncRow]:
+    """Step 9's tables in the order their maps sync, each with its entities' checks and triages."""
+    from .engine import RECONCILE_SPECS
+
+    checks: dict[tuple, list] = defaultdict(list)
+    rows = SyncCheck.objects.filter(migration=migration).select_related("created_by", "job")
+    for check in rows.prefetch_related("uploads"):
+        checks[(check.kind, check.table, check.entity)].append(check)
+    jobs = {job.table: job for job in latest_results(migration)}
+    out = []
+    for table, label in runbook.TRANSFORM_TABLES:
+        slots = [
+            SyncSlot(
+                table,
+                label,
+                spec.entity,
+                spec.filter_text,
+                checks[(SyncCheckKind.RECONCILE, table, spec.entity)][:10],
+            )
+            for spec in RECONCILE_SPECS[table]
+        ]
+        out.append(
+            SyncRow(table, label, jobs.get(table), slots, checks[(SyncCheckKind.TRIAGE, table, "")][:10])
+        )
+    return out
+
+
+def latest_sync_checks(migration: Migration) -> list[SyncCheck]:
+    """The newest finished check of each slot (reconciliation per entity, triage per table)."""
+    seen, latest = set(), []
+    done = SyncCheck.objects.filter(migration=migration, state=JobState.SUCCEEDED).prefetch_related("uploads")
+    for check in done.select_related("created_by", "job"):
+        if (check.kind, check.table, check.entity) not in seen:
+            seen.add((check.kind, check.table, check.entity))
+            latest.append(check)
+    return latest

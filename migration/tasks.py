@@ -11,7 +11,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
-from .services import imports, jobs, uploads
+from .services import imports, jobs, sync, uploads
 
 TRANSIENT = (OperationalError, InterfaceError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "max_retries": 5}
@@ -46,10 +46,22 @@ def run_transform_job(self, job_id: int) -> None:
         raise
 
 
+@shared_task(acks_late=True, **RETRY)
+def run_sync_check(check_id: int) -> None:
+    try:
+        sync.sync_check_run(check_id=check_id)
+    except TRANSIENT:
+        raise
+    except Exception as error:
+        sync.sync_check_fail_unexpectedly(check_id=check_id, error=error)
+        raise
+
+
 @shared_task
 def sweep_stale_jobs() -> int:
     """Periodic (beat): fail dead workers' jobs, re-send lost messages."""
     uploads.uploads_requeue_stale()
+    sync.sync_checks_sweep_stale()
     return jobs.jobs_sweep_stale()
 
 

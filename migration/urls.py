@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import imports, jobs, migrations, steps, uploads
+from .views import imports, jobs, migrations, pack, steps, sync, uploads
 from .wizard import RunbookWizard
 
 runbook_wizard = RunbookWizard.as_view(url_name="runbook", done_step_name="finished")
@@ -54,4 +54,13 @@ urlpatterns = [
         imports.verification_issues,
         name="verification_issues",
     ),
+    # step 9: after initial sync
+    path(m + "sync/<str:kind>/<str:table>/upload/", sync.sync_upload, name="sync_upload"),
+    path(m + "sync/status.json", sync.sync_status_json, name="sync_status_json"),
+    path(m + "sync/<int:check_id>/", sync.sync_check_detail, name="sync_check_detail"),
+    path(m + "sync/<int:check_id>/<str:what>/", sync.sync_check_download, name="sync_check_download"),
+    # the go-live evidence pack, and copying a migration (rehearsal, then production)
+    path(m + "evidence-pack/", pack.evidence_pack, name="evidence_pack"),
+    path(m + "evidence-pack.xlsx", pack.evidence_pack_xlsx, name="evidence_pack_xlsx"),
+    path(m + "copy/", migrations.migration_copy, name="migration_copy"),
 ]

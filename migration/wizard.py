@@ -102,6 +102,10 @@ def jobs_panel(membership: Membership) -> dict:
     }
 
 
+def sync_panel(membership: Membership) -> dict:
+    return {"sync_rows": selectors.sync_rows(membership.migration), **_upload_limit()}
+
+
 class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
     storage_name = "migration.wizard.RequestStorage"
     form_list = [(step.slug, forms.ChecklistFormSet) for step in runbook.STEPS]

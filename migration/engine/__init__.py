@@ -26,6 +26,13 @@ Step 8's import route:
 - ``verify_import(expected, actuals, columns, guid_names=..., issues_path=None) -> VerifyResult``
   with ``table_columns(table)``: an export taken after the import against the import file.
 
+Step 9, after initial sync:
+
+- ``reconcile_sync(table, ours, fno, *, entity=None, company="", date_order="mdy") ->
+  Reconciliation`` (step 9: our output against F&O's export after initial sync; ``RECONCILE_SPECS``
+  names each table's F&O entities) and ``triage_errors(errors, *, outputs=None, table=None) ->
+  Triage`` (initial-sync errors by cause).
+
 Every fatal problem is an ``EngineError`` whose message is one line saying what to do.
 """
 
@@ -52,6 +59,27 @@ from .tables import ISSUE_CODES, TABLES
 from .transform import transform_file
 from .verify import VerifyResult, table_columns, verify_import
 
+# Step 9's tools stand on pandas: imported when first used, so that a process that never
+# reconciles (most commands, a web worker until step 9 is opened) does not load it.
+_LAZY = {
+    "RECONCILED_TABLES": ("reconcile", "RECONCILED_TABLES"),
+    "RECONCILE_SPECS": ("reconcile", "SPECS"),
+    "Reconciliation": ("reconcile", "Reconciliation"),
+    "reconcile_sync": ("reconcile", "reconcile_sync"),
+    "Triage": ("triage", "Triage"),
+    "triage_errors": ("triage", "triage_errors"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    module, attr = _LAZY[name]
+    return getattr(import_module(f"{__name__}.{module}"), attr)
+
+
 __all__ = [
     "COUNTRY_MODES",
     "DATE_ORDERS",
@@ -60,6 +88,8 @@ __all__ = [
     "ISSUE_CODES",
     "LANGUAGE_CODES",
     "ORDER_TYPES",
+    "RECONCILED_TABLES",
+    "RECONCILE_SPECS",
     "RELATIONSHIP_TYPES",
     "SAMPLE_BYTES",
     "STEP2_ONLY_CODES",
@@ -70,18 +100,22 @@ __all__ = [
     "Inspection",
     "PackFile",
     "PackPart",
+    "Reconciliation",
     "Report",
     "Table",
     "TransformSettings",
+    "Triage",
     "VerifyResult",
     "check_csv_head",
     "check_exports",
     "find_exports",
     "inspect_file",
     "load_party_numbers",
+    "reconcile_sync",
     "split_for_import",
     "table_columns",
     "transform_file",
+    "triage_errors",
     "verify_import",
     "write_manifest",
     "write_rows",

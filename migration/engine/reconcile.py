@@ -406,6 +406,7 @@ class Reconciliation:
     ours_rows: int = 0
     filtered_out: int = 0
     duplicate_keys: dict[str, int] = field(default_factory=dict)
+    ours_by_company: dict[str, int] = field(default_factory=dict)  # our output's rows, before the filter
     _missing_rows: dict[int, list[int]] = field(default_factory=dict, repr=False)
 
     @property
@@ -426,7 +427,12 @@ class Reconciliation:
             "filter": self.filter_text,
             "filter_columns_absent": self.filter_columns_absent,
             "ok": self.ok,
-            "ours": {"files": self.ours_files, "rows": self.ours_rows, "filtered_out": self.filtered_out},
+            "ours": {
+                "files": self.ours_files,
+                "rows": self.ours_rows,
+                "filtered_out": self.filtered_out,
+                "by_company": self.ours_by_company,
+            },
             "fno": {"files": self.fno_files},
             "compared_columns": self.compared,
             "not_compared_columns": self.not_compared,
@@ -498,6 +504,7 @@ def reconcile_sync(
         differences=pd.DataFrame(),
         ours_rows=len(our_df),
         filtered_out=len(our_df) - len(expected),
+        ours_by_company={str(k): int(v) for k, v in our_df["company"].value_counts().sort_index().items()},
     )
     if spec.lines:
         _match_lines(result, expected, fno_df)
@@ -688,9 +695,14 @@ def _counts(
     return counts[["company", "expected", "arrived", "missing", "unexpected", "differing"]]
 
 
+def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    # A list joined from several frames (keyed and unkeyed missing rows) is chunked; writers take arrays.
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def write_frame(df: pd.DataFrame, output_path: str | os.PathLike[str], sheet: str) -> int:
     """A report list as CSV or xlsx (by extension), every cell as text, atomically."""
-    columns = [pa.array(df[c].astype("string[pyarrow]").fillna(""), pa.string()) for c in df.columns]
+    columns = [_flat(pa.array(df[c].astype("string[pyarrow]").fillna(""), pa.string())) for c in df.columns]
     writer = open_writer(os.fspath(output_path), [str(c) for c in df.columns], set(), sheet)
     try:
         if len(df):

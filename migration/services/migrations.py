@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from .. import item_kinds, runbook
-from ..models import ChecklistItem, InitializationSettings, LegalEntity, Membership, Migration, Role
+from ..models import ChecklistItem, InitializationSettings, LegalEntity, Membership, Migration, Purpose, Role
 from .activity import activity_record
+from .checklist import duplicate_rule_record
 
 
 @dataclass(frozen=True)
@@ -164,3 +165,53 @@ def member_remove(*, membership: Membership, actor) -> None:
         verb="member",
         description=f"Removed {membership.user.username}",
     )
+
+
+def _copy_fields(source, skip: set[str]) -> dict:
+    """Every stored field of a row but its identity (new fields come along without a change here)."""
+    return {f.attname: getattr(source, f.attname) for f in source._meta.concrete_fields if f.name not in skip}
+
+
+@transaction.atomic
+def migration_copy(*, source: Migration, actor, name: str, purpose: str = Purpose.PRODUCTION) -> Migration:
+    """A new migration that repeats `source`'s decisions: legal entities, members, step-8 settings and
+    the recorded duplicate detection rules. Nothing done is copied: a fresh checklist, no uploads, no
+    jobs, no results, no sign-offs. `source` becomes the rehearsal when it had no purpose yet."""
+    copy = Migration.objects.create(
+        **_copy_fields(source, {"id", "name", "created_by", "created_at", "purpose", "copied_from"}),
+        name=name,
+        created_by=actor,
+        purpose=purpose,
+        copied_from=source,
+    )
+    _seed_checklist(copy)
+    for entity in source.legal_entities.all():
+        added = legal_entity_add(migration=copy, actor=None, code=entity.code, name=entity.name)
+        extra = _copy_fields(entity, {"id", "migration", "code", "name"})
+        if extra:
+            LegalEntity.objects.filter(id=added.id).update(**extra)
+    for membership in source.memberships.all():
+        Membership.objects.create(migration=copy, user_id=membership.user_id, role=membership.role)
+    if not copy.memberships.filter(user=actor).exists():
+        Membership.objects.create(migration=copy, user=actor, role=Role.MANAGER)
+    settings = _copy_fields(source.init_settings, {"id", "migration", "updated_by", "updated_at"})
+    InitializationSettings.objects.create(migration=copy, **settings, updated_by=actor)
+    for rule in source.items.filter(kind=item_kinds.DUPLICATE_RULE).order_by("position", "id"):
+        duplicate_rule_record(
+            migration=copy,
+            actor=actor,
+            name=rule.details.get("name", ""),
+            table=rule.details.get("table", ""),
+        )
+    if not source.purpose:
+        Migration.objects.filter(id=source.id).update(purpose=Purpose.REHEARSAL)
+    activity_record(
+        migration=copy, actor=actor, verb="created", description=f"Created {name} as a copy of {source.name}"
+    )
+    activity_record(
+        migration=source,
+        actor=actor,
+        verb="copied",
+        description=f"Copied to {name} ({copy.get_purpose_display()})",
+    )
+    return copy

@@ -209,3 +209,21 @@ def activity_log(request: HttpRequest, migration_id: int) -> HttpResponse:
         "migration/activity.html",
         {"migration": membership.migration, "membership": membership, "activities": activities[:500]},
     )
+
+
+@login_required
+def migration_copy(request: HttpRequest, migration_id: int) -> HttpResponse:
+    """Rehearsal, then production: start a new migration from this one's decisions."""
+    membership = membership_required(request, migration_id, MANAGE)
+    source = membership.migration
+    form = forms.MigrationCopyForm(request.POST or None, initial={"name": f"{source.name} (production)"})
+    if request.method == "POST" and form.is_valid():
+        copy = migrations.migration_copy(source=source, actor=request.user, **form.cleaned_data)
+        messages.success(request, f"Created {copy.name} from {source.name}: same legal entities, members, "
+                         "settings and duplicate detection rules; no uploads or results.")  # fmt: skip
+        return redirect("migration_detail", migration_id=copy.id)
+    return render(
+        request,
+        "migration/migration_copy.html",
+        {"migration": source, "membership": membership, "form": form},
+    )

@@ -121,6 +121,16 @@ def test_it_counts_an_output_row_without_key_as_missing(tmp_path):
     assert r.missing[["key", "row"]].values.tolist() == [["", 2]]
 
 
+def test_it_writes_a_missing_list_of_keyed_and_unkeyed_rows(tmp_path):
+    rows = _ours(3, "USMF", "US")
+    rows[2][3] = ""
+    ours = write_csv(tmp_path / "o.csv", OURS, rows)
+    r = reconcile_sync("account", ours, write_csv(tmp_path / "f.csv", FNO, _fno(rows[:1], "usmf")))
+    assert r.write_list("missing", tmp_path / "missing.csv") == 2
+    assert [row[1] for row in read_csv(tmp_path / "missing.csv")[1:]] == ["US001", ""]
+    assert r.to_dict()["ours"]["by_company"] == {"USMF": 3}
+
+
 def test_it_refuses_an_export_without_the_key_column_naming_what_to_do(tmp_path, accounts):
     ours, _ = accounts
     bad = write_csv(tmp_path / "f.csv", ["ACCOUNT", "DATAAREAID"], [["US000", "usmf"]])

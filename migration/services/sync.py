@@ -1,0 +1,295 @@
+"""Step 9, after initial sync: F&O's exports reconciled with our step-8 outputs, and the errors of
+an initial sync triaged by cause. Each upload (one file or several parts) starts one SyncCheck that a
+worker runs; its lists are stored beside it with their SHA-256."""
+
+import hashlib
+import logging
+import os
+import tempfile
+import uuid
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .. import engine, runbook, selectors
+from ..models import ExportUpload, JobState, Migration, SyncCheck, SyncCheckKind, UploadKind, UploadState
+from ..storage import local_copy, sha256_of_upload, store_result
+from .activity import activity_record
+from .uploads import UploadError, check_upload
+
+logger = logging.getLogger(__name__)
+
+# Rows of each list kept in the database for the page and the evidence pack; the files hold all.
+LIST_LIMIT = 200
+UPLOAD_KIND = {SyncCheckKind.RECONCILE: UploadKind.FNO_EXPORT, SyncCheckKind.TRIAGE: UploadKind.SYNC_ERRORS}
+REQUEUE_AFTER = timedelta(minutes=5)
+
+
+class SyncError(Exception):
+    """A step-9 upload refused before it is stored; the message says what to do."""
+
+
+def _entity(table: str, entity: str) -> str:
+    specs = engine.RECONCILE_SPECS.get(table)
+    if not specs:
+        raise SyncError(f"{table} is not reconciled after initial sync.")
+    names = [s.entity for s in specs]
+    if not entity:
+        return names[0]
+    if entity not in names:
+        raise SyncError(f"{entity} is not an entity of the {table} table: use one of {', '.join(names)}.")
+    return entity
+
+
+def _store(migration: Migration, table: str, kind: str, upload, actor, version: int) -> ExportUpload:
+    record = ExportUpload(
+        migration=migration,
+        table=table,
+        kind=kind,
+        version=version,
+        original_name=Path(upload.name).name[:255],
+        size=upload.size,
+        sha256=sha256_of_upload(upload),
+        uploaded_by=actor,
+        # Read by the check it belongs to, not inspected on its own.
+        state=UploadState.READY,
+        state_message="Kept for step 9",
+    )
+    record.file.save(Path(upload.name).name, upload, save=False)
+    record.save()
+    return record
+
+
+def _previous_parts(migration: Migration, kind: str, table: str, entity: str) -> list[ExportUpload]:
+    last = SyncCheck.objects.filter(migration=migration, kind=kind, table=table, entity=entity).first()
+    return list(last.uploads.order_by("version")) if last else []
+
+
+def sync_check_create(
+    *,
+    migration: Migration,
+    kind: str,
+    table: str,
+    files: list,
+    actor,
+    entity: str = "",
+    more_parts: bool = False,
+) -> SyncCheck:
+    """Store the uploaded file(s) and queue their reconciliation or triage.
+
+    `more_parts`: the files are further parts of the previous upload of this slot, which is
+    checked again with all of them.
+    """
+    if kind not in UPLOAD_KIND:
+        raise SyncError(f"Unknown check {kind}.")
+    if kind == SyncCheckKind.RECONCILE:
+        entity = _entity(table, entity)
+    elif table not in engine.RECONCILED_TABLES:
+        raise SyncError(f"{table} is not reconciled after initial sync.")
+    else:
+        entity = ""
+    if not files:
+        raise SyncError("Choose the file(s) to upload.")
+    job = selectors.latest_result(migration, table)
+    name = engine.TABLES[table].export_name
+    if job is None and kind == SyncCheckKind.RECONCILE:
+        raise SyncError(f"Run the {name} job at step 8 first: the reconciliation compares with its output.")
+    try:
+        for upload in files:
+            check_upload(upload)
+    except UploadError as error:
+        raise SyncError(str(error)) from None
+    upload_kind = UPLOAD_KIND[kind]
+    with transaction.atomic():
+        Migration.objects.select_for_update().get(pk=migration.pk)
+        latest = ExportUpload.objects.filter(migration=migration, table=table, kind=upload_kind)
+        version = latest.aggregate(v=Max("version"))["v"] or 0
+        parts = _previous_parts(migration, kind, table, entity) if more_parts else []
+        for i, upload in enumerate(files, start=1):
+            parts.append(_store(migration, table, upload_kind, upload, actor, version + i))
+        check = SyncCheck.objects.create(
+            migration=migration, kind=kind, table=table, entity=entity, job=job, created_by=actor
+        )
+        check.uploads.set(parts)
+        what = "reconciliation" if kind == SyncCheckKind.RECONCILE else "error triage"
+        activity_record(
+            migration=migration,
+            actor=actor,
+            verb="upload",
+            description=f"Uploaded {', '.join(u.original_name for u in parts[-len(files) :])} for the "
+            f"{name} {what} #{check.id}" + (f" ({len(parts)} parts)" if len(parts) > 1 else ""),
+            step=runbook.ENABLE_MAPS_STEP,
+        )
+        _enqueue(check)
+    return check
+
+
+def _enqueue(check: SyncCheck) -> None:
+    from ..tasks import run_sync_check
+
+    SyncCheck.objects.filter(id=check.id).update(enqueued_at=timezone.now())
+    transaction.on_commit(lambda: run_sync_check.apply_async((check.id,), task_id=str(uuid.uuid4())))
+
+
+def sync_checks_sweep_stale(now=None) -> int:
+    """Re-send checks whose message was lost; fail those whose worker died. Returns the failed."""
+    now = now or timezone.now()
+    for check in SyncCheck.objects.filter(state=JobState.QUEUED, enqueued_at__lt=now - REQUEUE_AFTER):
+        with transaction.atomic():
+            _enqueue(check)
+    dead = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    return SyncCheck.objects.filter(state=JobState.RUNNING, started_at__lt=dead).update(
+        state=JobState.FAILED,
+        finished_at=now,
+        message="The worker stopped while running this check. Upload the file again.",
+    )
+
+
+# --- running a check (in a worker) -----------------------------------------------------------
+
+
+def sync_check_run(*, check_id: int) -> None:
+    # Queued, or running and redelivered after its worker died: outputs have fixed names, so
+    # running again replaces them.
+    claimed = SyncCheck.objects.filter(id=check_id, state__in=SyncCheck.ACTIVE)
+    if not claimed.update(state=JobState.RUNNING, started_at=timezone.now()):
+        return
+    check = SyncCheck.objects.select_related("migration", "job", "created_by").get(id=check_id)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"p2c-sync{check.id}-") as folder:
+            if check.kind == SyncCheckKind.RECONCILE:
+                outcome = _reconcile(check, Path(folder))
+            else:
+                outcome = _triage(check, Path(folder))
+    except engine.EngineError as error:
+        _end(check, JobState.FAILED, str(error))
+        return
+    ended = SyncCheck.objects.filter(id=check.id, state=JobState.RUNNING).update(
+        state=JobState.SUCCEEDED, finished_at=timezone.now(), **outcome
+    )
+    if ended:
+        activity_record(
+            migration=check.migration,
+            actor=check.created_by,
+            verb="check",
+            description=f"{check.get_kind_display()} #{check.id} ({check.table}): {outcome['message']}",
+            step=runbook.ENABLE_MAPS_STEP,
+        )
+
+
+def sync_check_fail_unexpectedly(*, check_id: int, error: BaseException) -> None:
+    logger.exception("sync check %s crashed", check_id, exc_info=error)
+    check = SyncCheck.objects.get(id=check_id)
+    _end(
+        check,
+        JobState.FAILED,
+        f"Unexpected error ({type(error).__name__}). Upload again; if it fails, ask an admin.",
+    )
+
+
+def _end(check: SyncCheck, state: str, message: str) -> None:
+    SyncCheck.objects.filter(id=check.id, state=JobState.RUNNING).update(
+        state=state, finished_at=timezone.now(), message=message[:1000]
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _keep(check: SyncCheck, local: Path, name: str, rows: int) -> dict:
+    prefix = f"{slugify(check.migration.name)}_{check.table}_{check.kind}{check.id}_"
+    stored = store_result(local, f"migrations/{check.migration_id}/step9/{check.id}/{prefix}{name}")
+    return {"path": stored, "sha256": _sha256(local), "rows": rows}
+
+
+def _inputs(check: SyncCheck, stack: ExitStack) -> tuple[list[str], dict[str, str]]:
+    """Local paths of the check's uploads, and the names users know them by."""
+    paths, names = [], {}
+    for upload in check.uploads.order_by("version"):
+        path = stack.enter_context(local_copy(upload.file))
+        paths.append(path)
+        names[os.path.basename(path)] = f"{upload.original_name} (v{upload.version})"
+    return paths, names
+
+
+def _our_output(check: SyncCheck, stack: ExitStack, names: dict[str, str]) -> str | None:
+    if check.job is None or not check.job.output_csv:
+        return None
+    path = stack.enter_context(local_copy(check.job.output_csv))
+    names[os.path.basename(path)] = f"{Path(check.job.output_csv.name).name} (job #{check.job_id})"
+    return path
+
+
+def _renamed(df, column: str, names: dict[str, str]):
+    if column not in df.columns or not len(df):
+        return df
+    return df.assign(
+        **{column: df[column].astype(object).map(lambda v: names.get(v, v)).astype("string[pyarrow]")}
+    )
+
+
+def _date_order(job) -> str:
+    order = (job.run_settings or {}).get("date_order", "mdy")
+    return order if order in ("mdy", "dmy", "ymd") else "mdy"
+
+
+def _reconcile(check: SyncCheck, folder: Path) -> dict:
+    with ExitStack() as stack:
+        fno, names = _inputs(check, stack)
+        ours = _our_output(check, stack, names)
+        if ours is None:
+            raise engine.EngineError("the step-8 job of this table has no output: run it again at step 8")
+        companies = list(check.migration.legal_entities.values_list("code", flat=True))
+        result = engine.reconcile_sync(
+            check.table,
+            ours,
+            fno,
+            entity=check.entity,
+            # An export without DATAAREAID is unambiguous only when the migration has one company.
+            company=companies[0] if len(companies) == 1 else "",
+            date_order=_date_order(check.job),
+        )
+        # Our output's own rows (headers, hidden columns, cells): fix them and import them again.
+        written = result.write_missing(folder / "missing_rows.csv")
+        files = {"missing_rows": _keep(check, folder / "missing_rows.csv", "missing_rows.csv", written)}
+    for name in ("missing", "unexpected", "differences"):
+        setattr(result, name, _renamed(getattr(result, name), "file", names))
+        rows = result.write_list(name, folder / f"{name}.csv")
+        files[name] = _keep(check, folder / f"{name}.csv", f"{name}.csv", rows)
+    data = result.to_dict(limit=LIST_LIMIT)
+    data["ours"]["files"] = [names.get(os.path.basename(p), p) for p in result.ours_files]
+    data["fno"]["files"] = [names.get(os.path.basename(p), p) for p in result.fno_files]
+    t = data["totals"]
+    message = (
+        f"expected {t['expected']}, arrived {t['arrived']}, missing {t['missing']}, "
+        f"unexpected {t['unexpected']}, differing {t['differing']}"
+    )
+    return {"result": data, "files": files, "ok": result.ok, "message": message}
+
+
+def _triage(check: SyncCheck, folder: Path) -> dict:
+    with ExitStack() as stack:
+        errors, names = _inputs(check, stack)
+        ours = _our_output(check, stack, names)
+        result = engine.triage_errors(errors, outputs=[ours] if ours else None, table=check.table)
+    result.errors = _renamed(_renamed(result.errors, "file", names), "our_file", names)
+    rows = result.write_list(folder / "errors.csv")
+    files = {"errors": _keep(check, folder / "errors.csv", "errors.csv", rows)}
+    data = result.to_dict(limit=LIST_LIMIT)
+    unknown = sum(c["errors"] for c in data["causes"] if c["cause"] == "unknown")
+    message = (
+        f"{data['errors_total']} error(s) in {len(data['causes'])} cause(s); "
+        f"{data['tied_to_output']} tied to our output; {unknown} unknown"
+    )
+    return {"result": data, "files": files, "ok": data["errors_total"] == 0, "message": message}
