@@ -21,6 +21,7 @@ from migration.models import (
     UploadKind,
     UploadState,
 )
+from migration.pack.data import verified_counts
 from migration.services import imports, jobs
 
 from .engine.test_fill_route import assert_only_targets_changed, reexport_workbook, step2_export
@@ -175,6 +176,8 @@ def test_it_finds_exactly_the_planted_differences(migration, consultant, order_r
     again = _rows_of_workbook(check.issues_file.read())
     assert [r[0] for r in again[1:]] == [f"00000000-0000-0000-0000-{n:012d}" for n in (3, 10, 20)]
     assert not ChecklistItem.objects.get(migration=migration, key="init-order").done
+    # The evidence pack's "imported and verified" stage counts the records that matched.
+    assert verified_counts(migration) == {("order", "USMF"): 2997}
 
 
 def test_it_ticks_the_table_when_verification_matches(

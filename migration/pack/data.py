@@ -19,6 +19,7 @@ from ..models import (
     SyncCheck,
     SyncCheckKind,
     TransformJob,
+    UploadState,
 )
 
 STAGES = (
@@ -100,12 +101,16 @@ def _settings(migration: Migration) -> dict:
 
 
 def verified_counts(migration: Migration) -> dict[tuple[str, str], int]:
-    """Rows imported and verified per (table, company).
-
-    Step 8's import verification (issue 8) records these; until it does nothing is recorded and
-    the stage shows as not recorded, never as zero.
-    """
-    return {}
+    """Records imported and verified per (table, company): those whose values an export taken
+    after the import shows as meant (step 8's latest finished verification of each table). A
+    table never verified has no entry, so the stage shows as not recorded, never as zero."""
+    counts: dict[tuple[str, str], int] = {}
+    for check in selectors.latest_verifications(migration):
+        if check.state not in (UploadState.READY, UploadState.PROBLEMS):
+            continue  # not compared (yet)
+        for company, per in (check.result.get("by_company") or {}).items():
+            counts[(check.table, company)] = int(per.get("match", 0))
+    return counts
 
 
 def _stages(migration: Migration, jobs: list[TransformJob], checks: list[SyncCheck]) -> list[StageRow]:
