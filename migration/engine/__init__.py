@@ -6,6 +6,11 @@ The web app and the manage.py commands call only what is exported here:
   progress=None, merge_source_path=None) -> Report``: one export through its table's rules;
   ``progress(rows_done, rows_total_or_None)`` is called after every batch; ``Report.to_dict()``
   is the contract's JSON, ``Report.issues.iter_dicts()`` streams the row issues.
+- ``transform_parts(table, inputs, outputs, settings, *, report_path=None, progress=None,
+  header_paths=None) -> Report``: an export in several parts (one output per part, one report with
+  ``parts``); ``header_paths``: the order (quote) export whose companies lines take.
+  ``part_output_name(input, ext)`` names a part's output; ``column_difference`` says how two
+  parts' columns differ.
 - ``inspect_file(path, table=None, settings=None) -> Inspection``: detected table, matched and
   missing columns, row count, issue counts by code and a 20-row preview, for the upload step.
 - ``check_exports(paths, company="", company_rule=None) -> CheckResult`` (``to_dict()``,
@@ -31,8 +36,10 @@ from .options import (
     ORDER_TYPES,
     RELATIONSHIP_TYPES,
     CompanyRule,
+    RelationshipTypeRule,
     TransformSettings,
 )
+from .parts import column_difference, part_output_name, transform_parts
 from .party_numbers import load_party_numbers
 from .report import STEP2_ONLY_CODES, Report
 from .schema import Table
@@ -53,13 +60,17 @@ __all__ = [
     "CompanyRule",
     "EngineError",
     "Inspection",
+    "RelationshipTypeRule",
     "Report",
     "Table",
     "TransformSettings",
     "check_exports",
+    "column_difference",
     "find_exports",
     "inspect_file",
     "load_party_numbers",
+    "part_output_name",
     "transform_file",
+    "transform_parts",
     "write_rows",
 ]

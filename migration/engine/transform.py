@@ -15,13 +15,14 @@ import pyarrow.compute as pc
 from . import rules
 from .dates import DateOrder
 from .errors import EngineError
-from .layout import Layout, resolve_layout
+from .headers import HeaderCompanies
+from .layout import Layout, find, norm, resolve_layout
 from .merge import Step2Export
 from .options import TransformSettings
 from .party_numbers import load_party_numbers
 from .reading import Batch, CsvSource, Source, XlsxSource, open_source
 from .report import IssueLog, Report
-from .schema import Table, Target
+from .schema import Col, Table, Target
 from .tables import issues_of, table_for
 from .writing import CsvWriter, XlsxWriter, open_writer
 
@@ -52,7 +53,8 @@ def _prepare_dates(ctx: rules.Context, source: Source, batches: Iterator[Batch])
     Once decided, a later value in the other order fails to parse and is reported as bad_date.
     """
     first = next(batches, None)
-    if first is not None and ctx.table.receipt_chain and ctx.settings.date_order == "auto":
+    decided = ctx.dates.order is not None  # an earlier part of the export decided it
+    if first is not None and ctx.table.receipt_chain and ctx.settings.date_order == "auto" and not decided:
         rules.observe_dates(ctx, first)
         if not ctx.dates.order:
             rules.observe_dates(ctx, first, modified_on=True)
@@ -155,10 +157,16 @@ class _Run:
         input_path: str,
         settings: TransformSettings,
         merge_path: str | os.PathLike[str] | None,
+        *,
+        shared: _Run | None = None,
+        header_companies: HeaderCompanies | None = None,
     ) -> None:
+        """`shared`: the run of an earlier part of the same export, whose context (issues, dates,
+        keys for the duplicate checks) and report this part continues."""
         self.table, self.settings = table, settings
         self.source = open_source(input_path)
-        rule = settings.company_rule
+        # Lines with their header export take the header's company: the rule's column is not theirs.
+        rule = settings.company_rule if header_companies is None else None
         self.step2 = Step2Export(os.fspath(merge_path), table) if merge_path is not None else None
         # A re-export lacks P2C's columns (merge mode takes them from the step-2 export): none required.
         self.layout = resolve_layout(
@@ -168,6 +176,12 @@ class _Run:
             raise EngineError(
                 "merge: the re-export has no record GUID column: export it with Export to Excel"
             )
+        self.appended = appended_targets(table, self.layout, self.step2)
+        if shared is not None:
+            self.ctx, self.report = shared.ctx, shared.report
+            self.ctx.layout = self.layout
+            self._locate_rule_columns()
+            return
         party, by_account = (None, False)
         if table.reads_customer_list and settings.party_numbers_path is not None:
             party, by_account = load_party_numbers(settings.party_numbers_path)
@@ -180,9 +194,25 @@ class _Run:
             party=party,
             party_by_account=by_account,
             company_map=rule.lookup() if rule else None,
+            header_companies=header_companies,
         )
-        self.appended = appended_targets(table, self.layout, self.step2)
+        self._locate_rule_columns()
         self.report = Report(table=table.key, settings=settings.to_dict(), input_format=self.source.format)
+
+    def _locate_rule_columns(self) -> None:
+        """This file's GUID header (duplicate_record) and relationship type rule column."""
+        ctx, layout = self.ctx, self.layout
+        ctx.guid_header = layout.headers[layout.guid] if layout.guid is not None else ""
+        kind = self.settings.relationship_type_rule
+        if kind is None or not any(t.key == "relationship_type" for t in self.table.targets):
+            return
+        i = find([norm(h) for h in layout.headers], Col(kind.source_column, kind.source_column))
+        if i is None:
+            raise EngineError(
+                f"the relationship type rule's column {kind.source_column!r} is not in the file: "
+                "fix the column name in the relationship type rule, or export the table with that column"
+            )
+        ctx.relationship_column, ctx.relationship_map = i, kind.lookup()
 
     def rows_for(self, batch: Batch) -> rules.Rows:
         guids = batch.text(self.layout.guid) if self.layout.guid is not None else None
@@ -199,7 +229,7 @@ class _Run:
             )
         return rules.Rows(self.ctx, batch, guids, merged)
 
-    def execute(self, output_path: str, progress: Progress | None) -> Report:
+    def execute(self, output_path: str, progress: Progress | None, *, last_part: bool = True) -> Report:
         headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
         sheet = getattr(self.source, "sheet_name", None) or self.table.export_name
         # Hashing the input on its own thread beats feeding pyarrow a hashing file object: that
@@ -213,8 +243,10 @@ class _Run:
         batches = _prepare_dates(self.ctx, self.source, iter(read))
         writer = open_writer(output_path, headers, _hidden(self.source), sheet)
         try:
+            before = self.report.rows_in
             self._loop(batches, writer, progress)
-            self._finish()
+            self.ctx.issues.flag_export_limit(self.report.rows_in - before)
+            self._finish(last_part)
             self.report.output_sha256 = writer.commit()
             hasher.join()
             self.report.input_sha256 = sha.hexdigest()
@@ -292,8 +324,10 @@ class _Run:
             appended.append(new)
         return appended
 
-    def _finish(self) -> None:
-        rules.duplicate_keys(self.ctx)
+    def _finish(self, last_part: bool = True) -> None:
+        if last_part:  # duplicates are looked for across every part of the export
+            rules.duplicate_keys(self.ctx)
+            rules.duplicate_records(self.ctx)
         r = self.report
         r.issues = self.ctx.issues
         r.date_order = self.ctx.dates.order if self.table.receipt_chain else None
@@ -324,7 +358,11 @@ def dry_run(table: str, input_path: str, settings: TransformSettings) -> dict[st
     """The rules over the whole file without writing anything: issue counts by code."""
     run = _Run(table_for(table), input_path, settings, None)
     batches = _prepare_dates(run.ctx, run.source, iter(run.source.batches()))
+    rows = 0
     for batch in batches:
         rules.apply(run.ctx, run.rows_for(batch))
+        rows += batch.num_rows
+    run.ctx.issues.flag_export_limit(rows)
     rules.duplicate_keys(run.ctx)
+    rules.duplicate_records(run.ctx)
     return dict(sorted(run.ctx.issues.counts.items()))
