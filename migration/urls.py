@@ -36,6 +36,13 @@ urlpatterns = [
     path(m + "slots/<str:kind>/<str:table>/upload/", uploads.upload_create, name="upload_create"),
     path(m + "uploads/<int:upload_id>/", uploads.upload_detail, name="upload_detail"),
     path(m + "uploads/<int:upload_id>/download/", uploads.upload_download, name="upload_download"),
+    path(m + "uploads/<int:upload_id>/remove/", uploads.upload_remove, name="upload_remove"),
+    path(
+        m + "uploads/<int:upload_id>/confirm-limit/",
+        uploads.upload_confirm_limit,
+        name="upload_confirm_limit",
+    ),
+    path(m + "cross-check/acknowledge/", uploads.finding_acknowledge, name="finding_acknowledge"),
     # jobs and the status feed
     path(m + "status.json", jobs.status_json, name="status_json"),
     path(m + "jobs/run-all/", jobs.jobs_start_all, name="jobs_start_all"),

@@ -59,9 +59,13 @@ def _upload_limit() -> dict:
 
 def uploads_panel(membership: Membership) -> dict:
     migration = membership.migration
+    check = selectors.latest_cross_check(migration)
     return {
         "slots": selectors.upload_slots(migration),
-        "cross_check": selectors.latest_cross_check(migration),
+        "cross_check": check,
+        "findings": selectors.check_findings(migration, check),
+        "row_limits": selectors.row_limits(check),
+        "gate_reasons": [] if migration.signoffs.filter(step=2).exists() else selectors.step2_gate(migration),
         **_upload_limit(),
     }
 

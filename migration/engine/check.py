@@ -102,10 +102,10 @@ class _Export:
         self.companies_raw: list[pa.Array] = []
         self.rows = 0
         self.part_rows: list[tuple[str, int]] = []
-        first: tuple[str, dict[str, str]] | None = None
+        first: tuple[str, list[str]] | None = None
         for path in paths:
             source = open_source(path)
-            names = {norm(h): h for h in source.headers}
+            names = source.headers
             if first is None:
                 first = (os.path.basename(path), names)
                 _require_columns(table, source.headers)

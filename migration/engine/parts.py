@@ -32,11 +32,10 @@ def check_same_columns(paths: Sequence[PathLike]) -> None:
     first = None
     for path in paths:
         headers = open_source(path).headers
-        names = {norm(h): h for h in headers}
         if first is None:
-            first = (os.path.basename(os.fspath(path)), names)
+            first = (os.path.basename(os.fspath(path)), headers)
             continue
-        differ = column_difference(first[1], names)
+        differ = column_difference(first[1], headers)
         if differ:
             raise EngineError(
                 f"{os.path.basename(os.fspath(path))!r} does not have the same columns as {first[0]!r} "
@@ -44,8 +43,10 @@ def check_same_columns(paths: Sequence[PathLike]) -> None:
             )
 
 
-def column_difference(first: dict[str, str], other: dict[str, str]) -> str:
-    """'only in this part: X; missing: Y' between two {normalized header: header} maps, or ''."""
+def column_difference(first_headers: Sequence[str], other_headers: Sequence[str]) -> str:
+    """'only in this part: X; missing: Y' between two parts' headers (order and case aside), or ''."""
+    first = {norm(h): h for h in first_headers}
+    other = {norm(h): h for h in other_headers}
     extra = [h for n, h in other.items() if n not in first]
     missing = [h for n, h in first.items() if n not in other]
     said = []

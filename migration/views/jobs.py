@@ -49,9 +49,13 @@ def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
     return JsonResponse(
         {
             "uploads": [
-                upload_json(u)
-                for kind in UploadKind.values
-                for u in selectors.latest_uploads(migration, kind).values()
+                *(upload_json(u) for parts in selectors.export_parts(migration).values() for u in parts),
+                *(
+                    upload_json(u)
+                    for kind in UploadKind.values
+                    if kind != UploadKind.EXPORT
+                    for u in selectors.latest_uploads(migration, kind).values()
+                ),
             ],
             "cross_check": {"state": check.state, "summary": check.summary} if check else None,
             "jobs": [_job_json(job) for job in latest_jobs],
