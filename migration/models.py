@@ -473,6 +473,7 @@ class JobIssue(models.Model):
     """A row issue of a job's report, stored for filtering and paging."""
 
     job = models.ForeignKey(TransformJob, on_delete=models.CASCADE, related_name="issues")
+    file = models.CharField(max_length=255, blank=True)  # an export in parts: the part's file
     row = models.PositiveIntegerField()
     guid = models.CharField(max_length=64, blank=True)
     column = models.CharField(max_length=200, blank=True)

@@ -428,13 +428,25 @@ class RowLimit:
         return self.rows > self.limit
 
 
+SYNC_LIMITS = {"per_company": 500_000, "accounts_guidance": 70_000}  # engine/check.py, reference.md
+
+
+def job_row_limits(job: TransformJob) -> list[RowLimit]:
+    """A job's rows per company (its Company values) against initial sync's limits."""
+    rows = job.summary.get("rows_by_company") or {}
+    return _limits({company: {job.table: n} for company, n in rows.items()}, SYNC_LIMITS)
+
+
 def row_limits(check: CrossCheck | None) -> list[RowLimit]:
     """Rows per company and table (tables that are initialized) against initial sync's limits."""
     if check is None or not check.result.get("rows"):
         return []
-    limits = check.result.get("limits") or {"per_company": 500_000, "accounts_guidance": 70_000}
+    return _limits(check.result["rows"], check.result.get("limits") or SYNC_LIMITS)
+
+
+def _limits(per_company: dict[str, dict[str, int]], limits: dict[str, int]) -> list[RowLimit]:
     out = []
-    for company, tables in sorted(check.result["rows"].items()):
+    for company, tables in sorted(per_company.items()):
         for table, rows in tables.items():
             if table not in TABLES or not TABLES[table].transforms:
                 continue
@@ -442,3 +454,30 @@ def row_limits(check: CrossCheck | None) -> list[RowLimit]:
             limit = limits["accounts_guidance"] if guidance else limits["per_company"]
             out.append(RowLimit(company, table, TABLES[table].export_name, rows, limit, guidance))
     return out
+
+
+@dataclass(frozen=True)
+class NotSyncing:
+    """Accounts whose relationship type is not Customer: they stay out of Finance and Operations."""
+
+    count: int | None  # None: not known before the account job runs (a relationship type rule)
+    total: int | None
+    by_type: dict
+    from_job: bool
+
+
+def accounts_not_syncing(migration: Migration) -> NotSyncing:
+    job = TransformJob.objects.filter(migration=migration, table="account", state=JobState.SUCCEEDED).first()
+    if job is not None and job.summary.get("relationship_types") is not None:
+        kinds = job.summary["relationship_types"]
+        others = {k: n for k, n in kinds.items() if k != "Customer"}
+        return NotSyncing(sum(others.values()), job.summary.get("rows_in"), others, True)
+    s = migration.init_settings
+    parts = export_parts(migration).get("account", [])
+    rows = [p.inspection.get("rows") for p in parts]
+    total = sum(rows) if rows and None not in rows else None
+    if s.relationship_type_rule_column:
+        return NotSyncing(None, total, {}, False)
+    if s.relationship_type == "Customer":
+        return NotSyncing(0, total, {}, False)
+    return NotSyncing(total, total, {s.relationship_type: total} if total else {}, False)

@@ -51,5 +51,6 @@ urlpatterns = [
     path(m + "jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
     path(m + "jobs/<int:job_id>/retry/", jobs.job_retry, name="job_retry"),
     path(m + "jobs/<int:job_id>/<str:what>/", jobs.job_download, name="job_download"),
+    path(m + "jobs/<int:job_id>/part/<int:part>/<str:what>/", jobs.job_download, name="job_part_download"),
     path(m + "results.zip", jobs.results_zip, name="results_zip"),
 ]

@@ -82,6 +82,13 @@ def jobs_panel(membership: Membership) -> dict:
         "reexport_slots": selectors.upload_slots(migration, "reexport"),
         "party_slot": selectors.party_numbers_slot(migration),
         "no_job_slots": [s for s in export_slots if s.why_no_job],
+        "not_syncing": selectors.accounts_not_syncing(migration),
+        "row_limits": [
+            r
+            for row in selectors.job_rows(migration)
+            if row.latest and row.latest.summary
+            for r in selectors.job_row_limits(row.latest)
+        ],
         **_upload_limit(),
     }
 

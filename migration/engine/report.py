@@ -197,6 +197,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     merge: dict[str, Any] | None = None
     parts: list[dict[str, Any]] | None = None  # several inputs: file, rows, SHA-256 (and output) of each
+    rows_by_company: dict[str, int] = field(default_factory=dict)  # for initial sync's limits
+    relationship_types: dict[str, int] = field(default_factory=dict)  # accounts: only Customer syncs
 
     @property
     def errors(self) -> int:
@@ -227,6 +229,8 @@ class Report:
             "notes": self.notes,
             "merge": self.merge,
             "parts": self.parts,
+            "rows_by_company": dict(sorted(self.rows_by_company.items())),
+            "relationship_types": dict(sorted(self.relationship_types.items())),
         }
 
     def to_dict(self) -> dict[str, Any]:

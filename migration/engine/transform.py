@@ -262,11 +262,34 @@ class _Run:
         total = self.source.rows_hint()
         for batch in batches:
             values = rules.apply(self.ctx, self.rows_for(batch))
+            self._count_companies(values.get("company"))
+            self._count_relationship_types(values.get("relationship_type"))
             self._write(batch, values, writer)
             self.report.rows_in += batch.num_rows
             self.report.rows_out += batch.num_rows
             if progress is not None:
                 progress(self.report.rows_in, total)
+
+    def _count_companies(self, company: pa.Array | None) -> None:
+        if company is None:
+            return
+        counts = pc.value_counts(company)
+        per = self.report.rows_by_company
+        for code, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
+            per[code or ""] = per.get(code or "", 0) + n
+
+    def _count_relationship_types(self, kinds: pa.Array | None) -> None:
+        """Accounts per relationship type: only Customer accounts sync to Finance and Operations."""
+        if kinds is None:
+            return
+        counts = pc.value_counts(kinds)
+        per = self.report.relationship_types
+        for kind, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
+            per[kind or ""] = per.get(kind or "", 0) + n
 
     def _count(self, header: str, new: pa.Array, old: pa.Array | None) -> None:
         r = self.report

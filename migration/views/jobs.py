@@ -2,7 +2,10 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db.models import FileField
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -139,6 +142,7 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
         "code": code,
         "codes": sorted(job.summary.get("issue_counts", {})),
         "counts": sorted(job.summary.get("counts", {}).items()),
+        "row_limits": selectors.job_row_limits(job),
     }
     return render(request, "migration/job_detail.html", context)
 
@@ -146,9 +150,22 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
 JOB_FILES = {"csv": "output_csv", "xlsx": "output_xlsx", "report": "report_json", "issues": "issues_file"}
 
 
+def _part_file(job: TransformJob, part: int, what: str):
+    """A part's output (csv, xlsx, issues) of a job over an export in parts."""
+    for entry in job.summary.get("part_files", []):
+        if entry["part"] == part and what in ("csv", "xlsx", "issues"):
+            return default_storage.open(entry[what], "rb"), entry[what]
+    raise Http404("This job has no such file")
+
+
 @login_required
-def job_download(request: HttpRequest, migration_id: int, job_id: int, what: str) -> HttpResponse:
+def job_download(
+    request: HttpRequest, migration_id: int, job_id: int, what: str, part: int | None = None
+) -> HttpResponse:
     job = _job_for(request, migration_id, job_id, READ)
+    if part is not None:
+        handle, name = _part_file(job, part, what)
+        return FileResponse(handle, as_attachment=True, filename=name.rsplit("/", 1)[-1])
     field = getattr(job, JOB_FILES.get(what, ""), None)
     if not field:
         raise Http404("This job has no such file")
@@ -169,6 +186,12 @@ def results_zip(request: HttpRequest, migration_id: int) -> HttpResponse:
         for job in done
         for field in JOB_FILES.values()
         if getattr(job, field)
+    ]
+    files += [
+        (name.rsplit("/", 1)[-1], FieldFile(None, FileField(storage=default_storage), name))
+        for job in done
+        for entry in job.summary.get("part_files", [])
+        for name in (entry["csv"], entry["xlsx"], entry["issues"])
     ]
     name = f"{slugify(migration.name)}_initialized_{timezone.localdate():%Y-%m-%d}.zip"
     response = StreamingHttpResponse(zip_stream(files), content_type="application/zip")
