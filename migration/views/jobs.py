@@ -60,7 +60,9 @@ def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
                     for u in selectors.latest_uploads(migration, kind).values()
                 ),
             ],
-            "cross_check": {"state": check.state, "summary": check.summary} if check else None,
+            "cross_check": (
+                {"id": check.id, "state": check.state, "summary": check.summary} if check else None
+            ),
             "jobs": [_job_json(job) for job in latest_jobs],
         }
     )
