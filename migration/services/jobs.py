@@ -319,6 +319,8 @@ def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
             write_rows(path, issues_out, rows)
             issues_outs.append(issues_out)
         job.report = report
+    if len(inputs) == 1:  # lines with their header export: one output, as any one-file job
+        return {"csv": csv_outs[0], "xlsx": xlsx_outs[0], "report": report_out, "issues": issues_outs[0]}
     return {"report": report_out, "parts": list(zip(csv_outs, xlsx_outs, issues_outs, strict=True))}
 
 

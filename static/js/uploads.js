@@ -84,9 +84,14 @@
           if (ACTIVE_JOB.indexOf(j.state) >= 0) busy = true;
           else if (was && ACTIVE_JOB.indexOf(was) >= 0) finished = true;
         });
-        if (data.cross_check) {
-          var check = document.getElementById("cross-check");
-          if (check && ACTIVE_UPLOAD.indexOf(data.cross_check.state) >= 0) busy = true;
+        var check = document.getElementById("cross-check");
+        if (check && data.cross_check) {
+          // A check that finishes (or appears finished) changes the findings and the gate: reload.
+          var had = check.getAttribute("data-state");
+          var now = data.cross_check.state + ":" + data.cross_check.id;
+          check.setAttribute("data-state", now);
+          if (ACTIVE_UPLOAD.indexOf(data.cross_check.state) >= 0) busy = true;
+          else if (had !== null && had !== now) finished = true;
         }
         // A finished upload or job changes links and buttons: show the page anew.
         if ((finished || reloadWanted) && reloadWhenIdle()) return;
