@@ -1,6 +1,11 @@
 """Benchmark: p2c_transform against pyarrow's and calamine+xlsxwriter's own read+write.
 
     .venv/bin/python bench/transform.py [--rows 1048575] [--xlsx-rows 100000] [--dir /tmp/p2c-bench]
+        [--parts-rows 1000000] [--parts 10] [--only-parts]
+
+The parts case: the same order rows as one CSV and as ten CSV parts of 100,000 rows
+(Sales' export limit), each through p2c_transform: the parts must take at most 1.2x
+the time of the one file, and their peak memory must not grow with the number of parts.
 
 Generates an order export CSV (quoted multi-line text, US dates) and an order
 xlsx (hidden "(Do Not Modify)" columns, date cells), then runs, each in its own
@@ -83,7 +88,8 @@ def excel_csv(columns: list[pa.Array]) -> bytes:
     return "".join(pc.binary_join_element_wise(*parts, ",").to_pylist()).encode()
 
 
-def make_csv(path: str, rows: int) -> None:
+def make_csv(path: str, rows: int, first: int = 0) -> None:
+    """rows data rows; GUIDs and order IDs numbered from `first` (parts of one table continue)."""
     render_csv = excel_csv
 
     template = base_rows(4096)
@@ -92,9 +98,9 @@ def make_csv(path: str, rows: int) -> None:
         f.write(b"\xef\xbb\xbf" + render_csv([pa.array([h]) for h in HEADERS]))
         for start in range(0, rows, 65536):
             n = min(65536, rows - start)
-            idx = pa.array([(start + i) % len(template) for i in range(n)])
+            idx = pa.array([(first + start + i) % len(template) for i in range(n)])
             cols = [c.take(idx) for c in cols_t]
-            seq = pc.cast(pa.array(range(start, start + n)), pa.string())
+            seq = pc.cast(pa.array(range(first + start, first + start + n)), pa.string())
             cols[0] = pc.binary_join_element_wise("0f9b55db-0cfb-27e4-085b-", pc.utf8_lpad(seq, 12, "0"), "")
             cols[3] = pc.binary_join_element_wise("ORD-", pc.utf8_lpad(seq, 8, "0"), "")
             f.write(render_csv(cols))
@@ -205,6 +211,60 @@ def run_case(name: str, src: str, dst: str, ref: list[str], rows: int, runs: int
     }
 
 
+def best_of(cmd: list[str], output: str, runs: int) -> tuple[float, float, int]:
+    return min((measure(cmd, output) for _ in range(runs)), key=lambda x: x[0])
+
+
+def run_parts(folder: str, rows: int, parts: int, runs: int) -> dict[str, float]:
+    """One file against the same rows in parts, both through p2c_transform, runs alternated."""
+    whole = os.path.join(folder, f"order_whole_{rows}.csv")
+    if not os.path.exists(whole):
+        make_csv(whole, rows)
+    size = rows // parts
+    paths = [os.path.join(folder, f"order_{n + 1:02d}.csv") for n in range(parts)]
+    for n, path in enumerate(paths):
+        if not os.path.exists(path):
+            make_csv(path, size, first=n * size)
+    # The same rows in two halves: memory must not grow from two parts to ten.
+    halves = [os.path.join(folder, f"order_half_{n + 1}.csv") for n in range(2)]
+    for n, path in enumerate(halves):
+        if not os.path.exists(path):
+            make_csv(path, rows // 2, first=n * (rows // 2))
+    base = [PY, "manage.py", "p2c_transform", "order"]
+    one = [*base, whole, os.path.join(folder, "whole_out.csv"), "--company", "USMF"]
+    out_dir = os.path.join(folder, "parts_out")
+    many = [*base, *paths, out_dir, "--company", "USMF", "--format", "csv"]
+    two = [*base, *halves, os.path.join(folder, "two_out"), "--company", "USMF", "--format", "csv"]
+    results: tuple[list, list, list] = ([], [], [])
+    for _ in range(runs):
+        results[0].append(measure(one, one[5]))
+        results[1].append(measure(many, os.path.join(out_dir, "order_report.json")))
+        results[2].append(measure(two, os.path.join(folder, "two_out", "order_report.json")))
+    (o_s, o_mb, o_rc), (m_s, m_mb, m_rc), (t_s, t_mb, t_rc) = (min(r, key=lambda x: x[0]) for r in results)
+    if o_rc or m_rc or t_rc:
+        raise SystemExit(
+            f"parts: a command failed (one file rc={o_rc}, {parts} parts rc={m_rc}, 2 parts rc={t_rc})"
+        )
+    print(f"Order table in parts: {rows:,} rows as one file and as {parts} parts of {size:,} rows")
+    print(line("one file", rows, o_s, o_mb))
+    print(line(f"{parts} parts", rows, m_s, m_mb))
+    print(line("2 parts (memory baseline)", rows, t_s, t_mb))
+    print(
+        f"  ratio {m_s / o_s:.2f}x (target <= 1.2x); "
+        f"peak memory {m_mb:.0f} MB for {parts} parts, {t_mb:.0f} MB for 2"
+    )
+    return {
+        "rows": rows,
+        "parts": parts,
+        "one_file_s": o_s,
+        "one_file_mb": o_mb,
+        "parts_s": m_s,
+        "parts_mb": m_mb,
+        "two_parts_mb": t_mb,
+        "ratio": m_s / o_s,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_048_575, help="CSV data rows (default: Excel's limit)")
@@ -212,9 +272,22 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp/p2c-bench")
     ap.add_argument("--runs", type=int, default=3, help="best of N alternating runs")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--parts-rows", type=int, default=1_000_000, help="rows of the order table in parts")
+    ap.add_argument(
+        "--parts", type=int, default=10, help="its number of parts (100,000 rows each by default)"
+    )
+    ap.add_argument("--only-parts", action="store_true", help="run the parts case only")
     args = ap.parse_args()
     sys.path.insert(0, ROOT)
     os.makedirs(args.dir, exist_ok=True)
+    figures = {}
+    if args.parts_rows:
+        figures["parts"] = run_parts(args.dir, args.parts_rows, args.parts, args.runs)
+    if args.only_parts:
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(figures, f, indent=1)
+        return
     csv_in, xlsx_in = (
         os.path.join(args.dir, f"order_{args.rows}.csv"),
         os.path.join(args.dir, f"order_{args.xlsx_rows}.xlsx"),
@@ -223,7 +296,6 @@ def main() -> None:
         make_csv(csv_in, args.rows)
     if args.xlsx_rows and not os.path.exists(xlsx_in):
         make_xlsx(xlsx_in, args.xlsx_rows)
-    figures = {}
     ref = [PY, "-c", PYARROW_REF, csv_in, os.path.join(args.dir, "ref.csv"), str(len(HEADERS))]
     figures["csv"] = run_case(
         "CSV -> CSV", csv_in, os.path.join(args.dir, "out.csv"), ref, args.rows, args.runs

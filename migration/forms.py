@@ -227,17 +227,58 @@ class InitSettingsForm(forms.ModelForm):
         help_text="For example: “US Sales = USMF”. Values not listed fall back to the company above.",
     )
 
+    relationship_type_rule_text = forms.CharField(
+        label="Relationship type rule: value = relationship type, one per line",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: “Supplier = Vendor”. Values not listed take the relationship type above. "
+        "Only Customer accounts sync to Finance and Operations.",
+    )
+
     class Meta:
         model = InitializationSettings
-        # Every setting but the rule's map, which company_rule_text edits as text.
-        fields = [f for f in SETTING_FIELDS if f != "company_rule_map"]
+        # Every setting but the rules' maps, which the *_rule_text fields edit as text.
+        fields = [f for f in SETTING_FIELDS if not f.endswith("_rule_map")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        codes = [(e.code, str(e)) for e in self.instance.migration.legal_entities.all()]
+        self.entities = list(self.instance.migration.legal_entities.all())
+        codes = [(e.code, str(e)) for e in self.entities]
         self.fields["company"] = forms.ChoiceField(label="Company", choices=codes)
         mapping = self.instance.company_rule_map or {}
         self.initial["company_rule_text"] = "\n".join(f"{k} = {v}" for k, v in mapping.items())
+        kinds = self.instance.relationship_type_rule_map or {}
+        self.initial["relationship_type_rule_text"] = "\n".join(f"{k} = {v}" for k, v in kinds.items())
+        s = self.instance
+        for e in self.entities:
+            self.fields[f"entity_{e.code}_customer_group"] = forms.CharField(
+                label=f"{e.code}: customer group",
+                max_length=10,
+                required=False,
+                initial=e.customer_group,
+                help_text=f"Empty: the migration's ({s.customer_group}).",
+            )
+            self.fields[f"entity_{e.code}_language"] = forms.ChoiceField(
+                label=f"{e.code}: language",
+                choices=[("", f"The migration's ({s.language})"), *((c, c) for c in LANGUAGE_CODES)],
+                required=False,
+                initial=e.language,
+            )
+
+    def clean_relationship_type_rule_text(self) -> dict:
+        mapping = {}
+        labels = {c.casefold(): c for c in RELATIONSHIP_TYPES}
+        for number, line in enumerate(self.cleaned_data["relationship_type_rule_text"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            value, sep, kind = line.rpartition("=")
+            if not sep or not value.strip() or kind.strip().casefold() not in labels:
+                raise forms.ValidationError(
+                    f"Line {number} “{line.strip()}”: write “value = relationship type” with one of "
+                    f"{', '.join(RELATIONSHIP_TYPES)}."
+                )
+            mapping[value.strip()] = labels[kind.strip().casefold()]
+        return mapping
 
     def clean_company_rule_text(self) -> dict:
         mapping = {}
@@ -258,9 +299,21 @@ class InitSettingsForm(forms.ModelForm):
         data = super().clean()
         if data.get("company_rule_text") and not data.get("company_rule_column"):
             self.add_error("company_rule_column", "Name the column the company rule reads.")
+        if data.get("relationship_type_rule_text") and not data.get("relationship_type_rule_column"):
+            self.add_error(
+                "relationship_type_rule_column", "Name the column the relationship type rule reads."
+            )
         return data
 
     def values(self) -> dict:
         values = {f: self.cleaned_data[f] for f in self.Meta.fields}
         values["company_rule_map"] = self.cleaned_data["company_rule_text"]
+        values["relationship_type_rule_map"] = self.cleaned_data["relationship_type_rule_text"]
+        values["entities"] = {
+            e.code: {
+                "customer_group": self.cleaned_data[f"entity_{e.code}_customer_group"].strip(),
+                "language": self.cleaned_data[f"entity_{e.code}_language"],
+            }
+            for e in self.entities
+        }
         return values

@@ -23,6 +23,7 @@ REENABLE_RULE = "reenable_rule"
 TABLE_MAP = "table_map"
 IMPORT_PART = "import_part"
 IMPORT_TABLE = "import_table"
+BACKUP = "backup"
 
 SYNC_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("with_errors", "Completed with errors"),
                 ("failed", "Failed")]  # fmt: skip
@@ -80,6 +81,13 @@ def _export_errors(d: dict) -> dict[str, str]:
     return {}
 
 
+def _backup_fields() -> dict[str, forms.Field]:
+    return {
+        "label": forms.CharField(label="Backup label", max_length=200, required=False),
+        "taken_on": forms.DateField(label="Taken on", required=False, widget=DATE_INPUT),
+    }
+
+
 def _table_map_fields() -> dict[str, forms.Field]:
     return {
         "enabled": _checkbox("Enabled"),
@@ -119,6 +127,12 @@ KINDS = {
             lambda d: bool(d.get("run_on")) and d.get("result") == "succeeded",
         ),
         ItemKind(EXPORT, "Table export", _export_fields, _export_done, errors=_export_errors),
+        ItemKind(
+            BACKUP,
+            "Environment backup",
+            _backup_fields,
+            lambda d: bool((d.get("label") or "").strip() or d.get("taken_on")),
+        ),
         ItemKind(UNINSTALL, "Uninstall confirmation"),
         ItemKind(
             LEGAL_ENTITY,

@@ -45,6 +45,9 @@ class LegalEntity(models.Model):
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="legal_entities")
     code = models.CharField("Company code", max_length=4, validators=[company_code])
     name = models.CharField(max_length=120)
+    # Step 8, per legal entity; empty: the migration's setting.
+    customer_group = models.CharField("Customer group", max_length=10, blank=True)
+    language = models.CharField(max_length=10, blank=True)
 
     class Meta:
         ordering = ["code"]
@@ -202,6 +205,15 @@ class InitializationSettings(models.Model):
     company_rule_map = models.JSONField("Company rule: value → company code", default=dict, blank=True)
     customer_group = models.CharField("Customer group", max_length=10, default="10")
     relationship_type = models.CharField("Relationship type", max_length=40, default="Customer")
+    relationship_type_rule_column = models.CharField(
+        "Relationship type rule: source column",
+        max_length=120,
+        blank=True,
+        help_text="Optional: take the relationship type per account from this column (for example Category).",
+    )
+    relationship_type_rule_map = models.JSONField(
+        "Relationship type rule: value → relationship type", default=dict, blank=True
+    )
     account_numbers_customized = models.BooleanField("Account numbers customized", default=False)
     language = models.CharField(max_length=10, default="en-us")
     order_type = models.CharField("Order type", max_length=40, default="Item based")
@@ -297,6 +309,18 @@ class ExportUpload(models.Model):
     state_message = models.CharField(max_length=1000, blank=True)
     inspection = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # A step-2 export may come in parts (Sales stops at 100,000 rows per file). A part's newest
+    # version is the one in use; replacing a part adds a version of it, removing one marks it.
+    part = models.PositiveIntegerField(default=1)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A part of exactly 100,000 rows whose count a user confirmed as real, and why.
+    limit_confirmed_reason = models.CharField(max_length=300, blank=True)
+    limit_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["table", "-version"]
@@ -317,6 +341,14 @@ class ExportUpload(models.Model):
     def __str__(self) -> str:
         return f"{self.table} v{self.version} ({self.original_name})"
 
+    @property
+    def limit_reached(self) -> bool:
+        return bool((self.inspection.get("issue_counts") or {}).get("export_limit_reached"))
+
+    @property
+    def limit_unconfirmed(self) -> bool:
+        return self.limit_reached and not self.limit_confirmed_reason
+
 
 class CrossCheck(models.Model):
     """The engine's check of the step-2 exports together (orphans, duplicates, limits)."""
@@ -335,6 +367,27 @@ class CrossCheck(models.Model):
 
     def __str__(self) -> str:
         return f"Cross-file check {self.id} of {self.migration}"
+
+
+class FindingAcknowledgement(models.Model):
+    """A project manager's acknowledgement of a cross-file check error, with the reason.
+
+    Keyed by the finding's words: a different count is a different finding, acknowledged anew.
+    """
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="acknowledgements")
+    code = models.CharField(max_length=40)
+    table = models.CharField(max_length=30)
+    message = models.CharField(max_length=1000)
+    reason = models.CharField(max_length=500)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-acknowledged_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.code} acknowledged by {self.acknowledged_by}"
 
 
 class JobState(models.TextChoices):
@@ -366,6 +419,8 @@ class TransformJob(models.Model):
         ExportUpload, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     input_sha256 = models.JSONField(default=dict)
+    # The step-2 export's parts (upload ids, in order) the job runs over; [] for jobs before parts.
+    parts = models.JSONField(default=list, blank=True)
     rows_done = models.BigIntegerField(default=0)
     rows_total = models.BigIntegerField(null=True, blank=True)
     message = models.CharField(max_length=1000, blank=True)
@@ -437,6 +492,7 @@ class JobIssue(models.Model):
     """A row issue of a job's report, stored for filtering and paging."""
 
     job = models.ForeignKey(TransformJob, on_delete=models.CASCADE, related_name="issues")
+    file = models.CharField(max_length=255, blank=True)  # an export in parts: the part's file
     row = models.PositiveIntegerField()
     guid = models.CharField(max_length=64, blank=True)
     column = models.CharField(max_length=200, blank=True)

@@ -20,6 +20,16 @@ def settings_snapshot(migration: Migration) -> dict:
         "date_order": s.date_order,
         "country": s.country,
         "headers": "display",
+        "companies": {
+            e.code: {"customer_group": e.customer_group, "language": e.language}
+            for e in migration.legal_entities.all()
+            if e.customer_group or e.language
+        },
+        "relationship_type_rule": (
+            {"source_column": s.relationship_type_rule_column, "mapping": s.relationship_type_rule_map}
+            if s.relationship_type_rule_column and s.relationship_type_rule_map
+            else None
+        ),
     }
 
 

@@ -8,7 +8,7 @@ rules) are added by the services.
 from dataclasses import dataclass, field
 
 from .engine import TABLES
-from .item_kinds import EXPORT, IMPORT_TABLE, REFERENCE_MAP, SYNC_RUN, TABLE_MAP, TASK, UNINSTALL
+from .item_kinds import BACKUP, EXPORT, IMPORT_TABLE, REFERENCE_MAP, SYNC_RUN, TABLE_MAP, TASK, UNINSTALL
 
 ARTICLE_URL = (
     "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/"
@@ -152,6 +152,11 @@ STEPS = (
         "project manager has signed off the exports of step 2.",
         article_section("Uninstall"),
         (
+            ItemSpec(
+                "sales-backup",
+                "Backup of the Sales environment taken (Power Platform admin center): label or date",
+                BACKUP,
+            ),
             ItemSpec("uninstall-p2c", "Prospect to cash solution uninstalled", UNINSTALL),
             ItemSpec("uninstall-di-projects", "Data Integrator P2C projects stopped and removed"),
         ),
@@ -159,7 +164,8 @@ STEPS = (
         "them. It cannot be undone. Make sure every table of step 2 is exported.",
         panel=Panel(("migration/_uninstall.html",)),
         opened_by=2,
-        lock_reason="every table exported or marked not used",
+        lock_reason="every table exported (all parts inspected, cross-file check errors fixed or "
+        "acknowledged) or marked not used with a reason",
     ),
     Step(
         4,

@@ -23,6 +23,7 @@ from .models import (
     SyncCheckKind,
     TransformJob,
     UploadKind,
+    UploadState,
 )
 
 
@@ -168,10 +169,23 @@ class UploadSlot:
     kind: str
     versions: list = field(default_factory=list)
     why_no_job: str = ""
+    parts: list = field(default_factory=list)  # step-2 exports: the parts in use, in order
+    not_used: str | None = None  # marked "not used" at step 2: the reason
 
     @property
     def latest(self):
         return self.versions[0] if self.versions else None
+
+    @property
+    def total_rows(self) -> int | None:
+        rows = [p.inspection.get("rows") for p in self.parts]
+        return sum(rows) if rows and None not in rows else None
+
+    @property
+    def earlier(self) -> list:
+        """Versions no longer in use (replaced or removed): kept, downloadable."""
+        used = {p.id for p in self.parts}
+        return [v for v in self.versions if v.id not in used]
 
 
 def upload_slots(migration: Migration, kind: str = "export") -> list[UploadSlot]:
@@ -185,7 +199,46 @@ def upload_slots(migration: Migration, kind: str = "export") -> list[UploadSlot]
     for upload in uploads.order_by("table", "-version"):
         if upload.table in slots:
             slots[upload.table].versions.append(upload)
+    not_used = tables_not_used(migration) if kind == "export" else {}
+    for slot in slots.values():
+        slot.parts = _parts_of(slot.versions)
+        slot.not_used = not_used.get(slot.table)
     return [slots[key] for key, _ in runbook.EXPORT_TABLES if key in slots]
+
+
+def _parts_of(versions: list[ExportUpload]) -> list[ExportUpload]:
+    """Each part's newest version, unless that part was removed; by part number."""
+    newest: dict[int, ExportUpload] = {}
+    for upload in sorted(versions, key=lambda u: -u.version):
+        newest.setdefault(upload.part, upload)
+    return [u for _, u in sorted(newest.items()) if u.removed_at is None]
+
+
+def export_parts(migration: Migration) -> dict[str, list[ExportUpload]]:
+    """Table -> the parts of its step-2 export in use (tables without any are left out)."""
+    uploads = ExportUpload.objects.filter(migration=migration, kind=UploadKind.EXPORT).select_related(
+        "uploaded_by", "limit_confirmed_by"
+    )
+    by_table: dict[str, list[ExportUpload]] = defaultdict(list)
+    for upload in uploads:
+        by_table[upload.table].append(upload)
+    found = {table: _parts_of(versions) for table, versions in by_table.items()}
+    return {table: parts for table, parts in found.items() if parts}
+
+
+def tables_not_used(migration: Migration) -> dict[str, str]:
+    """Step-2 tables marked "not used", with the reason given."""
+    items = migration.items.filter(step=runbook.EXPORTS_STEP, key__startswith="export-")
+    return {
+        i.key.removeprefix("export-"): i.details.get("reason", "")
+        for i in items
+        if i.details.get("status") == "not_used"
+    }
+
+
+def tables_in_use(migration: Migration) -> list[str]:
+    not_used = tables_not_used(migration)
+    return [key for key, _ in runbook.EXPORT_TABLES if key not in not_used]
 
 
 def party_numbers_slot(migration: Migration) -> UploadSlot:
@@ -395,3 +448,192 @@ def latest_sync_checks(migration: Migration) -> list[SyncCheck]:
             seen.add((check.kind, check.table, check.entity))
             latest.append(check)
     return latest
+
+
+# --- the step-2 gate: nothing may open the uninstall while an export is not safe -------------
+
+
+@dataclass(frozen=True)
+class GateReason:
+    text: str
+    url: str  # where to fix it
+
+
+def _slot_url(migration: Migration, table: str) -> str:
+    from django.urls import reverse
+
+    step = runbook.STEPS_BY_NUMBER[runbook.EXPORTS_STEP].slug
+    return reverse("runbook", args=[migration.id, step]) + f"#slot-{table}"
+
+
+def _part_reasons(migration: Migration, label: str, table: str, parts: list) -> list[GateReason]:
+    url = _slot_url(migration, table)
+    reasons = []
+    for n, part in enumerate(parts, start=1):
+        name = f"{label}, part {n} ({part.original_name})"
+        if part.state in (UploadState.QUEUED, UploadState.INSPECTING):
+            reasons.append(GateReason(f"{name} is not inspected yet: wait until it shows Ready.", url))
+        elif part.state == UploadState.FAILED:
+            reasons.append(GateReason(f"{name} failed: {part.state_message} Replace or remove it.", url))
+        elif part.state == UploadState.PROBLEMS and part.inspection.get("missing_required"):
+            missing = ", ".join(part.inspection["missing_required"])
+            reasons.append(
+                GateReason(f"{name} lacks the P2C column(s) {missing}: export it again with them.", url)
+            )
+        if part.limit_unconfirmed:
+            reasons.append(
+                GateReason(
+                    f"{name} has exactly 100,000 rows, probably cut off at Sales' export limit: export the "
+                    "rest as another part, or confirm that the count is real.",
+                    url,
+                )
+            )
+    return reasons
+
+
+def cross_check_inputs(migration: Migration, parts: dict[str, list] | None = None) -> dict[str, list[int]]:
+    """What the cross-file check runs over: every table in use, each with its parts' ids."""
+    parts = export_parts(migration) if parts is None else parts
+    return {t: [p.id for p in parts[t]] for t in sorted(tables_in_use(migration)) if t in parts}
+
+
+def unacknowledged_errors(migration: Migration, check: CrossCheck) -> list[dict]:
+    acknowledged = set(migration.acknowledgements.values_list("code", "table", "message"))
+    return [
+        f
+        for f in check.result.get("findings", [])
+        if f["severity"] == "error" and (f["code"], f["table"], f["message"]) not in acknowledged
+    ]
+
+
+def step2_gate(migration: Migration) -> list[GateReason]:
+    """Every reason the step-2 sign-off (which opens the uninstall) is refused now, with a link."""
+    from django.urls import reverse
+
+    labels = dict(runbook.EXPORT_TABLES)
+    parts = export_parts(migration)
+    not_used = tables_not_used(migration)
+    reasons: list[GateReason] = []
+    for table in tables_in_use(migration):
+        if table not in parts:
+            reasons.append(
+                GateReason(
+                    f"{labels[table]} has no export: upload it, or mark the table not used with a reason.",
+                    _slot_url(migration, table),
+                )
+            )
+            continue
+        reasons += _part_reasons(migration, labels[table], table, parts[table])
+    step_url = reverse("runbook", args=[migration.id, runbook.STEPS_BY_NUMBER[runbook.EXPORTS_STEP].slug])
+    for table, reason in not_used.items():
+        if not reason.strip():
+            reasons.append(GateReason(f"{labels[table]} is marked not used without a reason.", step_url))
+    check = latest_cross_check(migration)
+    check_url = step_url + "#cross-check"
+    if not any(t in parts for t in tables_in_use(migration)):
+        return reasons  # nothing uploaded to check (a table without parts is a reason above)
+    if check is None or check.inputs != cross_check_inputs(migration, parts):
+        reasons.append(
+            GateReason("The cross-file check has not run over the current exports yet.", check_url)
+        )
+    elif check.state in (UploadState.QUEUED, UploadState.INSPECTING):
+        reasons.append(GateReason("The cross-file check is still running.", check_url))
+    elif check.state == UploadState.FAILED:
+        reasons.append(GateReason(f"The cross-file check failed: {check.message}", check_url))
+    else:
+        for finding in unacknowledged_errors(migration, check):
+            reasons.append(
+                GateReason(
+                    "Cross-file check error not acknowledged: "
+                    f"{labels.get(finding['table'], finding['table'])}: {finding['message']}",
+                    check_url,
+                )
+            )
+    return reasons
+
+
+def check_findings(migration: Migration, check: CrossCheck | None) -> list[dict]:
+    """The check's findings, each with its acknowledgement (errors only) if any."""
+    if check is None:
+        return []
+    acks = {
+        (a.code, a.table, a.message): a for a in migration.acknowledgements.select_related("acknowledged_by")
+    }
+    labels = dict(runbook.EXPORT_TABLES)
+    return [
+        {
+            **f,
+            "label": labels.get(f["table"], f["table"]),
+            "ack": acks.get((f["code"], f["table"], f["message"])),
+        }
+        for f in check.result.get("findings", [])
+    ]
+
+
+@dataclass(frozen=True)
+class RowLimit:
+    company: str
+    table: str
+    label: str
+    rows: int
+    limit: int
+    guidance: bool  # the accounts' figure is Microsoft's guidance, not a hard limit
+
+    @property
+    def over(self) -> bool:
+        return self.rows > self.limit
+
+
+SYNC_LIMITS = {"per_company": 500_000, "accounts_guidance": 70_000}  # engine/check.py, reference.md
+
+
+def job_row_limits(job: TransformJob) -> list[RowLimit]:
+    """A job's rows per company (its Company values) against initial sync's limits."""
+    rows = job.summary.get("rows_by_company") or {}
+    return _limits({company: {job.table: n} for company, n in rows.items()}, SYNC_LIMITS)
+
+
+def row_limits(check: CrossCheck | None) -> list[RowLimit]:
+    """Rows per company and table (tables that are initialized) against initial sync's limits."""
+    if check is None or not check.result.get("rows"):
+        return []
+    return _limits(check.result["rows"], check.result.get("limits") or SYNC_LIMITS)
+
+
+def _limits(per_company: dict[str, dict[str, int]], limits: dict[str, int]) -> list[RowLimit]:
+    out = []
+    for company, tables in sorted(per_company.items()):
+        for table, rows in tables.items():
+            if table not in TABLES or not TABLES[table].transforms:
+                continue
+            guidance = table == "account"
+            limit = limits["accounts_guidance"] if guidance else limits["per_company"]
+            out.append(RowLimit(company, table, TABLES[table].export_name, rows, limit, guidance))
+    return out
+
+
+@dataclass(frozen=True)
+class NotSyncing:
+    """Accounts whose relationship type is not Customer: they stay out of Finance and Operations."""
+
+    count: int | None  # None: not known before the account job runs (a relationship type rule)
+    total: int | None
+    by_type: dict
+    from_job: bool
+
+
+def accounts_not_syncing(migration: Migration) -> NotSyncing:
+    job = TransformJob.objects.filter(migration=migration, table="account", state=JobState.SUCCEEDED).first()
+    if job is not None and job.summary.get("relationship_types") is not None:
+        kinds = job.summary["relationship_types"]
+        others = {k: n for k, n in kinds.items() if k != "Customer"}
+        return NotSyncing(sum(others.values()), job.summary.get("rows_in"), others, True)
+    s = migration.init_settings
+    parts = export_parts(migration).get("account", [])
+    rows = [p.inspection.get("rows") for p in parts]
+    total = sum(rows) if rows and None not in rows else None
+    if s.relationship_type_rule_column:
+        return NotSyncing(None, total, {}, False)
+    if s.relationship_type == "Customer":
+        return NotSyncing(0, total, {}, False)
+    return NotSyncing(total, total, {s.relationship_type: total} if total else {}, False)

@@ -37,6 +37,13 @@ urlpatterns = [
     path(m + "uploads/<int:upload_id>/", uploads.upload_detail, name="upload_detail"),
     path(m + "uploads/<int:upload_id>/download/", uploads.upload_download, name="upload_download"),
     path(m + "uploads/remove-old-versions/", uploads.uploads_remove_old, name="uploads_remove_old"),
+    path(m + "uploads/<int:upload_id>/remove/", uploads.upload_remove, name="upload_remove"),
+    path(
+        m + "uploads/<int:upload_id>/confirm-limit/",
+        uploads.upload_confirm_limit,
+        name="upload_confirm_limit",
+    ),
+    path(m + "cross-check/acknowledge/", uploads.finding_acknowledge, name="finding_acknowledge"),
     # jobs and the status feed
     path(m + "status.json", jobs.status_json, name="status_json"),
     path(m + "jobs/run-all/", jobs.jobs_start_all, name="jobs_start_all"),
@@ -45,8 +52,17 @@ urlpatterns = [
     path(m + "jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
     path(m + "jobs/<int:job_id>/retry/", jobs.job_retry, name="job_retry"),
     path(m + "jobs/<int:job_id>/<str:what>/", jobs.job_download, name="job_download"),
+    path(
+        m + "jobs/<int:job_id>/export-part/<int:part>/<str:what>/",
+        jobs.job_download,
+        name="job_export_part_download",
+    ),
     path(m + "results.zip", jobs.results_zip, name="results_zip"),
-    path(m + "jobs/<int:job_id>/parts/<int:part>/", jobs.job_part_download, name="job_part_download"),
+    path(
+        m + "jobs/<int:job_id>/import-part/<int:part>/",
+        jobs.job_import_part_download,
+        name="job_import_part_download",
+    ),
     # the import route
     path(m + "import-pack.zip", imports.import_pack, name="import_pack"),
     path(

@@ -65,9 +65,13 @@ def _upload_limit() -> dict:
 
 def uploads_panel(membership: Membership) -> dict:
     migration = membership.migration
+    check = selectors.latest_cross_check(migration)
     return {
         "slots": selectors.upload_slots(migration),
-        "cross_check": selectors.latest_cross_check(migration),
+        "cross_check": check,
+        "findings": selectors.check_findings(migration, check),
+        "row_limits": selectors.row_limits(check),
+        "gate_reasons": [] if migration.signoffs.filter(step=2).exists() else selectors.step2_gate(migration),
         **_upload_limit(),
     }
 
@@ -98,6 +102,13 @@ def jobs_panel(membership: Membership) -> dict:
         "job_rows": selectors.job_rows(migration),
         "party_slot": selectors.party_numbers_slot(migration),
         "no_job_slots": [s for s in export_slots if s.why_no_job],
+        "not_syncing": selectors.accounts_not_syncing(migration),
+        "row_limits": [
+            r
+            for row in selectors.job_rows(migration)
+            if row.latest and row.latest.summary
+            for r in selectors.job_row_limits(row.latest)
+        ],
         **_upload_limit(),
     }
 

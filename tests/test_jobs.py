@@ -109,7 +109,7 @@ def test_it_keeps_the_settings_and_input_hash_of_each_run(migration, consultant,
     settings.save()
     job = jobs.job_start(migration=migration, table="order", actor=consultant)
     assert job.run_settings["language"] == "de"
-    assert job.input_sha256 == {"source": upload.sha256}
+    assert job.input_sha256 == {"source": upload.sha256, "parts": [upload.sha256]}
 
 
 def test_it_gives_byte_identical_output_when_a_job_runs_again(migration, consultant):

@@ -73,11 +73,18 @@ def _item(migration, key) -> ChecklistItem:
 
 
 def _export_all(migration, actor):
+    """Step 2 with nothing left to export: every table marked not used, with a reason (the
+    gate's tests with real parts are in test_gate.py)."""
     rows = [
-        {"item_id": item.id, "details": {"status": "exported", "row_count": 10, "reason": ""}}
+        {"item_id": item.id, "details": {"status": "not_used", "reason": "No such records"}}
         for item in migration.items.filter(step=2)
     ]
     checklist.step_save(migration=migration, step=2, actor=actor, rows=rows)
+
+
+def _backup_taken(migration, actor):
+    item = migration.items.get(kind=item_kinds.BACKUP)
+    checklist.item_update(item=item, actor=actor, details={"label": "Before P2C uninstall"})
 
 
 def test_it_records_who_completed_an_item_and_when(migration, consultant):
@@ -131,9 +138,10 @@ def test_it_counts_overdue_items(migration, consultant):
     assert selectors.progress_get(migration).overdue == 1
 
 
-def test_it_refuses_sign_off_while_items_are_open(migration, manager):
-    with pytest.raises(checklist.ChecklistError, match="open item"):
+def test_it_refuses_sign_off_while_exports_are_missing(migration, manager):
+    with pytest.raises(checklist.ChecklistError, match="cannot be signed off") as refused:
         checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    assert any("Account has no export" in r.text for r in refused.value.reasons)
 
 
 def test_it_refuses_sign_off_by_a_consultant(migration, consultant):
@@ -158,6 +166,9 @@ def test_it_refuses_the_uninstall_before_sign_off(migration, consultant):
 def test_it_needs_the_exact_name_to_confirm_the_uninstall(migration, manager):
     _export_all(migration, manager)
     checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    with pytest.raises(checklist.ChecklistError, match="backup"):
+        checklist.uninstall_confirm(migration=migration, actor=manager, typed_name="Contoso cutover")
+    _backup_taken(migration, manager)
     with pytest.raises(checklist.ChecklistError, match="exactly"):
         checklist.uninstall_confirm(migration=migration, actor=manager, typed_name="contoso")
     item = checklist.uninstall_confirm(migration=migration, actor=manager, typed_name="Contoso cutover")
@@ -345,10 +356,11 @@ def test_it_locks_step_3_until_the_exports_are_signed_off(client_for, migration)
     assert not migration.items.get(kind=item_kinds.UNINSTALL).done
 
 
-def test_it_opens_step_3_after_sign_off_and_warns_about_data_loss(client_for, migration):
+def test_it_opens_step_3_after_sign_off_and_warns_about_data_loss(client_for, migration, manager):
     client = client_for("manager")
-    client.post(step_url(migration, "exports"), step_data(migration, "exports", all_exported()))
+    _export_all(migration, manager)
     client.post(reverse("step_signoff", kwargs={"migration_id": migration.id, "step": "exports"}))
+    _backup_taken(migration, manager)
     page = client.get(step_url(migration, "uninstall")).content.decode()
     assert "This step is locked" not in page
     assert "deletes every column Prospect to cash added" in page
@@ -362,7 +374,9 @@ def test_it_explains_why_sign_off_is_refused(client_for, migration):
     response = client_for("manager").post(
         reverse("step_signoff", kwargs={"migration_id": migration.id, "step": "exports"}), follow=True
     )
-    assert "Step 2 still has 9 open item(s)" in response.content.decode()
+    page = response.content.decode()
+    assert "Step 2 cannot be signed off yet: 9 reason(s)" in page
+    assert "Account has no export: upload it, or mark the table not used with a reason." in page
 
 
 def test_it_turns_recorded_rules_into_step_9_items(client_for, migration):

@@ -6,6 +6,11 @@ The web app and the manage.py commands call only what is exported here:
   progress=None, merge_source_path=None) -> Report``: one export through its table's rules;
   ``progress(rows_done, rows_total_or_None)`` is called after every batch; ``Report.to_dict()``
   is the contract's JSON, ``Report.issues.iter_dicts()`` streams the row issues.
+- ``transform_parts(table, inputs, outputs, settings, *, report_path=None, progress=None,
+  header_paths=None) -> Report``: an export in several parts (one output per part, one report with
+  ``parts``); ``header_paths``: the order (quote) export whose companies lines take.
+  ``part_output_name(input, ext)`` names a part's output; ``column_difference`` says how two
+  parts' columns differ.
 - ``inspect_file(path, table=None, settings=None) -> Inspection``: detected table, matched and
   missing columns, row count, issue counts by code and a 20-row preview, for the upload step.
 - ``check_exports(paths, company="", company_rule=None) -> CheckResult`` (``to_dict()``,
@@ -48,9 +53,11 @@ from .options import (
     ORDER_TYPES,
     RELATIONSHIP_TYPES,
     CompanyRule,
+    RelationshipTypeRule,
     TransformSettings,
 )
 from .packs import IMPORT_ORDER, PackFile, PackPart, split_for_import, write_manifest
+from .parts import column_difference, part_output_name, transform_parts
 from .party_numbers import load_party_numbers
 from .reading import SAMPLE_BYTES, check_csv_head
 from .report import STEP2_ONLY_CODES, Report
@@ -101,6 +108,7 @@ __all__ = [
     "PackFile",
     "PackPart",
     "Reconciliation",
+    "RelationshipTypeRule",
     "Report",
     "Table",
     "TransformSettings",
@@ -108,13 +116,16 @@ __all__ = [
     "VerifyResult",
     "check_csv_head",
     "check_exports",
+    "column_difference",
     "find_exports",
     "inspect_file",
     "load_party_numbers",
+    "part_output_name",
     "reconcile_sync",
     "split_for_import",
     "table_columns",
     "transform_file",
+    "transform_parts",
     "triage_errors",
     "verify_import",
     "write_manifest",

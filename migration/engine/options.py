@@ -72,6 +72,64 @@ class CompanyRule:
         return {k.strip().casefold(): v for k, v in self.mapping.items()}
 
 
+@dataclass(frozen=True)
+class RelationshipTypeRule:
+    """Relationship type per row: source column value -> relationship type label (e.g. a P2C
+    "Relationship Type" or category column); rows whose value has no entry take the setting."""
+
+    source_column: str
+    mapping: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source_column, str) or not self.source_column.strip():
+            raise EngineError("relationship type rule: name the source column to read")
+        if not self.mapping:
+            raise EngineError("relationship type rule: give at least one value -> relationship type pair")
+        canon = {
+            value: _choose(label, RELATIONSHIP_TYPES, f"relationship type for {value!r}")
+            for value, label in self.mapping.items()
+        }
+        object.__setattr__(self, "mapping", canon)
+
+    def lookup(self) -> dict[str, str]:
+        return {k.strip().casefold(): v for k, v in self.mapping.items()}
+
+
+# What a legal entity may set for itself; every other setting is the migration's.
+PER_COMPANY_SETTINGS = ("customer_group", "language")
+
+
+def _check_customer_group(group: object) -> str:
+    if not isinstance(group, str) or not group.strip() or len(group.strip()) > _CUSTOMER_GROUP_MAX:
+        raise EngineError(
+            f"customer group {group!r} is not valid: use the Customer Group Id from Finance and "
+            f"Operations (1-{_CUSTOMER_GROUP_MAX} characters), e.g. 10"
+        )
+    return group.strip()
+
+
+def _per_company(companies: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """{company: {customer_group, language}} validated; empty values mean "the migration's"."""
+    out: dict[str, dict[str, str]] = {}
+    for code, values in (companies or {}).items():
+        check_company(code, what="per-company settings: company")
+        own: dict[str, str] = {}
+        for name, value in (values or {}).items():
+            if name not in PER_COMPANY_SETTINGS:
+                raise EngineError(
+                    f"per-company setting {name!r} is unknown: use {', '.join(PER_COMPANY_SETTINGS)}"
+                )
+            if value in (None, ""):
+                continue
+            if name == "customer_group":
+                own[name] = _check_customer_group(value)
+            else:
+                own[name] = _choose(value, LANGUAGE_CODES, f"language of {code}")
+        if own:
+            out[code.upper()] = own
+    return out
+
+
 def _choose(value: str, allowed: tuple[str, ...], setting: str) -> str:
     """Return the canonical spelling of value from allowed (case-insensitive) or fail."""
     if isinstance(value, str):
@@ -93,20 +151,20 @@ class TransformSettings:
     date_order: str = "auto"
     country: str = "keep"
     headers: str = "display"
+    # Customer group and language per legal entity: {company: {setting: value}}; a row takes its
+    # company's values, else these.
+    companies: Mapping[str, Mapping[str, str]] = field(default_factory=dict, hash=False)
+    relationship_type_rule: RelationshipTypeRule | None = None
 
     def __post_init__(self) -> None:
         check_company(self.company)
-        group = self.customer_group
-        if not isinstance(group, str) or not group.strip() or len(group.strip()) > _CUSTOMER_GROUP_MAX:
-            raise EngineError(
-                f"customer group {group!r} is not valid: use the Customer Group Id from Finance and "
-                f"Operations (1-{_CUSTOMER_GROUP_MAX} characters), e.g. 10"
-            )
+        group = _check_customer_group(self.customer_group)
+        object.__setattr__(self, "companies", _per_company(self.companies))
         if self.party_numbers_path is not None and not str(self.party_numbers_path).strip():
             raise EngineError("party numbers: give the path of the Finance and Operations customer list")
         # Canonical spellings, so the report and the output use the choice labels exactly.
         canon = {
-            "customer_group": group.strip(),
+            "customer_group": group,
             "relationship_type": _choose(self.relationship_type, RELATIONSHIP_TYPES, "relationship type"),
             "language": _choose(self.language, LANGUAGE_CODES, "language"),
             "order_type": _choose(self.order_type, ORDER_TYPES, "order type"),
@@ -127,16 +185,25 @@ class TransformSettings:
         The company rule is a {"source_column", "mapping"} dict or None.
         """
         rule = values.get("company_rule")
+        kind = values.get("relationship_type_rule")
         optional = {name: values[name] for name in _OPTIONAL_SETTINGS if name in values}
         return cls(
             company=values["company"],
             company_rule=CompanyRule(rule["source_column"], rule["mapping"]) if rule else None,
             party_numbers_path=party_numbers_path,
+            companies=values.get("companies") or {},
+            relationship_type_rule=(
+                RelationshipTypeRule(kind["source_column"], kind["mapping"]) if kind else None
+            ),
             **optional,
         )
 
+    def for_company(self, company: str, name: str) -> str:
+        """Setting `name` (customer_group, language) as legal entity `company` has it."""
+        return self.companies.get(company.upper(), {}).get(name) or getattr(self, name)
+
     def to_dict(self) -> dict[str, Any]:
-        rule = self.company_rule
+        rule, kind = self.company_rule, self.relationship_type_rule
         return {
             "company": self.company,
             "company_rule": (
@@ -151,6 +218,10 @@ class TransformSettings:
             "date_order": self.date_order,
             "country": self.country,
             "headers": self.headers,
+            "companies": {code: dict(values) for code, values in self.companies.items()},
+            "relationship_type_rule": (
+                {"source_column": kind.source_column, "mapping": dict(kind.mapping)} if kind else None
+            ),
         }
 
 

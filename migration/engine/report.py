@@ -36,6 +36,13 @@ FIRST_ISSUES = (
     Issue(
         "company_not_mapped", "warning", "company rule has no entry for {value!r}: used the default company"
     ),
+    Issue("duplicate_record", "error", "record {value!r} appears more than once in this table"),
+    Issue(
+        "export_limit_reached",
+        "warning",
+        "this part has exactly 100,000 data rows: probably cut off at Sales' export limit: "
+        "export the rest as another part",
+    ),
 )
 LAST_ISSUES = (
     Issue(
@@ -46,6 +53,9 @@ LAST_ISSUES = (
 )
 # Raised by the tables that declare a unique source role; listed last among a table's own issues.
 DUPLICATE_KEY = Issue("duplicate_key", "error", "{value!r} appears more than once in this company")
+# Sales' "Export to Excel" writes at most this many data rows per file.
+EXPORT_LIMIT_ROWS = 100_000
+
 # Issues whose row number is a row of the step-2 export (merge mode), not of the transformed file.
 STEP2_ONLY_CODES = frozenset({"merge_only_in_step2"})
 
@@ -58,6 +68,8 @@ class IssueBlock:
     guids: pa.Array | None = None
     values: pa.Array | None = None
     details: pa.Array | None = None  # per-issue text appended to the message
+    part: int = 0  # index of the part (file) the rows are in
+    parts: np.ndarray | None = None  # per-issue part index, when the block spans parts
 
 
 class IssueLog:
@@ -68,6 +80,10 @@ class IssueLog:
         self.rank = {code: n for n, code in enumerate(self.codes)}
         self.blocks: list[IssueBlock] = []
         self.counts: Counter[str] = Counter()
+        # An export in several parts: the part being read, and every part's file name. Row
+        # numbers are the part's own; each issue then names its part's file.
+        self.part = 0
+        self.files: list[str] = []
 
     def add(self, block: IssueBlock) -> None:
         if len(block.rows):
@@ -95,8 +111,14 @@ class IssueLog:
                 rows,
                 guids.take(idx) if guids is not None else None,
                 values.take(idx) if values is not None else None,
+                part=self.part,
             )
         )
+
+    def flag_export_limit(self, rows: int) -> None:
+        """export_limit_reached on the last row of a part that has exactly Sales' limit of rows."""
+        if rows == EXPORT_LIMIT_ROWS:
+            self.add(IssueBlock("export_limit_reached", "", pa.array([rows], pa.int64()), part=self.part))
 
     def __len__(self) -> int:
         return sum(self.counts.values())
@@ -110,17 +132,22 @@ class IssueLog:
         block_of = np.repeat(np.arange(len(self.blocks)), lengths)
         rank = np.repeat([self.rank[b.code] for b in self.blocks], lengths)
         pos_in = np.concatenate([np.arange(n) for n in lengths])
+        parts = np.concatenate(
+            [b.parts if b.parts is not None else np.full(len(b.rows), b.part) for b in self.blocks]
+        )
         cache: dict[int, tuple[list[Any], ...]] = {}
-        for i in np.lexsort((block_of, rank, rows)):
+        for i in np.lexsort((block_of, rank, rows, parts)):
             b = int(block_of[i])
             if b not in cache:
                 cache[b] = _block_lists(self.blocks[b])
-            yield self._issue_dict(self.blocks[b], cache[b], int(pos_in[i]))
+            yield self._issue_dict(self.blocks[b], cache[b], int(pos_in[i]), int(parts[i]))
 
-    def _issue_dict(self, block: IssueBlock, lists: tuple[list[Any], ...], j: int) -> dict[str, Any]:
+    def _issue_dict(
+        self, block: IssueBlock, lists: tuple[list[Any], ...], j: int, part: int
+    ) -> dict[str, Any]:
         issue = self.codes[block.code]
         rows, guids, values, details = lists
-        return {
+        found = {
             "row": rows[j],
             "guid": guids[j] or None,
             "column": block.column,
@@ -128,6 +155,13 @@ class IssueLog:
             "code": block.code,
             "message": issue.message.format(value=_short(values[j])) + details[j],
         }
+        if self.files:  # an export in several parts: the row number is the part's own
+            found = {"file": self.files[part], **found}
+        return found
+
+    def where(self, part: int, row: int) -> str:
+        """A row as a message names it: "row N", with its part's file when there are parts."""
+        return f"row {row} of {self.files[part]}" if self.files else f"row {row}"
 
     def errors(self) -> int:
         return sum(n for code, n in self.counts.items() if self.codes[code].severity == "error")
@@ -169,6 +203,9 @@ class Report:
     merge: dict[str, Any] | None = None
     filled_in_place: bool = False  # the re-export's own workbook/file, only target cells changed
     import_parts: list[dict[str, Any]] | None = None  # the files to import, when split (--part-mb)
+    parts: list[dict[str, Any]] | None = None  # several inputs: file, rows, SHA-256 (and output) of each
+    rows_by_company: dict[str, int] = field(default_factory=dict)  # for initial sync's limits
+    relationship_types: dict[str, int] = field(default_factory=dict)  # accounts: only Customer syncs
 
     @property
     def errors(self) -> int:
@@ -200,6 +237,9 @@ class Report:
             "merge": self.merge,
             "filled_in_place": self.filled_in_place,
             "import_parts": self.import_parts,
+            "parts": self.parts,
+            "rows_by_company": dict(sorted(self.rows_by_company.items())),
+            "relationship_types": dict(sorted(self.relationship_types.items())),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from . import countries
 from .dates import DateOrder, iso_receipt, parse, time_ok
+from .headers import HeaderCompanies
 from .layout import Layout
 from .options import TransformSettings
 from .reading import Batch
@@ -61,7 +62,16 @@ class Context:
     party_by_account: bool = False  # the F&O list had no DATAAREAID column
     company_map: dict[str, str] | None = None
     caches: dict[str, TextCache] = field(default_factory=dict)
-    keys: list[tuple[pa.Array, np.ndarray, pa.Array | None]] = field(default_factory=list)
+    # (key, row numbers, GUIDs, part) per batch, for duplicate_key once every part is read.
+    keys: list[tuple[pa.Array, np.ndarray, pa.Array | None, int]] = field(default_factory=list)
+    # (normalized GUID, row numbers, part) per batch, for duplicate_record.
+    records: list[tuple[pa.Array, np.ndarray, int]] = field(default_factory=list)
+    guid_header: str = ""
+    # Lines: their header's company, by the header's GUID, number or name (None: the company rule).
+    header_companies: HeaderCompanies | None = None
+    # The relationship type rule: its column in this file and its value map.
+    relationship_column: int | None = None
+    relationship_map: dict[str, str] | None = None
 
     def cache(self, name: str) -> TextCache:
         if name not in self.caches:
@@ -208,6 +218,37 @@ def setting(name: str) -> Rule:
     return every_row
 
 
+def company_setting(name: str) -> Rule:
+    """Setting `name` as the row's company has it (per legal entity), else the migration's."""
+
+    def of_the_company(rows: Rows) -> pa.Array:
+        settings = rows.settings
+        default = getattr(settings, name)
+        if not any(name in own for own in settings.companies.values()):
+            return const(default, rows.n)
+        company = rows.value(company_of_the_row)
+        cache = rows.ctx.cache(f"company_setting:{name}")
+        return map_text(company, lambda c: settings.for_company(c.strip(), name), cache)
+
+    of_the_company.__name__ = f"company_setting_{name}"
+    return of_the_company
+
+
+def company_of_the_header(rows: Rows) -> pa.Array:
+    """A line's company is its order's (quote's), found in the header export by the header's GUID,
+    number or name as the line carries it; not found: the default company, header_not_found.
+    Without a header export: the company of the row."""
+    headers = rows.ctx.header_companies
+    if headers is None:
+        return rows.value(company_of_the_row)
+    parent = rows.source("parent")
+    if parent is None:
+        parent = const("", rows.n)
+    found = headers.lookup(parent, rows.ctx.cache("header_company"))
+    rows.flag("header_not_found", rows.column("parent"), pc.is_null(found), parent)
+    return found.fill_null(rows.settings.company)
+
+
 def ship_to_country_per_setting(rows: Rows) -> pa.Array | None:
     """Kept, or converted to ISO alpha-2 / dual-write's text; unconvertible: kept and reported."""
     text = rows.source("ship_country")
@@ -335,26 +376,61 @@ def remember_key(ctx: Context, rows: Rows, comp: pa.Array, role: str) -> None:
         numbers = numbers[keep.to_numpy(zero_copy_only=False)]
         key = key.filter(keep)
         guids = guids.filter(keep) if guids is not None else None
-    ctx.keys.append((key, numbers, guids))
+    ctx.keys.append((key, numbers, guids, ctx.issues.part))
 
 
-def duplicate_keys(ctx: Context) -> None:
-    """duplicate_key for every occurrence of a (company, key) after its first."""
-    if not ctx.keys:
+def remember_record(ctx: Context, rows: Rows) -> None:
+    """Collect record GUIDs for duplicate_record (the same record twice, in one part or two)."""
+    if rows.guids is None:
         return
-    keys = pa.chunked_array([k[0] for k in ctx.keys], pa.string())
-    rows = np.concatenate([k[1] for k in ctx.keys])
-    guids = pa.chunked_array([k[2] for k in ctx.keys], pa.string()) if ctx.keys[0][2] is not None else None
-    ctx.keys.clear()
+    guid = pc.utf8_lower(pc.utf8_trim(rows.guids, "{} \t"))
+    keep = pc.not_equal(guid, "")
+    numbers = np.arange(rows.start + 1, rows.start + rows.n + 1, dtype=np.int32)
+    if not pc.all(keep).as_py():
+        numbers = numbers[keep.to_numpy(zero_copy_only=False)]
+        guid = guid.filter(keep)
+    ctx.records.append((guid, numbers, ctx.issues.part))
+
+
+def _repeats(
+    keys: pa.ChunkedArray, rows: np.ndarray, parts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Positions of every occurrence of a key after its first, and the position of that first."""
     distinct = pc.unique(keys)
     if len(distinct) == len(keys):  # the common case, one hash pass: no duplicates
-        return
+        return None
     codes = pc.index_in(keys, value_set=distinct).to_numpy()
     _, first = np.unique(codes, return_index=True)
     first_of_row = first[codes]
     dup = np.nonzero(first_of_row != np.arange(len(codes)))[0]
-    if not len(dup):
+    return (dup, first_of_row[dup]) if len(dup) else None
+
+
+def _firsts(ctx: Context, rows: np.ndarray, parts: np.ndarray) -> pa.Array:
+    return pa.array(
+        [f" (first in {ctx.issues.where(int(p), int(r))})" for r, p in zip(rows, parts, strict=True)],
+        pa.string(),
+    )
+
+
+def _parts_of(entries: list, index: int) -> np.ndarray:
+    return np.concatenate([np.full(len(e[1]), e[index], dtype=np.int32) for e in entries])
+
+
+def duplicate_keys(ctx: Context) -> None:
+    """duplicate_key for every occurrence of a (company, key) after its first, across all parts."""
+    if not ctx.keys:
         return
+    keys = pa.chunked_array([k[0] for k in ctx.keys], pa.string())
+    rows = np.concatenate([k[1] for k in ctx.keys])
+    parts = _parts_of(ctx.keys, 3)
+    has_guids = all(k[2] is not None for k in ctx.keys)
+    guids = pa.chunked_array([k[2] for k in ctx.keys], pa.string()) if has_guids else None
+    ctx.keys.clear()
+    found = _repeats(keys, rows, parts)
+    if found is None:
+        return
+    dup, first = found
     taken = pa.array(dup)
     values = pa.array([v.split("\x1f", 1)[-1] for v in keys.take(taken).to_pylist()], pa.string())
     role = ctx.table.unique or ""
@@ -367,7 +443,34 @@ def duplicate_keys(ctx: Context) -> None:
             pa.array(rows[dup].astype(np.int64)),
             guids.take(taken).combine_chunks() if guids is not None else None,
             values,
-            details=pa.array([f" (first in row {r})" for r in rows[first_of_row[dup]].tolist()], pa.string()),
+            details=_firsts(ctx, rows[first], parts[first]),
+            parts=parts[dup],
+        )
+    )
+
+
+def duplicate_records(ctx: Context) -> None:
+    """duplicate_record for every occurrence of a record GUID after its first, across all parts."""
+    if not ctx.records:
+        return
+    guids = pa.chunked_array([r[0] for r in ctx.records], pa.string())
+    rows = np.concatenate([r[1] for r in ctx.records])
+    parts = _parts_of(ctx.records, 2)
+    ctx.records.clear()
+    found = _repeats(guids, rows, parts)
+    if found is None:
+        return
+    dup, first = found
+    values = guids.take(pa.array(dup)).combine_chunks()
+    ctx.issues.add(
+        IssueBlock(
+            "duplicate_record",
+            ctx.guid_header,
+            pa.array(rows[dup].astype(np.int64)),
+            values,
+            values,
+            details=_firsts(ctx, rows[first], parts[first]),
+            parts=parts[dup],
         )
     )
 
@@ -379,4 +482,5 @@ def apply(ctx: Context, rows: Rows) -> dict[str, pa.Array]:
     values = {t.key: value for t in ctx.table.targets if (value := rows.value(t.rule)) is not None}
     if ctx.table.unique is not None:
         remember_key(ctx, rows, comp, ctx.table.unique)
+    remember_record(ctx, rows)
     return values

@@ -16,13 +16,14 @@ from . import rules
 from .csv_inplace import fill_csv
 from .dates import DateOrder
 from .errors import EngineError
-from .layout import Layout, resolve_layout
+from .headers import HeaderCompanies
+from .layout import Layout, find, norm, resolve_layout
 from .merge import Step2Export
 from .options import TransformSettings
 from .party_numbers import load_party_numbers
 from .reading import Batch, CsvSource, Source, XlsxSource, open_source
 from .report import IssueLog, Report
-from .schema import Table, Target
+from .schema import Col, Table, Target
 from .tables import issues_of, table_for
 from .writing import CsvWriter, XlsxWriter, open_writer
 from .xlsx_inplace import fill_xlsx, rows_from_batches
@@ -54,7 +55,8 @@ def _prepare_dates(ctx: rules.Context, source: Source, batches: Iterator[Batch])
     Once decided, a later value in the other order fails to parse and is reported as bad_date.
     """
     first = next(batches, None)
-    if first is not None and ctx.table.receipt_chain and ctx.settings.date_order == "auto":
+    decided = ctx.dates.order is not None  # an earlier part of the export decided it
+    if first is not None and ctx.table.receipt_chain and ctx.settings.date_order == "auto" and not decided:
         rules.observe_dates(ctx, first)
         if not ctx.dates.order:
             rules.observe_dates(ctx, first, modified_on=True)
@@ -157,10 +159,16 @@ class _Run:
         input_path: str,
         settings: TransformSettings,
         merge_path: str | os.PathLike[str] | None,
+        *,
+        shared: _Run | None = None,
+        header_companies: HeaderCompanies | None = None,
     ) -> None:
+        """`shared`: the run of an earlier part of the same export, whose context (issues, dates,
+        keys for the duplicate checks) and report this part continues."""
         self.table, self.settings = table, settings
         self.source = open_source(input_path)
-        rule = settings.company_rule
+        # Lines with their header export take the header's company: the rule's column is not theirs.
+        rule = settings.company_rule if header_companies is None else None
         self.step2 = Step2Export(os.fspath(merge_path), table) if merge_path is not None else None
         # A re-export lacks P2C's columns (merge mode takes them from the step-2 export): none required.
         self.layout = resolve_layout(
@@ -170,6 +178,14 @@ class _Run:
             raise EngineError(
                 "merge: the re-export has no record GUID column: export it with Export to Excel"
             )
+        self.appended = appended_targets(table, self.layout, self.step2)
+        if self.step2 is not None and self.appended:
+            raise EngineError(missing_targets_message(table, self.appended))
+        if shared is not None:
+            self.ctx, self.report = shared.ctx, shared.report
+            self.ctx.layout = self.layout
+            self._locate_rule_columns()
+            return
         party, by_account = (None, False)
         if table.reads_customer_list and settings.party_numbers_path is not None:
             party, by_account = load_party_numbers(settings.party_numbers_path)
@@ -182,11 +198,25 @@ class _Run:
             party=party,
             party_by_account=by_account,
             company_map=rule.lookup() if rule else None,
+            header_companies=header_companies,
         )
-        self.appended = appended_targets(table, self.layout, self.step2)
-        if self.step2 is not None and self.appended:
-            raise EngineError(missing_targets_message(table, self.appended))
+        self._locate_rule_columns()
         self.report = Report(table=table.key, settings=settings.to_dict(), input_format=self.source.format)
+
+    def _locate_rule_columns(self) -> None:
+        """This file's GUID header (duplicate_record) and relationship type rule column."""
+        ctx, layout = self.ctx, self.layout
+        ctx.guid_header = layout.headers[layout.guid] if layout.guid is not None else ""
+        kind = self.settings.relationship_type_rule
+        if kind is None or not any(t.key == "relationship_type" for t in self.table.targets):
+            return
+        i = find([norm(h) for h in layout.headers], Col(kind.source_column, kind.source_column))
+        if i is None:
+            raise EngineError(
+                f"the relationship type rule's column {kind.source_column!r} is not in the file: "
+                "fix the column name in the relationship type rule, or export the table with that column"
+            )
+        ctx.relationship_column, ctx.relationship_map = i, kind.lookup()
 
     def rows_for(self, batch: Batch) -> rules.Rows:
         guids = batch.text(self.layout.guid) if self.layout.guid is not None else None
@@ -208,7 +238,7 @@ class _Run:
         ext = os.path.splitext(output_path)[1].lower().lstrip(".")
         return self.step2 is not None and not self.appended and ext == self.source.format
 
-    def execute(self, output_path: str, progress: Progress | None) -> Report:
+    def execute(self, output_path: str, progress: Progress | None, *, last_part: bool = True) -> Report:
         if self.fills_in_place(output_path):
             return self._execute_fill(output_path, progress)
         headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
@@ -224,8 +254,10 @@ class _Run:
         batches = _prepare_dates(self.ctx, self.source, iter(read))
         writer = open_writer(output_path, headers, _hidden(self.source), sheet)
         try:
+            before = self.report.rows_in
             self._loop(batches, writer, progress)
-            self._finish()
+            self.ctx.issues.flag_export_limit(self.report.rows_in - before)
+            self._finish(last_part)
             self.report.output_sha256 = writer.commit()
             hasher.join()
             self.report.input_sha256 = sha.hexdigest()
@@ -266,6 +298,8 @@ class _Run:
         total = self.source.rows_hint()
         for batch in batches:
             values = rules.apply(self.ctx, self.rows_for(batch))
+            self._count_companies(values.get("company"))
+            self._count_relationship_types(values.get("relationship_type"))
             cols = []
             for key in keys:
                 i = self.layout.targets[key]
@@ -289,11 +323,34 @@ class _Run:
         total = self.source.rows_hint()
         for batch in batches:
             values = rules.apply(self.ctx, self.rows_for(batch))
+            self._count_companies(values.get("company"))
+            self._count_relationship_types(values.get("relationship_type"))
             self._write(batch, values, writer)
             self.report.rows_in += batch.num_rows
             self.report.rows_out += batch.num_rows
             if progress is not None:
                 progress(self.report.rows_in, total)
+
+    def _count_companies(self, company: pa.Array | None) -> None:
+        if company is None:
+            return
+        counts = pc.value_counts(company)
+        per = self.report.rows_by_company
+        for code, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
+            per[code or ""] = per.get(code or "", 0) + n
+
+    def _count_relationship_types(self, kinds: pa.Array | None) -> None:
+        """Accounts per relationship type: only Customer accounts sync to Finance and Operations."""
+        if kinds is None:
+            return
+        counts = pc.value_counts(kinds)
+        per = self.report.relationship_types
+        for kind, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
+            per[kind or ""] = per.get(kind or "", 0) + n
 
     def _count(self, header: str, new: pa.Array, old: pa.Array | None) -> None:
         r = self.report
@@ -351,8 +408,10 @@ class _Run:
             appended.append(new)
         return appended
 
-    def _finish(self) -> None:
-        rules.duplicate_keys(self.ctx)
+    def _finish(self, last_part: bool = True) -> None:
+        if last_part:  # duplicates are looked for across every part of the export
+            rules.duplicate_keys(self.ctx)
+            rules.duplicate_records(self.ctx)
         r = self.report
         r.issues = self.ctx.issues
         r.date_order = self.ctx.dates.order if self.table.receipt_chain else None
@@ -392,7 +451,11 @@ def dry_run(table: str, input_path: str, settings: TransformSettings) -> dict[st
     """The rules over the whole file without writing anything: issue counts by code."""
     run = _Run(table_for(table), input_path, settings, None)
     batches = _prepare_dates(run.ctx, run.source, iter(run.source.batches()))
+    rows = 0
     for batch in batches:
         rules.apply(run.ctx, run.rows_for(batch))
+        rows += batch.num_rows
+    run.ctx.issues.flag_export_limit(rows)
     rules.duplicate_keys(run.ctx)
+    rules.duplicate_records(run.ctx)
     return dict(sorted(run.ctx.issues.counts.items()))

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,178 +17,457 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='WizardState',
+            name="WizardState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('prefix', models.CharField(max_length=100, unique=True)),
-                ('data', models.JSONField(default=dict)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("prefix", models.CharField(max_length=100, unique=True)),
+                ("data", models.JSONField(default=dict)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('manager', 'Project manager'), ('consultant', 'Consultant'), ('viewer', 'Viewer')], max_length=20)),
-                ('added_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("manager", "Project manager"),
+                            ("consultant", "Consultant"),
+                            ("viewer", "Viewer"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("added_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user__username'],
+                "ordering": ["user__username"],
             },
         ),
         migrations.CreateModel(
-            name='Migration',
+            name="Migration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('customer', models.CharField(max_length=120)),
-                ('fno_url', models.URLField(blank=True, verbose_name='Finance and Operations URL')),
-                ('ce_url', models.URLField(blank=True, verbose_name='Customer engagement URL')),
-                ('go_live', models.DateField(blank=True, null=True, verbose_name='Planned go-live')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('members', models.ManyToManyField(related_name='migrations', through='migration.Membership', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("customer", models.CharField(max_length=120)),
+                ("fno_url", models.URLField(blank=True, verbose_name="Finance and Operations URL")),
+                ("ce_url", models.URLField(blank=True, verbose_name="Customer engagement URL")),
+                ("go_live", models.DateField(blank=True, null=True, verbose_name="Planned go-live")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        related_name="migrations", through="migration.Membership", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='membership',
-            name='migration',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='migration.migration'),
+            model_name="membership",
+            name="migration",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="memberships",
+                to="migration.migration",
+            ),
         ),
         migrations.CreateModel(
-            name='LegalEntity',
+            name="LegalEntity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=4, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]{1,4}$', 'A company code is 1 to 4 letters or digits, such as USMF.')], verbose_name='Company code')),
-                ('name', models.CharField(max_length=120)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='legal_entities', to='migration.migration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=4,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9]{1,4}$",
+                                "A company code is 1 to 4 letters or digits, such as USMF.",
+                            )
+                        ],
+                        verbose_name="Company code",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="legal_entities",
+                        to="migration.migration",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'legal entities',
-                'ordering': ['code'],
+                "verbose_name_plural": "legal entities",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='InitializationSettings',
+            name="InitializationSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('company', models.CharField(max_length=4, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]{1,4}$', 'A company code is 1 to 4 letters or digits, such as USMF.')])),
-                ('company_rule_column', models.CharField(blank=True, help_text='Optional: take the company per row from this column (for example Owning Business Unit).', max_length=120, verbose_name='Company rule: source column')),
-                ('company_rule_map', models.JSONField(blank=True, default=dict, verbose_name='Company rule: value → company code')),
-                ('customer_group', models.CharField(default='10', max_length=10, verbose_name='Customer group')),
-                ('relationship_type', models.CharField(default='Customer', max_length=40, verbose_name='Relationship type')),
-                ('account_numbers_customized', models.BooleanField(default=False, verbose_name='Account numbers customized')),
-                ('language', models.CharField(default='en-us', max_length=10)),
-                ('order_type', models.CharField(default='Item based', max_length=40, verbose_name='Order type')),
-                ('date_order', models.CharField(choices=[('auto', 'Detect from the file'), ('mdy', 'Month/day/year (3/27/2020)'), ('dmy', 'Day/month/year (27/03/2020)'), ('ymd', 'Year-month-day (2020-03-27)')], default='auto', max_length=4, verbose_name='Date order')),
-                ('country', models.CharField(choices=[('keep', 'Keep the text as exported'), ('iso2', 'ISO 3166 two-letter code'), ('dualwrite', "Dual-write's country text")], default='keep', max_length=10)),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('migration', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='init_settings', to='migration.migration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "company",
+                    models.CharField(
+                        max_length=4,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9]{1,4}$",
+                                "A company code is 1 to 4 letters or digits, such as USMF.",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "company_rule_column",
+                    models.CharField(
+                        blank=True,
+                        help_text="Optional: take the company per row from this column (for example Owning Business Unit).",
+                        max_length=120,
+                        verbose_name="Company rule: source column",
+                    ),
+                ),
+                (
+                    "company_rule_map",
+                    models.JSONField(
+                        blank=True, default=dict, verbose_name="Company rule: value → company code"
+                    ),
+                ),
+                (
+                    "customer_group",
+                    models.CharField(default="10", max_length=10, verbose_name="Customer group"),
+                ),
+                (
+                    "relationship_type",
+                    models.CharField(default="Customer", max_length=40, verbose_name="Relationship type"),
+                ),
+                (
+                    "account_numbers_customized",
+                    models.BooleanField(default=False, verbose_name="Account numbers customized"),
+                ),
+                ("language", models.CharField(default="en-us", max_length=10)),
+                (
+                    "order_type",
+                    models.CharField(default="Item based", max_length=40, verbose_name="Order type"),
+                ),
+                (
+                    "date_order",
+                    models.CharField(
+                        choices=[
+                            ("auto", "Detect from the file"),
+                            ("mdy", "Month/day/year (3/27/2020)"),
+                            ("dmy", "Day/month/year (27/03/2020)"),
+                            ("ymd", "Year-month-day (2020-03-27)"),
+                        ],
+                        default="auto",
+                        max_length=4,
+                        verbose_name="Date order",
+                    ),
+                ),
+                (
+                    "country",
+                    models.CharField(
+                        choices=[
+                            ("keep", "Keep the text as exported"),
+                            ("iso2", "ISO 3166 two-letter code"),
+                            ("dualwrite", "Dual-write's country text"),
+                        ],
+                        default="keep",
+                        max_length=10,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "migration",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="init_settings",
+                        to="migration.migration",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'initialization settings',
+                "verbose_name_plural": "initialization settings",
             },
         ),
         migrations.CreateModel(
-            name='Evidence',
+            name="Evidence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.PositiveSmallIntegerField()),
-                ('title', models.CharField(max_length=200)),
-                ('url', models.URLField(blank=True)),
-                ('file', models.FileField(blank=True, upload_to=migration.models.evidence_path)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('added_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('added_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='evidence', to='migration.migration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step", models.PositiveSmallIntegerField()),
+                ("title", models.CharField(max_length=200)),
+                ("url", models.URLField(blank=True)),
+                ("file", models.FileField(blank=True, upload_to=migration.models.evidence_path)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("added_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "added_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="evidence",
+                        to="migration.migration",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'evidence',
-                'ordering': ['added_at', 'id'],
+                "verbose_name_plural": "evidence",
+                "ordering": ["added_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ChecklistItem',
+            name="ChecklistItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.PositiveSmallIntegerField()),
-                ('key', models.SlugField(max_length=80)),
-                ('kind', models.CharField(choices=[('task', 'Task'), ('sync_run', 'Data Integrator run'), ('export', 'Table export'), ('uninstall', 'Uninstall confirmation'), ('legal_entity', 'Legal entity link'), ('reference_map', 'Reference data map'), ('duplicate_rule', 'Duplicate detection rule'), ('reenable_rule', 'Re-enable duplicate detection rule'), ('table_map', 'Table map')], default='task', max_length=20)),
-                ('title', models.CharField(max_length=200)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('done', models.BooleanField(default=False)),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('blocker', models.CharField(blank=True, max_length=300, verbose_name='Blocked by')),
-                ('due_on', models.DateField(blank=True, null=True, verbose_name='Due')),
-                ('updated_at', models.DateTimeField(blank=True, null=True)),
-                ('done_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='migration.migration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step", models.PositiveSmallIntegerField()),
+                ("key", models.SlugField(max_length=80)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("task", "Task"),
+                            ("sync_run", "Data Integrator run"),
+                            ("export", "Table export"),
+                            ("uninstall", "Uninstall confirmation"),
+                            ("legal_entity", "Legal entity link"),
+                            ("reference_map", "Reference data map"),
+                            ("duplicate_rule", "Duplicate detection rule"),
+                            ("reenable_rule", "Re-enable duplicate detection rule"),
+                            ("table_map", "Table map"),
+                        ],
+                        default="task",
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("done", models.BooleanField(default=False)),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                ("blocker", models.CharField(blank=True, max_length=300, verbose_name="Blocked by")),
+                ("due_on", models.DateField(blank=True, null=True, verbose_name="Due")),
+                ("updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "done_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="migration.migration",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['step', 'position', 'id'],
+                "ordering": ["step", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Activity',
+            name="Activity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('verb', models.CharField(max_length=40)),
-                ('description', models.CharField(max_length=500)),
-                ('step', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='activities', to='migration.migration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("verb", models.CharField(max_length=40)),
+                ("description", models.CharField(max_length=500)),
+                ("step", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="activities",
+                        to="migration.migration",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'activities',
-                'ordering': ['-at', '-id'],
+                "verbose_name_plural": "activities",
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.PositiveSmallIntegerField()),
-                ('text', models.TextField(max_length=5000)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='migration.migration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step", models.PositiveSmallIntegerField()),
+                ("text", models.TextField(max_length=5000)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="migration.migration",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Signoff',
+            name="Signoff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.PositiveSmallIntegerField()),
-                ('signed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='signoffs', to='migration.migration')),
-                ('signed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step", models.PositiveSmallIntegerField()),
+                ("signed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="signoffs",
+                        to="migration.migration",
+                    ),
+                ),
+                (
+                    "signed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('migration', 'user'), name='one_membership_per_user'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(fields=("migration", "user"), name="one_membership_per_user"),
         ),
         migrations.AddConstraint(
-            model_name='legalentity',
-            constraint=models.UniqueConstraint(fields=('migration', 'code'), name='unique_company_per_migration'),
+            model_name="legalentity",
+            constraint=models.UniqueConstraint(
+                fields=("migration", "code"), name="unique_company_per_migration"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checklistitem',
-            constraint=models.UniqueConstraint(fields=('migration', 'key'), name='unique_item_key'),
+            model_name="checklistitem",
+            constraint=models.UniqueConstraint(fields=("migration", "key"), name="unique_item_key"),
         ),
         migrations.AddConstraint(
-            model_name='signoff',
-            constraint=models.UniqueConstraint(fields=('migration', 'step'), name='one_signoff_per_step'),
+            model_name="signoff",
+            constraint=models.UniqueConstraint(fields=("migration", "step"), name="one_signoff_per_step"),
         ),
     ]

@@ -8,107 +8,257 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('migration', '0001_initial'),
+        ("migration", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CrossCheck',
+            name="CrossCheck",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('inspecting', 'Inspecting'), ('ready', 'Ready'), ('problems', 'Problems found'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('inputs', models.JSONField(default=dict)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('summary', models.TextField(blank=True)),
-                ('message', models.CharField(blank=True, max_length=1000)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cross_checks', to='migration.migration')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("inspecting", "Inspecting"),
+                            ("ready", "Ready"),
+                            ("problems", "Problems found"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("inputs", models.JSONField(default=dict)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("summary", models.TextField(blank=True)),
+                ("message", models.CharField(blank=True, max_length=1000)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cross_checks",
+                        to="migration.migration",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ExportUpload',
+            name="ExportUpload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('table', models.CharField(max_length=30)),
-                ('kind', models.CharField(choices=[('export', 'Step 2 export'), ('reexport', 'Re-export after dual-write install'), ('party_numbers', 'Finance and Operations customer list')], default='export', max_length=20)),
-                ('version', models.PositiveIntegerField()),
-                ('file', models.FileField(max_length=300, upload_to=migration.models.upload_path)),
-                ('original_name', models.CharField(max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('uploaded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('inspecting', 'Inspecting'), ('ready', 'Ready'), ('problems', 'Problems found'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('state_message', models.CharField(blank=True, max_length=1000)),
-                ('inspection', models.JSONField(blank=True, default=dict)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='uploads', to='migration.migration')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("table", models.CharField(max_length=30)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("export", "Step 2 export"),
+                            ("reexport", "Re-export after dual-write install"),
+                            ("party_numbers", "Finance and Operations customer list"),
+                        ],
+                        default="export",
+                        max_length=20,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("file", models.FileField(max_length=300, upload_to=migration.models.upload_path)),
+                ("original_name", models.CharField(max_length=255)),
+                ("size", models.BigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("uploaded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("inspecting", "Inspecting"),
+                            ("ready", "Ready"),
+                            ("problems", "Problems found"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("state_message", models.CharField(blank=True, max_length=1000)),
+                ("inspection", models.JSONField(blank=True, default=dict)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="uploads",
+                        to="migration.migration",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['table', '-version'],
+                "ordering": ["table", "-version"],
             },
         ),
         migrations.CreateModel(
-            name='TransformJob',
+            name="TransformJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('table', models.CharField(max_length=30)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=20)),
-                ('run_settings', models.JSONField(default=dict)),
-                ('input_sha256', models.JSONField(default=dict)),
-                ('rows_done', models.BigIntegerField(default=0)),
-                ('rows_total', models.BigIntegerField(blank=True, null=True)),
-                ('message', models.CharField(blank=True, max_length=1000)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('output_csv', models.FileField(blank=True, max_length=300, upload_to=migration.models.job_path)),
-                ('output_xlsx', models.FileField(blank=True, max_length=300, upload_to=migration.models.job_path)),
-                ('report_json', models.FileField(blank=True, max_length=300, upload_to=migration.models.job_path)),
-                ('issues_file', models.FileField(blank=True, max_length=300, upload_to=migration.models.job_path)),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('migration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='jobs', to='migration.migration')),
-                ('party_numbers', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='migration.exportupload')),
-                ('reexport', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='migration.exportupload')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='migration.exportupload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("table", models.CharField(max_length=30)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("run_settings", models.JSONField(default=dict)),
+                ("input_sha256", models.JSONField(default=dict)),
+                ("rows_done", models.BigIntegerField(default=0)),
+                ("rows_total", models.BigIntegerField(blank=True, null=True)),
+                ("message", models.CharField(blank=True, max_length=1000)),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "output_csv",
+                    models.FileField(blank=True, max_length=300, upload_to=migration.models.job_path),
+                ),
+                (
+                    "output_xlsx",
+                    models.FileField(blank=True, max_length=300, upload_to=migration.models.job_path),
+                ),
+                (
+                    "report_json",
+                    models.FileField(blank=True, max_length=300, upload_to=migration.models.job_path),
+                ),
+                (
+                    "issues_file",
+                    models.FileField(blank=True, max_length=300, upload_to=migration.models.job_path),
+                ),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "migration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="jobs",
+                        to="migration.migration",
+                    ),
+                ),
+                (
+                    "party_numbers",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="migration.exportupload",
+                    ),
+                ),
+                (
+                    "reexport",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="migration.exportupload",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="migration.exportupload",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='JobIssue',
+            name="JobIssue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('row', models.PositiveIntegerField()),
-                ('guid', models.CharField(blank=True, max_length=64)),
-                ('column', models.CharField(blank=True, max_length=200)),
-                ('severity', models.CharField(max_length=10)),
-                ('code', models.CharField(max_length=40)),
-                ('message', models.CharField(max_length=500)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='issues', to='migration.transformjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("row", models.PositiveIntegerField()),
+                ("guid", models.CharField(blank=True, max_length=64)),
+                ("column", models.CharField(blank=True, max_length=200)),
+                ("severity", models.CharField(max_length=10)),
+                ("code", models.CharField(max_length=40)),
+                ("message", models.CharField(max_length=500)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="issues",
+                        to="migration.transformjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['row', 'id'],
+                "ordering": ["row", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='exportupload',
-            constraint=models.UniqueConstraint(fields=('migration', 'table', 'kind', 'version'), name='one_upload_per_version'),
+            model_name="exportupload",
+            constraint=models.UniqueConstraint(
+                fields=("migration", "table", "kind", "version"), name="one_upload_per_version"
+            ),
         ),
         migrations.AddIndex(
-            model_name='jobissue',
-            index=models.Index(fields=['job', 'severity', 'code'], name='migration_j_job_id_d575e9_idx'),
+            model_name="jobissue",
+            index=models.Index(fields=["job", "severity", "code"], name="migration_j_job_id_d575e9_idx"),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('migration', '0002_uploads_and_jobs'),
+        ("migration", "0002_uploads_and_jobs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='transformjob',
-            name='enqueued_at',
+            model_name="transformjob",
+            name="enqueued_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='transformjob',
-            name='task_id',
+            model_name="transformjob",
+            name="task_id",
             field=models.CharField(blank=True, max_length=64),
         ),
     ]

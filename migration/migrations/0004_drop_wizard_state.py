@@ -4,13 +4,12 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('migration', '0003_job_task_id'),
+        ("migration", "0003_job_task_id"),
     ]
 
     operations = [
         migrations.DeleteModel(
-            name='WizardState',
+            name="WizardState",
         ),
     ]

@@ -5,20 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('migration', '0004_drop_wizard_state'),
+        ("migration", "0004_drop_wizard_state"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='initializationsettings',
-            name='company',
-            field=models.CharField(max_length=4, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]{1,4}$', 'Use the 1 to 4 letter or digit code of the legal entity, such as USMF.')]),
+            model_name="initializationsettings",
+            name="company",
+            field=models.CharField(
+                max_length=4,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[A-Za-z0-9]{1,4}$",
+                        "Use the 1 to 4 letter or digit code of the legal entity, such as USMF.",
+                    )
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='legalentity',
-            name='code',
-            field=models.CharField(max_length=4, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]{1,4}$', 'Use the 1 to 4 letter or digit code of the legal entity, such as USMF.')], verbose_name='Company code'),
+            model_name="legalentity",
+            name="code",
+            field=models.CharField(
+                max_length=4,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[A-Za-z0-9]{1,4}$",
+                        "Use the 1 to 4 letter or digit code of the legal entity, such as USMF.",
+                    )
+                ],
+                verbose_name="Company code",
+            ),
         ),
     ]

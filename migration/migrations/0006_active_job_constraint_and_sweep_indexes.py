@@ -5,27 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('migration', '0005_one_company_code_validator'),
+        ("migration", "0005_one_company_code_validator"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='exportupload',
-            index=models.Index(condition=models.Q(('state__in', ['queued', 'inspecting'])), fields=['updated_at'], name='upload_pending_updated'),
+            model_name="exportupload",
+            index=models.Index(
+                condition=models.Q(("state__in", ["queued", "inspecting"])),
+                fields=["updated_at"],
+                name="upload_pending_updated",
+            ),
         ),
         migrations.AddIndex(
-            model_name='transformjob',
-            index=models.Index(condition=models.Q(('state', 'running')), fields=['heartbeat_at'], name='job_running_heartbeat'),
+            model_name="transformjob",
+            index=models.Index(
+                condition=models.Q(("state", "running")),
+                fields=["heartbeat_at"],
+                name="job_running_heartbeat",
+            ),
         ),
         migrations.AddIndex(
-            model_name='transformjob',
-            index=models.Index(condition=models.Q(('state', 'queued')), fields=['enqueued_at'], name='job_queued_enqueued'),
+            model_name="transformjob",
+            index=models.Index(
+                condition=models.Q(("state", "queued")), fields=["enqueued_at"], name="job_queued_enqueued"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='transformjob',
-            constraint=models.UniqueConstraint(condition=models.Q(('state__in', ['queued', 'running'])), fields=('migration', 'table'), name='one_active_job_per_table'),
+            model_name="transformjob",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state__in", ["queued", "running"])),
+                fields=("migration", "table"),
+                name="one_active_job_per_table",
+            ),
         ),
     ]

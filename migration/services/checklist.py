@@ -4,13 +4,19 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import item_kinds, runbook
+from .. import item_kinds, runbook, selectors
 from ..models import ChecklistItem, Membership, Migration, Signoff
 from .activity import activity_record
 
 
 class ChecklistError(Exception):
-    """A checklist action that is not allowed now; the message says why and what to do."""
+    """A checklist action that is not allowed now; the message says why and what to do.
+
+    `reasons`: every reason, each with the link to fix it (the step-2 gate lists them all)."""
+
+    def __init__(self, message: str, reasons: list | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or []
 
 
 def _log(item: ChecklistItem, actor, verb: str, text: str) -> None:
@@ -104,6 +110,14 @@ def _require_manager(migration: Migration, actor) -> None:
 @transaction.atomic
 def step_sign_off(*, migration: Migration, step: int, actor) -> Signoff:
     _require_manager(migration, actor)
+    if step == runbook.EXPORTS_STEP:
+        # Signing off step 2 opens the uninstall, which deletes P2C's columns and their data.
+        reasons = selectors.step2_gate(migration)
+        if reasons:
+            raise ChecklistError(
+                f"Step 2 cannot be signed off yet: {len(reasons)} reason(s), listed with a link to fix each.",
+                reasons,
+            )
     open_items = list(migration.items.filter(step=step, done=False).values_list("title", flat=True))
     if open_items:
         raise ChecklistError(
@@ -129,6 +143,12 @@ def uninstall_unlocked(migration: Migration) -> bool:
 def uninstall_confirm(*, migration: Migration, actor, typed_name: str) -> ChecklistItem:
     if not uninstall_unlocked(migration):
         raise ChecklistError("Step 3 is locked until a project manager signs off the exports of step 2.")
+    backup = migration.items.filter(kind=item_kinds.BACKUP).first()
+    if backup is not None and not backup.done:
+        raise ChecklistError(
+            "Record the backup of the Sales environment first (its label or date): the uninstall cannot be "
+            "undone."
+        )
     if typed_name.strip() != migration.name:
         raise ChecklistError(
             f"Type the migration's name exactly ({migration.name}) to confirm the uninstall."

@@ -59,13 +59,21 @@ def _usable(upload: ExportUpload | None) -> ExportUpload | None:
     return upload if upload is not None and upload.state in USABLE else None
 
 
+def _usable_parts(migration: Migration, table: str) -> list[ExportUpload]:
+    """The step-2 export's parts, all inspected and readable; else []."""
+    parts = selectors.export_parts(migration).get(table, [])
+    return parts if parts and all(p.state in USABLE for p in parts) else []
+
+
 def _inputs(migration: Migration, table: str, run_settings: dict) -> dict:
     info = engine.TABLES[table]
-    source = _usable(selectors.latest_uploads(migration).get(table))
-    if source is None:
+    parts = _usable_parts(migration, table)
+    if not parts:
         raise JobError(
-            f"Upload the {info.export_name} export at step 2 first (and wait until it shows Ready)."
+            f"Upload the {info.export_name} export at step 2 first (every part, and wait until each "
+            "shows Ready)."
         )
+    source = parts[0]
     party_numbers = None
     if table == "account" and run_settings["account_numbers_customized"]:
         party_numbers = _usable(selectors.latest_uploads(migration, UploadKind.PARTY_NUMBERS).get("account"))
@@ -75,7 +83,18 @@ def _inputs(migration: Migration, table: str, run_settings: dict) -> dict:
                 "(Customers V3 export) on this page first."
             )
     reexport = _usable(selectors.latest_uploads(migration, UploadKind.REEXPORT).get(table))
-    return {"source": source, "reexport": reexport, "party_numbers": party_numbers}
+    if reexport is not None and len(parts) > 1:
+        raise JobError(
+            f"The {info.export_name} export is in {len(parts)} parts: filling a re-export from it is not "
+            "supported yet. Remove the re-export to initialize the parts themselves."
+        )
+    return {"source": source, "reexport": reexport, "party_numbers": party_numbers, "parts": parts}
+
+
+def _header_parts(migration: Migration, table: str) -> list[ExportUpload]:
+    """Lines take their header's company: the order (quote) export's parts, when uploaded."""
+    header = engine.TABLES[table].checked.header
+    return _usable_parts(migration, header[0]) if header else []
 
 
 def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
@@ -85,12 +104,19 @@ def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
         raise JobError(f"{engine.TABLES[table].export_name}: {engine.TABLES[table].why_not}.")
     run_settings = settings_snapshot(migration)
     inputs = _inputs(migration, table, run_settings)
+    parts = inputs.pop("parts")
+    headers = _header_parts(migration, table)
+    if headers:
+        run_settings["header_parts"] = [u.id for u in headers]
+    hashes = {k: u.sha256 for k, u in inputs.items() if u is not None}
+    hashes["parts"] = [u.sha256 for u in parts]
     with transaction.atomic():
         job = _create_job(
             migration=migration,
             table=table,
             run_settings=run_settings,
-            input_sha256={k: u.sha256 for k, u in inputs.items() if u is not None},
+            input_sha256=hashes,
+            parts=[u.id for u in parts],
             created_by=actor,
             **inputs,
         )
@@ -146,6 +172,7 @@ def job_retry(*, job: TransformJob, actor) -> TransformJob:
             reexport=job.reexport,
             party_numbers=job.party_numbers,
             input_sha256=job.input_sha256,
+            parts=job.parts,
             created_by=actor,
         )
         activity_record(
@@ -335,9 +362,75 @@ def job_run(*, job_id: int, task_id: str | None = None) -> None:
         _end(job_id, JobState.FAILED, str(error))
 
 
+def _in_parts(job: TransformJob) -> bool:
+    return len(job.parts) > 1 or bool(job.run_settings.get("header_parts"))
+
+
+def _named_copies(stack: ExitStack, uploads: list[ExportUpload], folder: Path) -> list[str]:
+    """Local paths that carry each upload's own file name (the report names parts by it)."""
+    paths = []
+    for n, upload in enumerate(uploads, start=1):
+        local = stack.enter_context(local_copy(upload.file, under=folder))
+        named = folder / f"in{n}" / upload.original_name
+        named.parent.mkdir(parents=True)
+        named.symlink_to(Path(local).resolve())
+        paths.append(str(named))
+    return paths
+
+
+def _ordered(ids: list[int]) -> list[ExportUpload]:
+    found = ExportUpload.objects.in_bulk(ids)
+    return [found[i] for i in ids]
+
+
+def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
+    """An export in several parts (or lines with their header export): one output per part."""
+    with ExitStack() as stack:
+        inputs = _named_copies(stack, _ordered(job.parts or [job.source_id]), folder / "parts")
+        headers = _named_copies(stack, _ordered(job.run_settings.get("header_parts", [])), folder / "headers")
+        party = (
+            stack.enter_context(local_copy(job.party_numbers.file, under=folder))
+            if job.party_numbers
+            else None
+        )
+        settings = engine_settings(job.run_settings, party)
+        out = folder / "out"
+        out.mkdir()
+        csv_outs = [out / engine.part_output_name(p, ".csv") for p in inputs]
+        xlsx_outs = [out / engine.part_output_name(p, ".xlsx") for p in inputs]
+        if len(set(csv_outs)) < len(csv_outs):  # two parts of the same name: number them
+            csv_outs = [out / f"{n}_{p.name}" for n, p in enumerate(csv_outs, start=1)]
+            xlsx_outs = [out / f"{n}_{p.name}" for n, p in enumerate(xlsx_outs, start=1)]
+        report_out = folder / "report.json"
+        report = engine.transform_parts(
+            job.table, inputs, csv_outs, settings, report_path=report_out,
+            progress=_ProgressWriter(job.id, (0.0, 0.5)), header_paths=headers,
+        )  # fmt: skip
+        engine.transform_parts(
+            job.table, inputs, xlsx_outs, settings,
+            progress=_ProgressWriter(job.id, (0.5, 0.5)), header_paths=headers,
+        )  # fmt: skip
+        by_part: dict[str, set[int]] = {}
+        for issue in report.issues.iter_dicts():
+            by_part.setdefault(issue.get("file", Path(inputs[0]).name), set()).add(issue["row"])
+        issues_outs = []
+        for path, csv_out in zip(inputs, csv_outs, strict=True):
+            rows = sorted(by_part.get(Path(path).name, ()))
+            # People open these to fix rows: xlsx of text cells, so no cell runs as a formula.
+            issues_out = out / f"{csv_out.stem}_issues.xlsx"
+            write_rows(path, issues_out, rows, as_text=True)
+            issues_outs.append(issues_out)
+        job.report = report
+    if len(inputs) == 1:  # lines with their header export: one output, as any one-file job
+        return {"csv": csv_outs[0], "xlsx": xlsx_outs[0], "report": report_out, "issues": issues_outs[0]}
+    return {"report": report_out, "parts": list(zip(csv_outs, xlsx_outs, issues_outs, strict=True))}
+
+
 def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
     """The review copies (the step-2 export with dual-write's columns appended: not for import) and,
     with a re-export, the import file: the re-export filled in place, cut into parts if too large."""
+    if _in_parts(job):
+        return _transform_parts(job, folder)
     with ExitStack() as stack:
         source = stack.enter_context(local_copy(job.source.file, under=folder))
         reexport = stack.enter_context(local_copy(job.reexport.file, under=folder)) if job.reexport else None
@@ -358,7 +451,7 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
                 progress=_ProgressWriter(job.id, shares.pop(0)), merge_source_path=source,
             )  # fmt: skip
             outputs["import"] = import_out
-            outputs["parts"] = _split(import_out, folder / "parts")
+            outputs["import_parts"] = _split(import_out, folder / "import-parts")
         for out in (csv_out, xlsx_out):
             report = engine.transform_file(
                 job.table, source, out, settings, progress=_ProgressWriter(job.id, shares.pop(0)),
@@ -398,6 +491,7 @@ def _save_issues(job: TransformJob) -> None:
                 row=issue["row"],
                 guid=issue.get("guid") or "",
                 column=(issue.get("column") or "")[:200],
+                file=(issue.get("file") or "")[:255],
                 severity=issue["severity"],
                 code=issue["code"],
                 message=issue["message"][:500],
@@ -418,7 +512,7 @@ def _store_import(job: TransformJob, outputs: dict[str, Path], base: str) -> dic
         "import_file": store_result(outputs["import"], base + result_name(job, "_import" + suffix))
     }
     parts = []
-    for p in outputs["parts"]:
+    for p in outputs["import_parts"]:
         if p.part is None:
             name, file = names["import_file"], names["import_file"].rsplit("/", 1)[-1]
         else:
@@ -432,8 +526,28 @@ def _store_import(job: TransformJob, outputs: dict[str, Path], base: str) -> dic
     return names
 
 
+def _store_parts(job: TransformJob, outputs: dict, base: str) -> dict:
+    """Each part's outputs beside the job's report; the job summary lists them."""
+    files = []
+    for n, (csv_out, xlsx_out, issues_out) in enumerate(outputs["parts"], start=1):
+        stem = f"{result_name(job, '')}_part{n}"
+        files.append(
+            {
+                "part": n,
+                "csv": store_result(csv_out, base + f"{stem}.csv"),
+                "xlsx": store_result(xlsx_out, base + f"{stem}.xlsx"),
+                "issues": store_result(issues_out, base + f"{stem}_issues{issues_out.suffix}"),
+            }
+        )
+    job.part_files = files
+    return {"report_json": store_result(outputs["report"], base + result_name(job, "_report.json"))}
+
+
 def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
     base = f"migrations/{job.migration_id}/jobs/{job.id}/"
+    if "parts" in outputs:
+        _finish_stored(job, _store_parts(job, outputs, base))
+        return
     names = {
         **_store_import(job, outputs, base),
         "output_csv": store_result(outputs["csv"], base + result_name(job, "_review-copy.csv")),
@@ -443,9 +557,16 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
             outputs["issues"], base + result_name(job, "_issues" + outputs["issues"].suffix)
         ),
     }
+    _finish_stored(job, names)
+
+
+def _finish_stored(job: TransformJob, names: dict) -> None:
     _save_issues(job)
     report = job.report
     summary = {key: value for key, value in report.to_dict().items() if key != "issues"}
+    if getattr(job, "part_files", None):
+        summary["part_files"] = job.part_files
+
     finished = TransformJob.objects.filter(id=job.id, state=JobState.RUNNING).update(
         state=JobState.SUCCEEDED,
         finished_at=timezone.now(),

@@ -12,6 +12,8 @@ SETTING_FIELDS = (
     "company_rule_map",
     "customer_group",
     "relationship_type",
+    "relationship_type_rule_column",
+    "relationship_type_rule_map",
     "account_numbers_customized",
     "language",
     "order_type",
@@ -33,7 +35,36 @@ def init_settings_update(*, init_settings: InitializationSettings, actor, values
             description=f"Set {label} to {values[field]!s:.200}",
             step=runbook.INITIALIZE_STEP,
         )
+    changed += _entities_update(init_settings, actor, values.get("entities", {}))
     if changed:
         init_settings.updated_by, init_settings.updated_at = actor, timezone.now()
         init_settings.save()
+    return changed
+
+
+DEFAULT_TEXT = "the migration's value"
+
+
+def _entities_update(init_settings: InitializationSettings, actor, entities: dict) -> list[str]:
+    """Customer group and language per legal entity ("" : the migration's value)."""
+    changed = []
+    for entity in init_settings.migration.legal_entities.all():
+        own = entities.get(entity.code)
+        if own is None:
+            continue
+        for field in ("customer_group", "language"):
+            value = own.get(field, "")
+            if getattr(entity, field) == value:
+                continue
+            setattr(entity, field, value)
+            entity.save(update_fields=[field])
+            changed.append(f"{entity.code}.{field}")
+            label = "customer group" if field == "customer_group" else "language"
+            activity_record(
+                migration=init_settings.migration,
+                actor=actor,
+                verb="setting",
+                description=f"Set the {label} of {entity.code} to {value or DEFAULT_TEXT}",
+                step=runbook.INITIALIZE_STEP,
+            )
     return changed

@@ -100,8 +100,14 @@ def _slot_label(table: str, kind: str) -> str:
     return label + suffix.get(kind, "")
 
 
-def upload_create(*, migration: Migration, table: str, kind: str, upload, actor) -> ExportUpload:
-    """Store an upload as a new version of its slot and queue its inspection."""
+def upload_create(
+    *, migration: Migration, table: str, kind: str, upload, actor, part: int | None = None
+) -> ExportUpload:
+    """Store an upload as a new version of its slot and queue its inspection.
+
+    Step-2 exports come in parts: `part` None adds a part, a number replaces that part (its
+    earlier version stays, downloadable). Other kinds keep one file per slot, in versions.
+    """
     check_upload(upload)
     digest = sha256_of_upload(upload)
     with transaction.atomic():
@@ -110,14 +116,18 @@ def upload_create(*, migration: Migration, table: str, kind: str, upload, actor)
         Migration.objects.select_for_update().get(pk=migration.pk)
         if refusal := quota.upload_refusal(migration=migration, actor=actor, size=upload.size):
             raise UploadError(refusal)
-        latest = ExportUpload.objects.filter(migration=migration, table=table, kind=kind).aggregate(
-            v=Max("version")
-        )
+        slot = ExportUpload.objects.filter(migration=migration, table=table, kind=kind)
+        latest = slot.aggregate(v=Max("version"), p=Max("part"))
+        if kind != UploadKind.EXPORT:
+            part = 1
+        elif part is not None and not slot.filter(part=part, removed_at__isnull=True).exists():
+            raise UploadError("That part is no longer in this export: add the file as a new part.")
         record = ExportUpload(
             migration=migration,
             table=table,
             kind=kind,
             version=(latest["v"] or 0) + 1,
+            part=part or (latest["p"] or 0) + 1,
             original_name=Path(upload.name).name[:255],
             size=upload.size,
             sha256=digest,
@@ -125,11 +135,14 @@ def upload_create(*, migration: Migration, table: str, kind: str, upload, actor)
         )
         record.file.save(Path(upload.name).name, upload, save=False)
         record.save()
+        what = _slot_label(table, kind)
+        if kind == UploadKind.EXPORT:
+            what += f" part {record.part}" + (" (replaced)" if part else "")
         activity_record(
             migration=migration,
             actor=actor,
             verb="upload",
-            description=f"Uploaded {record.original_name} as {_slot_label(table, kind)} v{record.version}",
+            description=f"Uploaded {record.original_name} as {what} v{record.version}",
             step=runbook.EXPORTS_STEP if kind == UploadKind.EXPORT else runbook.INITIALIZE_STEP,
         )
         from ..tasks import inspect_upload
@@ -165,6 +178,79 @@ def _claim_for_inspection(upload_id: int) -> bool:
     )
 
 
+def upload_remove(*, upload: ExportUpload, actor) -> None:
+    """Take a part out of its export; its file stays, downloadable, as an earlier version."""
+    with transaction.atomic():
+        removed = ExportUpload.objects.filter(
+            migration=upload.migration, table=upload.table, kind=upload.kind, part=upload.part
+        ).filter(removed_at__isnull=True)
+        if not removed.update(removed_at=timezone.now(), removed_by=actor):
+            raise UploadError("That part was already removed.")
+        activity_record(
+            migration=upload.migration,
+            actor=actor,
+            verb="upload",
+            description=f"Removed {upload.original_name} (part {upload.part}) from "
+            f"{_slot_label(upload.table, upload.kind)}",
+            step=runbook.EXPORTS_STEP,
+        )
+    _record_export_total(upload.migration, upload.table, actor)
+    cross_check_queue_if_complete(migration=upload.migration)
+
+
+def upload_confirm_limit(*, upload: ExportUpload, actor, reason: str) -> None:
+    """A part of exactly 100,000 rows whose count is real: the reason goes to the activity log."""
+    reason = reason.strip()
+    if not reason:
+        raise UploadError("Say why the count of 100,000 rows is real (for example: checked in Sales).")
+    if not upload.limit_reached:
+        raise UploadError("This part does not have exactly 100,000 rows: nothing to confirm.")
+    ExportUpload.objects.filter(id=upload.id).update(
+        limit_confirmed_reason=reason[:300], limit_confirmed_by=actor
+    )
+    activity_record(
+        migration=upload.migration,
+        actor=actor,
+        verb="confirmed",
+        description=f"Confirmed the 100,000 rows of {upload.original_name} are real: {reason}"[:500],
+        step=runbook.EXPORTS_STEP,
+    )
+
+
+def finding_acknowledge(*, migration: Migration, actor, code: str, table: str, message: str, reason: str):
+    """A project manager acknowledges a cross-file check error with a reason; it stops blocking."""
+    from ..models import FindingAcknowledgement, Membership
+
+    if not Membership.objects.filter(migration=migration, user=actor, role="manager").exists():
+        raise UploadError("Only a project manager can acknowledge a cross-file check error.")
+    if not reason.strip():
+        raise UploadError("Say why this error can be accepted.")
+    check = selectors.latest_cross_check(migration)
+    findings = check.result.get("findings", []) if check else []
+    if not any(f["code"] == code and f["table"] == table and f["message"] == message for f in findings):
+        raise UploadError("That finding is not in the latest cross-file check.")
+    FindingAcknowledgement.objects.create(
+        migration=migration, code=code, table=table, message=message[:1000], reason=reason.strip()[:500],
+        acknowledged_by=actor,
+    )  # fmt: skip
+    activity_record(
+        migration=migration,
+        actor=actor,
+        verb="acknowledged",
+        description=f"Acknowledged the cross-file check error {code} on {table}: {reason.strip()}"[:500],
+        step=runbook.EXPORTS_STEP,
+    )
+
+
+def _other_parts_columns(upload: ExportUpload) -> tuple[str, list[str]] | None:
+    """The first other part in use that has been read: its name and headers."""
+    others = selectors.export_parts(upload.migration).get(upload.table, [])
+    for other in others:
+        if other.id != upload.id and other.inspection.get("headers"):
+            return other.original_name, other.inspection["headers"]
+    return None
+
+
 def upload_inspect(*, upload_id: int) -> None:
     if not _claim_for_inspection(upload_id):
         return
@@ -174,6 +260,15 @@ def upload_inspect(*, upload_id: int) -> None:
     except engine.EngineError as error:
         _finish(upload, UploadState.FAILED, str(error), {})
         return
+    if upload.kind == UploadKind.EXPORT and (other := _other_parts_columns(upload)):
+        differ = engine.column_difference(other[1], inspection.get("headers", []))
+        if differ:
+            message = (
+                f"Refused: its columns are not those of {other[0]} ({differ}). Export every part from "
+                "the same view, then replace this part."
+            )
+            _finish(upload, UploadState.FAILED, message, inspection)
+            return
     if upload.kind in AFTER_INSTALL:
         problems = bool(inspection.get("targets_missing") or inspection.get("warning"))
         message = after_install_summary(upload.kind, inspection)
@@ -248,15 +343,19 @@ def _finish(upload: ExportUpload, state: str, message: str, inspection: dict) ->
 
 
 def _record_export(upload: ExportUpload, inspection: dict) -> None:
-    """Tick the step-2 checklist row from the inspected upload, as its uploader."""
-    item = upload.migration.items.filter(key=f"export-{upload.table}").first()
-    rows = inspection.get("rows")
-    if item is None or rows is None:
+    """Tick the step-2 checklist row from the inspected parts, as the uploader."""
+    _record_export_total(upload.migration, upload.table, upload.uploaded_by)
+
+
+def _record_export_total(migration: Migration, table: str, actor) -> None:
+    item = migration.items.filter(key=f"export-{table}").first()
+    rows = [p.inspection.get("rows") for p in selectors.export_parts(migration).get(table, [])]
+    if item is None or not rows or None in rows:
         return
     checklist.item_update(
         item=item,
-        actor=upload.uploaded_by,
-        details={"status": "exported", "row_count": rows, "reason": ""},
+        actor=actor,
+        details={"status": "exported", "row_count": sum(rows), "reason": ""},
         blocker=item.blocker,
         due_on=item.due_on,
     )
@@ -266,11 +365,16 @@ USABLE = (UploadState.READY, UploadState.PROBLEMS)
 
 
 def cross_check_queue_if_complete(*, migration: Migration) -> CrossCheck | None:
-    """Once every slot holds an inspected export, check them together (once per set of inputs)."""
-    latest = selectors.latest_uploads(migration)
-    if len(latest) < len(runbook.EXPORT_TABLES) or any(u.state not in USABLE for u in latest.values()):
+    """Once every table in use holds inspected parts, check them together (once per set of inputs).
+
+    Tables marked "not used" are left out; a part that failed keeps its table out of the check
+    until it is replaced or removed (the step-2 gate says so).
+    """
+    parts = selectors.export_parts(migration)
+    in_use = selectors.tables_in_use(migration)
+    if not in_use or any(t not in parts or any(p.state not in USABLE for p in parts[t]) for t in in_use):
         return None
-    inputs = {table: upload.id for table, upload in sorted(latest.items())}
+    inputs = selectors.cross_check_inputs(migration, parts)
     with transaction.atomic():
         Migration.objects.select_for_update().get(pk=migration.pk)
         existing = CrossCheck.objects.filter(migration=migration).first()
@@ -288,7 +392,8 @@ def cross_check_run(*, check_id: int) -> None:
     if not CrossCheck.objects.filter(id=check_id, state__in=active).update(state=UploadState.INSPECTING):
         return
     check = CrossCheck.objects.select_related("migration").get(id=check_id)
-    uploads = {u.table: u for u in ExportUpload.objects.filter(id__in=check.inputs.values())}
+    by_id = {u.id: u for u in ExportUpload.objects.filter(id__in=_ids(check.inputs))}
+    uploads = {t: [by_id[i] for i in _listed(ids) if i in by_id] for t, ids in check.inputs.items()}
     run = engine_settings(settings_snapshot(check.migration), party_numbers_path=None)
     try:
         result = _check_all(uploads, run)
@@ -303,12 +408,31 @@ def cross_check_run(*, check_id: int) -> None:
     )
 
 
-def _check_all(uploads: dict[str, ExportUpload], run: engine.TransformSettings):
+def _listed(ids) -> list[int]:
+    return list(ids) if isinstance(ids, list) else [ids]  # checks before parts: one id per table
+
+
+def _ids(inputs: dict) -> list[int]:
+    return [i for ids in inputs.values() for i in _listed(ids)]
+
+
+def _check_all(uploads: dict[str, list[ExportUpload]], run: engine.TransformSettings):
     with ExitStack() as stack:
-        paths = {table: stack.enter_context(local_copy(u.file)) for table, u in uploads.items()}
-        result = engine.check_exports(paths, company=run.company, company_rule=run.company_rule)
+        paths = {
+            table: [stack.enter_context(local_copy(u.file)) for u in parts]
+            for table, parts in uploads.items()
+        }
+        result = engine.check_exports(
+            paths, company=run.company, company_rule=run.company_rule, expect_all=False
+        )
     # Users see the names they uploaded, never the server's paths.
-    result.files = {table: f"{u.original_name} v{u.version}" for table, u in uploads.items()}
+    result.files = {
+        table: " + ".join(f"{u.original_name} v{u.version}" for u in parts)
+        for table, parts in uploads.items()
+    }
+    for table, listed in result.parts.items():
+        for entry, u in zip(listed, uploads[table], strict=True):
+            entry["file"] = u.original_name
     return result
 
 

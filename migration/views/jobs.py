@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db.models import FileField
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -50,11 +52,17 @@ def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
     return JsonResponse(
         {
             "uploads": [
-                upload_json(u)
-                for kind in UploadKind.values
-                for u in selectors.latest_uploads(migration, kind).values()
+                *(upload_json(u) for parts in selectors.export_parts(migration).values() for u in parts),
+                *(
+                    upload_json(u)
+                    for kind in UploadKind.values
+                    if kind != UploadKind.EXPORT
+                    for u in selectors.latest_uploads(migration, kind).values()
+                ),
             ],
-            "cross_check": {"state": check.state, "summary": check.summary} if check else None,
+            "cross_check": (
+                {"id": check.id, "state": check.state, "summary": check.summary} if check else None
+            ),
             "jobs": [_job_json(job) for job in latest_jobs],
             "verifications": [
                 {"table": c.table, "state": c.state, "message": c.message}
@@ -142,6 +150,7 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
         "counts": sorted(job.summary.get("counts", {}).items()),
         # Excel runs such cells as formulas when it opens a CSV; the xlsx holds them as text.
         "formula_cells": job.summary.get("issue_counts", {}).get("formula_like_text", 0),
+        "row_limits": selectors.job_row_limits(job),
     }
     return render(request, "migration/job_detail.html", context)
 
@@ -150,9 +159,22 @@ JOB_FILES = {"csv": "output_csv", "xlsx": "output_xlsx", "report": "report_json"
 DOWNLOADS = {**JOB_FILES, "import": "import_file"}
 
 
+def _part_file(job: TransformJob, part: int, what: str):
+    """A part's output (csv, xlsx, issues) of a job over an export in parts."""
+    for entry in job.summary.get("part_files", []):
+        if entry["part"] == part and what in ("csv", "xlsx", "issues"):
+            return default_storage.open(entry[what], "rb"), entry[what]
+    raise Http404("This job has no such file")
+
+
 @login_required
-def job_download(request: HttpRequest, migration_id: int, job_id: int, what: str) -> HttpResponse:
+def job_download(
+    request: HttpRequest, migration_id: int, job_id: int, what: str, part: int | None = None
+) -> HttpResponse:
     job = _job_for(request, migration_id, job_id, READ)
+    if part is not None:
+        handle, name = _part_file(job, part, what)
+        return FileResponse(handle, as_attachment=True, filename=name.rsplit("/", 1)[-1])
     field = getattr(job, DOWNLOADS.get(what, ""), None)
     if not field:
         raise Http404("This job has no such file")
@@ -160,7 +182,7 @@ def job_download(request: HttpRequest, migration_id: int, job_id: int, what: str
 
 
 @login_required
-def job_part_download(request: HttpRequest, migration_id: int, job_id: int, part: int) -> HttpResponse:
+def job_import_part_download(request: HttpRequest, migration_id: int, job_id: int, part: int) -> HttpResponse:
     job = _job_for(request, migration_id, job_id, READ)
     found = next((p for p in job.import_parts if p["part"] == part), None)
     if found is None:
@@ -182,6 +204,12 @@ def results_zip(request: HttpRequest, migration_id: int) -> HttpResponse:
         for job in done
         for field in JOB_FILES.values()
         if getattr(job, field)
+    ]
+    files += [
+        (name.rsplit("/", 1)[-1], FieldFile(None, FileField(storage=default_storage), name))
+        for job in done
+        for entry in job.summary.get("part_files", [])
+        for name in (entry["csv"], entry["xlsx"], entry["issues"])
     ]
     name = f"{slugify(migration.name)}_initialized_{timezone.localdate():%Y-%m-%d}.zip"
     response = StreamingHttpResponse(zip_stream(files), content_type="application/zip")

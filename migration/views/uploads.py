@@ -34,6 +34,7 @@ def upload_json(upload: ExportUpload) -> dict:
         "state_label": upload.get_state_display(),
         "message": upload.state_message,
         "row_count": upload.inspection.get("rows"),
+        "part": upload.part,
         "uploaded_by": upload.uploaded_by.username,
         "uploaded_at": upload.uploaded_at.isoformat(),
     }
@@ -53,8 +54,14 @@ def upload_create(request: HttpRequest, migration_id: int, kind: str, table: str
             raise uploads.UploadError(too_large)
         if file is None:
             raise uploads.UploadError("Choose a file to upload.")
+        part = request.POST.get("part", "")
         upload = uploads.upload_create(
-            migration=membership.migration, table=table, kind=kind, upload=file, actor=request.user
+            migration=membership.migration,
+            table=table,
+            kind=kind,
+            upload=file,
+            actor=request.user,
+            part=int(part) if part.isdigit() else None,
         )
     except uploads.UploadError as error:
         if wants_json(request):
@@ -67,6 +74,61 @@ def upload_create(request: HttpRequest, migration_id: int, kind: str, table: str
         request, f"Uploaded {upload.original_name} (version {upload.version}); inspecting it now."
     )
     return back
+
+
+def _export_part(request: HttpRequest, migration_id: int, upload_id: int, need) -> ExportUpload:
+    membership_required(request, migration_id, need)
+    return get_object_or_404(
+        ExportUpload.objects.select_related("migration"),
+        id=upload_id,
+        migration_id=migration_id,
+        kind=UploadKind.EXPORT,
+    )
+
+
+@require_POST
+@login_required
+def upload_remove(request: HttpRequest, migration_id: int, upload_id: int) -> HttpResponse:
+    upload = _export_part(request, migration_id, upload_id, WORK)
+    try:
+        uploads.upload_remove(upload=upload, actor=request.user)
+        messages.success(
+            request, f"Removed {upload.original_name}; its file stays among the earlier versions."
+        )
+    except uploads.UploadError as error:
+        messages.error(request, str(error))
+    return back_to_step(migration_id, runbook.EXPORTS_STEP, f"#slot-{upload.table}")
+
+
+@require_POST
+@login_required
+def upload_confirm_limit(request: HttpRequest, migration_id: int, upload_id: int) -> HttpResponse:
+    upload = _export_part(request, migration_id, upload_id, WORK)
+    try:
+        uploads.upload_confirm_limit(upload=upload, actor=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, f"Confirmed the 100,000 rows of {upload.original_name}.")
+    except uploads.UploadError as error:
+        messages.error(request, str(error))
+    return back_to_step(migration_id, runbook.EXPORTS_STEP, f"#slot-{upload.table}")
+
+
+@require_POST
+@login_required
+def finding_acknowledge(request: HttpRequest, migration_id: int) -> HttpResponse:
+    membership = membership_required(request, migration_id, MANAGE)
+    try:
+        uploads.finding_acknowledge(
+            migration=membership.migration,
+            actor=request.user,
+            code=request.POST.get("code", ""),
+            table=request.POST.get("table", ""),
+            message=request.POST.get("message", ""),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, "Cross-file check error acknowledged.")
+    except uploads.UploadError as error:
+        messages.error(request, str(error))
+    return back_to_step(migration_id, runbook.EXPORTS_STEP, "#cross-check")
 
 
 @login_required

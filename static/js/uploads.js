@@ -61,8 +61,14 @@
       .then(function (data) {
         var busy = false, finished = false;
         data.uploads.forEach(function (u) {
-          var slot = document.querySelector('[data-slot="' + u.kind + ":" + u.table + '"]');
-          if (!slot) return;
+          // A step-2 export shows each part on its own row; other slots show their latest file.
+          var slot = u.kind === "export"
+            ? document.querySelector('[data-upload="' + u.id + '"]')
+            : document.querySelector('[data-slot="' + u.kind + ":" + u.table + '"]');
+          if (!slot) {
+            if (u.kind === "export" && document.querySelector('[data-slot="export:' + u.table + '"]')) reloadWanted = true;
+            return;
+          }
           var was = slot.getAttribute("data-state");
           showUploadState(slot, u);
           slot.setAttribute("data-state", u.state);
@@ -86,9 +92,14 @@
           if (ACTIVE_UPLOAD.indexOf(v.state) >= 0) busy = true;
           else if (was !== v.state) finished = true;
         });
-        if (data.cross_check) {
-          var check = document.getElementById("cross-check");
-          if (check && ACTIVE_UPLOAD.indexOf(data.cross_check.state) >= 0) busy = true;
+        var check = document.getElementById("cross-check");
+        if (check && data.cross_check) {
+          // A check that finishes (or appears finished) changes the findings and the gate: reload.
+          var had = check.getAttribute("data-state");
+          var now = data.cross_check.state + ":" + data.cross_check.id;
+          check.setAttribute("data-state", now);
+          if (ACTIVE_UPLOAD.indexOf(data.cross_check.state) >= 0) busy = true;
+          else if (had !== null && had !== now) finished = true;
         }
         // A finished upload or job changes links and buttons: show the page anew.
         if ((finished || reloadWanted) && reloadWhenIdle()) return;
@@ -131,10 +142,14 @@
       try { data = JSON.parse(xhr.responseText); } catch (e) { data = { error: "The server did not answer as expected (" + xhr.status + ")." }; }
       if (xhr.status === 201) {
         bar.value = 100;
-        var slot = form.closest("[data-slot]");
-        showUploadState(slot, data);
-        slot.setAttribute("data-state", data.state);
+        var slot = form.closest("[data-upload]") || form.closest("[data-slot]");
         input.value = "";
+        if (data.kind === "export") {
+          reloadWanted = true;  // a new part (or version) gets its own row: show the page anew
+        } else {
+          showUploadState(slot, data);
+          slot.setAttribute("data-state", data.state);
+        }
         pollSoon();
       } else {
         bar.hidden = true;
@@ -166,7 +181,7 @@
     });
   });
 
-  document.querySelectorAll("[data-slot]").forEach(function (slot) {
+  document.querySelectorAll("[data-slot], [data-upload]").forEach(function (slot) {
     var badge = slot.querySelector('[data-role="state"]');
     if (badge) slot.setAttribute("data-state", badge.className.replace(/.*upload-/, ""));
   });

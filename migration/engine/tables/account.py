@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..report import DUPLICATE_KEY
-from ..rules import Rows, blank, company_of_the_row, map_text, nulls_where, setting
+from ..rules import Rows, blank, company_of_the_row, company_setting, const, map_text, nulls_where
 from ..schema import COMPANY, Checked, Col, Issue, Source, Table, Target
 
 ACCOUNT_NUMBER = Col("Account Number", "accountnumber")
@@ -41,6 +41,21 @@ def _from_fno_list(rows: Rows, number: pa.Array) -> pa.Array:
     return map_text(key, party.get)  # unique keys: a cache would only grow
 
 
+def relationship_type_of_the_row(rows: Rows) -> pa.Array:
+    """The relationship type setting, or the relationship type rule's label for the row's value
+    (relationship_type_not_mapped and the setting when the rule has no entry)."""
+    ctx = rows.ctx
+    default = rows.settings.relationship_type
+    if ctx.relationship_map is None or ctx.relationship_column is None:
+        return const(default, rows.n)
+    text = rows.batch.text(ctx.relationship_column)
+    lookup = ctx.relationship_map
+    mapped = map_text(text, lambda v: lookup.get(v.strip().casefold()), ctx.cache("relationship_type"))
+    column = ctx.layout.headers[ctx.relationship_column]
+    rows.flag("relationship_type_not_mapped", column, pc.is_null(mapped), text)
+    return mapped.fill_null(default)
+
+
 TABLE = Table(
     key="account",
     export_name="Account",
@@ -55,14 +70,21 @@ TABLE = Table(
     targets=(
         Target("company", COMPANY, company_of_the_row),
         Target(
-            "relationship_type", Col("Relationship Type", "customertypecode"), setting("relationship_type")
+            "relationship_type", Col("Relationship Type", "customertypecode"), relationship_type_of_the_row
         ),
         Target(
-            "customer_group", Col("Customer Group Id", "msdyn_customergroupid"), setting("customer_group")
+            "customer_group",
+            Col("Customer Group Id", "msdyn_customergroupid"),
+            company_setting("customer_group"),
         ),
         Target("party_number", Col("Party Number", "msdyn_partynumber"), party_number),
     ),
     issues=(
+        Issue(
+            "relationship_type_not_mapped",
+            "warning",
+            "relationship type rule has no entry for {value!r}: used the default relationship type",
+        ),
         Issue("missing_account_number", "error", "Account Number is empty: no Party Number possible"),
         Issue(
             "party_number_not_found",

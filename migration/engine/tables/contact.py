@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..report import DUPLICATE_KEY
-from ..rules import Rows, blank, company_of_the_row, map_text, nulls_where, yes_no
+from ..rules import Rows, blank, company_of_the_row, company_setting, map_text, nulls_where, yes_no
 from ..schema import COMPANY, Checked, Col, Issue, Source, Table, Target
 
 CONTACT_NUMBER = Col("Contact Number", "msdynce_contactnumber")
@@ -30,8 +30,12 @@ def yes_when_active(rows: Rows) -> pa.Array:
     return pc.if_else(rows.value(is_active_customer), "Yes", "No")
 
 
+CUSTOMER_GROUP = company_setting("customer_group")
+
+
 def customer_group_when_active(rows: Rows) -> pa.Array:
-    return pc.if_else(rows.value(is_active_customer), rows.settings.customer_group, "")
+    group = rows.value(CUSTOMER_GROUP)
+    return pc.if_else(rows.value(is_active_customer), group, "")
 
 
 def customer_when_not_active(rows: Rows) -> pa.Array:

@@ -14,6 +14,7 @@ from ..report import DUPLICATE_KEY
 from ..rules import (
     Rows,
     company_of_the_row,
+    company_setting,
     copy_of,
     first_date_of_the_receipt_chain,
     setting,
@@ -39,6 +40,13 @@ def number_copied_even_if_too_long(rows: Rows) -> pa.Array:
     rows.flag("sales_order_number_too_long", rows.column("number"), too_long, number)
     return number
 
+
+# Lines (order products, quote products) whose header is not in the header export.
+HEADER_NOT_FOUND = Issue(
+    "header_not_found",
+    "warning",
+    "{value!r} is not in the header export: the line got the default company",
+)
 
 # A row's issues are listed in this order.
 HEADER_ISSUES = (
@@ -70,7 +78,7 @@ def header_targets(number: Col) -> tuple[Target, ...]:
             note_if_no_source="the file has no Ship To Country/Region column: no country column was written",
         ),
         Target("receipt_date", RECEIPT_DATE, first_date_of_the_receipt_chain, same_as="receipt"),
-        Target("language", LANGUAGE, setting("language")),
+        Target("language", LANGUAGE, company_setting("language")),
         Target("order_type", ORDER_TYPE, setting("order_type")),
     )
 

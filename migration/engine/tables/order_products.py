@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..rules import company_of_the_row
+from ..rules import company_of_the_header
 from ..schema import COMPANY, Checked, Col, Source, Table, Target
+from .order import HEADER_NOT_FOUND
 
 ORDER = Col("Order", "salesorderid")  # the lookup cell holds the order's name
 
@@ -14,6 +15,7 @@ TABLE = Table(
     position=4,
     guid_headers=("(do not modify) order product", "salesorderdetailid"),
     sources=(Source("parent", ORDER),),
-    targets=(Target("company", COMPANY, company_of_the_row),),
+    targets=(Target("company", COMPANY, company_of_the_header),),
+    issues=(HEADER_NOT_FOUND,),
     checked=Checked(header=("order", ORDER)),
 )

@@ -1,4 +1,7 @@
-"""manage.py p2c_check DIR [--company USMF] [--json]: check a folder of step-2 exports together."""
+"""manage.py p2c_check DIR [--company USMF] [--json]: check a folder of step-2 exports together.
+
+A table may be in several parts (order_1.xlsx, order_2.xlsx): they are checked as one table.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,10 @@ class Command(EngineCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "folder", metavar="DIR", help="folder with the exports (account.csv, order.xlsx, ...)"
+            "folder",
+            metavar="DIR",
+            help="folder with the exports (account.csv, order.xlsx, ...); parts by name (order_1.xlsx, "
+            "order_2.xlsx) or by headers",
         )
         parser.add_argument("--company", default="", help="legal entity code the rows belong to, e.g. USMF")
         parser.add_argument("--json", action="store_true", help="print JSON instead of the summary")

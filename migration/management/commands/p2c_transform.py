@@ -1,7 +1,12 @@
-"""manage.py p2c_transform TABLE INPUT OUTPUT [options]: the step-8 transformation (p2c-rules.md)."""
+"""manage.py p2c_transform TABLE INPUT [INPUT ...] OUTPUT [options]: the step-8 transformation.
+
+Several inputs are the parts of one export (Sales writes at most 100,000 rows per file): OUTPUT is
+then a folder, each part gives one output named after it, and one report covers the table.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -14,21 +19,32 @@ from migration.engine import (
     TABLES,
     EngineError,
     TransformSettings,
+    part_output_name,
+    split_for_import,
     transform_file,
+    transform_parts,
 )
-from migration.engine.packs import split_for_import
 
 from ._p2c_cli import EngineCommand
 
 
-def _pairs(items: list[str]) -> dict[str, str]:
+def _pairs(items: list[str], option: str = "--company-map", example: str = "'Contoso US=USMF'") -> dict:
     mapping = {}
     for item in items:
         value, sep, code = item.rpartition("=")
         if not sep or not value.strip():
-            raise EngineError(f"--company-map {item!r} is not VALUE=CODE, e.g. 'Contoso US=USMF'")
+            raise EngineError(f"{option} {item!r} is not VALUE=CODE, e.g. {example}")
         mapping[value.strip()] = code.strip()
     return mapping
+
+
+def _per_company(o: dict[str, Any]) -> dict[str, dict[str, str]]:
+    companies: dict[str, dict[str, str]] = {}
+    for option, name in (("company_group", "customer_group"), ("company_language", "language")):
+        flag = "--" + option.replace("_", "-")
+        for code, value in _pairs(o[option], flag, "'DEMF=20'").items():
+            companies.setdefault(code.upper(), {})[name] = value
+    return companies
 
 
 class Command(EngineCommand):
@@ -36,9 +52,19 @@ class Command(EngineCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("table", choices=list(TABLES), metavar="TABLE", help=", ".join(TABLES))
-        parser.add_argument("input", metavar="INPUT", help="the export, .csv or .xlsx")
         parser.add_argument(
-            "output", metavar="OUTPUT", help="the result; its extension (.csv/.xlsx) picks the format"
+            "inputs", nargs="+", metavar="INPUT", help="the export, .csv or .xlsx; several: its parts"
+        )
+        parser.add_argument(
+            "output",
+            metavar="OUTPUT",
+            help="the result; its extension (.csv/.xlsx) picks the format. With several inputs a folder: "
+            "one output per part, named after it, and the table's report",
+        )
+        parser.add_argument(
+            "--format",
+            choices=("csv", "xlsx"),
+            help="several inputs: the outputs' format (default: each part's)",
         )
         parser.add_argument("--company", required=True, help="legal entity code, e.g. USMF")
         parser.add_argument("--customer-group", default="10")
@@ -53,6 +79,27 @@ class Command(EngineCommand):
             "--company-column", help="company rule: the source column holding the business unit"
         )
         parser.add_argument("--company-map", action="append", default=[], metavar="VALUE=CODE")
+        parser.add_argument(
+            "--company-group", action="append", default=[], metavar="CODE=GROUP", help="per legal entity"
+        )
+        parser.add_argument(
+            "--company-language",
+            action="append",
+            default=[],
+            metavar="CODE=LANGUAGE",
+            help="per legal entity",
+        )
+        parser.add_argument(
+            "--relationship-column", help="relationship type rule: the source column to read (accounts)"
+        )
+        parser.add_argument("--relationship-map", action="append", default=[], metavar="VALUE=TYPE")
+        parser.add_argument(
+            "--header-export",
+            action="append",
+            default=[],
+            metavar="HEADER_EXPORT",
+            help="lines: the order (quote) export, or each of its parts; lines take their header's company",
+        )
         parser.add_argument("--merge-source", metavar="STEP2_EXPORT", help="merge mode: the step-2 export")
         parser.add_argument("--report", metavar="REPORT.json")
         parser.add_argument(
@@ -67,22 +114,33 @@ class Command(EngineCommand):
         rule = None
         if o["company_column"] or o["company_map"]:
             rule = {"source_column": o["company_column"] or "", "mapping": _pairs(o["company_map"])}
-        settings = TransformSettings.from_dict(
-            {**o, "company_rule": rule}, party_numbers_path=o["party_numbers"]
-        )
-        report = transform_file(
-            o["table"],
-            o["input"],
-            o["output"],
-            settings,
-            report_path=o["report"],
-            merge_source_path=o["merge_source"],
-        )
-        if o["part_mb"] is not None:
-            self._split(report, o)
+        kind = None
+        if o["relationship_column"] or o["relationship_map"]:
+            kind = {
+                "source_column": o["relationship_column"] or "",
+                "mapping": _pairs(o["relationship_map"], "--relationship-map", "'Prospect=Prospect'"),
+            }
+        values = {**o, "company_rule": rule, "relationship_type_rule": kind, "companies": _per_company(o)}
+        settings = TransformSettings.from_dict(values, party_numbers_path=o["party_numbers"])
+        inputs = o["inputs"]
+        if len(inputs) > 1 or o["header_export"]:
+            report, where = self._parts(o, inputs, settings)
+        else:
+            report = transform_file(
+                o["table"],
+                inputs[0],
+                o["output"],
+                settings,
+                report_path=o["report"],
+                merge_source_path=o["merge_source"],
+            )
+            where = o["output"]
+            if o["part_mb"] is not None:
+                self._split(report, o)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.issues.counts.items())) or "none"
+        parts = f" from {len(inputs)} parts" if len(inputs) > 1 else ""
         sys.stdout.write(
-            f"{o['table']}: {report.rows_out} rows written to {o['output']}; "
+            f"{o['table']}: {report.rows_out} rows{parts} written to {where}; "
             f"{report.errors} errors, {report.warnings} warnings ({counts})\n"
         )
 
@@ -102,3 +160,23 @@ class Command(EngineCommand):
             f"{o['output']} is larger than {o['part_mb']:g} MB: import its {len(parts)} parts in order, "
             f"{parts[0].file} to {parts[-1].file}\n"
         )
+
+    def _parts(self, o: dict[str, Any], inputs: list[str], settings: TransformSettings):
+        if o["part_mb"] is not None:
+            raise EngineError("--part-mb cuts one output: give a single INPUT")
+        if o["merge_source"]:
+            raise EngineError("--merge-source takes one re-export: give a single INPUT")
+        if len(inputs) == 1:  # one input with --header-export: OUTPUT stays a file
+            outputs, report_path = [o["output"]], o["report"]
+        else:
+            folder = o["output"]
+            if os.path.splitext(folder)[1].lower() in (".csv", ".xlsx"):
+                raise EngineError(f"with several inputs OUTPUT is a folder, not {folder!r}")
+            os.makedirs(folder, exist_ok=True)
+            ext = f".{o['format']}" if o["format"] else None
+            outputs = [os.path.join(folder, part_output_name(p, ext)) for p in inputs]
+            report_path = o["report"] or os.path.join(folder, f"{o['table']}_report.json")
+        report = transform_parts(
+            o["table"], inputs, outputs, settings, report_path=report_path, header_paths=o["header_export"]
+        )
+        return report, (o["output"] if len(inputs) > 1 else outputs[0])

@@ -1,0 +1,191 @@
+"""An export in several parts: Sales' "Export to Excel" stops at 100,000 rows per file.
+
+The parts of one table are read one after another through one rule context, so
+duplicates are found across parts, `auto` dates are decided once, and memory
+does not grow with the number of parts. Each part gives its own output; one
+report covers the table, with each part's file, rows and SHA-256.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from . import rules
+from .errors import EngineError
+from .headers import HeaderCompanies
+from .layout import norm, resolve_layout
+from .options import TransformSettings
+from .reading import open_source
+from .report import Report
+from .tables import TABLES, table_for
+from .transform import Progress, _Run
+
+PathLike = str | os.PathLike[str]
+
+
+def check_same_columns(paths: Sequence[PathLike]) -> None:
+    """Parts of one table have the same columns, header order and case aside; else a fatal
+    problem naming the columns that differ from the first part."""
+    first = None
+    for path in paths:
+        headers = open_source(path).headers
+        if first is None:
+            first = (os.path.basename(os.fspath(path)), headers)
+            continue
+        differ = column_difference(first[1], headers)
+        if differ:
+            raise EngineError(
+                f"{os.path.basename(os.fspath(path))!r} does not have the same columns as {first[0]!r} "
+                f"({differ}): export every part from the same view"
+            )
+
+
+def column_difference(first_headers: Sequence[str], other_headers: Sequence[str]) -> str:
+    """'only in this part: X; missing: Y' between two parts' headers (order and case aside), or ''."""
+    first = {norm(h): h for h in first_headers}
+    other = {norm(h): h for h in other_headers}
+    extra = [h for n, h in other.items() if n not in first]
+    missing = [h for n, h in first.items() if n not in other]
+    said = []
+    if extra:
+        said.append("only in this part: " + ", ".join(repr(h) for h in extra))
+    if missing:
+        said.append("missing: " + ", ".join(repr(h) for h in missing))
+    return "; ".join(said)
+
+
+def part_output_name(input_path: PathLike, extension: str | None = None) -> str:
+    """A part's output is named after it: order_2.xlsx -> order_2.xlsx (or .csv with extension)."""
+    stem, ext = os.path.splitext(os.path.basename(os.fspath(input_path)))
+    return stem + (extension or ext.lower())
+
+
+def transform_parts(
+    table: str,
+    inputs: Sequence[PathLike],
+    outputs: Sequence[PathLike],
+    settings: TransformSettings,
+    *,
+    report_path: PathLike | None = None,
+    progress: Progress | None = None,
+    header_paths: Sequence[PathLike] | None = None,
+) -> Report:
+    """Transform an export given as parts, outputs[i] for inputs[i]. Raises EngineError on a
+    fatal problem, and then no output is left (parts already written are removed)."""
+    declared = table_for(table)
+    if not declared.transforms:
+        raise EngineError(f"{declared.export_name}: {declared.why_not}")
+    inputs, outputs = [os.fspath(p) for p in inputs], [os.fspath(p) for p in outputs]
+    if not inputs or len(inputs) != len(outputs):
+        raise EngineError("give one output for each input part")
+    if len(set(map(os.path.abspath, outputs))) != len(outputs):
+        raise EngineError("two parts would be written to the same output: give the parts different names")
+    for path in outputs:
+        if os.path.splitext(path)[1].lower() not in (".csv", ".xlsx"):
+            raise EngineError(f"output {path!r} must end in .csv or .xlsx: the extension picks the format")
+        if any(os.path.abspath(path) == os.path.abspath(i) for i in inputs):
+            raise EngineError("an output path is one of the inputs: choose another output folder")
+    check_same_columns(inputs)
+    headers = header_companies(declared.key, header_paths, settings)
+    written: list[str] = []
+    try:
+        report = _run_parts(declared.key, inputs, outputs, settings, progress, headers, written)
+        if report_path is not None:
+            report.write_json(report_path)
+    except BaseException:
+        for path in written:
+            if os.path.exists(path):
+                os.remove(path)
+        raise
+    finally:
+        pa.default_memory_pool().release_unused()
+    return report
+
+
+def header_companies(
+    table: str, header_paths: Sequence[PathLike] | None, settings: TransformSettings
+) -> HeaderCompanies | None:
+    """Lines: their headers' companies from the header export (all its parts); else None."""
+    declared = TABLES[table]
+    if not header_paths or declared.checked.header is None:
+        return None
+    return HeaderCompanies(TABLES[declared.checked.header[0]], list(header_paths), settings)
+
+
+def _run_parts(
+    table: str,
+    inputs: list[str],
+    outputs: list[str],
+    settings: TransformSettings,
+    progress: Progress | None,
+    headers: HeaderCompanies | None,
+    written: list[str],
+) -> Report:
+    declared = table_for(table)
+    several = len(inputs) > 1
+    run: _Run | None = None
+    parts = []
+    done_before = 0
+    for n, (path, output) in enumerate(zip(inputs, outputs, strict=True)):
+        run = _Run(declared, path, settings, None, shared=run, header_companies=headers)
+        if n == 0:
+            _decide_dates(run, inputs)
+        issues = run.ctx.issues
+        issues.part = n
+        if several and n == 0:
+            issues.files = [os.path.basename(p) for p in inputs]
+        report = run.report
+        before = report.rows_in
+        part_progress = _offset(progress, done_before) if progress else None
+        run.execute(output, part_progress, last_part=n == len(inputs) - 1)
+        written.append(output)
+        done_before = report.rows_in
+        parts.append(
+            {
+                "file": os.path.basename(path),
+                "rows": report.rows_in - before,
+                "sha256": report.input_sha256,
+                "format": run.source.format,
+                "output": os.path.basename(output),
+                "output_sha256": report.output_sha256,
+            }
+        )
+    assert run is not None
+    report = run.report
+    if several:
+        report.parts = parts
+        report.input_sha256 = report.output_sha256 = ""
+        report.input_format = "+".join(dict.fromkeys(p["format"] for p in parts))
+    return report
+
+
+def _offset(progress: Progress, done_before: int) -> Progress:
+    """Rows done are counted over the whole table already; a part's total is its own."""
+
+    def report(rows_done: int, rows_total: int | None) -> None:
+        progress(rows_done, None if rows_total is None else done_before + rows_total)
+
+    return report
+
+
+def _decide_dates(run: _Run, inputs: list[str]) -> None:
+    """`auto` date order over the whole export, as one file would decide it: the first rows, then
+    every part in turn until a value settles it."""
+    ctx = run.ctx
+    if not ctx.table.receipt_chain or ctx.settings.date_order != "auto" or len(inputs) < 2:
+        return
+    own = ctx.layout
+    try:
+        for path in inputs:
+            source = open_source(path)
+            ctx.layout = resolve_layout(ctx.table, source.headers, require=False)
+            for batch in source.batches():
+                rules.observe_dates(ctx, batch)
+                rules.observe_dates(ctx, batch, modified_on=True)
+                if ctx.dates.order:
+                    return
+    finally:
+        ctx.layout = own

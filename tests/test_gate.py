@@ -1,0 +1,233 @@
+"""Step 2 with real-size exports: parts, the 100,000-row flag, the sign-off gate; step 8 over parts."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.base import ContentFile
+
+from migration import item_kinds, selectors
+from migration.engine import report as engine_report
+from migration.models import Activity, CrossCheck, ExportUpload, JobState, UploadState
+from migration.run_settings import settings_snapshot
+from migration.services import checklist, jobs, settings, uploads
+
+ACCOUNT = ["(Do Not Modify) Account", "Account Name", "Account Number"]
+CONTACT = ["(Do Not Modify) Contact", "Full Name", "Company Name", "Contact Number", "Is Active Customer"]
+
+
+def _csv(name: str, headers: list[str], rows: list[list[str]]) -> ContentFile:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows([headers, *rows])
+    return ContentFile(buf.getvalue().encode("utf-8-sig"), name=name)
+
+
+def _accounts(start: int, n: int) -> list[list[str]]:
+    return [
+        [f"00000000-0000-0000-0000-{i:012d}", f"Account {i}", f"ACC-{i}"] for i in range(start, start + n)
+    ]
+
+
+def _add(migration, actor, table, file, part=None) -> ExportUpload:
+    upload = uploads.upload_create(
+        migration=migration, table=table, kind="export", upload=file, actor=actor, part=part
+    )
+    uploads.upload_inspect(upload_id=upload.id)
+    upload.refresh_from_db()
+    return upload
+
+
+def _only_in_use(migration, actor, tables):
+    """Every other table marked not used, with a reason."""
+    rows = [
+        {"item_id": i.id, "details": {"status": "not_used", "reason": "No such records"}}
+        for i in migration.items.filter(step=2)
+        if i.key.removeprefix("export-") not in tables
+    ]
+    checklist.step_save(migration=migration, step=2, actor=actor, rows=rows)
+
+
+def _run_check(migration):
+    for check in CrossCheck.objects.filter(migration=migration, state=UploadState.QUEUED):
+        uploads.cross_check_run(check_id=check.id)
+
+
+def _reasons(migration) -> list[str]:
+    return [r.text for r in selectors.step2_gate(migration)]
+
+
+def test_it_holds_a_table_in_parts_with_rows_per_part_and_the_total(migration, consultant):
+    _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
+    _add(migration, consultant, "account", _csv("account_2.csv", ACCOUNT, _accounts(3, 2)))
+    [slot] = [s for s in selectors.upload_slots(migration) if s.table == "account"]
+    assert [(p.original_name, p.inspection["rows"]) for p in slot.parts] == [
+        ("account_1.csv", 3),
+        ("account_2.csv", 2),
+    ]
+    assert slot.total_rows == 5
+    assert migration.items.get(key="export-account").details["row_count"] == 5
+
+
+def test_it_keeps_the_earlier_file_when_a_part_is_replaced(migration, consultant):
+    first = _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
+    _add(migration, consultant, "account", _csv("account_2.csv", ACCOUNT, _accounts(3, 2)))
+    new = _add(
+        migration, consultant, "account", _csv("account_1b.csv", ACCOUNT, _accounts(0, 4)), part=first.part
+    )
+    [slot] = [s for s in selectors.upload_slots(migration) if s.table == "account"]
+    assert [p.original_name for p in slot.parts] == ["account_1b.csv", "account_2.csv"]
+    assert slot.earlier == [first] and new.version == 3
+    assert slot.total_rows == 6
+
+
+def test_it_removes_a_part_but_keeps_its_file(migration, consultant):
+    _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
+    second = _add(migration, consultant, "account", _csv("account_2.csv", ACCOUNT, _accounts(3, 2)))
+    uploads.upload_remove(upload=second, actor=consultant)
+    [slot] = [s for s in selectors.upload_slots(migration) if s.table == "account"]
+    assert [p.original_name for p in slot.parts] == ["account_1.csv"]
+    assert [e.original_name for e in slot.earlier] == ["account_2.csv"]
+    assert Activity.objects.filter(description__startswith="Removed account_2.csv").exists()
+
+
+def test_it_refuses_a_part_whose_columns_differ_and_names_them(migration, consultant):
+    _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
+    other = _add(
+        migration,
+        consultant,
+        "account",
+        _csv("account_2.csv", [*ACCOUNT, "Owner"], [[*r, "x"] for r in _accounts(3, 1)]),
+    )
+    assert other.state == UploadState.FAILED
+    assert "'Owner'" in other.state_message and "account_1.csv" in other.state_message
+    assert any("account_2.csv" in r and "failed" in r for r in _reasons(migration))
+
+
+def test_it_flags_and_confirms_a_part_of_exactly_the_export_limit(migration, consultant, monkeypatch):
+    monkeypatch.setattr(engine_report, "EXPORT_LIMIT_ROWS", 3)
+    part = _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
+    assert part.limit_unconfirmed
+    assert any("probably cut off" in r for r in _reasons(migration))
+    with pytest.raises(uploads.UploadError):
+        uploads.upload_confirm_limit(upload=part, actor=consultant, reason=" ")
+    uploads.upload_confirm_limit(upload=part, actor=consultant, reason="Sales shows 3 accounts")
+    part.refresh_from_db()
+    assert not part.limit_unconfirmed
+    assert Activity.objects.filter(description__contains="Sales shows 3 accounts").exists()
+    assert not any("probably cut off" in r for r in _reasons(migration))
+
+
+def test_it_refuses_sign_off_for_each_reason_and_accepts_once_fixed(migration, manager, consultant):
+    _only_in_use(migration, manager, {"account", "contact"})
+    assert _reasons(migration) == [
+        "Account has no export: upload it, or mark the table not used with a reason.",
+        "Contact has no export: upload it, or mark the table not used with a reason.",
+    ]
+    _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 2)))
+    _add(
+        migration, consultant, "account", _csv("account_2.csv", ACCOUNT, [[*_accounts(5, 1)[0][:2], "ACC-0"]])
+    )
+    bad = _add(
+        migration, consultant, "contact", _csv("contact.csv", CONTACT[:3], [["c1", "Ann", "Account 0"]])
+    )
+    assert any("lacks the P2C column(s) Contact Number, Is Active Customer" in r for r in _reasons(migration))
+    with pytest.raises(checklist.ChecklistError) as refused:
+        checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    assert all(r.url for r in refused.value.reasons)
+    good = [["c1", "Ann", "Account 0", "CON-1", "Yes"]]
+    _add(migration, consultant, "contact", _csv("contact_fixed.csv", CONTACT, good), part=bad.part)
+    _run_check(migration)
+    [reason] = _reasons(migration)
+    assert reason.startswith("Cross-file check error not acknowledged: Account:")
+    check = selectors.latest_cross_check(migration)
+    assert set(check.inputs) == {"account", "contact"}  # tables in use only
+    [error] = selectors.unacknowledged_errors(migration, check)
+    with pytest.raises(uploads.UploadError, match="project manager"):
+        uploads.finding_acknowledge(migration=migration, actor=consultant, reason="ok", **_key(error))
+    uploads.finding_acknowledge(
+        migration=migration, actor=manager, reason="F&O keeps the first", **_key(error)
+    )
+    assert _reasons(migration) == []
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    assert migration.signoffs.filter(step=2).exists()
+
+
+def _key(finding: dict) -> dict:
+    return {k: finding[k] for k in ("code", "table", "message")}
+
+
+def test_it_needs_the_sales_backup_before_the_uninstall(migration, manager):
+    _only_in_use(migration, manager, set())
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    first = migration.items.filter(step=3).order_by("position").first()
+    assert first.kind == item_kinds.BACKUP
+    with pytest.raises(checklist.ChecklistError, match="backup"):
+        checklist.uninstall_confirm(migration=migration, actor=manager, typed_name=migration.name)
+    checklist.item_update(item=first, actor=manager, details={"taken_on": "2026-11-30"})
+    assert checklist.uninstall_confirm(migration=migration, actor=manager, typed_name=migration.name).done
+
+
+def test_it_runs_a_job_over_every_part(migration, consultant):
+    _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
+    _add(migration, consultant, "account", _csv("account_2.csv", ACCOUNT, _accounts(3, 2)))
+    job = jobs.job_start(migration=migration, table="account", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED
+    assert [(p["file"], p["rows"]) for p in job.summary["parts"]] == [
+        ("account_1.csv", 3),
+        ("account_2.csv", 2),
+    ]
+    assert [f["part"] for f in job.summary["part_files"]] == [1, 2]
+    assert job.summary["rows_by_company"] == {"USMF": 5}
+
+
+def test_it_gives_lines_their_order_company_in_the_job(migration, consultant):
+    s = migration.init_settings
+    s.company_rule_column, s.company_rule_map = "Name", {"Order 2": "DEMF"}
+    s.save()
+    order = ["(Do Not Modify) Order", "Order ID", "Name", "Customer"]
+    _add(
+        migration,
+        consultant,
+        "order",
+        _csv("order.csv", order, [["o1", "ORD-1", "Order 1", "C"], ["o2", "ORD-2", "Order 2", "C"]]),
+    )
+    lines = ["(Do Not Modify) Order Product", "Order", "Existing Product"]
+    _add(
+        migration,
+        consultant,
+        "order_products",
+        _csv("lines.csv", lines, [["l1", "Order 2", "Desk"], ["l2", "Order 7", "Lamp"]]),
+    )
+    job = jobs.job_start(migration=migration, table="order_products", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.summary["rows_by_company"] == {"DEMF": 1, "USMF": 1}
+    assert list(job.issues.values_list("row", "code")) == [(2, "header_not_found")]
+
+
+def test_it_keeps_customer_group_and_language_per_legal_entity(migration, manager):
+    entity = migration.legal_entities.get(code="DEMF")
+    settings.init_settings_update(
+        init_settings=migration.init_settings,
+        actor=manager,
+        values={"entities": {"DEMF": {"customer_group": "20", "language": "de"}}},
+    )
+    entity.refresh_from_db()
+    assert (entity.customer_group, entity.language) == ("20", "de")
+    assert settings_snapshot(migration)["companies"] == {"DEMF": {"customer_group": "20", "language": "de"}}
+    assert Activity.objects.filter(description="Set the language of DEMF to de").exists()
+
+
+def test_it_says_how_many_accounts_will_not_sync(migration, manager, consultant):
+    s = migration.init_settings
+    s.relationship_type_rule_column, s.relationship_type_rule_map = "Kind", {"Supplier": "Vendor"}
+    s.save()
+    rows = [[*r, kind] for r, kind in zip(_accounts(0, 3), ["Supplier", "Client", "Supplier"], strict=True)]
+    _add(migration, consultant, "account", _csv("account.csv", [*ACCOUNT, "Kind"], rows))
+    assert selectors.accounts_not_syncing(migration).count is None  # the rule decides per account
+    job = jobs.job_start(migration=migration, table="account", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    counted = selectors.accounts_not_syncing(migration)
+    assert (counted.count, counted.total, counted.by_type) == (2, 3, {"Vendor": 2})
