@@ -8,6 +8,7 @@ from .models import (
     CrossCheck,
     Evidence,
     ExportUpload,
+    ImportVerification,
     InitializationSettings,
     JobIssue,
     LegalEntity,
@@ -105,6 +106,14 @@ class JobIssueAdmin(ReadOnlyAdmin):
     list_filter = ["severity", "code"]
     list_select_related = ["job"]
     search_fields = ["guid", "message"]
+
+
+@admin.register(ImportVerification)
+class ImportVerificationAdmin(ReadOnlyAdmin):
+    list_display = ["id", "migration", "table", "state", "message", "created_at"]
+    list_filter = ["state", "table"]
+    list_select_related = ["migration"]
+    search_fields = ["migration__name"]
 
 
 admin.site.register([Note, Evidence, Signoff, InitializationSettings])

@@ -9,7 +9,15 @@ from .helpers import upload_inspected
 
 pytestmark = pytest.mark.django_db
 
-READ_ONLY = ["exportupload", "crosscheck", "transformjob", "jobissue", "activity"]
+READ_ONLY = [
+    "exportupload",
+    "crosscheck",
+    "transformjob",
+    "jobissue",
+    "activity",
+    "importverification",
+    "synccheck",
+]
 
 
 @pytest.fixture

@@ -139,6 +139,7 @@ def test_it_copies_entities_members_settings_and_rules_but_nothing_done(
     checklist.duplicate_rule_record(
         migration=migration, actor=manager, name="Accounts with same name", table="account"
     )
+    migration.legal_entities.filter(code="DEMF").update(customer_group="DE10", language="de")
     copy = migration_copy(source=migration, actor=manager, name="Contoso production")
     migration.refresh_from_db()
     assert (migration.purpose, copy.purpose, copy.copied_from) == (
@@ -147,6 +148,9 @@ def test_it_copies_entities_members_settings_and_rules_but_nothing_done(
         migration,
     )
     assert list(copy.legal_entities.values_list("code", flat=True)) == ["DEMF", "USMF"]
+    # Per legal entity settings come along: the production run repeats the rehearsal's choices.
+    assert copy.legal_entities.get(code="DEMF").customer_group == "DE10"
+    assert copy.legal_entities.get(code="DEMF").language == "de"
     roles = {m.user.username: m.role for m in Membership.objects.filter(migration=copy)}
     assert roles == {
         "mia-manager": Role.MANAGER,

@@ -4,9 +4,11 @@ import csv
 import io
 
 import pytest
+from django import forms as django_forms
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
-from migration import item_kinds, selectors
+from migration import forms, item_kinds, selectors
 from migration.engine import report as engine_report
 from migration.models import Activity, CrossCheck, ExportUpload, JobState, UploadState
 from migration.run_settings import settings_snapshot
@@ -231,3 +233,44 @@ def test_it_says_how_many_accounts_will_not_sync(migration, manager, consultant)
     jobs.job_run(job_id=job.id)
     counted = selectors.accounts_not_syncing(migration)
     assert (counted.count, counted.total, counted.by_type) == (2, 3, {"Vendor": 2})
+
+
+def _settings_post(migration, changes: dict) -> dict:
+    """The step-8 settings form as the page shows it, with some fields changed."""
+    form = forms.InitSettingsForm(instance=migration.init_settings)
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if isinstance(field, django_forms.BooleanField):
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = value
+    return data | changes
+
+
+def test_it_saves_per_entity_settings_and_the_relationship_rule_from_the_form(client_for, migration):
+    url = reverse("init_settings", args=[migration.id])
+    data = _settings_post(
+        migration,
+        {
+            "entity_DEMF_customer_group": "DE20",
+            "entity_DEMF_language": "de",
+            "relationship_type_rule_column": "Relationship Type",
+            "relationship_type_rule_text": "Prospect = Prospect\nSupplier = Vendor",
+        },
+    )
+    response = client_for("manager").post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    snapshot = settings_snapshot(type(migration).objects.get(pk=migration.pk))
+    assert snapshot["companies"] == {"DEMF": {"customer_group": "DE20", "language": "de"}}
+    rule = snapshot["relationship_type_rule"]
+    assert rule["source_column"] == "Relationship Type"
+    assert rule["mapping"] == {"Prospect": "Prospect", "Supplier": "Vendor"}
+
+
+def test_it_refuses_a_relationship_rule_without_its_column(client_for, migration):
+    url = reverse("init_settings", args=[migration.id])
+    data = _settings_post(migration, {"relationship_type_rule_text": "Supplier = Vendor"})
+    page = client_for("manager").post(url, data).content.decode()
+    assert "Name the column the relationship type rule reads." in page
