@@ -519,6 +519,8 @@ class ImportVerification(models.Model):
     table = models.CharField(max_length=30)
     job = models.ForeignKey(TransformJob, on_delete=models.PROTECT, related_name="verifications")
     upload = models.ForeignKey(ExportUpload, on_delete=models.PROTECT, related_name="verifications")
+    # The verification export's parts compared (ExportUpload ids, in order); upload is one of them.
+    parts = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=20, choices=UploadState.choices, default=UploadState.QUEUED)
     message = models.CharField(max_length=1000, blank=True)
     # counts, by_company, by_column and the first records that are not a match (engine.verify).

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from .models import ExportUpload, Migration, TransformJob
+from .models import ExportUpload, ImportVerification, Migration, TransformJob
+from .selectors import PARTED_KINDS, export_parts
 
 GB = 1024**3
 
@@ -29,6 +30,14 @@ def old_versions(migration: Migration):
     kept = set(used.values_list("source_id", flat=True))
     kept |= set(used.exclude(reexport=None).values_list("reexport_id", flat=True))
     kept |= set(used.exclude(party_numbers=None).values_list("party_numbers_id", flat=True))
+    for parts, run in used.values_list("parts", "run_settings"):  # exports in parts: every part a job read
+        kept |= set(parts or ()) | set(run.get("reexport_parts", ())) | set(run.get("header_parts", ()))
+    checks = ImportVerification.objects.filter(migration=migration)
+    kept |= set(checks.values_list("upload_id", flat=True))
+    for parts in checks.values_list("parts", flat=True):
+        kept |= set(parts or ())
+    for kind in PARTED_KINDS:  # the parts in use of every slot, not only its newest version
+        kept |= {u.id for parts in export_parts(migration, kind).values() for u in parts}
     latest = {}
     for upload_id, table, kind in (
         ExportUpload.objects.filter(migration=migration)

@@ -162,6 +162,11 @@ def step_items(migration: Migration, step: int) -> list[ChecklistItem]:
 # --- uploads and jobs ---------------------------------------------------------------
 
 
+# Slots whose files come in parts (Sales' Export to Excel stops at 100,000 rows per file): the
+# step-2 export, and at step 8 the re-export and the export taken after the import.
+PARTED_KINDS = (UploadKind.EXPORT, UploadKind.REEXPORT, UploadKind.VERIFICATION)
+
+
 @dataclass
 class UploadSlot:
     table: str
@@ -175,6 +180,10 @@ class UploadSlot:
     @property
     def latest(self):
         return self.versions[0] if self.versions else None
+
+    @property
+    def parted(self) -> bool:
+        return self.kind in PARTED_KINDS
 
     @property
     def total_rows(self) -> int | None:
@@ -214,9 +223,10 @@ def _parts_of(versions: list[ExportUpload]) -> list[ExportUpload]:
     return [u for _, u in sorted(newest.items()) if u.removed_at is None]
 
 
-def export_parts(migration: Migration) -> dict[str, list[ExportUpload]]:
-    """Table -> the parts of its step-2 export in use (tables without any are left out)."""
-    uploads = ExportUpload.objects.filter(migration=migration, kind=UploadKind.EXPORT).select_related(
+def export_parts(migration: Migration, kind: str = UploadKind.EXPORT) -> dict[str, list[ExportUpload]]:
+    """Table -> the parts in use of its step-2 export (or of its re-export, verification export:
+    `kind`); tables without any are left out."""
+    uploads = ExportUpload.objects.filter(migration=migration, kind=kind).select_related(
         "uploaded_by", "limit_confirmed_by"
     )
     by_table: dict[str, list[ExportUpload]] = defaultdict(list)
@@ -331,9 +341,11 @@ def view_columns(table: str) -> list[str]:
     return list(dict.fromkeys(t.col.display for t in TABLES[table].targets))
 
 
-def _exported_at(upload: ExportUpload | None) -> datetime | None:
-    newest = (upload.inspection or {}).get("modified_on_newest") if upload else None
-    return datetime.fromisoformat(newest) if newest else None
+def _exported_at(uploads: list[ExportUpload]) -> datetime | None:
+    """When the re-export was taken: the newest Modified On of its parts."""
+    found = [(u.inspection or {}).get("modified_on_newest") for u in uploads]
+    newest = [datetime.fromisoformat(n) for n in found if n]
+    return max(newest) if newest else None
 
 
 def import_rows(migration: Migration, max_age, now: datetime | None = None) -> list[ImportRow]:
@@ -347,7 +359,7 @@ def import_rows(migration: Migration, max_age, now: datetime | None = None) -> l
         row = ImportRow(table, label, view_columns(table), reexports[table], checks[table])
         row.job = latest_import_job(migration, table)
         row.check = ImportVerification.objects.filter(migration=migration, table=table).first()
-        row.exported_at = _exported_at(row.reexport.latest)
+        row.exported_at = _exported_at(row.reexport.parts)
         row.stale = row.exported_at is not None and now - row.exported_at > max_age
         row.verified = f"init-{table}" in done
         rows.append(row)

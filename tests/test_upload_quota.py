@@ -14,15 +14,14 @@ pytestmark = pytest.mark.django_db
 CSV = "(Do Not Modify) Account,Account Name,Account Number\r\nabc,Contoso,C-1\r\n".encode("utf-8-sig")
 
 
-def post(client, migration, content=CSV):
+def post(client, migration, content=CSV, part=None):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     url = reverse(
         "upload_create", kwargs={"migration_id": migration.id, "kind": "export", "table": "account"}
     )
-    return client.post(
-        url, {"file": SimpleUploadedFile("account.csv", content)}, HTTP_ACCEPT="application/json"
-    )
+    data = {"file": SimpleUploadedFile("account.csv", content), **({"part": part} if part else {})}
+    return client.post(url, data, HTTP_ACCEPT="application/json")
 
 
 def stored_files(media_root) -> list:
@@ -64,8 +63,8 @@ def test_it_shows_the_space_used_on_the_migration_page(client_for, migration, se
 def test_it_removes_earlier_versions_only_when_a_project_manager_asks(
     client_for, migration, media_root, django_capture_on_commit_callbacks
 ):
-    for _ in range(3):
-        post(client_for("consultant"), migration)
+    for n in range(3):  # the first part, then replaced twice
+        post(client_for("consultant"), migration, part=1 if n else None)
     detail = reverse("migration_detail", kwargs={"migration_id": migration.id})
     assert "Remove 2 earlier upload versions" in client_for("manager").get(detail).text
     url = reverse("uploads_remove_old", kwargs={"migration_id": migration.id})
@@ -77,6 +76,15 @@ def test_it_removes_earlier_versions_only_when_a_project_manager_asks(
     assert len(stored_files(media_root)) == 1
     logged = migration.activities.get(description__startswith="Removed 2 earlier upload version(s)")
     assert "account.csv v1" in logged.description and logged.actor.username == "mia-manager"
+
+
+def test_it_keeps_every_part_in_use_of_an_export_in_parts(client_for, migration, manager):
+    from migration.services.uploads import uploads_remove_old_versions
+
+    for _ in range(3):  # three parts of one export (Sales stops at 100,000 rows per file)
+        post(client_for("consultant"), migration)
+    assert uploads_remove_old_versions(migration=migration, actor=manager) == (0, 0)
+    assert ExportUpload.objects.count() == 3
 
 
 def test_it_keeps_a_version_a_job_ran_on(migration, consultant, manager):

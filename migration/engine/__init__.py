@@ -3,12 +3,15 @@
 The web app and the manage.py commands call only what is exported here:
 
 - ``transform_file(table, input_path, output_path, settings, *, report_path=None,
-  progress=None, merge_source_path=None) -> Report``: one export through its table's rules;
+  progress=None, merge_source_path=None) -> Report``: one export through its table's rules
+  (``merge_source_path``: merge mode's step-2 export, one path or the list of its parts);
   ``progress(rows_done, rows_total_or_None)`` is called after every batch; ``Report.to_dict()``
   is the contract's JSON, ``Report.issues.iter_dicts()`` streams the row issues.
 - ``transform_parts(table, inputs, outputs, settings, *, report_path=None, progress=None,
-  header_paths=None) -> Report``: an export in several parts (one output per part, one report with
-  ``parts``); ``header_paths``: the order (quote) export whose companies lines take.
+  header_paths=None, merge_source_paths=None) -> Report``: an export in several parts (one output
+  per part, one report with ``parts``); ``header_paths``: the order (quote) export whose companies
+  lines take; ``merge_source_paths``: the import route with a re-export in parts, each filled in
+  place from the step-2 export (one path or its parts).
   ``part_output_name(input, ext)`` names a part's output; ``column_difference`` says how two
   parts' columns differ.
 - ``inspect_file(path, table=None, settings=None) -> Inspection``: detected table, matched and

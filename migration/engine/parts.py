@@ -4,6 +4,10 @@ The parts of one table are read one after another through one rule context, so
 duplicates are found across parts, `auto` dates are decided once, and memory
 does not grow with the number of parts. Each part gives its own output; one
 report covers the table, with each part's file, rows and SHA-256.
+
+The import route's re-export may come in parts too: with `merge_source_paths` (the step-2
+export, one file or its parts) each re-export part is filled in place from the whole step-2
+export, through one shared lookup, so a step-2 record in no part is reported once, at the end.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from . import rules
 from .errors import EngineError
 from .headers import HeaderCompanies
 from .layout import norm, resolve_layout
+from .merge import Step2Export, merge_paths
 from .options import TransformSettings
 from .reading import open_source
 from .report import Report
@@ -72,27 +77,33 @@ def transform_parts(
     report_path: PathLike | None = None,
     progress: Progress | None = None,
     header_paths: Sequence[PathLike] | None = None,
+    merge_source_paths: PathLike | Sequence[PathLike] | None = None,
 ) -> Report:
     """Transform an export given as parts, outputs[i] for inputs[i]. Raises EngineError on a
-    fatal problem, and then no output is left (parts already written are removed)."""
+    fatal problem, and then no output is left (parts already written are removed).
+
+    merge_source_paths: merge mode (the inputs are a re-export's parts; each is filled from the
+    step-2 export, given as one file or its parts)."""
     declared = table_for(table)
     if not declared.transforms:
         raise EngineError(f"{declared.export_name}: {declared.why_not}")
     inputs, outputs = [os.fspath(p) for p in inputs], [os.fspath(p) for p in outputs]
     if not inputs or len(inputs) != len(outputs):
         raise EngineError("give one output for each input part")
+    merged = merge_paths(merge_source_paths) if merge_source_paths is not None else []
     if len(set(map(os.path.abspath, outputs))) != len(outputs):
         raise EngineError("two parts would be written to the same output: give the parts different names")
     for path in outputs:
         if os.path.splitext(path)[1].lower() not in (".csv", ".xlsx"):
             raise EngineError(f"output {path!r} must end in .csv or .xlsx: the extension picks the format")
-        if any(os.path.abspath(path) == os.path.abspath(i) for i in inputs):
+        if any(os.path.abspath(path) == os.path.abspath(i) for i in inputs + merged):
             raise EngineError("an output path is one of the inputs: choose another output folder")
     check_same_columns(inputs)
     headers = header_companies(declared.key, header_paths, settings)
+    step2 = Step2Export(merged, declared) if merged else None
     written: list[str] = []
     try:
-        report = _run_parts(declared.key, inputs, outputs, settings, progress, headers, written)
+        report = _run_parts(declared.key, inputs, outputs, settings, progress, headers, written, step2)
         if report_path is not None:
             report.write_json(report_path)
     except BaseException:
@@ -123,6 +134,7 @@ def _run_parts(
     progress: Progress | None,
     headers: HeaderCompanies | None,
     written: list[str],
+    step2: Step2Export | None = None,
 ) -> Report:
     declared = table_for(table)
     several = len(inputs) > 1
@@ -130,7 +142,7 @@ def _run_parts(
     parts = []
     done_before = 0
     for n, (path, output) in enumerate(zip(inputs, outputs, strict=True)):
-        run = _Run(declared, path, settings, None, shared=run, header_companies=headers)
+        run = _Run(declared, path, settings, step2, shared=run, header_companies=headers)
         if n == 0:
             _decide_dates(run, inputs)
         issues = run.ctx.issues

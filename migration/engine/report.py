@@ -70,6 +70,7 @@ class IssueBlock:
     details: pa.Array | None = None  # per-issue text appended to the message
     part: int = 0  # index of the part (file) the rows are in
     parts: np.ndarray | None = None  # per-issue part index, when the block spans parts
+    files: pa.Array | None = None  # per-issue file name, when not one of the log's files (step-2 rows)
 
 
 class IssueLog:
@@ -146,7 +147,7 @@ class IssueLog:
         self, block: IssueBlock, lists: tuple[list[Any], ...], j: int, part: int
     ) -> dict[str, Any]:
         issue = self.codes[block.code]
-        rows, guids, values, details = lists
+        rows, guids, values, details, files = lists
         found = {
             "row": rows[j],
             "guid": guids[j] or None,
@@ -155,7 +156,9 @@ class IssueLog:
             "code": block.code,
             "message": issue.message.format(value=_short(values[j])) + details[j],
         }
-        if self.files:  # an export in several parts: the row number is the part's own
+        if files[j] is not None:  # a row of another file (the step-2 export's part)
+            found = {"file": files[j], **found}
+        elif self.files:  # an export in several parts: the row number is the part's own
             found = {"file": self.files[part], **found}
         return found
 
@@ -174,6 +177,7 @@ def _block_lists(block: IssueBlock) -> tuple[list[Any], ...]:
         block.guids.to_pylist() if block.guids is not None else [None] * n,
         block.values.to_pylist() if block.values is not None else [None] * n,
         block.details.to_pylist() if block.details is not None else [""] * n,
+        block.files.to_pylist() if block.files is not None else [None] * n,
     )
 
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -86,9 +86,11 @@ def transform_file(
     *,
     report_path: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
-    merge_source_path: str | os.PathLike[str] | None = None,
+    merge_source_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> Report:
-    """Transform one export. Raises EngineError (and writes nothing) on a fatal problem."""
+    """Transform one export. Raises EngineError (and writes nothing) on a fatal problem.
+
+    merge_source_path: merge mode's step-2 export, one file or the list of its parts."""
     declared = table_for(table)
     if not declared.transforms:
         raise EngineError(f"{declared.export_name}: {declared.why_not}")
@@ -158,18 +160,23 @@ class _Run:
         table: Table,
         input_path: str,
         settings: TransformSettings,
-        merge_path: str | os.PathLike[str] | None,
+        merge_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Step2Export | None,
         *,
         shared: _Run | None = None,
         header_companies: HeaderCompanies | None = None,
     ) -> None:
         """`shared`: the run of an earlier part of the same export, whose context (issues, dates,
-        keys for the duplicate checks) and report this part continues."""
+        keys for the duplicate checks) and report this part continues. `merge_path`: the step-2
+        export (a path, its parts, or a Step2Export the parts of a re-export share)."""
         self.table, self.settings = table, settings
         self.source = open_source(input_path)
         # Lines with their header export take the header's company: the rule's column is not theirs.
         rule = settings.company_rule if header_companies is None else None
-        self.step2 = Step2Export(os.fspath(merge_path), table) if merge_path is not None else None
+        self.step2 = (
+            merge_path
+            if isinstance(merge_path, Step2Export) or merge_path is None
+            else Step2Export(merge_path, table)
+        )
         # A re-export lacks P2C's columns (merge mode takes them from the step-2 export): none required.
         self.layout = resolve_layout(
             table, self.source.headers, rule.source_column if rule else None, require=self.step2 is None
@@ -240,7 +247,7 @@ class _Run:
 
     def execute(self, output_path: str, progress: Progress | None, *, last_part: bool = True) -> Report:
         if self.fills_in_place(output_path):
-            return self._execute_fill(output_path, progress)
+            return self._execute_fill(output_path, progress, last_part)
         headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
         sheet = getattr(self.source, "sheet_name", None) or self.table.export_name
         # Hashing the input on its own thread beats feeding pyarrow a hashing file object: that
@@ -267,7 +274,7 @@ class _Run:
         self.report.output_format = writer.format
         return self.report
 
-    def _execute_fill(self, output_path: str, progress: Progress | None) -> Report:
+    def _execute_fill(self, output_path: str, progress: Progress | None, last_part: bool = True) -> Report:
         """Stream the re-export into its copy, setting only the target cells (p2c-rules.md)."""
         sha = hashlib.sha256()
         hasher = threading.Thread(target=_hash_file, args=(self.source.path, sha), daemon=True)
@@ -281,7 +288,7 @@ class _Run:
         else:
             result = fill_csv(self.source.path, output_path, columns, rows)
         try:
-            self._finish()
+            self._finish(last_part)
         except BaseException:
             os.remove(output_path)
             raise
@@ -419,7 +426,8 @@ class _Run:
         r.columns_filled = [self.layout.headers[i] for i in self.layout.targets.values()]
         if self.step2 is not None:
             guid_header = self.layout.headers[self.layout.guid or 0]
-            only_step2 = self.step2.report_unmatched(self.ctx.issues, guid_header)
+            # A re-export in parts: a step-2 record may be in a later part; told once, at the end.
+            only_step2 = self.step2.report_unmatched(self.ctx.issues, guid_header) if last_part else 0
             only_here = self.ctx.issues.counts.get("merge_only_in_reexport", 0)
             r.merge = {
                 "step2_rows": self.step2.rows,

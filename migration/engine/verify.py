@@ -11,6 +11,7 @@ API::
 
     verify_import(expected, actuals, columns, *, guid_names=(), company_names=...,
                   issues_path=None) -> VerifyResult
+        # expected: one file, or several (a re-export in parts gives one import file per part)
     table_columns(table) -> (columns, guid_names)       # the contract's targets for a table
 """
 
@@ -132,7 +133,7 @@ class Record:
 
 @dataclass
 class VerifyResult:
-    expected: str
+    expected: str | list[str]  # several: the import files of a re-export in parts
     actual: list[str]
     columns: list[str]
     counts: dict[str, int] = field(
@@ -143,6 +144,7 @@ class VerifyResult:
     records: list[Record] = field(default_factory=list)  # every record that is not a match
     issues_file: str | None = None
     issues_rows: int = 0
+    issues_files: list[str] = field(default_factory=list)  # several EXPECTED: one per file with rows
 
     @property
     def ok(self) -> bool:
@@ -165,6 +167,7 @@ class VerifyResult:
             "records": [r.to_dict() for r in self.records[:MAX_LISTED]],
             "records_listed": min(len(self.records), MAX_LISTED),
             "issues_file": self.issues_file,
+            "issues_files": self.issues_files,
             "issues_rows": self.issues_rows,
         }
 
@@ -204,7 +207,7 @@ def _layout(
 
 
 def verify_import(
-    expected: str | os.PathLike[str],
+    expected: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     actuals: Sequence[str | os.PathLike[str]],
     columns: Sequence[Column | str | Sequence[str]],
     *,
@@ -217,31 +220,53 @@ def verify_import(
     Columns EXPECTED lacks are not compared; a compared column that an ACTUAL lacks is a fatal
     problem (the view must show it). issues_path: write the EXPECTED rows to import again
     (differing or missing records), in EXPECTED's format and shape.
+
+    Several EXPECTED files (the import files of a re-export in parts) are one set of records:
+    each record's row is its file's own, and the record names that file; the rows to import
+    again are written per file, as issues_path's stem + _N (N: the file's position, from 1).
     """
-    expected = os.fspath(expected)
+    if isinstance(expected, str | os.PathLike):
+        expected_paths = [os.fspath(expected)]
+    else:
+        expected_paths = [os.fspath(e) for e in expected]
+    if not expected_paths:
+        raise EngineError("give the output that was imported (EXPECTED)")
+    several = len(expected_paths) > 1
     actual_paths = [os.fspath(a) for a in actuals]
     if not actual_paths:
         raise EngineError("give at least one export taken after the import (ACTUAL)")
     cols = [c if isinstance(c, Column) else Column((c,) if isinstance(c, str) else tuple(c)) for c in columns]
-    source, guid_i, idx, company_i = _layout(expected, "EXPECTED", cols, guid_names, company_names)
+    _, _, idx, _ = _layout(expected_paths[0], "EXPECTED", cols, guid_names, company_names)
     cols = [c for c in cols if idx[c.label] is not None]
     if not cols:
         raise EngineError(
-            f"EXPECTED {os.path.basename(expected)!r} has none of the target columns: give the output "
-            "the transformation wrote"
+            f"EXPECTED {os.path.basename(expected_paths[0])!r} has none of the target columns: give the "
+            "output the transformation wrote"
         )
-    result = VerifyResult(expected, actual_paths, [c.label for c in cols])
-    want: dict[str, tuple[int, list[str], str]] = {}
-    row = 0
-    for batch in source.batches():
-        guids = batch.text(guid_i).to_pylist()
-        values = [batch.text(idx[c.label]).to_pylist() for c in cols]
-        companies = batch.text(company_i).to_pylist() if company_i is not None else [""] * batch.num_rows
-        for j, g in enumerate(guids):
-            row += 1
-            key = _guid(g)
-            if key and key not in want:
-                want[key] = (row, [v[j] for v in values], companies[j].strip())
+    result = VerifyResult(
+        expected_paths if several else expected_paths[0], actual_paths, [c.label for c in cols]
+    )
+    want: dict[str, tuple[int, list[str], str, int]] = {}
+    for n, path in enumerate(expected_paths):
+        source, guid_i, idx, company_i = _layout(path, "EXPECTED", cols, guid_names, company_names)
+        row = 0
+        for batch in source.batches():
+            guids = batch.text(guid_i).to_pylist()
+            blank = [""] * batch.num_rows
+            values = [
+                batch.text(idx[c.label]).to_pylist() if idx[c.label] is not None else blank for c in cols
+            ]
+            companies = batch.text(company_i).to_pylist() if company_i is not None else blank
+            for j, g in enumerate(guids):
+                row += 1
+                key = _guid(g)
+                if key and key not in want:
+                    want[key] = (row, [v[j] for v in values], companies[j].strip(), n)
+    names = [os.path.basename(p) for p in expected_paths]
+
+    def named(n: int) -> str:
+        return names[n] if several else ""
+
     seen: set[str] = set()
     for path in actual_paths:
         src, a_guid, a_idx, a_company = _layout(path, "ACTUAL", cols, guid_names, company_names)
@@ -268,7 +293,7 @@ def verify_import(
                         Record(g.strip(), UNEXPECTED, None, company, file=os.path.basename(path))
                     )
                     continue
-                exp_row, exp_values, company = hit
+                exp_row, exp_values, company, n = hit
                 diffs = [
                     {"column": c.label, "expected": e, "found": found[k][j]}
                     for k, (c, e) in enumerate(zip(cols, exp_values, strict=True))
@@ -276,20 +301,31 @@ def verify_import(
                 ]
                 if diffs:
                     result.count(DIFFERS, company)
-                    result.records.append(Record(g.strip(), DIFFERS, exp_row, company, diffs))
+                    result.records.append(Record(g.strip(), DIFFERS, exp_row, company, diffs, named(n)))
                     for d in diffs:
                         result.by_column[d["column"]] = result.by_column.get(d["column"], 0) + 1
                 else:
                     result.count(MATCH, company)
-    for key, (exp_row, _, company) in want.items():
+    for key, (exp_row, _, company, n) in want.items():
         if key not in seen:
             result.count(MISSING, company)
-            result.records.append(Record(key, MISSING, exp_row, company))
-    result.records.sort(key=lambda r: (r.row is None, r.row or 0))
-    if issues_path is not None:
+            result.records.append(Record(key, MISSING, exp_row, company, file=named(n)))
+    position = {name: n for n, name in enumerate(names)} if several else {}
+    result.records.sort(key=lambda r: (r.row is None, position.get(r.file, 0), r.row or 0))
+    if issues_path is not None and not several:
         again = {r.row - 1 for r in result.records if r.row is not None}
         result.issues_file = os.fspath(issues_path)
-        result.issues_rows = _write_again(expected, os.fspath(issues_path), again)
+        result.issues_rows = _write_again(expected_paths[0], os.fspath(issues_path), again)
+    elif issues_path is not None:
+        stem, ext = os.path.splitext(os.fspath(issues_path))
+        for n, path in enumerate(expected_paths):
+            again = {r.row - 1 for r in result.records if r.row is not None and r.file == names[n]}
+            if not again:
+                continue
+            target = f"{stem}_{n + 1}{ext}"
+            result.issues_rows += _write_again(path, target, again)
+            result.issues_files.append(target)
+        result.issues_file = result.issues_files[0] if result.issues_files else None
     return result
 
 

@@ -1,9 +1,13 @@
 """Step 8's import route: the pack's checklist rows, verification exports, the tables verified."""
 
 import tempfile
+import zipfile
+from contextlib import ExitStack
 from pathlib import Path
 
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models.fields.files import FieldFile, FileField
 
 from .. import engine, item_kinds, runbook, selectors
 from ..models import (
@@ -12,6 +16,7 @@ from ..models import (
     ImportVerification,
     Migration,
     TransformJob,
+    UploadKind,
     UploadState,
 )
 from ..storage import local_copy, store_result
@@ -86,18 +91,30 @@ def _unverify(migration: Migration, table: str, actor, why: str) -> None:
 # --- verification exports ----------------------------------------------------------------
 
 
-def verification_queue(*, upload: ExportUpload) -> ImportVerification | None:
-    """After a verification export is inspected: compare it with its table's latest import file."""
+INSPECTED = (UploadState.READY, UploadState.PROBLEMS)
+
+
+def verification_queue(*, upload: ExportUpload, removed: bool = False) -> ImportVerification | None:
+    """After a verification export's part is inspected (or one is removed): once every part in use
+    is inspected and has dual-write's columns, compare them all with the table's latest import files."""
+    parts = selectors.export_parts(upload.migration, UploadKind.VERIFICATION).get(upload.table, [])
+    if not parts or any(p.state not in INSPECTED or p.inspection.get("targets_missing") for p in parts):
+        return None  # a part still inspected, or one to replace: its own message says what to do
     job = selectors.latest_import_job(upload.migration, upload.table)
     if job is None:
-        ExportUpload.objects.filter(id=upload.id).update(
-            state=UploadState.PROBLEMS,
-            state_message="No import file for this table yet: upload a re-export and run its job first.",
-        )
+        if not removed:
+            ExportUpload.objects.filter(id=upload.id).update(
+                state=UploadState.PROBLEMS,
+                state_message="No import file for this table yet: upload a re-export and run its job first.",
+            )
         return None
     with transaction.atomic():
         check = ImportVerification.objects.create(
-            migration=upload.migration, table=upload.table, job=job, upload=upload
+            migration=upload.migration,
+            table=upload.table,
+            job=job,
+            upload=parts[-1] if removed else upload,
+            parts=[p.id for p in parts],
         )
         from ..tasks import run_verification
 
@@ -119,6 +136,12 @@ def verification_run(*, check_id: int) -> None:
     check = ImportVerification.objects.select_related("migration", "job", "upload__uploaded_by").get(
         id=check_id
     )
+    newer = ImportVerification.objects.filter(migration=check.migration, table=check.table, id__gt=check.id)
+    if newer.exists():  # another part arrived meanwhile: the newer check compares them all
+        ImportVerification.objects.filter(id=check_id).update(
+            state=UploadState.FAILED, message="Superseded by a later check with every part of the export."
+        )
+        return
     try:
         result, issues_name = _compare(check)
     except engine.EngineError as error:
@@ -129,6 +152,7 @@ def verification_run(*, check_id: int) -> None:
     data = result.to_dict()
     data["records"] = data["records"][:RECORDS_KEPT]
     data.pop("expected", None), data.pop("actual", None), data.pop("issues_file", None)
+    data.pop("issues_files", None)
     state = UploadState.READY if result.ok else UploadState.PROBLEMS
     ImportVerification.objects.filter(id=check_id).update(
         state=state, result=data, message=result.summary()[:1000], issues_file=issues_name
@@ -136,19 +160,46 @@ def verification_run(*, check_id: int) -> None:
     _record_outcome(check, result.ok)
 
 
+def import_files(job: TransformJob) -> list[FieldFile]:
+    """The job's whole import files: one, or one per part of its re-export, in order."""
+    names = job.summary.get("import_files") or []
+    if not names:
+        return [job.import_file]
+    return [FieldFile(None, FileField(storage=default_storage), name) for name in names]
+
+
+def _actuals(check: ImportVerification) -> list[ExportUpload]:
+    if not check.parts:
+        return [check.upload]
+    found = ExportUpload.objects.in_bulk(check.parts)
+    return [found[i] for i in check.parts if i in found]
+
+
 def _compare(check: ImportVerification) -> tuple[engine.VerifyResult, str]:
+    """Every part of the export taken after the import against every import file of the table."""
     columns, guid_names = engine.table_columns(check.table)
-    with (
-        local_copy(check.job.import_file) as expected,
-        local_copy(check.upload.file) as actual,
-        tempfile.TemporaryDirectory(prefix=f"p2c-verify{check.id}-") as folder,
-    ):
-        issues = Path(folder) / ("import-again" + Path(check.job.import_file.name).suffix)
-        result = engine.verify_import(expected, [actual], columns, guid_names=guid_names, issues_path=issues)
+    files = import_files(check.job)
+    suffix = Path(files[0].name).suffix
+    with ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"p2c-verify{check.id}-"))
+        expected = [stack.enter_context(local_copy(f)) for f in files]
+        actual = [stack.enter_context(local_copy(u.file)) for u in _actuals(check)]
+        issues = Path(folder) / ("import-again" + suffix)
+        result = engine.verify_import(
+            expected if len(expected) > 1 else expected[0], actual, columns, guid_names=guid_names,
+            issues_path=issues,
+        )  # fmt: skip
         name = ""
-        if result.issues_rows:
-            stem = f"{check.table}_import-again_verification{check.id}{issues.suffix}"
-            name = store_result(issues, f"migrations/{check.migration_id}/verifications/{check.id}/{stem}")
+        base = f"migrations/{check.migration_id}/verifications/{check.id}/{check.table}_import-again"
+        if result.issues_rows and result.issues_files:  # several import files: one zip of their rows
+            bundle = Path(folder) / "import-again.zip"
+            with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+                for path in result.issues_files:
+                    n = int(Path(path).stem.rsplit("_", 1)[-1])
+                    archive.write(path, f"{Path(files[n - 1].name).stem}_import-again{suffix}")
+            name = store_result(bundle, f"{base}_verification{check.id}.zip")
+        elif result.issues_rows:
+            name = store_result(issues, f"{base}_verification{check.id}{suffix}")
     return result, name
 
 

@@ -59,9 +59,9 @@ def _usable(upload: ExportUpload | None) -> ExportUpload | None:
     return upload if upload is not None and upload.state in USABLE else None
 
 
-def _usable_parts(migration: Migration, table: str) -> list[ExportUpload]:
-    """The step-2 export's parts, all inspected and readable; else []."""
-    parts = selectors.export_parts(migration).get(table, [])
+def _usable_parts(migration: Migration, table: str, kind: str = UploadKind.EXPORT) -> list[ExportUpload]:
+    """The step-2 export's parts (or the re-export's: kind), all inspected and readable; else []."""
+    parts = selectors.export_parts(migration, kind).get(table, [])
     return parts if parts and all(p.state in USABLE for p in parts) else []
 
 
@@ -82,13 +82,15 @@ def _inputs(migration: Migration, table: str, run_settings: dict) -> dict:
                 "Account numbers are customized: upload the Finance and Operations customer list "
                 "(Customers V3 export) on this page first."
             )
-    reexport = _usable(selectors.latest_uploads(migration, UploadKind.REEXPORT).get(table))
-    if reexport is not None and len(parts) > 1:
-        raise JobError(
-            f"The {info.export_name} export is in {len(parts)} parts: filling a re-export from it is not "
-            "supported yet. Remove the re-export to initialize the parts themselves."
-        )
-    return {"source": source, "reexport": reexport, "party_numbers": party_numbers, "parts": parts}
+    # The import route: the re-export (every part of it) filled in place from the step-2 export.
+    reexports = _usable_parts(migration, table, UploadKind.REEXPORT)
+    return {
+        "source": source,
+        "reexport": reexports[0] if reexports else None,
+        "party_numbers": party_numbers,
+        "parts": parts,
+        "reexports": reexports,
+    }
 
 
 def _header_parts(migration: Migration, table: str) -> list[ExportUpload]:
@@ -105,11 +107,16 @@ def job_start(*, migration: Migration, table: str, actor) -> TransformJob:
     run_settings = settings_snapshot(migration)
     inputs = _inputs(migration, table, run_settings)
     parts = inputs.pop("parts")
+    reexports = inputs.pop("reexports")
     headers = _header_parts(migration, table)
     if headers:
         run_settings["header_parts"] = [u.id for u in headers]
+    if len(reexports) > 1:
+        run_settings["reexport_parts"] = [u.id for u in reexports]
     hashes = {k: u.sha256 for k, u in inputs.items() if u is not None}
     hashes["parts"] = [u.sha256 for u in parts]
+    if len(reexports) > 1:
+        hashes["reexport_parts"] = [u.sha256 for u in reexports]
     with transaction.atomic():
         job = _create_job(
             migration=migration,
@@ -363,7 +370,8 @@ def job_run(*, job_id: int, task_id: str | None = None) -> None:
 
 
 def _in_parts(job: TransformJob) -> bool:
-    return len(job.parts) > 1 or bool(job.run_settings.get("header_parts"))
+    run = job.run_settings
+    return len(job.parts) > 1 or bool(run.get("header_parts")) or len(run.get("reexport_parts", [])) > 1
 
 
 def _named_copies(stack: ExitStack, uploads: list[ExportUpload], folder: Path) -> list[str]:
@@ -402,13 +410,14 @@ def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
             csv_outs = [out / f"{n}_{p.name}" for n, p in enumerate(csv_outs, start=1)]
             xlsx_outs = [out / f"{n}_{p.name}" for n, p in enumerate(xlsx_outs, start=1)]
         report_out = folder / "report.json"
+        shares = [(0.0, 0.3), (0.3, 0.3), (0.6, 0.4)] if job.reexport_id else [(0.0, 0.5), (0.5, 0.5)]
         report = engine.transform_parts(
             job.table, inputs, csv_outs, settings, report_path=report_out,
-            progress=_ProgressWriter(job.id, (0.0, 0.5)), header_paths=headers,
+            progress=_ProgressWriter(job.id, shares[0]), header_paths=headers,
         )  # fmt: skip
         engine.transform_parts(
             job.table, inputs, xlsx_outs, settings,
-            progress=_ProgressWriter(job.id, (0.5, 0.5)), header_paths=headers,
+            progress=_ProgressWriter(job.id, shares[1]), header_paths=headers,
         )  # fmt: skip
         by_part: dict[str, set[int]] = {}
         for issue in report.issues.iter_dicts():
@@ -421,9 +430,47 @@ def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
             write_rows(path, issues_out, rows, as_text=True)
             issues_outs.append(issues_out)
         job.report = report
+        filled = _fill_reexport_parts(job, stack, folder, inputs, headers, settings, report_out, shares[-1])
     if len(inputs) == 1:  # lines with their header export: one output, as any one-file job
-        return {"csv": csv_outs[0], "xlsx": xlsx_outs[0], "report": report_out, "issues": issues_outs[0]}
-    return {"report": report_out, "parts": list(zip(csv_outs, xlsx_outs, issues_outs, strict=True))}
+        one = {"csv": csv_outs[0], "xlsx": xlsx_outs[0], "report": report_out, "issues": issues_outs[0]}
+        return {**one, **filled}
+    return {"report": report_out, "parts": list(zip(csv_outs, xlsx_outs, issues_outs, strict=True)), **filled}
+
+
+def _reexport_uploads(job: TransformJob) -> list[ExportUpload]:
+    """The re-export's parts the job fills, in order (one file: the job's re-export)."""
+    ids = job.run_settings.get("reexport_parts")
+    if ids:
+        return _ordered(ids)
+    return [job.reexport] if job.reexport_id else []
+
+
+def _fill_reexport_parts(
+    job: TransformJob,
+    stack: ExitStack,
+    folder: Path,
+    step2: list[str],
+    headers: list[str],
+    settings: engine.TransformSettings,
+    report_out: Path,
+    share: tuple[float, float],
+) -> dict:
+    """The import route over parts: each re-export part filled in place from the whole step-2 export
+    (all its parts), one import file per re-export part, each cut to P2C_IMPORT_PART_MB. The job's
+    report is then the fill's, as for one file."""
+    uploads = _reexport_uploads(job)
+    if not uploads:
+        return {}
+    reexports = _named_copies(stack, uploads, folder / "reexports")
+    out = folder / "import"
+    out.mkdir()
+    import_outs = [out / f"import{n}{Path(p).suffix.lower()}" for n, p in enumerate(reexports, start=1)]
+    job.report = engine.transform_parts(
+        job.table, reexports, import_outs, settings, report_path=report_out,
+        progress=_ProgressWriter(job.id, share), header_paths=headers, merge_source_paths=step2,
+    )  # fmt: skip
+    imports = [(p, _split(p, folder / f"import-parts{n}")) for n, p in enumerate(import_outs, start=1)]
+    return {"imports": imports}
 
 
 def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
@@ -526,6 +573,36 @@ def _store_import(job: TransformJob, outputs: dict[str, Path], base: str) -> dic
     return names
 
 
+def _store_imports(job: TransformJob, outputs: dict, base: str) -> dict:
+    """The import files of a re-export in parts: each stored whole (for the verification), and every
+    file to import listed in order across them, numbered 1..N for the pack and the checklist."""
+    if "imports" not in outputs:
+        return _store_import(job, outputs, base)
+    imports = outputs["imports"]
+    if len(imports) == 1:
+        path, parts = imports[0]
+        return _store_import(job, {"import": path, "import_parts": parts}, base)
+    wholes, listed = [], []
+    uploads = _reexport_uploads(job)
+    for n, ((path, parts), upload) in enumerate(zip(imports, uploads, strict=True), start=1):
+        whole = store_result(path, base + result_name(job, f"_import{n}{path.suffix}"))
+        wholes.append(whole)
+        for p in parts:
+            number = len(listed) + 1
+            if p.part is None:
+                name, file = whole, whole.rsplit("/", 1)[-1]
+            else:
+                file = result_name(job, f"_import_part{number:02d}{path.suffix}")
+                name = store_result(p.path, base + "parts/" + file)
+            listed.append(
+                {"name": name, "file": file, "part": number, "rows": p.rows, "first_row": p.first_row,
+                 "last_row": p.last_row, "bytes": p.size, "sha256": p.sha256,
+                 "reexport": upload.original_name}
+            )  # fmt: skip
+    job.import_files = wholes
+    return {"import_file": wholes[0], "import_parts": listed}
+
+
 def _store_parts(job: TransformJob, outputs: dict, base: str) -> dict:
     """Each part's outputs beside the job's report; the job summary lists them."""
     files = []
@@ -546,10 +623,10 @@ def _store_parts(job: TransformJob, outputs: dict, base: str) -> dict:
 def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
     base = f"migrations/{job.migration_id}/jobs/{job.id}/"
     if "parts" in outputs:
-        _finish_stored(job, _store_parts(job, outputs, base))
+        _finish_stored(job, {**_store_parts(job, outputs, base), **_store_imports(job, outputs, base)})
         return
     names = {
-        **_store_import(job, outputs, base),
+        **_store_imports(job, outputs, base),
         "output_csv": store_result(outputs["csv"], base + result_name(job, "_review-copy.csv")),
         "output_xlsx": store_result(outputs["xlsx"], base + result_name(job, "_review-copy.xlsx")),
         "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
@@ -566,6 +643,8 @@ def _finish_stored(job: TransformJob, names: dict) -> None:
     summary = {key: value for key, value in report.to_dict().items() if key != "issues"}
     if getattr(job, "part_files", None):
         summary["part_files"] = job.part_files
+    if getattr(job, "import_files", None):  # a re-export in parts: one import file per part
+        summary["import_files"] = job.import_files
 
     finished = TransformJob.objects.filter(id=job.id, state=JobState.RUNNING).update(
         state=JobState.SUCCEEDED,

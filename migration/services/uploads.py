@@ -105,8 +105,9 @@ def upload_create(
 ) -> ExportUpload:
     """Store an upload as a new version of its slot and queue its inspection.
 
-    Step-2 exports come in parts: `part` None adds a part, a number replaces that part (its
-    earlier version stays, downloadable). Other kinds keep one file per slot, in versions.
+    Step-2 exports, re-exports and verification exports come in parts: `part` None adds a
+    part, a number replaces that part (its earlier version stays, downloadable). Other kinds
+    keep one file per slot, in versions.
     """
     check_upload(upload)
     digest = sha256_of_upload(upload)
@@ -118,7 +119,7 @@ def upload_create(
             raise UploadError(refusal)
         slot = ExportUpload.objects.filter(migration=migration, table=table, kind=kind)
         latest = slot.aggregate(v=Max("version"), p=Max("part"))
-        if kind != UploadKind.EXPORT:
+        if kind not in selectors.PARTED_KINDS:
             part = 1
         elif part is not None and not slot.filter(part=part, removed_at__isnull=True).exists():
             raise UploadError("That part is no longer in this export: add the file as a new part.")
@@ -136,7 +137,7 @@ def upload_create(
         record.file.save(Path(upload.name).name, upload, save=False)
         record.save()
         what = _slot_label(table, kind)
-        if kind == UploadKind.EXPORT:
+        if kind in selectors.PARTED_KINDS:
             what += f" part {record.part}" + (" (replaced)" if part else "")
         activity_record(
             migration=migration,
@@ -192,8 +193,15 @@ def upload_remove(*, upload: ExportUpload, actor) -> None:
             verb="upload",
             description=f"Removed {upload.original_name} (part {upload.part}) from "
             f"{_slot_label(upload.table, upload.kind)}",
-            step=runbook.EXPORTS_STEP,
+            step=runbook.EXPORTS_STEP if upload.kind == UploadKind.EXPORT else runbook.INITIALIZE_STEP,
         )
+    if upload.kind == UploadKind.VERIFICATION:
+        from .imports import verification_queue
+
+        verification_queue(upload=upload, removed=True)
+        return
+    if upload.kind != UploadKind.EXPORT:
+        return
     _record_export_total(upload.migration, upload.table, actor)
     cross_check_queue_if_complete(migration=upload.migration)
 
@@ -243,8 +251,8 @@ def finding_acknowledge(*, migration: Migration, actor, code: str, table: str, m
 
 
 def _other_parts_columns(upload: ExportUpload) -> tuple[str, list[str]] | None:
-    """The first other part in use that has been read: its name and headers."""
-    others = selectors.export_parts(upload.migration).get(upload.table, [])
+    """The first other part in use (of the same slot) that has been read: its name and headers."""
+    others = selectors.export_parts(upload.migration, upload.kind).get(upload.table, [])
     for other in others:
         if other.id != upload.id and other.inspection.get("headers"):
             return other.original_name, other.inspection["headers"]
@@ -260,7 +268,7 @@ def upload_inspect(*, upload_id: int) -> None:
     except engine.EngineError as error:
         _finish(upload, UploadState.FAILED, str(error), {})
         return
-    if upload.kind == UploadKind.EXPORT and (other := _other_parts_columns(upload)):
+    if upload.kind in selectors.PARTED_KINDS and (other := _other_parts_columns(upload)):
         differ = engine.column_difference(other[1], inspection.get("headers", []))
         if differ:
             message = (

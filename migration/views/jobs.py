@@ -52,11 +52,16 @@ def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
     return JsonResponse(
         {
             "uploads": [
-                *(upload_json(u) for parts in selectors.export_parts(migration).values() for u in parts),
+                *(
+                    upload_json(u)
+                    for kind in selectors.PARTED_KINDS
+                    for parts in selectors.export_parts(migration, kind).values()
+                    for u in parts
+                ),
                 *(
                     upload_json(u)
                     for kind in UploadKind.values
-                    if kind != UploadKind.EXPORT
+                    if kind not in selectors.PARTED_KINDS
                     for u in selectors.latest_uploads(migration, kind).values()
                 ),
             ],

@@ -6,7 +6,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import engine, runbook
+from .. import engine, runbook, selectors
 from ..access import MANAGE, READ, WORK, membership_required
 from ..models import ExportUpload, UploadKind
 from ..services import uploads
@@ -35,6 +35,7 @@ def upload_json(upload: ExportUpload) -> dict:
         "message": upload.state_message,
         "row_count": upload.inspection.get("rows"),
         "part": upload.part,
+        "parted": upload.kind in selectors.PARTED_KINDS,
         "uploaded_by": upload.uploaded_by.username,
         "uploaded_at": upload.uploaded_at.isoformat(),
     }
@@ -82,7 +83,7 @@ def _export_part(request: HttpRequest, migration_id: int, upload_id: int, need) 
         ExportUpload.objects.select_related("migration"),
         id=upload_id,
         migration_id=migration_id,
-        kind=UploadKind.EXPORT,
+        kind__in=selectors.PARTED_KINDS,
     )
 
 
@@ -97,7 +98,7 @@ def upload_remove(request: HttpRequest, migration_id: int, upload_id: int) -> Ht
         )
     except uploads.UploadError as error:
         messages.error(request, str(error))
-    return back_to_step(migration_id, runbook.EXPORTS_STEP, f"#slot-{upload.table}")
+    return back_to_step(migration_id, STEP_OF_KIND[upload.kind], f"#slot-{upload.table}")
 
 
 @require_POST
@@ -109,7 +110,7 @@ def upload_confirm_limit(request: HttpRequest, migration_id: int, upload_id: int
         messages.success(request, f"Confirmed the 100,000 rows of {upload.original_name}.")
     except uploads.UploadError as error:
         messages.error(request, str(error))
-    return back_to_step(migration_id, runbook.EXPORTS_STEP, f"#slot-{upload.table}")
+    return back_to_step(migration_id, STEP_OF_KIND[upload.kind], f"#slot-{upload.table}")
 
 
 @require_POST

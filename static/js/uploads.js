@@ -61,12 +61,13 @@
       .then(function (data) {
         var busy = false, finished = false;
         data.uploads.forEach(function (u) {
-          // A step-2 export shows each part on its own row; other slots show their latest file.
-          var slot = u.kind === "export"
+          // A slot in parts (step-2 export, re-export, verification export) shows each part on its
+          // own row; other slots show their latest file.
+          var slot = u.parted
             ? document.querySelector('[data-upload="' + u.id + '"]')
             : document.querySelector('[data-slot="' + u.kind + ":" + u.table + '"]');
           if (!slot) {
-            if (u.kind === "export" && document.querySelector('[data-slot="export:' + u.table + '"]')) reloadWanted = true;
+            if (u.parted && document.querySelector('[data-slot="' + u.kind + ":" + u.table + '"]')) reloadWanted = true;
             return;
           }
           var was = slot.getAttribute("data-state");

@@ -33,15 +33,19 @@ def step2_export(path: Path, rows: int) -> Path:
     return write_csv(path, ORDER_HEADERS, data)
 
 
-def reexport_workbook(path: Path, rows: int) -> Path:
-    """Like a Sales re-export: hidden columns and sheet, validations, formats, widths, panes, filter."""
+def reexport_workbook(path: Path, rows: int, records: list[int] | None = None) -> Path:
+    """Like a Sales re-export: hidden columns and sheet, validations, formats, widths, panes, filter.
+
+    records: the record numbers of its rows (a part of a re-export), else 0 .. rows-1."""
+    records = list(range(rows)) if records is None else records
+    rows = len(records)
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "All Orders"
     ws.append(REEXPORT)
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for i in range(rows):
+    for i in records:
         ws.append([guid(i), f"ck{i}==", dt.datetime(2024, 1, 2, 3, 4), f"ORD-{i:04d}", f"Order {i}",
                    f"Customer {i}", None, None, None, "United States"] + [None] * len(TARGETS))  # fmt: skip
     for r in range(2, rows + 2):

@@ -2,6 +2,8 @@
 
 Several inputs are the parts of one export (Sales writes at most 100,000 rows per file): OUTPUT is
 then a folder, each part gives one output named after it, and one report covers the table.
+The import route's re-export may come in parts too (INPUT ...), and its step-2 export as well
+(--merge-source once per part).
 """
 
 from __future__ import annotations
@@ -100,7 +102,14 @@ class Command(EngineCommand):
             metavar="HEADER_EXPORT",
             help="lines: the order (quote) export, or each of its parts; lines take their header's company",
         )
-        parser.add_argument("--merge-source", metavar="STEP2_EXPORT", help="merge mode: the step-2 export")
+        parser.add_argument(
+            "--merge-source",
+            action="append",
+            default=[],
+            metavar="STEP2_EXPORT",
+            help="merge mode (the import route): the step-2 export, or each of its parts; INPUT is the "
+            "re-export (or its parts), filled in place",
+        )
         parser.add_argument("--report", metavar="REPORT.json")
         parser.add_argument(
             "--part-mb",
@@ -132,7 +141,7 @@ class Command(EngineCommand):
                 o["output"],
                 settings,
                 report_path=o["report"],
-                merge_source_path=o["merge_source"],
+                merge_source_path=o["merge_source"] or None,
             )
             where = o["output"]
             if o["part_mb"] is not None:
@@ -144,28 +153,31 @@ class Command(EngineCommand):
             f"{report.errors} errors, {report.warnings} warnings ({counts})\n"
         )
 
-    def _split(self, report: Any, o: dict[str, Any]) -> None:
-        """Cut the output to the Import data wizard's limit; OUTPUT itself stays, for p2c_verify."""
-        parts = split_for_import(o["output"], part_mb=o["part_mb"])
-        if parts[0].part is None:
+    def _split(self, report: Any, o: dict[str, Any], outputs: list[str] | None = None) -> None:
+        """Cut each output to the Import data wizard's limit; the outputs themselves stay, for
+        p2c_verify."""
+        listed = []
+        for output in outputs or [o["output"]]:
+            parts = split_for_import(output, part_mb=o["part_mb"])
+            if parts[0].part is None:
+                continue
+            listed += [
+                {"file": p.file, "part": p.part, "rows": p.rows, "first_row": p.first_row,
+                 "last_row": p.last_row, "bytes": p.size, "sha256": p.sha256,
+                 "output": os.path.basename(output)}
+                for p in parts
+            ]  # fmt: skip
+            sys.stdout.write(
+                f"{output} is larger than {o['part_mb']:g} MB: import its {len(parts)} parts in order, "
+                f"{parts[0].file} to {parts[-1].file}\n"
+            )
+        if not listed:
             return
-        report.import_parts = [
-            {"file": p.file, "part": p.part, "rows": p.rows, "first_row": p.first_row,
-             "last_row": p.last_row, "bytes": p.size, "sha256": p.sha256}
-            for p in parts
-        ]  # fmt: skip
+        report.import_parts = listed
         if o["report"]:
             report.write_json(o["report"])
-        sys.stdout.write(
-            f"{o['output']} is larger than {o['part_mb']:g} MB: import its {len(parts)} parts in order, "
-            f"{parts[0].file} to {parts[-1].file}\n"
-        )
 
     def _parts(self, o: dict[str, Any], inputs: list[str], settings: TransformSettings):
-        if o["part_mb"] is not None:
-            raise EngineError("--part-mb cuts one output: give a single INPUT")
-        if o["merge_source"]:
-            raise EngineError("--merge-source takes one re-export: give a single INPUT")
         if len(inputs) == 1:  # one input with --header-export: OUTPUT stays a file
             outputs, report_path = [o["output"]], o["report"]
         else:
@@ -177,6 +189,9 @@ class Command(EngineCommand):
             outputs = [os.path.join(folder, part_output_name(p, ext)) for p in inputs]
             report_path = o["report"] or os.path.join(folder, f"{o['table']}_report.json")
         report = transform_parts(
-            o["table"], inputs, outputs, settings, report_path=report_path, header_paths=o["header_export"]
-        )
+            o["table"], inputs, outputs, settings, report_path=report_path, header_paths=o["header_export"],
+            merge_source_paths=o["merge_source"] or None,
+        )  # fmt: skip
+        if o["part_mb"] is not None:
+            self._split(report, {**o, "report": report_path}, outputs)
         return report, (o["output"] if len(inputs) > 1 else outputs[0])
