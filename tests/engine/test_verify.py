@@ -119,6 +119,18 @@ def test_it_exits_1_and_reports_the_records_that_differ(tmp_path, files, capsys)
     assert "USMF:" in capsys.readouterr().out
 
 
+def test_it_verifies_against_import_files_in_several_parts(tmp_path, capsys):
+    rows = _expected_rows()
+    first = write_csv(tmp_path / "import_1.csv", HEADERS, rows[:3])
+    second = write_csv(tmp_path / "import_2.csv", HEADERS, rows[3:])
+    act = write_xlsx(tmp_path / "after.xlsx", HEADERS, rows)
+    assert _run("p2c_verify", "order", str(first), str(act), "--expected", str(second)) == 0
+    assert "6 match, 0 differ, 0 missing" in capsys.readouterr().out
+    # Without the second import file only its three records are compared.
+    _run("p2c_verify", "order", str(first), str(act))
+    assert "3 match, 0 differ, 0 missing" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("make", "fragment"),
     [

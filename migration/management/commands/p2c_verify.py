@@ -1,4 +1,5 @@
-"""manage.py p2c_verify TABLE EXPECTED ACTUAL [ACTUAL ...] [--report R.json] [--issues FILE].
+"""manage.py p2c_verify TABLE EXPECTED ACTUAL [ACTUAL ...] [--expected MORE ...] [--report R.json]
+[--issues FILE].
 
 Compares what was meant to be imported (our filled output) with an export taken after the
 import, by record GUID, on the table's target columns (p2c-rules.md, "Verifying the import").
@@ -31,6 +32,14 @@ class Command(EngineCommand):
             nargs="+",
             help="the table exported after the import (one or more parts)",
         )
+        parser.add_argument(
+            "--expected",
+            dest="more_expected",
+            metavar="MORE",
+            action="append",
+            default=[],
+            help="another import file of the table (a re-export in parts gives one per part); repeat it",
+        )
         parser.add_argument("--report", metavar="REPORT.json", help="write every record that is not a match")
         parser.add_argument(
             "--issues",
@@ -44,8 +53,13 @@ class Command(EngineCommand):
                 f"{TABLES[o['table']].export_name}: nothing was imported for it; nothing to verify"
             )
         columns, guid_names = table_columns(o["table"])
+        expected = [o["expected"], *o["more_expected"]]
         result = verify_import(
-            o["expected"], o["actual"], columns, guid_names=guid_names, issues_path=o["issues"]
+            expected if len(expected) > 1 else expected[0],
+            o["actual"],
+            columns,
+            guid_names=guid_names,
+            issues_path=o["issues"],
         )
         if o["report"]:
             result.write_json(o["report"])
