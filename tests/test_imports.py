@@ -97,8 +97,8 @@ def test_it_downloads_one_import_pack_in_import_order(
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
-    parts = [n for n in names if n.startswith("5_order/")]
-    assert parts == [f"5_order/{p['file']}" for p in job.import_parts]
+    parts = [n for n in names if n.startswith("3_order/")]
+    assert parts == [f"3_order/{p['file']}" for p in job.import_parts]
     assert {"MANIFEST.txt", "manifest.json"} <= set(names)
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["import_order"][:2] == ["account", "contact"]

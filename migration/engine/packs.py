@@ -28,6 +28,7 @@ from typing import Any
 
 from .csv_inplace import CsvFormat, detect_csv, iter_records
 from .errors import EngineError
+from .tables import TABLES
 from .writing import AtomicFile
 from .xlsx_inplace import SheetInfo, _sheet_chunks, open_sheet, scan_sheet
 from .zipraw import PackageWriter, read_member, sha256_file
@@ -35,7 +36,9 @@ from .zipraw import PackageWriter, read_member, sha256_file
 DEFAULT_PART_MB = 8
 MB = 1 << 20
 
-IMPORT_ORDER = ("account", "contact", "quote", "quote_products", "order", "order_products")
+# The engine's order of tables, the one the whole UI shows: records are updated in place by their
+# GUID, so no table of the pack needs another imported first.
+IMPORT_ORDER = tuple(key for key, table in TABLES.items() if table.transforms)
 _WIZARD_NAMES = {
     "account": "Account",
     "contact": "Contact",

@@ -52,7 +52,7 @@ def test_a_reexport_is_filled_packed_and_verified(
         manifest = json.loads(archive.read("manifest.json"))
         assert [f["table"] for f in manifest["files"]] == ["order"]
         imported = tmp_path / manifest["files"][0]["file"]
-        imported.write_bytes(archive.read(f"5_order/{imported.name}"))
+        imported.write_bytes(archive.read(f"3_order/{imported.name}"))
         assert "MANIFEST.txt" in archive.namelist()
     expect(page.get_by_text(re.compile(r"Order: .*_import\.xlsx imported"))).to_be_visible()
 
