@@ -13,6 +13,8 @@ from .services.settings import SETTING_FIELDS
 from .upload_limits import limit_mb, over_limit
 from .validators import company_code
 
+ITEM_BASED = "Item based"  # the only order type dual-write syncs (msdyn_ordertype 192350000)
+
 
 class MigrationForm(forms.ModelForm):
     fno_url = forms.URLField(label="Finance and Operations URL", required=False, assume_scheme="https")
@@ -40,6 +42,17 @@ class LegalEntityForm(forms.Form):
 
 
 class BaseLegalEntityFormSet(forms.BaseFormSet):
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        # Every entity's fields have their own names ("Company code of legal entity 2"), and the
+        # ones that must be filled say so (formsets leave the required attribute out).
+        form.fields["code"].label = f"Company code of legal entity {i + 1}"
+        form.fields["name"].label = f"Name of legal entity {i + 1}"
+        if i < self.min_num:
+            for field in form.fields.values():
+                field.widget.attrs["required"] = True
+        return form
+
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -76,6 +89,7 @@ class MemberAddForm(forms.Form):
         try:
             return get_user_model().objects.get(username=username, is_active=True)
         except get_user_model().DoesNotExist:
+            self.missing_username = username
             raise forms.ValidationError(
                 f"No active user is called “{username}”. Ask an administrator to create the account first."
             ) from None
@@ -220,6 +234,11 @@ class InitSettingsForm(forms.ModelForm):
         choices=[(c, c) for c in ORDER_TYPES],
         help_text="Dual-write syncs only Item based orders and quotes.",
     )
+    order_type_confirmed = forms.BooleanField(
+        label=f"I understand: with an order type other than {ITEM_BASED}, no order and no quote syncs to "
+        "Finance and Operations at step 9",
+        required=False,
+    )
     company_rule_text = forms.CharField(
         label="Company rule: value = company code, one per line",
         required=False,
@@ -245,10 +264,16 @@ class InitSettingsForm(forms.ModelForm):
         self.entities = list(self.instance.migration.legal_entities.all())
         codes = [(e.code, str(e)) for e in self.entities]
         self.fields["company"] = forms.ChoiceField(label="Company", choices=codes)
+        self.initial.setdefault("order_type_confirmed", self.instance.order_type != ITEM_BASED)
         mapping = self.instance.company_rule_map or {}
         self.initial["company_rule_text"] = "\n".join(f"{k} = {v}" for k, v in mapping.items())
         kinds = self.instance.relationship_type_rule_map or {}
         self.initial["relationship_type_rule_text"] = "\n".join(f"{k} = {v}" for k, v in kinds.items())
+        self.order_fields(
+            ["company", "company_rule_column", "company_rule_text", "customer_group", "relationship_type",
+             "relationship_type_rule_column", "relationship_type_rule_text", "account_numbers_customized",
+             "language", "order_type", "order_type_confirmed"]
+        )  # fmt: skip
         s = self.instance
         for e in self.entities:
             self.fields[f"entity_{e.code}_customer_group"] = forms.CharField(
@@ -297,6 +322,12 @@ class InitSettingsForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if data.get("order_type") not in (None, ITEM_BASED) and not data.get("order_type_confirmed"):
+            self.add_error(
+                "order_type_confirmed",
+                f"Only {ITEM_BASED} orders and quotes sync: with {data['order_type']}, every order and "
+                "quote stays out of step 9's initial sync. Choose Item based, or tick to confirm.",
+            )
         if data.get("company_rule_text") and not data.get("company_rule_column"):
             self.add_error("company_rule_column", "Name the column the company rule reads.")
         if data.get("relationship_type_rule_text") and not data.get("relationship_type_rule_column"):

@@ -47,7 +47,7 @@ def test_create_a_migration_and_complete_step_1(page: Page, live_server, make_us
     page.get_by_label(re.compile(r"^Customer:?$")).fill("Contoso Ltd")
     first_entity = page.get_by_role("group", name="Legal entity 1")
     first_entity.get_by_label("Company code").fill("usmf")
-    first_entity.get_by_label("Legal entity name").fill("Contoso US")
+    first_entity.get_by_label("Name of legal entity 1").fill("Contoso US")
     page.get_by_role("button", name="Create migration").click()
 
     expect(page.get_by_role("heading", level=1, name="Contoso cutover")).to_be_visible()

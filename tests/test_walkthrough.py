@@ -1,0 +1,109 @@
+"""Rough edges found walking the runbook in a browser (issue 9): forms, members, the job page."""
+
+import re
+
+from django.urls import reverse
+
+from migration.models import JobState
+from migration.services import jobs
+
+from .helpers import migration_url, upload_inspected
+
+SETTINGS = {
+    "company": "USMF",
+    "customer_group": "10",
+    "relationship_type": "Customer",
+    "language": "en-us",
+    "order_type": "Item based",
+    "date_order": "auto",
+    "country": "keep",
+}
+
+
+def test_it_asks_to_confirm_an_order_type_that_does_not_sync(client_for, migration):
+    url = migration_url("init_settings", migration)
+    client = client_for("consultant")
+    page = client.post(url, {**SETTINGS, "order_type": "Service-Maintenance Based"}).content.decode()
+    assert "every order and quote stays out of step 9&#x27;s initial sync" in page
+    migration.init_settings.refresh_from_db()
+    assert migration.init_settings.order_type == "Item based"
+    client.post(url, {**SETTINGS, "order_type": "Service-Maintenance Based", "order_type_confirmed": "on"})
+    migration.init_settings.refresh_from_db()
+    assert migration.init_settings.order_type == "Service-Maintenance Based"
+    step8 = client.get(migration_url("runbook", migration, step="initialize")).content.decode()
+    assert 'id="order-type-warning"' in step8 and "no order and no quote reaches" in step8
+
+
+def test_it_keeps_the_company_rules_halves_together(client_for, migration):
+    page = client_for("consultant").get(migration_url("init_settings", migration)).content.decode()
+    names = re.findall(r'<label for="id_([a-z_]+)"', page)
+    at = names.index("company_rule_column")
+    assert names[at - 1 : at + 2] == ["company", "company_rule_column", "company_rule_text"]
+    assert names.index("order_type_confirmed") == names.index("order_type") + 1
+
+
+def test_it_marks_required_fields_and_names_each_legal_entitys_fields(client_for):
+    page = client_for("manager").get(reverse("migration_create")).content.decode()
+    assert re.search(r'<label for="id_name">Name <span class="required" aria-hidden="true">\*</span>', page)
+    assert not re.search(r'<label for="id_go_live">[^<]*<span class="required"', page)
+    labels = [t.strip() for t in re.findall(r'<label for="id_entities-\d-(?:code|name)">([^<]*)', page)]
+    assert labels == [
+        "Company code of legal entity 1",
+        "Name of legal entity 1",
+        "Company code of legal entity 2",
+        "Name of legal entity 2",
+        "Company code of legal entity 3",
+        "Name of legal entity 3",
+    ]
+    assert len(labels) == len(set(labels))
+    first = re.search(r'<input[^>]*id="id_entities-0-code"[^>]*>', page)[0]
+    second = re.search(r'<input[^>]*id="id_entities-1-code"[^>]*>', page)[0]
+    assert " required" in first and " required" not in second
+
+
+def test_it_links_an_administrator_to_create_a_missing_user_and_back(client_for, migration, manager):
+    client = client_for("manager")
+    url = migration_url("members", migration)
+    page = client.post(url, {"username": "nina", "role": "consultant"}).content.decode()
+    assert "No active user is called “nina”" in page and 'id="create-user"' not in page
+
+    manager.is_staff = True
+    manager.is_superuser = True
+    manager.save()
+    page = client.post(url, {"username": "nina", "role": "consultant"}).content.decode()
+    link = re.search(r'<p id="create-user"><a href="([^"]+)"', page)[1].replace("&amp;", "&")
+    assert link.startswith(reverse("admin:auth_user_add")) and "username=nina" in link
+    response = client.post(
+        link,
+        {"username": "nina", "usable_password": "true", "password1": "A-long-pass-77x",
+         "password2": "A-long-pass-77x"},
+    )  # fmt: skip
+    assert response.status_code == 302 and response.url == f"{url}?username=nina"
+    assert 'value="nina"' in client.get(response.url).content.decode()
+
+
+def test_it_refuses_to_send_the_administrator_elsewhere(client_for, manager):
+    manager.is_staff = manager.is_superuser = True
+    manager.save()
+    add = reverse("admin:auth_user_add") + "?next=https://evil.example/"
+    response = client_for("manager").post(
+        add, {"username": "nina", "usable_password": "true", "password1": "A-long-pass-77x",
+              "password2": "A-long-pass-77x"},
+    )  # fmt: skip
+    assert response.status_code == 302 and response.url.startswith("/admin/auth/user/")
+
+
+def test_it_shows_a_jobs_settings_in_words_times_with_zone_and_what_a_row_counts(
+    client_for, migration, consultant
+):
+    upload_inspected(migration, consultant, "account.csv")
+    job = jobs.job_start(migration=migration, table="account", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED
+    page = client_for("viewer").get(migration_url("job_detail", migration, job_id=job.id)).content.decode()
+    assert "company=USMF" not in page and "customer_group=" not in page
+    assert "<dt>Company</dt><dd>USMF</dd>" in page
+    assert "<dt>Date order</dt><dd>Detect from the file</dd>" in page
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", page)
+    assert "“Row” counts the data rows under the header" in page and "row 48 is Excel's row 49" in page
