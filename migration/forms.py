@@ -1,5 +1,6 @@
 """Forms only validate; services do the writes."""
 
+import json
 from pathlib import Path
 
 from django import forms
@@ -102,11 +103,26 @@ class MemberRoleForm(forms.Form):
 # --- checklist rows -------------------------------------------------------------
 
 
+def _comparable(field: forms.Field, value):
+    """A value as the row's snapshot holds it (JSON): what the form shows, whatever its source."""
+    if isinstance(field, forms.BooleanField):
+        return bool(value)
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.strip() if isinstance(value, str) else value
+
+
 class ChecklistRowForm(forms.Form):
     blocker = forms.CharField(
         label="Blocked by", max_length=300, required=False, help_text="Leave empty when nothing blocks it."
     )
     due_on = forms.DateField(label="Due", required=False, widget=DATE_INPUT)
+    # The row as the page showed it: a save changes only what the user changed since (so a page
+    # loaded before an upload ticked the row cannot undo the tick), and a field someone else
+    # changed meanwhile is a conflict, not an overwrite.
+    loaded = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, item, editable: bool = True, manager: bool = False, **kwargs):
         self.item = item
@@ -115,6 +131,8 @@ class ChecklistRowForm(forms.Form):
         kind_fields = item_kinds.KINDS[item.kind].fields()
         self.kind_field_names = list(kind_fields)
         self.fields = {**kind_fields, **self.fields}
+        self.initial["loaded"] = json.dumps(self.snapshot())
+        self.changed_names: set[str] | None = None  # None: every field (a post without a snapshot)
         if not editable:
             for field in self.fields.values():
                 field.disabled = True
@@ -122,28 +140,73 @@ class ChecklistRowForm(forms.Form):
             for name in item_kinds.MANAGER_ONLY_FIELDS.get(item.kind, ()):
                 self.fields[name].disabled = True
 
+    def _names(self) -> list[str]:
+        return [name for name in self.fields if name != "loaded"]
+
+    def snapshot(self) -> dict:
+        """The item's values now, as its fields show them."""
+        return {name: _comparable(self.fields[name], self.initial.get(name)) for name in self._names()}
+
     def clean(self):
         data = super().clean()
         for name, message in item_kinds.KINDS[self.item.kind].errors(data).items():
             self.add_error(name, message)
+        self._compare_with_loaded(data)
         return data
+
+    def _compare_with_loaded(self, data: dict) -> None:
+        try:
+            loaded = json.loads(data.get("loaded") or "")
+        except ValueError:
+            return
+        now = self.snapshot()
+        self.changed_names = set()
+        conflicts = []
+        for name in self._names():
+            if name not in data or name not in loaded:
+                continue
+            mine = _comparable(self.fields[name], data[name])
+            if mine == loaded[name]:
+                continue  # not changed here: what the database holds stays
+            if now[name] not in (loaded[name], mine):
+                conflicts.append(name)
+            self.changed_names.add(name)
+        if conflicts:
+            who = self.item.updated_by.username if self.item.updated_by else "someone"
+            for name in conflicts:
+                shown = (
+                    now[name]
+                    if not isinstance(now[name], bool)
+                    else ("ticked" if now[name] else "not ticked")
+                )
+                self.add_error(
+                    name,
+                    f"{who} changed this to “{shown or 'empty'}” since you opened the page. Your value is "
+                    "kept in the form: save again to replace theirs, or put theirs back.",
+                )
+            # Saving again means the user has seen theirs: compare with it next time.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("loaded")] = json.dumps(now)
 
     def kind_fields(self):
         return [self[name] for name in self.kind_field_names if name != "ticked"]
 
     def row(self) -> dict:
+        """What to save: every field, or, when the page sent its snapshot, only those changed."""
+        wanted = self.changed_names if self.changed_names is not None else set(self._names())
         details = {}
         for name in self.kind_field_names:
             value = self.cleaned_data.get(name)
-            if name != "ticked":
+            if name != "ticked" and name in wanted:
                 details[name] = value.isoformat() if hasattr(value, "isoformat") else value
-        return {
-            "item_id": self.item.id,
-            "details": details,
-            "ticked": bool(self.cleaned_data.get("ticked")),
-            "blocker": self.cleaned_data.get("blocker", "").strip(),
-            "due_on": self.cleaned_data.get("due_on"),
-        }
+        row = {"item_id": self.item.id, "details": details}
+        if "ticked" in wanted:
+            row["ticked"] = bool(self.cleaned_data.get("ticked"))
+        if "blocker" in wanted:
+            row["blocker"] = self.cleaned_data.get("blocker", "").strip()
+        if "due_on" in wanted:
+            row["due_on"] = self.cleaned_data.get("due_on")
+        return row
 
 
 class ChecklistFormSet(forms.BaseFormSet):

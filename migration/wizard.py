@@ -177,6 +177,15 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         messages.success(self.request, f"Step {step.number} saved ({changed} item(s) changed).")
         return None  # state lives in the models; storing the POST would show stale rows later
 
+    def render_next_step(self, form, **kwargs):
+        # A step that stays locked until a project manager signs off this one: stay here and say
+        # who the next step waits for, rather than show a locked page.
+        following = self._step(self.steps.next)
+        if self._locked(following):
+            messages.info(self.request, waiting_for(self.migration, following, self.membership))
+            return redirect(self.get_step_url(self.steps.current))
+        return super().render_next_step(form, **kwargs)
+
     def render_done(self, form, **kwargs):
         # Steps are saved as they are submitted: there is nothing to re-validate.
         return redirect("migration_detail", migration_id=self.migration.id)
@@ -184,4 +193,22 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
         context.update(step_context(self.membership, self._step(), self.progress))
+        following = runbook.STEPS_BY_SLUG.get(self.steps.next)
+        if following and self._locked(following):
+            context["next_waits"] = waiting_for(self.migration, following, self.membership)
         return context
+
+
+def waiting_for(migration, step: runbook.Step, membership: Membership) -> str:
+    """What a locked step waits for, and whom: "Step 3 waits for a project manager (mia) to sign
+    off step 2"; said to a project manager as what they can do."""
+    if membership.can_manage:
+        return (
+            f"Step {step.number} opens when you (or another project manager) sign off step "
+            f"{step.opened_by} below."
+        )
+    names = sorted(migration.memberships.filter(role="manager").values_list("user__username", flat=True))
+    return (
+        f"Step {step.number} waits for a project manager ({', '.join(names)}) to sign off step "
+        f"{step.opened_by}: {step.lock_reason}."
+    )

@@ -107,3 +107,85 @@ def test_it_shows_a_jobs_settings_in_words_times_with_zone_and_what_a_row_counts
     assert "<dt>Date order</dt><dd>Detect from the file</dd>" in page
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", page)
     assert "“Row” counts the data rows under the header" in page and "row 48 is Excel's row 49" in page
+
+
+# --- saves that never undo what happened since the page was loaded --------------------------
+
+
+def _loaded_form(client, migration, slug: str) -> dict:
+    """The step form's fields as the page rendered them (what a browser would post back)."""
+    return _from_html(client.get(migration_url("runbook", migration, step=slug)).content.decode())
+
+
+def test_it_saves_only_what_the_user_changed(client_for, migration, manager):
+    from migration.services import checklist
+
+    client = client_for("consultant")
+    data = _loaded_form(client, migration, "exports")
+    account = migration.items.get(key="export-account")
+    # Meanwhile an upload ticks the account row.
+    checklist.item_update(item=account, actor=manager, details={"status": "exported", "row_count": 300})
+    data["exports-8-status"] = "not_used"
+    data["exports-8-reason"] = "No products in Sales"
+    response = client.post(migration_url("runbook", migration, step="exports"), data)
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.done and account.details["row_count"] == 300
+    products = migration.items.get(key="export-products")
+    assert products.done and products.details["reason"] == "No products in Sales"
+
+
+def test_it_shows_a_conflict_when_the_same_field_changed_meanwhile(client_for, migration, manager):
+    from migration.services import checklist
+
+    client = client_for("consultant")
+    data = _loaded_form(client, migration, "exports")
+    account = migration.items.get(key="export-account")
+    checklist.item_update(item=account, actor=manager, details={"status": "not_used", "reason": "Theirs"})
+    data["exports-0-status"] = "not_used"
+    data["exports-0-reason"] = "Mine"
+    url = migration_url("runbook", migration, step="exports")
+    page = client.post(url, data).content.decode()
+    assert "mia-manager changed this to “Theirs” since you opened the page" in page
+    assert 'value="Mine"' in page  # typed text is kept
+    account.refresh_from_db()
+    assert account.details["reason"] == "Theirs"
+    # Saving again (the conflict seen) replaces theirs.
+    again = _from_html(page)
+    assert client.post(url, again).status_code == 302
+    account.refresh_from_db()
+    assert account.details["reason"] == "Mine"
+
+
+def _from_html(page: str) -> dict:
+    data = {}
+    form = page[page.index('<form method="post" class="checklist"') :]
+    form = form[: form.index("</form>")]
+    for tag in re.findall(r"<(?:input|select|textarea)[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name:
+            continue
+        kind = re.search(r'type="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if kind and kind[1] == "checkbox":
+            if " checked" in tag:
+                data[name[1]] = "on"
+        elif tag.startswith("<select"):
+            options = form[form.index(tag) :]
+            options = options[: options.index("</select>")]
+            chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
+            data[name[1]] = chosen[1] if chosen else ""
+        else:
+            data[name[1]] = (value[1] if value else "").replace("&quot;", '"')
+    return data
+
+
+def test_it_says_what_the_next_step_waits_for_instead_of_opening_it(client_for, migration):
+    client = client_for("consultant")
+    url = migration_url("runbook", migration, step="exports")
+    page = client.get(url).content.decode()
+    assert "Save and continue" not in page
+    assert "Step 3 waits for a project manager (mia-manager) to sign off step 2" in page
+    response = client.post(url, _loaded_form(client, migration, "exports"), follow=True)
+    assert response.redirect_chain[-1][0] == url
+    assert "Step 3 waits for a project manager (mia-manager)" in response.content.decode()
