@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from . import filetypes, item_kinds
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
 from .item_kinds import DATE_INPUT
-from .models import InitializationSettings, Migration, Purpose, Role
+from .models import ChecklistItem, InitializationSettings, Migration, Purpose, Role
 from .services.settings import SETTING_FIELDS
 from .upload_limits import limit_mb, over_limit
 from .validators import company_code
@@ -123,10 +123,19 @@ class ChecklistRowForm(forms.Form):
     # loaded before an upload ticked the row cannot undo the tick), and a field someone else
     # changed meanwhile is a conflict, not an overwrite.
     loaded = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The item the row is about: rows bind to items by id, so an item added or removed since the
+    # page was drawn never shifts a row onto another item.
+    item_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, item, editable: bool = True, manager: bool = False, **kwargs):
         self.item = item
-        initial = {**item.details, "ticked": item.done, "blocker": item.blocker, "due_on": item.due_on}
+        initial = {
+            **item.details,
+            "ticked": item.done,
+            "blocker": item.blocker,
+            "due_on": item.due_on,
+            "item_id": item.id,
+        }
         super().__init__(*args, initial=initial, **kwargs)
         kind_fields = item_kinds.KINDS[item.kind].fields()
         self.kind_field_names = list(kind_fields)
@@ -141,7 +150,7 @@ class ChecklistRowForm(forms.Form):
                 self.fields[name].disabled = True
 
     def _names(self) -> list[str]:
-        return [name for name in self.fields if name != "loaded"]
+        return [name for name in self.fields if name not in ("loaded", "item_id")]
 
     def snapshot(self) -> dict:
         """The item's values now, as its fields show them."""
@@ -225,6 +234,22 @@ class ChecklistFormSet(forms.BaseFormSet):
     def __init__(self, *args, items, editable: bool = True, manager: bool = False, initial=None, **kwargs):
         self.items, self.editable, self.manager = list(items), editable, manager
         super().__init__(*args, **kwargs)
+        if self.is_bound:
+            self.items = self._items_as_posted(self.items)
+
+    def _items_as_posted(self, items: list) -> list:
+        """The items in the order the page drew them (its rows name their items' ids). A row
+        whose item was removed meanwhile gets a stand-in that saves nothing."""
+        by_id = {item.id: item for item in items}
+        try:
+            count = min(int(self.data.get(f"{self.prefix}-TOTAL_FORMS", "")), self.max_num)
+        except ValueError:
+            return items
+        posted = [self.data.get(f"{self.prefix}-{i}-item_id", "") for i in range(count)]
+        if not any(posted):
+            return items  # a post without ids: the rows are the items in their order
+        gone = ChecklistItem(id=None, kind=item_kinds.TASK, title="(removed)", details={})
+        return [by_id.get(int(i), gone) if i.isdigit() else gone for i in posted]
 
     def initial_form_count(self) -> int:
         return len(self.items)

@@ -44,8 +44,9 @@ def test_it_keeps_the_company_rules_halves_together(client_for, migration):
 
 def test_it_marks_required_fields_and_names_each_legal_entitys_fields(client_for):
     page = client_for("manager").get(reverse("migration_create")).content.decode()
-    assert re.search(r'<label for="id_name">Name <span class="required" aria-hidden="true">\*</span>', page)
-    assert not re.search(r'<label for="id_go_live">[^<]*<span class="required"', page)
+    star = r' <span class="required" aria-hidden="true">\*</span>'
+    assert re.search(r'<label for="id_name">Name</label>' + star, page)
+    assert not re.search(r'<label for="id_go_live">[^<]*</label> <span class="required"', page)
     labels = [t.strip() for t in re.findall(r'<label for="id_entities-\d-(?:code|name)">([^<]*)', page)]
     assert labels == [
         "Company code of legal entity 1",
