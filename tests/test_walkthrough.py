@@ -190,3 +190,16 @@ def test_it_says_what_the_next_step_waits_for_instead_of_opening_it(client_for, 
     response = client.post(url, _loaded_form(client, migration, "exports"), follow=True)
     assert response.redirect_chain[-1][0] == url
     assert "Step 3 waits for a project manager (mia-manager)" in response.content.decode()
+
+
+def test_it_binds_rows_to_their_items_when_a_row_was_added_meanwhile(client_for, migration, manager):
+    from migration.services import checklist
+
+    client = client_for("consultant")
+    data = _loaded_form(client, migration, "duplicate-detection")
+    checklist.duplicate_rule_record(migration=migration, actor=manager, name="Same email", table="Contact")
+    data["duplicate-detection-0-ticked"] = "on"  # the page's only row: all rules disabled
+    url = migration_url("runbook", migration, step="duplicate-detection")
+    assert client.post(url, data).status_code == 302
+    assert migration.items.get(key="dup-all-disabled").done
+    assert not migration.items.get(key="dup-rule-1").done
