@@ -1,6 +1,12 @@
+from urllib.parse import urlencode
+
 from axes.models import AccessAttempt
 from axes.utils import reset
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .models import (
     Activity,
@@ -136,3 +142,22 @@ class SyncCheckAdmin(ReadOnlyAdmin):
     list_display = ["id", "migration", "kind", "table", "entity", "state", "ok", "created_by", "created_at"]
     list_filter = ["kind", "state", "table"]
     search_fields = ["migration__name", "message"]
+
+
+class ReturningUserAdmin(UserAdmin):
+    """Django's user admin, which goes back to where it was opened from after adding a user.
+
+    A migration's members page links here when a user name has no account; `next` (a local path
+    only) brings the administrator back there with the new user name filled in."""
+
+    def response_add(self, request, obj, post_url_continue=None):
+        back = request.GET.get("next", "")
+        staying = "_addanother" in request.POST or "_continue" in request.POST
+        if back and not staying and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            self.message_user(request, f"Created the user {obj.username}.")
+            return HttpResponseRedirect(f"{back}?{urlencode({'username': obj.username})}")
+        return super().response_add(request, obj, post_url_continue)
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), ReturningUserAdmin)

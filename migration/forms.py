@@ -1,5 +1,6 @@
 """Forms only validate; services do the writes."""
 
+import json
 from pathlib import Path
 
 from django import forms
@@ -8,10 +9,12 @@ from django.contrib.auth import get_user_model
 from . import filetypes, item_kinds
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
 from .item_kinds import DATE_INPUT
-from .models import InitializationSettings, Migration, Purpose, Role
+from .models import ChecklistItem, InitializationSettings, Migration, Purpose, Role
 from .services.settings import SETTING_FIELDS
 from .upload_limits import limit_mb, over_limit
 from .validators import company_code
+
+ITEM_BASED = "Item based"  # the only order type dual-write syncs (msdyn_ordertype 192350000)
 
 
 class MigrationForm(forms.ModelForm):
@@ -40,6 +43,17 @@ class LegalEntityForm(forms.Form):
 
 
 class BaseLegalEntityFormSet(forms.BaseFormSet):
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        # Every entity's fields have their own names ("Company code of legal entity 2"), and the
+        # ones that must be filled say so (formsets leave the required attribute out).
+        form.fields["code"].label = f"Company code of legal entity {i + 1}"
+        form.fields["name"].label = f"Name of legal entity {i + 1}"
+        if i < self.min_num:
+            for field in form.fields.values():
+                field.widget.attrs["required"] = True
+        return form
+
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -76,6 +90,7 @@ class MemberAddForm(forms.Form):
         try:
             return get_user_model().objects.get(username=username, is_active=True)
         except get_user_model().DoesNotExist:
+            self.missing_username = username
             raise forms.ValidationError(
                 f"No active user is called “{username}”. Ask an administrator to create the account first."
             ) from None
@@ -88,19 +103,45 @@ class MemberRoleForm(forms.Form):
 # --- checklist rows -------------------------------------------------------------
 
 
+def _comparable(field: forms.Field, value):
+    """A value as the row's snapshot holds it (JSON): what the form shows, whatever its source."""
+    if isinstance(field, forms.BooleanField):
+        return bool(value)
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.strip() if isinstance(value, str) else value
+
+
 class ChecklistRowForm(forms.Form):
     blocker = forms.CharField(
         label="Blocked by", max_length=300, required=False, help_text="Leave empty when nothing blocks it."
     )
     due_on = forms.DateField(label="Due", required=False, widget=DATE_INPUT)
+    # The row as the page showed it: a save changes only what the user changed since (so a page
+    # loaded before an upload ticked the row cannot undo the tick), and a field someone else
+    # changed meanwhile is a conflict, not an overwrite.
+    loaded = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The item the row is about: rows bind to items by id, so an item added or removed since the
+    # page was drawn never shifts a row onto another item.
+    item_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, item, editable: bool = True, manager: bool = False, **kwargs):
         self.item = item
-        initial = {**item.details, "ticked": item.done, "blocker": item.blocker, "due_on": item.due_on}
+        initial = {
+            **item.details,
+            "ticked": item.done,
+            "blocker": item.blocker,
+            "due_on": item.due_on,
+            "item_id": item.id,
+        }
         super().__init__(*args, initial=initial, **kwargs)
         kind_fields = item_kinds.KINDS[item.kind].fields()
         self.kind_field_names = list(kind_fields)
         self.fields = {**kind_fields, **self.fields}
+        self.initial["loaded"] = json.dumps(self.snapshot())
+        self.changed_names: set[str] | None = None  # None: every field (a post without a snapshot)
         if not editable:
             for field in self.fields.values():
                 field.disabled = True
@@ -108,28 +149,73 @@ class ChecklistRowForm(forms.Form):
             for name in item_kinds.MANAGER_ONLY_FIELDS.get(item.kind, ()):
                 self.fields[name].disabled = True
 
+    def _names(self) -> list[str]:
+        return [name for name in self.fields if name not in ("loaded", "item_id")]
+
+    def snapshot(self) -> dict:
+        """The item's values now, as its fields show them."""
+        return {name: _comparable(self.fields[name], self.initial.get(name)) for name in self._names()}
+
     def clean(self):
         data = super().clean()
         for name, message in item_kinds.KINDS[self.item.kind].errors(data).items():
             self.add_error(name, message)
+        self._compare_with_loaded(data)
         return data
+
+    def _compare_with_loaded(self, data: dict) -> None:
+        try:
+            loaded = json.loads(data.get("loaded") or "")
+        except ValueError:
+            return
+        now = self.snapshot()
+        self.changed_names = set()
+        conflicts = []
+        for name in self._names():
+            if name not in data or name not in loaded:
+                continue
+            mine = _comparable(self.fields[name], data[name])
+            if mine == loaded[name]:
+                continue  # not changed here: what the database holds stays
+            if now[name] not in (loaded[name], mine):
+                conflicts.append(name)
+            self.changed_names.add(name)
+        if conflicts:
+            who = self.item.updated_by.username if self.item.updated_by else "someone"
+            for name in conflicts:
+                shown = (
+                    now[name]
+                    if not isinstance(now[name], bool)
+                    else ("ticked" if now[name] else "not ticked")
+                )
+                self.add_error(
+                    name,
+                    f"{who} changed this to “{shown or 'empty'}” since you opened the page. Your value is "
+                    "kept in the form: save again to replace theirs, or put theirs back.",
+                )
+            # Saving again means the user has seen theirs: compare with it next time.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("loaded")] = json.dumps(now)
 
     def kind_fields(self):
         return [self[name] for name in self.kind_field_names if name != "ticked"]
 
     def row(self) -> dict:
+        """What to save: every field, or, when the page sent its snapshot, only those changed."""
+        wanted = self.changed_names if self.changed_names is not None else set(self._names())
         details = {}
         for name in self.kind_field_names:
             value = self.cleaned_data.get(name)
-            if name != "ticked":
+            if name != "ticked" and name in wanted:
                 details[name] = value.isoformat() if hasattr(value, "isoformat") else value
-        return {
-            "item_id": self.item.id,
-            "details": details,
-            "ticked": bool(self.cleaned_data.get("ticked")),
-            "blocker": self.cleaned_data.get("blocker", "").strip(),
-            "due_on": self.cleaned_data.get("due_on"),
-        }
+        row = {"item_id": self.item.id, "details": details}
+        if "ticked" in wanted:
+            row["ticked"] = bool(self.cleaned_data.get("ticked"))
+        if "blocker" in wanted:
+            row["blocker"] = self.cleaned_data.get("blocker", "").strip()
+        if "due_on" in wanted:
+            row["due_on"] = self.cleaned_data.get("due_on")
+        return row
 
 
 class ChecklistFormSet(forms.BaseFormSet):
@@ -148,6 +234,22 @@ class ChecklistFormSet(forms.BaseFormSet):
     def __init__(self, *args, items, editable: bool = True, manager: bool = False, initial=None, **kwargs):
         self.items, self.editable, self.manager = list(items), editable, manager
         super().__init__(*args, **kwargs)
+        if self.is_bound:
+            self.items = self._items_as_posted(self.items)
+
+    def _items_as_posted(self, items: list) -> list:
+        """The items in the order the page drew them (its rows name their items' ids). A row
+        whose item was removed meanwhile gets a stand-in that saves nothing."""
+        by_id = {item.id: item for item in items}
+        try:
+            count = min(int(self.data.get(f"{self.prefix}-TOTAL_FORMS", "")), self.max_num)
+        except ValueError:
+            return items
+        posted = [self.data.get(f"{self.prefix}-{i}-item_id", "") for i in range(count)]
+        if not any(posted):
+            return items  # a post without ids: the rows are the items in their order
+        gone = ChecklistItem(id=None, kind=item_kinds.TASK, title="(removed)", details={})
+        return [by_id.get(int(i), gone) if i.isdigit() else gone for i in posted]
 
     def initial_form_count(self) -> int:
         return len(self.items)
@@ -220,6 +322,11 @@ class InitSettingsForm(forms.ModelForm):
         choices=[(c, c) for c in ORDER_TYPES],
         help_text="Dual-write syncs only Item based orders and quotes.",
     )
+    order_type_confirmed = forms.BooleanField(
+        label=f"I understand: with an order type other than {ITEM_BASED}, no order and no quote syncs to "
+        "Finance and Operations at step 9",
+        required=False,
+    )
     company_rule_text = forms.CharField(
         label="Company rule: value = company code, one per line",
         required=False,
@@ -245,10 +352,16 @@ class InitSettingsForm(forms.ModelForm):
         self.entities = list(self.instance.migration.legal_entities.all())
         codes = [(e.code, str(e)) for e in self.entities]
         self.fields["company"] = forms.ChoiceField(label="Company", choices=codes)
+        self.initial.setdefault("order_type_confirmed", self.instance.order_type != ITEM_BASED)
         mapping = self.instance.company_rule_map or {}
         self.initial["company_rule_text"] = "\n".join(f"{k} = {v}" for k, v in mapping.items())
         kinds = self.instance.relationship_type_rule_map or {}
         self.initial["relationship_type_rule_text"] = "\n".join(f"{k} = {v}" for k, v in kinds.items())
+        self.order_fields(
+            ["company", "company_rule_column", "company_rule_text", "customer_group", "relationship_type",
+             "relationship_type_rule_column", "relationship_type_rule_text", "account_numbers_customized",
+             "language", "order_type", "order_type_confirmed"]
+        )  # fmt: skip
         s = self.instance
         for e in self.entities:
             self.fields[f"entity_{e.code}_customer_group"] = forms.CharField(
@@ -297,6 +410,12 @@ class InitSettingsForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if data.get("order_type") not in (None, ITEM_BASED) and not data.get("order_type_confirmed"):
+            self.add_error(
+                "order_type_confirmed",
+                f"Only {ITEM_BASED} orders and quotes sync: with {data['order_type']}, every order and "
+                "quote stays out of step 9's initial sync. Choose Item based, or tick to confirm.",
+            )
         if data.get("company_rule_text") and not data.get("company_rule_column"):
             self.add_error("company_rule_column", "Name the column the company rule reads.")
         if data.get("relationship_type_rule_text") and not data.get("relationship_type_rule_column"):

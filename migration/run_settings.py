@@ -35,3 +35,35 @@ def settings_snapshot(migration: Migration) -> dict:
 
 def engine_settings(run_settings: dict, party_numbers_path: str | None) -> engine.TransformSettings:
     return engine.TransformSettings.from_dict(run_settings, party_numbers_path=party_numbers_path)
+
+
+def settings_in_words(snapshot: dict) -> list[tuple[str, str]]:
+    """A job's snapshotted settings as the initialization settings page names them."""
+    from .models import CountryMode, DateOrder
+
+    def rule(value: dict | None, what: str) -> str:
+        if not value:
+            return ""
+        pairs = ", ".join(f"{k} → {v}" for k, v in value.get("mapping", {}).items())
+        return f"; per row from the column “{value.get('source_column', '')}”: {pairs} (other values: {what})"
+
+    s = snapshot or {}
+    words = [
+        ("Company", f"{s.get('company', '')}{rule(s.get('company_rule'), 'this company')}"),
+        ("Customer group", str(s.get("customer_group", ""))),
+        (
+            "Relationship type",
+            f"{s.get('relationship_type', '')}{rule(s.get('relationship_type_rule'), 'this type')}",
+        ),
+        ("Account numbers customized", "Yes" if s.get("account_numbers_customized") else "No"),
+        ("Language", str(s.get("language", ""))),
+        ("Order type", str(s.get("order_type", ""))),
+        ("Date order", dict(DateOrder.choices).get(s.get("date_order"), str(s.get("date_order", "")))),
+        ("Country", dict(CountryMode.choices).get(s.get("country"), str(s.get("country", "")))),
+        ("Column headers", "logical names" if s.get("headers") == "logical" else "display names"),
+    ]
+    for code, per in (s.get("companies") or {}).items():
+        said = [f"customer group {per['customer_group']}"] if per.get("customer_group") else []
+        said += [f"language {per['language']}"] if per.get("language") else []
+        words.append((f"Legal entity {code}", ", ".join(said)))
+    return words

@@ -8,7 +8,7 @@ rules) are added by the services.
 from dataclasses import dataclass, field
 
 from .engine import TABLES
-from .item_kinds import BACKUP, EXPORT, IMPORT_TABLE, REFERENCE_MAP, SYNC_RUN, TABLE_MAP, TASK, UNINSTALL
+from .item_kinds import BACKUP, EXPORT, IMPORT_TABLE, REFERENCE_MAP, TABLE_MAP, TASK, UNINSTALL
 
 ARTICLE_URL = (
     "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/"
@@ -29,6 +29,8 @@ class ItemSpec:
     key: str
     title: str
     kind: str = TASK
+    # Where the item sits among its step's rows; None: in the order the step lists them.
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,58 +68,84 @@ class Step:
         return f"{self.number}. {self.title}"
 
 
-DATA_INTEGRATOR_PROJECTS = ("Accounts", "Contacts", "Products", "Quotes", "Orders", "Invoices")
+# Microsoft's Prospect to cash templates in Data Integrator, one project per legal entity, in the
+# engine's order of tables (accounts, contacts, orders, quotes, invoices, products).
+DATA_INTEGRATOR_PROJECTS = (
+    "Accounts (Sales to Fin and Ops) - Direct",
+    "Contacts to Customers (Sales to Fin and Ops) - Direct",
+    "Contacts (Sales to Fin and Ops) - Direct",
+    "Sales Orders (Sales to Fin and Ops) - Direct",
+    "Sales Orders (Fin and Ops to Sales) - Direct",
+    "Sales Quotes (Sales to Fin and Ops) - Direct",
+    "Sales Invoices (Fin and Ops to Sales) - Direct",
+    "Products (Fin and Ops to Sales) - Direct",
+)
 
 # The tables of step 2, in the engine's order: the engine's table modules are
 # the one place that knows them, so a new table module gets its checklist row.
 EXPORT_TABLES = tuple((key, table.export_name) for key, table in TABLES.items())
 
+ARTICLE_NAMES = "named in the article"
+LOOKED_UP = "our addition: step 9's maps look it up"
+
+# Step 6's maps: the article names three as examples; the others are ours, because the account,
+# contact, quote and order maps of step 9 look them up and fail without them.
 REFERENCE_MAPS = (
-    "Legal entities (cdm_companies)",
-    "Customer groups (msdyn_customergroups)",
-    "Terms of payment (msdyn_paymentterms)",
-    "Payment schedule (msdyn_paymentschedules)",
-    "Payment schedule lines",
-    "Payment days CDS",
-    "Customer payment method",
-    "Sales tax groups",
-    "Currencies",
-    "Units",
-    "Sales order origin codes",
-    "Delivery terms",
-    "Modes of delivery",
-    "Sites",
-    "Warehouses",
-    "CDS released distinct products (products)",
+    ("Customer groups (msdyn_customergroups)", ARTICLE_NAMES),
+    ("Terms of payment (msdyn_paymentterms)", ARTICLE_NAMES),
+    ("Payment schedule (msdyn_paymentschedules)", ARTICLE_NAMES),
+    ("Legal entities (cdm_companies)", LOOKED_UP),
+    ("Payment schedule lines", LOOKED_UP),
+    ("Payment days CDS", LOOKED_UP),
+    ("Customer payment method", LOOKED_UP),
+    ("Sales tax groups", LOOKED_UP),
+    ("Currencies", LOOKED_UP),
+    ("Units", LOOKED_UP),
+    ("Sales order origin codes", LOOKED_UP),
+    ("Delivery terms", LOOKED_UP),
+    ("Modes of delivery", LOOKED_UP),
+    ("Sites", LOOKED_UP),
+    ("Warehouses", LOOKED_UP),
+    ("CDS released distinct products (products)", LOOKED_UP),
 )
 
-# Enabling these before step 8 would sync uninitialized records.
+# Enabling these before step 8 would sync uninitialized records: the article names the account,
+# quote, quote line, order and order line maps; contacts need initializing too.
 MAPS_NOT_YET = (
     "Customers V3 (accounts)",
-    "CDS sales quotation header (quotes)",
-    "CDS sales quotation lines (quotedetails)",
+    "Customers V3 (contacts)",
+    "CDS Contacts V2 (contacts)",
     "CDS sales order headers (salesorders)",
     "CDS sales order lines (salesorderdetails)",
+    "CDS sales quotation header (quotes)",
+    "CDS sales quotation lines (quotedetails)",
 )
 
-# Step 9 maps in the order Microsoft runs them.
+# Step 9's maps in the order we recommend (the article gives examples, not an order), which is the
+# engine's order of tables: a map runs after the maps it looks up.
 STEP9_MAPS = (
     "Customers V3 (accounts)",
     "Customers V3 (contacts)",
     "CDS Contacts V2 (contacts)",
-    "CDS sales quotation header (quotes)",
-    "CDS sales quotation lines (quotedetails)",
     "CDS sales order headers (salesorders)",
     "CDS sales order lines (salesorderdetails)",
+    "CDS sales quotation header (quotes)",
+    "CDS sales quotation lines (quotedetails)",
     "Sales invoice headers V2 (invoices)",
     "Sales invoice lines V2 (invoicedetails)",
+)
+STEP9_ORDER_WHY = (
+    "Parties and accounts come before contacts, because a contact looks up its account (and, with the "
+    "global address book, its party); headers come before their lines, because a line looks up its "
+    "order, quote or invoice. Orders, quotes and invoices follow in the order the wizard lists tables "
+    "everywhere."
 )
 
 # Step 8's tables: those the engine transforms, in the same order.
 TRANSFORM_TABLES = tuple((key, table.export_name) for key, table in TABLES.items() if table.transforms)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")[:60]
 
 
@@ -127,10 +155,12 @@ STEPS = (
         "last-sync",
         "Last full sync",
         "Run every Prospect to cash project in Data Integrator one last time as a full "
-        "synchronization, so Sales holds the latest Finance and Operations data before you export it. "
-        "Record each run's date and result.",
+        "synchronization, in both directions, so that both systems (Finance and Operations and Sales) "
+        "have all the data. A record created in Sales and never synced to Finance and Operations is "
+        "lost when step 9's initial sync runs. Record each project's run date and result, per legal "
+        "entity; check the customer's Data Integrator for the projects actually in use.",
         article_section("Run the Prospect to cash"),
-        tuple(ItemSpec(f"sync-{_slug(p)}", f"{p} project", SYNC_RUN) for p in DATA_INTEGRATOR_PROJECTS),
+        empty_text="This migration has no legal entities.",
     ),
     Step(
         2,
@@ -195,10 +225,11 @@ STEPS = (
         6,
         "reference-data",
         "Sync reference data",
-        "Enable the table maps for reference data and run their initial sync. The account, quote and "
-        "order maps look these up in step 9.",
+        "Enable the table maps for reference data and run their initial sync. The article names "
+        "customer groups, terms of payment and payment schedules as examples; the other maps here are "
+        "our additions, because the account, contact, quote and order maps look them up in step 9.",
         article_section("reference data"),
-        tuple(ItemSpec(f"ref-{_slug(m)}", m, REFERENCE_MAP) for m in REFERENCE_MAPS),
+        tuple(ItemSpec(f"ref-{slug(m)}", f"{m}: {source}", REFERENCE_MAP) for m, source in REFERENCE_MAPS),
         warning="Do not enable these maps yet: " + "; ".join(MAPS_NOT_YET) + ".",
     ),
     Step(
@@ -207,10 +238,11 @@ STEPS = (
         "Disable duplicate detection",
         "In Sales, go to Advanced Settings > System Settings > Data Management > Duplicate detection "
         "rules. Record each active rule here before you disable it: the wizard adds a 're-enable' item "
-        "for it to step 9, because the article never says to turn them back on.",
+        "for it to step 9, because the article never says to turn them back on. The article says to "
+        "disable all the rules: tick the last item once none is active.",
         article_section("duplicate detection"),
+        (ItemSpec("dup-all-disabled", "All duplicate detection rules disabled", position=10_000),),
         panel=Panel(("migration/_duplicate_rule.html",), "migration.wizard.duplicate_rule_panel"),
-        empty_text="No rules recorded yet.",
     ),
     Step(
         8,
@@ -218,8 +250,10 @@ STEPS = (
         "Initialize the exported tables",
         "After dual-write is installed, add dual-write's columns to each table's view in Sales, export "
         "the table again and upload that re-export here: the job fills it in place from the step-2 "
-        "export. Import the pack's files in order with the Import data wizard, then upload an export "
-        "taken after the import to verify that every record received its values.",
+        "export. Import only the import pack's files (the re-exports filled in place), in order, with "
+        "the Import data wizard; a review copy is not for import, because the wizard rejects a "
+        "workbook whose columns were added. Then upload an export taken after the import to verify "
+        "that every record received its values.",
         article_section("Initialize"),
         tuple(
             ItemSpec(f"init-{key}", f"{name} initialized and imported", IMPORT_TABLE)
@@ -240,12 +274,15 @@ STEPS = (
         9,
         "enable-maps",
         "Enable the table maps",
-        "In Finance and Operations, enable the maps in this order and run their initial sync. Record "
-        "the result and the error count of each; then re-enable the duplicate detection rules. "
-        "After each initial sync, upload what Finance and Operations holds (a data management export "
-        "of the entity) to see whether everything arrived, and the sync's errors to see why not.",
-        article_section("enable"),
-        tuple(ItemSpec(f"map-{_slug(m)}", m, TABLE_MAP) for m in STEP9_MAPS),
+        "In Finance and Operations, enable the account, contact, quote, order and invoice maps and run "
+        "their initial sync with Finance and Operations as its source: it brings back processing "
+        "status, addresses, sites and warehouses. The article gives these maps as examples, not an "
+        "order; run them in the order below, which we recommend. " + STEP9_ORDER_WHY + " Record the "
+        "result and the error count of each; then re-enable the duplicate detection rules. After each "
+        "initial sync, upload what Finance and Operations holds (a data management export of the "
+        "entity) to see whether everything arrived, and the sync's errors to see why not.",
+        article_section("Open the finance and operations app"),
+        tuple(ItemSpec(f"map-{slug(m)}", m, TABLE_MAP) for m in STEP9_MAPS),
         panel=Panel(("migration/_sync.html",), "migration.wizard.sync_panel", "js/sync.js"),
     ),
 )
@@ -254,6 +291,7 @@ STEPS_BY_SLUG = {step.slug: step for step in STEPS}
 STEPS_BY_NUMBER = {step.number: step for step in STEPS}
 
 # The steps the code acts on by name (uploads, the uninstall gate, rules, jobs).
+LAST_SYNC_STEP = STEPS_BY_SLUG["last-sync"].number
 EXPORTS_STEP = STEPS_BY_SLUG["exports"].number
 UNINSTALL_STEP = STEPS_BY_SLUG["uninstall"].number
 CONNECTION_STEP = STEPS_BY_SLUG["connection"].number

@@ -4,13 +4,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from . import runbook
-from .engine import TABLES
+from .engine import IMPORT_ORDER, TABLES
 from .models import (
+    Activity,
     ChecklistItem,
     CrossCheck,
     ExportUpload,
@@ -60,6 +61,8 @@ class StepProgress:
             return BLOCKED
         if self.total and self.done == self.total:
             return DONE
+        if not self.total and self.signed_off:
+            return DONE  # a step without items (none recorded) is completed by its sign-off
         if self.done or self.touched:
             return IN_PROGRESS
         return NOT_STARTED
@@ -97,8 +100,14 @@ class MigrationProgress:
 
     @property
     def current_step(self) -> StepProgress | None:
-        """The first step not done: where the migration stands."""
-        return next((s for s in self.steps if s.state != DONE), None)
+        """Where the work stands: the furthest step worked on (items, uploads, jobs, notes...), or the
+        next step not done after it; before any work, the first step not done. None: all done."""
+        worked = [s for s in self.steps if s.state == DONE or s.done or s.touched or s.blocked]
+        if worked and worked[-1].state != DONE:
+            return worked[-1]
+        after = worked[-1].step.number if worked else 0
+        open_steps = [s for s in self.steps if s.state != DONE]
+        return next((s for s in open_steps if s.step.number > after), open_steps[0] if open_steps else None)
 
 
 def _empty_progress(migration: Migration, signed: set[tuple[int, int]]) -> MigrationProgress:
@@ -126,9 +135,20 @@ def progress_for(migrations: list[Migration], today: date | None = None) -> list
         sp.blocked += bool(blocker)
         sp.overdue += (not done) and due_on is not None and due_on < today
         sp.touched += updated_at is not None
-    last = Migration.objects.filter(id__in=ids).annotate(last=Max("activities__at")).values_list("id", "last")
-    for migration_id, at in last:
-        by_id[migration_id].last_activity = at
+    # What happened at a step (an upload, a job, a recorded rule, an item saved) is in the activity
+    # log under its step: a step is under way from its first such entry, ticked or not.
+    log = (
+        Activity.objects.filter(migration_id__in=ids)
+        .values_list("migration_id", "step")
+        .annotate(n=Count("id"), last=Max("at"))
+        .order_by()
+    )
+    for migration_id, step, n, at in log:
+        progress = by_id[migration_id]
+        if step is not None and 1 <= step <= len(progress.steps):
+            progress.steps[step - 1].touched += n
+        if progress.last_activity is None or at > progress.last_activity:
+            progress.last_activity = at
     return [by_id[m.id] for m in migrations]
 
 
@@ -374,7 +394,7 @@ def unverified_tables(migration: Migration) -> list[str]:
 
 def import_pack_jobs(migration: Migration) -> list[TransformJob]:
     """Each imported table's latest import job, in import order."""
-    jobs = (latest_import_job(migration, table) for table, _ in runbook.TRANSFORM_TABLES)
+    jobs = (latest_import_job(migration, table) for table in IMPORT_ORDER)
     return [job for job in jobs if job is not None]
 
 
@@ -614,8 +634,9 @@ def row_limits(check: CrossCheck | None) -> list[RowLimit]:
 
 def _limits(per_company: dict[str, dict[str, int]], limits: dict[str, int]) -> list[RowLimit]:
     out = []
+    order = list(TABLES)  # the engine's order of tables, as everywhere in the UI
     for company, tables in sorted(per_company.items()):
-        for table, rows in tables.items():
+        for table, rows in sorted(tables.items(), key=lambda t: order.index(t[0]) if t[0] in order else 99):
             if table not in TABLES or not TABLES[table].transforms:
                 continue
             guidance = table == "account"

@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
-from . import forms, runbook, selectors
+from . import engine, forms, runbook, selectors
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
@@ -90,6 +90,7 @@ def import_route_panel(migration) -> dict:
         "import_rows": rows,
         "reexport_max_age_hours": settings.P2C_REEXPORT_MAX_AGE_HOURS,
         "import_part_mb": settings.P2C_IMPORT_PART_MB,
+        "import_order": [engine.TABLES[key].export_name.lower() for key in engine.IMPORT_ORDER],
         "pack_ready": any(row.job for row in rows),
     }
 
@@ -177,6 +178,15 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         messages.success(self.request, f"Step {step.number} saved ({changed} item(s) changed).")
         return None  # state lives in the models; storing the POST would show stale rows later
 
+    def render_next_step(self, form, **kwargs):
+        # A step that stays locked until a project manager signs off this one: stay here and say
+        # who the next step waits for, rather than show a locked page.
+        following = self._step(self.steps.next)
+        if self._locked(following):
+            messages.info(self.request, waiting_for(self.migration, following, self.membership))
+            return redirect(self.get_step_url(self.steps.current))
+        return super().render_next_step(form, **kwargs)
+
     def render_done(self, form, **kwargs):
         # Steps are saved as they are submitted: there is nothing to re-validate.
         return redirect("migration_detail", migration_id=self.migration.id)
@@ -184,4 +194,22 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
         context.update(step_context(self.membership, self._step(), self.progress))
+        following = runbook.STEPS_BY_SLUG.get(self.steps.next)
+        if following and self._locked(following):
+            context["next_waits"] = waiting_for(self.migration, following, self.membership)
         return context
+
+
+def waiting_for(migration, step: runbook.Step, membership: Membership) -> str:
+    """What a locked step waits for, and whom: "Step 3 waits for a project manager (mia) to sign
+    off step 2"; said to a project manager as what they can do."""
+    if membership.can_manage:
+        return (
+            f"Step {step.number} opens when you (or another project manager) sign off step "
+            f"{step.opened_by} below."
+        )
+    names = sorted(migration.memberships.filter(role="manager").values_list("user__username", flat=True))
+    return (
+        f"Step {step.number} waits for a project manager ({', '.join(names)}) to sign off step "
+        f"{step.opened_by}: {step.lock_reason}."
+    )

@@ -254,8 +254,8 @@ def test_it_shows_the_reexport_s_age_and_warns_when_it_is_old(
     reexport = reexport_workbook(tmp_path / "order.xlsx", 3)  # Modified On 2024-01-02 03:04
     upload_inspected(migration, consultant, str(reexport), table="order", kind=UploadKind.REEXPORT)
     page = client_for("viewer").get(step_url(migration, "initialize")).content.decode()
-    assert "Re-export taken 2024-01-02 03:04 (newest Modified On): older than 24 hours" in page
+    assert "Re-export taken 2024-01-02 03:04 UTC (newest Modified On): older than 24 hours" in page
     since = timezone.now() - datetime(2024, 1, 1, tzinfo=UTC)
     settings.P2C_REEXPORT_MAX_AGE_HOURS = int(since / timedelta(hours=1)) + 48
     page = client_for("viewer").get(step_url(migration, "initialize")).content.decode()
-    assert "Re-export taken 2024-01-02 03:04 (newest Modified On)." in page
+    assert "Re-export taken 2024-01-02 03:04 UTC (newest Modified On)." in page

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from migration.engine.reading import ISSUES_COLUMN
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import jobs
 
@@ -67,8 +68,11 @@ def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration,
     workbook = load_workbook(job.output_xlsx.open("rb"), read_only=True)
     assert workbook.active.max_row == 301
     issues = read_issues_file(job.issues_file)
-    assert issues[0] == read_csv(migration.uploads.get().file)[0]  # the source's shape
+    # The source's shape, and a last column saying what is wrong in each row.
+    assert issues[0] == [*read_csv(migration.uploads.get().file)[0], ISSUES_COLUMN]
     assert len(issues) - 1 == len({i.row for i in job.issues.all()})
+    first = job.issues.order_by("row").first()
+    assert first.message in issues[1][-1] and issues[1][-1].startswith(first.severity.capitalize())
     assert (
         job.issues.filter(code="missing_account_number").count()
         == job.summary["issue_counts"]["missing_account_number"]

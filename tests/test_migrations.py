@@ -55,7 +55,7 @@ def test_it_needs_at_least_one_legal_entity(client_for):
 
 
 def test_it_shows_current_step_percent_and_blocked_items(client_for, migration, manager):
-    item = migration.items.get(key="sync-accounts")
+    item = migration.items.get(key=migrations.sync_run_key(runbook.DATA_INTEGRATOR_PROJECTS[0], "USMF"))
     checklist.item_update(item=item, actor=manager, details={}, blocker="DI project errors")
     page = client_for("manager").get(reverse("dashboard")).content.decode()
     assert "1. Last full sync" in page
@@ -159,8 +159,9 @@ def _item(migration, key) -> ChecklistItem:
 
 def test_it_seeds_the_nine_steps_and_one_link_item_per_legal_entity(migration):
     steps = set(migration.items.values_list("step", flat=True))
-    assert steps == set(range(1, 10)) - {7}  # step 7 fills as rules are recorded
-    assert migration.items.filter(step=1).count() == 6
+    assert steps == set(range(1, 10))
+    # One row per Data Integrator project and legal entity.
+    assert migration.items.filter(step=1).count() == 2 * len(runbook.DATA_INTEGRATOR_PROJECTS)
     assert migration.items.filter(step=2, kind=item_kinds.EXPORT).count() == 9
     links = migration.items.filter(step=5).values_list("title", flat=True)
     assert sorted(links) == ["DEMF Contoso DE linked", "USMF Contoso US linked"]
@@ -213,4 +214,4 @@ def test_it_reports_percent_and_current_step(migration, manager):
         )
     progress = selectors.progress_get(migration)
     assert progress.current_step.step.number == 2
-    assert progress.percent == round(100 * 6 / progress.total)
+    assert progress.percent == round(100 * 2 * len(runbook.DATA_INTEGRATOR_PROJECTS) / progress.total)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from migration import item_kinds, runbook, selectors
 from migration.models import Activity, ChecklistItem, Evidence
 from migration.services import checklist
+from migration.services.migrations import sync_run_key
 from migration.services.settings import init_settings_update
 
 from .helpers import migration_url
@@ -88,7 +89,7 @@ def _backup_taken(migration, actor):
 
 
 def test_it_records_who_completed_an_item_and_when(migration, consultant):
-    item = _item(migration, "sync-accounts")
+    item = _item(migration, sync_run_key(runbook.DATA_INTEGRATOR_PROJECTS[0], "USMF"))
     checklist.item_update(
         item=item, actor=consultant, details={"run_on": "2026-11-20", "result": "succeeded"}
     )
@@ -98,9 +99,9 @@ def test_it_records_who_completed_an_item_and_when(migration, consultant):
 
 
 def test_it_does_not_count_a_failed_run_as_done(migration, consultant):
-    item = _item(migration, "sync-orders")
+    item = _item(migration, sync_run_key(runbook.DATA_INTEGRATOR_PROJECTS[3], "USMF"))
     checklist.item_update(item=item, actor=consultant, details={"run_on": "2026-11-20", "result": "failed"})
-    assert not _item(migration, "sync-orders").done
+    assert not _item(migration, sync_run_key(runbook.DATA_INTEGRATOR_PROJECTS[3], "USMF")).done
 
 
 def test_it_reopens_an_item_and_logs_it(migration, consultant):
@@ -224,7 +225,11 @@ def step_data(migration, slug, rows):
     return data
 
 
-def succeeded_runs(count=6):
+# The migration fixture has two legal entities: one row per Data Integrator project and entity.
+RUNS = 2 * len(runbook.DATA_INTEGRATOR_PROJECTS)
+
+
+def succeeded_runs(count=RUNS):
     return [{"run_on": "2026-11-20", "result": "succeeded"} for _ in range(count)]
 
 
@@ -243,7 +248,7 @@ def test_it_saves_a_step_and_moves_forward(client_for, migration, consultant):
         step_url(migration, "last-sync"), step_data(migration, "last-sync", succeeded_runs())
     )
     assert response.status_code == 302 and response.url == step_url(migration, "exports")
-    assert migration.items.filter(step=1, done=True, done_by=consultant).count() == 6
+    assert migration.items.filter(step=1, done=True, done_by=consultant).count() == RUNS
     page = client.get(step_url(migration, "last-sync")).content.decode()
     assert "Done by <strong>carl-consultant</strong>" in page
 
@@ -296,7 +301,7 @@ def test_it_keeps_state_for_a_colleague_in_a_new_session(client_for, migration, 
     colleague = Client()
     colleague.force_login(manager)
     page = colleague.get(step_url(migration, "last-sync")).content.decode()
-    assert page.count("Done by <strong>carl-consultant</strong>") == 6
+    assert page.count("Done by <strong>carl-consultant</strong>") == RUNS
     assert 'value="2026-11-20"' in page
     response = colleague.get(reverse("runbook_start", kwargs={"migration_id": migration.id}))
     assert response.url == step_url(migration, "exports")
@@ -325,7 +330,7 @@ def test_it_saves_the_step_named_in_the_url_even_after_a_colleague_moved_on(clie
         step_url(migration, "last-sync"), step_data(migration, "last-sync", succeeded_runs())
     )
     assert response.url == step_url(migration, "exports")
-    assert migration.items.filter(step=1, done=True).count() == 6
+    assert migration.items.filter(step=1, done=True).count() == RUNS
 
 
 def test_it_finishes_on_the_overview(client_for, migration):

@@ -9,11 +9,11 @@ a string (`as_text`): a CSV cell such as `=HYPERLINK(...)` would run as a formul
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
 
-from .reading import cell_text, open_source
+from .reading import ISSUES_COLUMN, cell_text, open_source
 from .writing import open_writer
 
 
@@ -23,14 +23,18 @@ def write_rows(
     rows: Iterable[int],
     *,
     as_text: bool = False,
+    notes: Mapping[int, str] | None = None,
 ) -> int:
     """Write the data rows numbered `rows` (1 = first row under the header); returns how many.
 
     `as_text`: every cell as the text a CSV would hold (xlsx dates and numbers included).
+    `notes`: row number -> what is wrong in it, written in a last column (`ISSUES_COLUMN`) that
+    the readers leave out when the fixed file comes back.
     """
     wanted = sorted(set(rows))
     source = open_source(input_path)
-    writer = open_writer(os.fspath(output_path), source.headers, source.hidden, "Issues")
+    headers = [*source.headers, ISSUES_COLUMN] if notes is not None else source.headers
+    writer = open_writer(os.fspath(output_path), headers, source.hidden, "Issues")
     written = 0
     try:
         position = 0
@@ -42,7 +46,8 @@ def write_rows(
                     picked.append(wanted[position] - first)
                 position += 1
             if picked:
-                _write_picked(writer, batch, picked, len(source.headers), as_text)
+                said = None if notes is None else [notes.get(first + i, "") for i in picked]
+                _write_picked(writer, batch, picked, len(source.headers), as_text, said)
                 written += len(picked)
             if position >= len(wanted):
                 break
@@ -53,11 +58,16 @@ def write_rows(
     return written
 
 
-def _write_picked(writer, batch, picked: list[int], width: int, as_text: bool) -> None:
+def _write_picked(
+    writer, batch, picked: list[int], width: int, as_text: bool, said: list[str] | None
+) -> None:
+    extra = [] if said is None else [said]
     if batch.arrow is not None:  # CSV: already text
         taken = batch.arrow.take(pa.array(picked, pa.int64()))
-        writer.write_columns([taken.column(i) for i in range(width)])
-    elif as_text:
-        writer.write_rows([[cell_text(v) for v in batch.rows[i]] for i in picked], width)
-    else:
-        writer.write_rows([batch.rows[i] for i in picked], width)
+        notes = [pa.array(column, pa.string()) for column in extra]
+        writer.write_columns([taken.column(i) for i in range(width)] + notes)
+        return
+    rows = [[cell_text(v) for v in batch.rows[i]] if as_text else list(batch.rows[i]) for i in picked]
+    if said is not None:
+        rows = [[*row[:width], note] for row, note in zip(rows, said, strict=True)]
+    writer.write_rows(rows, width + len(extra))

@@ -35,6 +35,9 @@ from .zipraw import PackageWriter, read_member, sha256_file
 DEFAULT_PART_MB = 8
 MB = 1 << 20
 
+# The order the contract gives for importing (p2c-rules.md, "Import packs"), which is also the
+# order step 9 syncs them in: parties before contacts, quotes before the orders made from them,
+# headers before their lines. The UI lists tables in the engine's order; the pack is imported.
 IMPORT_ORDER = ("account", "contact", "quote", "quote_products", "order", "order_products")
 _WIZARD_NAMES = {
     "account": "Account",

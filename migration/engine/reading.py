@@ -42,6 +42,18 @@ MAX_COLUMNS = 16_384  # Excel's own limit (column XFD)
 MAX_HEADER_CHARS = 1_000
 
 
+# The last column of an issues file (extract.write_rows): what is wrong in each row. People fix the
+# rows and upload the file again; every reader here leaves the column out, so it never reaches a
+# check, a part's column comparison or an output.
+ISSUES_COLUMN = "What is wrong (P2C Wizard; ignored when the file is uploaded again)"
+
+
+def _without_issues_column(headers: list[str]) -> tuple[list[str], bool]:
+    if headers and headers[-1] == ISSUES_COLUMN:
+        return headers[:-1], True
+    return headers, False
+
+
 @dataclass
 class Batch:
     """A slice of data rows. CSV: an all-string arrow batch; xlsx: Python rows (cells typed)."""
@@ -200,7 +212,9 @@ class CsvSource(Source):
 
     def __init__(self, path: str, sample: bytes, size: int) -> None:
         self.path, self.size = path, size
-        self.encoding, self.skip, self.delimiter, self.headers = self.read_header(sample, size <= len(sample))
+        self.encoding, self.skip, self.delimiter, headers = self.read_header(sample, size <= len(sample))
+        self.width = len(headers)  # the file's columns, the issues column included
+        self.headers, self.dropped_issues = _without_issues_column(headers)
         self.hidden = set()
         self.description = f"CSV, {self.encoding}, delimiter {self.delimiter!r}"
 
@@ -231,7 +245,9 @@ class CsvSource(Source):
         return encoding, 1 if hint else 0, delimiter, headers
 
     def _reader(self, columns: list[int] | None = None) -> pacsv.CSVStreamingReader:
-        names = [f"c{i}" for i in range(len(self.headers))]
+        names = [f"c{i}" for i in range(self.width)]
+        if columns is None and self.dropped_issues:
+            columns = list(range(len(self.headers)))
         read = pacsv.ReadOptions(
             column_names=names,
             skip_rows=self.skip,
@@ -397,8 +413,8 @@ class XlsxSource(Source):
         width = len(first)
         while width and cell_text(first[width - 1]) == "":
             width -= 1  # trailing unnamed, empty columns are formatting, not data
-        self.width = width
-        self.headers = [cell_text(c) for c in first[:width]]
+        self.headers, self.dropped_issues = _without_issues_column([cell_text(c) for c in first[:width]])
+        self.width = len(self.headers)
         check_headers(self.headers)
         self._total = sheet.height - 1 if sheet.height else None
 
@@ -413,7 +429,9 @@ class XlsxSource(Source):
         for row in self._rows:
             if len(row) != width:
                 row = (
-                    (list(row) + [""] * width)[:width] if not any(cell_text(c) for c in row[width:]) else row
+                    (list(row) + [""] * width)[:width]
+                    if self.dropped_issues or not any(cell_text(c) for c in row[width:])
+                    else row
                 )
                 if len(row) != width:
                     raise EngineError(

@@ -82,7 +82,8 @@ def _log_hand_tick(item: ChecklistItem, actor, merged: dict) -> None:
 
 @transaction.atomic
 def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> int:
-    """Save every row of a step form; rows carry `item_id`, `details`, `ticked`, `blocker`, `due_on`."""
+    """Save a step form's rows: each carries `item_id` and what changed of `details`, `ticked`,
+    `blocker`, `due_on`; what a row leaves out stays as the database holds it."""
     items = {
         i.id: i for i in ChecklistItem.objects.select_for_update().filter(migration=migration, step=step)
     }
@@ -95,9 +96,9 @@ def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> in
             item=item,
             actor=actor,
             details=row.get("details", {}),
-            ticked=row.get("ticked", False),
-            blocker=row.get("blocker", ""),
-            due_on=row.get("due_on"),
+            ticked=row.get("ticked", item.done),
+            blocker=row.get("blocker", item.blocker),
+            due_on=row.get("due_on", item.due_on),
         )
     return changed
 

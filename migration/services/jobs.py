@@ -419,15 +419,15 @@ def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
             job.table, inputs, xlsx_outs, settings,
             progress=_ProgressWriter(job.id, shares[1]), header_paths=headers,
         )  # fmt: skip
-        by_part: dict[str, set[int]] = {}
+        by_part: dict[str, list[dict]] = {}
         for issue in report.issues.iter_dicts():
-            by_part.setdefault(issue.get("file", Path(inputs[0]).name), set()).add(issue["row"])
+            by_part.setdefault(issue.get("file", Path(inputs[0]).name), []).append(issue)
         issues_outs = []
         for path, csv_out in zip(inputs, csv_outs, strict=True):
-            rows = sorted(by_part.get(Path(path).name, ()))
+            notes = _row_notes(by_part.get(Path(path).name, []))
             # People open these to fix rows: xlsx of text cells, so no cell runs as a formula.
             issues_out = out / f"{csv_out.stem}_issues.xlsx"
-            write_rows(path, issues_out, rows, as_text=True)
+            write_rows(path, issues_out, sorted(notes), as_text=True, notes=notes)
             issues_outs.append(issues_out)
         job.report = report
         filled = _fill_reexport_parts(job, stack, folder, inputs, headers, settings, report_out, shares[-1])
@@ -473,6 +473,16 @@ def _fill_reexport_parts(
     return {"imports": imports}
 
 
+def _row_notes(issues) -> dict[int, str]:
+    """Data row -> what is wrong in it, in words: the issues file's last column."""
+    notes: dict[int, list[str]] = {}
+    for issue in issues:
+        where = f"{issue['column']}: " if issue.get("column") else ""
+        said = f"{issue['severity'].capitalize()}, {where}{issue['message']}"
+        notes.setdefault(issue["row"], []).append(said)
+    return {row: "; ".join(said) for row, said in notes.items()}
+
+
 def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
     """The review copies (the step-2 export with dual-write's columns appended: not for import) and,
     with a re-export, the import file: the re-export filled in place, cut into parts if too large."""
@@ -510,14 +520,10 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
         # People open this file to fix rows: xlsx of text cells, so no cell runs as a formula.
         issues_out = folder / "issues.xlsx"
         # Rows found only in the step-2 export are numbered in that file, not in the one filled.
-        rows_with_issues = sorted(
-            {
-                issue["row"]
-                for issue in job.report.issues.iter_dicts()
-                if issue["code"] not in STEP2_ONLY_CODES
-            }
+        notes = _row_notes(
+            issue for issue in job.report.issues.iter_dicts() if issue["code"] not in STEP2_ONLY_CODES
         )
-        write_rows(main, issues_out, rows_with_issues, as_text=True)
+        write_rows(main, issues_out, sorted(notes), as_text=True, notes=notes)
         outputs["issues"] = issues_out
     return outputs
 

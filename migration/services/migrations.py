@@ -49,23 +49,51 @@ def migration_create(
 def _seed_checklist(migration: Migration) -> None:
     ChecklistItem.objects.bulk_create(
         ChecklistItem(
-            migration=migration, step=step.number, key=spec.key, kind=spec.kind, title=spec.title, position=i
+            migration=migration,
+            step=step.number,
+            key=spec.key,
+            kind=spec.kind,
+            title=spec.title,
+            position=i if spec.position is None else spec.position,
         )
         for step in runbook.STEPS
         for i, spec in enumerate(step.items)
     )
 
 
-def legal_entity_add(*, migration: Migration, actor, code: str, name: str) -> LegalEntity:
-    entity = LegalEntity.objects.create(migration=migration, code=code.upper(), name=name)
-    ChecklistItem.objects.create(
+def sync_run_key(project: str, code: str) -> str:
+    return f"sync-{runbook.slug(project)}-{code.lower()}"
+
+
+def _entity_items(migration: Migration, entity: LegalEntity) -> list[ChecklistItem]:
+    """A legal entity's rows: its link (step 5) and each Data Integrator project's last run (step 1)."""
+    number = migration.legal_entities.count()
+    link = ChecklistItem(
         migration=migration,
         step=runbook.CONNECTION_STEP,
         key=f"link-{entity.code.lower()}",
         kind=item_kinds.LEGAL_ENTITY,
         title=f"{entity.code} {entity.name} linked",
-        position=migration.legal_entities.count(),
+        position=number,
     )
+    # One row per project and legal entity, grouped by project.
+    runs = [
+        ChecklistItem(
+            migration=migration,
+            step=runbook.LAST_SYNC_STEP,
+            key=sync_run_key(project, entity.code),
+            kind=item_kinds.SYNC_RUN,
+            title=f"{project}, {entity.code}",
+            position=100 * i + number,
+        )
+        for i, project in enumerate(runbook.DATA_INTEGRATOR_PROJECTS)
+    ]
+    return [link, *runs]
+
+
+def legal_entity_add(*, migration: Migration, actor, code: str, name: str) -> LegalEntity:
+    entity = LegalEntity.objects.create(migration=migration, code=code.upper(), name=name)
+    ChecklistItem.objects.bulk_create(_entity_items(migration, entity))
     if actor is not None:
         activity_record(
             migration=migration,
@@ -82,7 +110,10 @@ def legal_entity_remove(*, entity: LegalEntity, actor) -> None:
     migration = entity.migration
     if migration.legal_entities.count() <= 1:
         raise MembershipError("A migration needs at least one legal entity.")
-    ChecklistItem.objects.filter(migration=migration, key=f"link-{entity.code.lower()}").delete()
+    keys = [f"link-{entity.code.lower()}"] + [
+        sync_run_key(p, entity.code) for p in runbook.DATA_INTEGRATOR_PROJECTS
+    ]
+    ChecklistItem.objects.filter(migration=migration, key__in=keys).delete()
     entity.delete()
     activity_record(
         migration=migration,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from .. import runbook, selectors
 from ..access import READ, WORK, membership_required
 from ..models import TransformJob, UploadKind
+from ..run_settings import settings_in_words
 from ..services import jobs
 from ..zipstream import zip_stream
 from .common import back_to_step
@@ -156,6 +157,7 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
         # Excel runs such cells as formulas when it opens a CSV; the xlsx holds them as text.
         "formula_cells": job.summary.get("issue_counts", {}).get("formula_like_text", 0),
         "row_limits": selectors.job_row_limits(job),
+        "settings_words": settings_in_words(job.run_settings),
     }
     return render(request, "migration/job_detail.html", context)
 

@@ -1,9 +1,12 @@
 """The migrations themselves: dashboard, overview, settings, legal entities, members, activity."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from .. import forms, quota, selectors
@@ -151,7 +154,7 @@ def members(request: HttpRequest, migration_id: int) -> HttpResponse:
     # Only this migration's project managers may look a user name up (the form
     # says whether an account exists); everyone else is refused before it is read.
     membership = membership_required(request, migration_id, MANAGE if request.method == "POST" else READ)
-    form = forms.MemberAddForm(request.POST or None)
+    form = forms.MemberAddForm(request.POST or None, initial={"username": request.GET.get("username", "")})
     if request.method == "POST" and form.is_valid():
         try:
             migrations.member_add(
@@ -170,8 +173,19 @@ def members(request: HttpRequest, migration_id: int) -> HttpResponse:
         "membership": membership,
         "memberships": memberships,
         "form": form,
+        "create_user_url": _create_user_url(request, form),
     }
     return render(request, "migration/members.html", context)
+
+
+def _create_user_url(request: HttpRequest, form: forms.MemberAddForm) -> str:
+    """For an administrator, when the user name has no account: the admin's add-user page, which
+    comes back here once the user is saved."""
+    missing = getattr(form, "missing_username", "")
+    if not missing or not request.user.has_perm("auth.add_user"):
+        return ""
+    query = urlencode({"username": missing, "next": request.path})
+    return f"{reverse('admin:auth_user_add')}?{query}"
 
 
 @require_POST

@@ -1,5 +1,7 @@
 // Step 2 and step 8: uploads with a progress bar, drag and drop, and live
-// states of upload slots and transformation jobs (polled from status.json).
+// states of upload slots and transformation jobs (polled from status.json). When an
+// inspection or a job finishes, the parts of the page that changed are updated in
+// place (live.js): what the user typed and chose stays.
 (function () {
   "use strict";
   var ACTIVE_UPLOAD = ["queued", "inspecting"];
@@ -9,20 +11,15 @@
   var statusUrl = section.getAttribute("data-status-url");
   var pollTimer = null;
   var polling = false, pollAgain = false;
-  var sending = 0, reloadWanted = false;
+  var refreshWanted = false;
 
-  function holdsChosenFile() {
-    return Array.prototype.some.call(document.querySelectorAll('.upload-form input[type="file"]'), function (input) {
-      return input.files && input.files.length > 0;
+  // Update what changed in place; a part the user is working in waits for the next poll.
+  function refreshParts() {
+    refreshWanted = false;
+    return window.P2CLive.refresh().then(function (complete) {
+      if (!complete) refreshWanted = true;
+      markStates();
     });
-  }
-
-  // A reload would abort uploads on their way and drop files chosen but not yet
-  // sent (and a refused file's message): wait until none is left.
-  function reloadWhenIdle() {
-    if (sending > 0 || holdsChosenFile()) { reloadWanted = true; return false; }
-    window.location.reload();
-    return true;
   }
 
   function pollSoon() {
@@ -67,14 +64,15 @@
             ? document.querySelector('[data-upload="' + u.id + '"]')
             : document.querySelector('[data-slot="' + u.kind + ":" + u.table + '"]');
           if (!slot) {
-            if (u.parted && document.querySelector('[data-slot="' + u.kind + ":" + u.table + '"]')) reloadWanted = true;
+            if (u.parted && document.querySelector('[data-slot="' + u.kind + ":" + u.table + '"]')) refreshWanted = true;
             return;
           }
           var was = slot.getAttribute("data-state");
           showUploadState(slot, u);
           slot.setAttribute("data-state", u.state);
           if (ACTIVE_UPLOAD.indexOf(u.state) >= 0) busy = true;
-          else if (was && ACTIVE_UPLOAD.indexOf(was) >= 0) finished = true;
+          // Any change (even one quicker than a poll: not run to done) changes links and buttons.
+          if (was && was !== u.state) finished = true;
         });
         data.jobs.forEach(function (j) {
           var row = document.querySelector('[data-job-table="' + j.table + '"]');
@@ -83,7 +81,7 @@
           showJob(row, j);
           row.setAttribute("data-state", j.state);
           if (ACTIVE_JOB.indexOf(j.state) >= 0) busy = true;
-          else if (was && ACTIVE_JOB.indexOf(was) >= 0) finished = true;
+          if (was && was !== j.state) finished = true;
         });
         (data.verifications || []).forEach(function (v) {
           var row = document.querySelector('[data-verify-table="' + v.table + '"]');
@@ -95,16 +93,19 @@
         });
         var check = document.getElementById("cross-check");
         if (check && data.cross_check) {
-          // A check that finishes (or appears finished) changes the findings and the gate: reload.
+          // A check that finishes (or appears finished) changes the findings and the gate.
           var had = check.getAttribute("data-state");
           var now = data.cross_check.state + ":" + data.cross_check.id;
           check.setAttribute("data-state", now);
           if (ACTIVE_UPLOAD.indexOf(data.cross_check.state) >= 0) busy = true;
           else if (had !== null && had !== now) finished = true;
         }
-        // A finished upload or job changes links and buttons: show the page anew.
-        if ((finished || reloadWanted) && reloadWhenIdle()) return;
-        polled(busy || reloadWanted ? 1500 : 5000);
+        // A finished upload or job changes links, buttons, the checklist and the steps' states.
+        if (finished || refreshWanted) {
+          refreshParts().then(function () { polled(busy || refreshWanted ? 1500 : 5000); });
+          return;
+        }
+        polled(busy ? 1500 : 5000);
       })
       .catch(function () { polled(5000); });
   }
@@ -131,8 +132,8 @@
       return;
     }
     var xhr = new XMLHttpRequest();
-    sending += 1;
-    xhr.onloadend = function () { sending -= 1; };
+    form.setAttribute("data-sending", "");  // live.js leaves a part alone while it sends
+    xhr.onloadend = function () { form.removeAttribute("data-sending"); };
     xhr.open("POST", form.action);
     xhr.setRequestHeader("Accept", "application/json");
     bar.hidden = false;
@@ -146,7 +147,7 @@
         var slot = form.closest("[data-upload]") || form.closest("[data-slot]");
         input.value = "";
         if (data.kind === "export") {
-          reloadWanted = true;  // a new part (or version) gets its own row: show the page anew
+          refreshWanted = true;  // a new part (or version) gets its own row
         } else {
           showUploadState(slot, data);
           slot.setAttribute("data-state", data.state);
@@ -166,29 +167,38 @@
     xhr.send(new FormData(form));
   }
 
-  document.querySelectorAll(".upload-form").forEach(function (form) {
-    form.addEventListener("submit", function (e) { e.preventDefault(); upload(form); });
-    var zone = form.querySelector(".dropzone");
-    ["dragenter", "dragover"].forEach(function (t) {
-      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.add("over"); });
-    });
-    ["dragleave", "drop"].forEach(function (t) {
-      zone.addEventListener(t, function (e) { e.preventDefault(); zone.classList.remove("over"); });
-    });
-    zone.addEventListener("drop", function (e) {
-      var input = form.querySelector('input[type="file"]');
-      input.files = e.dataTransfer.files;
-      upload(form);
+  // Delegated: upload forms drawn anew by a refresh work without binding them again.
+  document.addEventListener("submit", function (e) {
+    var form = e.target.closest && e.target.closest(".upload-form");
+    if (!form) return;
+    e.preventDefault();
+    upload(form);
+  });
+  ["dragenter", "dragover", "dragleave", "drop"].forEach(function (t) {
+    document.addEventListener(t, function (e) {
+      var zone = e.target.closest && e.target.closest(".upload-form .dropzone");
+      if (!zone) return;
+      e.preventDefault();
+      zone.classList.toggle("over", t === "dragenter" || t === "dragover");
+      if (t === "drop") {
+        var form = zone.closest(".upload-form");
+        form.querySelector('input[type="file"]').files = e.dataTransfer.files;
+        upload(form);
+      }
     });
   });
 
-  document.querySelectorAll("[data-slot], [data-upload]").forEach(function (slot) {
-    var badge = slot.querySelector('[data-role="state"]');
-    if (badge) slot.setAttribute("data-state", badge.className.replace(/.*upload-/, ""));
-  });
-  document.querySelectorAll("[data-job-table]").forEach(function (row) {
-    var badge = row.querySelector('[data-role="state"]');
-    if (badge) row.setAttribute("data-state", badge.className.replace(/.*job-/, ""));
-  });
+  // What each slot and job row showed when drawn: the polls compare with it.
+  function markStates() {
+    document.querySelectorAll("[data-slot], [data-upload]").forEach(function (slot) {
+      var badge = slot.querySelector('[data-role="state"]');
+      if (badge && !slot.hasAttribute("data-state")) slot.setAttribute("data-state", badge.className.replace(/.*upload-/, ""));
+    });
+    document.querySelectorAll("[data-job-table]").forEach(function (row) {
+      var badge = row.querySelector('[data-role="state"]');
+      if (badge && !row.hasAttribute("data-state")) row.setAttribute("data-state", badge.className.replace(/.*job-/, ""));
+    });
+  }
+  markStates();
   poll();
 })();

@@ -47,7 +47,7 @@ def test_create_a_migration_and_complete_step_1(page: Page, live_server, make_us
     page.get_by_label(re.compile(r"^Customer:?$")).fill("Contoso Ltd")
     first_entity = page.get_by_role("group", name="Legal entity 1")
     first_entity.get_by_label("Company code").fill("usmf")
-    first_entity.get_by_label("Legal entity name").fill("Contoso US")
+    first_entity.get_by_label("Name of legal entity 1").fill("Contoso US")
     page.get_by_role("button", name="Create migration").click()
 
     expect(page.get_by_role("heading", level=1, name="Contoso cutover")).to_be_visible()
@@ -59,17 +59,17 @@ def test_create_a_migration_and_complete_step_1(page: Page, live_server, make_us
     expect(step_link(page, 1)).to_contain_text("Not started")
 
     for project in runbook.DATA_INTEGRATOR_PROJECTS:
-        row = item(page, f"{project} project")
+        row = item(page, f"{project}, USMF")
         row.get_by_label("Run date").fill("2026-11-20")
         row.get_by_label("Result").select_option(label="Succeeded")
     page.get_by_role("button", name="Save and continue").click()
 
     expect(page).to_have_url(re.compile(r"/steps/exports/$"))
-    expect(page.get_by_text("Step 1 saved (6 item(s) changed).")).to_be_visible()
+    expect(page.get_by_text("Step 1 saved (8 item(s) changed).")).to_be_visible()
     expect(step_link(page, 1)).to_contain_text("Done")
 
     step_link(page, 1).click()
-    accounts = item(page, "Accounts project")
+    accounts = item(page, f"{runbook.DATA_INTEGRATOR_PROJECTS[0]}, USMF")
     expect(accounts.get_by_text("Done", exact=True)).to_be_visible()
     expect(accounts).to_contain_text("Done by alice")
     expect(accounts.get_by_label("Result")).to_have_value("succeeded")
@@ -83,17 +83,19 @@ def test_step_3_opens_once_step_2_is_signed_off(page: Page, live_server, make_us
     expect(page.get_by_role("heading", level=1, name=re.compile(r"Step 3: .*Locked"))).to_be_visible()
     expect(page.get_by_text("This step is locked until a project manager signs off step 2")).to_be_visible()
     expect(page.get_by_role("button", name="I uninstalled Prospect to cash")).to_have_count(0)
-    expect(page.get_by_role("button", name=re.compile("^Save and"))).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile("^Save"))).to_have_count(0)
 
     step_link(page, 2).click()
+    # Step 3 stays locked after saving step 2: the button saves and stays, saying what step 3 waits for.
+    waits = "Step 3 opens when you (or another project manager) sign off step 2"
+    expect(page.get_by_text(waits)).to_be_visible()
     tables = [name for _key, name in runbook.EXPORT_TABLES]
     # Exports typed in by hand are not uploads: the gate refuses, naming each table.
     for number, table in enumerate(tables, start=1):
         row = item(page, table)
         row.get_by_label("Export").select_option(label="Exported")
         row.get_by_label("Rows").fill(str(number * 100))
-    page.get_by_role("button", name=re.compile("^Save and")).click()
-    step_link(page, 2).click()
+    page.get_by_role("button", name="Save", exact=True).click()
     page.get_by_role("button", name="Sign off step 2").click()
     expect(page.get_by_text("Step 2 cannot be signed off yet: 9 reason(s)")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("^Account has no export"))).to_be_visible()
@@ -101,11 +103,11 @@ def test_step_3_opens_once_step_2_is_signed_off(page: Page, live_server, make_us
         unused = item(page, table)
         unused.get_by_label("Export").select_option(label="Not used")
         unused.get_by_label("Why not used").fill("The customer never used this table")
-    # Enter in a field saves the step, as "Save and continue" does.
+    # Enter in a field saves the step, as the Save button does.
     item(page, tables[-1]).get_by_label("Why not used").press("Enter")
 
-    # Every export recorded, but nobody signed off yet: still locked.
-    expect(page).to_have_url(re.compile(r"/steps/uninstall/$"))
+    # Every export recorded, but nobody signed off yet: still locked, so the page stays at step 2.
+    expect(page).to_have_url(re.compile(r"/steps/exports/$"))
     expect(page.get_by_text("Step 2 saved (9 item(s) changed).")).to_be_visible()
     expect(step_link(page, 2)).to_contain_text("Done")
     expect(step_link(page, 3)).to_contain_text("Locked")
@@ -155,7 +157,7 @@ def test_a_viewer_reads_the_steps_but_cannot_save(page: Page, live_server, make_
     expect(page.get_by_role("heading", level=1, name=re.compile(r"^Step 1: Last full sync"))).to_be_visible()
     expect(steps_nav(page).get_by_role("link")).to_have_count(len(runbook.STEPS))
     expect(page.get_by_role("button", name="Save and continue")).to_have_count(0)
-    expect(item(page, "Accounts project").get_by_label("Result")).to_be_disabled()
+    expect(item(page, f"{runbook.DATA_INTEGRATOR_PROJECTS[0]}, USMF").get_by_label("Result")).to_be_disabled()
     expect(page.get_by_role("button", name="Add note")).to_have_count(0)
     expect(page.get_by_text("Not signed off yet.")).to_be_visible()
 
@@ -178,7 +180,7 @@ def test_step_page_fits_a_phone(page: Page, live_server, make_user, sign_in):
     expect(page.get_by_role("heading", level=1, name=re.compile(r"^Step 2: Export"))).to_be_visible()
     expect(steps_nav(page)).to_be_visible()
     expect(step_link(page, 1)).to_be_visible()
-    expect(page.get_by_role("button", name="Save and continue")).to_be_visible()
+    expect(page.get_by_role("button", name="Save", exact=True)).to_be_visible()
     assert_no_sideways_scroll(page)
 
     # The dashboard's wide table scrolls inside its own box, not the whole page.

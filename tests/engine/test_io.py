@@ -209,3 +209,29 @@ def test_it_hides_do_not_modify_columns_when_a_csv_becomes_xlsx(tmp_path):
     ws = openpyxl.load_workbook(out).active
     assert ws.column_dimensions["A"].hidden and ws.column_dimensions["A"].max == 3
     assert not ws.column_dimensions["D"].hidden
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_it_writes_what_is_wrong_in_the_issues_file_and_ignores_it_when_the_file_comes_back(tmp_path, suffix):
+    from migration.engine import write_rows
+    from migration.engine.parts import column_difference
+    from migration.engine.reading import ISSUES_COLUMN, open_source
+
+    source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(5))
+    issues = tmp_path / f"issues{suffix}"
+    write_rows(source, issues, [2, 4], as_text=True, notes={2: "Error, Order ID: too long", 4: "Warning"})
+    back = read_xlsx(issues) if suffix == ".xlsx" else read_csv(issues)
+    assert back[0] == [*ORDER_HEADERS, ISSUES_COLUMN]
+    assert [row[-1] for row in back[1:]] == ["Error, Order ID: too long", "Warning"]
+
+    reread = open_source(issues)  # a consultant fixed the rows and uploads the file again
+    assert reread.headers == list(ORDER_HEADERS)
+    cells = [row for batch in reread.batches() for row in _rows_of(batch, len(reread.headers))]
+    assert [len(row) for row in cells] == [len(ORDER_HEADERS)] * 2
+    assert column_difference(ORDER_HEADERS, reread.headers) == ""
+
+
+def _rows_of(batch, width):
+    if batch.arrow is not None:
+        return [[batch.arrow.column(i)[r].as_py() for i in range(width)] for r in range(batch.num_rows)]
+    return batch.rows

@@ -109,10 +109,17 @@ def test_it_writes_the_manifest_in_import_order(tmp_path):
         (1, "account", 4),
         (2, "order", 3),
     ]
-    assert data["import_order"][:3] == ["account", "contact", "quote"]
+    order = ["account", "contact", "quote", "quote_products", "order", "order_products"]
+    assert data["import_order"] == order
     assert all(len(f["sha256"]) == 64 and f["wizard"] for f in data["files"])
     text = Path(txt).read_text(encoding="utf-8")
     assert text.index("account.xlsx") < text.index("order.xlsx")
     assert "Invoice Customer" in data["files"][1]["wizard"]
     with pytest.raises(EngineError, match="invoice is not imported"):
         write_manifest(tmp_path, [PackFile("invoice", split_for_import(a)[0])])
+
+
+def test_it_gives_every_transformed_table_a_place_in_the_import_order():
+    from migration.engine import IMPORT_ORDER, TABLES
+
+    assert set(IMPORT_ORDER) == {key for key, table in TABLES.items() if table.transforms}

@@ -1,0 +1,91 @@
+// Every step page: update the parts of the page that changed, in place. Never a full reload, which
+// would lose what the user typed, a file chosen but not sent, or an upload on its way.
+//
+// The server marks each part that can change with data-live="<name>". A part is replaced by its
+// fresh copy unless the user is working in it (a field changed or focused, a file chosen, an
+// upload sending): then it waits for the next refresh. The checklist (data-live-rows) is finer:
+// a row the user changed keeps its fields and gets only its title and "done by" line anew.
+(function () {
+  "use strict";
+
+  function changed(el) {
+    if (el.type === "file") return !!(el.files && el.files.length);
+    if (el.type === "hidden" || el.type === "submit" || el.type === "button") return false;
+    if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+    if (el.tagName === "SELECT") {
+      return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+    }
+    return el.value !== el.defaultValue;
+  }
+
+  function inUse(root) {
+    var fields = root.querySelectorAll("input, select, textarea");
+    if (Array.prototype.some.call(fields, changed)) return true;
+    if (root.querySelector("[data-sending]")) return true;
+    var active = document.activeElement;
+    return !!active && root.contains(active) && /^(INPUT|SELECT|TEXTAREA)$/.test(active.tagName);
+  }
+
+  function byName(root, attribute) {
+    var found = {};
+    root.querySelectorAll("[" + attribute + "]").forEach(function (el) { found[el.getAttribute(attribute)] = el; });
+    return found;
+  }
+
+  // The checklist: rows bind to their items by id on the server, so clean rows can be swapped one
+  // by one; a row in use keeps its fields and gets only its title and "who" line anew.
+  function mergeRows(old, fresh) {
+    if (!inUse(old)) { old.replaceWith(document.importNode(fresh, true)); return true; }
+    var complete = true;
+    var freshRows = byName(fresh, "data-live-row");
+    old.querySelectorAll("[data-live-row]").forEach(function (row) {
+      var next = freshRows[row.getAttribute("data-live-row")];
+      if (!next) { if (!inUse(row)) row.remove(); return; }  // its item was removed meanwhile
+      if (!inUse(row) && next.getAttribute("data-index") === row.getAttribute("data-index")) {
+        row.replaceWith(document.importNode(next, true));
+        return;
+      }
+      row.className = next.className;
+      var parts = row.querySelectorAll("[data-live-part]"), nextParts = next.querySelectorAll("[data-live-part]");
+      for (var i = 0; i < parts.length && i < nextParts.length; i++) {
+        parts[i].replaceWith(document.importNode(nextParts[i], true));
+      }
+    });
+    // Rows added since (import pack files, say) appear once the user's changes are saved.
+    var known = byName(old, "data-live-row");
+    return complete && Object.keys(freshRows).every(function (key) { return key in known; });
+  }
+
+  function apply(doc) {
+    var complete = true;
+    var fresh = byName(doc, "data-live");
+    document.querySelectorAll("[data-live]").forEach(function (old) {
+      if (!document.contains(old)) return;  // inside a part replaced a moment ago
+      var next = fresh[old.getAttribute("data-live")];
+      if (!next) return;
+      if (old.hasAttribute("data-live-rows")) { complete = mergeRows(old, next) && complete; return; }
+      if (old.outerHTML === next.outerHTML) return;
+      if (inUse(old)) { complete = false; return; }
+      old.replaceWith(document.importNode(next, true));
+    });
+    return complete;
+  }
+
+  var running = null;
+  // Resolves to true when every changed part was updated, false when some wait for the user.
+  function refresh() {
+    if (running) return running;
+    running = fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
+      .then(function (html) {
+        var complete = apply(new DOMParser().parseFromString(html, "text/html"));
+        document.dispatchEvent(new CustomEvent("p2c:refreshed"));
+        return complete;
+      })
+      .catch(function () { return false; })
+      .then(function (complete) { running = null; return complete; });
+    return running;
+  }
+
+  window.P2CLive = { refresh: refresh, inUse: inUse };
+})();
