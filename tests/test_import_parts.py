@@ -168,3 +168,15 @@ def test_it_names_the_import_file_of_each_record_to_import_again(
     again = zipfile.ZipFile(io.BytesIO(check.issues_file.read()))
     assert len(again.namelist()) == 2  # the rows to import again, from each import file
     assert [len(_rows(again.read(n))) - 1 for n in again.namelist()] == [1, 1]
+
+
+def test_it_names_every_filled_reexport_part_on_the_job_page(
+    client_for, migration, consultant, order_in_parts
+):
+    job = import_job(migration, consultant)
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    page = client_for("viewer").get(url).content.decode()
+    assert "filled re-export in 2 parts" in page
+    for path in order_in_parts:
+        assert path.name in page
+    assert f"from {order_in_parts[0].name}" in page
