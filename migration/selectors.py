@@ -4,7 +4,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from django.db.models import Max, QuerySet
+from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Window
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -271,6 +273,90 @@ def job_rows(migration: Migration) -> list[JobRow]:
         for key, info in TABLES.items()
         if info.transforms
     ]
+
+
+# --- the status feed: a fixed number of queries whatever the number of uploads and jobs ---------
+
+
+def status_membership(*, user, migration_id: int) -> Membership:
+    """The user's membership with its migration and the latest cross-file check's id, state and
+    summary (`check_id`, `check_state`, `check_summary`), in one query; or 404."""
+    latest = CrossCheck.objects.filter(migration=OuterRef("migration")).order_by("-created_at", "-id")
+    try:
+        return (
+            Membership.objects.select_related("migration")
+            .annotate(
+                check_id=Subquery(latest.values("id")[:1]),
+                check_state=Subquery(latest.values("state")[:1]),
+                check_summary=Subquery(latest.values("summary")[:1]),
+            )
+            .get(migration_id=migration_id, user=user)
+        )
+    except Membership.DoesNotExist:
+        raise Http404("No such migration") from None
+
+
+@dataclass
+class StatusUploads:
+    export_parts: dict[str, list[ExportUpload]]  # as export_parts() gives them
+    latest: list[ExportUpload]  # every other kind's newest version per table, as latest_uploads()
+
+
+def status_uploads(migration: Migration) -> StatusUploads:
+    """Every upload of the migration in one query, without the inspection JSON (its row count as
+    `row_count`): the export's parts in use and each other slot's newest version."""
+    uploads = (
+        ExportUpload.objects.filter(migration=migration)
+        .select_related("uploaded_by")
+        .defer("inspection")
+        .annotate(row_count=KeyTransform("rows", "inspection"))
+        .order_by("kind", "table", "-version")
+    )
+    exports: dict[str, list[ExportUpload]] = defaultdict(list)
+    latest: dict[tuple[str, str], ExportUpload] = {}
+    for upload in uploads:
+        if upload.kind == UploadKind.EXPORT:
+            exports[upload.table].append(upload)
+        else:
+            latest.setdefault((upload.kind, upload.table), upload)
+    parts = {table: _parts_of(versions) for table, versions in exports.items()}
+    kinds = {kind: n for n, kind in enumerate(UploadKind.values)}
+    return StatusUploads(
+        export_parts={table: found for table, found in parts.items() if found},
+        latest=[latest[key] for key in sorted(latest, key=lambda k: (kinds[k[0]], k[1]))],
+    )
+
+
+def _newest_per_table(queryset: QuerySet) -> QuerySet:
+    """Each table's newest row (by created_at, then id), in one query: a window, not a scan in Python."""
+    return queryset.annotate(
+        newest=Window(
+            RowNumber(), partition_by=[F("table")], order_by=[F("created_at").desc(), F("id").desc()]
+        )
+    ).filter(newest=1)
+
+
+STATUS_JOB_FIELDS = (
+    "id", "table", "state", "rows_done", "rows_total", "progress", "phase", "message",
+    "cancel_requested", "created_at", "started_at", "finished_at",
+)  # fmt: skip
+
+
+def status_jobs(migration: Migration) -> list[TransformJob]:
+    """Each table's newest job, in the order the tables run; only the fields the feed shows."""
+    jobs = _newest_per_table(TransformJob.objects.filter(migration=migration).only(*STATUS_JOB_FIELDS))
+    order = {key: n for n, key in enumerate(TABLES)}
+    return sorted(jobs, key=lambda job: order.get(job.table, len(order)))
+
+
+def status_verifications(migration: Migration) -> list[ImportVerification]:
+    """Each table's newest verification, in one query."""
+    found = _newest_per_table(
+        ImportVerification.objects.filter(migration=migration).only(
+            "id", "table", "state", "message", "created_at"
+        )
+    )
+    return sorted(found, key=lambda check: check.table)
 
 
 def latest_cross_check(migration: Migration) -> CrossCheck | None:

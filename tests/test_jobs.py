@@ -54,7 +54,7 @@ def test_it_explains_why_invoices_have_no_job(migration, consultant):
         jobs.job_start(migration=migration, table="invoice", actor=consultant)
 
 
-def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration, consultant):
+def test_it_transforms_an_export_into_csv_report_and_issues_file(migration, consultant):
     upload_inspected(migration, consultant, "account.csv")
     job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
     assert job.state == JobState.SUCCEEDED, job.message
@@ -64,8 +64,7 @@ def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration,
         assert header.count(target) == 1
     assert len(rows) == 301
     assert {row[header.index("Company")] for row in rows[1:]} == {"USMF"}
-    workbook = load_workbook(job.output_xlsx.open("rb"), read_only=True)
-    assert workbook.active.max_row == 301
+    assert not job.output_xlsx  # a CSV export's whole-table workbook only on request
     issues = read_issues_file(job.issues_file)
     assert issues[0] == read_csv(migration.uploads.get().file)[0]  # the source's shape
     assert len(issues) - 1 == len({i.row for i in job.issues.all()})
@@ -75,6 +74,44 @@ def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration,
     )
     assert job.summary["counts"]["Company"] == 300
     assert "usmf" not in job.output_csv.name and "contoso-cutover_account_" in job.output_csv.name
+
+
+def ask_for_the_xlsx_review_copy(migration) -> None:
+    migration.init_settings.review_xlsx = True
+    migration.init_settings.save(update_fields=["review_xlsx"])
+
+
+def test_it_writes_the_xlsx_review_copy_of_a_csv_export_when_the_settings_ask(migration, consultant):
+    ask_for_the_xlsx_review_copy(migration)
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    workbook = load_workbook(job.output_xlsx.open("rb"), read_only=True)
+    assert workbook.active.max_row == 301 and job.run_settings["review_xlsx"] is True
+
+
+def test_it_writes_the_xlsx_review_copy_of_a_workbook_export(migration, consultant):
+    upload_inspected(migration, consultant, "order.xlsx")
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert job.output_xlsx.name.endswith("_review-copy.xlsx") and job.output_csv
+
+
+def test_it_reads_each_input_once(migration, consultant, monkeypatch):
+    from migration.engine import reading
+
+    passes = []
+    batches = reading.CsvSource.batches
+    monkeypatch.setattr(
+        reading.CsvSource, "batches", lambda self, *a, **k: passes.append(self.path) or batches(self, *a, **k)
+    )
+    ask_for_the_xlsx_review_copy(migration)
+    upload_inspected(migration, consultant, "order.csv")
+    passes.clear()
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    assert job.state == JobState.SUCCEEDED and job.output_xlsx and job.output_csv
+    # the review pass, and the issues file's rows read again without the rules
+    assert len(passes) == 2
 
 
 def test_it_serves_the_issues_file_as_xlsx_of_text_cells_whatever_the_source(migration, consultant):
@@ -237,9 +274,21 @@ def test_it_serves_job_files_to_members_only(client_for, migration, consultant):
     assert client_for("outsider").get(url).status_code == 404
 
 
+def test_it_says_how_many_formula_like_cells_a_csv_output_holds_and_where_they_are_text(
+    client_for, migration, consultant
+):
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    page = client_for("viewer").get(url).content.decode()
+    warning = page.split('id="csv-formula-warning">', 1)[1].split("</p>", 1)[0]
+    assert "issues file" in warning and "/xlsx/" not in page
+
+
 def test_it_says_how_many_formula_like_cells_a_csv_output_holds_and_offers_the_xlsx(
     client_for, migration, consultant
 ):
+    ask_for_the_xlsx_review_copy(migration)
     upload_inspected(migration, consultant, "account.csv")
     job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
     formula_cells = job.summary["issue_counts"]["formula_like_text"]
@@ -267,10 +316,10 @@ def test_it_zips_every_finished_table(client_for, migration, consultant):
     response = client_for("viewer").get(reverse("results_zip", kwargs={"migration_id": migration.id}))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
-    assert len(names) == 8
+    assert len(names) == 6  # per table: the CSV review copy, the report and the issues file
     assert archive.testzip() is None  # every entry's CRC checks out
     order = TransformJob.objects.get(table="order")
-    assert archive.read(order.output_xlsx.name.rsplit("/", 1)[-1]) == order.output_xlsx.read()
+    assert archive.read(order.issues_file.name.rsplit("/", 1)[-1]) == order.issues_file.read()
     assert any(
         n.endswith("_account_" + timezone.now().strftime("%Y-%m-%d") + "_review-copy.csv") for n in names
     )

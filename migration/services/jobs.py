@@ -19,7 +19,8 @@ from .. import engine, runbook, selectors
 from ..engine import STEP2_ONLY_CODES, write_rows
 from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, UploadKind
 from ..run_settings import engine_settings, settings_snapshot
-from ..storage import local_copy, store_result
+from ..storage import local_copy
+from ..storage import store_result as _store_result
 from .activity import activity_record
 from .imports import import_parts_record
 from .uploads import USABLE
@@ -262,7 +263,14 @@ def _claim(job_id: int, task_id: str | None) -> bool:
     # Attempts are counted as the job is claimed: a worker that dies never gets to count its own.
     return bool(
         claimed.update(
-            state=JobState.RUNNING, started_at=now, heartbeat_at=now, rows_done=0, attempts=F("attempts") + 1
+            state=JobState.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            rows_done=0,
+            rows_total=None,
+            progress=0,
+            phase="",
+            attempts=F("attempts") + 1,
         )
     )
 
@@ -313,22 +321,50 @@ def _attempt_folder(job: TransformJob) -> Iterator[Path]:
 
 
 class _ProgressWriter:
-    """Writes rows done to the job row now and then, and notices a cancel request."""
+    """The whole job's progress on its row, now and then; notices a cancel request.
 
-    def __init__(self, job_id: int, share: tuple[float, float]):
-        self.job_id, self.share = job_id, share
+    A job is a plan of steps (each pass over an input, the issues file, storing), each with its
+    share of the whole; inside a pass the share moves with the bytes read (a CSV, whose rows are
+    unknown) or the rows (a workbook). Rows done add up over the passes. Never backwards.
+    """
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
         self.last = timezone.now() - PROGRESS_EVERY
+        self.start = self.width = self.done = 0.0
+        self.rows_before = self.rows = 0
+        self.rows_total: int | None = None
+        self.phase = ""
+
+    def step(self, phase: str, width: float) -> None:
+        """The next step of the plan, `width` its share of the whole job."""
+        self.start, self.width = self.start + self.width, width
+        self.rows_before += self.rows
+        self.rows, self.rows_total, self.phase = 0, None, phase
+        self._advance(0.0, force=True)
+
+    def read(self, bytes_done: int, bytes_total: int) -> None:
+        """The engine's bytes-read callback (CSV): the pass's share follows the bytes."""
+        self._advance(bytes_done / bytes_total if bytes_total else 0.0)
 
     def __call__(self, rows_done: int, rows_total: int | None) -> None:
+        """The engine's rows callback; without bytes (a workbook), rows over the known total."""
+        self.rows, self.rows_total = rows_done, rows_total
+        self._advance(rows_done / rows_total if rows_total else None)
+
+    def _advance(self, share: float | None, force: bool = False) -> None:
+        if share is not None:
+            self.done = max(self.done, self.start + self.width * min(1.0, share))
         now = timezone.now()
-        if now - self.last < PROGRESS_EVERY:
+        if not force and now - self.last < PROGRESS_EVERY:
             return
         self.last = now
-        start, width = self.share
-        total = rows_total or 0
-        done = int(total * start + rows_done * width) if total else rows_done
         TransformJob.objects.filter(id=self.job_id).update(
-            rows_done=done, rows_total=rows_total, heartbeat_at=now
+            rows_done=self.rows_before + self.rows,
+            rows_total=self.rows_before + self.rows_total if self.rows_total else None,
+            progress=round(self.done, 4),
+            phase=self.phase,
+            heartbeat_at=now,
         )
         if TransformJob.objects.filter(id=self.job_id, cancel_requested=True).exists():
             raise JobCancelled
@@ -353,7 +389,9 @@ def job_run(*, job_id: int, task_id: str | None = None) -> None:
         return
     try:
         with _heartbeat(job_id), _attempt_folder(job) as folder:
-            outputs = _transform(job, folder)
+            progress = _ProgressWriter(job_id)
+            outputs = _transform(job, folder, progress)
+            progress.step("Storing the results", 1 - PASSES_SHARE - ISSUES_SHARE)
             _store(job, outputs)
     except JobCancelled:
         _end(job_id, JobState.CANCELLED, "Cancelled while running; no output was kept.")
@@ -383,7 +421,23 @@ def _ordered(ids: list[int]) -> list[ExportUpload]:
     return [found[i] for i in ids]
 
 
-def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
+# Shares of the whole job: the passes over the inputs share PASSES_SHARE by their bytes; the
+# issues file and storing the results take the rest.
+PASSES_SHARE, ISSUES_SHARE = 0.9, 0.05
+
+
+def _plan(paths: list[str]) -> list[float]:
+    """Each pass's share of the job, by the size of what it reads."""
+    sizes = [max(1, Path(p).stat().st_size) for p in paths]
+    return [PASSES_SHARE * size / sum(sizes) for size in sizes]
+
+
+def _review_xlsx(job: TransformJob, inputs: list[str]) -> bool:
+    """The whole-table xlsx review copy: for a workbook input, or when the settings ask for it."""
+    return bool(job.run_settings.get("review_xlsx")) or any(p.lower().endswith(".xlsx") for p in inputs)
+
+
+def _transform_parts(job: TransformJob, folder: Path, progress: _ProgressWriter) -> dict[str, Path]:
     """An export in several parts (or lines with their header export): one output per part."""
     with ExitStack() as stack:
         inputs = _named_copies(stack, _ordered(job.parts or [job.source_id]), folder / "parts")
@@ -397,19 +451,17 @@ def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
         out = folder / "out"
         out.mkdir()
         csv_outs = [out / engine.part_output_name(p, ".csv") for p in inputs]
-        xlsx_outs = [out / engine.part_output_name(p, ".xlsx") for p in inputs]
         if len(set(csv_outs)) < len(csv_outs):  # two parts of the same name: number them
             csv_outs = [out / f"{n}_{p.name}" for n, p in enumerate(csv_outs, start=1)]
-            xlsx_outs = [out / f"{n}_{p.name}" for n, p in enumerate(xlsx_outs, start=1)]
+        xlsx_outs = [p.with_suffix(".xlsx") for p in csv_outs] if _review_xlsx(job, inputs) else []
         report_out = folder / "report.json"
+        progress.step("Transforming", PASSES_SHARE)
         report = engine.transform_parts(
-            job.table, inputs, csv_outs, settings, report_path=report_out,
-            progress=_ProgressWriter(job.id, (0.0, 0.5)), header_paths=headers,
+            job.table, inputs, csv_outs, settings, report_path=report_out, progress=progress,
+            progress_bytes=progress.read, header_paths=headers,
+            also_write=[[x] for x in xlsx_outs] if xlsx_outs else None,
         )  # fmt: skip
-        engine.transform_parts(
-            job.table, inputs, xlsx_outs, settings,
-            progress=_ProgressWriter(job.id, (0.5, 0.5)), header_paths=headers,
-        )  # fmt: skip
+        progress.step("Writing the issues files", ISSUES_SHARE)
         by_part: dict[str, set[int]] = {}
         for issue in report.issues.iter_dicts():
             by_part.setdefault(issue.get("file", Path(inputs[0]).name), set()).add(issue["row"])
@@ -421,16 +473,20 @@ def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
             write_rows(path, issues_out, rows, as_text=True)
             issues_outs.append(issues_out)
         job.report = report
+    xlsx_or_none = xlsx_outs or [None] * len(csv_outs)
     if len(inputs) == 1:  # lines with their header export: one output, as any one-file job
-        return {"csv": csv_outs[0], "xlsx": xlsx_outs[0], "report": report_out, "issues": issues_outs[0]}
-    return {"report": report_out, "parts": list(zip(csv_outs, xlsx_outs, issues_outs, strict=True))}
+        return {"csv": csv_outs[0], "xlsx": xlsx_or_none[0], "report": report_out, "issues": issues_outs[0]}
+    return {"report": report_out, "parts": list(zip(csv_outs, xlsx_or_none, issues_outs, strict=True))}
 
 
-def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
+def _transform(job: TransformJob, folder: Path, progress: _ProgressWriter) -> dict[str, Path]:
     """The review copies (the step-2 export with dual-write's columns appended: not for import) and,
-    with a re-export, the import file: the re-export filled in place, cut into parts if too large."""
+    with a re-export, the import file: the re-export filled in place, cut into parts if too large.
+
+    One pass over each input: the review pass writes the CSV (and the xlsx where wanted) at once.
+    """
     if _in_parts(job):
-        return _transform_parts(job, folder)
+        return _transform_parts(job, folder, progress)
     with ExitStack() as stack:
         source = stack.enter_context(local_copy(job.source.file, under=folder))
         reexport = stack.enter_context(local_copy(job.reexport.file, under=folder)) if job.reexport else None
@@ -440,26 +496,28 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
             else None
         )
         settings = engine_settings(job.run_settings, party)
-        csv_out, xlsx_out, report_out = folder / "output.csv", folder / "output.xlsx", folder / "report.json"
+        csv_out, report_out = folder / "output.csv", folder / "report.json"
+        xlsx_out = folder / "output.xlsx" if _review_xlsx(job, [job.source.original_name]) else None
         outputs = {"csv": csv_out, "xlsx": xlsx_out, "report": report_out}
-        shares = [(0.0, 0.5), (0.5, 0.5)]
+        shares = _plan([reexport, source] if reexport else [source])
         if reexport:
-            shares = [(0.0, 0.4), (0.4, 0.3), (0.7, 0.3)]
             import_out = folder / ("import" + Path(job.reexport.original_name).suffix.lower())
+            progress.step("Filling the re-export in place", shares.pop(0))
             job.report = engine.transform_file(
                 job.table, reexport, import_out, settings, report_path=report_out,
-                progress=_ProgressWriter(job.id, shares.pop(0)), merge_source_path=source,
+                progress=progress, progress_bytes=progress.read, merge_source_path=source,
             )  # fmt: skip
             outputs["import"] = import_out
             outputs["import_parts"] = _split(import_out, folder / "import-parts")
-        for out in (csv_out, xlsx_out):
-            report = engine.transform_file(
-                job.table, source, out, settings, progress=_ProgressWriter(job.id, shares.pop(0)),
-                report_path=None if reexport or out != csv_out else report_out,
-            )  # fmt: skip
-            if not reexport and out == csv_out:
-                job.report = report
+        progress.step("Writing the review copy", shares.pop(0))
+        report = engine.transform_file(
+            job.table, source, csv_out, settings, progress=progress, progress_bytes=progress.read,
+            report_path=None if reexport else report_out, also_write=[xlsx_out] if xlsx_out else (),
+        )  # fmt: skip
+        if not reexport:
+            job.report = report
         main = reexport or source
+        progress.step("Writing the issues file", ISSUES_SHARE)
         # People open this file to fix rows: xlsx of text cells, so no cell runs as a formula.
         issues_out = folder / "issues.xlsx"
         # Rows found only in the step-2 export are numbered in that file, not in the one filled.
@@ -503,6 +561,11 @@ def _save_issues(job: TransformJob) -> None:
     JobIssue.objects.bulk_create(batch)
 
 
+def store_result(local_path: Path, name: str) -> str:
+    """A result of this attempt, moved into storage: its temporary folder is removed afterwards."""
+    return _store_result(local_path, name, move=True)
+
+
 def _store_import(job: TransformJob, outputs: dict[str, Path], base: str) -> dict:
     """The import file and its parts, stored; the parts described for the pack and the checklist."""
     if "import" not in outputs:
@@ -535,7 +598,7 @@ def _store_parts(job: TransformJob, outputs: dict, base: str) -> dict:
             {
                 "part": n,
                 "csv": store_result(csv_out, base + f"{stem}.csv"),
-                "xlsx": store_result(xlsx_out, base + f"{stem}.xlsx"),
+                "xlsx": store_result(xlsx_out, base + f"{stem}.xlsx") if xlsx_out else "",
                 "issues": store_result(issues_out, base + f"{stem}_issues{issues_out.suffix}"),
             }
         )
@@ -548,10 +611,11 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
     if "parts" in outputs:
         _finish_stored(job, _store_parts(job, outputs, base))
         return
+    xlsx = outputs["xlsx"]
     names = {
         **_store_import(job, outputs, base),
         "output_csv": store_result(outputs["csv"], base + result_name(job, "_review-copy.csv")),
-        "output_xlsx": store_result(outputs["xlsx"], base + result_name(job, "_review-copy.xlsx")),
+        "output_xlsx": store_result(xlsx, base + result_name(job, "_review-copy.xlsx")) if xlsx else "",
         "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
         "issues_file": store_result(
             outputs["issues"], base + result_name(job, "_issues" + outputs["issues"].suffix)
@@ -572,6 +636,8 @@ def _finish_stored(job: TransformJob, names: dict) -> None:
         finished_at=timezone.now(),
         rows_done=report.rows_out,
         rows_total=report.rows_in,
+        progress=1,
+        phase="",
         summary=summary,
         message=f"{report.rows_out} rows written; {report.errors} errors, {report.warnings} warnings.",
         **names,
