@@ -451,6 +451,8 @@ class TransformJob(models.Model):
     output_xlsx = models.FileField(upload_to=job_path, max_length=300, blank=True)
     report_json = models.FileField(upload_to=job_path, max_length=300, blank=True)
     issues_file = models.FileField(upload_to=job_path, max_length=300, blank=True)
+    # Every issue, one a line (CSV): the report JSON keeps only the first of each code.
+    issue_list = models.FileField(upload_to=job_path, max_length=300, blank=True)
     # The import route: the re-export filled in place, and the files to import (itself, or its
     # parts when larger than P2C_IMPORT_PART_MB): [{name, file, part, rows, first_row, last_row,
     # bytes, sha256}] with `name` the storage name.
@@ -512,7 +514,13 @@ class JobIssue(models.Model):
 
     class Meta:
         ordering = ["row", "id"]
-        indexes = [models.Index(fields=["job", "severity", "code"])]
+        # The results page's order (row, id), unfiltered, by code and by severity: an index walk
+        # from either end, never a sort of a million rows.
+        indexes = [
+            models.Index(fields=["job", "row", "id"], name="jobissue_order"),
+            models.Index(fields=["job", "code", "row", "id"], name="jobissue_code_order"),
+            models.Index(fields=["job", "severity", "row", "id"], name="jobissue_severity_order"),
+        ]
 
     def __str__(self) -> str:
         return f"row {self.row}: {self.code}"

@@ -11,12 +11,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from . import runbook
-from .engine import TABLES
+from .engine import ISSUE_CODES, TABLES
 from .models import (
     ChecklistItem,
     CrossCheck,
     ExportUpload,
     ImportVerification,
+    JobIssue,
     JobState,
     Membership,
     Migration,
@@ -723,3 +724,68 @@ def accounts_not_syncing(migration: Migration) -> NotSyncing:
     if s.relationship_type == "Customer":
         return NotSyncing(0, total, {}, False)
     return NotSyncing(total, total, {s.relationship_type: total} if total else {}, False)
+
+
+# --- a job's issues, by the million ------------------------------------------------------
+
+ISSUES_PER_PAGE = 100
+
+
+@dataclass
+class IssuePage:
+    """One page of a job's issues, in the shape the template reads from Django's Page."""
+
+    object_list: list
+    number: int
+    num_pages: int
+    count: int
+
+    @property
+    def paginator(self) -> "IssuePage":
+        return self
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def job_issue_count(job: TransformJob, *, severity: str = "", code: str = "") -> int:
+    """How many issues the filters keep, from the report's counts: no count(*) over the table."""
+    counts = job.summary.get("issue_counts", {})
+    return sum(
+        n
+        for c, n in counts.items()
+        if (not code or c == code) and (not severity or ISSUE_CODES.get(c, ("",))[0] == severity)
+    )
+
+
+def job_issue_page(
+    job: TransformJob, *, severity: str = "", code: str = "", page: str | None = None
+) -> IssuePage:
+    """A page of the job's issues in (row, id) order. Pages past the middle are read from the end
+    (the order reversed): the first and the last page cost the same whatever the number of issues."""
+    issues = JobIssue.objects.filter(job=job)
+    if severity:
+        issues = issues.filter(severity=severity)
+    if code:
+        issues = issues.filter(code=code)
+    count = job_issue_count(job, severity=severity, code=code)
+    pages = max(1, -(-count // ISSUES_PER_PAGE))
+    number = pages if page == "last" else int(page) if page and page.isdigit() else 1
+    number = min(max(number, 1), pages)
+    first = (number - 1) * ISSUES_PER_PAGE
+    size = max(0, min(ISSUES_PER_PAGE, count - first))
+    if number > (pages + 1) // 2:
+        skip = count - first - size
+        found = list(issues.order_by("-row", "-id")[skip : skip + size])[::-1]
+    else:
+        found = list(issues.order_by("row", "id")[first : first + size])
+    return IssuePage(found, number, pages, count)

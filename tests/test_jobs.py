@@ -6,6 +6,7 @@ The worker tests run the same tasks through Celery.
 import csv
 import hashlib
 import io
+import json
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -316,7 +317,7 @@ def test_it_zips_every_finished_table(client_for, migration, consultant):
     response = client_for("viewer").get(reverse("results_zip", kwargs={"migration_id": migration.id}))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
-    assert len(names) == 6  # per table: the CSV review copy, the report and the issues file
+    assert len(names) == 8  # per table: the CSV review copy, the report, the issue list and the issues file
     assert archive.testzip() is None  # every entry's CRC checks out
     order = TransformJob.objects.get(table="order")
     assert archive.read(order.issues_file.name.rsplit("/", 1)[-1]) == order.issues_file.read()
@@ -412,3 +413,22 @@ def test_it_polls_the_status_in_as_many_queries_whatever_the_uploads(
     with CaptureQueriesContext(connection) as four:
         client.get(url)
     assert len(four) == len(one)
+
+
+def test_it_keeps_every_issue_in_the_list_and_the_first_of_each_code_in_the_report(
+    client_for, migration, consultant, monkeypatch
+):
+    monkeypatch.setattr(jobs, "REPORT_ISSUES_PER_CODE", 1)
+    monkeypatch.setattr(jobs, "ISSUES_XLSX_MAX_ROWS", 2)
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    total = sum(job.summary["issue_counts"].values())
+    report = json.loads(job.report_json.read())
+    assert report["issues_truncated"] and len(report["issues"]) == len(job.summary["issue_counts"])
+    listed = list(csv.DictReader(io.StringIO(job.issue_list.read().decode("utf-8-sig"))))
+    assert len(listed) == total == job.issues.count()
+    assert job.issues_file.name.endswith("_issues.csv")  # past the workbook's row limit
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    last = client_for("viewer").get(url + "?page=last").context["page"]
+    expected = list(job.issues.order_by("row", "id"))[(last.num_pages - 1) * 100 :]
+    assert last.count == total and list(last.object_list) == expected

@@ -457,26 +457,27 @@ def _transform_parts(job: TransformJob, folder: Path, progress: _ProgressWriter)
         report_out = folder / "report.json"
         progress.step("Transforming", PASSES_SHARE)
         report = engine.transform_parts(
-            job.table, inputs, csv_outs, settings, report_path=report_out, progress=progress,
+            job.table, inputs, csv_outs, settings, progress=progress,
             progress_bytes=progress.read, header_paths=headers,
             also_write=[[x] for x in xlsx_outs] if xlsx_outs else None,
         )  # fmt: skip
         progress.step("Writing the issues files", ISSUES_SHARE)
-        by_part: dict[str, set[int]] = {}
-        for issue in report.issues.iter_dicts():
-            by_part.setdefault(issue.get("file", Path(inputs[0]).name), set()).add(issue["row"])
-        issues_outs = []
-        for path, csv_out in zip(inputs, csv_outs, strict=True):
-            rows = sorted(by_part.get(Path(path).name, ()))
-            # People open these to fix rows: xlsx of text cells, so no cell runs as a formula.
-            issues_out = out / f"{csv_out.stem}_issues.xlsx"
-            write_rows(path, issues_out, rows, as_text=True)
-            issues_outs.append(issues_out)
         job.report = report
+        issue_list = _write_report(job, report_out)
+        issues_outs = []
+        for n, (path, csv_out) in enumerate(zip(inputs, csv_outs, strict=True)):
+            rows = report.issues.rows_with_issues(part=n if len(inputs) > 1 else None)
+            issues_outs.append(_issues_file(path, out / f"{csv_out.stem}_issues", rows))
     xlsx_or_none = xlsx_outs or [None] * len(csv_outs)
     if len(inputs) == 1:  # lines with their header export: one output, as any one-file job
-        return {"csv": csv_outs[0], "xlsx": xlsx_or_none[0], "report": report_out, "issues": issues_outs[0]}
-    return {"report": report_out, "parts": list(zip(csv_outs, xlsx_or_none, issues_outs, strict=True))}
+        return {
+            "csv": csv_outs[0], "xlsx": xlsx_or_none[0], "report": report_out, "issue_list": issue_list,
+            "issues": issues_outs[0],
+        }  # fmt: skip
+    return {
+        "report": report_out, "issue_list": issue_list,
+        "parts": list(zip(csv_outs, xlsx_or_none, issues_outs, strict=True)),
+    }  # fmt: skip
 
 
 def _transform(job: TransformJob, folder: Path, progress: _ProgressWriter) -> dict[str, Path]:
@@ -504,33 +505,50 @@ def _transform(job: TransformJob, folder: Path, progress: _ProgressWriter) -> di
             import_out = folder / ("import" + Path(job.reexport.original_name).suffix.lower())
             progress.step("Filling the re-export in place", shares.pop(0))
             job.report = engine.transform_file(
-                job.table, reexport, import_out, settings, report_path=report_out,
-                progress=progress, progress_bytes=progress.read, merge_source_path=source,
+                job.table, reexport, import_out, settings, progress=progress,
+                progress_bytes=progress.read, merge_source_path=source,
             )  # fmt: skip
             outputs["import"] = import_out
             outputs["import_parts"] = _split(import_out, folder / "import-parts")
         progress.step("Writing the review copy", shares.pop(0))
         report = engine.transform_file(
             job.table, source, csv_out, settings, progress=progress, progress_bytes=progress.read,
-            report_path=None if reexport else report_out, also_write=[xlsx_out] if xlsx_out else (),
+            also_write=[xlsx_out] if xlsx_out else (),
         )  # fmt: skip
         if not reexport:
             job.report = report
         main = reexport or source
         progress.step("Writing the issues file", ISSUES_SHARE)
-        # People open this file to fix rows: xlsx of text cells, so no cell runs as a formula.
-        issues_out = folder / "issues.xlsx"
+        outputs["issue_list"] = _write_report(job, report_out)
         # Rows found only in the step-2 export are numbered in that file, not in the one filled.
-        rows_with_issues = sorted(
-            {
-                issue["row"]
-                for issue in job.report.issues.iter_dicts()
-                if issue["code"] not in STEP2_ONLY_CODES
-            }
-        )
-        write_rows(main, issues_out, rows_with_issues, as_text=True)
-        outputs["issues"] = issues_out
+        rows_with_issues = job.report.issues.rows_with_issues(exclude=STEP2_ONLY_CODES)
+        outputs["issues"] = _issues_file(main, folder / "issues", rows_with_issues)
     return outputs
+
+
+# An issues file of more problem rows than this is a CSV: a workbook of a million rows takes minutes
+# to write (xlsxwriter's ~7,000 rows/s) and the Import data wizard takes 100,000-row files anyway.
+ISSUES_XLSX_MAX_ROWS = 100_000
+
+
+def _issues_file(source: str, stem: Path, rows: list[int]) -> Path:
+    """The problem rows, in the source's shape, to fix and upload again. People open it in Excel:
+    xlsx of text cells, so no cell runs as a formula; past ISSUES_XLSX_MAX_ROWS rows a CSV."""
+    out = stem.with_suffix(".xlsx" if len(rows) <= ISSUES_XLSX_MAX_ROWS else ".csv")
+    write_rows(source, out, rows, as_text=True)
+    return out
+
+
+# The report JSON keeps the counts and this many issues of each code; the issue list has them all.
+REPORT_ISSUES_PER_CODE = 100
+
+
+def _write_report(job: TransformJob, report_out: Path) -> Path:
+    """The report JSON (the first issues of each code) and the issue list (CSV, every issue)."""
+    job.report.write_json(report_out, first_per_code=REPORT_ISSUES_PER_CODE)
+    issue_list = report_out.with_name("issue-list.csv")
+    job.report.write_issues_csv(issue_list)
+    return issue_list
 
 
 def _split(import_out: Path, parts_dir: Path) -> list[engine.PackPart]:
@@ -539,26 +557,36 @@ def _split(import_out: Path, parts_dir: Path) -> list[engine.PackPart]:
     return engine.split_for_import(import_out, part_mb=django_settings.P2C_IMPORT_PART_MB, out_dir=parts_dir)
 
 
+ISSUE_FIELDS = ("job_id", "file", "row", "guid", "column", "severity", "code", "message")
+
+
+def _issue_rows(job: TransformJob) -> Iterator[list[tuple]]:
+    """The report's issues as JobIssue rows, ISSUE_BATCH at a time (fields cut to their columns)."""
+    for chunk in job.report.issues.iter_chunks(ISSUE_BATCH):
+        yield [_issue_row(job.id, issue) for issue in chunk]
+
+
+def _issue_row(job_id: int, i: dict) -> tuple:
+    file, column = (i.get("file") or "")[:255], (i.get("column") or "")[:200]
+    return (job_id, file, i["row"], i.get("guid") or "", column, i["severity"], i["code"], i["message"][:500])
+
+
 def _save_issues(job: TransformJob) -> None:
-    JobIssue.objects.filter(job=job).delete()  # a redelivered run replaces, never duplicates
-    batch = []
-    for issue in job.report.issues.iter_dicts():
-        batch.append(
-            JobIssue(
-                job=job,
-                row=issue["row"],
-                guid=issue.get("guid") or "",
-                column=(issue.get("column") or "")[:200],
-                file=(issue.get("file") or "")[:255],
-                severity=issue["severity"],
-                code=issue["code"],
-                message=issue["message"][:500],
-            )
-        )
-        if len(batch) >= ISSUE_BATCH:
-            JobIssue.objects.bulk_create(batch)
-            batch = []
-    JobIssue.objects.bulk_create(batch)
+    """Every issue in the JobIssue table at bulk speed: COPY on PostgreSQL, executemany elsewhere;
+    never one ORM object per issue. A redelivered run replaces the rows, never duplicates them."""
+    JobIssue.objects.filter(job=job).delete()
+    table = connection.ops.quote_name(JobIssue._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(JobIssue._meta.get_field(f).column) for f in ISSUE_FIELDS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for rows in _issue_rows(job):
+                    for row in rows:
+                        copy.write_row(row)
+            return
+        insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ISSUE_FIELDS))})"
+        for rows in _issue_rows(job):
+            cursor.executemany(insert, rows)
 
 
 def store_result(local_path: Path, name: str) -> str:
@@ -603,7 +631,10 @@ def _store_parts(job: TransformJob, outputs: dict, base: str) -> dict:
             }
         )
     job.part_files = files
-    return {"report_json": store_result(outputs["report"], base + result_name(job, "_report.json"))}
+    return {
+        "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
+        "issue_list": store_result(outputs["issue_list"], base + result_name(job, "_issue-list.csv")),
+    }
 
 
 def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
@@ -617,6 +648,7 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
         "output_csv": store_result(outputs["csv"], base + result_name(job, "_review-copy.csv")),
         "output_xlsx": store_result(xlsx, base + result_name(job, "_review-copy.xlsx")) if xlsx else "",
         "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
+        "issue_list": store_result(outputs["issue_list"], base + result_name(job, "_issue-list.csv")),
         "issues_file": store_result(
             outputs["issues"], base + result_name(job, "_issues" + outputs["issues"].suffix)
         ),
@@ -627,7 +659,7 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
 def _finish_stored(job: TransformJob, names: dict) -> None:
     _save_issues(job)
     report = job.report
-    summary = {key: value for key, value in report.to_dict().items() if key != "issues"}
+    summary = report.summary()
     if getattr(job, "part_files", None):
         summary["part_files"] = job.part_files
 

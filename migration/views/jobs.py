@@ -7,7 +7,6 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import FileField
 from django.db.models.fields.files import FieldFile
@@ -164,14 +163,13 @@ def job_retry(request: HttpRequest, migration_id: int, job_id: int) -> HttpRespo
 @login_required
 def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResponse:
     membership = membership_required(request, migration_id, READ)
-    job = get_object_or_404(TransformJob, id=job_id, migration_id=migration_id)
-    issues = job.issues.all()
+    job = get_object_or_404(
+        TransformJob.objects.select_related("created_by", "source", "reexport"),
+        id=job_id,
+        migration_id=migration_id,
+    )
     severity, code = request.GET.get("severity", ""), request.GET.get("code", "")
-    if severity:
-        issues = issues.filter(severity=severity)
-    if code:
-        issues = issues.filter(code=code)
-    page = Paginator(issues, 100).get_page(request.GET.get("page"))
+    page = selectors.job_issue_page(job, severity=severity, code=code, page=request.GET.get("page"))
     context = {
         "migration": membership.migration,
         "membership": membership,
@@ -188,7 +186,13 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
     return render(request, "migration/job_detail.html", context)
 
 
-JOB_FILES = {"csv": "output_csv", "xlsx": "output_xlsx", "report": "report_json", "issues": "issues_file"}
+JOB_FILES = {
+    "csv": "output_csv",
+    "xlsx": "output_xlsx",
+    "report": "report_json",
+    "issue-list": "issue_list",
+    "issues": "issues_file",
+}
 DOWNLOADS = {**JOB_FILES, "import": "import_file"}
 
 
