@@ -20,6 +20,8 @@ def settings_snapshot(migration: Migration) -> dict:
         "date_order": s.date_order,
         "country": s.country,
         "headers": "display",
+        # Not an engine setting (the engine ignores it): the job writes the xlsx review copy too.
+        "review_xlsx": s.review_xlsx,
         "companies": {
             e.code: {"customer_group": e.customer_group, "language": e.language}
             for e in migration.legal_entities.all()

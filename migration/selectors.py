@@ -4,18 +4,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, F, Max, OuterRef, QuerySet, Subquery, Window
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
 from . import runbook
-from .engine import IMPORT_ORDER, TABLES
+from .engine import IMPORT_ORDER, ISSUE_CODES, TABLES
 from .models import (
     Activity,
     ChecklistItem,
     CrossCheck,
     ExportUpload,
     ImportVerification,
+    JobIssue,
     JobState,
     Membership,
     Migration,
@@ -301,6 +304,94 @@ def job_rows(migration: Migration) -> list[JobRow]:
         for key, info in TABLES.items()
         if info.transforms
     ]
+
+
+# --- the status feed: a fixed number of queries whatever the number of uploads and jobs ---------
+
+
+def status_membership(*, user, migration_id: int) -> Membership:
+    """The user's membership with its migration and the latest cross-file check's id, state and
+    summary (`check_id`, `check_state`, `check_summary`), in one query; or 404."""
+    latest = CrossCheck.objects.filter(migration=OuterRef("migration")).order_by("-created_at", "-id")
+    try:
+        return (
+            Membership.objects.select_related("migration")
+            .annotate(
+                check_id=Subquery(latest.values("id")[:1]),
+                check_state=Subquery(latest.values("state")[:1]),
+                check_summary=Subquery(latest.values("summary")[:1]),
+            )
+            .get(migration_id=migration_id, user=user)
+        )
+    except Membership.DoesNotExist:
+        raise Http404("No such migration") from None
+
+
+@dataclass
+class StatusUploads:
+    parts: dict[tuple[str, str], list[ExportUpload]]  # (kind, table) -> parts in use, as export_parts()
+    latest: list[ExportUpload]  # every other kind's newest version per table, as latest_uploads()
+
+
+def status_uploads(migration: Migration) -> StatusUploads:
+    """Every upload of the migration in one query, without the inspection JSON (its row count as
+    `row_count`): the export's parts in use and each other slot's newest version."""
+    uploads = (
+        ExportUpload.objects.filter(migration=migration)
+        .select_related("uploaded_by")
+        .defer("inspection")
+        .annotate(row_count=KeyTransform("rows", "inspection"))
+        .order_by("kind", "table", "-version")
+    )
+    parted: dict[tuple[str, str], list[ExportUpload]] = defaultdict(list)
+    latest: dict[tuple[str, str], ExportUpload] = {}
+    for upload in uploads:
+        if upload.kind in PARTED_KINDS:
+            parted[(upload.kind, upload.table)].append(upload)
+        else:
+            latest.setdefault((upload.kind, upload.table), upload)
+    kinds = {kind: n for n, kind in enumerate(UploadKind.values)}
+
+    def order(key: tuple[str, str]) -> tuple[int, str]:
+        return kinds[key[0]], key[1]
+
+    parts = {key: _parts_of(parted[key]) for key in sorted(parted, key=order)}
+    return StatusUploads(
+        parts={key: found for key, found in parts.items() if found},
+        latest=[latest[key] for key in sorted(latest, key=order)],
+    )
+
+
+def _newest_per_table(queryset: QuerySet) -> QuerySet:
+    """Each table's newest row (by created_at, then id), in one query: a window, not a scan in Python."""
+    return queryset.annotate(
+        newest=Window(
+            RowNumber(), partition_by=[F("table")], order_by=[F("created_at").desc(), F("id").desc()]
+        )
+    ).filter(newest=1)
+
+
+STATUS_JOB_FIELDS = (
+    "id", "table", "state", "rows_done", "rows_total", "progress", "phase", "message",
+    "cancel_requested", "created_at", "started_at", "finished_at",
+)  # fmt: skip
+
+
+def status_jobs(migration: Migration) -> list[TransformJob]:
+    """Each table's newest job, in the order the tables run; only the fields the feed shows."""
+    jobs = _newest_per_table(TransformJob.objects.filter(migration=migration).only(*STATUS_JOB_FIELDS))
+    order = {key: n for n, key in enumerate(TABLES)}
+    return sorted(jobs, key=lambda job: order.get(job.table, len(order)))
+
+
+def status_verifications(migration: Migration) -> list[ImportVerification]:
+    """Each table's newest verification, in one query."""
+    found = _newest_per_table(
+        ImportVerification.objects.filter(migration=migration).only(
+            "id", "table", "state", "message", "created_at"
+        )
+    )
+    return sorted(found, key=lambda check: check.table)
 
 
 def latest_cross_check(migration: Migration) -> CrossCheck | None:
@@ -670,3 +761,68 @@ def accounts_not_syncing(migration: Migration) -> NotSyncing:
     if s.relationship_type == "Customer":
         return NotSyncing(0, total, {}, False)
     return NotSyncing(total, total, {s.relationship_type: total} if total else {}, False)
+
+
+# --- a job's issues, by the million ------------------------------------------------------
+
+ISSUES_PER_PAGE = 100
+
+
+@dataclass
+class IssuePage:
+    """One page of a job's issues, in the shape the template reads from Django's Page."""
+
+    object_list: list
+    number: int
+    num_pages: int
+    count: int
+
+    @property
+    def paginator(self) -> "IssuePage":
+        return self
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def job_issue_count(job: TransformJob, *, severity: str = "", code: str = "") -> int:
+    """How many issues the filters keep, from the report's counts: no count(*) over the table."""
+    counts = job.summary.get("issue_counts", {})
+    return sum(
+        n
+        for c, n in counts.items()
+        if (not code or c == code) and (not severity or ISSUE_CODES.get(c, ("",))[0] == severity)
+    )
+
+
+def job_issue_page(
+    job: TransformJob, *, severity: str = "", code: str = "", page: str | None = None
+) -> IssuePage:
+    """A page of the job's issues in (row, id) order. Pages past the middle are read from the end
+    (the order reversed): the first and the last page cost the same whatever the number of issues."""
+    issues = JobIssue.objects.filter(job=job)
+    if severity:
+        issues = issues.filter(severity=severity)
+    if code:
+        issues = issues.filter(code=code)
+    count = job_issue_count(job, severity=severity, code=code)
+    pages = max(1, -(-count // ISSUES_PER_PAGE))
+    number = pages if page == "last" else int(page) if page and page.isdigit() else 1
+    number = min(max(number, 1), pages)
+    first = (number - 1) * ISSUES_PER_PAGE
+    size = max(0, min(ISSUES_PER_PAGE, count - first))
+    if number > (pages + 1) // 2:
+        skip = count - first - size
+        found = list(issues.order_by("-row", "-id")[skip : skip + size])[::-1]
+    else:
+        found = list(issues.order_by("row", "id")[first : first + size])
+    return IssuePage(found, number, pages, count)

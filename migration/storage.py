@@ -42,14 +42,23 @@ def local_copy(
         yield str(target)
 
 
-def store_result(local_path: str | os.PathLike, name: str) -> str:
+def store_result(local_path: str | os.PathLike, name: str, *, move: bool = False) -> str:
     """Save a finished local file under a fixed storage name, replacing an earlier run's.
 
     A redelivered task writes the same names again, so repeating a job never
-    leaves two results; the file only appears once it is complete.
+    leaves two results; the file only appears once it is complete. `move`: the caller no longer
+    needs the local file, which a folder storage then moves in place (a rename on the same disk).
     """
     if default_storage.exists(name):
         default_storage.delete(name)
     with open(local_path, "rb") as handle:
-        saved = default_storage.save(name, File(handle))
+        saved = default_storage.save(name, _Finished(handle) if move else File(handle))
     return saved
+
+
+class _Finished(File):
+    """A local file the caller no longer needs: a folder storage moves it in place (a rename on
+    the same disk, a copy otherwise) instead of copying it chunk by chunk; others read it."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name

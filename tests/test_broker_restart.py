@@ -43,6 +43,9 @@ def test_it_loses_no_job_when_redis_restarts_during_a_run(migration, consultant,
     upload = upload_inspected(migration, consultant, str(source), table="order")
     assert upload.state == UploadState.READY
     upload_inspected(migration, consultant, "quote.csv")
+    # The workbook review copy makes the order job last seconds (a CSV alone takes a fraction of one).
+    migration.init_settings.review_xlsx = True
+    migration.init_settings.save(update_fields=["review_xlsx"])
     running = jobs.job_start(migration=migration, table="order", actor=consultant)
     waiting = jobs.job_start(migration=migration, table="quote", actor=consultant)
     # Send both to this test's Redis (new task ids; the first messages are never run).

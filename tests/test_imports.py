@@ -59,7 +59,8 @@ def test_it_fills_the_reexport_in_place_through_the_job(migration, consultant, o
     filled.write_bytes(job.import_file.read())
     assert_only_targets_changed(order_route, filled, "KLMNOP")
     assert job.summary["filled_in_place"] and job.summary["columns_added"] == []
-    assert job.output_xlsx.name.endswith("_review-copy.xlsx")  # the appended copy: for reading only
+    assert job.output_csv.name.endswith("_review-copy.csv")  # the appended copy: for reading only
+    assert not job.output_xlsx  # a CSV export's workbook copy only when the settings ask for it
 
 
 def test_it_cuts_the_import_file_into_parts_each_under_the_limit(

@@ -6,6 +6,7 @@ The worker tests run the same tasks through Celery.
 import csv
 import hashlib
 import io
+import json
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -55,7 +56,7 @@ def test_it_explains_why_invoices_have_no_job(migration, consultant):
         jobs.job_start(migration=migration, table="invoice", actor=consultant)
 
 
-def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration, consultant):
+def test_it_transforms_an_export_into_csv_report_and_issues_file(migration, consultant):
     upload_inspected(migration, consultant, "account.csv")
     job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
     assert job.state == JobState.SUCCEEDED, job.message
@@ -65,8 +66,7 @@ def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration,
         assert header.count(target) == 1
     assert len(rows) == 301
     assert {row[header.index("Company")] for row in rows[1:]} == {"USMF"}
-    workbook = load_workbook(job.output_xlsx.open("rb"), read_only=True)
-    assert workbook.active.max_row == 301
+    assert not job.output_xlsx  # a CSV export's whole-table workbook only on request
     issues = read_issues_file(job.issues_file)
     # The source's shape, and a last column saying what is wrong in each row.
     assert issues[0] == [*read_csv(migration.uploads.get().file)[0], ISSUES_COLUMN]
@@ -79,6 +79,44 @@ def test_it_transforms_an_export_into_csv_xlsx_report_and_issues_file(migration,
     )
     assert job.summary["counts"]["Company"] == 300
     assert "usmf" not in job.output_csv.name and "contoso-cutover_account_" in job.output_csv.name
+
+
+def ask_for_the_xlsx_review_copy(migration) -> None:
+    migration.init_settings.review_xlsx = True
+    migration.init_settings.save(update_fields=["review_xlsx"])
+
+
+def test_it_writes_the_xlsx_review_copy_of_a_csv_export_when_the_settings_ask(migration, consultant):
+    ask_for_the_xlsx_review_copy(migration)
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    workbook = load_workbook(job.output_xlsx.open("rb"), read_only=True)
+    assert workbook.active.max_row == 301 and job.run_settings["review_xlsx"] is True
+
+
+def test_it_writes_the_xlsx_review_copy_of_a_workbook_export(migration, consultant):
+    upload_inspected(migration, consultant, "order.xlsx")
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    assert job.output_xlsx.name.endswith("_review-copy.xlsx") and job.output_csv
+
+
+def test_it_reads_each_input_once(migration, consultant, monkeypatch):
+    from migration.engine import reading
+
+    passes = []
+    batches = reading.CsvSource.batches
+    monkeypatch.setattr(
+        reading.CsvSource, "batches", lambda self, *a, **k: passes.append(self.path) or batches(self, *a, **k)
+    )
+    ask_for_the_xlsx_review_copy(migration)
+    upload_inspected(migration, consultant, "order.csv")
+    passes.clear()
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    assert job.state == JobState.SUCCEEDED and job.output_xlsx and job.output_csv
+    # the review pass, and the issues file's rows read again without the rules
+    assert len(passes) == 2
 
 
 def test_it_serves_the_issues_file_as_xlsx_of_text_cells_whatever_the_source(migration, consultant):
@@ -241,9 +279,21 @@ def test_it_serves_job_files_to_members_only(client_for, migration, consultant):
     assert client_for("outsider").get(url).status_code == 404
 
 
+def test_it_says_how_many_formula_like_cells_a_csv_output_holds_and_where_they_are_text(
+    client_for, migration, consultant
+):
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    page = client_for("viewer").get(url).content.decode()
+    warning = page.split('id="csv-formula-warning">', 1)[1].split("</p>", 1)[0]
+    assert "issues file" in warning and "/xlsx/" not in page
+
+
 def test_it_says_how_many_formula_like_cells_a_csv_output_holds_and_offers_the_xlsx(
     client_for, migration, consultant
 ):
+    ask_for_the_xlsx_review_copy(migration)
     upload_inspected(migration, consultant, "account.csv")
     job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
     formula_cells = job.summary["issue_counts"]["formula_like_text"]
@@ -271,10 +321,10 @@ def test_it_zips_every_finished_table(client_for, migration, consultant):
     response = client_for("viewer").get(reverse("results_zip", kwargs={"migration_id": migration.id}))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     names = archive.namelist()
-    assert len(names) == 8
+    assert len(names) == 8  # per table: the CSV review copy, the report, the issue list and the issues file
     assert archive.testzip() is None  # every entry's CRC checks out
     order = TransformJob.objects.get(table="order")
-    assert archive.read(order.output_xlsx.name.rsplit("/", 1)[-1]) == order.output_xlsx.read()
+    assert archive.read(order.issues_file.name.rsplit("/", 1)[-1]) == order.issues_file.read()
     assert any(
         n.endswith("_account_" + timezone.now().strftime("%Y-%m-%d") + "_review-copy.csv") for n in names
     )
@@ -367,3 +417,22 @@ def test_it_polls_the_status_in_as_many_queries_whatever_the_uploads(
     with CaptureQueriesContext(connection) as four:
         client.get(url)
     assert len(four) == len(one)
+
+
+def test_it_keeps_every_issue_in_the_list_and_the_first_of_each_code_in_the_report(
+    client_for, migration, consultant, monkeypatch
+):
+    monkeypatch.setattr(jobs, "REPORT_ISSUES_PER_CODE", 1)
+    monkeypatch.setattr(jobs, "ISSUES_XLSX_MAX_ROWS", 2)
+    upload_inspected(migration, consultant, "account.csv")
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    total = sum(job.summary["issue_counts"].values())
+    report = json.loads(job.report_json.read())
+    assert report["issues_truncated"] and len(report["issues"]) == len(job.summary["issue_counts"])
+    listed = list(csv.DictReader(io.StringIO(job.issue_list.read().decode("utf-8-sig"))))
+    assert len(listed) == total == job.issues.count()
+    assert job.issues_file.name.endswith("_issues.csv")  # past the workbook's row limit
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    last = client_for("viewer").get(url + "?page=last").context["page"]
+    expected = list(job.issues.order_by("row", "id"))[(last.num_pages - 1) * 100 :]
+    assert last.count == total and list(last.object_list) == expected

@@ -74,7 +74,7 @@ def test_it_writes_heartbeats_from_a_thread_while_one_step_takes_long(migration,
     job = jobs.job_start(migration=migration, table="order", actor=consultant)
     monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 0.05)
 
-    def one_long_step(job, folder):  # no progress callback, as a slow read or write
+    def one_long_step(job, folder, progress):  # no progress callback, as a slow read or write
         claimed = TransformJob.objects.get(id=job.id).heartbeat_at
         wait_for(lambda: TransformJob.objects.get(id=job.id).heartbeat_at > claimed, 30, "a heartbeat")
         raise engine.EngineError("stopped by the test")

@@ -47,7 +47,7 @@ def test_it_inspects_and_transforms_through_a_worker(migration, consultant):
         assert wait_for(lambda: finished(job.id), what="the job") == JobState.SUCCEEDED
     job.refresh_from_db()
     assert job.rows_done == job.rows_total == 600 or job.rows_total == job.summary["rows_in"]
-    assert job.output_csv and job.output_xlsx and job.report_json
+    assert job.output_csv and job.report_json and job.issues_file and job.progress == 1.0
 
 
 def test_it_reports_a_refused_file_as_failed_with_its_reason(migration, consultant, tmp_path):
@@ -89,6 +89,9 @@ def big_order_job(migration, consultant, tmp_path):
     with thread_worker():
         upload = upload_sample(migration, consultant, str(source), table="order")
         wait_for(lambda: upload_state(upload.id) == UploadState.READY, timeout=300, what="the inspection")
+    # The workbook review copy makes the run last seconds (a CSV alone takes a fraction of one).
+    migration.init_settings.review_xlsx = True
+    migration.init_settings.save(update_fields=["review_xlsx"])
     return jobs.job_start(migration=migration, table="order", actor=consultant)
 
 

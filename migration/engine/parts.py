@@ -26,7 +26,7 @@ from .options import TransformSettings
 from .reading import open_source
 from .report import Report
 from .tables import TABLES, table_for
-from .transform import Progress, _Run
+from .transform import ByteProgress, Progress, _Run
 
 PathLike = str | os.PathLike[str]
 
@@ -78,12 +78,16 @@ def transform_parts(
     progress: Progress | None = None,
     header_paths: Sequence[PathLike] | None = None,
     merge_source_paths: PathLike | Sequence[PathLike] | None = None,
+    also_write: Sequence[Sequence[PathLike]] | None = None,
+    progress_bytes: ByteProgress | None = None,
 ) -> Report:
     """Transform an export given as parts, outputs[i] for inputs[i]. Raises EngineError on a
     fatal problem, and then no output is left (parts already written are removed).
 
     merge_source_paths: merge mode (the inputs are a re-export's parts; each is filled from the
-    step-2 export, given as one file or its parts)."""
+    step-2 export, given as one file or its parts).
+    `also_write[i]`: more outputs of part i written from the same pass (an xlsx beside the CSV).
+    `progress_bytes(done, total)`: bytes of CSV parts read, over all the parts."""
     declared = table_for(table)
     if not declared.transforms:
         raise EngineError(f"{declared.export_name}: {declared.why_not}")
@@ -91,9 +95,13 @@ def transform_parts(
     if not inputs or len(inputs) != len(outputs):
         raise EngineError("give one output for each input part")
     merged = merge_paths(merge_source_paths) if merge_source_paths is not None else []
-    if len(set(map(os.path.abspath, outputs))) != len(outputs):
+    also = [[os.fspath(p) for p in more] for more in also_write] if also_write else [[] for _ in inputs]
+    if len(also) != len(inputs):
+        raise EngineError("give the more outputs of each input part")
+    every = outputs + [p for more in also for p in more]
+    if len(set(map(os.path.abspath, every))) != len(every):
         raise EngineError("two parts would be written to the same output: give the parts different names")
-    for path in outputs:
+    for path in every:
         if os.path.splitext(path)[1].lower() not in (".csv", ".xlsx"):
             raise EngineError(f"output {path!r} must end in .csv or .xlsx: the extension picks the format")
         if any(os.path.abspath(path) == os.path.abspath(i) for i in inputs + merged):
@@ -103,7 +111,9 @@ def transform_parts(
     step2 = Step2Export(merged, declared) if merged else None
     written: list[str] = []
     try:
-        report = _run_parts(declared.key, inputs, outputs, settings, progress, headers, written, step2)
+        report = _run_parts(
+            declared.key, inputs, outputs, settings, progress, headers, written, step2, also, progress_bytes
+        )
         if report_path is not None:
             report.write_json(report_path)
     except BaseException:
@@ -134,13 +144,16 @@ def _run_parts(
     progress: Progress | None,
     headers: HeaderCompanies | None,
     written: list[str],
-    step2: Step2Export | None = None,
+    step2: Step2Export | None,
+    also: list[list[str]],
+    progress_bytes: ByteProgress | None,
 ) -> Report:
     declared = table_for(table)
     several = len(inputs) > 1
     run: _Run | None = None
     parts = []
     done_before = 0
+    sizes = [os.path.getsize(p) for p in inputs]
     for n, (path, output) in enumerate(zip(inputs, outputs, strict=True)):
         run = _Run(declared, path, settings, step2, shared=run, header_companies=headers)
         if n == 0:
@@ -152,8 +165,11 @@ def _run_parts(
         report = run.report
         before = report.rows_in
         part_progress = _offset(progress, done_before) if progress else None
-        run.execute(output, part_progress, last_part=n == len(inputs) - 1)
-        written.append(output)
+        part_bytes = _bytes_offset(progress_bytes, sum(sizes[:n]), sum(sizes)) if progress_bytes else None
+        run.execute(
+            output, part_progress, last_part=n == len(inputs) - 1, also=also[n], progress_bytes=part_bytes
+        )
+        written.extend([output, *also[n]])
         done_before = report.rows_in
         parts.append(
             {
@@ -179,6 +195,13 @@ def _offset(progress: Progress, done_before: int) -> Progress:
 
     def report(rows_done: int, rows_total: int | None) -> None:
         progress(rows_done, None if rows_total is None else done_before + rows_total)
+
+    return report
+
+
+def _bytes_offset(progress_bytes: ByteProgress, before: int, total: int) -> ByteProgress:
+    def report(done: int, _size: int) -> None:
+        progress_bytes(before + done, total)
 
     return report
 

@@ -62,6 +62,9 @@ class Batch:
     num_rows: int
     arrow: pa.RecordBatch | None = None
     rows: list[list[Any]] | None = None
+    # CSV: about how many bytes of the file are read once this batch is (pyarrow reads blocks of
+    # CSV_BLOCK_BYTES, one batch each): progress when the number of rows is unknown.
+    bytes_read: int | None = None
     _text: dict[int, pa.Array] = field(default_factory=dict)
 
     def text(self, i: int) -> pa.Array:
@@ -265,13 +268,22 @@ class CsvSource(Source):
         return pacsv.open_csv(self.path, read_options=read, parse_options=parse, convert_options=convert)
 
     def batches(self, columns: list[int] | None = None) -> Iterator[Batch]:
-        start = 0
+        start, blocks, held = 0, 0, None
         try:
             reader = self._reader(columns)
+            # One batch is held back, so that the last one says the whole file is read.
             for rb in reader:
+                blocks += 1
                 if rb.num_rows:
-                    yield Batch(start, rb.num_rows, arrow=rb)
+                    if held is not None:
+                        yield held
+                    held = Batch(
+                        start, rb.num_rows, arrow=rb, bytes_read=min(self.size, blocks * CSV_BLOCK_BYTES)
+                    )
                     start += rb.num_rows
+            if held is not None:
+                held.bytes_read = self.size
+                yield held
         except (pa.ArrowInvalid, UnicodeDecodeError) as e:
             raise EngineError(_csv_problem(e, start)) from None
 

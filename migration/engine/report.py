@@ -6,6 +6,7 @@ values) so that a million warnings cost tens of MB, not a list of dicts.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from collections import Counter
@@ -126,6 +127,12 @@ class IssueLog:
 
     def iter_dicts(self) -> Iterator[dict[str, Any]]:
         """Issues in row order; within a row, in the order of the table's codes (then as raised)."""
+        for chunk in self.iter_chunks():
+            yield from chunk
+
+    def iter_chunks(self, size: int = 20_000) -> Iterator[list[dict[str, Any]]]:
+        """The issues as iter_dicts gives them, `size` at a time: only one chunk is ever held as
+        Python objects, so a million issues cost their arrow arrays, not a million dicts."""
         if not self.blocks:
             return
         lengths = [len(b.rows) for b in self.blocks]
@@ -136,31 +143,51 @@ class IssueLog:
         parts = np.concatenate(
             [b.parts if b.parts is not None else np.full(len(b.rows), b.part) for b in self.blocks]
         )
-        cache: dict[int, tuple[list[Any], ...]] = {}
-        for i in np.lexsort((block_of, rank, rows, parts)):
-            b = int(block_of[i])
-            if b not in cache:
-                cache[b] = _block_lists(self.blocks[b])
-            yield self._issue_dict(self.blocks[b], cache[b], int(pos_in[i]), int(parts[i]))
+        order = np.lexsort((block_of, rank, rows, parts))
+        del rows, rank
+        for start in range(0, len(order), size):
+            picked = order[start : start + size]
+            blocks, positions = block_of[picked], pos_in[picked]
+            lists = {}
+            for b in np.unique(blocks):
+                at = positions[blocks == b]
+                found = zip(*_block_lists(self.blocks[b], at), strict=True)
+                lists[int(b)] = dict(zip(at.tolist(), found, strict=True))
+            yield [
+                self._issue_dict(self.blocks[b], lists[b][j], part)
+                for b, j, part in zip(
+                    blocks.tolist(), positions.tolist(), parts[picked].tolist(), strict=True
+                )
+            ]
 
-    def _issue_dict(
-        self, block: IssueBlock, lists: tuple[list[Any], ...], j: int, part: int
-    ) -> dict[str, Any]:
+    def _issue_dict(self, block: IssueBlock, one: tuple[Any, ...], part: int) -> dict[str, Any]:
         issue = self.codes[block.code]
-        rows, guids, values, details, files = lists
+        row, guid, value, detail, file = one
         found = {
-            "row": rows[j],
-            "guid": guids[j] or None,
+            "row": row,
+            "guid": guid or None,
             "column": block.column,
             "severity": issue.severity,
             "code": block.code,
-            "message": issue.message.format(value=_short(values[j])) + details[j],
+            "message": issue.message.format(value=_short(value)) + detail,
         }
-        if files[j] is not None:  # a row of another file (the step-2 export's part)
-            found = {"file": files[j], **found}
+        if file is not None:  # a row of another file (the step-2 export's part)
+            found = {"file": file, **found}
         elif self.files:  # an export in several parts: the row number is the part's own
             found = {"file": self.files[part], **found}
         return found
+
+    def rows_with_issues(self, part: int | None = None, exclude: frozenset[str] = frozenset()) -> list[int]:
+        """The sorted row numbers having an issue (in part `part` when given), `exclude`d codes aside."""
+        found = []
+        for b in self.blocks:
+            if b.code in exclude:
+                continue
+            rows = b.rows.to_numpy(zero_copy_only=False)
+            if part is not None:
+                rows = rows[b.parts == part] if b.parts is not None else rows[: len(rows) * (b.part == part)]
+            found.append(rows)
+        return np.unique(np.concatenate(found)).tolist() if found else []
 
     def where(self, part: int, row: int) -> str:
         """A row as a message names it: "row N", with its part's file when there are parts."""
@@ -170,14 +197,15 @@ class IssueLog:
         return sum(n for code, n in self.counts.items() if self.codes[code].severity == "error")
 
 
-def _block_lists(block: IssueBlock) -> tuple[list[Any], ...]:
-    n = len(block.rows)
+def _block_lists(block: IssueBlock, at: np.ndarray) -> tuple[list[Any], ...]:
+    """The block's row numbers, GUIDs, values, details and files at positions `at`."""
+    n, take = len(at), pa.array(at, pa.int64())
     return (
-        block.rows.to_pylist(),
-        block.guids.to_pylist() if block.guids is not None else [None] * n,
-        block.values.to_pylist() if block.values is not None else [None] * n,
-        block.details.to_pylist() if block.details is not None else [""] * n,
-        block.files.to_pylist() if block.files is not None else [None] * n,
+        block.rows.take(take).to_pylist(),
+        block.guids.take(take).to_pylist() if block.guids is not None else [None] * n,
+        block.values.take(take).to_pylist() if block.values is not None else [None] * n,
+        block.details.take(take).to_pylist() if block.details is not None else [""] * n,
+        block.files.take(take).to_pylist() if block.files is not None else [None] * n,
     )
 
 
@@ -249,17 +277,53 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {**self._head(), "issues": list(self.issues.iter_dicts())}
 
-    def write_json(self, path: str | os.PathLike[str]) -> None:
-        """Stream the issues so a large report never exists as one Python structure."""
+    def summary(self) -> dict[str, Any]:
+        """The report without its issues (their counts are in it)."""
+        return self._head()
+
+    def write_json(self, path: str | os.PathLike[str], *, first_per_code: int | None = None) -> None:
+        """Stream the issues so a large report never exists as one Python structure.
+
+        `first_per_code`: keep only the first N issues of each code (the counts stay whole, and
+        `issues_truncated` says so); the whole list then goes to `write_issues_csv`.
+        """
+        kept: Counter[str] = Counter()
+        truncated = False
         tmp = f"{os.fspath(path)}.part"
         try:
             with open(tmp, "w", encoding="utf-8") as f:
                 head = json.dumps(self._head(), ensure_ascii=False, indent=1)
                 f.write(head[:-2] + ',\n "issues": [')
-                for n, issue in enumerate(self.issues.iter_dicts()):
+                n = 0
+                for issue in self.issues.iter_dicts():
+                    if first_per_code is not None and kept[issue["code"]] >= first_per_code:
+                        truncated = True
+                        continue
+                    kept[issue["code"]] += 1
                     f.write(("," if n else "") + "\n  " + json.dumps(issue, ensure_ascii=False))
-                f.write("\n ]\n}\n")
+                    n += 1
+                f.write("\n ]" + (',\n "issues_truncated": true' if truncated else "") + "\n}\n")
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
+
+    def write_issues_csv(self, path: str | os.PathLike[str]) -> int:
+        """Every issue, one a line (UTF-8 with BOM, CRLF), in the report's order; returns how many."""
+        tmp, written = f"{os.fspath(path)}.part", 0
+        try:
+            with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+                out = csv.writer(f, lineterminator="\r\n")
+                out.writerow(ISSUE_COLUMNS)
+                for chunk in self.issues.iter_chunks():
+                    out.writerows([issue.get(c) for c in ISSUE_COLUMNS] for issue in chunk)
+                    written += len(chunk)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return written
+
+
+# The issue list's columns (write_issues_csv); "file" is empty but for an export in parts.
+ISSUE_COLUMNS = ("file", "row", "guid", "column", "severity", "code", "message")

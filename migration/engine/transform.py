@@ -25,10 +25,12 @@ from .reading import Batch, CsvSource, Source, XlsxSource, open_source
 from .report import IssueLog, Report
 from .schema import Col, Table, Target
 from .tables import issues_of, table_for
-from .writing import CsvWriter, XlsxWriter, open_writer
+from .writing import Writers, open_writers
 from .xlsx_inplace import fill_xlsx, rows_from_batches
 
 Progress = Callable[[int, int | None], None]
+# (bytes read, bytes of the file): called before `Progress` for a CSV, whose rows are unknown.
+ByteProgress = Callable[[int, int], None]
 
 
 def appended_targets(table: Table, layout: Layout, step2: Step2Export | None) -> list[Target]:
@@ -87,23 +89,33 @@ def transform_file(
     report_path: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     merge_source_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    also_write: Sequence[str | os.PathLike[str]] = (),
+    progress_bytes: ByteProgress | None = None,
 ) -> Report:
     """Transform one export. Raises EngineError (and writes nothing) on a fatal problem.
 
-    merge_source_path: merge mode's step-2 export, one file or the list of its parts."""
+    merge_source_path: merge mode's step-2 export, one file or the list of its parts.
+    `also_write`: more outputs (.csv or .xlsx) written from the same pass, the same rows.
+    """
     declared = table_for(table)
     if not declared.transforms:
         raise EngineError(f"{declared.export_name}: {declared.why_not}")
     if not isinstance(settings, TransformSettings):
         raise EngineError("settings must be a TransformSettings")
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
-    if os.path.splitext(output_path)[1].lower() not in (".csv", ".xlsx"):
-        raise EngineError(f"output {output_path!r} must end in .csv or .xlsx: the extension picks the format")
-    if os.path.abspath(input_path) == os.path.abspath(output_path):
-        raise EngineError("the output path is the input file: choose another output path")
+    also = [os.fspath(p) for p in also_write]
+    for path in (output_path, *also):
+        if os.path.splitext(path)[1].lower() not in (".csv", ".xlsx"):
+            raise EngineError(f"output {path!r} must end in .csv or .xlsx: the extension picks the format")
+        if os.path.abspath(input_path) == os.path.abspath(path):
+            raise EngineError("the output path is the input file: choose another output path")
+    if len({os.path.abspath(p) for p in (output_path, *also)}) != 1 + len(also):
+        raise EngineError("two outputs have the same path: give each output its own name")
     try:
         run = _Run(declared, input_path, settings, merge_source_path)
-        report = run.execute(output_path, progress)
+        if also and run.fills_in_place(output_path):
+            raise EngineError("filling a re-export in place writes one output: run again for another")
+        report = run.execute(output_path, progress, also=also, progress_bytes=progress_bytes)
         if report_path is not None:
             report.write_json(report_path)
     finally:
@@ -169,6 +181,7 @@ class _Run:
         keys for the duplicate checks) and report this part continues. `merge_path`: the step-2
         export (a path, its parts, or a Step2Export the parts of a re-export share)."""
         self.table, self.settings = table, settings
+        self.progress_bytes: ByteProgress | None = None
         self.source = open_source(input_path)
         # Lines with their header export take the header's company: the rule's column is not theirs.
         rule = settings.company_rule if header_companies is None else None
@@ -245,7 +258,17 @@ class _Run:
         ext = os.path.splitext(output_path)[1].lower().lstrip(".")
         return self.step2 is not None and not self.appended and ext == self.source.format
 
-    def execute(self, output_path: str, progress: Progress | None, *, last_part: bool = True) -> Report:
+    def execute(
+        self,
+        output_path: str,
+        progress: Progress | None,
+        *,
+        last_part: bool = True,
+        also: Sequence[str] = (),
+        progress_bytes: ByteProgress | None = None,
+    ) -> Report:
+        """Write `output_path` (and the `also` outputs, from the same pass) and return the report."""
+        self.progress_bytes = progress_bytes
         if self.fills_in_place(output_path):
             return self._execute_fill(output_path, progress, last_part)
         headers = list(self.source.headers) + [t.col.header(self.settings.headers) for t in self.appended]
@@ -259,7 +282,7 @@ class _Run:
         # calamine builds Python objects (holds the GIL): prefetching a workbook gains nothing.
         read = _prefetch(read) if isinstance(self.source, CsvSource) else read
         batches = _prepare_dates(self.ctx, self.source, iter(read))
-        writer = open_writer(output_path, headers, _hidden(self.source), sheet)
+        writer = open_writers([output_path, *also], headers, _hidden(self.source), sheet)
         try:
             before = self.report.rows_in
             self._loop(batches, writer, progress)
@@ -320,13 +343,16 @@ class _Run:
                 cols.append(pc.if_else(same, pa.scalar(None, pa.string()), new))
             self.report.rows_in += batch.num_rows
             self.report.rows_out += batch.num_rows
-            if progress is not None:
-                progress(self.report.rows_in, total)
+            self._report_progress(batch, progress, total)
             yield cols
 
-    def _loop(
-        self, batches: Iterator[Batch], writer: CsvWriter | XlsxWriter, progress: Progress | None
-    ) -> None:
+    def _report_progress(self, batch: Batch, progress: Progress | None, total: int | None) -> None:
+        if self.progress_bytes is not None and batch.bytes_read is not None:
+            self.progress_bytes(batch.bytes_read, getattr(self.source, "size", batch.bytes_read))
+        if progress is not None:
+            progress(self.report.rows_in, total)
+
+    def _loop(self, batches: Iterator[Batch], writer: Writers, progress: Progress | None) -> None:
         total = self.source.rows_hint()
         for batch in batches:
             values = rules.apply(self.ctx, self.rows_for(batch))
@@ -335,8 +361,7 @@ class _Run:
             self._write(batch, values, writer)
             self.report.rows_in += batch.num_rows
             self.report.rows_out += batch.num_rows
-            if progress is not None:
-                progress(self.report.rows_in, total)
+            self._report_progress(batch, progress, total)
 
     def _count_companies(self, company: pa.Array | None) -> None:
         if company is None:
@@ -371,7 +396,7 @@ class _Run:
         self._count(header, values, None)
         self.report.overwritten.setdefault(header, 0)
 
-    def _write(self, batch: Batch, values: dict[str, pa.Array], writer: CsvWriter | XlsxWriter) -> None:
+    def _write(self, batch: Batch, values: dict[str, pa.Array], writer: Writers) -> None:
         if batch.arrow is not None:
             cols = self._filled_columns(batch, values)
             writer.write_columns(cols + [new.fill_null("") for new in self._appended_values(batch, values)])

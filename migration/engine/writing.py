@@ -252,6 +252,52 @@ def sha256_of(path: str) -> str:
     return h.hexdigest()
 
 
+class Writers:
+    """The outputs of one pass: every batch goes to each writer; the first is the report's output."""
+
+    def __init__(self, writers: list[CsvWriter | XlsxWriter]) -> None:
+        self.writers = writers
+        self.format = writers[0].format
+
+    def write_columns(self, columns: list[pa.Array]) -> None:
+        for writer in self.writers:
+            writer.write_columns(columns)
+
+    def write_rows(self, rows: list[Any], width: int) -> None:
+        for writer in self.writers:
+            writer.write_rows(rows, width)
+
+    def commit(self) -> str:
+        """Commits each output; returns the first one's SHA-256. On a failure none is left."""
+        shas = []
+        try:
+            for writer in self.writers:
+                shas.append(writer.commit())
+        except BaseException:
+            self.abort()
+            for writer in self.writers[: len(shas)]:
+                with contextlib.suppress(OSError):
+                    os.remove(writer.file.path)
+            raise
+        return shas[0]
+
+    def abort(self) -> None:
+        for writer in self.writers:
+            writer.abort()
+
+
+def open_writers(paths: list[str], headers: list[str], hidden: set[int], sheet_name: str) -> Writers:
+    writers: list[CsvWriter | XlsxWriter] = []
+    try:
+        for path in paths:
+            writers.append(open_writer(path, headers, hidden, sheet_name))
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    return Writers(writers)
+
+
 def open_writer(path: str, headers: list[str], hidden: set[int], sheet_name: str) -> CsvWriter | XlsxWriter:
     ext = os.path.splitext(path)[1].lower()
     if ext == ".csv":

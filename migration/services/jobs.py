@@ -19,7 +19,8 @@ from .. import engine, runbook, selectors
 from ..engine import STEP2_ONLY_CODES, write_rows
 from ..models import ExportUpload, JobIssue, JobState, Migration, TransformJob, UploadKind
 from ..run_settings import engine_settings, settings_snapshot
-from ..storage import local_copy, store_result
+from ..storage import local_copy
+from ..storage import store_result as _store_result
 from .activity import activity_record
 from .imports import import_parts_record
 from .uploads import USABLE
@@ -269,7 +270,14 @@ def _claim(job_id: int, task_id: str | None) -> bool:
     # Attempts are counted as the job is claimed: a worker that dies never gets to count its own.
     return bool(
         claimed.update(
-            state=JobState.RUNNING, started_at=now, heartbeat_at=now, rows_done=0, attempts=F("attempts") + 1
+            state=JobState.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            rows_done=0,
+            rows_total=None,
+            progress=0,
+            phase="",
+            attempts=F("attempts") + 1,
         )
     )
 
@@ -320,22 +328,50 @@ def _attempt_folder(job: TransformJob) -> Iterator[Path]:
 
 
 class _ProgressWriter:
-    """Writes rows done to the job row now and then, and notices a cancel request."""
+    """The whole job's progress on its row, now and then; notices a cancel request.
 
-    def __init__(self, job_id: int, share: tuple[float, float]):
-        self.job_id, self.share = job_id, share
+    A job is a plan of steps (each pass over an input, the issues file, storing), each with its
+    share of the whole; inside a pass the share moves with the bytes read (a CSV, whose rows are
+    unknown) or the rows (a workbook). Rows done add up over the passes. Never backwards.
+    """
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
         self.last = timezone.now() - PROGRESS_EVERY
+        self.start = self.width = self.done = 0.0
+        self.rows_before = self.rows = 0
+        self.rows_total: int | None = None
+        self.phase = ""
+
+    def step(self, phase: str, width: float) -> None:
+        """The next step of the plan, `width` its share of the whole job."""
+        self.start, self.width = self.start + self.width, width
+        self.rows_before += self.rows
+        self.rows, self.rows_total, self.phase = 0, None, phase
+        self._advance(0.0, force=True)
+
+    def read(self, bytes_done: int, bytes_total: int) -> None:
+        """The engine's bytes-read callback (CSV): the pass's share follows the bytes."""
+        self._advance(bytes_done / bytes_total if bytes_total else 0.0)
 
     def __call__(self, rows_done: int, rows_total: int | None) -> None:
+        """The engine's rows callback; without bytes (a workbook), rows over the known total."""
+        self.rows, self.rows_total = rows_done, rows_total
+        self._advance(rows_done / rows_total if rows_total else None)
+
+    def _advance(self, share: float | None, force: bool = False) -> None:
+        if share is not None:
+            self.done = max(self.done, self.start + self.width * min(1.0, share))
         now = timezone.now()
-        if now - self.last < PROGRESS_EVERY:
+        if not force and now - self.last < PROGRESS_EVERY:
             return
         self.last = now
-        start, width = self.share
-        total = rows_total or 0
-        done = int(total * start + rows_done * width) if total else rows_done
         TransformJob.objects.filter(id=self.job_id).update(
-            rows_done=done, rows_total=rows_total, heartbeat_at=now
+            rows_done=self.rows_before + self.rows,
+            rows_total=self.rows_before + self.rows_total if self.rows_total else None,
+            progress=round(self.done, 4),
+            phase=self.phase,
+            heartbeat_at=now,
         )
         if TransformJob.objects.filter(id=self.job_id, cancel_requested=True).exists():
             raise JobCancelled
@@ -360,7 +396,9 @@ def job_run(*, job_id: int, task_id: str | None = None) -> None:
         return
     try:
         with _heartbeat(job_id), _attempt_folder(job) as folder:
-            outputs = _transform(job, folder)
+            progress = _ProgressWriter(job_id)
+            outputs = _transform(job, folder, progress)
+            progress.step("Storing the results", 1 - PASSES_SHARE - ISSUES_SHARE)
             _store(job, outputs)
     except JobCancelled:
         _end(job_id, JobState.CANCELLED, "Cancelled while running; no output was kept.")
@@ -391,7 +429,23 @@ def _ordered(ids: list[int]) -> list[ExportUpload]:
     return [found[i] for i in ids]
 
 
-def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
+# Shares of the whole job: the passes over the inputs share PASSES_SHARE by their bytes; the
+# issues file and storing the results take the rest.
+PASSES_SHARE, ISSUES_SHARE = 0.9, 0.05
+
+
+def _plan(paths: list[str]) -> list[float]:
+    """Each pass's share of the job, by the size of what it reads."""
+    sizes = [max(1, Path(p).stat().st_size) for p in paths]
+    return [PASSES_SHARE * size / sum(sizes) for size in sizes]
+
+
+def _review_xlsx(job: TransformJob, inputs: list[str]) -> bool:
+    """The whole-table xlsx review copy: for a workbook input, or when the settings ask for it."""
+    return bool(job.run_settings.get("review_xlsx")) or any(p.lower().endswith(".xlsx") for p in inputs)
+
+
+def _transform_parts(job: TransformJob, folder: Path, progress: _ProgressWriter) -> dict[str, Path]:
     """An export in several parts (or lines with their header export): one output per part."""
     with ExitStack() as stack:
         inputs = _named_copies(stack, _ordered(job.parts or [job.source_id]), folder / "parts")
@@ -405,36 +459,38 @@ def _transform_parts(job: TransformJob, folder: Path) -> dict[str, Path]:
         out = folder / "out"
         out.mkdir()
         csv_outs = [out / engine.part_output_name(p, ".csv") for p in inputs]
-        xlsx_outs = [out / engine.part_output_name(p, ".xlsx") for p in inputs]
         if len(set(csv_outs)) < len(csv_outs):  # two parts of the same name: number them
             csv_outs = [out / f"{n}_{p.name}" for n, p in enumerate(csv_outs, start=1)]
-            xlsx_outs = [out / f"{n}_{p.name}" for n, p in enumerate(xlsx_outs, start=1)]
+        xlsx_outs = [p.with_suffix(".xlsx") for p in csv_outs] if _review_xlsx(job, inputs) else []
         report_out = folder / "report.json"
-        shares = [(0.0, 0.3), (0.3, 0.3), (0.6, 0.4)] if job.reexport_id else [(0.0, 0.5), (0.5, 0.5)]
+        reexports = _reexport_uploads(job)
+        progress.step("Transforming", PASSES_SHARE * (0.5 if reexports else 1))
         report = engine.transform_parts(
-            job.table, inputs, csv_outs, settings, report_path=report_out,
-            progress=_ProgressWriter(job.id, shares[0]), header_paths=headers,
+            job.table, inputs, csv_outs, settings, progress=progress,
+            progress_bytes=progress.read, header_paths=headers,
+            also_write=[[x] for x in xlsx_outs] if xlsx_outs else None,
         )  # fmt: skip
-        engine.transform_parts(
-            job.table, inputs, xlsx_outs, settings,
-            progress=_ProgressWriter(job.id, shares[1]), header_paths=headers,
-        )  # fmt: skip
-        by_part: dict[str, list[dict]] = {}
-        for issue in report.issues.iter_dicts():
-            by_part.setdefault(issue.get("file", Path(inputs[0]).name), []).append(issue)
+        job.report = report
+        filled = {}
+        if reexports:
+            progress.step("Filling the re-export in place", PASSES_SHARE * 0.5)
+            filled = _fill_reexport_parts(job, stack, folder, reexports, inputs, headers, settings, progress)
+        progress.step("Writing the issues files", ISSUES_SHARE)
+        issue_list = _write_report(job, report_out)
         issues_outs = []
         for path, csv_out in zip(inputs, csv_outs, strict=True):
-            notes = _row_notes(by_part.get(Path(path).name, []))
-            # People open these to fix rows: xlsx of text cells, so no cell runs as a formula.
-            issues_out = out / f"{csv_out.stem}_issues.xlsx"
-            write_rows(path, issues_out, sorted(notes), as_text=True, notes=notes)
-            issues_outs.append(issues_out)
-        job.report = report
-        filled = _fill_reexport_parts(job, stack, folder, inputs, headers, settings, report_out, shares[-1])
+            notes = _row_notes(report, Path(path).name if len(inputs) > 1 else None)
+            issues_outs.append(_issues_file(path, out / f"{csv_out.stem}_issues", notes))
+    xlsx_or_none = xlsx_outs or [None] * len(csv_outs)
     if len(inputs) == 1:  # lines with their header export: one output, as any one-file job
-        one = {"csv": csv_outs[0], "xlsx": xlsx_outs[0], "report": report_out, "issues": issues_outs[0]}
-        return {**one, **filled}
-    return {"report": report_out, "parts": list(zip(csv_outs, xlsx_outs, issues_outs, strict=True)), **filled}
+        return {
+            "csv": csv_outs[0], "xlsx": xlsx_or_none[0], "report": report_out, "issue_list": issue_list,
+            "issues": issues_outs[0], **filled,
+        }  # fmt: skip
+    return {
+        "report": report_out, "issue_list": issue_list,
+        "parts": list(zip(csv_outs, xlsx_or_none, issues_outs, strict=True)), **filled,
+    }  # fmt: skip
 
 
 def _reexport_uploads(job: TransformJob) -> list[ExportUpload]:
@@ -449,45 +505,51 @@ def _fill_reexport_parts(
     job: TransformJob,
     stack: ExitStack,
     folder: Path,
+    uploads: list[ExportUpload],
     step2: list[str],
     headers: list[str],
     settings: engine.TransformSettings,
-    report_out: Path,
-    share: tuple[float, float],
+    progress: _ProgressWriter,
 ) -> dict:
     """The import route over parts: each re-export part filled in place from the whole step-2 export
     (all its parts), one import file per re-export part, each cut to P2C_IMPORT_PART_MB. The job's
     report is then the fill's, as for one file."""
-    uploads = _reexport_uploads(job)
-    if not uploads:
-        return {}
     reexports = _named_copies(stack, uploads, folder / "reexports")
     out = folder / "import"
     out.mkdir()
     import_outs = [out / f"import{n}{Path(p).suffix.lower()}" for n, p in enumerate(reexports, start=1)]
     job.report = engine.transform_parts(
-        job.table, reexports, import_outs, settings, report_path=report_out,
-        progress=_ProgressWriter(job.id, share), header_paths=headers, merge_source_paths=step2,
+        job.table, reexports, import_outs, settings, progress=progress, progress_bytes=progress.read,
+        header_paths=headers, merge_source_paths=step2,
     )  # fmt: skip
     imports = [(p, _split(p, folder / f"import-parts{n}")) for n, p in enumerate(import_outs, start=1)]
     return {"imports": imports}
 
 
-def _row_notes(issues) -> dict[int, str]:
-    """Data row -> what is wrong in it, in words: the issues file's last column."""
+def _row_notes(
+    report: engine.Report, file: str | None = None, exclude: frozenset[str] = frozenset()
+) -> dict[int, str]:
+    """Data row -> what is wrong in it, in words: the issues file's last column. `file`: only the
+    rows of that part; `exclude`: codes whose rows are not this file's (the step-2 export's)."""
     notes: dict[int, list[str]] = {}
-    for issue in issues:
-        where = f"{issue['column']}: " if issue.get("column") else ""
-        said = f"{issue['severity'].capitalize()}, {where}{issue['message']}"
-        notes.setdefault(issue["row"], []).append(said)
+    for chunk in report.issues.iter_chunks():
+        for issue in chunk:
+            if issue["code"] in exclude or (file is not None and issue.get("file", file) != file):
+                continue
+            where = f"{issue['column']}: " if issue.get("column") else ""
+            said = f"{issue['severity'].capitalize()}, {where}{issue['message']}"
+            notes.setdefault(issue["row"], []).append(said)
     return {row: "; ".join(said) for row, said in notes.items()}
 
 
-def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
+def _transform(job: TransformJob, folder: Path, progress: _ProgressWriter) -> dict[str, Path]:
     """The review copies (the step-2 export with dual-write's columns appended: not for import) and,
-    with a re-export, the import file: the re-export filled in place, cut into parts if too large."""
+    with a re-export, the import file: the re-export filled in place, cut into parts if too large.
+
+    One pass over each input: the review pass writes the CSV (and the xlsx where wanted) at once.
+    """
     if _in_parts(job):
-        return _transform_parts(job, folder)
+        return _transform_parts(job, folder, progress)
     with ExitStack() as stack:
         source = stack.enter_context(local_copy(job.source.file, under=folder))
         reexport = stack.enter_context(local_copy(job.reexport.file, under=folder)) if job.reexport else None
@@ -497,35 +559,59 @@ def _transform(job: TransformJob, folder: Path) -> dict[str, Path]:
             else None
         )
         settings = engine_settings(job.run_settings, party)
-        csv_out, xlsx_out, report_out = folder / "output.csv", folder / "output.xlsx", folder / "report.json"
+        csv_out, report_out = folder / "output.csv", folder / "report.json"
+        xlsx_out = folder / "output.xlsx" if _review_xlsx(job, [job.source.original_name]) else None
         outputs = {"csv": csv_out, "xlsx": xlsx_out, "report": report_out}
-        shares = [(0.0, 0.5), (0.5, 0.5)]
+        shares = _plan([reexport, source] if reexport else [source])
         if reexport:
-            shares = [(0.0, 0.4), (0.4, 0.3), (0.7, 0.3)]
             import_out = folder / ("import" + Path(job.reexport.original_name).suffix.lower())
+            progress.step("Filling the re-export in place", shares.pop(0))
             job.report = engine.transform_file(
-                job.table, reexport, import_out, settings, report_path=report_out,
-                progress=_ProgressWriter(job.id, shares.pop(0)), merge_source_path=source,
+                job.table, reexport, import_out, settings, progress=progress,
+                progress_bytes=progress.read, merge_source_path=source,
             )  # fmt: skip
             outputs["import"] = import_out
             outputs["import_parts"] = _split(import_out, folder / "import-parts")
-        for out in (csv_out, xlsx_out):
-            report = engine.transform_file(
-                job.table, source, out, settings, progress=_ProgressWriter(job.id, shares.pop(0)),
-                report_path=None if reexport or out != csv_out else report_out,
-            )  # fmt: skip
-            if not reexport and out == csv_out:
-                job.report = report
+        progress.step("Writing the review copy", shares.pop(0))
+        report = engine.transform_file(
+            job.table, source, csv_out, settings, progress=progress, progress_bytes=progress.read,
+            also_write=[xlsx_out] if xlsx_out else (),
+        )  # fmt: skip
+        if not reexport:
+            job.report = report
         main = reexport or source
-        # People open this file to fix rows: xlsx of text cells, so no cell runs as a formula.
-        issues_out = folder / "issues.xlsx"
+        progress.step("Writing the issues file", ISSUES_SHARE)
+        outputs["issue_list"] = _write_report(job, report_out)
         # Rows found only in the step-2 export are numbered in that file, not in the one filled.
-        notes = _row_notes(
-            issue for issue in job.report.issues.iter_dicts() if issue["code"] not in STEP2_ONLY_CODES
-        )
-        write_rows(main, issues_out, sorted(notes), as_text=True, notes=notes)
-        outputs["issues"] = issues_out
+        notes = _row_notes(job.report, exclude=STEP2_ONLY_CODES)
+        outputs["issues"] = _issues_file(main, folder / "issues", notes)
     return outputs
+
+
+# An issues file of more problem rows than this is a CSV: a workbook of a million rows takes minutes
+# to write (xlsxwriter's ~7,000 rows/s) and the Import data wizard takes 100,000-row files anyway.
+ISSUES_XLSX_MAX_ROWS = 100_000
+
+
+def _issues_file(source: str, stem: Path, notes: dict[int, str]) -> Path:
+    """The problem rows, in the source's shape, to fix and upload again, with a last column saying
+    what is wrong (the readers leave it out when the file comes back). People open it in Excel:
+    xlsx of text cells, so no cell runs as a formula; past ISSUES_XLSX_MAX_ROWS rows a CSV."""
+    out = stem.with_suffix(".xlsx" if len(notes) <= ISSUES_XLSX_MAX_ROWS else ".csv")
+    write_rows(source, out, sorted(notes), as_text=True, notes=notes)
+    return out
+
+
+# The report JSON keeps the counts and this many issues of each code; the issue list has them all.
+REPORT_ISSUES_PER_CODE = 100
+
+
+def _write_report(job: TransformJob, report_out: Path) -> Path:
+    """The report JSON (the first issues of each code) and the issue list (CSV, every issue)."""
+    job.report.write_json(report_out, first_per_code=REPORT_ISSUES_PER_CODE)
+    issue_list = report_out.with_name("issue-list.csv")
+    job.report.write_issues_csv(issue_list)
+    return issue_list
 
 
 def _split(import_out: Path, parts_dir: Path) -> list[engine.PackPart]:
@@ -534,26 +620,41 @@ def _split(import_out: Path, parts_dir: Path) -> list[engine.PackPart]:
     return engine.split_for_import(import_out, part_mb=django_settings.P2C_IMPORT_PART_MB, out_dir=parts_dir)
 
 
+ISSUE_FIELDS = ("job_id", "file", "row", "guid", "column", "severity", "code", "message")
+
+
+def _issue_rows(job: TransformJob) -> Iterator[list[tuple]]:
+    """The report's issues as JobIssue rows, ISSUE_BATCH at a time (fields cut to their columns)."""
+    for chunk in job.report.issues.iter_chunks(ISSUE_BATCH):
+        yield [_issue_row(job.id, issue) for issue in chunk]
+
+
+def _issue_row(job_id: int, i: dict) -> tuple:
+    file, column = (i.get("file") or "")[:255], (i.get("column") or "")[:200]
+    return (job_id, file, i["row"], i.get("guid") or "", column, i["severity"], i["code"], i["message"][:500])
+
+
 def _save_issues(job: TransformJob) -> None:
-    JobIssue.objects.filter(job=job).delete()  # a redelivered run replaces, never duplicates
-    batch = []
-    for issue in job.report.issues.iter_dicts():
-        batch.append(
-            JobIssue(
-                job=job,
-                row=issue["row"],
-                guid=issue.get("guid") or "",
-                column=(issue.get("column") or "")[:200],
-                file=(issue.get("file") or "")[:255],
-                severity=issue["severity"],
-                code=issue["code"],
-                message=issue["message"][:500],
-            )
-        )
-        if len(batch) >= ISSUE_BATCH:
-            JobIssue.objects.bulk_create(batch)
-            batch = []
-    JobIssue.objects.bulk_create(batch)
+    """Every issue in the JobIssue table at bulk speed: COPY on PostgreSQL, executemany elsewhere;
+    never one ORM object per issue. A redelivered run replaces the rows, never duplicates them."""
+    JobIssue.objects.filter(job=job).delete()
+    table = connection.ops.quote_name(JobIssue._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(JobIssue._meta.get_field(f).column) for f in ISSUE_FIELDS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for rows in _issue_rows(job):
+                    for row in rows:
+                        copy.write_row(row)
+            return
+        insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ISSUE_FIELDS))})"
+        for rows in _issue_rows(job):
+            cursor.executemany(insert, rows)
+
+
+def store_result(local_path: Path, name: str) -> str:
+    """A result of this attempt, moved into storage: its temporary folder is removed afterwards."""
+    return _store_result(local_path, name, move=True)
 
 
 def _store_import(job: TransformJob, outputs: dict[str, Path], base: str) -> dict:
@@ -618,12 +719,15 @@ def _store_parts(job: TransformJob, outputs: dict, base: str) -> dict:
             {
                 "part": n,
                 "csv": store_result(csv_out, base + f"{stem}.csv"),
-                "xlsx": store_result(xlsx_out, base + f"{stem}.xlsx"),
+                "xlsx": store_result(xlsx_out, base + f"{stem}.xlsx") if xlsx_out else "",
                 "issues": store_result(issues_out, base + f"{stem}_issues{issues_out.suffix}"),
             }
         )
     job.part_files = files
-    return {"report_json": store_result(outputs["report"], base + result_name(job, "_report.json"))}
+    return {
+        "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
+        "issue_list": store_result(outputs["issue_list"], base + result_name(job, "_issue-list.csv")),
+    }
 
 
 def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
@@ -631,11 +735,13 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
     if "parts" in outputs:
         _finish_stored(job, {**_store_parts(job, outputs, base), **_store_imports(job, outputs, base)})
         return
+    xlsx = outputs["xlsx"]
     names = {
         **_store_imports(job, outputs, base),
         "output_csv": store_result(outputs["csv"], base + result_name(job, "_review-copy.csv")),
-        "output_xlsx": store_result(outputs["xlsx"], base + result_name(job, "_review-copy.xlsx")),
+        "output_xlsx": store_result(xlsx, base + result_name(job, "_review-copy.xlsx")) if xlsx else "",
         "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
+        "issue_list": store_result(outputs["issue_list"], base + result_name(job, "_issue-list.csv")),
         "issues_file": store_result(
             outputs["issues"], base + result_name(job, "_issues" + outputs["issues"].suffix)
         ),
@@ -646,7 +752,7 @@ def _store(job: TransformJob, outputs: dict[str, Path]) -> None:
 def _finish_stored(job: TransformJob, names: dict) -> None:
     _save_issues(job)
     report = job.report
-    summary = {key: value for key, value in report.to_dict().items() if key != "issues"}
+    summary = report.summary()
     if getattr(job, "part_files", None):
         summary["part_files"] = job.part_files
     if getattr(job, "import_files", None):  # a re-export in parts: one import file per part
@@ -657,6 +763,8 @@ def _finish_stored(job: TransformJob, names: dict) -> None:
         finished_at=timezone.now(),
         rows_done=report.rows_out,
         rows_total=report.rows_in,
+        progress=1,
+        phase="",
         summary=summary,
         message=f"{report.rows_out} rows written; {report.errors} errors, {report.warnings} warnings.",
         **names,

@@ -19,6 +19,7 @@ SETTING_FIELDS = (
     "order_type",
     "date_order",
     "country",
+    "review_xlsx",
 )
 
 

@@ -1,12 +1,23 @@
 """Transformation jobs (step 8): start, cancel, retry, results and downloads, and the status feed."""
 
+import hashlib
+import json
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import FileField
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -14,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from .. import runbook, selectors
 from ..access import READ, WORK, membership_required
-from ..models import TransformJob, UploadKind
+from ..models import JobState, TransformJob
 from ..run_settings import settings_in_words
 from ..services import jobs
 from ..zipstream import zip_stream
@@ -22,10 +33,15 @@ from .common import back_to_step
 from .uploads import upload_json
 
 
-def _job_json(job: TransformJob) -> dict:
-    elapsed = None
+def _job_json(job: TransformJob, now: datetime) -> dict:
+    elapsed = rate = left = None
     if job.started_at:
-        elapsed = int(((job.finished_at or timezone.now()) - job.started_at).total_seconds())
+        seconds = ((job.finished_at or now) - job.started_at).total_seconds()
+        elapsed = int(seconds)
+        if seconds > 0 and job.rows_done:
+            rate = int(job.rows_done / seconds)
+        if job.state == JobState.RUNNING and 0.01 <= job.progress < 1:
+            left = int(seconds * (1 - job.progress) / job.progress)  # the share to go at the pace so far
     return {
         "id": job.id,
         "table": job.table,
@@ -34,6 +50,10 @@ def _job_json(job: TransformJob) -> dict:
         "rows_done": job.rows_done,
         "rows_total": job.rows_total,
         "percent": job.percent,
+        "progress": job.progress,  # 0 to 1, the whole job's, only ever forward
+        "phase": job.phase,
+        "rows_per_second": rate,
+        "seconds_left": left,
         "elapsed_seconds": elapsed,
         "message": job.message,
         "cancel_requested": job.cancel_requested,
@@ -44,38 +64,45 @@ def _job_json(job: TransformJob) -> dict:
 def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
     """What the step 2 and step 8 pages poll: upload slots, the cross-file check, jobs.
 
-    Reads only: the stale sweeps run on Celery beat (tasks.sweep_stale_jobs), not per poll.
+    Reads only (the stale sweeps run on Celery beat), in four queries whatever the number of
+    uploads and jobs. The ETag is the body's hash: a browser asks with If-None-Match and an
+    unchanged feed is answered 304 without a body.
     """
-    membership = membership_required(request, migration_id, READ)
+    membership = selectors.status_membership(user=request.user, migration_id=migration_id)
     migration = membership.migration
-    latest_jobs = [row.latest for row in selectors.job_rows(migration) if row.latest]
-    check = selectors.latest_cross_check(migration)
-    return JsonResponse(
+    uploads = selectors.status_uploads(migration)
+    now = timezone.now()
+    body = json.dumps(
         {
             "uploads": [
-                *(
-                    upload_json(u)
-                    for kind in selectors.PARTED_KINDS
-                    for parts in selectors.export_parts(migration, kind).values()
-                    for u in parts
-                ),
-                *(
-                    upload_json(u)
-                    for kind in UploadKind.values
-                    if kind not in selectors.PARTED_KINDS
-                    for u in selectors.latest_uploads(migration, kind).values()
-                ),
+                *(upload_json(u) for parts in uploads.parts.values() for u in parts),
+                *(upload_json(u) for u in uploads.latest),
             ],
             "cross_check": (
-                {"id": check.id, "state": check.state, "summary": check.summary} if check else None
+                {
+                    "id": membership.check_id,
+                    "state": membership.check_state,
+                    "summary": membership.check_summary,
+                }
+                if membership.check_id
+                else None
             ),
-            "jobs": [_job_json(job) for job in latest_jobs],
+            "jobs": [_job_json(job, now) for job in selectors.status_jobs(migration)],
             "verifications": [
                 {"table": c.table, "state": c.state, "message": c.message}
-                for c in selectors.latest_verifications(migration)
+                for c in selectors.status_verifications(migration)
             ],
-        }
-    )
+        },
+        cls=DjangoJSONEncoder,
+    ).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"  # always asked again, answered 304 when unchanged
+    return response
 
 
 def _step8(migration_id: int) -> HttpResponse:
@@ -137,14 +164,13 @@ def job_retry(request: HttpRequest, migration_id: int, job_id: int) -> HttpRespo
 @login_required
 def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResponse:
     membership = membership_required(request, migration_id, READ)
-    job = get_object_or_404(TransformJob, id=job_id, migration_id=migration_id)
-    issues = job.issues.all()
+    job = get_object_or_404(
+        TransformJob.objects.select_related("created_by", "source", "reexport"),
+        id=job_id,
+        migration_id=migration_id,
+    )
     severity, code = request.GET.get("severity", ""), request.GET.get("code", "")
-    if severity:
-        issues = issues.filter(severity=severity)
-    if code:
-        issues = issues.filter(code=code)
-    page = Paginator(issues, 100).get_page(request.GET.get("page"))
+    page = selectors.job_issue_page(job, severity=severity, code=code, page=request.GET.get("page"))
     context = {
         "migration": membership.migration,
         "membership": membership,
@@ -162,14 +188,20 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
     return render(request, "migration/job_detail.html", context)
 
 
-JOB_FILES = {"csv": "output_csv", "xlsx": "output_xlsx", "report": "report_json", "issues": "issues_file"}
+JOB_FILES = {
+    "csv": "output_csv",
+    "xlsx": "output_xlsx",
+    "report": "report_json",
+    "issue-list": "issue_list",
+    "issues": "issues_file",
+}
 DOWNLOADS = {**JOB_FILES, "import": "import_file"}
 
 
 def _part_file(job: TransformJob, part: int, what: str):
     """A part's output (csv, xlsx, issues) of a job over an export in parts."""
     for entry in job.summary.get("part_files", []):
-        if entry["part"] == part and what in ("csv", "xlsx", "issues"):
+        if entry["part"] == part and what in ("csv", "xlsx", "issues") and entry[what]:
             return default_storage.open(entry[what], "rb"), entry[what]
     raise Http404("This job has no such file")
 
@@ -217,6 +249,7 @@ def results_zip(request: HttpRequest, migration_id: int) -> HttpResponse:
         for job in done
         for entry in job.summary.get("part_files", [])
         for name in (entry["csv"], entry["xlsx"], entry["issues"])
+        if name
     ]
     name = f"{slugify(migration.name)}_initialized_{timezone.localdate():%Y-%m-%d}.zip"
     response = StreamingHttpResponse(zip_stream(files), content_type="application/zip")

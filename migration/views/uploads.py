@@ -33,7 +33,8 @@ def upload_json(upload: ExportUpload) -> dict:
         "state": upload.state,
         "state_label": upload.get_state_display(),
         "message": upload.state_message,
-        "row_count": upload.inspection.get("rows"),
+        # The status feed loads only the row count (`row_count`), not the inspection JSON.
+        "row_count": upload.row_count if hasattr(upload, "row_count") else upload.inspection.get("rows"),
         "part": upload.part,
         "parted": upload.kind in selectors.PARTED_KINDS,
         "uploaded_by": upload.uploaded_by.username,

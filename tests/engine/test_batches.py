@@ -62,3 +62,52 @@ def test_it_reports_progress_for_every_batch(tmp_path, small_batches):
     calls = []
     transform_file("order", src, tmp_path / "o.xlsx", settings(), progress=lambda d, t: calls.append((d, t)))
     assert calls == [(2, 5), (4, 5), (5, 5)]
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx"])
+def test_it_writes_csv_and_xlsx_from_one_pass(tmp_path, small_batches, ext, monkeypatch):
+    from migration.engine import transform_file
+    from migration.engine.reading import CsvSource, XlsxSource
+
+    from .helpers import read_xlsx, settings
+
+    writer = write_csv if ext == "csv" else write_xlsx
+    src = writer(tmp_path / f"order.{ext}", ORDER_HEADERS, order_rows(7))
+    passes = []
+    for source in (CsvSource, XlsxSource):
+        read = source.batches
+        monkeypatch.setattr(
+            source, "batches", lambda self, *a, read=read, **k: passes.append(1) or read(self, *a, **k)
+        )
+    report = transform_file("order", src, tmp_path / "o.csv", settings(), also_write=[tmp_path / "o.xlsx"])
+    assert len(passes) == 1
+    as_csv, as_xlsx = read_csv(tmp_path / "o.csv"), read_xlsx(tmp_path / "o.xlsx")
+    assert len(as_csv) == len(as_xlsx) == 8 and report.rows_out == 7 and report.output_format == "csv"
+    assert column(as_csv, "Sales Order Number") == [str(v) for v in column(as_xlsx, "Sales Order Number")]
+
+
+def test_it_leaves_no_output_when_one_of_a_pass_fails(tmp_path, small_batches):
+    from migration.engine import EngineError, transform_file
+
+    from .helpers import settings
+
+    rows = order_rows(3)
+    rows[2][4] = "x" * 40_000  # longer than an xlsx cell holds
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    with pytest.raises(EngineError):
+        transform_file("order", src, tmp_path / "o.csv", settings(), also_write=[tmp_path / "o.xlsx"])
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(("o.", ".p2c-"))]
+
+
+def test_it_reports_bytes_read_forward_to_the_whole_file(tmp_path, small_batches):
+    from migration.engine import transform_file
+
+    from .helpers import settings
+
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(30))
+    seen = []
+    transform_file(
+        "order", src, tmp_path / "o.csv", settings(), progress_bytes=lambda d, t: seen.append((d, t))
+    )
+    done = [d for d, _ in seen]
+    assert len(seen) > 3 and done == sorted(done) and seen[-1] == (src.stat().st_size, src.stat().st_size)

@@ -1,0 +1,263 @@
+"""Benchmark: pages under load, loopback only, bounded in time.
+
+    .venv/bin/python bench/load.py [--users 10 30 50] [--seconds 30] [--port 8711]
+
+Embedded by default (SQLite, the filesystem broker, all in a temp folder); set DATABASE_URL
+(for example postgres://postgres@127.0.0.1:5432/p2c_bench_issue11, created when missing) for
+PostgreSQL. The script migrates, creates one user per simulated user (all members of one
+migration holding an order export and a finished job), starts `manage.py serve` (gunicorn sized
+from the cores: P2C_WEB_PROCESSES / P2C_WEB_THREADS) and then, per round of N users, runs N
+threads for --seconds: each signs in once (timed apart, as "sign-in"), then loops over the
+profile: the dashboard, the step 2 and step 8 pages, and two thirds of the requests polling
+status.json as uploads.js does (with If-None-Match). No think time: each user sends its next
+request when the previous one is answered, so the figures are a worst case.
+
+Prints, per round, requests per second, errors, and p50/p95/p99 per page kind. The server is
+stopped at the end, on an error and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from jobs import create_database, percentile  # noqa: E402  (bench/jobs.py)
+
+PASSWORD = "load-bench-" + uuid.uuid4().hex[:8]
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, nargs="+", default=[10, 30, 50])
+    ap.add_argument("--seconds", type=float, default=30, help="length of each round (default 30)")
+    ap.add_argument("--port", type=int, default=8711)
+    return ap.parse_args()
+
+
+def bench_env(folder: Path, port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="p2cwizard.settings",
+        P2C_VAR_DIR=str(folder / "var"),
+        MEDIA_ROOT=str(folder / "media"),
+        P2C_TMP_DIR=str(folder / "tmp"),
+        LOG_LEVEL="WARNING",
+        PORT=str(port),
+        P2C_LOGIN_FAILURE_LIMIT="1000",
+    )
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def setup(env: dict[str, str], users: int) -> int:
+    """`users` members of one migration with an order export and a finished job; its id."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.files import File
+    from transform import make_csv
+
+    from migration.models import Membership, Role
+    from migration.services import jobs, uploads
+    from migration.services.migrations import LegalEntityData, migration_create
+
+    people = [get_user_model().objects.create_user(f"user{n}", password=PASSWORD) for n in range(users)]
+    migration = migration_create(
+        creator=people[0], name="Load bench", customer="Contoso Ltd",
+        legal_entities=[LegalEntityData("USMF", "Contoso US")],
+    )  # fmt: skip
+    Membership.objects.bulk_create(
+        Membership(migration=migration, user=user, role=Role.CONSULTANT) for user in people[1:]
+    )
+    export = Path(env["P2C_VAR_DIR"]) / "order.csv"
+    make_csv(str(export), 2000)
+    with open(export, "rb") as handle:
+        upload = uploads.upload_create(
+            migration=migration, table="order", kind="export", upload=File(handle, name="order.csv"),
+            actor=people[0],
+        )  # fmt: skip
+    uploads.upload_inspect(upload_id=upload.id)
+    job = jobs.job_start(migration=migration, table="order", actor=people[0])
+    jobs.job_run(job_id=job.id)
+    return migration.id
+
+
+class User:
+    """One simulated user: its own connection and cookies."""
+
+    def __init__(self, port: int, name: str) -> None:
+        self.port, self.name = port, name
+        self.cookies: dict[str, str] = {}
+        self.etag = ""
+        self.retries = 0  # GETs sent again on a new connection (see request)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                break
+            except (http.client.HTTPException, OSError) as e:
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                # A kept-alive connection the server closed meanwhile: a browser sends a GET again.
+                if attempt == 2 or method != "GET" or not isinstance(e, http.client.RemoteDisconnected):
+                    raise
+                self.retries += 1
+        data = response.read()
+        for value in response.headers.get_all("Set-Cookie") or []:
+            key, _, rest = value.partition("=")
+            self.cookies[key.strip()] = rest.split(";", 1)[0]
+        return response, data
+
+    def sign_in(self) -> None:
+        _, page = self.request("GET", "/accounts/login/")
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1].decode()
+        form = urlencode({"username": self.name, "password": PASSWORD, "csrfmiddlewaretoken": token})
+        response, _ = self.request(
+            "POST", "/accounts/login/", form, {"Referer": f"http://127.0.0.1:{self.port}/"}
+        )
+        if response.status != 302:
+            raise RuntimeError(f"sign-in of {self.name} answered {response.status}")
+
+
+def profile(migration_id: int) -> list[tuple[str, str]]:
+    """The page kinds and their share: status polling is two thirds of the requests."""
+    m = f"/migrations/{migration_id}"
+    pages = [("dashboard", "/"), ("step 2", f"{m}/steps/exports/"), ("step 8", f"{m}/steps/initialize/")]
+    return pages + [("status.json", f"{m}/status.json")] * 6
+
+
+def run_round(port: int, migration_id: int, users: int, seconds: float) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = [0.0]
+    ready = threading.Barrier(users + 1)
+    plan = profile(migration_id)
+
+    def one(n: int) -> None:
+        user, rng = User(port, f"user{n}"), random.Random(n)
+        began = time.perf_counter()
+        try:
+            user.sign_in()
+        except Exception as e:  # counted, and this user stops
+            with lock:
+                errors.append(f"sign-in: {e}")
+            ready.wait()
+            return
+        with lock:
+            timings["sign-in"].append(time.perf_counter() - began)
+        ready.wait()
+        while time.perf_counter() < stop_at[0]:
+            kind, path = rng.choice(plan)
+            headers = {"If-None-Match": user.etag} if kind == "status.json" and user.etag else {}
+            began = time.perf_counter()
+            try:
+                response, _ = user.request("GET", path, headers=headers)
+                ok = response.status in (200, 304)
+                if kind == "status.json":
+                    user.etag = response.headers.get("ETag", "")
+            except Exception as e:
+                ok, response = False, e
+            took = time.perf_counter() - began
+            with lock:
+                timings[kind].append(took)
+                if not ok:
+                    errors.append(f"{kind}: {getattr(response, 'status', response)}")
+
+    threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in range(users)]
+    for thread in threads:
+        thread.start()
+    ready.wait()  # everyone signed in: the timed part starts together
+    started = time.perf_counter()
+    stop_at[0] = started + seconds
+    for thread in threads:
+        thread.join(seconds + 60)
+    wall = time.perf_counter() - started
+    requests = sum(len(v) for k, v in timings.items() if k != "sign-in")
+    print(f"{users} users, {wall:.0f} s: {requests / wall:.1f} requests/s, {len(errors)} errors")
+    for kind in ("sign-in", "dashboard", "step 2", "step 8", "status.json"):
+        values = timings.get(kind)
+        if values:
+            ms = [1000 * v for v in values]
+            p50, p95, p99 = (percentile(ms, q) for q in (0.50, 0.95, 0.99))
+            print(f"  {kind:<12} n={len(ms):<6} p50 {p50:6.0f} ms  p95 {p95:6.0f} ms  p99 {p99:6.0f} ms")
+    for error in sorted(set(errors))[:5]:
+        print(f"  error: {error}")
+    return timings
+
+
+def wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"manage.py serve exited with code {server.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/accounts/login/")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"the server did not answer within {timeout} s")
+
+
+def main() -> None:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    with tempfile.TemporaryDirectory(prefix="p2c-bench-load-") as tmp:
+        folder = Path(tmp)
+        (folder / "var").mkdir()
+        env = bench_env(folder, args.port)
+        if env.get("DATABASE_URL"):
+            create_database(env["DATABASE_URL"])
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        migration_id = setup(env, max(args.users))
+        log = open(folder / "serve.log", "wb")  # noqa: SIM115 (closed below)
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_until_up(args.port, server)
+            database = env.get("DATABASE_URL") or "SQLite"
+            print(f"database {database}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
+            for users in args.users:
+                run_round(args.port, migration_id, users, args.seconds)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+            log.close()
+
+
+if __name__ == "__main__":
+    main()
