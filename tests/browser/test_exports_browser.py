@@ -70,7 +70,7 @@ def upload_every_export(page: Page) -> None:
 def results_by_table(archive: zipfile.ZipFile) -> dict[str, set[str]]:
     name = re.compile(
         r"^contoso-cutover_(?P<table>[a-z_]+)_\d{4}-\d{2}-\d{2}"
-        r"(?P<kind>_review-copy\.csv|_review-copy\.xlsx|_report\.json|_issues\.(?:csv|xlsx))$"
+        r"(?P<kind>_review-copy\.csv|_review-copy\.xlsx|_report\.json|_issue-list\.csv|_issues\.(?:csv|xlsx))$"
     )
     found: dict[str, set[str]] = defaultdict(set)
     for entry in archive.namelist():
@@ -114,7 +114,10 @@ def test_upload_the_exports_run_all_jobs_and_download_the_zip(
         found = results_by_table(archive)
         assert set(found) == set(tables)
         for table in tables:
-            assert found[table] == {"_review-copy.csv", "_review-copy.xlsx", "_report.json", "issues"}, table
+            # A whole-table xlsx review copy only of a workbook export (a CSV's only on request).
+            xlsx = {"_review-copy.xlsx"} if table in XLSX_TABLES else set()
+            expected = {"_review-copy.csv", "_report.json", "_issue-list.csv", "issues"} | xlsx
+            assert found[table] == expected, table
         account_csv = next(
             n for n in archive.namelist() if re.search(r"_account_[\d-]+_review-copy\.csv$", n)
         )
