@@ -436,3 +436,47 @@ def test_it_keeps_every_issue_in_the_list_and_the_first_of_each_code_in_the_repo
     last = client_for("viewer").get(url + "?page=last").context["page"]
     expected = list(job.issues.order_by("row", "id"))[(last.num_pages - 1) * 100 :]
     assert last.count == total and list(last.object_list) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(0, "0 s"), (3, "3 s"), (59, "59 s"), (125, "2 min 5 s"), (3840, "1 h 4 min")],
+)
+def test_it_says_how_long_a_job_ran_as_people_say_it(seconds, said):
+    from migration.templatetags.job_tags import duration_text
+
+    assert duration_text(seconds) == said
+
+
+def test_it_shows_a_short_job_s_seconds_not_zero_minutes(client_for, migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv")
+    job = jobs.job_start(migration=migration, table="contact", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    started = timezone.now() - timedelta(seconds=7)
+    TransformJob.objects.filter(id=job.id).update(
+        started_at=started, finished_at=started + timedelta(seconds=7)
+    )
+    page = client_for("viewer").get(reverse("runbook", args=[migration.id, "initialize"])).content.decode()
+    row = page[page.index('data-job-table="contact"') :]
+    row = row[: row.index("</tr>")]
+    assert '<td data-role="elapsed">7 s</td>' in row
+    detail = client_for("viewer").get(reverse("job_detail", args=[migration.id, job.id])).content.decode()
+    assert "(7 s; 1 attempt)" in detail
+
+
+def test_it_reports_rows_per_second_and_time_left_of_a_running_job(client_for, migration, consultant):
+    upload_inspected(migration, consultant, "contact.csv")
+    job = jobs.job_start(migration=migration, table="contact", actor=consultant)
+    TransformJob.objects.filter(id=job.id).update(
+        state=JobState.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=10),
+        rows_done=1000,
+        progress=0.25,
+        phase="Writing the review copy",
+    )
+    feed = client_for("viewer").get(reverse("status_json", args=[migration.id])).json()
+    running = next(j for j in feed["jobs"] if j["id"] == job.id)
+    assert running["phase"] == "Writing the review copy"
+    assert running["percent"] == 25
+    assert 90 <= running["rows_per_second"] <= 100
+    assert 29 <= running["seconds_left"] <= 31

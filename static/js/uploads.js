@@ -41,14 +41,28 @@
     if (upload.row_count !== null && upload.row_count !== undefined) setText(slot, "rows", upload.row_count + " rows");
   }
 
+  // As the job page says it (templatetags/job_tags.py): "3 s", "2 min 5 s", "1 h 4 min".
+  function duration(seconds) {
+    if (seconds < 60) return seconds + " s";
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return minutes + " min " + (seconds % 60) + " s";
+    return Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+  }
+
   function showJob(row, job) {
     var badge = setText(row, "state", job.state_label);
     if (badge) badge.className = "badge job-" + job.state;
     setText(row, "message", job.message || "");
     var bar = row.querySelector('[data-role="bar"]');
-    if (bar) bar.value = job.percent;
-    setText(row, "rows", job.rows_done + (job.rows_total ? " / " + job.rows_total : "") + " rows");
-    if (job.elapsed_seconds !== null) setText(row, "elapsed", job.elapsed_seconds + " s");
+    if (bar) bar.value = job.percent;  // follows the whole job's progress: never goes back
+    var said = [job.rows_done.toLocaleString() + (job.rows_total ? " / " + job.rows_total.toLocaleString() : "") + " rows"];
+    if (job.state === "running") {
+      if (job.phase) said.unshift(job.phase);
+      if (job.rows_per_second) said.push(job.rows_per_second.toLocaleString() + " rows/s");
+      if (job.seconds_left !== null && job.seconds_left !== undefined) said.push("about " + duration(job.seconds_left) + " left");
+    }
+    setText(row, "rows", said.join(" · "));
+    if (job.elapsed_seconds !== null) setText(row, "elapsed", duration(job.elapsed_seconds));
   }
 
   function poll() {
