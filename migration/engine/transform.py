@@ -364,25 +364,12 @@ class _Run:
             self._report_progress(batch, progress, total)
 
     def _count_companies(self, company: pa.Array | None) -> None:
-        if company is None:
-            return
-        counts = pc.value_counts(company)
-        per = self.report.rows_by_company
-        for code, n in zip(
-            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-        ):
-            per[code or ""] = per.get(code or "", 0) + n
+        """Rows per company, against initial sync's limits per legal entity."""
+        _add_value_counts(self.report.rows_by_company, company)
 
     def _count_relationship_types(self, kinds: pa.Array | None) -> None:
         """Accounts per relationship type: only Customer accounts sync to Finance and Operations."""
-        if kinds is None:
-            return
-        counts = pc.value_counts(kinds)
-        per = self.report.relationship_types
-        for kind, n in zip(
-            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-        ):
-            per[kind or ""] = per.get(kind or "", 0) + n
+        _add_value_counts(self.report.relationship_types, kinds)
 
     def _count(self, header: str, new: pa.Array, old: pa.Array | None) -> None:
         r = self.report
@@ -465,6 +452,15 @@ class _Run:
         r.notes += [
             t.note_if_no_source for t in self.table.targets if t.note_if_no_source and t.key not in written
         ]
+
+
+def _add_value_counts(per: dict[str, int], values: pa.Array | None) -> None:
+    """Add how often each value occurs in `values` (empty and null as "") to `per`."""
+    if values is None:
+        return
+    counts = pc.value_counts(values)
+    for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
+        per[value or ""] = per.get(value or "", 0) + n
 
 
 def missing_targets_message(table: Table, missing: list[Target]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import openpyxl
 import xlsxwriter
+from django.core.management import ManagementUtility
 
 from migration.engine import TransformSettings, transform_file
 
@@ -110,3 +111,12 @@ def column(rows: list[list[Any]], name: str) -> list[Any]:
 
 def codes(report: Any) -> list[tuple[int, str]]:
     return [(i["row"], i["code"]) for i in report.to_dict()["issues"]]
+
+
+def run_command(*args: str) -> int:
+    """A manage.py command as the shell runs it: its exit code (0 when it returns)."""
+    try:
+        ManagementUtility(["manage.py", *args]).execute()
+    except SystemExit as e:
+        return int(e.code or 0)
+    return 0

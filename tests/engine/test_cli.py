@@ -3,17 +3,8 @@
 import json
 
 import pytest
-from django.core.management import ManagementUtility
 
-from .helpers import ORDER_HEADERS, order_rows, read_csv, write_csv
-
-
-def _run(*args: str) -> int:
-    try:
-        ManagementUtility(["manage.py", *args]).execute()
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
+from .helpers import ORDER_HEADERS, order_rows, read_csv, run_command, write_csv
 
 
 @pytest.fixture
@@ -23,7 +14,7 @@ def order_csv(tmp_path):
 
 def test_it_transforms_and_writes_the_report(tmp_path, order_csv, capsys):
     out, report = tmp_path / "out.csv", tmp_path / "r.json"
-    code = _run(
+    code = run_command(
         "p2c_transform", "order", str(order_csv), str(out), "--company", "USMF",
         "--language", "de", "--country", "iso2", "--report", str(report),
     )  # fmt: skip
@@ -40,7 +31,7 @@ def test_it_applies_a_company_rule_from_the_command_line(tmp_path, capsys):
     headers = [*ORDER_HEADERS, "Owning Business Unit"]
     src = write_csv(tmp_path / "o.csv", headers, [[*r, "Contoso DE"] for r in order_rows(1)])
     out = tmp_path / "out.csv"
-    code = _run(
+    code = run_command(
         "p2c_transform", "order", str(src), str(out), "--company", "USMF",
         "--company-column", "Owning Business Unit", "--company-map", "Contoso DE=DEMF",
     )  # fmt: skip
@@ -63,7 +54,7 @@ def test_it_applies_a_company_rule_from_the_command_line(tmp_path, capsys):
 def test_it_exits_2_with_one_line_on_usage_problems(tmp_path, order_csv, capsys, args, fragment):
     out = tmp_path / "out.csv"
     table, *rest = args
-    code = _run("p2c_transform", table, str(order_csv), str(out), "--company", "USMF", *rest)
+    code = run_command("p2c_transform", table, str(order_csv), str(out), "--company", "USMF", *rest)
     err = capsys.readouterr().err
     assert code == 2
     assert fragment in err
@@ -72,7 +63,7 @@ def test_it_exits_2_with_one_line_on_usage_problems(tmp_path, order_csv, capsys,
 
 
 def test_it_requires_the_company(tmp_path, order_csv, capsys):
-    assert _run("p2c_transform", "order", str(order_csv), str(tmp_path / "o.csv")) == 2
+    assert run_command("p2c_transform", "order", str(order_csv), str(tmp_path / "o.csv")) == 2
     assert "--company" in capsys.readouterr().err
 
 
@@ -80,7 +71,7 @@ def test_it_exits_2_on_a_bad_input_file(tmp_path, capsys):
     src = tmp_path / "order.xlsx"
     src.write_text("not a workbook")
     out = tmp_path / "out.csv"
-    assert _run("p2c_transform", "order", str(src), str(out), "--company", "USMF") == 2
+    assert run_command("p2c_transform", "order", str(src), str(out), "--company", "USMF") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
@@ -90,7 +81,7 @@ def test_it_writes_import_parts_when_the_output_is_larger_than_part_mb(tmp_path,
     src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(2000))
     out, report = tmp_path / "out.csv", tmp_path / "r.json"
     args = ["p2c_transform", "order", str(src), str(out), "--company", "USMF", "--report", str(report)]
-    assert _run(*args, "--part-mb", "0.1") == 0
+    assert run_command(*args, "--part-mb", "0.1") == 0
     parts = sorted(tmp_path.glob("out_part*.csv"))
     assert [p.name for p in parts][:2] == ["out_part01.csv", "out_part02.csv"]
     assert all(p.stat().st_size <= 0.1 * 2**20 for p in parts)
@@ -105,5 +96,5 @@ def test_it_writes_import_parts_when_the_output_is_larger_than_part_mb(tmp_path,
 def test_it_writes_no_parts_when_the_output_fits(tmp_path, order_csv):
     out = tmp_path / "out.csv"
     args = ["p2c_transform", "order", str(order_csv), str(out), "--company", "USMF", "--part-mb", "8"]
-    assert _run(*args) == 0
+    assert run_command(*args) == 0
     assert not list(tmp_path.glob("out_part*"))

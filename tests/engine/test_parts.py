@@ -19,8 +19,7 @@ from migration.engine import (
     transform_parts,
 )
 
-from .helpers import ORDER_HEADERS, column, guid, order_rows, read_csv, write_csv, write_xlsx
-from .test_cli import _run
+from .helpers import ORDER_HEADERS, column, guid, order_rows, read_csv, run_command, write_csv, write_xlsx
 
 USMF = TransformSettings(company="USMF")
 
@@ -388,7 +387,9 @@ def test_it_says_the_accounts_figure_is_guidance(tmp_path, monkeypatch):
 def test_it_writes_one_output_per_part_into_a_folder_from_the_command_line(tmp_path, capsys):
     parts = _split(tmp_path, order_rows(5), [2])
     out = tmp_path / "result"
-    code = _run("p2c_transform", "order", *map(str, parts), str(out), "--company", "USMF", "--format", "xlsx")
+    code = run_command(
+        "p2c_transform", "order", *map(str, parts), str(out), "--company", "USMF", "--format", "xlsx"
+    )
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["order_1.xlsx", "order_2.xlsx", "order_report.json"]
     report = json.loads((out / "order_report.json").read_text())
@@ -415,12 +416,14 @@ def test_it_takes_per_company_and_header_options_from_the_command_line(tmp_path)
         "DE=DEMF",
     ]
     assert (
-        _run("p2c_transform", "order_products", str(lines), str(out), *args, "--header-export", str(orders))
+        run_command(
+            "p2c_transform", "order_products", str(lines), str(out), *args, "--header-export", str(orders)
+        )
         == 0
     )
     assert column(read_csv(out), "Company") == ["DEMF"]
     assert (
-        _run(
+        run_command(
             "p2c_transform",
             "order",
             str(orders),

@@ -3,12 +3,11 @@
 import json
 
 import pytest
-from django.core.management import ManagementUtility
 
 from migration.engine import EngineError
 from migration.engine.reconcile import reconcile_sync
 
-from .helpers import guid, read_csv, read_xlsx, write_csv, write_xlsx
+from .helpers import guid, read_csv, read_xlsx, run_command, write_csv, write_xlsx
 
 OURS = [
     "(Do Not Modify) Account", "(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On",
@@ -246,19 +245,11 @@ def test_it_matches_lines_per_order_by_count(tmp_path):
 # --- command line ------------------------------------------------------------------------------
 
 
-def _run(*args: str) -> int:
-    try:
-        ManagementUtility(["manage.py", *args]).execute()
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
-
-
 def test_cli_exits_0_when_everything_arrived(tmp_path, capsys):
     rows = _ours(3, "USMF", "US")
     ours = write_csv(tmp_path / "o.csv", OURS, rows)
     fno = write_csv(tmp_path / "f.csv", FNO, _fno(rows, "usmf"))
-    assert _run("p2c_reconcile", "account", str(ours), str(fno)) == 0
+    assert run_command("p2c_reconcile", "account", str(ours), str(fno)) == 0
     assert "expected 3, arrived 3" in capsys.readouterr().out
 
 
@@ -267,7 +258,7 @@ def test_cli_exits_1_listing_each_difference(tmp_path, accounts, capsys):
     p1 = write_csv(tmp_path / "f1.csv", FNO, fno_rows[:4])
     p2 = write_csv(tmp_path / "f2.csv", FNO, fno_rows[4:])
     report, missing = tmp_path / "r.json", tmp_path / "missing.csv"
-    code = _run(
+    code = run_command(
         "p2c_reconcile",
         "account",
         str(ours),
@@ -296,7 +287,7 @@ def test_cli_exits_2_on_usage_problems(tmp_path, accounts, capsys, args, fragmen
     ours, fno_rows = accounts
     fno = write_csv(tmp_path / "f.csv", FNO, fno_rows)
     table, *rest = args
-    assert _run("p2c_reconcile", table, str(ours), str(fno), *rest) == 2
+    assert run_command("p2c_reconcile", table, str(ours), str(fno), *rest) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1
 
@@ -305,7 +296,7 @@ def test_cli_exits_2_on_a_bad_export_with_one_line_saying_what_to_do(tmp_path, a
     ours, _ = accounts
     bad = write_csv(tmp_path / "f.csv", ["NAME"], [["x"]])
     missing = tmp_path / "m.csv"
-    assert _run("p2c_reconcile", "account", str(ours), str(bad), "--missing", str(missing)) == 2
+    assert run_command("p2c_reconcile", "account", str(ours), str(bad), "--missing", str(missing)) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "CUSTOMERACCOUNT" in err
     assert not missing.exists()

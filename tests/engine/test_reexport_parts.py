@@ -10,8 +10,7 @@ import pytest
 
 from migration.engine import EngineError, transform_parts
 
-from .helpers import ORDER_HEADERS, guid, settings, write_csv, write_xlsx
-from .test_cli import _run
+from .helpers import ORDER_HEADERS, guid, run_command, settings, write_csv, write_xlsx
 from .test_fill_route import REEXPORT, assert_only_targets_changed, reexport_workbook
 
 STEP2_PARTS = [range(0, 20), range(20, 40), range(40, 60)]  # records 0..59, three files
@@ -121,7 +120,7 @@ def test_it_fills_reexport_parts_from_the_command_line_with_repeated_merge_sourc
     reexports = reexport_parts(tmp_path, [list(range(0, 600)), list(range(600, 1190))])
     out, report = tmp_path / "cli", tmp_path / "r.json"
     merge = [arg for p in step2 for arg in ("--merge-source", str(p))]
-    code = _run(
+    code = run_command(
         "p2c_transform", "order", *map(str, reexports), str(out), "--company", "USMF",
         *merge, "--report", str(report), "--part-mb", "0.02",
     )  # fmt: skip
@@ -144,7 +143,7 @@ def test_it_fills_one_reexport_from_a_step_2_export_in_parts(tmp_path, both):
     step2, _ = both
     reexport = reexport_workbook(tmp_path / "whole.xlsx", 0, list(range(60)))
     out = tmp_path / "out" / "whole.xlsx"
-    code = _run(
+    code = run_command(
         "p2c_transform", "order", str(reexport), str(out), "--company", "USMF",
         *[arg for p in step2 for arg in ("--merge-source", str(p))],
     )  # fmt: skip

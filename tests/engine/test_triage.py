@@ -3,12 +3,11 @@
 import json
 
 import pytest
-from django.core.management import ManagementUtility
 
 from migration.engine import EngineError
 from migration.engine.triage import CAUSES, classify_message, execution_legs, message_details, triage_errors
 
-from .helpers import guid, write_csv, write_xlsx
+from .helpers import guid, run_command, write_csv, write_xlsx
 
 URL = "https://org.crm.dynamics.com/api/data/v9.0/contacts?$select=msdyn_contactpersonid"
 BAD_REQUEST = """Dual write Initial Sync completed with status: Error. Following are the details:
@@ -174,18 +173,10 @@ def test_it_refuses_a_file_without_a_message_column(tmp_path):
         triage_errors(path)
 
 
-def _run(*args: str) -> int:
-    try:
-        ManagementUtility(["manage.py", *args]).execute()
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
-
-
 def test_cli_writes_the_report(files, tmp_path, capsys):
     ours, errors = files
     report = tmp_path / "r.json"
-    assert _run("p2c_triage", str(errors), "--output", str(ours), "--report", str(report)) == 0
+    assert run_command("p2c_triage", str(errors), "--output", str(ours), "--report", str(report)) == 0
     data = json.loads(report.read_text())
     assert data["errors_total"] == 4
     out = capsys.readouterr().out
@@ -194,6 +185,6 @@ def test_cli_writes_the_report(files, tmp_path, capsys):
 
 def test_cli_exits_2_on_bad_input(tmp_path, capsys):
     path = write_csv(tmp_path / "e.csv", ["Key", "Name"], [["A", "B"]])
-    assert _run("p2c_triage", str(path)) == 2
+    assert run_command("p2c_triage", str(path)) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1

@@ -7,11 +7,10 @@ import json
 
 import openpyxl
 import pytest
-from django.core.management import ManagementUtility
 
 from migration.engine.verify import same, table_columns, verify_import
 
-from .helpers import guid, write_csv, write_xlsx
+from .helpers import guid, run_command, write_csv, write_xlsx
 
 HEADERS = [
     "(Do Not Modify) Order",
@@ -94,25 +93,17 @@ def test_it_compares_as_the_import_stores_values():
     assert not same("USMF", "")
 
 
-def _run(*args: str) -> int:
-    try:
-        ManagementUtility(["manage.py", *args]).execute()
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
-
-
 def test_it_exits_0_when_every_record_matches(tmp_path, files, capsys):
     exp, _ = files
     act = write_xlsx(tmp_path / "same.xlsx", HEADERS, _expected_rows())
-    assert _run("p2c_verify", "order", str(exp), str(act)) == 0
+    assert run_command("p2c_verify", "order", str(exp), str(act)) == 0
     assert "6 match, 0 differ, 0 missing" in capsys.readouterr().out
 
 
 def test_it_exits_1_and_reports_the_records_that_differ(tmp_path, files, capsys):
     exp, act = files
     report = tmp_path / "r.json"
-    assert _run("p2c_verify", "order", str(exp), str(act), "--report", str(report)) == 1
+    assert run_command("p2c_verify", "order", str(exp), str(act), "--report", str(report)) == 1
     data = json.loads(report.read_text())
     assert data["ok"] is False and data["counts"]["differs"] == 2
     assert {r["status"] for r in data["records"]} == {"differs", "missing", "unexpected"}
@@ -124,10 +115,10 @@ def test_it_verifies_against_import_files_in_several_parts(tmp_path, capsys):
     first = write_csv(tmp_path / "import_1.csv", HEADERS, rows[:3])
     second = write_csv(tmp_path / "import_2.csv", HEADERS, rows[3:])
     act = write_xlsx(tmp_path / "after.xlsx", HEADERS, rows)
-    assert _run("p2c_verify", "order", str(first), str(act), "--expected", str(second)) == 0
+    assert run_command("p2c_verify", "order", str(first), str(act), "--expected", str(second)) == 0
     assert "6 match, 0 differ, 0 missing" in capsys.readouterr().out
     # Without the second import file only its three records are compared.
-    _run("p2c_verify", "order", str(first), str(act))
+    run_command("p2c_verify", "order", str(first), str(act))
     assert "3 match, 0 differ, 0 missing" in capsys.readouterr().out
 
 
@@ -143,7 +134,7 @@ def test_it_verifies_against_import_files_in_several_parts(tmp_path, capsys):
 def test_it_exits_2_with_one_line_on_bad_input(tmp_path, files, capsys, make, fragment):
     exp, _ = files
     act = make(tmp_path)
-    assert _run("p2c_verify", "order", str(exp), str(act)) == 2
+    assert run_command("p2c_verify", "order", str(exp), str(act)) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1
 
