@@ -588,16 +588,13 @@ def _transform(job: TransformJob, folder: Path, progress: _ProgressWriter) -> di
     return outputs
 
 
-# An issues file of more problem rows than this is a CSV: a workbook of a million rows takes minutes
-# to write (xlsxwriter's ~7,000 rows/s) and the Import data wizard takes 100,000-row files anyway.
-ISSUES_XLSX_MAX_ROWS = 100_000
-
-
 def _issues_file(source: str, stem: Path, notes: dict[int, str]) -> Path:
     """The problem rows, in the source's shape, to fix and upload again, with a last column saying
-    what is wrong (the readers leave it out when the file comes back). People open it in Excel:
-    xlsx of text cells, so no cell runs as a formula; past ISSUES_XLSX_MAX_ROWS rows a CSV."""
-    out = stem.with_suffix(".xlsx" if len(notes) <= ISSUES_XLSX_MAX_ROWS else ".csv")
+    what is wrong (the readers leave it out when the file comes back). People open it in Excel, so
+    it is always xlsx of text cells: no cell runs as a formula. That costs time when nearly every
+    row of a huge export has an issue (xlsxwriter writes ~7,000 rows/s); safety comes first, and
+    the full issue list is a CSV beside it."""
+    out = stem.with_suffix(".xlsx")
     write_rows(source, out, sorted(notes), as_text=True, notes=notes)
     return out
 
