@@ -154,10 +154,12 @@ def verification_run(*, check_id: int) -> None:
     data.pop("expected", None), data.pop("actual", None), data.pop("issues_file", None)
     data.pop("issues_files", None)
     state = UploadState.READY if result.ok else UploadState.PROBLEMS
-    ImportVerification.objects.filter(id=check_id).update(
-        state=state, result=data, message=result.summary()[:1000], issues_file=issues_name
-    )
-    _record_outcome(check, result.ok)
+    # One commit: a page that sees the verification finished also sees the tick it gave the table.
+    with transaction.atomic():
+        ImportVerification.objects.filter(id=check_id).update(
+            state=state, result=data, message=result.summary()[:1000], issues_file=issues_name
+        )
+        _record_outcome(check, result.ok)
 
 
 def import_files(job: TransformJob) -> list[FieldFile]:
