@@ -4,6 +4,8 @@ from migration.access import project_managers_group
 from migration.models import Role
 from migration.services.migrations import LegalEntityData, member_add, migration_create
 
+from .helpers import RedisServer, free_port
+
 PASSWORD = "a-long-test-password-42"
 
 
@@ -99,3 +101,12 @@ def client_for(client, manager, consultant, viewer, outsider):
         return client
 
     return login
+
+
+@pytest.fixture
+def redis_server():
+    """A Redis of the test's own, on a free port (it can be stopped and started again)."""
+    server = RedisServer(free_port())
+    server.start()
+    yield server
+    server.stop()

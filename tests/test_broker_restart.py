@@ -16,18 +16,10 @@ from django.utils import timezone
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import jobs
 
-from .helpers import ROOT, RedisServer, free_port, process_worker, upload_inspected, wait_for, worker_env
+from .helpers import ROOT, process_worker, upload_inspected, wait_for, worker_env
 from .test_worker import big_order_export, finished
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 def in_django(code: str, redis_url: str) -> None:

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from .helpers import ROOT, RedisServer, free_port, wait_for
+from .helpers import ROOT, free_port, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.worker]
 
@@ -41,14 +41,6 @@ def runtime_env(tmp_path, redis_server):
         "REDIS_URL": redis_server.url,
         "PYTHONUNBUFFERED": "1",
     }
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer(free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 def run(venv, env, *command: str, timeout: float = 120) -> str:

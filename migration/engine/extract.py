@@ -9,12 +9,28 @@ a string (`as_text`): a CSV cell such as `=HYPERLINK(...)` would run as a formul
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import pyarrow as pa
 
-from .reading import ISSUES_COLUMN, cell_text, open_source
+from .reading import ISSUES_COLUMN, Batch, Source, cell_text, open_source
 from .writing import open_writer
+
+
+def picked_rows(source: Source, wanted: list[int]) -> Iterator[tuple[Batch, list[int]]]:
+    """Each batch with the positions in it of the `wanted` data rows (sorted, 1 = first row under
+    the header); stops reading once the last wanted row is passed."""
+    position = 0
+    for batch in source.batches():
+        first, last = batch.start + 1, batch.start + batch.num_rows
+        picked = []
+        while position < len(wanted) and wanted[position] <= last:
+            if wanted[position] >= first:
+                picked.append(wanted[position] - first)
+            position += 1
+        yield batch, picked
+        if position >= len(wanted):
+            return
 
 
 def write_rows(
@@ -37,20 +53,12 @@ def write_rows(
     writer = open_writer(os.fspath(output_path), headers, source.hidden, "Issues")
     written = 0
     try:
-        position = 0
-        for batch in source.batches():
-            first, last = batch.start + 1, batch.start + batch.num_rows
-            picked = []
-            while position < len(wanted) and wanted[position] <= last:
-                if wanted[position] >= first:
-                    picked.append(wanted[position] - first)
-                position += 1
+        for batch, picked in picked_rows(source, wanted):
+            first = batch.start + 1
             if picked:
                 said = None if notes is None else [notes.get(first + i, "") for i in picked]
                 _write_picked(writer, batch, picked, len(source.headers), as_text, said)
                 written += len(picked)
-            if position >= len(wanted):
-                break
         writer.commit()
     except BaseException:
         writer.abort()

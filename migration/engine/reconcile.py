@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from . import dates
 from .errors import EngineError
+from .extract import picked_rows
 from .reading import CsvSource, open_source
 from .writing import open_writer
 
@@ -743,14 +744,8 @@ def _copy_rows(path: str, wanted: list[int], headers: list[str], writer: Any) ->
     source = open_source(path)
     normed = [_norm(h) for h in source.headers]
     order = [normed.index(_norm(h)) if _norm(h) in normed else None for h in headers]
-    picked_total, position = 0, 0
-    for batch in source.batches():
-        first, last = batch.start + 1, batch.start + batch.num_rows
-        picked = []
-        while position < len(wanted) and wanted[position] <= last:
-            if wanted[position] >= first:
-                picked.append(wanted[position] - first)
-            position += 1
+    picked_total = 0
+    for batch, picked in picked_rows(source, wanted):
         if picked and batch.rows is not None and order == list(range(len(source.headers))):
             writer.write_rows([batch.rows[i] for i in picked], len(headers))  # xlsx: cells keep types
         elif picked:
@@ -758,6 +753,4 @@ def _copy_rows(path: str, wanted: list[int], headers: list[str], writer: Any) ->
             empty = pa.array([""] * len(picked), pa.string())
             writer.write_columns([batch.text(i).take(take) if i is not None else empty for i in order])
         picked_total += len(picked)
-        if position >= len(wanted):
-            break
     return picked_total
