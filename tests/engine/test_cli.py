@@ -1,8 +1,11 @@
 """manage.py p2c_transform: exit 0 with output, exit 2 with one line on stderr and no output."""
 
 import json
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 
 from .helpers import ORDER_HEADERS, order_rows, read_csv, run_command, write_csv
 
@@ -98,3 +101,44 @@ def test_it_writes_no_parts_when_the_output_fits(tmp_path, order_csv):
     args = ["p2c_transform", "order", str(order_csv), str(out), "--company", "USMF", "--part-mb", "8"]
     assert run_command(*args) == 0
     assert not list(tmp_path.glob("out_part*"))
+
+
+def _shell(*args: str) -> subprocess.CompletedProcess:
+    """`python manage.py ...` in its own process, as a consultant types it."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_shell_command_writes_what_the_loaded_app_writes(tmp_path, order_csv):
+    """manage.py runs the engine commands without loading the apps: same bytes, same exit codes."""
+    fast, loaded = tmp_path / "fast.csv", tmp_path / "loaded.csv"
+    shell = _shell(
+        "p2c_transform", "order", str(order_csv), str(fast), "--company", "USMF", "--language", "de"
+    )
+    assert shell.returncode == 0, shell.stderr
+    assert "3 rows written" in shell.stdout
+    assert (
+        run_command(
+            "p2c_transform", "order", str(order_csv), str(loaded), "--company", "USMF", "--language", "de"
+        )
+        == 0
+    )
+    assert fast.read_bytes() == loaded.read_bytes()
+
+
+def test_the_shell_command_fails_on_one_line_with_exit_2(tmp_path, order_csv):
+    missing = _shell(
+        "p2c_transform", "order", str(tmp_path / "nope.csv"), str(tmp_path / "o.csv"), "--company", "X"
+    )
+    usage = _shell("p2c_transform", "order", "--bogus")
+    for result in (missing, usage):
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert not (tmp_path / "o.csv").exists()
+    listed = _shell("help")
+    assert "p2c_transform" in listed.stdout and "p2c_verify" in listed.stdout

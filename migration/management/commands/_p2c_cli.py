@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import sys
 from typing import Any, NoReturn
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandParser, handle_default_options
 
 from migration.engine import EngineError
 
@@ -45,3 +47,21 @@ class EngineCommand(BaseCommand):
             fail("out of memory; no output was written", 1)
         except Exception as e:  # a bug: still one line, never a traceback
             fail(f"unexpected {type(e).__name__}: {e}; no output was written; please report this", 1)
+
+
+# Commands that use the engine alone: no app, model, database or setting.
+ENGINE_COMMANDS = ("p2c_transform", "p2c_check", "p2c_verify", "p2c_reconcile", "p2c_triage")
+
+
+def run_without_django_setup(argv: list[str]) -> None:
+    """`manage.py <engine command> ...` without django.setup(): loading every app (admin, Celery,
+    axes, ...) costs about half a second, a quarter of a million-row transform. The command,
+    its parser, options and exit codes are the very ones `manage.py` runs."""
+    module = importlib.import_module(f"migration.management.commands.{argv[1]}")
+    command = module.Command()
+    command._called_from_command_line = True
+    parser = command.create_parser(argv[0], argv[1])
+    options = vars(parser.parse_args(argv[2:]))
+    args = options.pop("args", ())
+    handle_default_options(argparse.Namespace(**options))
+    command.execute(*args, **options)
