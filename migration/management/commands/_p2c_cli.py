@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.abc
 import sys
 from typing import Any, NoReturn
 
+import pyarrow as pa
 from django.core.management.base import BaseCommand, CommandParser, handle_default_options
 
 from migration.engine import EngineError
@@ -51,12 +53,36 @@ class EngineCommand(BaseCommand):
 
 # Commands that use the engine alone: no app, model, database or setting.
 ENGINE_COMMANDS = ("p2c_transform", "p2c_check", "p2c_verify", "p2c_reconcile", "p2c_triage")
+# Of those, the ones that never hand a pandas object to arrow (reconcile and triage do).
+WITHOUT_PANDAS = ("p2c_transform", "p2c_check", "p2c_verify")
+
+
+class _NoPandas(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ImportError("pandas is not needed by this command")
+
+
+def _arrow_without_pandas() -> None:
+    """pyarrow imports pandas (0.3-0.6 s) on its first pa.array(), only to ask whether the value
+    is a pandas object; these commands never pass one. Let that one look find no pandas: arrow
+    remembers the answer, and a later to_pandas() would still import pandas as usual."""
+    if "pandas" in sys.modules:
+        return
+    finder = _NoPandas()
+    sys.meta_path.insert(0, finder)
+    try:
+        pa.array([""])
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def run_without_django_setup(argv: list[str]) -> None:
     """`manage.py <engine command> ...` without django.setup(): loading every app (admin, Celery,
     axes, ...) costs about half a second, a quarter of a million-row transform. The command,
     its parser, options and exit codes are the very ones `manage.py` runs."""
+    if argv[1] in WITHOUT_PANDAS:
+        _arrow_without_pandas()
     module = importlib.import_module(f"migration.management.commands.{argv[1]}")
     command = module.Command()
     command._called_from_command_line = True
