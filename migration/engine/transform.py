@@ -429,8 +429,7 @@ class _Run:
 
     def _finish(self, last_part: bool = True) -> None:
         if last_part:  # duplicates are looked for across every part of the export
-            rules.duplicate_keys(self.ctx)
-            rules.duplicate_records(self.ctx)
+            rules.duplicates(self.ctx)
         r = self.report
         r.issues = self.ctx.issues
         r.date_order = self.ctx.dates.order if self.table.receipt_chain else None
@@ -485,6 +484,5 @@ def dry_run(table: str, input_path: str, settings: TransformSettings) -> dict[st
         rules.apply(run.ctx, run.rows_for(batch))
         rows += batch.num_rows
     run.ctx.issues.flag_export_limit(rows)
-    rules.duplicate_keys(run.ctx)
-    rules.duplicate_records(run.ctx)
+    rules.duplicates(run.ctx)
     return dict(sorted(run.ctx.issues.counts.items()))

@@ -62,8 +62,8 @@ class AtomicFile:
 
 def column_bytes(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(offsets, data) of a string array as numpy views: byte-level scans without copies."""
-    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset : col.offset + len(col) + 1]
-    data = col.buffers()[2]
+    _, offset_buffer, data = col.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int32)[col.offset : col.offset + len(col) + 1]
     return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 

@@ -74,6 +74,15 @@ def test_it_flags_cells_starting_with_a_tab_or_carriage_return(tmp_path):
     assert column(out, "Name")[:3] == ["\t=1+1", "\r-12", "\t42"]  # the import needs the data exact
 
 
+def test_it_flags_only_the_formula_like_cell_among_empty_ones(tmp_path):
+    """Empty cells next to a formula-like one, and at the end of the file, are not flagged."""
+    rows = order_rows(5)
+    for r, name in zip(rows, ["", "=1+1", "", "", ""], strict=True):
+        r[4] = name
+    report, _ = _orders(tmp_path, rows)
+    assert [c for c in codes(report) if c[1] == "formula_like_text"] == [(2, "formula_like_text")]
+
+
 def test_it_flags_tab_starts_in_xlsx_text_cells(tmp_path):
     rows = order_rows(2)
     rows[0][4], rows[1][4] = "\t@cmd", "fine"
