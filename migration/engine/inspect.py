@@ -7,11 +7,14 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from . import dates
 from .errors import EngineError
 from .layout import find, norm
 from .options import TransformSettings
-from .reading import Source, cell_text, open_source
+from .reading import Batch, Source, cell_text, open_source
 from .tables import TABLES, guess_table, table_for
 
 PREVIEW_ROWS = 20
@@ -101,13 +104,42 @@ def _modified_on(value: object) -> dt.datetime | None:
     return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else None
 
 
-def _newest_in(batch, column: int, newest: dt.datetime | None) -> dt.datetime | None:
-    cells = [r[column] for r in batch.rows] if batch.rows is not None else batch.text(column).to_pylist()
+def _newest_in(
+    batch, column: int, newest: dt.datetime | None, days: dict[str, dt.date | None] | None = None
+) -> dt.datetime | None:
+    """The newest Modified On of the batch and `newest`; `days` caches date texts across batches."""
+    if batch.rows is not None:
+        cells = [r[column] for r in batch.rows]
+    else:
+        cells = _newest_candidates(batch.text(column), {} if days is None else days)
     for cell in cells:
         when = _modified_on(cell)
         if when is not None and (newest is None or when > newest):
             newest = when
     return newest
+
+
+# A cell's date, before any time: "6/18/2021 3:04 PM" or "2021-06-18T15:04:00Z".
+_DAY = r"^\s*(?P<day>[^\sT]*)"
+
+
+def _newest_candidates(text: pa.Array, days: dict[str, dt.date | None]) -> list[str]:
+    """The distinct cells that can hold the newest Modified On of a CSV batch, without parsing each
+    of a million cells: the newest date among the few distinct dates first, then the full cells
+    of that date and the two before it (an ISO offset moves a cell's UTC time by under a day)."""
+    day_text = pc.extract_regex(text, _DAY).field("day")
+    parsed = {}
+    for text_of_day in pc.unique(day_text).to_pylist():
+        if text_of_day not in days:
+            when = _modified_on(text_of_day)
+            days[text_of_day] = when.date() if when is not None else None
+        if days[text_of_day] is not None:
+            parsed[text_of_day] = days[text_of_day]
+    if not parsed:
+        return pc.unique(text).to_pylist()  # nothing reads as a date: let each cell say so
+    since = max(parsed.values()) - dt.timedelta(days=2)
+    recent = pa.array([d for d, day in parsed.items() if day >= since], pa.string())
+    return pc.unique(text.filter(pc.is_in(day_text, value_set=recent))).to_pylist()
 
 
 def _preview_rows(batch, take: int) -> list[list[str]]:
@@ -120,19 +152,30 @@ def _preview_rows(batch, take: int) -> list[list[str]]:
     return [[_short(v) for v in row] for row in rows]
 
 
-def _count_and_preview(source: Source, result: Inspection) -> None:
-    result.preview_headers = [_short(h) for h in source.headers[:PREVIEW_COLUMNS]]
-    result.columns_not_previewed = max(0, len(source.headers) - PREVIEW_COLUMNS)
-    normed = [norm(h) for h in result.headers]
-    modified = normed.index(_MODIFIED_ON) if _MODIFIED_ON in normed else None
-    newest: dt.datetime | None = None
-    for batch in source.batches():
-        if modified is not None:
-            newest = _newest_in(batch, modified, newest)
+class _Glance:
+    """Rows, the preview and the newest Modified On, batch by batch: fed by the rules' pass when
+    there is one, so that a million-row export is read once."""
+
+    def __init__(self, source: Source, result: Inspection) -> None:
+        self.result = result
+        result.preview_headers = [_short(h) for h in source.headers[:PREVIEW_COLUMNS]]
+        result.columns_not_previewed = max(0, len(source.headers) - PREVIEW_COLUMNS)
+        normed = [norm(h) for h in result.headers]
+        self.modified = normed.index(_MODIFIED_ON) if _MODIFIED_ON in normed else None
+        self.newest: dt.datetime | None = None
+        self.days: dict[str, dt.date | None] = {}  # a few hundred distinct dates in a whole export
+        result.rows, result.preview = 0, []
+
+    def __call__(self, batch: Batch) -> None:
+        result = self.result
+        if self.modified is not None:
+            self.newest = _newest_in(batch, self.modified, self.newest, self.days)
         if len(result.preview) < PREVIEW_ROWS:
             result.preview += _preview_rows(batch, min(PREVIEW_ROWS - len(result.preview), batch.num_rows))
         result.rows += batch.num_rows
-    result.modified_on_newest = newest.isoformat(timespec="minutes") if newest else None
+
+    def finish(self) -> None:
+        self.result.modified_on_newest = self.newest.isoformat(timespec="minutes") if self.newest else None
 
 
 def inspect_file(
@@ -158,16 +201,25 @@ def inspect_file(
     )
     if result.table is not None:
         _describe_columns(result, result.table)
-    _count_and_preview(source, result)
-    if result.table and TABLES[result.table].transforms and not result.missing_required:
-        _issue_counts(result, settings or TransformSettings(company=INSPECT_COMPANY))
+    glance = _Glance(source, result)
+    rules_ran = result.table and TABLES[result.table].transforms and not result.missing_required
+    if not (
+        rules_ran and _issue_counts(result, settings or TransformSettings(company=INSPECT_COMPANY), glance)
+    ):
+        glance = _Glance(source, result)  # no rules' pass, or it stopped early: a read of its own
+        for batch in source.batches():
+            glance(batch)
+    glance.finish()
     return result
 
 
-def _issue_counts(result: Inspection, settings: TransformSettings) -> None:
+def _issue_counts(result: Inspection, settings: TransformSettings, glance: _Glance) -> bool:
+    """Issue counts by code, the glance fed from the same read; False if the rules stopped early."""
     from .transform import dry_run  # late: transform imports this module's siblings
 
     try:
-        result.issue_counts = dry_run(result.table or "", result.path, settings)
+        result.issue_counts = dry_run(result.table or "", result.path, settings, each_batch=glance)
+        return True
     except EngineError as e:
         result.warning = "; ".join(w for w in (result.warning, e.message) if w)
+        return False

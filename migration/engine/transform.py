@@ -475,13 +475,24 @@ def _sum(mask: pa.Array) -> int:
     return int(pc.sum(mask).as_py() or 0)
 
 
-def dry_run(table: str, input_path: str, settings: TransformSettings) -> dict[str, int]:
-    """The rules over the whole file without writing anything: issue counts by code."""
+def dry_run(
+    table: str,
+    input_path: str,
+    settings: TransformSettings,
+    each_batch: Callable[[Batch], None] | None = None,
+) -> dict[str, int]:
+    """The rules over the whole file without writing anything: issue counts by code.
+
+    `each_batch` sees every batch too (inspection's row count and preview, from the same read)."""
     run = _Run(table_for(table), input_path, settings, None)
-    batches = _prepare_dates(run.ctx, run.source, iter(run.source.batches()))
+    read = run.source.batches()
+    read = _prefetch(read) if isinstance(run.source, CsvSource) else read
+    batches = _prepare_dates(run.ctx, run.source, iter(read))
     rows = 0
     for batch in batches:
         rules.apply(run.ctx, run.rows_for(batch))
+        if each_batch is not None:
+            each_batch(batch)
         rows += batch.num_rows
     run.ctx.issues.flag_export_limit(rows)
     rules.duplicates(run.ctx)

@@ -4,6 +4,9 @@ import json
 
 import pytest
 from django.core.management import ManagementUtility
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from migration.engine import EngineError, check_exports, find_exports, inspect_file, transform_file
 
@@ -176,3 +179,33 @@ def test_it_points_a_re_export_without_p2c_columns_to_merge_mode(tmp_path):
     reexport = write_csv(tmp_path / "r.csv", REEXPORT, [[guid(1), "Ann", "", "", "", "", "", "", ""]])
     with pytest.raises(EngineError, match="merge mode"):
         transform_file("contact", reexport, tmp_path / "o.csv", settings())
+
+
+MODIFIED = "(Do Not Modify) Modified On"
+CELLS = st.sampled_from([
+    "", "  ", "not a date", "6/18/2021 3:04 PM", "6/19/2021", "12/31/2020 11:59 PM", "1/2/2022 1:00 AM",
+    "2021-06-19T23:30:00-09:00", "2021-06-20T01:00:00+14:00", "2021-06-18T10:00:00Z", "31/12/2021 10:00",
+])  # fmt: skip
+
+
+@given(cells=st.lists(CELLS, min_size=1, max_size=30))
+@settings_(max_examples=150, deadline=None)
+def test_the_newest_modified_on_is_the_newest_cell(cells):
+    """Found without parsing every cell, it is still the newest of them all."""
+    import pyarrow as pa
+
+    from migration.engine.inspect import _modified_on, _newest_in
+    from migration.engine.reading import Batch
+
+    batch = Batch(0, len(cells), arrow=pa.record_batch([pa.array(cells, pa.string())], names=["c0"]))
+    parsed = [when for c in cells if (when := _modified_on(c)) is not None]
+    assert _newest_in(batch, 0, None) == (max(parsed) if parsed else None)
+
+
+def test_it_shows_the_newest_modified_on_of_a_csv_export(tmp_path):
+    rows = order_rows(3)
+    for r, when in zip(rows, ["6/18/2021 3:04 PM", "7/1/2021 9:00 AM", ""], strict=True):
+        r[2] = when
+    src = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    assert ORDER_HEADERS[2] == MODIFIED
+    assert inspect_file(src).modified_on_newest == "2021-07-01T00:00+00:00"
