@@ -7,7 +7,7 @@ connection is worth an automatic retry; a bad file is a recorded failure.
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
@@ -63,6 +63,15 @@ def sweep_stale_jobs() -> int:
     uploads.uploads_requeue_stale()
     sync.sync_checks_sweep_stale()
     return jobs.jobs_sweep_stale()
+
+
+@worker_init.connect
+def load_what_jobs_use(**kwargs) -> None:
+    """Before the pool forks: its processes inherit arrow and pandas loaded (pyarrow loads pandas
+    on its first array, half a second), so no user's first job pays for it."""
+    import pyarrow as pa
+
+    pa.array([""])
 
 
 @worker_ready.connect
