@@ -179,7 +179,7 @@ def run_users(port: int, plan: list, names: list[str], barrier, seconds: float, 
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = [0.0]
-    ready = threading.Barrier(len(names) + 1)
+    ready, go = threading.Barrier(len(names) + 1), threading.Event()
 
     def one(name: str) -> None:
         user, rng = User(port, name), random.Random(name)
@@ -194,6 +194,7 @@ def run_users(port: int, plan: list, names: list[str], barrier, seconds: float, 
         with lock:
             timings["sign-in"].append(time.perf_counter() - began)
         ready.wait()
+        go.wait()
         while time.perf_counter() < stop_at[0]:
             kind, path = rng.choice(plan)
             headers = {"If-None-Match": user.etag} if kind == "status.json" and user.etag else {}
@@ -219,6 +220,7 @@ def run_users(port: int, plan: list, names: list[str], barrier, seconds: float, 
     ready.wait()  # this process' users signed in
     barrier.wait()  # every process' users signed in: the timed part starts together
     stop_at[0], cpu = time.perf_counter() + seconds, time.process_time()
+    go.set()  # only now: a user let go before stop_at is set would stop at once
     for thread in threads:
         thread.join(seconds + 60)
     out.put((dict(timings), errors, time.process_time() - cpu))
