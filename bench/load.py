@@ -49,7 +49,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from jobs import TICK, create_database, machine_busy, percentile  # noqa: E402  (bench/jobs.py)
 
-PASSWORD = "load-bench-" + uuid.uuid4().hex[:8]
+RUN = uuid.uuid4().hex[:8]
+PASSWORD = "load-bench-" + RUN
 SERVER_PID = [0]  # manage.py serve, once started: its process tree is the server's CPU
 
 
@@ -80,6 +81,11 @@ def bench_env(folder: Path, port: int) -> dict[str, str]:
     return env
 
 
+def user_name(n: int) -> str:
+    # Named per run: a PostgreSQL database is kept between runs, with the users of earlier ones.
+    return f"load-{RUN}-{n}"
+
+
 def setup(env: dict[str, str], users: int) -> int:
     """`users` members of one migration with an order export and a finished job; its id."""
     os.environ.update(env)
@@ -94,7 +100,7 @@ def setup(env: dict[str, str], users: int) -> int:
     from migration.services import jobs, uploads
     from migration.services.migrations import LegalEntityData, migration_create
 
-    people = [get_user_model().objects.create_user(f"user{n}", password=PASSWORD) for n in range(users)]
+    people = [get_user_model().objects.create_user(user_name(n), password=PASSWORD) for n in range(users)]
     migration = migration_create(
         creator=people[0], name="Load bench", customer="Contoso Ltd",
         legal_entities=[LegalEntityData("USMF", "Contoso US")],
@@ -232,7 +238,7 @@ def run_round(
     """N users spread over `clients` processes (threads in one Python process would queue on its
     lock and count that wait as the server's), all timed over the same `seconds`."""
     clients = max(1, min(clients, users))
-    names = [f"user{n}" for n in range(users)]
+    names = [user_name(n) for n in range(users)]
     barrier, out = mp.Barrier(clients + 1), mp.Queue()
     plan = profile(migration_id)
     processes = [
