@@ -1,25 +1,34 @@
 """Benchmark: pages under load, loopback only, bounded in time.
 
-    .venv/bin/python bench/load.py [--users 10 30 50] [--seconds 30] [--port 8711]
+    .venv/bin/python bench/load.py [--users 10 30 50] [--seconds 30] [--think 0] [--clients N]
 
 Embedded by default (SQLite, the filesystem broker, all in a temp folder); set DATABASE_URL
 (for example postgres://postgres@127.0.0.1:5432/p2c_bench_issue11, created when missing) for
 PostgreSQL. The script migrates, creates one user per simulated user (all members of one
 migration holding an order export and a finished job), starts `manage.py serve` (gunicorn sized
 from the cores: P2C_WEB_PROCESSES / P2C_WEB_THREADS) and then, per round of N users, runs N
-threads for --seconds: each signs in once (timed apart, as "sign-in"), then loops over the
-profile: the dashboard, the step 2 and step 8 pages, and two thirds of the requests polling
-status.json as uploads.js does (with If-None-Match). No think time: each user sends its next
-request when the previous one is answered, so the figures are a worst case.
+threads spread over --clients processes (one per core by default: threads of one Python process
+queue on its lock, and that wait would count as the server's) for --seconds: each signs in once
+(timed apart, as "sign-in"), then loops over the profile: the dashboard, the step 2 and step 8
+pages, and two thirds of the requests polling status.json as uploads.js does (with
+If-None-Match).
 
-Prints, per round, requests per second, errors, and p50/p95/p99 per page kind. The server is
-stopped at the end, on an error and on Ctrl-C.
+--think 0 (the default): no think time, each user sends its next request when the previous one is
+answered, so the figures are a worst case (50 such users send what thousands of people would).
+--think S: each user waits S seconds on average (uniformly 0.5 S to 1.5 S) after each answer, as
+a browser does: uploads.js polls every 1.5 s while something runs (5 s otherwise), so --think 1
+is a person who also opens a page every 3 s, faster than anyone reads one.
+
+Prints, per round, requests per second, errors, the CPU used (the server's processes, the
+clients, everything else on the machine: another program's load shows there) and p50/p95/p99 per
+page kind. The server is stopped at the end, on an error and on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import multiprocessing as mp
 import os
 import random
 import re
@@ -31,15 +40,18 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from jobs import create_database, percentile  # noqa: E402  (bench/jobs.py)
+from jobs import TICK, create_database, machine_busy, percentile  # noqa: E402  (bench/jobs.py)
 
-PASSWORD = "load-bench-" + uuid.uuid4().hex[:8]
+RUN = uuid.uuid4().hex[:8]
+PASSWORD = "load-bench-" + RUN
+SERVER_PID = [0]  # manage.py serve, once started: its process tree is the server's CPU
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,6 +59,10 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--users", type=int, nargs="+", default=[10, 30, 50])
     ap.add_argument("--seconds", type=float, default=30, help="length of each round (default 30)")
     ap.add_argument("--port", type=int, default=8711)
+    ap.add_argument("--think", type=float, default=0, help="mean seconds between requests (default 0)")
+    ap.add_argument(
+        "--clients", type=int, default=os.cpu_count() or 1, help="client processes (default: one per core)"
+    )
     return ap.parse_args()
 
 
@@ -65,6 +81,11 @@ def bench_env(folder: Path, port: int) -> dict[str, str]:
     return env
 
 
+def user_name(n: int) -> str:
+    # Named per run: a PostgreSQL database is kept between runs, with the users of earlier ones.
+    return f"load-{RUN}-{n}"
+
+
 def setup(env: dict[str, str], users: int) -> int:
     """`users` members of one migration with an order export and a finished job; its id."""
     os.environ.update(env)
@@ -79,7 +100,7 @@ def setup(env: dict[str, str], users: int) -> int:
     from migration.services import jobs, uploads
     from migration.services.migrations import LegalEntityData, migration_create
 
-    people = [get_user_model().objects.create_user(f"user{n}", password=PASSWORD) for n in range(users)]
+    people = [get_user_model().objects.create_user(user_name(n), password=PASSWORD) for n in range(users)]
     migration = migration_create(
         creator=people[0], name="Load bench", customer="Contoso Ltd",
         legal_entities=[LegalEntityData("USMF", "Contoso US")],
@@ -108,7 +129,10 @@ class User:
         self.cookies: dict[str, str] = {}
         self.etag = ""
         self.retries = 0  # GETs sent again on a new connection (see request)
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        # Signing in waits behind every other user's password hashing (PBKDF2, deliberately slow):
+        # a longer timeout for it, then a fresh connection with the pages' 30 s.
+        self.timeout = 180
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=self.timeout)
 
     def request(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
         headers = dict(headers or {})
@@ -123,7 +147,7 @@ class User:
                 break
             except (http.client.HTTPException, OSError) as e:
                 self.conn.close()
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
                 # A kept-alive connection the server closed meanwhile: a browser sends a GET again.
                 if attempt == 2 or method != "GET" or not isinstance(e, http.client.RemoteDisconnected):
                     raise
@@ -143,6 +167,9 @@ class User:
         )
         if response.status != 302:
             raise RuntimeError(f"sign-in of {self.name} answered {response.status}")
+        self.conn.close()
+        self.timeout = 30
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
 
 
 def profile(migration_id: int) -> list[tuple[str, str]]:
@@ -152,16 +179,16 @@ def profile(migration_id: int) -> list[tuple[str, str]]:
     return pages + [("status.json", f"{m}/status.json")] * 6
 
 
-def run_round(port: int, migration_id: int, users: int, seconds: float) -> dict[str, list[float]]:
+def run_users(port: int, plan: list, names: list[str], barrier, seconds: float, think: float, out) -> None:
+    """One client process: its users as threads; their timings and errors go to `out`."""
     timings: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = [0.0]
-    ready = threading.Barrier(users + 1)
-    plan = profile(migration_id)
+    ready, go = threading.Barrier(len(names) + 1), threading.Event()
 
-    def one(n: int) -> None:
-        user, rng = User(port, f"user{n}"), random.Random(n)
+    def one(name: str) -> None:
+        user, rng = User(port, name), random.Random(name)
         began = time.perf_counter()
         try:
             user.sign_in()
@@ -173,6 +200,7 @@ def run_round(port: int, migration_id: int, users: int, seconds: float) -> dict[
         with lock:
             timings["sign-in"].append(time.perf_counter() - began)
         ready.wait()
+        go.wait()
         while time.perf_counter() < stop_at[0]:
             kind, path = rng.choice(plan)
             headers = {"If-None-Match": user.etag} if kind == "status.json" and user.etag else {}
@@ -189,18 +217,84 @@ def run_round(port: int, migration_id: int, users: int, seconds: float) -> dict[
                 timings[kind].append(took)
                 if not ok:
                     errors.append(f"{kind}: {getattr(response, 'status', response)}")
+            if think:
+                time.sleep(think * rng.uniform(0.5, 1.5))
 
-    threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in range(users)]
+    threads = [threading.Thread(target=one, args=(name,), daemon=True) for name in names]
     for thread in threads:
         thread.start()
-    ready.wait()  # everyone signed in: the timed part starts together
-    started = time.perf_counter()
-    stop_at[0] = started + seconds
+    ready.wait()  # this process' users signed in
+    barrier.wait()  # every process' users signed in: the timed part starts together
+    stop_at[0], cpu = time.perf_counter() + seconds, time.process_time()
+    go.set()  # only now: a user let go before stop_at is set would stop at once
     for thread in threads:
         thread.join(seconds + 60)
-    wall = time.perf_counter() - started
+    out.put((dict(timings), errors, time.process_time() - cpu))
+
+
+def run_round(
+    port: int, migration_id: int, users: int, seconds: float, clients: int, think: float
+) -> dict[str, list[float]]:
+    """N users spread over `clients` processes (threads in one Python process would queue on its
+    lock and count that wait as the server's), all timed over the same `seconds`."""
+    clients = max(1, min(clients, users))
+    names = [user_name(n) for n in range(users)]
+    barrier, out = mp.Barrier(clients + 1), mp.Queue()
+    plan = profile(migration_id)
+    processes = [
+        mp.Process(
+            target=run_users, args=(port, plan, names[n::clients], barrier, seconds, think, out), daemon=True
+        )
+        for n in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    barrier.wait()
+    started, cpu = time.perf_counter(), cpu_now()
+    results = [out.get(timeout=seconds + 120) for _ in processes]
+    wall, cpu_end = time.perf_counter() - started, cpu_now()
+    for process in processes:
+        process.join(10)
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    for found, failed, client_cpu in results:
+        for kind, values in found.items():
+            timings[kind] += values
+        errors += failed
+        cpu_end["client"] = cpu_end.get("client", 0.0) + client_cpu
+    cpu["client"] = 0.0
+    report(users, wall, timings, errors, cpu, cpu_end)
+    return timings
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and all its living descendants (Linux /proc)."""
+    stats = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK)
+    tree, grew = {root}, True
+    while grew:
+        found = {pid for pid, (parent, _) in stats.items() if parent in tree} - tree
+        tree, grew = tree | found, bool(found)
+    return sum(stats[pid][1] for pid in tree if pid in stats)
+
+
+def cpu_now() -> dict[str, float]:
+    """CPU seconds so far: the server's processes (gunicorn's and the worker's) and the machine."""
+    return {"server": tree_cpu(SERVER_PID[0]), "machine": machine_busy()}
+
+
+def report(users, wall, timings, errors, cpu, cpu_end) -> None:
     requests = sum(len(v) for k, v in timings.items() if k != "sign-in")
-    print(f"{users} users, {wall:.0f} s: {requests / wall:.1f} requests/s, {len(errors)} errors")
+    used = {k: cpu_end[k] - cpu[k] for k in cpu}
+    others = max(0.0, used["machine"] - used["server"] - used["client"])
+    print(
+        f"{users} users, {wall:.0f} s: {requests / wall:.1f} requests/s, {len(errors)} errors; CPU "
+        f"server {used['server'] / wall:.2f}, client {used['client'] / wall:.2f}, others {others / wall:.2f} "
+        f"cores; {1000 * used['server'] / max(requests, 1):.1f} ms server CPU per request"
+    )
     for kind in ("sign-in", "dashboard", "step 2", "step 8", "status.json"):
         values = timings.get(kind)
         if values:
@@ -209,7 +303,7 @@ def run_round(port: int, migration_id: int, users: int, seconds: float) -> dict[
             print(f"  {kind:<12} n={len(ms):<6} p50 {p50:6.0f} ms  p95 {p95:6.0f} ms  p99 {p99:6.0f} ms")
     for error in sorted(set(errors))[:5]:
         print(f"  error: {error}")
-    return timings
+    sys.stdout.flush()
 
 
 def wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -238,17 +332,24 @@ def main() -> None:
             create_database(env["DATABASE_URL"])
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         migration_id = setup(env, max(args.users))
+        from django.db import connections
+
+        connections.close_all()  # the client processes are forked: none may inherit a connection
         log = open(folder / "serve.log", "wb")  # noqa: SIM115 (closed below)
         server = subprocess.Popen(
             [sys.executable, "manage.py", "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
+        SERVER_PID[0] = server.pid
         try:
             wait_until_up(args.port, server)
             database = env.get("DATABASE_URL") or "SQLite"
-            print(f"database {database}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
+            print(
+                f"database {database}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
             for users in args.users:
-                run_round(args.port, migration_id, users, args.seconds)
+                run_round(args.port, migration_id, users, args.seconds, args.clients, args.think)
         finally:
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGTERM)

@@ -221,21 +221,42 @@ class UploadSlot:
 
 
 def upload_slots(migration: Migration, kind: str = "export") -> list[UploadSlot]:
+    return upload_slots_by_kind(migration, (kind,))[kind]
 
+
+def upload_slots_by_kind(migration: Migration, kinds: tuple[str, ...]) -> dict[str, list[UploadSlot]]:
+    """Each kind's slots, in the tables' order, from one query over the uploads of those kinds (and
+    one over step 2's items when the step-2 export is among them, for the tables not used)."""
     slots = {
-        key: UploadSlot(key, info.export_name, kind, why_no_job="" if info.transforms else info.why_not)
-        for key, info in TABLES.items()
-        if kind == "export" or info.transforms
+        kind: {
+            key: UploadSlot(key, info.export_name, kind, why_no_job="" if info.transforms else info.why_not)
+            for key, info in TABLES.items()
+            if kind == UploadKind.EXPORT or info.transforms
+        }
+        for kind in kinds
     }
-    uploads = ExportUpload.objects.filter(migration=migration, kind=kind).select_related("uploaded_by")
+    uploads = ExportUpload.objects.filter(migration=migration, kind__in=kinds).select_related("uploaded_by")
     for upload in uploads.order_by("table", "-version"):
-        if upload.table in slots:
-            slots[upload.table].versions.append(upload)
-    not_used = tables_not_used(migration) if kind == "export" else {}
-    for slot in slots.values():
-        slot.parts = _parts_of(slot.versions)
-        slot.not_used = not_used.get(slot.table)
-    return [slots[key] for key, _ in runbook.EXPORT_TABLES if key in slots]
+        if slot := slots[upload.kind].get(upload.table):
+            slot.versions.append(upload)
+    not_used = tables_not_used(migration) if UploadKind.EXPORT in kinds else {}
+    for kind_slots in slots.values():
+        for slot in kind_slots.values():
+            slot.parts = _parts_of(slot.versions)
+            slot.not_used = not_used.get(slot.table) if slot.kind == UploadKind.EXPORT else None
+    return {
+        kind: [found[key] for key, _ in runbook.EXPORT_TABLES if key in found]
+        for kind, found in slots.items()
+    }
+
+
+def tables_without_job() -> list[UploadSlot]:
+    """The tables no job runs for, with why (no query: the engine's catalogue says)."""
+    return [
+        UploadSlot(key, info.export_name, UploadKind.EXPORT, why_no_job=info.why_not)
+        for key, info in TABLES.items()
+        if not info.transforms
+    ]
 
 
 def _parts_of(versions: list[ExportUpload]) -> list[ExportUpload]:
@@ -421,10 +442,20 @@ def latest_results(migration: Migration) -> list[TransformJob]:
 # --- the import route (step 8) --------------------------------------------------------
 
 
+def _import_jobs(migration: Migration) -> QuerySet[TransformJob]:
+    """Successful jobs that filled a re-export: what is meant to be imported."""
+    done = TransformJob.objects.filter(migration=migration, state=JobState.SUCCEEDED)
+    return done.exclude(import_file="")
+
+
 def latest_import_job(migration: Migration, table: str) -> TransformJob | None:
     """The table's newest successful job that filled a re-export: what is meant to be imported."""
-    done = TransformJob.objects.filter(migration=migration, table=table, state=JobState.SUCCEEDED)
-    return done.exclude(import_file="").order_by("-created_at", "-id").first()
+    return _import_jobs(migration).filter(table=table).order_by("-created_at", "-id").first()
+
+
+def latest_import_jobs(migration: Migration) -> dict[str, TransformJob]:
+    """Table -> its latest_import_job(), every table in one query."""
+    return {job.table: job for job in _newest_per_table(_import_jobs(migration))}
 
 
 @dataclass
@@ -460,16 +491,21 @@ def _exported_at(uploads: list[ExportUpload]) -> datetime | None:
 
 
 def import_rows(migration: Migration, max_age, now: datetime | None = None) -> list[ImportRow]:
-    """The six imported tables in import order (a bounded number of queries per table)."""
+    """The six imported tables in import order, in four queries whatever their uploads and jobs."""
     now = now or timezone.now()
-    reexports = {s.table: s for s in upload_slots(migration, UploadKind.REEXPORT)}
-    checks = {s.table: s for s in upload_slots(migration, UploadKind.VERIFICATION)}
+    slots = upload_slots_by_kind(migration, (UploadKind.REEXPORT, UploadKind.VERIFICATION))
+    reexports = {s.table: s for s in slots[UploadKind.REEXPORT]}
+    checks = {s.table: s for s in slots[UploadKind.VERIFICATION]}
     done = set(migration.items.filter(key__startswith="init-", done=True).values_list("key", flat=True))
+    jobs = latest_import_jobs(migration)
+    verifications = {
+        v.table: v for v in _newest_per_table(ImportVerification.objects.filter(migration=migration))
+    }
     rows = []
     for table, label in runbook.TRANSFORM_TABLES:
         row = ImportRow(table, label, view_columns(table), reexports[table], checks[table])
-        row.job = latest_import_job(migration, table)
-        row.check = ImportVerification.objects.filter(migration=migration, table=table).first()
+        row.job = jobs.get(table)
+        row.check = verifications.get(table)
         row.exported_at = _exported_at(row.reexport.parts)
         row.stale = row.exported_at is not None and now - row.exported_at > max_age
         row.verified = f"init-{table}" in done
@@ -485,8 +521,8 @@ def unverified_tables(migration: Migration) -> list[str]:
 
 def import_pack_jobs(migration: Migration) -> list[TransformJob]:
     """Each imported table's latest import job, in import order."""
-    jobs = (latest_import_job(migration, table) for table in IMPORT_ORDER)
-    return [job for job in jobs if job is not None]
+    jobs = latest_import_jobs(migration)
+    return [jobs[table] for table in IMPORT_ORDER if table in jobs]
 
 
 def latest_verifications(migration: Migration) -> list[ImportVerification]:
@@ -614,10 +650,13 @@ def _part_reasons(migration: Migration, label: str, table: str, parts: list) -> 
     return reasons
 
 
-def cross_check_inputs(migration: Migration, parts: dict[str, list] | None = None) -> dict[str, list[int]]:
+def cross_check_inputs(
+    migration: Migration, parts: dict[str, list] | None = None, in_use: list[str] | None = None
+) -> dict[str, list[int]]:
     """What the cross-file check runs over: every table in use, each with its parts' ids."""
     parts = export_parts(migration) if parts is None else parts
-    return {t: [p.id for p in parts[t]] for t in sorted(tables_in_use(migration)) if t in parts}
+    in_use = tables_in_use(migration) if in_use is None else in_use
+    return {t: [p.id for p in parts[t]] for t in sorted(in_use) if t in parts}
 
 
 def unacknowledged_errors(migration: Migration, check: CrossCheck) -> list[dict]:
@@ -629,15 +668,23 @@ def unacknowledged_errors(migration: Migration, check: CrossCheck) -> list[dict]
     ]
 
 
-def step2_gate(migration: Migration) -> list[GateReason]:
-    """Every reason the step-2 sign-off (which opens the uninstall) is refused now, with a link."""
+def step2_gate(
+    migration: Migration, slots: list[UploadSlot] | None = None, check: CrossCheck | None = None
+) -> list[GateReason]:
+    """Every reason the step-2 sign-off (which opens the uninstall) is refused now, with a link.
+
+    The step-2 page passes the export slots and the latest cross-file check it read already
+    (together); without them they are read here."""
     from django.urls import reverse
 
+    if slots is None:
+        slots, check = upload_slots(migration), latest_cross_check(migration)
     labels = dict(runbook.EXPORT_TABLES)
-    parts = export_parts(migration)
-    not_used = tables_not_used(migration)
+    parts = {slot.table: slot.parts for slot in slots if slot.parts}
+    not_used = {slot.table: slot.not_used for slot in slots if slot.not_used is not None}
+    in_use = [key for key, _ in runbook.EXPORT_TABLES if key not in not_used]
     reasons: list[GateReason] = []
-    for table in tables_in_use(migration):
+    for table in in_use:
         if table not in parts:
             reasons.append(
                 GateReason(
@@ -651,11 +698,10 @@ def step2_gate(migration: Migration) -> list[GateReason]:
     for table, reason in not_used.items():
         if not reason.strip():
             reasons.append(GateReason(f"{labels[table]} is marked not used without a reason.", step_url))
-    check = latest_cross_check(migration)
     check_url = step_url + "#cross-check"
-    if not any(t in parts for t in tables_in_use(migration)):
+    if not any(t in parts for t in in_use):
         return reasons  # nothing uploaded to check (a table without parts is a reason above)
-    if check is None or check.inputs != cross_check_inputs(migration, parts):
+    if check is None or check.inputs != cross_check_inputs(migration, parts, in_use):
         reasons.append(
             GateReason("The cross-file check has not run over the current exports yet.", check_url)
         )

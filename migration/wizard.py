@@ -46,7 +46,12 @@ def step_context(membership: Membership, step: runbook.Step, progress: selectors
         "evidence": migration.evidence.filter(step=step.number).select_related("added_by"),
         "note_form": forms.NoteForm(),
         "evidence_form": forms.EvidenceForm(),
-        "signoff": migration.signoffs.filter(step=step.number).select_related("signed_by").first(),
+        # Who signed off and when: read only for a step the progress says is signed off.
+        "signoff": (
+            migration.signoffs.filter(step=step.number).select_related("signed_by").first()
+            if progress.steps[step.number - 1].signed_off
+            else None
+        ),
     }
     if step.panel and step.panel.context:
         context.update(import_string(step.panel.context)(membership))
@@ -66,12 +71,14 @@ def _upload_limit() -> dict:
 def uploads_panel(membership: Membership) -> dict:
     migration = membership.migration
     check = selectors.latest_cross_check(migration)
+    slots = selectors.upload_slots(migration)
+    signed_off = migration.signoffs.filter(step=2).exists()
     return {
-        "slots": selectors.upload_slots(migration),
+        "slots": slots,
         "cross_check": check,
         "findings": selectors.check_findings(migration, check),
         "row_limits": selectors.row_limits(check),
-        "gate_reasons": [] if migration.signoffs.filter(step=2).exists() else selectors.step2_gate(migration),
+        "gate_reasons": [] if signed_off else selectors.step2_gate(migration, slots, check),
         **_upload_limit(),
     }
 
@@ -97,16 +104,16 @@ def import_route_panel(migration) -> dict:
 
 def jobs_panel(membership: Membership) -> dict:
     migration = membership.migration
-    export_slots = selectors.upload_slots(migration)
+    job_rows = selectors.job_rows(migration)
     return {
         **import_route_panel(migration),
-        "job_rows": selectors.job_rows(migration),
+        "job_rows": job_rows,
         "party_slot": selectors.party_numbers_slot(migration),
-        "no_job_slots": [s for s in export_slots if s.why_no_job],
+        "no_job_slots": selectors.tables_without_job(),
         "not_syncing": selectors.accounts_not_syncing(migration),
         "row_limits": [
             r
-            for row in selectors.job_rows(migration)
+            for row in job_rows
             if row.latest and row.latest.summary
             for r in selectors.job_row_limits(row.latest)
         ],

@@ -163,19 +163,29 @@ TEMPLATES = [
     },
 ]
 
+# SQLite: the worker and the web server write to the same file, so wait for the lock (timeout,
+# SQLite's busy timeout) instead of failing with "database is locked". Write-ahead logging lets
+# pages read while a job writes its progress (readers and the writer no longer block each other);
+# synchronous=NORMAL is safe with it (a power cut may lose the last commits, never corrupts).
+SQLITE_OPTIONS = {
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
     if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            # The worker and the web server write to the same file: wait for
-            # the lock instead of failing with "database is locked".
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "OPTIONS": SQLITE_OPTIONS,
+            # Each web thread keeps its connection between requests, as with DATABASE_URL: opening
+            # one (and setting it up) on every request costs more than a status poll's queries.
+            "CONN_MAX_AGE": 60,
             # A file, not memory: tests run real worker processes against it.
             "TEST": {"NAME": str(VAR_DIR / "test_db.sqlite3")},
         }
