@@ -74,6 +74,7 @@ def pages(migration, job) -> dict[str, str]:
         "step 8": reverse("runbook", kwargs={**m, "step": "initialize"}),
         "job": reverse("job_detail", kwargs={**m, "job_id": job.id}),
         "job, last page": reverse("job_detail", kwargs={**m, "job_id": job.id}) + "?page=last",
+        "job, next page": reverse("job_detail", kwargs={**m, "job_id": job.id}) + "?page=2&after=1.0",
         "status.json": reverse("status_json", kwargs=m),
     }
 
