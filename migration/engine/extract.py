@@ -27,7 +27,7 @@ class RowNotes:
     the sorted row numbers and their notes as arrow text, a quarter of a dict of Python strings."""
 
     rows: np.ndarray  # int64, sorted, unique
-    notes: pa.Array  # string, one per row
+    notes: pa.Array | pa.ChunkedArray  # string, one per row
 
     @classmethod
     def from_chunks(cls, chunks: Iterable[tuple[list[int], list[str]]]) -> RowNotes:
@@ -37,18 +37,18 @@ class RowNotes:
         for chunk_rows, chunk_notes in chunks:
             rows.append(np.asarray(chunk_rows, np.int64))
             notes.append(pa.array(chunk_notes, pa.string()))
-        if not rows:
-            return cls(np.zeros(0, np.int64), pa.array([], pa.string()))
-        every = np.concatenate(rows)
+        every = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        said = pa.chunked_array(notes, pa.string())
+        if np.all(every[1:] > every[:-1]):  # the usual: in row order, one note a row; no copy
+            return cls(every, said)
         order = np.argsort(every, kind="stable")
-        every, said = every[order], pa.concat_arrays(notes).take(pa.array(order))
+        every, said = every[order], said.take(pa.array(order)).combine_chunks()
         unique, first, count = np.unique(every, return_index=True, return_counts=True)
         joined = said.take(pa.array(first))
         several = np.flatnonzero(count > 1)
-        if len(several):  # rare: a row with more than one issue
-            texts = said.to_pylist() if len(several) > len(unique) // 4 else None
+        if len(several):  # a row with more than one issue
             fixed = [
-                "; ".join(texts[a : a + n] if texts else said.slice(a, n).to_pylist())
+                "; ".join(said.slice(a, n).to_pylist())
                 for a, n in zip(first[several].tolist(), count[several].tolist(), strict=True)
             ]
             mask = np.zeros(len(unique), bool)
@@ -126,6 +126,8 @@ def _notes_of(notes: RowNotes, first: int, picked: list[int]) -> pa.Array:
         return pa.array([""] * len(rows), pa.string())
     at = np.minimum(np.searchsorted(notes.rows, rows), len(notes) - 1)
     found = notes.notes.take(pa.array(at))
+    if isinstance(found, pa.ChunkedArray):
+        found = found.combine_chunks()
     return pc.if_else(pa.array(notes.rows[at] == rows), found, "")
 
 

@@ -13,10 +13,13 @@ it go through Python). The package is written with fixed dates: the same rows gi
 from __future__ import annotations
 
 import contextlib
+import queue
 import re
+import threading
 import zipfile
 from xml.sax.saxutils import quoteattr
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,8 +33,9 @@ _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # xlsxwriter's escapes (xmlwriter._escape_control_characters): what XML cannot hold, and text
 # that Excel would read as one of its escapes.
-_NEEDS_PYTHON = r"[\x00-\x08\x0b-\x1f\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_"
-_ESCAPE_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
+_CONTROL_OR_NONCHAR = r"[\x00-\x08\x0b-\x1f\x{FFFE}\x{FFFF}]"
+# Any value needing more than its text: XML's markup, the above, or spaces to preserve.
+_SPECIAL = r"[&<>\x00-\x08\x0b-\x1f\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_|^\s|\s$"
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 
 
@@ -80,33 +84,37 @@ def column_letters(index: int) -> str:
 
 
 def _python_escape(value: str) -> str:
-    value = _ESCAPE_ESCAPE.sub(r"_x005F\1", value)
     value = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", value)
     return value.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
 
 
-def _escaped(column: pa.Array) -> pa.Array:
-    """The column's text as an inline string's XML content (nulls as empty)."""
-    text = pc.fill_null(column.cast(pa.string()), "")
-    odd = pc.match_substring_regex(text, _NEEDS_PYTHON)
+def _escaped(text: pa.Array) -> pa.Array:
+    """Text as an inline string's XML content, escaped as xlsxwriter does: Excel's own escapes
+    first (`_x0041_` -> `_x005F_x0041_`), then control characters (`\\r` -> `_x000D_`), then markup."""
+    text = pc.replace_substring_regex(text, "(_x[0-9a-fA-F]{4}_)", "_x005F\\1")
+    text = pc.replace_substring(text, "\r", "_x000D_")  # the one control character common in exports
+    odd = pc.match_substring_regex(text, _CONTROL_OR_NONCHAR)
     if pc.any(odd).as_py():
-        mask = odd.to_numpy(zero_copy_only=False)
         fixed = [_python_escape(v) for v in pc.filter(text, odd).to_pylist()]
-        text = pc.replace_with_mask(text, pa.array(mask), pa.array(fixed, pa.string()))
+        text = pc.replace_with_mask(text, odd, pa.array(fixed, pa.string()))
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         text = pc.replace_substring(text, char, entity)
     return text
 
 
 class TextXlsxWriter:
-    """An xlsx of text cells, streamed: each batch is rendered and compressed, then dropped."""
+    """An xlsx of text cells, streamed: each batch is rendered and compressed on a background
+    thread (pyarrow's kernels and zlib release the GIL, so this overlaps reading the next rows),
+    then dropped."""
 
     format = "xlsx"
 
     def __init__(self, path: str, headers: list[str], hidden: set[int], sheet_name: str = "Sheet1") -> None:
-
         self.file = AtomicFile(path)
         self.row = 0
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[tuple[int, list[pa.Array]] | None] = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._drain, name="p2c-xlsx-text-writer", daemon=True)
         try:
             self.zip = zipfile.ZipFile(self.file.tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
             for name, text in _parts(sheet_name[:31] or "Sheet1").items():
@@ -116,18 +124,8 @@ class TextXlsxWriter:
             # file's time for a file a fifth smaller.
             sheet._compresslevel = 1
             self.sheet = self.zip.open(sheet, "w", force_zip64=True)
-            cols = "".join(
-                f'<col min="{i + 1}" max="{i + 1}" width="13" hidden="1" customWidth="1"/>'
-                for i in sorted(hidden)
-            )
-            self.sheet.write(
-                (
-                    _HEAD + f'<worksheet xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheetViews><sheetView '
-                    'workbookViewId="0"/></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
-                    + (f"<cols>{cols}</cols>" if cols else "")
-                    + "<sheetData>"
-                ).encode()
-            )
+            self.sheet.write(_sheet_head(hidden).encode())
+            self._thread.start()
             self.write_rows([headers], len(headers))
         except BaseException:
             self.abort()
@@ -146,37 +144,40 @@ class TextXlsxWriter:
             self.write_columns([pa.array(column, pa.string()) for column in columns])
 
     def write_columns(self, columns: list[pa.Array]) -> None:
+        self._check()
         n = len(columns[0]) if columns else 0
-        if not n:
-            return
-        numbers = pc.cast(pa.array(range(self.row + 1, self.row + n + 1), pa.int64()), pa.string())
-        cells = [self._cells(c, column, numbers) for c, column in enumerate(columns)]
+        if n:
+            self._queue.put((self.row + 1, columns))
+            self.row += n
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._render(*item)
+                except BaseException as e:  # re-raised on the caller's thread
+                    self._error = e
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _render(self, first: int, columns: list[pa.Array]) -> None:
+        numbers = pc.cast(pa.array(range(first, first + len(columns[0])), pa.int64()), pa.string())
+        cells = [_cells(c, column, numbers) for c, column in enumerate(columns)]
         rows = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
         # The rows' XML lies end to end in the array's data buffer: written without a copy.
         offsets, data = column_bytes(rows)
         self.sheet.write(data[offsets[0] : offsets[-1]])
-        self.row += n
 
-    def _cells(self, c: int, column: pa.Array, numbers: pa.Array) -> pa.Array:
-        lengths = pc.fill_null(pc.utf8_length(column.cast(pa.string())), 0)
-        longest = pc.max(lengths).as_py() or 0
-        if longest > XLSX_MAX_CHARS:  # Excel would cut it: never lose data silently
-            raise EngineError(
-                f"a cell of column {c + 1} holds {longest:,} characters, more than an Excel cell's "
-                f"{XLSX_MAX_CHARS:,}: write a .csv output instead"
-            )
-        text = _escaped(column)
-        cell = pc.binary_join_element_wise(
-            f'<c r="{column_letters(c)}',
-            numbers,
-            '" t="inlineStr"><is><t xml:space="preserve">',
-            text,
-            "</t></is></c>",
-            "",
-        )
-        return pc.if_else(pc.equal(lengths, 0), "", cell)
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
 
     def commit(self) -> str:
+        self._stop()
+        self._check()
         self.sheet.write(b"</sheetData></worksheet>")
         self.sheet.close()
         self.zip.close()
@@ -184,10 +185,50 @@ class TextXlsxWriter:
         return sha256_of(self.file.path)
 
     def abort(self) -> None:
-        with contextlib.suppress(
-            Exception
-        ):  # a half-written package may not close; the temp file goes anyway
+        self._stop()
+        with contextlib.suppress(Exception):  # a half-written package may not close; the file goes anyway
             self.sheet.close()
         with contextlib.suppress(Exception):
             self.zip.close()
         self.file.abort()
+
+
+def _sheet_head(hidden: set[int]) -> str:
+    cols = "".join(
+        f'<col min="{i + 1}" max="{i + 1}" width="13" hidden="1" customWidth="1"/>' for i in sorted(hidden)
+    )
+    return (
+        _HEAD + f'<worksheet xmlns="{_MAIN}" xmlns:r="{_RELS}"><sheetViews><sheetView workbookViewId="0"/>'
+        '</sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+        + (f"<cols>{cols}</cols>" if cols else "")
+        + "<sheetData>"
+    )
+
+
+def _cells(c: int, column: pa.Array, numbers: pa.Array) -> pa.Array:
+    """One column's cells of a batch: an inline string each, nothing for an empty one. Most
+    values need no escape: one regex scan finds the few that do, and only they are rewritten."""
+    text = pc.fill_null(column.cast(pa.string()), "")
+    size = pc.binary_length(text)
+    if (pc.max(size).as_py() or 0) > XLSX_MAX_CHARS:  # bytes first: characters only when it may matter
+        longest = pc.max(pc.utf8_length(text)).as_py()
+        if longest > XLSX_MAX_CHARS:  # Excel would cut it: never lose data silently
+            raise EngineError(
+                f"a cell of column {c + 1} holds {longest:,} characters, more than an Excel cell's "
+                f"{XLSX_MAX_CHARS:,}: write a .csv output instead"
+            )
+    attr: pa.Array | str = ""
+    special = pc.match_substring_regex(text, _SPECIAL)
+    if pc.any(special).as_py():
+        some = pc.filter(text, special)
+        text = pc.replace_with_mask(text, special, _escaped(some))
+        # xml:space="preserve" where a space starts or ends the text, as xlsxwriter writes it.
+        spaced = pc.match_substring_regex(some, r"^\s|\s$").to_numpy(zero_copy_only=False)
+        if spaced.any():
+            flags = np.zeros(len(text), bool)
+            flags[np.flatnonzero(special.to_numpy(zero_copy_only=False))[spaced]] = True
+            attr = pc.if_else(pa.array(flags), ' xml:space="preserve"', "")
+    cell = pc.binary_join_element_wise(
+        f'<c r="{column_letters(c)}', numbers, '" t="inlineStr"><is><t', attr, ">", text, "</t></is></c>", ""
+    )
+    return pc.if_else(pc.equal(size, 0), "", cell)
