@@ -15,7 +15,8 @@ services (timed), then alternates, each in its own process, process start includ
 
 Prints each one's best time, peak RSS and the ratio (target: the job within 1.2x of the
 reference). `--issues-every-row` gives every row a company that the company rule does not map:
-one warning per row, to measure the cost of a million issues.
+one warning per row, to measure the cost of a million issues; the job's results page is then
+timed over them (first, filtered, middle and last pages: bench/issue_pages.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from issue_pages import time_pages  # noqa: E402  (bench/issue_pages.py)
 from jobs import create_database  # noqa: E402  (bench/jobs.py)
 from transform import MEASURE, make_csv  # noqa: E402  (bench/transform.py)
 
@@ -155,6 +157,8 @@ def main() -> None:
         last = TransformJob.objects.get(id=job.id)
         report_mb = last.report_json.size / 2**20
         print(f"  report JSON {report_mb:,.1f} MB; issues file {last.issues_file.size / 2**20:,.1f} MB")
+        if args.issues_every_row:  # the results page over the issues just stored
+            time_pages(user, last, repeat=5)
 
 
 if __name__ == "__main__":

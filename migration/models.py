@@ -503,7 +503,9 @@ class TransformJob(models.Model):
 class JobIssue(models.Model):
     """A row issue of a job's report, stored for filtering and paging."""
 
-    job = models.ForeignKey(TransformJob, on_delete=models.CASCADE, related_name="issues")
+    # No index of its own: jobissue_order starts with the job and serves every lookup by job;
+    # one index less to fill for each of a million issues.
+    job = models.ForeignKey(TransformJob, on_delete=models.CASCADE, related_name="issues", db_index=False)
     file = models.CharField(max_length=255, blank=True)  # an export in parts: the part's file
     row = models.PositiveIntegerField()
     guid = models.CharField(max_length=64, blank=True)

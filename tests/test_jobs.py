@@ -479,3 +479,16 @@ def test_it_reports_rows_per_second_and_time_left_of_a_running_job(client_for, m
     assert running["percent"] == 25
     assert 90 <= running["rows_per_second"] <= 100
     assert 29 <= running["seconds_left"] <= 31
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY and ANALYZE: PostgreSQL only")
+def test_it_analyses_the_issues_table_once_a_big_copy_commits(
+    migration, consultant, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(jobs, "ANALYZE_AFTER_ISSUES", 1)
+    analysed = []
+    monkeypatch.setattr(jobs, "_analyze", analysed.append)
+    upload_inspected(migration, consultant, "account.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    assert job.issues.exists() and analysed == ['"migration_jobissue"']

@@ -111,6 +111,8 @@ def test_it_keeps_every_temporary_file_of_a_job_in_its_attempt_folder(
         return transform(table, main, output, *args, **kwargs)
 
     monkeypatch.setattr(engine, "transform_file", watching)
+    # The xlsx review copy asked for: xlsxwriter writes it, with its row files.
+    TransformJob.objects.filter(id=job.id).update(run_settings={**job.run_settings, "review_xlsx": True})
     jobs.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.message

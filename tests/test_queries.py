@@ -78,6 +78,7 @@ def pages(migration, job) -> dict[str, str]:
         **steps,
         "job (its results)": reverse("job_detail", kwargs={**m, "job_id": job.id}),
         "job, last page": reverse("job_detail", kwargs={**m, "job_id": job.id}) + "?page=last",
+        "job, next page": reverse("job_detail", kwargs={**m, "job_id": job.id}) + "?page=2&after=1.0",
         "upload": reverse("upload_detail", kwargs={**m, "upload_id": upload.id}),
         "activity": reverse("activity_log", kwargs=m),
         "members": reverse("members", kwargs=m),

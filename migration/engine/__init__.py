@@ -46,7 +46,7 @@ Every fatal problem is an ``EngineError`` whose message is one line saying what 
 
 from .check import CheckResult, check_exports, find_exports
 from .errors import EngineError
-from .extract import write_rows
+from .extract import RowNotes, write_rows
 from .inspect import Inspection, inspect_file
 from .options import (
     COUNTRY_MODES,
@@ -113,6 +113,7 @@ __all__ = [
     "Reconciliation",
     "RelationshipTypeRule",
     "Report",
+    "RowNotes",
     "Table",
     "TransformSettings",
     "Triage",

@@ -10,11 +10,58 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .reading import ISSUES_COLUMN, Batch, Source, cell_text, open_source
 from .writing import open_writer
+from .xlsx_text import TextXlsxWriter
+
+
+@dataclass
+class RowNotes:
+    """Data row -> what is wrong in it (the issues file's last column), for a million rows:
+    the sorted row numbers and their notes as arrow text, a quarter of a dict of Python strings."""
+
+    rows: np.ndarray  # int64, sorted, unique
+    notes: pa.Array | pa.ChunkedArray  # string, one per row
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[tuple[list[int], list[str]]]) -> RowNotes:
+        """From (rows, notes) chunks in any order; a row's several notes joined with "; " in the
+        order given."""
+        rows, notes = [], []
+        for chunk_rows, chunk_notes in chunks:
+            rows.append(np.asarray(chunk_rows, np.int64))
+            notes.append(pa.array(chunk_notes, pa.string()))
+        every = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        said = pa.chunked_array(notes, pa.string())
+        if np.all(every[1:] > every[:-1]):  # the usual: in row order, one note a row; no copy
+            return cls(every, said)
+        order = np.argsort(every, kind="stable")
+        every, said = every[order], said.take(pa.array(order)).combine_chunks()
+        unique, first, count = np.unique(every, return_index=True, return_counts=True)
+        joined = said.take(pa.array(first))
+        several = np.flatnonzero(count > 1)
+        if len(several):  # a row with more than one issue
+            fixed = [
+                "; ".join(said.slice(a, n).to_pylist())
+                for a, n in zip(first[several].tolist(), count[several].tolist(), strict=True)
+            ]
+            mask = np.zeros(len(unique), bool)
+            mask[several] = True
+            joined = pc.replace_with_mask(joined, pa.array(mask), pa.array(fixed, pa.string()))
+        return cls(unique, joined)
+
+    @classmethod
+    def from_mapping(cls, notes: Mapping[int, str]) -> RowNotes:
+        return cls.from_chunks([(list(notes), list(notes.values()))])
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def picked_rows(source: Source, wanted: list[int]) -> Iterator[tuple[Batch, list[int]]]:
@@ -39,7 +86,7 @@ def write_rows(
     rows: Iterable[int],
     *,
     as_text: bool = False,
-    notes: Mapping[int, str] | None = None,
+    notes: Mapping[int, str] | RowNotes | None = None,
 ) -> int:
     """Write the data rows numbered `rows` (1 = first row under the header); returns how many.
 
@@ -47,16 +94,22 @@ def write_rows(
     `notes`: row number -> what is wrong in it, written in a last column (`ISSUES_COLUMN`) that
     the readers leave out when the fixed file comes back.
     """
-    wanted = sorted(set(rows))
+    wanted = np.unique(np.fromiter(rows, np.int64)).tolist()
+    if notes is not None and not isinstance(notes, RowNotes):
+        notes = RowNotes.from_mapping(notes)
     source = open_source(input_path)
     headers = [*source.headers, ISSUES_COLUMN] if notes is not None else source.headers
-    writer = open_writer(os.fspath(output_path), headers, source.hidden, "Issues")
+    output_path = os.fspath(output_path)
+    if as_text and output_path.lower().endswith(".xlsx"):  # text cells: rendered a batch at a time
+        writer = TextXlsxWriter(output_path, headers, source.hidden, "Issues")
+    else:
+        writer = open_writer(output_path, headers, source.hidden, "Issues")
     written = 0
     try:
         for batch, picked in picked_rows(source, wanted):
             first = batch.start + 1
             if picked:
-                said = None if notes is None else [notes.get(first + i, "") for i in picked]
+                said = None if notes is None else _notes_of(notes, first, picked)
                 _write_picked(writer, batch, picked, len(source.headers), as_text, said)
                 written += len(picked)
         writer.commit()
@@ -66,16 +119,25 @@ def write_rows(
     return written
 
 
-def _write_picked(
-    writer, batch, picked: list[int], width: int, as_text: bool, said: list[str] | None
-) -> None:
+def _notes_of(notes: RowNotes, first: int, picked: list[int]) -> pa.Array:
+    """The picked rows' notes; a wanted row without a note has an empty one."""
+    rows = np.asarray(picked, np.int64) + first
+    if not len(notes):
+        return pa.array([""] * len(rows), pa.string())
+    at = np.minimum(np.searchsorted(notes.rows, rows), len(notes) - 1)
+    found = notes.notes.take(pa.array(at))
+    if isinstance(found, pa.ChunkedArray):
+        found = found.combine_chunks()
+    return pc.if_else(pa.array(notes.rows[at] == rows), found, "")
+
+
+def _write_picked(writer, batch, picked: list[int], width: int, as_text: bool, said: pa.Array | None) -> None:
     extra = [] if said is None else [said]
     if batch.arrow is not None:  # CSV: already text
         taken = batch.arrow.take(pa.array(picked, pa.int64()))
-        notes = [pa.array(column, pa.string()) for column in extra]
-        writer.write_columns([taken.column(i) for i in range(width)] + notes)
+        writer.write_columns([taken.column(i) for i in range(width)] + extra)
         return
     rows = [[cell_text(v) for v in batch.rows[i]] if as_text else list(batch.rows[i]) for i in picked]
     if said is not None:
-        rows = [[*row[:width], note] for row, note in zip(rows, said, strict=True)]
+        rows = [[*row[:width], note] for row, note in zip(rows, said.to_pylist(), strict=True)]
     writer.write_rows(rows, width + len(extra))

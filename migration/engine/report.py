@@ -288,7 +288,10 @@ class Report:
         `issues_truncated` says so); the whole list then goes to `write_issues_csv`.
         """
         kept: Counter[str] = Counter()
-        truncated = False
+        counts = self.issues.counts
+        truncated = first_per_code is not None and any(n > first_per_code for n in counts.values())
+        # Every code's first issues kept: the rest of a million issues need not be walked.
+        enough = {code: min(n, first_per_code) for code, n in counts.items()} if first_per_code else None
         tmp = f"{os.fspath(path)}.part"
         try:
             with open(tmp, "w", encoding="utf-8") as f:
@@ -296,8 +299,9 @@ class Report:
                 f.write(head[:-2] + ',\n "issues": [')
                 n = 0
                 for issue in self.issues.iter_dicts():
-                    if first_per_code is not None and kept[issue["code"]] >= first_per_code:
-                        truncated = True
+                    if enough is not None and kept[issue["code"]] >= first_per_code:
+                        if all(kept[code] >= n for code, n in enough.items()):
+                            break
                         continue
                     kept[issue["code"]] += 1
                     f.write(("," if n else "") + "\n  " + json.dumps(issue, ensure_ascii=False))

@@ -169,8 +169,11 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
         id=job_id,
         migration_id=migration_id,
     )
-    severity, code = request.GET.get("severity", ""), request.GET.get("code", "")
-    page = selectors.job_issue_page(job, severity=severity, code=code, page=request.GET.get("page"))
+    asked = selectors.IssueQuery(
+        **{k: request.GET.get(k, "") for k in ("severity", "code", "page", "after", "before")}
+    )
+    page = selectors.job_issue_page(job, asked)
+    severity, code = asked.severity, asked.code
     context = {
         "migration": membership.migration,
         "membership": membership,

@@ -235,3 +235,39 @@ def _rows_of(batch, width):
     if batch.arrow is not None:
         return [[batch.arrow.column(i)[r].as_py() for i in range(width)] for r in range(batch.num_rows)]
     return batch.rows
+
+
+def test_it_writes_the_issues_file_in_text_cells_only(tmp_path):
+    """Formula-like text stays text: an inline string, never a formula, whatever the batch writer."""
+    from migration.engine import write_rows
+
+    rows = order_rows(3)
+    rows[1][4] = '=HYPERLINK("http://evil.example","Click")'
+    source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    issues = tmp_path / "issues.xlsx"
+    write_rows(source, issues, [2, 3], as_text=True, notes={2: "Warning, Name: formula-like", 3: ""})
+    sheet = zipfile.ZipFile(issues).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and 't="inlineStr"' in sheet
+    back = read_xlsx(issues)
+    assert back[1][4] == '=HYPERLINK("http://evil.example","Click")' and back[1][2] == "1/3/2021 6:30 AM"
+    assert [row[0] for row in back[1:]] == [rows[1][0], rows[2][0]] and back[2][-1] is None
+
+
+def test_it_refuses_a_cell_longer_than_excel_takes_in_the_issues_file(tmp_path):
+    from migration.engine import EngineError, write_rows
+
+    rows = order_rows(1)
+    rows[0][4] = "x" * 32768
+    source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    with pytest.raises(EngineError, match="32,767"):
+        write_rows(source, tmp_path / "issues.xlsx", [1], as_text=True, notes={1: "Warning"})
+    assert not list(tmp_path.glob("*.part")) and not (tmp_path / "issues.xlsx").exists()
+
+
+def test_it_keeps_row_notes_sorted_with_a_row_s_several_notes_joined_in_order():
+    from migration.engine import RowNotes
+
+    notes = RowNotes.from_chunks([([5, 2, 5], ["a", "b", "c"]), ([], []), ([2, 9], ["d", "e"])])
+    assert notes.rows.tolist() == [2, 5, 9] and notes.notes.to_pylist() == ["b; d", "a; c", "e"]
+    assert len(RowNotes.from_chunks([])) == 0
+    assert RowNotes.from_mapping({3: "x", 1: "y"}).notes.to_pylist() == ["y", "x"]

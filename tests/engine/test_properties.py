@@ -128,3 +128,30 @@ def test_it_leaves_every_input_cell_of_an_order_unchanged(tmp_path_factory, rows
 def column_of(rows, name):
     i = rows[0].index(name)
     return [r[i] for r in rows[1:]]
+
+
+# Any text, with what the XML needs escaped: markup, control characters, Excel's _xHHHH_ escapes.
+ANY_TEXT = st.lists(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6)
+    | st.sampled_from(["_x0041_", "_x00", "&amp;", "<b>", "\r\n", "\x01", "=1+1", " "]),
+    max_size=4,
+).map("".join)
+
+
+@FAST
+@given(
+    rows=st.lists(st.lists(st.one_of(st.none(), ANY_TEXT), min_size=4, max_size=4), min_size=1, max_size=8)
+)
+def test_it_writes_text_cells_as_xlsxwriter_does(tmp_path_factory, rows):
+    """The issues file's batch writer and xlsxwriter give the same cells, as Excel reads them."""
+    from migration.engine.writing import XlsxWriter
+    from migration.engine.xlsx_text import TextXlsxWriter
+
+    tmp = tmp_path_factory.mktemp("p")
+    read = []
+    for cls in (XlsxWriter, TextXlsxWriter):
+        writer = cls(str(tmp / f"{cls.__name__}.xlsx"), HEADERS, {0}, "Issues")
+        writer.write_rows(rows, len(HEADERS))
+        writer.commit()
+        read.append(read_xlsx(tmp / f"{cls.__name__}.xlsx"))
+    assert read[1] == read[0]
