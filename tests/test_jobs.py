@@ -481,8 +481,7 @@ def test_it_reports_rows_per_second_and_time_left_of_a_running_job(client_for, m
     assert 29 <= running["seconds_left"] <= 31
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY and ANALYZE: PostgreSQL only")
-def test_it_analyses_the_issues_table_once_a_big_copy_commits(
+def test_it_analyses_the_issues_table_once_a_big_copy_commits_on_postgresql(
     migration, consultant, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr(jobs, "ANALYZE_AFTER_ISSUES", 1)
@@ -491,4 +490,6 @@ def test_it_analyses_the_issues_table_once_a_big_copy_commits(
     upload_inspected(migration, consultant, "account.csv")
     with django_capture_on_commit_callbacks(execute=True):
         job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
-    assert job.issues.exists() and analysed == ['"migration_jobissue"']
+    assert job.issues.exists()
+    # PostgreSQL plans from statistics that a bulk COPY leaves stale; SQLite's planner needs none.
+    assert analysed == (['"migration_jobissue"'] if connection.vendor == "postgresql" else [])
