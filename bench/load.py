@@ -148,8 +148,10 @@ class User:
             except (http.client.HTTPException, OSError) as e:
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-                # A kept-alive connection the server closed meanwhile: a browser sends a GET again.
-                if attempt == 2 or method != "GET" or not isinstance(e, http.client.RemoteDisconnected):
+                # A kept-alive connection the server closed meanwhile (gunicorn closes idle ones
+                # after 2 s): a browser sends the GET again on a new one, unseen by its user.
+                closed = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+                if attempt == 2 or method != "GET" or not isinstance(e, closed):
                     raise
                 self.retries += 1
         data = response.read()
