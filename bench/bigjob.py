@@ -22,6 +22,7 @@ timed over them (first, filtered, middle and last pages: bench/issue_pages.py).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--runs", type=int, default=2, help="best of N alternating runs (default 2)")
     ap.add_argument("--dir", default="/tmp/p2c-bench", help="where the generated CSV is kept")
     ap.add_argument("--issues-every-row", action="store_true", help="one warning on every row")
+    ap.add_argument("--json", help="also write the figures here (bench/scale.py reads them)")
     return ap.parse_args()
 
 
@@ -157,8 +159,14 @@ def main() -> None:
         last = TransformJob.objects.get(id=job.id)
         report_mb = last.report_json.size / 2**20
         print(f"  report JSON {report_mb:,.1f} MB; issues file {last.issues_file.size / 2**20:,.1f} MB")
-        if args.issues_every_row:  # the results page over the issues just stored
-            time_pages(user, last, repeat=5)
+        pages = time_pages(user, last, repeat=5) if args.issues_every_row else {}  # over those issues
+        if args.json:
+            figures = {
+                "rows": args.rows, "database": "PostgreSQL" if env.get("DATABASE_URL") else "SQLite",
+                "job_s": j_s, "job_mb": j_mb, "reference_s": r_s, "reference_mb": r_mb, "issues": issues,
+                "upload_s": upload_s, "inspection_s": inspect_s, "results_page_ms": pages,
+            }  # fmt: skip
+            Path(args.json).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

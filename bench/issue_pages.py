@@ -63,8 +63,9 @@ def page_cases(job) -> dict[str, str]:
     return cases
 
 
-def time_pages(user, job, repeat: int) -> None:
-    """Print the median and worst time of each results page kind, `repeat` requests each."""
+def time_pages(user, job, repeat: int) -> dict[str, float]:
+    """Print the median and worst time of each results page kind, `repeat` requests each; the
+    medians by page kind."""
     from django.conf import settings
     from django.test import Client, override_settings
 
@@ -75,16 +76,17 @@ def time_pages(user, job, repeat: int) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     with override_settings(STORAGES=plain):
-        _time_pages(Client(HTTP_HOST="localhost"), user, job, repeat)
+        return _time_pages(Client(HTTP_HOST="localhost"), user, job, repeat)
 
 
-def _time_pages(client, user, job, repeat: int) -> None:
+def _time_pages(client, user, job, repeat: int) -> dict[str, float]:
     from django.urls import reverse
 
     client.force_login(user)
     url = reverse("job_detail", kwargs={"migration_id": job.migration_id, "job_id": job.id})
     print(f"  results page of job #{job.id} ({sum(job.summary['issue_counts'].values()):,} issues), "
           f"median / worst of {repeat} requests (target < {TARGET_MS} ms):")  # fmt: skip
+    medians = {}
     for name, query in page_cases(job).items():
         took = []
         for _ in range(repeat):
@@ -95,6 +97,8 @@ def _time_pages(client, user, job, repeat: int) -> None:
                 raise SystemExit(f"{name}: HTTP {response.status_code}")
         flag = "" if statistics.median(took) < TARGET_MS else "  over target"
         print(f"    {name:40} {statistics.median(took):7.1f} ms  {max(took):7.1f} ms{flag}")
+        medians[name] = statistics.median(took)
+    return medians
 
 
 def make_job(issues: int):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing as mp
 import os
 import random
@@ -60,6 +61,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=30, help="length of each round (default 30)")
     ap.add_argument("--port", type=int, default=8711)
     ap.add_argument("--think", type=float, default=0, help="mean seconds between requests (default 0)")
+    ap.add_argument("--json", help="also write the figures here (bench/scale.py reads them)")
     ap.add_argument(
         "--clients", type=int, default=os.cpu_count() or 1, help="client processes (default: one per core)"
     )
@@ -234,9 +236,7 @@ def run_users(port: int, plan: list, names: list[str], barrier, seconds: float, 
     out.put((dict(timings), errors, time.process_time() - cpu))
 
 
-def run_round(
-    port: int, migration_id: int, users: int, seconds: float, clients: int, think: float
-) -> dict[str, list[float]]:
+def run_round(port: int, migration_id: int, users: int, seconds: float, clients: int, think: float) -> dict:
     """N users spread over `clients` processes (threads in one Python process would queue on its
     lock and count that wait as the server's), all timed over the same `seconds`."""
     clients = max(1, min(clients, users))
@@ -265,8 +265,7 @@ def run_round(
         errors += failed
         cpu_end["client"] = cpu_end.get("client", 0.0) + client_cpu
     cpu["client"] = 0.0
-    report(users, wall, timings, errors, cpu, cpu_end)
-    return timings
+    return report(users, wall, timings, errors, cpu, cpu_end)
 
 
 def tree_cpu(root: int) -> float:
@@ -288,7 +287,8 @@ def cpu_now() -> dict[str, float]:
     return {"server": tree_cpu(SERVER_PID[0]), "machine": machine_busy()}
 
 
-def report(users, wall, timings, errors, cpu, cpu_end) -> None:
+def report(users, wall, timings, errors, cpu, cpu_end) -> dict:
+    """Print the round's figures; return them (requests/s, errors, p50/p95/p99 per page kind)."""
     requests = sum(len(v) for k, v in timings.items() if k != "sign-in")
     used = {k: cpu_end[k] - cpu[k] for k in cpu}
     others = max(0.0, used["machine"] - used["server"] - used["client"])
@@ -297,15 +297,18 @@ def report(users, wall, timings, errors, cpu, cpu_end) -> None:
         f"server {used['server'] / wall:.2f}, client {used['client'] / wall:.2f}, others {others / wall:.2f} "
         f"cores; {1000 * used['server'] / max(requests, 1):.1f} ms server CPU per request"
     )
+    figures: dict = {"requests_per_s": requests / wall, "errors": len(errors), "p50_ms": {}, "p95_ms": {}}
     for kind in ("sign-in", "dashboard", "step 2", "step 8", "status.json"):
         values = timings.get(kind)
         if values:
             ms = [1000 * v for v in values]
             p50, p95, p99 = (percentile(ms, q) for q in (0.50, 0.95, 0.99))
             print(f"  {kind:<12} n={len(ms):<6} p50 {p50:6.0f} ms  p95 {p95:6.0f} ms  p99 {p99:6.0f} ms")
+            figures["p50_ms"][kind], figures["p95_ms"][kind] = p50, p95
     for error in sorted(set(errors))[:5]:
         print(f"  error: {error}")
     sys.stdout.flush()
+    return figures
 
 
 def wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60) -> None:
@@ -350,8 +353,13 @@ def main() -> None:
                 f"database {database}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
-            for users in args.users:
-                run_round(args.port, migration_id, users, args.seconds, args.clients, args.think)
+            rounds = {
+                users: run_round(args.port, migration_id, users, args.seconds, args.clients, args.think)
+                for users in args.users
+            }
+            if args.json:
+                figures = {"database": database, "think": args.think, "rounds": rounds}
+                Path(args.json).write_text(json.dumps(figures, indent=1))
         finally:
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGTERM)

@@ -10,7 +10,9 @@ Runs, one after the other (never side by side: they would measure each other):
 - issues:  bench/bigjob.py --issues-every-row: the same with an issue on every row (worker memory,
            results page);
 - jobs:    bench/jobs.py: jobs per minute with two Celery workers against one (Redis, PostgreSQL);
-- load:    bench/load.py: 50 simultaneous users, embedded (SQLite) and on PostgreSQL.
+- load:    bench/load.py: 50 simultaneous users at a browser's pace (a request every 1.5 s, as
+           uploads.js polls while jobs run), embedded (SQLite) and on PostgreSQL; and with no
+           think time at all (the worst case), embedded.
 
 Each script prints its own figures as it goes; the table at the end puts every target beside its
 reference and what this run measured. `--quick` runs small sizes (a check that everything runs,
@@ -57,12 +59,18 @@ def commands(args: argparse.Namespace) -> dict[str, list[tuple[list[str], dict[s
     if quick:
         engine += ["--xlsx-rows", "5000"]
     users = ["--users", "10", "--seconds", "5"] if quick else ["--users", "50", "--seconds", "30"]
+    # A browser on step 8 polls every 1.5 s while jobs run (uploads.js): that pace, and none at all.
+    browser, flat_out = ["--think", "1.5"], ["--think", "0"]
     return {
         "engine": [(engine, embedded)],
         "bigjob": [(["bigjob.py", *rows, *runs], embedded)],
         "issues": [(["bigjob.py", "--issues-every-row", *rows, "--runs", "1"], postgres)],
         "jobs": [(["jobs.py", *(["--jobs", "4", "--rows", "5000"] if quick else [])], postgres)],
-        "load": [(["load.py", *users], embedded), (["load.py", *users, "--port", "8712"], postgres)],
+        "load": [
+            (["load.py", *users, *browser], embedded),
+            (["load.py", *users, *browser, "--port", "8712"], postgres),
+            (["load.py", *users, *flat_out, "--port", "8713"], embedded),
+        ],
     }
 
 
@@ -178,7 +186,9 @@ def rows_of_table(figures: dict[str, list[dict]]) -> list[tuple[str, str, str, s
         for users, round_ in load["rounds"].items():
             worst = max(round_["p95_ms"][kind] for kind in round_["p95_ms"] if kind != "sign-in")
             table.append((
-                f"pages at {users} users, {load['database']}", "p95 < 150 ms, 0 errors",
+                f"pages at {users} users, {load['database']}, "
+                + (f"a request every {load['think']} s" if load["think"] else "no think time"),
+                "p95 < 150 ms, 0 errors",
                 f"p95 {worst:.0f} ms (worst page), {round_['errors']} errors",
                 f"{round_['requests_per_s']:.0f} req/s",
                 "met" if worst < 150 and not round_["errors"] else "NOT met",
