@@ -358,7 +358,8 @@ def main() -> None:
                 for users in args.users
             }
             if args.json:
-                figures = {"database": database, "think": args.think, "rounds": rounds}
+                kind = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+                figures = {"database": kind, "think": args.think, "rounds": rounds}
                 Path(args.json).write_text(json.dumps(figures, indent=1))
         finally:
             if server.poll() is None:

@@ -154,7 +154,13 @@ def rows_of_table(figures: dict[str, list[dict]]) -> list[tuple[str, str, str, s
         )
     for job in figures.get("issues", []):
         table.append(
-            _ratio_row("job, an issue on every row", job["job_s"], job["reference_s"], "p2c_transform", None)
+            _ratio_row(
+                f"job, an issue on each of {job['rows']:,} rows",
+                job["job_s"],
+                job["reference_s"],
+                "p2c_transform",
+                None,
+            )
         )
         mb = job["job_mb"]
         table.append(
