@@ -15,7 +15,7 @@ ifeq ($(origin P2C_VAR_DIR),undefined)
 test test-fast: export P2C_VAR_DIR := $(CURDIR)/var/test
 endif
 
-.PHONY: setup run test test-fast system-packages lint format bench bench-jobs bench-stack compose-smoke clean
+.PHONY: setup run test test-fast system-packages lint format bench bench-jobs bench-scale bench-stack compose-smoke clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -62,6 +62,11 @@ bench: setup
 
 bench-jobs: setup
 	$(BIN)/python bench/jobs.py
+
+# Issue 11's targets in one run, each beside its reference (about 15 minutes; needs PostgreSQL
+# and Redis as .ci/run starts them for jobs and the PostgreSQL rounds).
+bench-scale: setup
+	$(BIN)/python bench/scale.py
 
 # Why the hot path uses pyarrow, calamine and XlsxWriter rather than pandas and openpyxl.
 bench-stack: setup
