@@ -29,6 +29,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +92,9 @@ def setup(env: dict[str, str], export: Path, issues_every_row: bool):
     from migration.services import uploads
     from migration.services.migrations import LegalEntityData, migration_create
 
-    user = get_user_model().objects.create_user(username="bench", password="bench-password-11")
+    user = get_user_model().objects.create_user(
+        username=f"bench-{uuid.uuid4().hex[:8]}", password="bench-password-11"
+    )
     migration = migration_create(
         creator=user, name="Bench big job", customer="Contoso Ltd",
         legal_entities=[LegalEntityData("USMF", "Contoso US"), LegalEntityData("DEMF", "Contoso DE")],

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +112,9 @@ def make_job(issues: int):
     from migration.services import jobs
     from migration.services.migrations import LegalEntityData, migration_create
 
-    user = get_user_model().objects.create_user(username="bench", password="bench-password-11")
+    user = get_user_model().objects.create_user(
+        username=f"bench-{uuid.uuid4().hex[:8]}", password="bench-password-11"
+    )
     migration = migration_create(
         creator=user, name="Bench issue pages", customer="Contoso Ltd",
         legal_entities=[LegalEntityData("USMF", "Contoso US")],
