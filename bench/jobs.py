@@ -70,6 +70,7 @@ def bench_env(folder: Path) -> dict[str, str]:
         MEDIA_ROOT=str(folder / "media"),
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        P2C_UPLOADS_PER_MINUTE="1000",  # one user uploads every round's exports within a minute
     )
     return env
 
