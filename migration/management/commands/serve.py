@@ -114,10 +114,12 @@ class Command(BaseCommand):
 
 
 def _web_command(port: int) -> list[str]:
-    # One process per core (at least two) with a few threads each: page views
-    # are short and mostly wait on the database. Overridable for small boxes.
-    processes = env_int("P2C_WEB_PROCESSES", max(2, os.cpu_count() or 1), minimum=1)
-    threads = env_int("P2C_WEB_THREADS", 4, minimum=1)
+    # Pages spend their time in Python (the ORM, templates), not waiting: threads of one process
+    # queue on its interpreter lock. So gunicorn's advice, two processes per core plus one, with
+    # two threads each for database round trips (bench/load.py at 50 users on 2 cores: the light
+    # pages' p95 about halves against 2 x 4). Overridable for small or shared boxes.
+    processes = env_int("P2C_WEB_PROCESSES", 2 * (os.cpu_count() or 1) + 1, minimum=1)
+    threads = env_int("P2C_WEB_THREADS", 2, minimum=1)
     return [
         *(sys.executable, "-m", "gunicorn", "p2cwizard.wsgi"),
         *("--bind", f"127.0.0.1:{port}", "--workers", str(processes), "--threads", str(threads)),
