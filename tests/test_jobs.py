@@ -493,3 +493,39 @@ def test_it_analyses_the_issues_table_once_a_big_copy_commits_on_postgresql(
     assert job.issues.exists()
     # PostgreSQL plans from statistics that a bulk COPY leaves stale; SQLite's planner needs none.
     assert analysed == (['"migration_jobissue"'] if connection.vendor == "postgresql" else [])
+
+
+def test_it_stores_every_issue_as_the_report_says_it_awkward_text_included(migration, consultant, tmp_path):
+    """Issues go to the database in bulk (COPY on PostgreSQL): quotes, commas, line breaks and
+    non-Latin text arrive as the report has them, cut to the columns' widths."""
+    with open(SAMPLES / "order.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    name = rows[0].index("Name")
+    awkward = ['=SUM(1,2) "quoted"', "+a\r\nb, c", "@株式会社", "-" + "x" * 600]
+    for row, text in zip(rows[1:], awkward, strict=False):
+        row[name] = text
+    source = tmp_path / "order.csv"
+    with open(source, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    upload_inspected(migration, consultant, str(source), table="order")
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    assert job.state == JobState.SUCCEEDED, job.message
+    stored = list(
+        job.issues.order_by("id").values_list("row", "guid", "column", "severity", "code", "message")
+    )
+    listed = [
+        (int(i["row"]), i["guid"], i["column"], i["severity"], i["code"], i["message"][:500])
+        for i in csv.DictReader(io.StringIO(job.issue_list.read().decode("utf-8-sig")))
+    ]
+    report = json.loads(job.report_json.read())  # its first issues, written one dict at a time
+    said = [
+        (i["row"], i.get("guid") or "", i["column"], i["severity"], i["code"], i["message"][:500])
+        for i in report["issues"]
+    ]
+    assert stored == listed and len(stored) == sum(report["issue_counts"].values())
+    assert said and all(issue in stored for issue in said)
+    formula = [m for *_, code, m in stored if code == "formula_like_text"]
+    assert (
+        len(formula) == 4 and any('"quoted"' in m for m in formula) and any("株式会社" in m for m in formula)
+    )
+    assert any("\r\n" in m or "\\r\\n" in m for m in formula)

@@ -46,7 +46,7 @@ Every fatal problem is an ``EngineError`` whose message is one line saying what 
 
 from .check import CheckResult, check_exports, find_exports
 from .errors import EngineError
-from .extract import RowNotes, write_rows
+from .extract import RowNotes, row_notes, write_rows
 from .inspect import Inspection, inspect_file
 from .options import (
     COUNTRY_MODES,
@@ -63,7 +63,7 @@ from .packs import IMPORT_ORDER, PackFile, PackPart, split_for_import, write_man
 from .parts import column_difference, part_output_name, transform_parts
 from .party_numbers import load_party_numbers
 from .reading import SAMPLE_BYTES, check_csv_head
-from .report import STEP2_ONLY_CODES, Report
+from .report import STEP2_ONLY_CODES, Report, csv_rows
 from .schema import Table
 from .tables import ISSUE_CODES, TABLES
 from .transform import transform_file
@@ -121,11 +121,13 @@ __all__ = [
     "check_csv_head",
     "check_exports",
     "column_difference",
+    "csv_rows",
     "find_exports",
     "inspect_file",
     "load_party_numbers",
     "part_output_name",
     "reconcile_sync",
+    "row_notes",
     "split_for_import",
     "table_columns",
     "transform_file",

@@ -64,6 +64,27 @@ class RowNotes:
         return len(self.rows)
 
 
+def row_notes(issues, file: str | None = None, exclude: frozenset[str] = frozenset()) -> RowNotes:
+    """Data row -> what is wrong in it, in words ("Warning, Currency: ..."): the issues file's last
+    column. `file`: only the rows of that part; `exclude`: codes whose rows are another file's.
+    Built from the issues' arrow tables: a million notes never are Python strings."""
+    skip = pa.array(sorted(exclude), pa.string())
+
+    def chunks() -> Iterator[tuple[np.ndarray, pa.Array]]:
+        for table in issues.iter_tables():
+            keep = pc.invert(pc.is_in(table["code"], value_set=skip))
+            if file is not None:  # an issue naming no file is the one file's
+                keep = pc.and_(keep, pc.fill_null(pc.equal(table["file"], file), True))
+            kept = table.filter(keep)
+            column = kept["column"]
+            where = pc.if_else(pc.equal(column, ""), "", pc.binary_join_element_wise(column, ": ", ""))
+            severity = pc.utf8_capitalize(kept["severity"])
+            notes = pc.binary_join_element_wise(severity, ", ", where, kept["message"], "")
+            yield kept["row"].to_numpy(), notes.combine_chunks()
+
+    return RowNotes.from_chunks(chunks())
+
+
 def picked_rows(source: Source, wanted: list[int]) -> Iterator[tuple[Batch, list[int]]]:
     """Each batch with the positions in it of the `wanted` data rows (sorted, 1 = first row under
     the header); stops reading once the last wanted row is passed."""

@@ -6,7 +6,6 @@ values) so that a million warnings cost tens of MB, not a list of dicts.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections import Counter
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from .schema import Issue
 
@@ -130,9 +130,8 @@ class IssueLog:
         for chunk in self.iter_chunks():
             yield from chunk
 
-    def iter_chunks(self, size: int = 20_000) -> Iterator[list[dict[str, Any]]]:
-        """The issues as iter_dicts gives them, `size` at a time: only one chunk is ever held as
-        Python objects, so a million issues cost their arrow arrays, not a million dicts."""
+    def _ordered(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(block, position in it, part) of each issue in report order, `size` issues at a time."""
         if not self.blocks:
             return
         lengths = [len(b.rows) for b in self.blocks]
@@ -147,7 +146,12 @@ class IssueLog:
         del rows, rank
         for start in range(0, len(order), size):
             picked = order[start : start + size]
-            blocks, positions = block_of[picked], pos_in[picked]
+            yield block_of[picked], pos_in[picked], parts[picked]
+
+    def iter_chunks(self, size: int = 20_000) -> Iterator[list[dict[str, Any]]]:
+        """The issues as iter_dicts gives them, `size` at a time: only one chunk is ever held as
+        Python objects, so a million issues cost their arrow arrays, not a million dicts."""
+        for blocks, positions, parts in self._ordered(size):
             lists = {}
             for b in np.unique(blocks):
                 at = positions[blocks == b]
@@ -155,10 +159,55 @@ class IssueLog:
                 lists[int(b)] = dict(zip(at.tolist(), found, strict=True))
             yield [
                 self._issue_dict(self.blocks[b], lists[b][j], part)
-                for b, j, part in zip(
-                    blocks.tolist(), positions.tolist(), parts[picked].tolist(), strict=True
-                )
+                for b, j, part in zip(blocks.tolist(), positions.tolist(), parts.tolist(), strict=True)
             ]
+
+    def iter_tables(self, size: int = 100_000) -> Iterator[pa.Table]:
+        """The issues in report order as arrow tables of ISSUE_COLUMNS, `size` rows each: what the
+        issue list and the database take, with no Python object per issue but its message."""
+        for blocks, positions, parts in self._ordered(size):
+            pieces, where = [], []
+            for b in np.unique(blocks):
+                mine = np.flatnonzero(blocks == b)
+                pieces.append(self._block_table(self.blocks[b], positions[mine], parts[mine]))
+                where.append(mine)
+            back = np.argsort(np.concatenate(where), kind="stable")  # to report order
+            yield pa.concat_tables(pieces).take(pa.array(back))
+
+    def iter_records(self, size: int, widths: dict[str, int]) -> Iterator[pa.Table]:
+        """iter_tables for a database's columns: text cut to `widths` (characters), none as ""."""
+        for table in self.iter_tables(size):
+            columns = {}
+            for name in table.column_names:
+                column = table[name]
+                if name != "row":
+                    column = column.fill_null("")
+                    if name in widths:
+                        column = pc.utf8_slice_codeunits(column, 0, widths[name])
+                columns[name] = column
+            yield pa.table(columns)
+
+    def _block_table(self, block: IssueBlock, at: np.ndarray, parts: np.ndarray) -> pa.Table:
+        issue, n, take = self.codes[block.code], len(at), pa.array(at, pa.int64())
+        values = block.values.take(take).to_pylist() if block.values is not None else [None] * n
+        details = block.details.take(take).to_pylist() if block.details is not None else [""] * n
+        none = pa.nulls(n, pa.string())
+        if block.files is not None:
+            file = block.files.take(take)
+        elif self.files:
+            file = pa.array(self.files, pa.string()).take(pa.array(parts))
+        else:
+            file = none
+        message = [issue.message.format(value=_short(v)) + d for v, d in zip(values, details, strict=True)]
+        return pa.table({
+            "file": file.cast(pa.string()),
+            "row": block.rows.take(take).cast(pa.int64()),
+            "guid": block.guids.take(take).cast(pa.string()) if block.guids is not None else none,
+            "column": pa.repeat(pa.scalar(block.column, pa.string()), n),
+            "severity": pa.repeat(pa.scalar(issue.severity, pa.string()), n),
+            "code": pa.repeat(pa.scalar(block.code, pa.string()), n),
+            "message": pa.array(message, pa.string()),
+        })  # fmt: skip
 
     def _issue_dict(self, block: IssueBlock, one: tuple[Any, ...], part: int) -> dict[str, Any]:
         issue = self.codes[block.code]
@@ -313,20 +362,31 @@ class Report:
                 os.remove(tmp)
 
     def write_issues_csv(self, path: str | os.PathLike[str]) -> int:
-        """Every issue, one a line (UTF-8 with BOM, CRLF), in the report's order; returns how many."""
+        """Every issue, one a line (UTF-8 with BOM, CRLF, text quoted), in the report's order;
+        returns how many. Written from arrow tables: a million issues in about a second."""
         tmp, written = f"{os.fspath(path)}.part", 0
+        schema = pa.schema([(c, pa.int64() if c == "row" else pa.string()) for c in ISSUE_COLUMNS])
+        options = pacsv.WriteOptions(eol="\r\n", quoting_style="needed")
         try:
-            with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
-                out = csv.writer(f, lineterminator="\r\n")
-                out.writerow(ISSUE_COLUMNS)
-                for chunk in self.issues.iter_chunks():
-                    out.writerows([issue.get(c) for c in ISSUE_COLUMNS] for issue in chunk)
-                    written += len(chunk)
+            with open(tmp, "wb") as f:
+                f.write(b"\xef\xbb\xbf")
+                with pacsv.CSVWriter(f, schema, write_options=options) as out:
+                    for table in self.issues.iter_tables():
+                        out.write_table(table)
+                        written += table.num_rows
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
         return written
+
+
+def csv_rows(table: pa.Table) -> pa.Buffer:
+    """A table's rows as CSV without a header (text quoted, quotes doubled): what PostgreSQL's
+    COPY ... (FORMAT csv) reads, a million issues without a Python object each."""
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue()
 
 
 # The issue list's columns (write_issues_csv); "file" is empty but for an export in parts.

@@ -9,6 +9,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import pyarrow as pa
 from django.conf import settings as django_settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -27,7 +28,7 @@ from .uploads import USABLE
 
 logger = logging.getLogger(__name__)
 
-ISSUE_BATCH = 5000
+ISSUE_BATCH = 50_000
 # A thread writes the running job's heartbeat this often (seconds), whatever the run is doing.
 HEARTBEAT_EVERY = 5
 # A running job whose worker has not reported for this long is presumed dead; with the
@@ -530,21 +531,8 @@ def _row_notes(
     report: engine.Report, file: str | None = None, exclude: frozenset[str] = frozenset()
 ) -> engine.RowNotes:
     """Data row -> what is wrong in it, in words: the issues file's last column. `file`: only the
-    rows of that part; `exclude`: codes whose rows are not this file's (the step-2 export's).
-    Built a chunk of issues at a time into arrow text: a million notes never are Python strings."""
-
-    def chunks() -> Iterator[tuple[list[int], list[str]]]:
-        for chunk in report.issues.iter_chunks():
-            rows, notes = [], []
-            for issue in chunk:
-                if issue["code"] in exclude or (file is not None and issue.get("file", file) != file):
-                    continue
-                where = f"{issue['column']}: " if issue.get("column") else ""
-                rows.append(issue["row"])
-                notes.append(f"{issue['severity'].capitalize()}, {where}{issue['message']}")
-            yield rows, notes
-
-    return engine.RowNotes.from_chunks(chunks())
+    rows of that part; `exclude`: codes whose rows are not this file's (the step-2 export's)."""
+    return engine.row_notes(report.issues, file=file, exclude=exclude)
 
 
 def _transform(job: TransformJob, folder: Path, progress: _ProgressWriter) -> dict[str, Path]:
@@ -625,15 +613,14 @@ def _split(import_out: Path, parts_dir: Path) -> list[engine.PackPart]:
 ISSUE_FIELDS = ("job_id", "file", "row", "guid", "column", "severity", "code", "message")
 
 
-def _issue_rows(job: TransformJob) -> Iterator[list[tuple]]:
-    """The report's issues as JobIssue rows, ISSUE_BATCH at a time (fields cut to their columns)."""
-    for chunk in job.report.issues.iter_chunks(ISSUE_BATCH):
-        yield [_issue_row(job.id, issue) for issue in chunk]
-
-
-def _issue_row(job_id: int, i: dict) -> tuple:
-    file, column = (i.get("file") or "")[:255], (i.get("column") or "")[:200]
-    return (job_id, file, i["row"], i.get("guid") or "", column, i["severity"], i["code"], i["message"][:500])
+def _issue_tables(job: TransformJob) -> Iterator:
+    """The report's issues as JobIssue columns (arrow tables), ISSUE_BATCH rows at a time, text cut
+    to the model's columns."""
+    widths = {name: JobIssue._meta.get_field(name).max_length for name in ("file", "column", "message")}
+    for table in job.report.issues.iter_records(ISSUE_BATCH, widths):
+        yield table.add_column(0, "job_id", pa.repeat(pa.scalar(job.id, pa.int64()), table.num_rows)).select(
+            ISSUE_FIELDS
+        )
 
 
 # A job adding this many issues has the planner's statistics refreshed at once: without them,
@@ -656,16 +643,15 @@ def _save_issues(job: TransformJob) -> None:
     columns = ", ".join(connection.ops.quote_name(JobIssue._meta.get_field(f).column) for f in ISSUE_FIELDS)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for rows in _issue_rows(job):
-                    for row in rows:
-                        copy.write_row(row)
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                for rows in _issue_tables(job):
+                    copy.write(engine.csv_rows(rows))
             if len(job.report.issues) >= ANALYZE_AFTER_ISSUES:
                 transaction.on_commit(lambda: _analyze(table))
             return
         insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ISSUE_FIELDS))})"
-        for rows in _issue_rows(job):
-            cursor.executemany(insert, rows)
+        for rows in _issue_tables(job):
+            cursor.executemany(insert, zip(*(column.to_pylist() for column in rows.columns), strict=True))
 
 
 def store_result(local_path: Path, name: str) -> str:

@@ -1,5 +1,7 @@
 """Real-size exports: parts, per-legal-entity settings, lines' companies, relationship type rule."""
 
+import csv
+import io
 import json
 
 import pyarrow as pa
@@ -18,6 +20,7 @@ from migration.engine import (
     transform_file,
     transform_parts,
 )
+from migration.engine.report import ISSUE_COLUMNS
 
 from .helpers import ORDER_HEADERS, column, guid, order_rows, read_csv, run_command, write_csv, write_xlsx
 
@@ -435,3 +438,24 @@ def test_it_takes_per_company_and_header_options_from_the_command_line(tmp_path)
         == 0
     )
     assert column(read_csv(tmp_path / "o.csv"), "Language") == ["en-us", "de"]
+
+
+def test_the_issue_list_holds_every_issue_of_the_report_in_its_order(tmp_path):
+    """The issue list CSV, written from arrow tables, says what the report's issues say."""
+    rows = order_rows(6)
+    rows[3][0] = guid(99)
+    rows[3][3] = "ORD-0000"  # a duplicate key across parts
+    rows[1][4], rows[4][4] = "=1+1", "@cmd"  # formula-like text, one in each part
+    parts = _split(tmp_path, rows, [3])
+    report = transform_parts("order", parts, _outs(tmp_path, parts), USMF)
+    listed = tmp_path / "issues.csv"
+    assert report.write_issues_csv(listed) == len(report.issues) == 3
+    text = listed.read_bytes()
+    assert text.startswith(b"\xef\xbb\xbf") and b"\r\n" in text
+    got = list(csv.DictReader(io.StringIO(text.decode("utf-8-sig"))))
+    want = [
+        {c: "" if i.get(c) is None else str(i[c]) for c in ISSUE_COLUMNS} for i in report.issues.iter_dicts()
+    ]
+    assert got == want
+    assert {i["code"] for i in got} == {"duplicate_key", "formula_like_text"}
+    assert {i["file"] for i in got} == {p.name for p in parts}
