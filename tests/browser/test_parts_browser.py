@@ -74,6 +74,8 @@ def test_upload_a_table_as_three_parts_replace_one_and_see_the_totals(
     expect(part_row(page, "account", 2).locator('[data-role="state"]')).to_have_text(
         "Ready", timeout=INSPECTED
     )
+    # The slot is redrawn once the part is inspected: choose the next file only in the redrawn one.
+    expect(slot(page, "account").locator('[data-role="total"]')).to_have_text("5 rows", timeout=INSPECTED)
     upload(
         page, "account", "Add a part to Account", write(tmp_path / "account_3.csv", ACCOUNT, accounts(5, 4))
     )
