@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .reading import ISSUES_COLUMN, Batch, Source, cell_text, open_source
+from .report import IssueLog
 from .writing import open_writer
 from .xlsx_text import TextXlsxWriter
 
@@ -64,7 +65,7 @@ class RowNotes:
         return len(self.rows)
 
 
-def row_notes(issues, file: str | None = None, exclude: frozenset[str] = frozenset()) -> RowNotes:
+def row_notes(issues: IssueLog, file: str | None = None, exclude: frozenset[str] = frozenset()) -> RowNotes:
     """Data row -> what is wrong in it, in words ("Warning, Currency: ..."): the issues file's last
     column. `file`: only the rows of that part; `exclude`: codes whose rows are another file's.
     Built from the issues' arrow tables: a million notes never are Python strings."""
