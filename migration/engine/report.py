@@ -198,7 +198,7 @@ class IssueLog:
             file = pa.array(self.files, pa.string()).take(pa.array(parts))
         else:
             file = none
-        message = [issue.message.format(value=_short(v)) + d for v, d in zip(values, details, strict=True)]
+        message = [_message(issue, v, d) for v, d in zip(values, details, strict=True)]
         return pa.table({
             "file": file.cast(pa.string()),
             "row": block.rows.take(take).cast(pa.int64()),
@@ -218,7 +218,7 @@ class IssueLog:
             "column": block.column,
             "severity": issue.severity,
             "code": block.code,
-            "message": issue.message.format(value=_short(value)) + detail,
+            "message": _message(issue, value, detail),
         }
         if file is not None:  # a row of another file (the step-2 export's part)
             found = {"file": file, **found}
@@ -256,6 +256,11 @@ def _block_lists(block: IssueBlock, at: np.ndarray) -> tuple[list[Any], ...]:
         block.details.take(take).to_pylist() if block.details is not None else [""] * n,
         block.files.take(take).to_pylist() if block.files is not None else [None] * n,
     )
+
+
+def _message(issue: Issue, value: Any, detail: str) -> str:
+    """An issue's message for one row: its wording with the (shortened) value, then the detail."""
+    return issue.message.format(value=_short(value)) + detail
 
 
 def _short(value: Any, limit: int = 80) -> Any:

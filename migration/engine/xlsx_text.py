@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from .errors import EngineError
 from .writing import XLSX_MAX_CHARS, AtomicFile, column_bytes, sha256_of
+from .xlsx_inplace import col_letters
 
 _FIXED_DATE = (2000, 1, 1, 0, 0, 0)
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -71,16 +72,6 @@ def _parts(sheet_name: str) -> dict[str, str]:
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         "</styleSheet>",
     }
-
-
-def column_letters(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def _python_escape(value: str) -> str:
@@ -229,6 +220,6 @@ def _cells(c: int, column: pa.Array, numbers: pa.Array) -> pa.Array:
             flags[np.flatnonzero(special.to_numpy(zero_copy_only=False))[spaced]] = True
             attr = pc.if_else(pa.array(flags), ' xml:space="preserve"', "")
     cell = pc.binary_join_element_wise(
-        f'<c r="{column_letters(c)}', numbers, '" t="inlineStr"><is><t', attr, ">", text, "</t></is></c>", ""
+        f'<c r="{col_letters(c)}', numbers, '" t="inlineStr"><is><t', attr, ">", text, "</t></is></c>", ""
     )
     return pc.if_else(pc.equal(size, 0), "", cell)
