@@ -198,6 +198,11 @@ def run_users(port: int, plan: list, names: list[str], barrier, seconds: float, 
             timings["sign-in"].append(time.perf_counter() - began)
         ready.wait()
         go.wait()
+        if think:
+            # People at a browser's pace do not all click in the same millisecond: each user's
+            # first request comes after one think time of its own, as if the round began while
+            # they were already at work (otherwise every round opens with one burst of N requests).
+            time.sleep(think * rng.uniform(0, 1))
         while time.perf_counter() < stop_at[0]:
             kind, path = rng.choice(plan)
             headers = {"If-None-Match": user.etag} if kind == "status.json" and user.etag else {}
