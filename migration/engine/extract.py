@@ -9,7 +9,7 @@ a string (`as_text`): a CSV cell such as `=HYPERLINK(...)` would run as a formul
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,9 @@ class RowNotes:
     the sorted row numbers and their notes as arrow text, a quarter of a dict of Python strings."""
 
     rows: np.ndarray  # int64, sorted, unique
-    notes: pa.Array | pa.ChunkedArray  # string, one per row
+    # One per row, dictionary-encoded: a million rows share a few thousand distinct notes (the
+    # same issue on the same value), so they cost 4 bytes a row, not their text.
+    notes: pa.Array | pa.ChunkedArray
 
     @classmethod
     def from_chunks(cls, chunks: Iterable[tuple[list[int], list[str]]]) -> RowNotes:
@@ -40,8 +42,8 @@ class RowNotes:
             notes.append(pa.array(chunk_notes, pa.string()))
         every = np.concatenate(rows) if rows else np.zeros(0, np.int64)
         said = pa.chunked_array(notes, pa.string())
-        if np.all(every[1:] > every[:-1]):  # the usual: in row order, one note a row; no copy
-            return cls(every, said)
+        if np.all(every[1:] > every[:-1]):  # the usual: in row order, one note a row
+            return cls(every, said.dictionary_encode())
         order = np.argsort(every, kind="stable")
         every, said = every[order], said.take(pa.array(order)).combine_chunks()
         unique, first, count = np.unique(every, return_index=True, return_counts=True)
@@ -55,7 +57,7 @@ class RowNotes:
             mask = np.zeros(len(unique), bool)
             mask[several] = True
             joined = pc.replace_with_mask(joined, pa.array(mask), pa.array(fixed, pa.string()))
-        return cls(unique, joined)
+        return cls(unique, joined.dictionary_encode())
 
     @classmethod
     def from_mapping(cls, notes: Mapping[int, str]) -> RowNotes:
@@ -86,19 +88,16 @@ def row_notes(issues: IssueLog, file: str | None = None, exclude: frozenset[str]
     return RowNotes.from_chunks(chunks())
 
 
-def picked_rows(source: Source, wanted: list[int]) -> Iterator[tuple[Batch, list[int]]]:
+def picked_rows(source: Source, wanted: Sequence[int] | np.ndarray) -> Iterator[tuple[Batch, np.ndarray]]:
     """Each batch with the positions in it of the `wanted` data rows (sorted, 1 = first row under
-    the header); stops reading once the last wanted row is passed."""
-    position = 0
+    the header); stops reading once the last wanted row is passed. Found by binary search: a
+    million wanted rows are never a million Python integers."""
+    wanted = np.asarray(wanted, np.int64)
     for batch in source.batches():
         first, last = batch.start + 1, batch.start + batch.num_rows
-        picked = []
-        while position < len(wanted) and wanted[position] <= last:
-            if wanted[position] >= first:
-                picked.append(wanted[position] - first)
-            position += 1
-        yield batch, picked
-        if position >= len(wanted):
+        begin, end = np.searchsorted(wanted, [first, last + 1])
+        yield batch, wanted[begin:end] - first
+        if end >= len(wanted):
             return
 
 
@@ -116,7 +115,7 @@ def write_rows(
     `notes`: row number -> what is wrong in it, written in a last column (`ISSUES_COLUMN`) that
     the readers leave out when the fixed file comes back.
     """
-    wanted = np.unique(np.fromiter(rows, np.int64)).tolist()
+    wanted = np.unique(np.fromiter(rows, np.int64))
     if notes is not None and not isinstance(notes, RowNotes):
         notes = RowNotes.from_mapping(notes)
     source = open_source(input_path)
@@ -130,7 +129,7 @@ def write_rows(
     try:
         for batch, picked in picked_rows(source, wanted):
             first = batch.start + 1
-            if picked:
+            if len(picked):
                 said = None if notes is None else _notes_of(notes, first, picked)
                 _write_picked(writer, batch, picked, len(source.headers), as_text, said)
                 written += len(picked)
@@ -141,7 +140,7 @@ def write_rows(
     return written
 
 
-def _notes_of(notes: RowNotes, first: int, picked: list[int]) -> pa.Array:
+def _notes_of(notes: RowNotes, first: int, picked: np.ndarray) -> pa.Array:
     """The picked rows' notes; a wanted row without a note has an empty one."""
     rows = np.asarray(picked, np.int64) + first
     if not len(notes):
@@ -150,10 +149,14 @@ def _notes_of(notes: RowNotes, first: int, picked: list[int]) -> pa.Array:
     found = notes.notes.take(pa.array(at))
     if isinstance(found, pa.ChunkedArray):
         found = found.combine_chunks()
+    if pa.types.is_dictionary(found.type):
+        found = found.dictionary_decode()
     return pc.if_else(pa.array(notes.rows[at] == rows), found, "")
 
 
-def _write_picked(writer, batch, picked: list[int], width: int, as_text: bool, said: pa.Array | None) -> None:
+def _write_picked(
+    writer, batch, picked: np.ndarray, width: int, as_text: bool, said: pa.Array | None
+) -> None:
     extra = [] if said is None else [said]
     if batch.arrow is not None:  # CSV: already text
         taken = batch.arrow.take(pa.array(picked, pa.int64()))

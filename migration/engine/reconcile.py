@@ -746,9 +746,9 @@ def _copy_rows(path: str, wanted: list[int], headers: list[str], writer: Any) ->
     order = [normed.index(_norm(h)) if _norm(h) in normed else None for h in headers]
     picked_total = 0
     for batch, picked in picked_rows(source, wanted):
-        if picked and batch.rows is not None and order == list(range(len(source.headers))):
+        if len(picked) and batch.rows is not None and order == list(range(len(source.headers))):
             writer.write_rows([batch.rows[i] for i in picked], len(headers))  # xlsx: cells keep types
-        elif picked:
+        elif len(picked):
             take = pa.array(picked, pa.int64())
             empty = pa.array([""] * len(picked), pa.string())
             writer.write_columns([batch.text(i).take(take) if i is not None else empty for i in order])

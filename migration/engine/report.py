@@ -106,6 +106,9 @@ class IssueLog:
             return
         idx = pc.indices_nonzero(mask)
         rows = pc.add(idx.cast(pa.int64()), start + 1)
+        if len(idx) == len(mask):  # every row: keep the batch's own arrays, shared, not copies
+            self.add(IssueBlock(code, column, rows, guids, values, part=self.part))
+            return
         self.add(
             IssueBlock(
                 code,

@@ -385,6 +385,8 @@ def remember_record(ctx: Context, rows: Rows) -> None:
     if rows.guids is None:
         return
     guid = pc.utf8_lower(pc.utf8_trim(rows.guids, "{} \t"))
+    if pc.all(pc.equal(guid, rows.guids)).as_py():  # the usual, as exported: share, do not copy
+        guid = rows.guids
     keep = pc.not_equal(guid, "")
     numbers = np.arange(rows.start + 1, rows.start + rows.n + 1, dtype=np.int32)
     if not pc.all(keep).as_py():

@@ -429,6 +429,9 @@ class _Run:
 
     def _finish(self, last_part: bool = True) -> None:
         if last_part:  # duplicates are looked for across every part of the export
+            # The pass's batches are freed but their pages still held by Arrow's allocator: give
+            # them back first, or the duplicate checks' hash tables come on top of them (the peak).
+            pa.default_memory_pool().release_unused()
             rules.duplicates(self.ctx)
         r = self.report
         r.issues = self.ctx.issues
