@@ -93,6 +93,8 @@ def picked_rows(source: Source, wanted: Sequence[int] | np.ndarray) -> Iterator[
     the header); stops reading once the last wanted row is passed. Found by binary search: a
     million wanted rows are never a million Python integers."""
     wanted = np.asarray(wanted, np.int64)
+    if not len(wanted):  # nothing to copy: the file is not read (a job without issues, say)
+        return
     for batch in source.batches():
         first, last = batch.start + 1, batch.start + batch.num_rows
         begin, end = np.searchsorted(wanted, [first, last + 1])

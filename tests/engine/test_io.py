@@ -231,6 +231,29 @@ def test_it_writes_what_is_wrong_in_the_issues_file_and_ignores_it_when_the_file
     assert column_difference(ORDER_HEADERS, reread.headers) == ""
 
 
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_it_writes_an_issues_file_of_headers_only_when_no_row_has_an_issue(tmp_path, suffix):
+    from migration.engine import write_rows
+    from migration.engine.reading import ISSUES_COLUMN
+
+    source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(5))
+    issues = tmp_path / f"issues{suffix}"
+    assert write_rows(source, issues, [], as_text=True, notes={}) == 0
+    back = read_xlsx(issues) if suffix == ".xlsx" else read_csv(issues)
+    assert back == [[*ORDER_HEADERS, ISSUES_COLUMN]]
+
+
+def test_it_copies_wanted_rows_across_batches_and_ignores_rows_the_file_does_not_have(tmp_path, monkeypatch):
+    from migration.engine import reading, write_rows
+
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1 << 10)  # many small batches
+    rows = order_rows(40)
+    source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    out = tmp_path / "picked.csv"
+    assert write_rows(source, out, [0, 1, 17, 17, 18, 40, 41, 99]) == 4
+    assert [row[0] for row in read_csv(out)[1:]] == [rows[n - 1][0] for n in (1, 17, 18, 40)]
+
+
 def _rows_of(batch, width):
     if batch.arrow is not None:
         return [[batch.arrow.column(i)[r].as_py() for i in range(width)] for r in range(batch.num_rows)]
