@@ -1,6 +1,6 @@
 """Benchmark: N transformation jobs through 1, then 2 Celery worker processes, on Redis and PostgreSQL.
 
-    .venv/bin/python bench/jobs.py [--jobs 24] [--rows 20000]
+    .venv/bin/python bench/jobs.py [--jobs 48] [--rows 20000] [--pinned]
 
 REDIS_URL (default redis://127.0.0.1:6379/14) and DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/p2cwizard_bench, created when missing) choose
@@ -13,8 +13,10 @@ ping, queues one order job per migration at once and waits until all finished.
 
 Prints per round: jobs per minute (N over first queued to last finished), the
 median and p95 queue latency (started_at - created_at), the median run time
-(finished_at - started_at), and the speed-up of 2 workers over 1. The workers
-are stopped at the end, on an error and on Ctrl-C.
+(finished_at - started_at), the cores busy meanwhile, and the speed-up of 2 workers over 1
+with its ceiling on this machine: the cores over those one worker keeps busy (a job's reader,
+rules, writer and hash threads run side by side). `--pinned` adds two rounds with each worker on
+a core of its own. The workers are stopped at the end, on an error and on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -49,7 +51,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--jobs", type=int, default=24, help="jobs per round (default 24)")
+    parser.add_argument("--jobs", type=int, default=48, help="jobs per round (default 48)")
+    parser.add_argument(
+        "--pinned", action="store_true",
+        help="two more rounds with each worker on a core of its own (taskset): on a machine with more "
+        "cores than workers, whether workers share a bottleneck beyond the cores",
+    )  # fmt: skip
     parser.add_argument("--rows", type=int, default=20_000, help="rows of the order export (default 20000)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds a round may take (default 1800)")
     parser.add_argument("--json", help="also write the figures here (bench/scale.py reads them)")
@@ -160,9 +167,11 @@ def create_migrations(count: int, export: Path) -> tuple[object, list]:
 
 
 @contextmanager
-def worker_process(env: dict[str, str], name: str, log: Path):
-    """`celery worker --concurrency=1` in its own session, stopped warmly, else killed, at the end."""
-    command = [sys.executable, "-m", "celery", "-A", "p2cwizard", "worker", "--pool=prefork",
+def worker_process(env: dict[str, str], name: str, log: Path, cpu: int | None = None):
+    """`celery worker --concurrency=1` in its own session, stopped warmly, else killed, at the end.
+    `cpu`: the one core it (and its pool's child) may run on."""
+    pinned = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    command = [*pinned, sys.executable, "-m", "celery", "-A", "p2cwizard", "worker", "--pool=prefork",
                "--concurrency=1", "--loglevel=WARNING", f"--hostname={name}@%h", "--without-gossip",
                "--without-mingle"]  # fmt: skip
     with open(log, "ab") as out:
@@ -215,6 +224,12 @@ class Round:
     run_times: list[float]
     cpu_ours: float = 0.0  # CPU seconds of the workers and this script during the round
     cpu_others: float = 0.0  # CPU seconds of everything else on the machine meanwhile
+    pinned: bool = False  # each worker on a core of its own
+
+    @property
+    def cores_used(self) -> float:
+        """Cores busy on average during the round: the workers, this script, PostgreSQL, Redis."""
+        return (self.cpu_ours + self.cpu_others) / self.wall
 
     @property
     def per_minute(self) -> float:
@@ -257,12 +272,21 @@ def cpu_now(processes: list[subprocess.Popen]) -> tuple[float, float]:
     return machine_busy(), ours
 
 
-def run_round(app, env, migrations, user, workers: int, folder: Path, timeout: float) -> Round:
+def run_round(
+    app, env, migrations, user, workers: int, folder: Path, timeout: float, pin: bool = False
+) -> Round:
+    """One round of all the jobs through `workers` workers; `pin`: worker n runs on core n only
+    (PostgreSQL, Redis and this script still run where the system puts them)."""
     from migration.services import jobs
 
-    names = [f"bench{workers}w{n}" for n in range(1, workers + 1)]
+    names = [f"bench{workers}w{n}{'p' if pin else ''}" for n in range(1, workers + 1)]
     with ExitStack() as stack:
-        processes = [stack.enter_context(worker_process(env, name, folder / f"{name}.log")) for name in names]
+        processes = [
+            stack.enter_context(
+                worker_process(env, name, folder / f"{name}.log", n % (os.cpu_count() or 1) if pin else None)
+            )
+            for n, name in enumerate(names)
+        ]
         wait_until_ready(app, names, processes)
         busy, ours = cpu_now(processes)
         started = [jobs.job_start(migration=m, table="order", actor=user).id for m in migrations]
@@ -270,6 +294,7 @@ def run_round(app, env, migrations, user, workers: int, folder: Path, timeout: f
         busy_end, ours_end = cpu_now(processes)
     result.cpu_ours = ours_end - ours
     result.cpu_others = max(0.0, (busy_end - busy) - result.cpu_ours)
+    result.pinned = pin
     return result
 
 
@@ -302,14 +327,16 @@ def wait_for_jobs(job_ids: list[int], processes, workers: int, timeout: float) -
 def report(result: Round) -> None:
     latency, run = result.latencies, result.run_times
     print(
-        f"{result.workers} worker(s): {result.jobs} jobs in {result.wall:.1f} s = "
+        f"{result.workers} worker(s){', a core each' if result.pinned else ''}: {result.jobs} jobs in "
+        f"{result.wall:.1f} s = "
         f"{result.per_minute:.1f} jobs/min; queue latency median {statistics.median(latency):.1f} s, "
         f"p95 {percentile(latency, 0.95):.1f} s; run time median {statistics.median(run):.2f} s"
         + (f"; {result.failed} FAILED" if result.failed else "")
     )
     print(
         f"  CPU meanwhile: workers and this script {result.cpu_ours:.1f} s; everything else (PostgreSQL "
-        f"and Redis included) {result.cpu_others:.1f} s; {os.cpu_count() * result.wall:.0f} s available"
+        f"and Redis included) {result.cpu_others:.1f} s; {os.cpu_count() * result.wall:.0f} s available "
+        f"({result.cores_used:.2f} of {os.cpu_count()} cores busy)"
     )
 
 
@@ -348,11 +375,29 @@ def main() -> None:
             report(result)
         speed_up = rounds[1].per_minute / rounds[0].per_minute
         print(f"speed-up of 2 workers over 1: {speed_up:.2f}x (target >= 1.8x)")
+        # What limits it: a job's reader, rules, writer and hash threads run side by side, so one
+        # worker keeps more than one core busy; two cannot get more than all the cores.
+        ceiling = (os.cpu_count() or 1) / rounds[0].cores_used
+        print(
+            f"  ceiling on this machine: {os.cpu_count()} cores / {rounds[0].cores_used:.2f} busy with one "
+            f"worker = {ceiling:.2f}x"
+        )
+        pinned = []
+        if args.pinned and (os.cpu_count() or 1) >= 2:
+            pinned = [
+                run_round(app, env, migrations, user, n, folder, args.timeout, pin=True) for n in (1, 2)
+            ]
+            for result in pinned:
+                report(result)
+            pinned_speed_up = pinned[1].per_minute / pinned[0].per_minute
+            print(f"speed-up with a core of its own per worker: {pinned_speed_up:.2f}x")
         if args.json:
             figures = {
                 "rows": args.rows,
                 "jobs": args.jobs,
                 "speed_up": speed_up,
+                "ceiling": ceiling,
+                "pinned_speed_up": pinned_speed_up if pinned else None,
                 "load_average": os.getloadavg()[0],
                 "rounds": [
                     {
@@ -362,8 +407,10 @@ def main() -> None:
                         "run_time_median_s": statistics.median(r.run_times),
                         "cpu_ours_s": r.cpu_ours,
                         "cpu_others_s": r.cpu_others,
+                        "cores_used": r.cores_used,
+                        "pinned": r.pinned,
                     }
-                    for r in rounds
+                    for r in rounds + pinned
                 ],
             }
             Path(args.json).write_text(json.dumps(figures, indent=1))

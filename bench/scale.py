@@ -183,10 +183,12 @@ def rows_of_table(figures: dict[str, list[dict]]) -> list[tuple[str, str, str, s
                 )
             )
     for jobs in figures.get("jobs", []):
-        one, two = jobs["rounds"]
+        one, two = jobs["rounds"][:2]
+        ceiling = f"; ceiling {jobs['ceiling']:.2f}x" if jobs.get("ceiling") else ""
         table.append((
-            "2 workers against 1", ">= 1.8x", f"{two['per_minute']:.0f} jobs/min",
-            f"{one['per_minute']:.0f} jobs/min with 1", _verdict(jobs["speed_up"], 1.8, higher=True),
+            "2 workers against 1", ">= 1.8x", f"{two['per_minute']:.0f} jobs/min ({jobs['speed_up']:.2f}x)",
+            f"{one['per_minute']:.0f} jobs/min with 1, {one.get('cores_used', 0):.2f} cores busy{ceiling}",
+            _verdict(jobs["speed_up"], 1.8, higher=True),
         ))  # fmt: skip
     for load in figures.get("load", []):
         for users, round_ in load["rounds"].items():
