@@ -17,7 +17,6 @@ import queue
 import re
 import threading
 import zipfile
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +41,8 @@ _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 
 def _parts(sheet_name: str) -> dict[str, str]:
     """The package's parts other than the sheet: the least a workbook needs, and one cell style."""
+    from xml.sax.saxutils import quoteattr  # here, not at the top: it loads urllib and http (10 ms)
+
     return {
         "[Content_Types].xml": _HEAD
         + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
