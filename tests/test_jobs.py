@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from migration import selectors
 from migration.engine.reading import ISSUES_COLUMN
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import jobs
@@ -493,6 +494,27 @@ def test_it_analyses_the_issues_table_once_a_big_copy_commits_on_postgresql(
     assert job.issues.exists()
     # PostgreSQL plans from statistics that a bulk COPY leaves stale; SQLite's planner needs none.
     assert analysed == (['"migration_jobissue"'] if connection.vendor == "postgresql" else [])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_of_issues_asked_by_number_after_a_big_copy_shows_its_own_issues(
+    migration, consultant, monkeypatch
+):
+    """Outside the job's transaction PostgreSQL also marks the copied rows visible to all (VACUUM),
+    so that skipping to a page by number reads the index alone, not a table row per skipped issue."""
+    monkeypatch.setattr(jobs, "ANALYZE_AFTER_ISSUES", 1)
+    monkeypatch.setattr(selectors, "ISSUES_PER_PAGE", 2)
+    upload_inspected(migration, consultant, "order.csv", table="order")
+    job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
+    every = list(job.issues.order_by("row", "id").values_list("id", flat=True))
+    assert len(every) >= 6
+    for number in (2, len(every) // 2 // 2 + 1):  # near the start, and in the middle
+        page = selectors.job_issue_page(job, selectors.IssueQuery(page=str(number)))
+        assert [issue.id for issue in page.object_list] == every[(number - 1) * 2 : number * 2]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT relallvisible FROM pg_class WHERE relname = 'migration_jobissue'")
+            assert cursor.fetchone()[0] > 0  # VACUUM ran: ANALYZE alone marks no page all-visible
 
 
 def test_it_stores_every_issue_as_the_report_says_it_awkward_text_included(migration, consultant, tmp_path):

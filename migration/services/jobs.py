@@ -626,13 +626,16 @@ def _issue_tables(job: TransformJob) -> Iterator:
 # A job adding this many issues has the planner's statistics refreshed at once: without them,
 # right after a COPY of a million rows PostgreSQL guesses a few hundred and pages the results
 # by a bitmap scan and a sort (~0.5 s) instead of walking the index (~1 ms); autovacuum's own
-# ANALYZE comes only later.
+# ANALYZE (and VACUUM, see _analyze) comes only later.
 ANALYZE_AFTER_ISSUES = 10_000
 
 
 def _analyze(table: str) -> None:
+    """Fresh statistics, and (outside a transaction, where VACUUM may run) the new rows marked
+    visible to all: a page asked by number then skips index entries without reading a table row
+    for each (the middle of a million issues: 110 -> 60 ms)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"ANALYZE {table}" if connection.in_atomic_block else f"VACUUM (ANALYZE) {table}")
 
 
 def _save_issues(job: TransformJob) -> None:
