@@ -1,0 +1,59 @@
+"""The duplicate checks' shortcut: texts' hashes taken batch by batch, sorted at the end."""
+
+import itertools
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from migration.engine import TransformSettings, transform_file
+from migration.engine import rules as rules_module
+from migration.engine.texthash import may_repeat, text_hashes
+
+from .helpers import ORDER_HEADERS, order_rows, write_csv
+
+TEXTS = st.lists(st.text(max_size=12) | st.sampled_from(["", "a", "ORD-1", "{GUID}", "ä中"]), max_size=60)
+
+
+def _hashes_in_batches(texts: list[str], cuts: list[int]) -> list[np.ndarray]:
+    """The texts as slices of one arrow array (offsets not at zero), hashed a slice at a time."""
+    whole = pa.array(["padding", *texts], pa.string()).slice(1)
+    bounds = [0, *sorted({min(c, len(texts)) for c in cuts}), len(texts)]
+    return [text_hashes(whole.slice(a, b - a)) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXTS, st.lists(st.integers(min_value=0, max_value=60), max_size=5))
+def test_equal_texts_hash_alike_in_any_batch_and_a_repeat_is_never_missed(texts, cuts):
+    hashes = _hashes_in_batches(texts, cuts)
+    flat = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+    for i, text in enumerate(texts):
+        for j in range(i):
+            if texts[j] == text:
+                assert flat[i] == flat[j]
+    repeats = len(set(texts)) < len(texts)
+    assert may_repeat(hashes) == repeats  # False when none repeats: a 64-bit collision is too rare here
+
+
+def test_it_hashes_nulls_as_empty_texts_and_nothing_as_no_repeat():
+    assert text_hashes(pa.array(["", None], pa.string())).tolist() == [0, 0]
+    assert not may_repeat([]) and not may_repeat([text_hashes(pa.array([], pa.string()))])
+
+
+def test_a_hash_collision_never_makes_a_duplicate(tmp_path, monkeypatch):
+    """Every text hashed alike: the exact check runs, and reports what it always reported."""
+    rows = order_rows(6)
+    rows[4][3] = rows[1][3]  # one order number twice: one duplicate_key on row 5
+    source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    settings_ = TransformSettings(company="USMF")
+
+    def issues(name: str) -> list[tuple[int, str]]:
+        report = transform_file("order", source, tmp_path / name, settings_)
+        found = report.issues.iter_dicts()
+        return [(i["row"], i["code"]) for i in found if i["code"].startswith("duplicate")]
+
+    honest = issues("a.csv")
+    assert honest == [(5, "duplicate_key")]
+    monkeypatch.setattr(rules_module, "text_hashes", lambda texts: np.zeros(len(texts), np.uint64))
+    assert issues("b.csv") == honest
