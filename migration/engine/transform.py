@@ -430,7 +430,8 @@ class _Run:
     def _finish(self, last_part: bool = True) -> None:
         if last_part:  # duplicates are looked for across every part of the export
             # The pass's batches are freed but their pages still held by Arrow's allocator: give
-            # them back first, or the duplicate checks' hash tables come on top of them (the peak).
+            # them back first, or the duplicate checks' work (a sort of the hashes, the exact
+            # pass's hash tables when something may repeat) comes on top of them: the peak.
             pa.default_memory_pool().release_unused()
             rules.duplicates(self.ctx)
         r = self.report
