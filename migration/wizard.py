@@ -16,6 +16,7 @@ from . import engine, forms, runbook, selectors
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
+from .snapshot import one_snapshot
 from .upload_limits import limit_bytes, limit_mb
 
 
@@ -131,6 +132,17 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
     template_name = "migration/step.html"
 
     def dispatch(self, request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return self._dispatch(request, *args, **kwargs)
+        # A page, template included (a TemplateResponse renders after the view returns), drawn
+        # from one moment of the database: see snapshot.py.
+        with one_snapshot():
+            response = self._dispatch(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        return response
+
+    def _dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         need = WORK if request.method == "POST" else READ

@@ -71,10 +71,16 @@
     return complete;
   }
 
-  var running = null;
+  var running = null, next = null;
   // Resolves to true when every changed part was updated, false when some wait for the user.
+  // A refresh asked for while one is on its way runs after it: the page that one fetched may
+  // predate the change the caller saw.
   function refresh() {
-    if (running) return running;
+    if (next) return next;
+    if (running) {
+      next = running.then(function () { next = null; return refresh(); });
+      return next;
+    }
     running = fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.text(); })
       .then(function (html) {
