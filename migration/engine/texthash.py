@@ -50,11 +50,24 @@ def text_hashes(texts: pa.Array) -> np.ndarray:
         texts = texts.fill_null("")
     offsets, data = column_bytes(texts)
     start, end = int(offsets[0]), int(offsets[-1])
+    width = _same_width(offsets)
+    if width:  # GUIDs: the same sum as a matrix product, a fifth of the time of the running sum
+        power = _powers_for(width + 1)[0]
+        return data[start:end].reshape(len(texts), width).astype(np.uint64) @ power[width:0:-1]
     power, inverse = _powers_for(end - start + 1)
     weighted = np.zeros(end - start + 1, np.uint64)
     np.cumsum(data[start:end].astype(np.uint64) * inverse[: end - start], out=weighted[1:])
     bounds = offsets.astype(np.int64) - start
     return (weighted[bounds[1:]] - weighted[bounds[:-1]]) * power[bounds[1:]]
+
+
+def _same_width(offsets: np.ndarray) -> int:
+    """The texts' common length in bytes, else 0 (also for no text, or only empty ones)."""
+    count = len(offsets) - 1
+    width = (int(offsets[-1]) - int(offsets[0])) // count if count else 0
+    if not width or int(offsets[0]) + width * count != int(offsets[-1]):
+        return 0
+    return width if bool(np.all(np.diff(offsets) == width)) else 0
 
 
 def may_repeat(hashes: list[np.ndarray]) -> bool:
