@@ -23,6 +23,9 @@ RUN python -m pip install --no-cache-dir ${PIP_INSTALL_OPTIONS} -r /tmp/install/
     && rm -rf /tmp/install
 
 COPY . .
+# Bytecode ahead: with PYTHONDONTWRITEBYTECODE (and /app not the app user's) every web process,
+# worker and command would otherwise compile the app again at start.
+RUN python -m compileall -q migration p2cwizard
 
 # The folders exist and belong to the app user before a volume is mounted on
 # them: Docker copies that ownership into a new named volume.

@@ -28,6 +28,9 @@ $(INSTALLED): requirements.txt requirements-dev.txt
 	touch $(INSTALLED)
 
 setup: $(INSTALLED)
+	@# Bytecode ahead, as for an installed package: every command and worker starts without
+	@# compiling the app (PYTHONDONTWRITEBYTECODE stops Python from caching it itself).
+	$(BIN)/python -m compileall -q migration p2cwizard
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
