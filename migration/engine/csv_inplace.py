@@ -244,7 +244,7 @@ def fill_csv(
     values_it = iter(rows)
     out = AtomicFile(output_path)
     try:
-        with open(out.tmp, "wb", buffering=1 << 20) as f:
+        with out.open_bytes() as f:
             f.write(fmt.bom)
             encoder = codecs.getincrementalencoder(fmt.codec)()
             pending: list[str] = []

@@ -189,7 +189,7 @@ def _write_slice(info: SheetInfo, dst: str, keep: Callable[[int], bool], total: 
     wb_xml = _workbook_xml(info, info.header_row + total)
     out = AtomicFile(dst)
     try:
-        with open(out.tmp, "wb", buffering=1 << 20) as f:
+        with out.open_bytes() as f:
             writer = PackageWriter(f, info.path)
             for member in info.members:
                 if member.name == info.sheet_part:
@@ -277,7 +277,7 @@ def copy_csv_rows(
     out = AtomicFile(dst)
     written = 0
     try:
-        with open(out.tmp, "wb", buffering=1 << 20) as f:
+        with out.open_bytes() as f:
             f.write(fmt.bom + "".join(prefix).encode(fmt.codec))
             index = 0
             for rec in records:
@@ -315,7 +315,7 @@ def _split_csv(path: str, out_dir: str, stem: str, ext: str, limit: int) -> list
 
     def open_part(first: int) -> None:
         out = AtomicFile(os.path.join(out_dir, f"{stem}_part{len(parts) + 1:02d}{ext}"))
-        f = open(out.tmp, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in close())
+        f = out.open_bytes()  # closed in close()
         f.write(head)
         current.update(out=out, f=f, size=len(head), rows=0, first=first)
 

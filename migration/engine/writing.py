@@ -15,7 +15,7 @@ import os
 import queue
 import secrets
 import threading
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -45,6 +45,15 @@ class AtomicFile:
             raise EngineError(
                 f"cannot write in {folder!r} ({e.strerror}): choose another output folder"
             ) from None
+
+    def open_bytes(self) -> BinaryIO:
+        """The temporary file, open for writing as it was created: empty.
+
+        Not open(tmp, "wb"): truncating a file, even an empty one, makes ext4 write all of it out
+        when it is closed (its auto_da_alloc), and the replace at commit writes it out again:
+        0.2 s of waiting at the end of a 400 MB output.
+        """
+        return open(os.open(self.tmp, os.O_WRONLY), "wb", buffering=1 << 20)
 
     def commit(self) -> None:
         try:
@@ -92,7 +101,7 @@ class CsvWriter:
 
     def __init__(self, path: str, headers: list[str], hidden: set[int]) -> None:
         self.file = AtomicFile(path)
-        self.out = open(self.file.tmp, "wb", buffering=1 << 20)  # noqa: SIM115 (closed in commit/abort)
+        self.out = self.file.open_bytes()  # closed in commit/abort
         self.sha = hashlib.sha256()
         self._queue: queue.Queue[list[pa.Array] | None] = queue.Queue(maxsize=2)
         self._hash_queue: queue.Queue[memoryview | bytes | None] = queue.Queue(maxsize=4)

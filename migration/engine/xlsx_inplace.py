@@ -690,7 +690,7 @@ def fill_xlsx(
     }
     out = AtomicFile(output_path)
     try:
-        with open(out.tmp, "wb", buffering=1 << 20) as f:
+        with out.open_bytes() as f:
             writer = PackageWriter(f, input_path)
             for member in info.members:
                 if member.name == info.sheet_part:
