@@ -26,7 +26,7 @@ from .options import TransformSettings
 from .reading import Batch
 from .report import IssueBlock, IssueLog
 from .schema import Rule, Table
-from .texthash import may_repeat, text_hashes
+from .texthash import as_exported, may_repeat, text_hashes
 from .writing import column_bytes
 
 YES = {"yes", "true", "1", "y"}
@@ -389,11 +389,13 @@ def remember_record(ctx: Context, rows: Rows) -> None:
     """Collect record GUIDs for duplicate_record (the same record twice, in one part or two)."""
     if rows.guids is None:
         return
-    guid = pc.utf8_lower(pc.utf8_trim(rows.guids, "{} \t"))
-    if pc.all(pc.equal(guid, rows.guids)).as_py():  # the usual, as exported: share, do not copy
-        guid = rows.guids
-    keep = pc.not_equal(guid, "")
     numbers = np.arange(rows.start + 1, rows.start + rows.n + 1, dtype=np.int32)
+    if as_exported(rows.guids):  # the usual: nothing to normalize or drop, so share, do not copy
+        ctx.records.append((rows.guids, numbers, ctx.issues.part))
+        ctx.record_hashes.append(text_hashes(rows.guids))
+        return
+    guid = pc.utf8_lower(pc.utf8_trim(rows.guids, "{} \t"))
+    keep = pc.not_equal(guid, "")
     if not pc.all(keep).as_py():
         numbers = numbers[keep.to_numpy(zero_copy_only=False)]
         guid = guid.filter(keep)

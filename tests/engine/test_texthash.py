@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from migration.engine import TransformSettings, transform_file
 from migration.engine import rules as rules_module
-from migration.engine.texthash import may_repeat, text_hashes
+from migration.engine.texthash import as_exported, may_repeat, text_hashes
 
 from .helpers import ORDER_HEADERS, order_rows, write_csv
 
@@ -69,3 +69,31 @@ def test_a_hash_collision_never_makes_a_duplicate(tmp_path, monkeypatch):
     assert honest == [(5, "duplicate_key")]
     monkeypatch.setattr(rules_module, "text_hashes", lambda texts: np.zeros(len(texts), np.uint64))
     assert issues("b.csv") == honest
+
+
+def test_only_guids_as_exported_skip_normalizing():
+    guid = "0f9b55db-0cfb-27e4-085b-00000000000a"
+    assert as_exported(pa.array([guid, guid.replace("a", "b")]))
+    for odd in (guid.upper(), "{" + guid + "}", " " + guid[1:], guid[:-1] + "g", guid[:-1] + "é"):
+        assert not as_exported(pa.array([guid, odd])), odd
+    assert not as_exported(pa.array([guid, guid[:-1]]))  # widths differ
+    assert not as_exported(pa.array([guid, None]))
+    assert not as_exported(pa.array(["", ""]))
+    assert not as_exported(pa.array([], pa.string()))
+
+
+def test_a_record_as_exported_in_one_batch_and_written_otherwise_in_another_is_a_duplicate(
+    tmp_path, monkeypatch
+):
+    from migration.engine import reading
+
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1 << 10)  # many small batches
+    rows = order_rows(40)
+    rows[2][0] = "0f9b55db-0cfb-27e4-085b-00000000abcd"
+    rows[19][0] = "{" + rows[5][0] + "}"  # row 20 is row 6's record, in braces
+    rows[37][0] = rows[2][0].upper()  # row 38 is row 3's, in upper case: the width of the rest
+    rows[19][3], rows[37][3] = "ORD-9998", "ORD-9999"
+    source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    report = transform_file("order", source, tmp_path / "out.csv", TransformSettings(company="USMF"))
+    found = [(i["row"], i["code"]) for i in report.issues.iter_dicts() if i["code"].startswith("duplicate")]
+    assert found == [(20, "duplicate_record"), (38, "duplicate_record")]
