@@ -272,6 +272,13 @@ _DAY_AND_TIME = r"^(?P<day>\s*[^\sT]*)(?P<time>.*)$"
 
 def iso_dates(ctx: Context, text: pa.Array, order: str) -> pa.Array:
     """The receipt date of each cell: ISO text, "" when blank, null when not a date."""
+    distinct, indices = _iso_distinct(ctx, text, order)
+    return distinct if indices is None else distinct.take(indices)
+
+
+def _iso_distinct(ctx: Context, text: pa.Array, order: str) -> tuple[pa.Array, pa.Array | None]:
+    """iso_dates as (the value of each distinct text, each cell's index into them): dates repeat,
+    so whether any cell is bad is known from the distinct texts alone. Indices None: one per cell."""
 
     def to_iso(value: str) -> str | None:
         if not value.strip():
@@ -281,12 +288,12 @@ def iso_dates(ctx: Context, text: pa.Array, order: str) -> pa.Array:
 
     encoded = pc.dictionary_encode(text)
     if len(encoded.dictionary) <= DISTINCT_DATES_PER_BATCH:
-        return ctx.cache(f"date:{order}").map(encoded.dictionary, to_iso).take(encoded.indices)
+        return ctx.cache(f"date:{order}").map(encoded.dictionary, to_iso), encoded.indices
     # Date-times are nearly all distinct, but their days and times are few: parse each part once.
     parts = pc.extract_regex(text, _DAY_AND_TIME)
     day = map_text(parts.field("day"), to_iso, ctx.cache(f"day:{order}"))
     time = map_text(parts.field("time"), lambda t: "" if time_ok(t) else None, ctx.cache("time"))
-    return pc.if_else(pc.is_valid(time), day, pa.scalar(None, pa.string()))
+    return pc.if_else(pc.is_valid(time), day, pa.scalar(None, pa.string())), None
 
 
 def first_date_of_the_receipt_chain(rows: Rows) -> pa.Array:
@@ -296,17 +303,34 @@ def first_date_of_the_receipt_chain(rows: Rows) -> pa.Array:
     """
     ctx = rows.ctx
     order = ctx.dates.require()
-    result = pa.nulls(rows.n, pa.string())
-    decided = pa.array(np.zeros(rows.n, dtype=bool))
+    result: pa.Array | None = None  # None: no column of the chain read yet
+    decided: pa.Array | None = None
     for role in ctx.table.receipt_chain:
         text = rows.source(role)
         if text is None:
             continue
-        iso = iso_dates(ctx, text, order)
-        rows.flag("bad_date", rows.column(role), pc.is_null(iso), text)
+        distinct, indices = _iso_distinct(ctx, text, order)
+        if decided is not None and decided.false_count == 0:
+            # Every row has its date: this column only needs its bad cells found, and a batch
+            # whose distinct dates all parse has none (most batches: no per-row work at all).
+            if distinct.null_count:
+                iso = distinct if indices is None else distinct.take(indices)
+                rows.flag("bad_date", rows.column(role), pc.is_null(iso), text)
+            continue
+        iso = distinct if indices is None else distinct.take(indices)
+        if iso.null_count:
+            rows.flag("bad_date", rows.column(role), pc.is_null(iso), text)
         filled = pc.not_equal(iso, "").fill_null(True)  # a bad cell still decides: no fall-through
+        if result is None or decided is None:
+            result = iso if filled.false_count == 0 else nulls_where(pc.invert(filled), iso)
+            decided = filled
+            continue
         result = pc.if_else(pc.and_(pc.invert(decided), filled), iso, result)
         decided = pc.or_(decided, filled)
+    if decided is None:
+        decided = pa.array(np.zeros(rows.n, dtype=bool))
+    if result is None:
+        result = pa.nulls(rows.n, pa.string())
     rows.flag("no_receipt_date", ctx.table.target("receipt_date").col.display, pc.invert(decided))
     return result
 

@@ -50,6 +50,21 @@ def test_it_takes_the_first_non_empty_date_of_the_chain(tmp_path):
     assert report.to_dict()["issues"][0]["severity"] == "warning"
 
 
+def test_it_reports_a_bad_date_in_the_chain_after_the_date_that_won(tmp_path):
+    # Every row has its date in the first column: the later columns give no value, but a cell
+    # there that is not a date is still reported (once, on its own column).
+    rows = order_rows(3)
+    rows[0][6:9] = ["4/5/2020", "soon", ""]
+    rows[1][6:9] = ["4/6/2020", "", "31/12/2019"]
+    rows[2][6:9] = ["4/7/2020", "4/8/2020", "4/9/2020"]
+    report, out = _orders(tmp_path, rows, date_order="mdy")
+    assert column(out, "Requested Receipt Date") == [
+        "2020-04-05T00:00:00Z", "2020-04-06T00:00:00Z", "2020-04-07T00:00:00Z",
+    ]  # fmt: skip
+    bad = [(i["row"], i["column"]) for i in report.issues.iter_dicts() if i["code"] == "bad_date"]
+    assert bad == [(1, "Date Fulfilled"), (2, "Date Submitted")]
+
+
 def test_it_reads_day_first_dates_with_dmy_and_auto(tmp_path):
     rows = order_rows(2)
     rows[0][6] = "27/03/2020"
