@@ -76,6 +76,16 @@ def as_exported(texts: pa.Array) -> bool:
     return bool((digit | hex_letter | (x == 45)).all())
 
 
+def printable_ascii(texts: pa.Array) -> bool:
+    """Whether every text is printable ASCII without spaces (order and quote numbers, as a rule):
+    then nothing needs trimming, a blank one is an empty one, and lower case is ASCII's."""
+    if texts.null_count:
+        return False
+    offsets, data = column_bytes(texts)
+    x = data[int(offsets[0]) : int(offsets[-1])]
+    return not bool(((x - np.uint8(33)) >= 95).any())  # below "!" (wrapping round) or past "~"
+
+
 def _same_width(offsets: np.ndarray) -> int:
     """The texts' common length in bytes, else 0 (also for no text, or only empty ones)."""
     count = len(offsets) - 1

@@ -123,6 +123,23 @@ def test_it_reports_duplicate_order_ids(tmp_path):
     assert codes(report) == [(2, "duplicate_key")]
 
 
+def test_it_compares_order_ids_without_case_or_surrounding_blanks_in_any_batch(tmp_path, monkeypatch):
+    from migration.engine import reading
+
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1 << 10)  # many small batches
+    rows = order_rows(40)
+    rows[0][3], rows[1][3], rows[2][3] = "ORD-AB", "SO 7", "AUFTRAG-Ä1"
+    rows[20][3] = "Ord-aB"  # plain ASCII in its batch: lower-cased as such
+    rows[30][3] = "  so 7 "  # blanks around, and inside
+    rows[38][3] = "auftrag-ä1"  # not ASCII
+    rows[39][3] = " "  # blank: never a key
+    rows[10][3] = rows[12][3] = ""  # empty, twice: never a key either
+    report, _ = _orders(tmp_path, rows)
+    assert [c for c in codes(report) if c[1] == "duplicate_key"] == [
+        (21, "duplicate_key"), (31, "duplicate_key"), (39, "duplicate_key"),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
