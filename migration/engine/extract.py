@@ -22,6 +22,9 @@ from .writing import open_writer
 from .xlsx_text import TextXlsxWriter
 
 
+_NOTES_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
 @dataclass
 class RowNotes:
     """Data row -> what is wrong in it (the issues file's last column), for a million rows:
@@ -39,11 +42,14 @@ class RowNotes:
         rows, notes = [], []
         for chunk_rows, chunk_notes in chunks:
             rows.append(np.asarray(chunk_rows, np.int64))
-            notes.append(pa.array(chunk_notes, pa.string()))
+            # Encoded a chunk at a time: a million notes are never all text at once (~130 MB).
+            notes.append(pa.array(chunk_notes, pa.string()).dictionary_encode())
         every = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-        said = pa.chunked_array(notes, pa.string())
+        # One dictionary for every chunk: each batch's lookup then needs no merging of them.
+        encoded = pa.chunked_array(notes, _NOTES_TYPE).unify_dictionaries()
         if np.all(every[1:] > every[:-1]):  # the usual: in row order, one note a row
-            return cls(every, said.dictionary_encode())
+            return cls(every, encoded)
+        said = pa.chunked_array([c.dictionary_decode() for c in encoded.chunks], pa.string())
         order = np.argsort(every, kind="stable")
         every, said = every[order], said.take(pa.array(order)).combine_chunks()
         unique, first, count = np.unique(every, return_index=True, return_counts=True)

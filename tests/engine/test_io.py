@@ -294,3 +294,19 @@ def test_it_keeps_row_notes_sorted_with_a_row_s_several_notes_joined_in_order():
     assert notes.rows.tolist() == [2, 5, 9] and notes.notes.to_pylist() == ["b; d", "a; c", "e"]
     assert len(RowNotes.from_chunks([])) == 0
     assert RowNotes.from_mapping({3: "x", 1: "y"}).notes.to_pylist() == ["y", "x"]
+
+
+def test_it_writes_each_row_s_note_from_chunks_of_different_notes_across_batches(tmp_path, monkeypatch):
+    from migration.engine import RowNotes, reading, write_rows
+
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1 << 10)  # many small batches
+    rows = order_rows(30)
+    source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, rows)
+    # In row order, chunk by chunk (as the issues come): each chunk's notes encoded on their own.
+    notes = RowNotes.from_chunks([([1, 2, 3], ["a", "b", "a"]), ([20, 30], ["c", "b"]), ([], [])])
+    out = tmp_path / "issues.csv"
+    assert write_rows(source, out, notes.rows, notes=notes) == 5
+    back = read_csv(out)[1:]
+    assert [(r[0], r[-1]) for r in back] == [
+        (rows[0][0], "a"), (rows[1][0], "b"), (rows[2][0], "a"), (rows[19][0], "c"), (rows[29][0], "b"),
+    ]  # fmt: skip
