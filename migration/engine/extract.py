@@ -21,7 +21,6 @@ from .report import IssueLog
 from .writing import open_writer
 from .xlsx_text import TextXlsxWriter
 
-
 _NOTES_TYPE = pa.dictionary(pa.int32(), pa.string())
 
 
