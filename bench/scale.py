@@ -155,6 +155,9 @@ def rows_of_table(figures: dict[str, list[dict]]) -> list[tuple[str, str, str, s
                 f"job, CSV {job['rows']:,} rows", job["job_s"], job["reference_s"], "p2c_transform", 1.2
             )
         )
+        if "job_alone_s" in job:  # a worker starts once: its jobs pay no process start
+            alone, ref = job["job_alone_s"], job["reference_s"]
+            table.append(_ratio_row("the same job in a started worker", alone, ref, "p2c_transform", None))
     for job in figures.get("issues", []):
         table.append(
             _ratio_row(
