@@ -1,4 +1,5 @@
-"""A step page is drawn from one moment of the database, even when a worker commits mid-page."""
+"""What a page shows is one moment of the database: the page is drawn from one snapshot, and a
+worker commits a change of state together with what it causes (checklist rows and ticks)."""
 
 import re
 import threading
@@ -9,7 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from migration import runbook, selectors
-from migration.models import ChecklistItem, Note
+from migration.models import ChecklistItem, ExportUpload, JobState, Note, TransformJob, UploadKind
+from migration.services import jobs, uploads
+
+from .helpers import upload_inspected
+from .test_imports import order_route  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,3 +67,59 @@ def test_a_commit_landing_while_a_step_page_is_drawn_shows_on_the_next_page_whol
     monkeypatch.setattr(selectors, "step_items", read_checklist)
     drawn_after = client.get(url).content.decode()
     assert _row_done(drawn_after, item) and NOTE in drawn_after
+
+
+def _seen_from_another_connection(read):
+    """What `read()` returns on a connection of its own: only what is committed."""
+    seen = []
+
+    def look():
+        try:
+            seen.append(read())
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=look)
+    other.start()
+    other.join()
+    return seen[0]
+
+
+def test_a_job_s_success_and_its_import_file_rows_are_one_commit(
+    migration,
+    consultant,
+    order_route,
+    monkeypatch,  # noqa: F811
+):
+    record_parts = jobs.import_parts_record
+    state_meanwhile = []
+
+    def record_and_look(*, job):
+        state = _seen_from_another_connection(lambda: TransformJob.objects.get(id=job.id).state)
+        state_meanwhile.append(state)
+        return record_parts(job=job)
+
+    monkeypatch.setattr(jobs, "import_parts_record", record_and_look)
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.message
+    # While its import files' rows were being written, nobody could see the job succeeded yet.
+    assert state_meanwhile == [JobState.RUNNING]
+    assert migration.items.filter(key__startswith="import-order-").exists()
+
+
+def test_an_export_s_inspection_and_the_step_2_tick_are_one_commit(migration, consultant, monkeypatch):
+    record = uploads._record_export
+    state_meanwhile = []
+
+    def record_and_look(upload, inspection):
+        state_meanwhile.append(
+            _seen_from_another_connection(lambda: ExportUpload.objects.get(id=upload.id).state)
+        )
+        return record(upload, inspection)
+
+    monkeypatch.setattr(uploads, "_record_export", record_and_look)
+    upload = upload_inspected(migration, consultant, "order.csv")
+    assert upload.kind == UploadKind.EXPORT and state_meanwhile == ["inspecting"]
+    assert migration.items.get(key="export-order").done

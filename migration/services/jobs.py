@@ -763,28 +763,32 @@ def _finish_stored(job: TransformJob, names: dict) -> None:
     if getattr(job, "import_files", None):  # a re-export in parts: one import file per part
         summary["import_files"] = job.import_files
 
-    finished = TransformJob.objects.filter(id=job.id, state=JobState.RUNNING).update(
-        state=JobState.SUCCEEDED,
-        finished_at=timezone.now(),
-        rows_done=report.rows_out,
-        rows_total=report.rows_in,
-        progress=1,
-        phase="",
-        summary=summary,
-        message=f"{report.rows_out} rows written; {report.errors} errors, {report.warnings} warnings.",
-        **names,
-    )
-    if finished and names.get("import_parts"):
-        job.import_parts = names["import_parts"]
-        import_parts_record(job=job)
-    if finished:
-        activity_record(
-            migration=job.migration,
-            actor=job.created_by,
-            verb="job",
-            description=f"Job #{job.id} ({job.table}) done: {report.rows_out} rows, {report.errors} error(s)",
-            step=runbook.INITIALIZE_STEP,
+    # One commit: a page that sees the job succeeded also sees the checklist rows of its import
+    # files (the live redraw starts at the change of state, and nothing changes after it).
+    with transaction.atomic():
+        finished = TransformJob.objects.filter(id=job.id, state=JobState.RUNNING).update(
+            state=JobState.SUCCEEDED,
+            finished_at=timezone.now(),
+            rows_done=report.rows_out,
+            rows_total=report.rows_in,
+            progress=1,
+            phase="",
+            summary=summary,
+            message=f"{report.rows_out} rows written; {report.errors} errors, {report.warnings} warnings.",
+            **names,
         )
+        if finished and names.get("import_parts"):
+            job.import_parts = names["import_parts"]
+            import_parts_record(job=job)
+        if finished:
+            activity_record(
+                migration=job.migration,
+                actor=job.created_by,
+                verb="job",
+                description=f"Job #{job.id} ({job.table}) done: {report.rows_out} rows, "
+                f"{report.errors} error(s)",
+                step=runbook.INITIALIZE_STEP,
+            )
 
 
 def _end(job_id: int, state: str, message: str) -> None:

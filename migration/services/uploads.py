@@ -283,9 +283,12 @@ def upload_inspect(*, upload_id: int) -> None:
     else:
         problems = bool(inspection.get("missing_required") or inspection.get("warning"))
         message = inspection_summary(inspection)
-    _finish(upload, UploadState.PROBLEMS if problems else UploadState.READY, message, inspection)
+    # One commit: a page that sees the export inspected also sees the step-2 row it ticks.
+    with transaction.atomic():
+        _finish(upload, UploadState.PROBLEMS if problems else UploadState.READY, message, inspection)
+        if upload.kind == UploadKind.EXPORT:
+            _record_export(upload, inspection)
     if upload.kind == UploadKind.EXPORT:
-        _record_export(upload, inspection)
         cross_check_queue_if_complete(migration=upload.migration)
     if upload.kind == UploadKind.VERIFICATION and not inspection.get("targets_missing"):
         from .imports import verification_queue
