@@ -88,8 +88,8 @@ def _seen_from_another_connection(read):
 def test_a_job_s_success_and_its_import_file_rows_are_one_commit(
     migration,
     consultant,
-    order_route,
-    monkeypatch,  # noqa: F811
+    order_route,  # noqa: F811  (the fixture imported above)
+    monkeypatch,
 ):
     record_parts = jobs.import_parts_record
     state_meanwhile = []
