@@ -21,20 +21,31 @@ pytestmark = pytest.mark.django_db(transaction=True)
 NOTE = "Order verified: 285 match."
 
 
-def _commit_in_another_connection(item: ChecklistItem, author) -> None:
-    """What a worker does: tick a row and say why, in one commit, from its own connection."""
+def _on_another_connection(work):
+    """work() on a connection of its own, as a worker or another page would run it; its result."""
+    done = []
 
-    def commit():
+    def run():
         try:
-            with transaction.atomic():
-                ChecklistItem.objects.filter(id=item.id).update(done=True, done_at=timezone.now())
-                Note.objects.create(migration=item.migration, step=item.step, author=author, text=NOTE)
+            done.append(work())
         finally:
             connection.close()
 
-    worker = threading.Thread(target=commit)
-    worker.start()
-    worker.join()
+    other = threading.Thread(target=run)
+    other.start()
+    other.join()
+    return done[0]
+
+
+def _commit_in_another_connection(item: ChecklistItem, author) -> None:
+    """What a worker does: tick a row and say why, in one commit."""
+
+    def commit():
+        with transaction.atomic():
+            ChecklistItem.objects.filter(id=item.id).update(done=True, done_at=timezone.now())
+            Note.objects.create(migration=item.migration, step=item.step, author=author, text=NOTE)
+
+    _on_another_connection(commit)
 
 
 def _row_done(page: str, item: ChecklistItem) -> bool:
@@ -69,22 +80,6 @@ def test_a_commit_landing_while_a_step_page_is_drawn_shows_on_the_next_page_whol
     assert _row_done(drawn_after, item) and NOTE in drawn_after
 
 
-def _seen_from_another_connection(read):
-    """What `read()` returns on a connection of its own: only what is committed."""
-    seen = []
-
-    def look():
-        try:
-            seen.append(read())
-        finally:
-            connection.close()
-
-    other = threading.Thread(target=look)
-    other.start()
-    other.join()
-    return seen[0]
-
-
 def test_a_job_s_success_and_its_import_file_rows_are_one_commit(
     migration,
     consultant,
@@ -95,7 +90,7 @@ def test_a_job_s_success_and_its_import_file_rows_are_one_commit(
     state_meanwhile = []
 
     def record_and_look(*, job):
-        state = _seen_from_another_connection(lambda: TransformJob.objects.get(id=job.id).state)
+        state = _on_another_connection(lambda: TransformJob.objects.get(id=job.id).state)
         state_meanwhile.append(state)
         return record_parts(job=job)
 
@@ -114,9 +109,7 @@ def test_an_export_s_inspection_and_the_step_2_tick_are_one_commit(migration, co
     state_meanwhile = []
 
     def record_and_look(upload, inspection):
-        state_meanwhile.append(
-            _seen_from_another_connection(lambda: ExportUpload.objects.get(id=upload.id).state)
-        )
+        state_meanwhile.append(_on_another_connection(lambda: ExportUpload.objects.get(id=upload.id).state))
         return record(upload, inspection)
 
     monkeypatch.setattr(uploads, "_record_export", record_and_look)

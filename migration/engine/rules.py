@@ -272,7 +272,10 @@ _DAY_AND_TIME = r"^(?P<day>\s*[^\sT]*)(?P<time>.*)$"
 
 def iso_dates(ctx: Context, text: pa.Array, order: str) -> pa.Array:
     """The receipt date of each cell: ISO text, "" when blank, null when not a date."""
-    distinct, indices = _iso_distinct(ctx, text, order)
+    return _per_cell(*_iso_distinct(ctx, text, order))
+
+
+def _per_cell(distinct: pa.Array, indices: pa.Array | None) -> pa.Array:
     return distinct if indices is None else distinct.take(indices)
 
 
@@ -303,34 +306,32 @@ def first_date_of_the_receipt_chain(rows: Rows) -> pa.Array:
     """
     ctx = rows.ctx
     order = ctx.dates.require()
-    result: pa.Array | None = None  # None: no column of the chain read yet
+    result: pa.Array | None = None  # both None: no column of the chain read yet
     decided: pa.Array | None = None
     for role in ctx.table.receipt_chain:
         text = rows.source(role)
         if text is None:
             continue
         distinct, indices = _iso_distinct(ctx, text, order)
-        if decided is not None and decided.false_count == 0:
-            # Every row has its date: this column only needs its bad cells found, and a batch
-            # whose distinct dates all parse has none (most batches: no per-row work at all).
-            if distinct.null_count:
-                iso = distinct if indices is None else distinct.take(indices)
-                rows.flag("bad_date", rows.column(role), pc.is_null(iso), text)
+        # Once every row has its date, a later column only needs its bad cells found, and one
+        # whose distinct dates all parse has none (most batches: no per-row work at all).
+        settled = decided is not None and decided.false_count == 0
+        if settled and not distinct.null_count:
             continue
-        iso = distinct if indices is None else distinct.take(indices)
+        iso = _per_cell(distinct, indices)
         if iso.null_count:
             rows.flag("bad_date", rows.column(role), pc.is_null(iso), text)
+        if settled:
+            continue
         filled = pc.not_equal(iso, "").fill_null(True)  # a bad cell still decides: no fall-through
-        if result is None or decided is None:
+        if decided is None:  # the chain's first column
             result = iso if filled.false_count == 0 else nulls_where(pc.invert(filled), iso)
             decided = filled
             continue
         result = pc.if_else(pc.and_(pc.invert(decided), filled), iso, result)
         decided = pc.or_(decided, filled)
-    if decided is None:
-        decided = pa.array(np.zeros(rows.n, dtype=bool))
-    if result is None:
-        result = pa.nulls(rows.n, pa.string())
+    if decided is None or result is None:  # the file has none of the chain's columns
+        decided, result = pa.array(np.zeros(rows.n, dtype=bool)), pa.nulls(rows.n, pa.string())
     rows.flag("no_receipt_date", ctx.table.target("receipt_date").col.display, pc.invert(decided))
     return result
 
