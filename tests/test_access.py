@@ -135,3 +135,22 @@ def test_it_tells_no_one_but_the_migrations_project_managers_whether_a_user_exis
     }
     assert len(answers) == 1 and next(iter(answers))[0] in (403, 404)
     assert not migration.memberships.filter(user__username="otto-outsider").exists()
+
+
+def test_it_lets_only_accounts_granted_it_copy_a_migration(client_for, migration, manager):
+    """A copy is a new migration its creator then manages: the same permission as New migration."""
+    from django.core.exceptions import PermissionDenied
+
+    from migration.access import project_managers_group
+    from migration.models import Migration
+    from migration.services.migrations import migration_copy
+
+    manager.groups.remove(project_managers_group())  # manages this migration, may not create one
+    client = client_for("manager")
+    url = migration_url("migration_copy", migration)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"name": "Probe copy", "purpose": "production"}).status_code == 403
+    assert "Copy this migration" not in client.get(migration_url("migration_detail", migration)).text
+    with pytest.raises(PermissionDenied):
+        migration_copy(source=migration, actor=manager, name="Probe copy")
+    assert not Migration.objects.filter(name="Probe copy").exists()

@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from .. import item_kinds, runbook
+from ..access import CREATE_MIGRATION
 from ..models import ChecklistItem, InitializationSettings, LegalEntity, Membership, Migration, Purpose, Role
 from .activity import activity_record
 from .checklist import duplicate_rule_record
@@ -207,7 +209,11 @@ def _copy_fields(source, skip: set[str]) -> dict:
 def migration_copy(*, source: Migration, actor, name: str, purpose: str = Purpose.PRODUCTION) -> Migration:
     """A new migration that repeats `source`'s decisions: legal entities, members, step-8 settings and
     the recorded duplicate detection rules. Nothing done is copied: a fresh checklist, no uploads, no
-    jobs, no results, no sign-offs. `source` becomes the rehearsal when it had no purpose yet."""
+    jobs, no results, no sign-offs. `source` becomes the rehearsal when it had no purpose yet.
+
+    A copy is a new migration its creator then manages: it needs the permission to create one."""
+    if not actor.has_perm(CREATE_MIGRATION):
+        raise PermissionDenied("Only a member of Project managers can start a new migration, copied or not.")
     copy = Migration.objects.create(
         **_copy_fields(source, {"id", "name", "created_by", "created_at", "purpose", "copied_from"}),
         name=name,

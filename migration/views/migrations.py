@@ -226,6 +226,7 @@ def activity_log(request: HttpRequest, migration_id: int) -> HttpResponse:
 
 
 @login_required
+@permission_required(CREATE_MIGRATION, raise_exception=True)
 def migration_copy(request: HttpRequest, migration_id: int) -> HttpResponse:
     """Rehearsal, then production: start a new migration from this one's decisions."""
     membership = membership_required(request, migration_id, MANAGE)
