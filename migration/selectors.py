@@ -296,9 +296,21 @@ def tables_in_use(migration: Migration) -> list[str]:
     return [key for key, _ in runbook.EXPORT_TABLES if key not in not_used]
 
 
-def party_numbers_slot(migration: Migration) -> UploadSlot:
+# The F&O customer list is read by the account job only: it has that one slot.
+PARTY_NUMBERS_TABLE = "account"
 
-    slot = UploadSlot("account", "Finance and Operations customer list", "party_numbers")
+
+def upload_slot_exists(*, kind: str, table: str) -> bool:
+    """The slots the upload URL serves: exports in parts (any table) and the customer list.
+
+    Step 9's files have their own URL (a check, not a slot)."""
+    if kind == UploadKind.PARTY_NUMBERS:
+        return table == PARTY_NUMBERS_TABLE
+    return kind in PARTED_KINDS and table in TABLES
+
+
+def party_numbers_slot(migration: Migration) -> UploadSlot:
+    slot = UploadSlot(PARTY_NUMBERS_TABLE, "Finance and Operations customer list", "party_numbers")
     slot.versions = list(
         ExportUpload.objects.filter(migration=migration, kind="party_numbers")
         .select_related("uploaded_by")

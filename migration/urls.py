@@ -1,11 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
+from django.urls.converters import IntConverter
 
 from .views import imports, jobs, migrations, pack, steps, sync, uploads
 from .wizard import RunbookWizard
 
+
+
+class IdConverter(IntConverter):
+    """A row id: at most 18 digits, so a longer number is a 404, not a database overflow (a 500)."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_converter(IdConverter, "id")
+
 runbook_wizard = RunbookWizard.as_view(url_name="runbook", done_step_name="finished")
 
-m = "migrations/<int:migration_id>/"
+m = "migrations/<id:migration_id>/"
 urlpatterns = [
     # migrations
     path("", migrations.dashboard, name="dashboard"),
@@ -15,12 +26,12 @@ urlpatterns = [
     path(m + "settings/", migrations.migration_settings, name="migration_settings"),
     path(m + "legal-entities/", migrations.legal_entity_add, name="legal_entity_add"),
     path(
-        m + "legal-entities/<int:entity_id>/remove/",
+        m + "legal-entities/<id:entity_id>/remove/",
         migrations.legal_entity_remove,
         name="legal_entity_remove",
     ),
     path(m + "members/", migrations.members, name="members"),
-    path(m + "members/<int:member_id>/", migrations.member_change, name="member_change"),
+    path(m + "members/<id:member_id>/", migrations.member_change, name="member_change"),
     path(m + "activity/", migrations.activity_log, name="activity_log"),
     # steps: the wizard and the actions beside its checklists
     path(m + "steps/", runbook_wizard, name="runbook_start"),
@@ -28,18 +39,18 @@ urlpatterns = [
     path(m + "steps/<slug:step>/notes/", steps.note_add, name="note_add"),
     path(m + "steps/<slug:step>/evidence/", steps.evidence_add, name="evidence_add"),
     path(m + "steps/<slug:step>/sign-off/", steps.step_signoff, name="step_signoff"),
-    path(m + "evidence/<int:evidence_id>/", steps.evidence_download, name="evidence_download"),
+    path(m + "evidence/<id:evidence_id>/", steps.evidence_download, name="evidence_download"),
     path(m + "uninstall/", steps.uninstall_confirm, name="uninstall_confirm"),
     path(m + "duplicate-rules/", steps.duplicate_rule_add, name="duplicate_rule_add"),
     path(m + "initialization/", steps.init_settings, name="init_settings"),
     # uploads
     path(m + "slots/<str:kind>/<str:table>/upload/", uploads.upload_create, name="upload_create"),
-    path(m + "uploads/<int:upload_id>/", uploads.upload_detail, name="upload_detail"),
-    path(m + "uploads/<int:upload_id>/download/", uploads.upload_download, name="upload_download"),
+    path(m + "uploads/<id:upload_id>/", uploads.upload_detail, name="upload_detail"),
+    path(m + "uploads/<id:upload_id>/download/", uploads.upload_download, name="upload_download"),
     path(m + "uploads/remove-old-versions/", uploads.uploads_remove_old, name="uploads_remove_old"),
-    path(m + "uploads/<int:upload_id>/remove/", uploads.upload_remove, name="upload_remove"),
+    path(m + "uploads/<id:upload_id>/remove/", uploads.upload_remove, name="upload_remove"),
     path(
-        m + "uploads/<int:upload_id>/confirm-limit/",
+        m + "uploads/<id:upload_id>/confirm-limit/",
         uploads.upload_confirm_limit,
         name="upload_confirm_limit",
     ),
@@ -48,33 +59,33 @@ urlpatterns = [
     path(m + "status.json", jobs.status_json, name="status_json"),
     path(m + "jobs/run-all/", jobs.jobs_start_all, name="jobs_start_all"),
     path(m + "jobs/start/<str:table>/", jobs.job_start, name="job_start"),
-    path(m + "jobs/<int:job_id>/", jobs.job_detail, name="job_detail"),
-    path(m + "jobs/<int:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
-    path(m + "jobs/<int:job_id>/retry/", jobs.job_retry, name="job_retry"),
-    path(m + "jobs/<int:job_id>/<str:what>/", jobs.job_download, name="job_download"),
+    path(m + "jobs/<id:job_id>/", jobs.job_detail, name="job_detail"),
+    path(m + "jobs/<id:job_id>/cancel/", jobs.job_cancel, name="job_cancel"),
+    path(m + "jobs/<id:job_id>/retry/", jobs.job_retry, name="job_retry"),
+    path(m + "jobs/<id:job_id>/<str:what>/", jobs.job_download, name="job_download"),
     path(
-        m + "jobs/<int:job_id>/export-part/<int:part>/<str:what>/",
+        m + "jobs/<id:job_id>/export-part/<id:part>/<str:what>/",
         jobs.job_download,
         name="job_export_part_download",
     ),
     path(m + "results.zip", jobs.results_zip, name="results_zip"),
     path(
-        m + "jobs/<int:job_id>/import-part/<int:part>/",
+        m + "jobs/<id:job_id>/import-part/<id:part>/",
         jobs.job_import_part_download,
         name="job_import_part_download",
     ),
     # the import route
     path(m + "import-pack.zip", imports.import_pack, name="import_pack"),
     path(
-        m + "verifications/<int:check_id>/import-again/",
+        m + "verifications/<id:check_id>/import-again/",
         imports.verification_issues,
         name="verification_issues",
     ),
     # step 9: after initial sync
     path(m + "sync/<str:kind>/<str:table>/upload/", sync.sync_upload, name="sync_upload"),
     path(m + "sync/status.json", sync.sync_status_json, name="sync_status_json"),
-    path(m + "sync/<int:check_id>/", sync.sync_check_detail, name="sync_check_detail"),
-    path(m + "sync/<int:check_id>/<str:what>/", sync.sync_check_download, name="sync_check_download"),
+    path(m + "sync/<id:check_id>/", sync.sync_check_detail, name="sync_check_detail"),
+    path(m + "sync/<id:check_id>/<str:what>/", sync.sync_check_download, name="sync_check_download"),
     # the go-live evidence pack, and copying a migration (rehearsal, then production)
     path(m + "evidence-pack/", pack.evidence_pack, name="evidence_pack"),
     path(m + "evidence-pack.xlsx", pack.evidence_pack_xlsx, name="evidence_pack_xlsx"),

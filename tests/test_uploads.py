@@ -262,3 +262,33 @@ def test_it_fails_the_inspection_of_a_workbook_too_big_to_open(
     assert upload.state == UploadState.FAILED
     assert message in upload.state_message
     assert upload.file.size == workbook.stat().st_size  # kept as uploaded all the same
+
+
+@pytest.mark.parametrize(
+    ("kind", "table"),
+    [("fno_export", "account"), ("sync_errors", "order"), ("party_numbers", "order"), ("nonsense", "account")],
+)
+def test_it_answers_404_for_a_slot_the_upload_page_does_not_have(client_for, migration, kind, table):
+    """Step 9's files have their own URL; the customer list has the account slot only."""
+    url = upload_url(migration, table=table, kind=kind)
+    response = client_for("consultant").post(url, {"file": SimpleUploadedFile("account.csv", CSV)})
+    assert response.status_code == 404
+    assert not ExportUpload.objects.exists()
+
+
+def test_it_refuses_a_customer_list_for_another_table_in_the_service_too(migration, consultant):
+    with pytest.raises(uploads.UploadError, match="no such upload slot"):
+        uploads.upload_create(
+            migration=migration,
+            table="order",
+            kind="party_numbers",
+            upload=SimpleUploadedFile("customers.csv", CSV),
+            actor=consultant,
+        )
+    assert not ExportUpload.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["migration_detail", "activity_log", "init_settings"])
+def test_it_answers_404_for_an_id_too_large_for_the_database(client_for, migration, name):
+    path = reverse(name, kwargs={"migration_id": 1}).replace("/1/", "/99999999999999999999/")
+    assert client_for("consultant").get(path).status_code == 404

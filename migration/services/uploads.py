@@ -109,6 +109,8 @@ def upload_create(
     part, a number replaces that part (its earlier version stays, downloadable). Other kinds
     keep one file per slot, in versions.
     """
+    if not selectors.upload_slot_exists(kind=kind, table=table):
+        raise UploadError("There is no such upload slot: upload the file on its step's page.")
     check_upload(upload)
     digest = sha256_of_upload(upload)
     with transaction.atomic():

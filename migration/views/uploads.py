@@ -6,7 +6,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .. import engine, runbook, selectors
+from .. import runbook, selectors
 from ..access import MANAGE, READ, WORK, membership_required
 from ..models import ExportUpload, UploadKind
 from ..services import uploads
@@ -47,7 +47,7 @@ def upload_json(upload: ExportUpload) -> dict:
 @login_required
 def upload_create(request: HttpRequest, migration_id: int, kind: str, table: str) -> HttpResponse:
     membership = membership_required(request, migration_id, WORK)
-    if kind not in UploadKind.values or table not in engine.TABLES:
+    if not selectors.upload_slot_exists(kind=kind, table=table):
         raise Http404("No such upload slot")
     back = back_to_step(migration_id, STEP_OF_KIND[kind])
     file = request.FILES.get("file")
