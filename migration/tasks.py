@@ -76,8 +76,10 @@ def load_what_jobs_use(**kwargs) -> None:
 
 @worker_ready.connect
 def clean_dead_attempts(**kwargs) -> None:
-    """A worker starting on this machine removes what killed attempts left in its temp folder."""
+    """A worker starting on this machine removes what killed attempts and killed uploads left in
+    its temp folder."""
     try:
         jobs.jobs_tmp_clean()
+        uploads.uploads_tmp_clean()
     finally:
         connections.close_all()  # never hand the main process's connection to pool children

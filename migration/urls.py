@@ -5,7 +5,6 @@ from .views import imports, jobs, migrations, pack, steps, sync, uploads
 from .wizard import RunbookWizard
 
 
-
 class IdConverter(IntConverter):
     """A row id: at most 18 digits, so a longer number is a 404, not a database overflow (a 500)."""
 

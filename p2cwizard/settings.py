@@ -254,8 +254,12 @@ P2C_MAX_UPLOAD_MB = env_int("P2C_MAX_UPLOAD_MB", 512, minimum=1)
 # Storage per migration (every upload version counts) and uploads per user per minute.
 P2C_MIGRATION_QUOTA_GB = env_int("P2C_MIGRATION_QUOTA_GB", 20, minimum=1)
 P2C_UPLOADS_PER_MINUTE = env_int("P2C_UPLOADS_PER_MINUTE", 20, minimum=1)
-# Uploads stream to a temp file beyond this, never held whole in memory.
+# Uploads stream to a temp file beyond this, never held whole in memory. The temp files go
+# under P2C_TMP_DIR, not the system's /tmp: what a killed web process left there is removed at
+# the next start of `serve` or of a worker (services/uploads.uploads_tmp_clean).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = str(P2C_TMP_DIR / "uploads")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True, mode=0o700)
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 

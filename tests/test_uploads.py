@@ -2,7 +2,10 @@
 
 import hashlib
 import io
+import os
+import time
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -266,7 +269,12 @@ def test_it_fails_the_inspection_of_a_workbook_too_big_to_open(
 
 @pytest.mark.parametrize(
     ("kind", "table"),
-    [("fno_export", "account"), ("sync_errors", "order"), ("party_numbers", "order"), ("nonsense", "account")],
+    [
+        ("fno_export", "account"),
+        ("sync_errors", "order"),
+        ("party_numbers", "order"),
+        ("nonsense", "account"),
+    ],
 )
 def test_it_answers_404_for_a_slot_the_upload_page_does_not_have(client_for, migration, kind, table):
     """Step 9's files have their own URL; the customer list has the account slot only."""
@@ -292,3 +300,32 @@ def test_it_refuses_a_customer_list_for_another_table_in_the_service_too(migrati
 def test_it_answers_404_for_an_id_too_large_for_the_database(client_for, migration, name):
     path = reverse(name, kwargs={"migration_id": 1}).replace("/1/", "/99999999999999999999/")
     assert client_for("consultant").get(path).status_code == 404
+
+
+def test_it_receives_a_large_upload_into_p2c_tmp_dir_not_the_systems_tmp(client_for, migration, monkeypatch):
+    """A web process killed mid-upload leaves its temporary file where a start cleans up."""
+    from p2cwizard import settings as configured
+
+    received = []
+    real = uploads.upload_create
+    monkeypatch.setattr(
+        uploads,
+        "upload_create",
+        lambda **kw: received.append(kw["upload"].temporary_file_path()) or real(**kw),
+    )
+    big = CSV + b"abc,Contoso,C-1\r\n" * (6 * 1024 * 1024 // 17)  # past the 5 MB held in memory
+    assert post_file(client_for("consultant"), migration, "account.csv", big).status_code == 302
+    assert Path(received[0]).parent == configured.P2C_TMP_DIR / "uploads"
+
+
+def test_it_removes_what_a_killed_upload_left_when_a_worker_starts(settings, tmp_path):
+    from migration.tasks import clean_dead_attempts
+
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
+    left, receiving = tmp_path / "tmpdead.upload.csv", tmp_path / "tmplive.upload.csv"
+    for path in (left, receiving):
+        path.write_bytes(b"part of an upload")
+    two_hours_ago = time.time() - 2 * 3600
+    os.utime(left, (two_hours_ago, two_hours_ago))
+    clean_dead_attempts()
+    assert not left.exists() and receiving.exists()  # another web process may be receiving that one

@@ -1,11 +1,13 @@
 """Step 2 uploads: keep every version as uploaded, inspect it with the engine, check them together."""
 
+import contextlib
 import logging
 import zipfile
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -152,6 +154,23 @@ def upload_create(
 
         inspect_upload.delay_on_commit(record.id)
     return record
+
+
+# A temporary upload file untouched this long belongs to no request: one being received is
+# written to as its bytes arrive, and a received one is stored within minutes.
+UPLOAD_TMP_STALE_AFTER = timedelta(hours=1)
+
+
+def uploads_tmp_clean(*, stale_after: timedelta = UPLOAD_TMP_STALE_AFTER) -> int:
+    """Remove the temporary files of uploads whose web process died while receiving them; how many."""
+    cutoff = (timezone.now() - stale_after).timestamp()
+    removed = 0
+    for path in Path(django_settings.FILE_UPLOAD_TEMP_DIR).glob("*.upload*"):
+        with contextlib.suppress(FileNotFoundError):  # its request finished while we looked
+            if path.stat().st_mtime <= cutoff:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 # An inspection still waiting after this long is sent again (a lost message, a dead worker).

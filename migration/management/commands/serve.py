@@ -8,16 +8,19 @@ server that dies, stops everything and the command fails.
 """
 
 import contextlib
+import http.client
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from migration.services import uploads
 from p2cwizard.settings import env_int
 
 # A worker finishes its current task before it stops; one still running after
@@ -39,17 +42,22 @@ class Command(BaseCommand):
         if not 0 < port < 65536:
             raise CommandError(f"port {port} is not between 1 and 65535")
         self._collect_static_files_if_missing()
+        # No web process of ours receives yet: what a killed one left is garbage.
+        uploads.uploads_tmp_clean(stale_after=timedelta(0))
         self._stop_requested = 0
         signal.signal(signal.SIGINT, self._request_stop)
         signal.signal(signal.SIGTERM, self._request_stop)
         children = {"web server": self._start(_web_command(port)), "worker": self._start(_worker_command())}
         for name, child in children.items():
             self.stdout.write(f"Started the {name} (pid {child.pid}).")
-        self.stdout.write(
-            self.style.SUCCESS(f"P2C Wizard runs at http://127.0.0.1:{port}/ (Ctrl-C stops it)")
-        )
         self.stdout.flush()
-        dead = self._wait_until_stop_or_death(children)
+        dead = self._wait_until_serving(children, port)
+        if not dead and not self._stop_requested:
+            self.stdout.write(
+                self.style.SUCCESS(f"P2C Wizard runs at http://127.0.0.1:{port}/ (Ctrl-C stops it)")
+            )
+            self.stdout.flush()
+            dead = self._wait_until_stop_or_death(children)
         self._stop_all(children)
         if dead:
             name, code = dead
@@ -67,6 +75,18 @@ class Command(BaseCommand):
 
     def _request_stop(self, signum, frame) -> None:
         self._stop_requested += 1
+
+    def _wait_until_serving(self, children: dict, port: int) -> tuple[str, int] | None:
+        """Until the web server answers a request (any answer): "runs at" then means it does.
+
+        Its processes may take long to start on a busy machine; no limit, Ctrl-C stops the wait."""
+        while not self._stop_requested:
+            if children["web server"].poll() is not None:
+                return "web server", children["web server"].returncode
+            if _answers(port):
+                return None
+            time.sleep(0.2)
+        return None
 
     def _wait_until_stop_or_death(self, children: dict) -> tuple[str, int] | None:
         restarts: list[float] = []
@@ -113,6 +133,18 @@ class Command(BaseCommand):
             child.wait()
 
 
+def _answers(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/accounts/login/")
+        connection.getresponse()
+        return True
+    except (OSError, http.client.HTTPException):  # not listening yet, or no answer in time
+        return False
+    finally:
+        connection.close()
+
+
 def _web_command(port: int) -> list[str]:
     # Pages spend their time in Python (the ORM, templates), not waiting: threads of one process
     # queue on its interpreter lock. So gunicorn's advice, two processes per core plus one, with
@@ -124,6 +156,9 @@ def _web_command(port: int) -> list[str]:
         *(sys.executable, "-m", "gunicorn", "p2cwizard.wsgi"),
         *("--bind", f"127.0.0.1:{port}", "--workers", str(processes), "--threads", str(threads)),
         *("--graceful-timeout", "10", "--access-logfile", "-"),
+        # Its control socket would default to ~/.gunicorn/, shared by every gunicorn of the
+        # account, where another server's start removes it: nothing here uses it.
+        "--no-control-socket",
     ]
 
 
