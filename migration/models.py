@@ -167,6 +167,7 @@ class Evidence(models.Model):
     url = models.URLField(blank=True)
     file = models.FileField(upload_to=evidence_path, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)  # bytes of the file: it counts against the quota
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     added_at = models.DateTimeField(default=timezone.now)
 

@@ -1,6 +1,8 @@
 """What uploads may add: a storage quota per migration and a pace per user.
 
-Counted from the upload rows (every kept version), so a refused upload stores nothing.
+Counted from the rows of what was stored (every kept version, every evidence file), and checked
+for every upload where uploads are received (`upload_limits.receives_uploads`), so a refused upload
+stores nothing.
 """
 
 from datetime import timedelta
@@ -9,7 +11,7 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from .models import ExportUpload, ImportVerification, Migration, TransformJob
+from .models import Evidence, ExportUpload, ImportVerification, Migration, TransformJob
 from .selectors import PARTED_KINDS, export_parts
 
 GB = 1024**3
@@ -20,8 +22,19 @@ def quota_bytes() -> int:
 
 
 def storage_used(migration: Migration) -> int:
-    """Bytes of every upload version the migration keeps."""
-    return ExportUpload.objects.filter(migration=migration).aggregate(total=Sum("size"))["total"] or 0
+    """Bytes of every file uploaded to the migration and kept: every version of every upload slot
+    (steps 2, 8 and 9) and the evidence attached to its steps."""
+    uploads = ExportUpload.objects.filter(migration=migration).aggregate(total=Sum("size"))["total"]
+    evidence = Evidence.objects.filter(migration=migration).aggregate(total=Sum("size"))["total"]
+    return (uploads or 0) + (evidence or 0)
+
+
+def uploads_in_the_last_minute(actor) -> int:
+    """Files the user uploaded in the last minute, on any page of any migration."""
+    since = timezone.now() - timedelta(minutes=1)
+    uploads = ExportUpload.objects.filter(uploaded_by=actor, uploaded_at__gte=since).count()
+    evidence = Evidence.objects.filter(added_by=actor, added_at__gte=since).exclude(file="").count()
+    return uploads + evidence
 
 
 def old_versions(migration: Migration):
@@ -49,21 +62,21 @@ def old_versions(migration: Migration):
     return ExportUpload.objects.filter(migration=migration).exclude(Q(id__in=kept))
 
 
-def upload_refusal(*, migration: Migration, actor, size: int) -> str:
-    """Why this upload may not be stored now ('' when it may)."""
+def upload_refusal(*, migration: Migration, actor, sizes: list[int]) -> str:
+    """Why these files may not be stored now ('' when they may): each counts against the user's
+    pace, all together against the migration's quota."""
     pace = settings.P2C_UPLOADS_PER_MINUTE
-    recent = ExportUpload.objects.filter(
-        uploaded_by=actor, uploaded_at__gte=timezone.now() - timedelta(minutes=1)
-    )
-    if recent.count() >= pace:
+    recent = uploads_in_the_last_minute(actor)
+    if recent + len(sizes) > pace:
         return (
-            f"You uploaded {pace} files in the last minute, the most allowed. Wait a minute and upload again."
+            f"You uploaded {recent} file(s) in the last minute and the most allowed is {pace}. "
+            "Wait a minute and upload again."
         )
-    used = storage_used(migration)
+    used, size = storage_used(migration), sum(sizes)
     if used + size > quota_bytes():
         return (
             f"This migration's uploads take {used / GB:.1f} GB of its {settings.P2C_MIGRATION_QUOTA_GB} GB; "
-            f"this file ({size / 1024**2:,.0f} MB) would pass it. A project manager can remove earlier "
+            f"this upload ({size / 1024**2:,.0f} MB) would pass it. A project manager can remove earlier "
             "versions on the migration's page, or an administrator can raise P2C_MIGRATION_QUOTA_GB."
         )
     return ""

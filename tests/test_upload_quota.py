@@ -95,3 +95,90 @@ def test_it_keeps_a_version_a_job_ran_on(migration, consultant, manager):
     upload_inspected(migration, consultant, "order.csv")
     assert uploads_remove_old_versions(migration=migration, actor=manager) == (0, 0)
     assert TransformJob.objects.get().source == first
+
+
+# Every place a file is received, with a file it accepts. Step 9's error log has a message column.
+ERRORS = b"Key,Message,Company\r\nX1,Lookup failed,USMF\r\n"
+UPLOAD_POINTS = {
+    "step-2 export": ("upload_create", {"kind": "export", "table": "account"}, "account.csv", CSV),
+    "re-export": ("upload_create", {"kind": "reexport", "table": "account"}, "account.csv", CSV),
+    "verification": ("upload_create", {"kind": "verification", "table": "order"}, "order.csv", CSV),
+    "customer list": ("upload_create", {"kind": "party_numbers", "table": "account"}, "cust.csv", CSV),
+    "step-9 F&O export": ("sync_upload", {"kind": "reconcile", "table": "account"}, "fno.csv", CSV),
+    "step-9 error log": ("sync_upload", {"kind": "triage", "table": "account"}, "errors.csv", ERRORS),
+    "evidence": ("evidence_add", {"step": "initialize"}, "report.pdf", b"%PDF-1.7 report " + CSV),
+}
+# Those that store without a job run first (a reconciliation compares with the job's output).
+STORING_POINTS = [point for point in UPLOAD_POINTS if point != "step-9 F&O export"]
+
+
+def post_to(client, migration, point: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    name, kwargs, filename, content = UPLOAD_POINTS[point]
+    url = reverse(name, kwargs={"migration_id": migration.id, **kwargs})
+    return client.post(url, {"file": SimpleUploadedFile(filename, content), "title": "Proof"}, follow=True)
+
+
+def stored_count(migration) -> int:
+    return ExportUpload.objects.filter(migration=migration).count() + migration.evidence.count()
+
+
+@pytest.mark.parametrize("point", UPLOAD_POINTS)
+def test_it_holds_every_upload_point_to_the_users_pace(client_for, migration, settings, media_root, point):
+    settings.P2C_UPLOADS_PER_MINUTE = 1
+    client = client_for("consultant")
+    post(client, migration)  # the one upload of this minute, on step 2
+    page = post_to(client, migration, point).text
+    assert "the most allowed is 1. Wait a minute and upload again." in page
+    assert stored_count(migration) == 1 and len(stored_files(media_root)) == 1
+
+
+@pytest.mark.parametrize("point", UPLOAD_POINTS)
+def test_it_holds_every_upload_point_to_the_migrations_quota(
+    client_for, migration, settings, media_root, monkeypatch, point
+):
+    settings.P2C_MIGRATION_QUOTA_GB = 1
+    monkeypatch.setattr(quota, "GB", len(CSV) * 3 // 2)  # room for one upload
+    client = client_for("consultant")
+    post(client, migration)
+    page = post_to(client, migration, point).text
+    assert "would pass it" in page and "P2C_MIGRATION_QUOTA_GB" in page
+    assert stored_count(migration) == 1 and len(stored_files(media_root)) == 1
+
+
+@pytest.mark.parametrize("point", STORING_POINTS)
+def test_it_counts_what_every_upload_point_stores(client_for, migration, settings, media_root, point):
+    settings.P2C_UPLOADS_PER_MINUTE = 1
+    client = client_for("consultant")
+    post_to(client, migration, point)
+    assert stored_count(migration) == 1
+    assert quota.storage_used(migration) == sum(p.stat().st_size for p in stored_files(media_root))
+    assert "Wait a minute" in post(client, migration).json()["error"]  # it took the minute's upload
+
+
+def test_it_wraps_every_view_that_reads_files_in_the_one_rule():
+    """A new upload page cannot forget the pace and the quota: whatever reads request.FILES is
+    behind `receives_uploads`."""
+    import inspect
+
+    from migration.urls import urlpatterns
+
+    readers = {
+        p.name for p in urlpatterns if "request.FILES" in inspect.getsource(inspect.unwrap(p.callback))
+    }
+    assert readers == {"upload_create", "sync_upload", "evidence_add"}
+    assert all(getattr(p.callback, "receives_uploads", False) for p in urlpatterns if p.name in readers)
+
+
+def test_it_says_files_posted_together_are_too_large_as_a_request(client_for, migration, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.P2C_MAX_UPLOAD_MB = 1
+    half = CSV + b"abc,Contoso,C-1\r\n" * (700 * 1024 // 17)  # 0.7 MB each: two pass 1 MB
+    url = reverse("sync_upload", kwargs={"migration_id": migration.id, "kind": "triage", "table": "account"})
+    files = [SimpleUploadedFile("a.csv", half), SimpleUploadedFile("b.csv", half)]
+    page = client_for("consultant").post(url, {"file": files}, follow=True).text
+    assert "These files together are larger than the 1 MB limit of one upload" in page
+    assert "upload the parts one by one" in page and "a.csv is larger" not in page
+    assert not ExportUpload.objects.exists()

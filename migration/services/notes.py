@@ -31,6 +31,7 @@ def evidence_add(
             url=url,
             file=upload,
             sha256=sha256_of_upload(upload) if upload else "",
+            size=upload.size if upload else 0,
             added_by=actor,
         )
         activity_record(

@@ -119,8 +119,6 @@ def upload_create(
         # Serialize versions of a migration's slots: two consultants uploading
         # at once each get their own version number, nothing is overwritten.
         Migration.objects.select_for_update().get(pk=migration.pk)
-        if refusal := quota.upload_refusal(migration=migration, actor=actor, size=upload.size):
-            raise UploadError(refusal)
         slot = ExportUpload.objects.filter(migration=migration, table=table, kind=kind)
         latest = slot.aggregate(v=Max("version"), p=Max("part"))
         if kind not in selectors.PARTED_KINDS:

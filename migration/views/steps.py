@@ -11,7 +11,7 @@ from ..access import MANAGE, READ, WORK, membership_required
 from ..models import Evidence, InitializationSettings
 from ..services import checklist, notes
 from ..services.settings import init_settings_update
-from ..upload_limits import too_large_message, with_size_limit
+from ..upload_limits import receives_uploads, upload_refusal_message
 from .common import back_to_step
 
 
@@ -41,15 +41,15 @@ def note_add(request: HttpRequest, migration_id: int, step: str) -> HttpResponse
     return back_to_step(migration_id, step_obj.number)
 
 
-@with_size_limit
+@receives_uploads
 @require_POST
 @login_required
 def evidence_add(request: HttpRequest, migration_id: int, step: str) -> HttpResponse:
     membership = membership_required(request, migration_id, WORK)
     step_obj = _step_or_404(step)
     form = forms.EvidenceForm(request.POST, request.FILES)
-    if too_large := too_large_message(request, advice="Attach a smaller file or a link."):
-        messages.error(request, "Evidence not added: " + too_large)
+    if refused := upload_refusal_message(request, advice="Attach a smaller file or a link."):
+        messages.error(request, "Evidence not added: " + refused)
     elif form.is_valid():
         notes.evidence_add(
             migration=membership.migration,

@@ -11,13 +11,13 @@ from .. import engine, runbook
 from ..access import READ, WORK, membership_required
 from ..models import SyncCheck, SyncCheckKind
 from ..services import sync
-from ..upload_limits import too_large_message, with_size_limit
+from ..upload_limits import receives_uploads, upload_refusal_message
 from .common import back_to_step
 
 SYNC_ADVICE = "Export the entity in parts (by company, say) and upload them together."
 
 
-@with_size_limit
+@receives_uploads
 @require_POST
 @login_required
 def sync_upload(request: HttpRequest, migration_id: int, kind: str, table: str) -> HttpResponse:
@@ -26,8 +26,8 @@ def sync_upload(request: HttpRequest, migration_id: int, kind: str, table: str) 
         raise Http404("No such check")
     back = back_to_step(migration_id, runbook.ENABLE_MAPS_STEP, f"#sync-{table}")
     try:
-        if too_large := too_large_message(request, SYNC_ADVICE):
-            raise sync.SyncError(too_large)
+        if refused := upload_refusal_message(request, SYNC_ADVICE):
+            raise sync.SyncError(refused)
         check = sync.sync_check_create(
             migration=membership.migration,
             kind=kind,

@@ -10,7 +10,7 @@ from .. import runbook, selectors
 from ..access import MANAGE, READ, WORK, membership_required
 from ..models import ExportUpload, UploadKind
 from ..services import uploads
-from ..upload_limits import too_large_message, with_size_limit
+from ..upload_limits import receives_uploads, upload_refusal_message
 from .common import back_to_step, wants_json
 
 STEP_OF_KIND = {
@@ -42,7 +42,7 @@ def upload_json(upload: ExportUpload) -> dict:
     }
 
 
-@with_size_limit
+@receives_uploads
 @require_POST
 @login_required
 def upload_create(request: HttpRequest, migration_id: int, kind: str, table: str) -> HttpResponse:
@@ -52,8 +52,8 @@ def upload_create(request: HttpRequest, migration_id: int, kind: str, table: str
     back = back_to_step(migration_id, STEP_OF_KIND[kind])
     file = request.FILES.get("file")
     try:
-        if too_large := too_large_message(request):
-            raise uploads.UploadError(too_large)
+        if refused := upload_refusal_message(request):
+            raise uploads.UploadError(refused)
         if file is None:
             raise uploads.UploadError("Choose a file to upload.")
         part = request.POST.get("part", "")
