@@ -282,9 +282,19 @@ if HTTPS:
     SECURE_HSTS_SECONDS = env_int("P2C_HSTS_SECONDS", 365 * 24 * 3600, minimum=1)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    # Failed sign-ins are counted per client address, not the proxy's.
-    AXES_IPWARE_PROXY_COUNT = 1
+
+# Failed sign-ins are counted per (user, client address). Behind our P2C_TRUSTED_PROXIES proxies
+# (with P2C_HTTPS; 0 = none), the client's address is the right-most that they put in
+# X-Forwarded-For: each appends the address it received from (nginx's $proxy_add_x_forwarded_for)
+# or the outer one sets the header to it. Anything left of that the client wrote itself.
+TRUSTED_PROXIES = env_int("P2C_TRUSTED_PROXIES", 1, minimum=0) if HTTPS else 0
+if TRUSTED_PROXIES:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "left-most"
+    # ipware's count is of the proxies listed after the client in the header: the innermost
+    # proxy is REMOTE_ADDR, not listed. Not strict: addresses the client added come before.
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXIES - 1
+    IPWARE_STRICT = False
 else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 

@@ -1,6 +1,7 @@
 """Sign-in lockout, mail-only password reset, the HTTPS switch and private files."""
 
 import importlib
+import json
 import os
 import stat
 import subprocess
@@ -143,3 +144,71 @@ def test_it_makes_the_var_folder_private(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for folder in (var / "media", var / "celery" / "queue"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+PRINT_ADDRESS_SETTINGS = """
+import json
+from django.conf import settings
+print(json.dumps({k: getattr(settings, k) for k in dir(settings) if "IPWARE" in k}))
+"""
+
+
+def address_settings(tmp_path, **env: str) -> dict:
+    """The client-address settings as the app computes them from its environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("P2C_")}
+    clean |= {"DJANGO_SETTINGS_MODULE": "p2cwizard.settings", "P2C_VAR_DIR": str(tmp_path), **env}
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_ADDRESS_SETTINGS],
+        cwd=settings.BASE_DIR, env=clean, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.fixture
+def behind_proxies(settings, tmp_path):
+    """Apply what P2C_HTTPS=true and P2C_TRUSTED_PROXIES make of the client address."""
+
+    def apply(**env: str):
+        for name, value in address_settings(tmp_path, P2C_HTTPS="true", **env).items():
+            setattr(settings, name, tuple(value) if isinstance(value, list) else value)
+
+    return apply
+
+
+def sign_in_via(client, password: str, forwarded_for: str, proxy: str = "10.0.0.2"):
+    """A sign-in as it reaches the app: from the proxy, with the X-Forwarded-For it passes on."""
+    return client.post(
+        "/accounts/login/",
+        {"username": "lena", "password": password},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_it_locks_the_user_at_the_one_address_a_proxy_sets(client, user, behind_proxies):
+    """nginx's `proxy_set_header X-Forwarded-For $remote_addr`: one value, the client's."""
+    behind_proxies()  # the default: one proxy
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in_via(client, "wrong", "203.0.113.7")
+    assert sign_in_via(client, PASSWORD, "203.0.113.7").status_code == 429
+    assert sign_in_via(client_class_for(client), PASSWORD, "198.51.100.9").status_code == 302
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["203.0.113.7"]
+
+
+def test_it_takes_the_address_a_proxy_appends_not_the_one_a_client_forges(client, user, behind_proxies):
+    """nginx's `$proxy_add_x_forwarded_for`: what the client sent, then the address it came from."""
+    behind_proxies(P2C_TRUSTED_PROXIES="1")
+    for n in range(settings.AXES_FAILURE_LIMIT * 8):
+        sign_in_via(client, "wrong", f"192.0.2.{n}, 203.0.113.7")
+    assert sign_in_via(client, PASSWORD, "192.0.2.250, 203.0.113.7").status_code == 429
+    assert sign_in_via(client, PASSWORD, "203.0.113.8").status_code == 302  # someone else, elsewhere
+
+
+def test_it_takes_the_address_the_outer_of_two_proxies_added(client, user, behind_proxies):
+    behind_proxies(P2C_TRUSTED_PROXIES="2")
+    outer = "10.0.0.9"  # the inner proxy appends the outer one's address
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        sign_in_via(client, "wrong", f"192.0.2.{n}, 203.0.113.7, {outer}")
+    assert sign_in_via(client, PASSWORD, f"192.0.2.99, 203.0.113.7, {outer}").status_code == 429
+    assert sign_in_via(client, PASSWORD, f"203.0.113.8, {outer}").status_code == 302
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["203.0.113.7"]
