@@ -6,7 +6,7 @@ from pathlib import Path
 from django import forms
 from django.contrib.auth import get_user_model
 
-from . import filetypes, item_kinds
+from . import engine, filetypes, item_kinds
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
 from .item_kinds import DATE_INPUT
 from .models import ChecklistItem, InitializationSettings, Migration, Purpose, Role
@@ -294,6 +294,13 @@ class EvidenceForm(forms.Form):
             raise forms.ValidationError(
                 f"The file's content is not a {suffix} file. Check you picked the right file."
             )
+        if suffix == ".xlsx":
+            try:
+                engine.check_workbook_parts(upload)
+            except engine.EngineError as error:
+                raise forms.ValidationError(error.message[0].upper() + error.message[1:] + ".") from None
+            finally:
+                upload.seek(0)
         return upload
 
     def clean(self):

@@ -211,3 +211,27 @@ def main_pages(migration, job) -> list[str]:
         *(f"{m}/steps/{slug}/" for slug in ("last-sync", "exports", "uninstall", "duplicate-detection")),
         *(f"{m}/steps/{slug}/" for slug in ("initialize", "enable-maps")),
     ]
+
+
+# Every place a file is received, with a file it accepts (the error log has a message column).
+POINT_CSV = "(Do Not Modify) Account,Account Name,Account Number\r\nabc,Contoso,C-1\r\n".encode("utf-8-sig")
+POINT_ERRORS = b"Key,Message,Company\r\nX1,Lookup failed,USMF\r\n"
+UPLOAD_POINTS = {
+    "step-2 export": ("upload_create", {"kind": "export", "table": "account"}, "account.csv", POINT_CSV),
+    "re-export": ("upload_create", {"kind": "reexport", "table": "account"}, "account.csv", POINT_CSV),
+    "verification": ("upload_create", {"kind": "verification", "table": "order"}, "order.csv", POINT_CSV),
+    "customer list": ("upload_create", {"kind": "party_numbers", "table": "account"}, "cust.csv", POINT_CSV),
+    "step-9 F&O export": ("sync_upload", {"kind": "reconcile", "table": "account"}, "fno.csv", POINT_CSV),
+    "step-9 error log": ("sync_upload", {"kind": "triage", "table": "account"}, "errors.csv", POINT_ERRORS),
+    "evidence": ("evidence_add", {"step": "initialize"}, "report.pdf", b"%PDF-1.7 report " + POINT_CSV),
+}
+
+
+def post_to(client, migration, point: str, name: str = "", content: bytes = b""):
+    """Post a file where `point` receives it (its own sample unless given); the page it leads to."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url_name, kwargs, sample_name, sample = UPLOAD_POINTS[point]
+    url = reverse(url_name, kwargs={"migration_id": migration.id, **kwargs})
+    upload = SimpleUploadedFile(name or sample_name, content or sample)
+    return client.post(url, {"file": upload, "title": "Proof"}, follow=True)

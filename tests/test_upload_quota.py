@@ -7,11 +7,11 @@ from migration import quota
 from migration.models import ExportUpload, TransformJob
 from migration.services import jobs
 
-from .helpers import upload_inspected
+from .helpers import POINT_CSV, UPLOAD_POINTS, post_to, upload_inspected
 
 pytestmark = pytest.mark.django_db
 
-CSV = "(Do Not Modify) Account,Account Name,Account Number\r\nabc,Contoso,C-1\r\n".encode("utf-8-sig")
+CSV = POINT_CSV
 
 
 def post(client, migration, content=CSV, part=None):
@@ -97,27 +97,8 @@ def test_it_keeps_a_version_a_job_ran_on(migration, consultant, manager):
     assert TransformJob.objects.get().source == first
 
 
-# Every place a file is received, with a file it accepts. Step 9's error log has a message column.
-ERRORS = b"Key,Message,Company\r\nX1,Lookup failed,USMF\r\n"
-UPLOAD_POINTS = {
-    "step-2 export": ("upload_create", {"kind": "export", "table": "account"}, "account.csv", CSV),
-    "re-export": ("upload_create", {"kind": "reexport", "table": "account"}, "account.csv", CSV),
-    "verification": ("upload_create", {"kind": "verification", "table": "order"}, "order.csv", CSV),
-    "customer list": ("upload_create", {"kind": "party_numbers", "table": "account"}, "cust.csv", CSV),
-    "step-9 F&O export": ("sync_upload", {"kind": "reconcile", "table": "account"}, "fno.csv", CSV),
-    "step-9 error log": ("sync_upload", {"kind": "triage", "table": "account"}, "errors.csv", ERRORS),
-    "evidence": ("evidence_add", {"step": "initialize"}, "report.pdf", b"%PDF-1.7 report " + CSV),
-}
 # Those that store without a job run first (a reconciliation compares with the job's output).
 STORING_POINTS = [point for point in UPLOAD_POINTS if point != "step-9 F&O export"]
-
-
-def post_to(client, migration, point: str):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    name, kwargs, filename, content = UPLOAD_POINTS[point]
-    url = reverse(name, kwargs={"migration_id": migration.id, **kwargs})
-    return client.post(url, {"file": SimpleUploadedFile(filename, content), "title": "Proof"}, follow=True)
 
 
 def stored_count(migration) -> int:

@@ -15,7 +15,8 @@ from migration import runbook
 from migration.models import ExportUpload, UploadState
 from migration.services import uploads
 
-from .helpers import SAMPLES, upload_inspected
+from .helpers import SAMPLES, UPLOAD_POINTS, post_to, upload_inspected
+from .test_sync import account_job  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -329,3 +330,35 @@ def test_it_removes_what_a_killed_upload_left_when_a_worker_starts(settings, tmp
     os.utime(left, (two_hours_ago, two_hours_ago))
     clean_dead_attempts()
     assert not left.exists() and receiving.exists()  # another web process may be receiving that one
+
+
+@pytest.mark.parametrize("point", UPLOAD_POINTS)
+def test_it_refuses_a_workbook_with_a_dtd_at_every_upload_point(
+    client_for, migration, tmp_path, request, point
+):
+    """Excel never writes one; defusedxml would raise in the worker, leaving it "Inspecting"."""
+    from .engine.helpers import with_dtd
+
+    if point == "step-9 F&O export":
+        request.getfixturevalue("account_job")  # a reconciliation compares with the job's output
+    before = ExportUpload.objects.count()
+    hostile = with_dtd(SAMPLES / "account.xlsx", tmp_path / "account.xlsx").read_bytes()
+    page = post_to(client_for("consultant"), migration, point, "account.xlsx", hostile).text
+    assert "This workbook contains a DTD, which Excel never writes: export it again." in page
+    assert ExportUpload.objects.count() == before and not migration.evidence.exists()
+
+
+def test_it_fails_the_inspection_of_a_stored_workbook_with_a_dtd_at_once(migration, consultant, tmp_path):
+    """One stored before this check: its inspection fails with the message, never left waiting."""
+    from django.core.files import File
+
+    from .engine.helpers import with_dtd
+
+    hostile = with_dtd(SAMPLES / "account.xlsx", tmp_path / "account.xlsx", "xl/worksheets/sheet1.xml")
+    upload = ExportUpload(migration=migration, table="account", kind="export", version=1, part=1,
+                          original_name="account.xlsx", size=1, uploaded_by=consultant)  # fmt: skip
+    upload.file.save("account.xlsx", File(hostile.open("rb")))
+    uploads.upload_inspect(upload_id=upload.id)
+    upload.refresh_from_db()
+    assert upload.state == UploadState.FAILED
+    assert "this workbook contains a DTD, which Excel never writes: export it again" in upload.state_message

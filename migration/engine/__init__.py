@@ -21,7 +21,8 @@ The web app and the manage.py commands call only what is exported here:
 - ``TransformSettings`` (``TransformSettings.from_dict`` for a stored snapshot) / ``CompanyRule``
   and the constants the settings form offers.
 - ``check_csv_head(sample, whole)``: a CSV's header checks (columns, header sizes) from its first
-  ``SAMPLE_BYTES``, so the web app refuses a hostile file before storing it.
+  ``SAMPLE_BYTES``, so the web app refuses a hostile file before storing it;
+  ``check_workbook_parts(file)``: the same for a workbook (no DTD in any XML part).
 - ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized".
 - ``write_rows(input_path, output_path, rows, as_text=False)``: chosen data rows of an export,
   same shape (the issues file, written as xlsx of text cells by the web app);
@@ -62,7 +63,7 @@ from .options import (
 from .packs import IMPORT_ORDER, PackFile, PackPart, split_for_import, write_manifest
 from .parts import column_difference, part_output_name, transform_parts
 from .party_numbers import load_party_numbers
-from .reading import SAMPLE_BYTES, check_csv_head
+from .reading import SAMPLE_BYTES, check_csv_head, check_workbook_parts
 from .report import STEP2_ONLY_CODES, Report, csv_rows
 from .schema import Table
 from .tables import ISSUE_CODES, TABLES
@@ -120,6 +121,7 @@ __all__ = [
     "VerifyResult",
     "check_csv_head",
     "check_exports",
+    "check_workbook_parts",
     "column_difference",
     "csv_rows",
     "find_exports",

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 
 from .errors import EngineError
 
@@ -327,6 +327,50 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
+DTD_MESSAGE = "this workbook contains a DTD, which Excel never writes: export it again"
+# What may come before an XML part's root element: the declaration, processing instructions,
+# comments and space. A DTD would come there too; Excel writes none, so any is refused before a
+# parser (defusedxml raises on entities, calamine would read on) sees the part.
+_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
+_PROLOG_LIMIT = 1 << 20
+
+
+def _part_has_dtd(part) -> bool:
+    """Whether the part declares a DTD: its prolog read as far as the first element."""
+    head, pos = b"", 0
+    while True:
+        chunk = part.read(64 << 10)
+        head += chunk
+        while match := _PROLOG_ITEM.match(head, pos):
+            pos = match.end()
+        rest = head[pos:].lstrip(b"\xef\xbb\xbf \t\r\n")
+        if rest.startswith(b"<!DOCTYPE"):
+            return True
+        unfinished = rest.startswith((b"<?", b"<!")) or len(rest) < len(b"<!DOCTYPE")
+        if not chunk or not unfinished:
+            return False
+        if len(head) > _PROLOG_LIMIT:
+            return True  # a megabyte of comments before the root: nothing Excel wrote either
+
+
+def refuse_dtd(zf: zipfile.ZipFile) -> None:
+    """EngineError if any XML part of the workbook declares a DTD (entities, external ones)."""
+    for info in zf.infolist():
+        if info.filename.endswith((".xml", ".rels", ".vml")):
+            with zf.open(info) as part:
+                if _part_has_dtd(part):
+                    raise EngineError(DTD_MESSAGE)
+
+
+def check_workbook_parts(file) -> None:
+    """The upload's check of a workbook (a path or an open file): its XML parts hold no DTD."""
+    try:
+        with zipfile.ZipFile(file) as zf:
+            refuse_dtd(zf)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
+        raise EngineError(f"the workbook is damaged or truncated ({e}): export it again") from None
+
+
 class XlsxSource(Source):
     format = "xlsx"
 
@@ -336,6 +380,7 @@ class XlsxSource(Source):
         try:
             with zipfile.ZipFile(path) as zf:
                 self._check_sizes(zf)
+                refuse_dtd(zf)
                 self.sheet_name, sheet_path = self._first_sheet(zf)
                 self.hidden, self.dim_rows = self._sheet_prefix(zf, sheet_path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
@@ -367,10 +412,12 @@ class XlsxSource(Source):
 
     def _first_sheet(self, zf: zipfile.ZipFile) -> tuple[str, str]:
         try:
-            wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-            rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            wb = ElementTree.fromstring(zf.read("xl/workbook.xml"), forbid_dtd=True)
+            rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"), forbid_dtd=True)
         except KeyError as e:
             raise _not_workbook(self.name, f"missing part {e}") from None
+        except DefusedXmlException:  # a DTD the prolog check missed (a part not in UTF-8, say)
+            raise EngineError(DTD_MESSAGE) from None
         targets = {r.get("Id"): r.get("Target", "") for r in rels}
         for sheet in wb.iter(f"{_NS}sheet"):
             if sheet.get("state", "visible") != "visible":

@@ -34,6 +34,7 @@ from typing import Any
 from defusedxml import ElementTree
 
 from .errors import EngineError
+from .reading import refuse_dtd
 from .writing import AtomicFile
 from .zipraw import Member, PackageWriter, read_members, sha256_file
 
@@ -125,6 +126,7 @@ def open_sheet(path: str | os.PathLike[str], sheet: str | None = None) -> SheetI
         members = read_members(path)
         names = {m.name for m in members}
         with zipfile.ZipFile(path) as zf:
+            refuse_dtd(zf)
             wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
             rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
             styles = zf.read("xl/styles.xml") if "xl/styles.xml" in names else b""

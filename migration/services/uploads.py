@@ -55,6 +55,17 @@ def _check_workbook(upload) -> None:
         raise UploadError(
             f"{upload.name} is a zip file but not an Excel workbook. Upload the .xlsx that Sales exported."
         )
+    _refuse_engine_error(upload, engine.check_workbook_parts, upload)
+
+
+def _refuse_engine_error(upload, check, *args, **kwargs) -> None:
+    """Run one of the engine's checks on the upload; its error, if any, refuses it."""
+    try:
+        check(*args, **kwargs)
+    except engine.EngineError as error:
+        raise UploadError(f"{upload.name}: {error.message[0].upper()}{error.message[1:]}.") from None
+    finally:
+        upload.seek(0)
 
 
 def _check_text(upload) -> None:
@@ -68,10 +79,7 @@ def _check_text(upload) -> None:
         raise UploadError(f"{upload.name} is not a text file. Save the export as CSV and upload that.")
     # Columns and header sizes from a bounded prefix: a hostile header never reaches a worker.
     head = filetypes.read_head(upload, engine.SAMPLE_BYTES)
-    try:
-        engine.check_csv_head(head, whole=upload.size <= len(head))
-    except engine.EngineError as error:
-        raise UploadError(f"{upload.name}: {error.message[0].upper()}{error.message[1:]}.") from None
+    _refuse_engine_error(upload, engine.check_csv_head, head, whole=upload.size <= len(head))
 
 
 def check_upload(upload) -> None:

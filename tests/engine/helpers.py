@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,24 @@ def run_command(*args: str) -> int:
     except SystemExit as e:
         return int(e.code or 0)
     return 0
+
+
+# DTDs a hostile workbook may carry: entity expansion, an external entity, one after a long comment.
+HOSTILE_DTDS = {
+    "entity expansion": b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    "external entity": b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+    "after a long comment": b"<!--" + b"-x" * 70_000 + b"-->\n<!DOCTYPE x>",
+}
+
+
+def with_dtd(src: Path, dst: Path, part: str = "xl/workbook.xml", dtd: bytes = b"") -> Path:
+    """A copy of the workbook whose `part` declares a DTD after its XML declaration."""
+    dtd = dtd or HOSTILE_DTDS["entity expansion"]
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == part:
+                declaration, rest = data.split(b"?>", 1) if data.startswith(b"<?xml") else (b"", data)
+                data = (declaration + b"?>" if declaration else b"") + dtd + rest
+            zout.writestr(info, data)
+    return dst

@@ -1,12 +1,16 @@
 """Bad files are refused with one line, quickly, and leave nothing at the output path."""
 
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from migration.engine import EngineError, transform_file
+from migration.engine import EngineError, check_workbook_parts, inspect_file, transform_file
+from migration.engine.xlsx_inplace import open_sheet
 
-from .helpers import ORDER_HEADERS, order_rows, settings, write_csv, write_xlsx
+from .helpers import HOSTILE_DTDS, ORDER_HEADERS, order_rows, settings, with_dtd, write_csv, write_xlsx
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
 def _refuse(tmp_path, src, fragment, table="order"):
@@ -224,3 +228,29 @@ def test_it_caps_the_preview_in_columns_and_characters(tmp_path):
     assert {len(row) for row in result.preview} == {PREVIEW_COLUMNS}
     assert {len(cell) for row in result.preview for cell in row} == {PREVIEW_CHARS}
     assert len(result.headers) == PREVIEW_COLUMNS + 20  # the column matching still sees them all
+
+
+DTD_MESSAGE = "this workbook contains a DTD, which Excel never writes: export it again"
+ACCOUNT_XLSX = SAMPLES / "sales-excel" / "account.xlsx"
+PARTS = ["xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/worksheets/sheet1.xml", "[Content_Types].xml"]
+
+
+@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("dtd", HOSTILE_DTDS)
+def test_it_refuses_a_workbook_with_a_dtd_in_any_part(tmp_path, part, dtd):
+    src = with_dtd(ACCOUNT_XLSX, tmp_path / "account.xlsx", part, HOSTILE_DTDS[dtd])
+    with pytest.raises(EngineError, match=DTD_MESSAGE):
+        inspect_file(src, table="account", settings=settings())
+    _refuse(tmp_path, src, DTD_MESSAGE, table="account")
+
+
+def test_it_refuses_a_reexport_with_a_dtd_before_filling_it(tmp_path):
+    src = with_dtd(SAMPLES / "reexport" / "order.xlsx", tmp_path / "order.xlsx")
+    with pytest.raises(EngineError, match=DTD_MESSAGE):
+        open_sheet(src)
+
+
+def test_it_reads_the_workbook_it_refuses_once_the_dtd_is_gone(tmp_path):
+    """The sample itself passes: the refusal is the DTD's, not the copy's."""
+    check_workbook_parts(ACCOUNT_XLSX)
+    assert inspect_file(ACCOUNT_XLSX, table="account", settings=settings()).rows > 0
