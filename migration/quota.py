@@ -37,18 +37,33 @@ def uploads_in_the_last_minute(actor) -> int:
     return uploads + evidence
 
 
-def old_versions(migration: Migration):
-    """Upload versions a newer one replaced and no job ran on: what a project manager may remove."""
-    used = TransformJob.objects.filter(migration=migration)
-    kept = set(used.values_list("source_id", flat=True))
-    kept |= set(used.exclude(reexport=None).values_list("reexport_id", flat=True))
-    kept |= set(used.exclude(party_numbers=None).values_list("party_numbers_id", flat=True))
-    for parts, run in used.values_list("parts", "run_settings"):  # exports in parts: every part a job read
+def _referenced_by_rows(migration: Migration) -> set[int]:
+    """Uploads a row of any model points at (a job's input, a verification's export, a step-9
+    check's files, and whatever refers to an upload later): found from the foreign keys themselves."""
+    kept: set[int] = set()
+    for relation in ExportUpload._meta.get_fields(include_hidden=True):
+        if relation.auto_created and relation.one_to_many:  # a through table's key counts too
+            key = relation.field
+            rows = relation.related_model.objects.filter(**{f"{key.name}__migration": migration})
+            kept |= set(rows.values_list(key.attname, flat=True))
+    return kept
+
+
+def _referenced_in_lists(migration: Migration) -> set[int]:
+    """Uploads listed by id inside a job's or a verification's JSON: the parts they read."""
+    kept: set[int] = set()
+    for parts, run in TransformJob.objects.filter(migration=migration).values_list("parts", "run_settings"):
         kept |= set(parts or ()) | set(run.get("reexport_parts", ())) | set(run.get("header_parts", ()))
-    checks = ImportVerification.objects.filter(migration=migration)
-    kept |= set(checks.values_list("upload_id", flat=True))
-    for parts in checks.values_list("parts", flat=True):
+    for parts in ImportVerification.objects.filter(migration=migration).values_list("parts", flat=True):
         kept |= set(parts or ())
+    return kept
+
+
+def old_versions(migration: Migration):
+    """Upload versions a newer one replaced and nothing refers to: what a project manager may remove.
+
+    Never one a job, check, verification or step-9 check read: their downloads and evidence need it."""
+    kept = _referenced_by_rows(migration) | _referenced_in_lists(migration)
     for kind in PARTED_KINDS:  # the parts in use of every slot, not only its newest version
         kept |= {u.id for parts in export_parts(migration, kind).values() for u in parts}
     latest = {}

@@ -7,7 +7,7 @@ from migration import quota
 from migration.models import ExportUpload, TransformJob
 from migration.services import jobs
 
-from .helpers import POINT_CSV, UPLOAD_POINTS, post_to, upload_inspected
+from .helpers import POINT_CSV, POINT_ERRORS, UPLOAD_POINTS, post_to, upload_inspected
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +163,18 @@ def test_it_says_files_posted_together_are_too_large_as_a_request(client_for, mi
     assert "These files together are larger than the 1 MB limit of one upload" in page
     assert "upload the parts one by one" in page and "a.csv is larger" not in page
     assert not ExportUpload.objects.exists()
+
+
+def test_it_keeps_every_file_a_step_9_check_was_run_on(client_for, migration, media_root):
+    """Two error triages of the same slot: the first one's log is an earlier version, still its."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    url = reverse("sync_upload", kwargs={"migration_id": migration.id, "kind": "triage", "table": "account"})
+    for name in ("errors-monday.csv", "errors-tuesday.csv"):
+        client_for("consultant").post(url, {"file": SimpleUploadedFile(name, POINT_ERRORS)})
+    first = ExportUpload.objects.get(original_name="errors-monday.csv")
+    remove = reverse("uploads_remove_old", kwargs={"migration_id": migration.id})
+    page = client_for("manager").post(remove, follow=True).text
+    assert "No earlier version to remove." in page
+    download = reverse("upload_download", kwargs={"migration_id": migration.id, "upload_id": first.id})
+    assert b"".join(client_for("manager").get(download).streaming_content) == POINT_ERRORS
