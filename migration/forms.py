@@ -12,7 +12,7 @@ from .item_kinds import DATE_INPUT
 from .models import ChecklistItem, InitializationSettings, Migration, Purpose, Role
 from .services.settings import SETTING_FIELDS
 from .upload_limits import limit_mb, over_limit
-from .validators import company_code
+from .validators import company_code, not_formula_like
 
 ITEM_BASED = "Item based"  # the only order type dual-write syncs (msdyn_ordertype 192350000)
 
@@ -370,11 +370,13 @@ class InitSettingsForm(forms.ModelForm):
              "language", "order_type", "order_type_confirmed"]
         )  # fmt: skip
         s = self.instance
+        self.fields["customer_group"].validators.append(not_formula_like)  # written into every row
         for e in self.entities:
             self.fields[f"entity_{e.code}_customer_group"] = forms.CharField(
                 label=f"{e.code}: customer group",
                 max_length=10,
                 required=False,
+                validators=[not_formula_like],
                 initial=e.customer_group,
                 help_text=f"Empty: the migration's ({s.customer_group}).",
             )

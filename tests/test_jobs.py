@@ -551,3 +551,34 @@ def test_it_stores_every_issue_as_the_report_says_it_awkward_text_included(migra
         len(formula) == 4 and any('"quoted"' in m for m in formula) and any("株式会社" in m for m in formula)
     )
     assert any("\r\n" in m or "\\r\\n" in m for m in formula)
+
+
+HOSTILE_HEADER = "=cmd|' /C calc'!A0"
+
+
+def test_it_writes_the_issue_list_for_people_and_counts_every_formula_cell_it_writes(
+    client_for, migration, consultant, tmp_path
+):
+    """The export's own header and values that start like formulas are text in the issue list;
+    the job page counts the review CSV's formula-like cells, copies included."""
+    src = tmp_path / "account.csv"
+    headers = ["(Do Not Modify) Account", "Account Name", "Account Number", HOSTILE_HEADER]
+    rows = [
+        ["8b17e0df-4648-07d4-fe18-4b2a690b4981", "Contoso", "=1+2", '=HYPERLINK("http://x")'],
+        ["8b17e0df-4648-07d4-fe18-4b2a690b4982", "@SUM(A1)", "C-2", "\t=1"],
+    ]
+    with open(src, "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows([headers, *rows])
+    upload_inspected(migration, consultant, str(src))
+    job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
+    listed = list(csv.reader(io.StringIO(job.issue_list.read().decode("utf-8-sig"))))
+    cells = [cell for row in listed for cell in row]
+    assert f"'{HOSTILE_HEADER}" in cells
+    assert not [c for c in cells if c[:1] in ("=", "@", "\t", "+", "-")]
+    written = read_csv(job.output_csv)
+    starts = [c for row in written[1:] for c in row if c[:1] in ("=", "@", "\t")]
+    assert len(starts) == 5  # four read, and the account number copied as party number
+    page = client_for("viewer").get(
+        reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    )
+    assert "This CSV holds 5 cells that start like a formula" in page.text

@@ -14,6 +14,7 @@ from migration.services.migrations import sync_run_key
 from migration.services.settings import init_settings_update
 
 from .helpers import migration_url
+from .test_walkthrough import SETTINGS  # the settings form's plain answers
 
 pytestmark = pytest.mark.django_db
 
@@ -444,3 +445,15 @@ def test_it_shows_each_step_its_own_panel(client_for, migration, slug, shown):
     assert shown in page
     others = {"Upload the exports", "Record an active duplicate detection rule", "Transformation jobs"}
     assert not [text for text in others - {shown} if text in page]
+
+
+@pytest.mark.parametrize("field", ["customer_group", "entity_DEMF_customer_group"])
+@pytest.mark.parametrize("value", ["=1+2", "@SUM(A1)", "+cmd", "-2+3"])
+def test_it_refuses_a_setting_that_starts_like_a_formula(client_for, migration, field, value):
+    """The customer group is written into every row of the review copy, where Excel would run it."""
+    url = reverse("init_settings", kwargs={"migration_id": migration.id})
+    response = client_for("consultant").post(url, {**SETTINGS, field: value})
+    assert response.status_code == 200 and "starts like a formula" in response.text
+    migration.init_settings.refresh_from_db()
+    assert migration.init_settings.customer_group != value
+    assert not migration.legal_entities.filter(customer_group=value).exists()

@@ -48,6 +48,7 @@ Every fatal problem is an ``EngineError`` whose message is one line saying what 
 from .check import CheckResult, check_exports, find_exports
 from .errors import EngineError
 from .extract import RowNotes, row_notes, write_rows
+from .formulas import formula_like_text
 from .inspect import Inspection, inspect_file
 from .options import (
     COUNTRY_MODES,
@@ -125,6 +126,7 @@ __all__ = [
     "column_difference",
     "csv_rows",
     "find_exports",
+    "formula_like_text",
     "inspect_file",
     "load_party_numbers",
     "part_output_name",

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .formulas import neutralised
 from .schema import Issue
 
 # The issue codes every transformed table can raise; each table module declares its own.
@@ -380,13 +381,20 @@ class Report:
                 f.write(b"\xef\xbb\xbf")
                 with pacsv.CSVWriter(f, schema, write_options=options) as out:
                     for table in self.issues.iter_tables():
-                        out.write_table(table)
+                        out.write_table(_for_people(table))
                         written += table.num_rows
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
         return written
+
+
+def _for_people(table: pa.Table) -> pa.Table:
+    """The issue list is opened in Excel: a header or value that starts like a formula (the
+    export's own, quoted in a column or message) is shown as text, never run."""
+    columns = [neutralised(c.combine_chunks()) if pa.types.is_string(c.type) else c for c in table.columns]
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 def csv_rows(table: pa.Table) -> pa.Buffer:

@@ -9,7 +9,6 @@ Table modules (`tables/`) name these rules; `apply` runs a table's targets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pyarrow.compute as pc
 
 from . import countries
 from .dates import DateOrder, iso_receipt, parse, time_ok
+from .formulas import formula_like_mask, formula_like_text
 from .headers import HeaderCompanies
 from .layout import Layout
 from .options import TransformSettings
@@ -33,22 +33,6 @@ YES = {"yes", "true", "1", "y"}
 NO = {"no", "false", "0", "n"}
 _FORMULA_LUT = np.zeros(256, dtype=bool)
 _FORMULA_LUT[list(b"=+-@\t\r")] = True
-# Numbers and phone numbers start with + or - but are not formulas Excel users write.
-_NUMBER = re.compile(r"^\s*([+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?|\+[\d\s().\-/]{6,})\s*$")
-
-
-def formula_like_text(value: str) -> bool:
-    """Would Excel take this text for a formula (or is it hiding one behind a tab or carriage return)?
-
-    A tab or carriage return first is never a number someone typed: spreadsheet
-    injection uses it to hide a formula from a reviewer, so it always counts.
-    """
-    if not value:
-        return False
-    first = value[0]
-    if first in "\t\r":
-        return True
-    return first in "=+-@" and not _NUMBER.match(value)
 
 
 @dataclass
@@ -77,6 +61,8 @@ class Context:
     # The relationship type rule: its column in this file and its value map.
     relationship_column: int | None = None
     relationship_map: dict[str, str] | None = None
+    # Targets the run appends as new columns: key -> the column's header.
+    appended: dict[str, str] = field(default_factory=dict)
 
     def cache(self, name: str) -> TextCache:
         if name not in self.caches:
@@ -388,6 +374,24 @@ def _formula_like_rows(ctx: Context, batch: Batch, guids: pa.Array | None, i: in
         ctx.issues.add_mask("formula_like_text", header, pa.array(mask), batch.start, guids, batch.text(i))
 
 
+def formula_like_written(ctx: Context, rows: Rows, values: dict[str, pa.Array]) -> None:
+    """Warn about the formula-like text the run writes itself (a setting, a copied or converted
+    value): with the source's cells checked as read, every cell of the output is counted.
+
+    A target filled in place counts where it changes the cell; null leaves the cell as read."""
+    for key, new in values.items():
+        if (i := ctx.layout.targets.get(key)) is not None:
+            header = ctx.layout.headers[i]
+            new = nulls_where(pc.fill_null(pc.equal(new, rows.batch.text(i)), False), new)
+        elif key in ctx.appended:
+            header = ctx.appended[key]
+        else:
+            continue
+        mask = formula_like_mask(new)
+        if mask.any():
+            rows.flag("formula_like_text", header, pa.array(mask), new)
+
+
 def remember_key(ctx: Context, rows: Rows, comp: pa.Array, role: str) -> None:
     """Collect keys for the duplicate_key check, which runs once the whole file is read.
 
@@ -537,6 +541,7 @@ def apply(ctx: Context, rows: Rows) -> dict[str, pa.Array]:
     formula_like(ctx, rows.batch, rows.guids)
     comp = rows.value(company_of_the_row)
     values = {t.key: value for t in ctx.table.targets if (value := rows.value(t.rule)) is not None}
+    formula_like_written(ctx, rows, values)
     if ctx.table.unique is not None:
         remember_key(ctx, rows, comp, ctx.table.unique)
     remember_record(ctx, rows)

@@ -227,6 +227,7 @@ class _Run:
         """This file's GUID header (duplicate_record) and relationship type rule column."""
         ctx, layout = self.ctx, self.layout
         ctx.guid_header = layout.headers[layout.guid] if layout.guid is not None else ""
+        ctx.appended = {t.key: t.col.display for t in self.appended}
         kind = self.settings.relationship_type_rule
         if kind is None or not any(t.key == "relationship_type" for t in self.table.targets):
             return

@@ -133,3 +133,14 @@ def test_it_parses_date_times_by_parts_the_same_as_whole(monkeypatch):
     by_parts = rules.iso_dates(ctx, pa.array(cells), "mdy").to_pylist()
     assert whole == by_parts
     assert whole[:5] == ["2020-03-27T00:00:00Z"] * 2 + [None, "2020-03-27T00:00:00Z", ""]
+
+
+def test_it_counts_every_formula_like_cell_it_writes_not_only_those_it_read(tmp_path):
+    """The account number as read, its copy as party number, and a setting: three cells."""
+    src = tmp_path / "account.csv"
+    headers = ["(Do Not Modify) Account", "Account Name", "Account Number"]
+    write_csv(src, headers, [["8b17e0df-4648-07d4-fe18-4b2a690b4981", "Contoso", "=1+2"]])
+    report, _ = run(tmp_path, "account", src, customer_group="@SUM(A1)")
+    flagged = sorted(i["column"] for i in report.issues.iter_dicts() if i["code"] == "formula_like_text")
+    assert flagged == ["Account Number", "Customer Group Id", "Party Number"]
+    assert report.issues.counts["formula_like_text"] == 3
