@@ -136,7 +136,9 @@ class Command(BaseCommand):
 def _answers(port: int) -> bool:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request("GET", "/accounts/login/")
+        # A host the app answers to: any other would be logged as a suspicious request.
+        host = next(iter(settings.ALLOWED_HOSTS), "localhost").lstrip(".").replace("*", "localhost")
+        connection.request("GET", "/accounts/login/", headers={"Host": host})
         connection.getresponse()
         return True
     except (OSError, http.client.HTTPException):  # not listening yet, or no answer in time
