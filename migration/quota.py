@@ -84,8 +84,8 @@ def upload_refusal(*, migration: Migration, actor, sizes: list[int]) -> str:
     recent = uploads_in_the_last_minute(actor)
     if recent + len(sizes) > pace:
         return (
-            f"You uploaded {recent} file(s) in the last minute and the most allowed is {pace}. "
-            "Wait a minute and upload again."
+            f"You uploaded {recent} file(s) in the last minute; {len(sizes)} more would pass the {pace} "
+            "allowed per minute. Wait a minute and upload again."
         )
     used, size = storage_used(migration), sum(sizes)
     if used + size > quota_bytes():

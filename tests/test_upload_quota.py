@@ -111,7 +111,7 @@ def test_it_holds_every_upload_point_to_the_users_pace(client_for, migration, se
     client = client_for("consultant")
     post(client, migration)  # the one upload of this minute, on step 2
     page = post_to(client, migration, point).text
-    assert "the most allowed is 1. Wait a minute and upload again." in page
+    assert "You uploaded 1 file(s) in the last minute; 1 more would pass the 1 allowed per minute." in page
     assert stored_count(migration) == 1 and len(stored_files(media_root)) == 1
 
 
