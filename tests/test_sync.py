@@ -184,7 +184,7 @@ def test_it_triages_errors_by_cause_and_company_and_ties_them_to_our_rows(migrat
         ("unknown", "DEMF", 1),
     }
     tied = next(e for e in check.result["errors"] if e["key"] == key)
-    assert tied["our_row"] and tied["our_file"].endswith(f"(job #{account_job.id})")
+    assert tied["our_row"] and tied["our_file"].endswith(f"(output of job #{account_job.id})")
     assert check.files["errors"]["rows"] == 2
 
 

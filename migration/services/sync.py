@@ -14,11 +14,21 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.text import slugify
 
 from .. import engine, runbook, selectors
-from ..models import ExportUpload, JobState, Migration, SyncCheck, SyncCheckKind, UploadKind, UploadState
+from ..models import (
+    ExportUpload,
+    JobState,
+    Migration,
+    SyncCheck,
+    SyncCheckKind,
+    TransformJob,
+    UploadKind,
+    UploadState,
+)
 from ..storage import local_copy, sha256_of_upload, store_result
 from .activity import activity_record
 from .uploads import UploadError, check_upload
@@ -223,12 +233,32 @@ def _inputs(check: SyncCheck, stack: ExitStack) -> tuple[list[str], dict[str, st
     return paths, names
 
 
-def _our_output(check: SyncCheck, stack: ExitStack, names: dict[str, str]) -> str | None:
-    if check.job is None or not check.job.output_csv:
-        return None
-    path = stack.enter_context(local_copy(check.job.output_csv))
-    names[os.path.basename(path)] = f"{Path(check.job.output_csv.name).name} (job #{check.job_id})"
-    return path
+def _meant_to_arrive(job) -> list[tuple[str, str]]:
+    """The files dual-write was meant to bring into F&O, as (stored name, name shown): the import
+    files of a table that took the import route (one per re-export part), else the job's output
+    (one per step-2 part)."""
+    if job is None:
+        return []
+    if job.import_file:
+        wholes = job.summary.get("import_files") or [job.import_file.name]
+        return [(name, f"{Path(name).name} (import file of job #{job.id})") for name in wholes]
+    parts = job.summary.get("part_files") or []
+    if parts:
+        return [(p["csv"], f"{Path(p['csv']).name} (output of job #{job.id})") for p in parts]
+    if job.output_csv:
+        name = job.output_csv.name
+        return [(name, f"{Path(name).name} (output of job #{job.id})")]
+    return []
+
+
+def _our_outputs(check: SyncCheck, stack: ExitStack, names: dict[str, str]) -> list[str]:
+    field = TransformJob._meta.get_field("import_file")
+    paths = []
+    for name, shown in _meant_to_arrive(check.job):
+        path = stack.enter_context(local_copy(FieldFile(check.job, field, name)))
+        paths.append(path)
+        names[os.path.basename(path)] = shown
+    return paths
 
 
 def _renamed(df, column: str, names: dict[str, str]):
@@ -247,8 +277,8 @@ def _date_order(job) -> str:
 def _reconcile(check: SyncCheck, folder: Path) -> dict:
     with ExitStack() as stack:
         fno, names = _inputs(check, stack)
-        ours = _our_output(check, stack, names)
-        if ours is None:
+        ours = _our_outputs(check, stack, names)
+        if not ours:
             raise engine.EngineError("the step-8 job of this table has no output: run it again at step 8")
         companies = list(check.migration.legal_entities.values_list("code", flat=True))
         result = engine.reconcile_sync(
@@ -281,12 +311,13 @@ def _reconcile(check: SyncCheck, folder: Path) -> dict:
 def _triage(check: SyncCheck, folder: Path) -> dict:
     with ExitStack() as stack:
         errors, names = _inputs(check, stack)
-        ours = _our_output(check, stack, names)
-        result = engine.triage_errors(errors, outputs=[ours] if ours else None, table=check.table)
+        ours = _our_outputs(check, stack, names)
+        result = engine.triage_errors(errors, outputs=ours or None, table=check.table)
     result.errors = _renamed(_renamed(result.errors, "file", names), "our_file", names)
     rows = result.write_list(folder / "errors.csv")
     files = {"errors": _keep(check, folder / "errors.csv", "errors.csv", rows)}
     data = result.to_dict(limit=LIST_LIMIT)
+    data["ours_files"] = [names.get(os.path.basename(p), p) for p in ours]
     unknown = sum(c["errors"] for c in data["causes"] if c["cause"] == "unknown")
     message = (
         f"{data['errors_total']} error(s) in {len(data['causes'])} cause(s); "
