@@ -51,6 +51,18 @@ def formula_like_text(value: str) -> bool:
     return first in "=+-@" and not _NUMBER.match(value)
 
 
+def neutralised(text: pa.Array) -> pa.Array:
+    """Each text formula_like_text flags, with an apostrophe first: a spreadsheet then shows it as
+    typed instead of running it (OWASP's advice for CSV meant for people)."""
+    hidden = pc.match_substring_regex(text, r"^[\t\r]")
+    formula = pc.and_(
+        pc.match_substring_regex(text, r"^[=+\-@]"),
+        pc.invert(pc.match_substring_regex(text, _NUMBER.pattern)),
+    )
+    risky = pc.fill_null(pc.or_(hidden, formula), False)
+    return pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+
+
 @dataclass
 class Context:
     """What the rules need across batches of one file."""

@@ -312,12 +312,18 @@ def _triage(check: SyncCheck, folder: Path) -> dict:
     with ExitStack() as stack:
         errors, names = _inputs(check, stack)
         ours = _our_outputs(check, stack, names)
-        result = engine.triage_errors(errors, outputs=ours or None, table=check.table)
-    result.errors = _renamed(_renamed(result.errors, "file", names), "our_file", names)
-    rows = result.write_list(folder / "errors.csv")
-    files = {"errors": _keep(check, folder / "errors.csv", "errors.csv", rows)}
+        # Read in batches, the list written as read: memory stays flat whatever the log's size.
+        result = engine.triage_errors(
+            errors,
+            outputs=ours or None,
+            table=check.table,
+            list_path=folder / "errors.csv",
+            keep=LIST_LIMIT,
+            shown=names,
+        )
+    files = {"errors": _keep(check, folder / "errors.csv", "errors.csv", result.total)}
     data = result.to_dict(limit=LIST_LIMIT)
-    data["ours_files"] = [names.get(os.path.basename(p), p) for p in ours]
+    data["ours_files"] = result.ours_files
     unknown = sum(c["errors"] for c in data["causes"] if c["cause"] == "unknown")
     message = (
         f"{data['errors_total']} error(s) in {len(data['causes'])} cause(s); "
