@@ -45,6 +45,7 @@ Every fatal problem is an ``EngineError`` whose message is one line saying what 
 """
 
 from .check import CheckResult, check_exports, find_exports
+from .error_logs import TEXT_SUFFIXES, error_log_form
 from .errors import EngineError
 from .extract import RowNotes, row_notes, write_rows
 from .inspect import Inspection, inspect_file
@@ -76,6 +77,7 @@ _LAZY = {
     "RECONCILE_SPECS": ("reconcile", "SPECS"),
     "Reconciliation": ("reconcile", "Reconciliation"),
     "reconcile_sync": ("reconcile", "reconcile_sync"),
+    "check_fno_export": ("reconcile", "check_fno_export"),
     "Triage": ("triage", "Triage"),
     "triage_errors": ("triage", "triage_errors"),
 }
@@ -104,6 +106,7 @@ __all__ = [
     "SAMPLE_BYTES",
     "STEP2_ONLY_CODES",
     "TABLES",
+    "TEXT_SUFFIXES",
     "CheckResult",
     "CompanyRule",
     "EngineError",
@@ -120,8 +123,10 @@ __all__ = [
     "VerifyResult",
     "check_csv_head",
     "check_exports",
+    "check_fno_export",
     "column_difference",
     "csv_rows",
+    "error_log_form",
     "find_exports",
     "inspect_file",
     "load_party_numbers",

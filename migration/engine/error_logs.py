@@ -113,8 +113,8 @@ def error_log_form(path: str | os.PathLike[str], name: str | None = None) -> Err
     msg = _find(headers, _MESSAGE_NAMES, contains="error")
     msg = msg if msg is not None else _find(headers, (), contains="message")
     if msg is None:
-        if headers and _looks_like_a_message(headers[0]):
-            return ErrorLogForm(path, "text" if isinstance(source, CsvSource) else "headerless", 0)
+        if headers and _looks_like_a_message(headers[0]):  # no header row: the first line is a message
+            return ErrorLogForm(path, "text" if isinstance(source, CsvSource) else "headerless")
         raise _not_an_error_log(shown, headers)
     key = _find(headers, _KEY_NAMES)
     return ErrorLogForm(

@@ -294,6 +294,20 @@ def _pick_spec(table: str, fno_parts: list[str], entity: str | None) -> EntitySp
     )
 
 
+def check_fno_export(
+    path: str | os.PathLike[str], table: str, entity: str | None = None, name: str | None = None
+) -> None:
+    """Refuse, before it is kept, an F&O export that cannot be reconciled: unreadable, two columns
+    of one name, or without the entity's key column. `name`: the file's name as uploaded."""
+    path = os.fspath(path)
+    spec = _pick_spec(table, [path], entity)
+    part = _locate(path, {"key": spec.fno_key})
+    part.path = name or part.path
+    if "key" not in part.found:
+        hint = f"Export the {spec.entity} entity from Data management with its field names"
+        raise _missing_column("key", spec.fno_key, part, hint)
+
+
 def _read_ours(spec: EntitySpec, paths: list[str]) -> tuple[pa.Table, list[str], list[str]]:
     roles: dict[str, tuple[str, ...]] = {"key": spec.our_key, "company": COMPANY}
     roles |= {f"keep{i}": k.column for i, k in enumerate(spec.keep)}
