@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,8 +25,9 @@ from .error_causes import CAUSES, UNKNOWN, Cause, classify, plain
 from .error_logs import error_batches, error_log_form
 from .errors import EngineError
 from .reading import open_source
-from .reconcile import COMPANY, SPECS, Paths, _as_list, _locate, _norm, _read
+from .reconcile import COMPANY, SEP, SPECS, Paths, _as_list, _locate, _norm, _read
 from .rules import neutralised
+from .texthash import text_hashes
 from .writing import open_writer
 
 __all__ = [
@@ -103,7 +105,57 @@ def _detect_table(headers: list[str]) -> str | None:
     return None
 
 
-def _our_keys(table: str | None, paths: list[str], shown: dict[str, str]) -> tuple[str, pd.DataFrame]:
+class _OurRows:
+    """The keys of what was meant to arrive, indexed by 64-bit hashes (texthash): each batch of
+    errors finds its rows by a binary search, without hashing our million keys again per batch;
+    a found row's key is compared with the error's, so a hash collision never ties wrongly."""
+
+    def __init__(self, fold: pa.Array, company: pa.Array, files: pa.Array, rows: pa.Array) -> None:
+        self.fold, self.company, self.files, self.rows = fold, company, files, rows
+        keyed = np.flatnonzero(pc.not_equal(fold, "").to_numpy(zero_copy_only=False))  # no key: never tied
+        self.by_key = _first_of_each(_hashes(fold), keyed)
+        company_key = pc.binary_join_element_wise(company, fold, SEP)
+        self.by_company_key = _first_of_each(_hashes(company_key), keyed)
+
+    def find(self, fold: pa.Array, company: pa.Array) -> np.ndarray:
+        """Per error, the position of its row (-1: none): its own company's first, else any."""
+        exact = self._look(self.by_company_key, pc.binary_join_element_wise(company, fold, SEP), fold)
+        anywhere = self._look(self.by_key, fold, fold)
+        own = np.asarray(pc.not_equal(company, "").to_numpy(zero_copy_only=False), dtype=bool)
+        return np.where(own & (exact >= 0), exact, anywhere)
+
+    def _look(self, index: tuple[np.ndarray, np.ndarray], texts: pa.Array, fold: pa.Array) -> np.ndarray:
+        hashes, positions = index
+        if not len(hashes):
+            return np.full(len(texts), -1, np.int64)
+        wanted = _hashes(texts)
+        at = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
+        found = np.where(hashes[at] == wanted, positions[at], -1)
+        hit = found >= 0
+        if hit.any():  # the same key, not only the same hash
+            same = pc.equal(self.fold.take(pa.array(found[hit])), fold.filter(pa.array(hit)))
+            found[np.flatnonzero(hit)[~same.to_numpy(zero_copy_only=False)]] = -1
+        return found
+
+
+HASH_SLICE = 50_000  # texthash keeps powers as long as a slice's bytes: slices keep them small
+
+
+def _hashes(texts: pa.Array) -> np.ndarray:
+    slices = [text_hashes(texts.slice(i, HASH_SLICE)) for i in range(0, len(texts), HASH_SLICE)]
+    return np.concatenate(slices) if slices else np.zeros(0, np.uint64)
+
+
+def _first_of_each(hashes: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct hashes of the texts at `positions`, and the first position holding each."""
+    order = positions[np.argsort(hashes[positions], kind="stable")]
+    ordered = hashes[order]
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first], order[first].astype(np.int64)
+
+
+def _our_keys(table: str | None, paths: list[str], shown: dict[str, str]) -> tuple[str, _OurRows]:
     first = open_source(paths[0])
     table = table or _detect_table(list(first.headers))
     if table not in SPECS:
@@ -124,42 +176,50 @@ def _our_keys(table: str | None, paths: list[str], shown: dict[str, str]) -> tup
                 f"{os.path.basename(path)!r} has no {names} column: give the {table} step-8 output"
             )
         tables.append(_read(part, i))
-    t = pa.concat_tables(tables, promote_options="default")
+    t = pa.concat_tables(tables, promote_options="default").combine_chunks()
     files = pa.array([shown.get(os.path.basename(p), os.path.basename(p)) for p in paths])
-    frame = pd.DataFrame(
-        {
-            "_fold": _folded(t["key"]),
-            "our_company": pd.Series(
-                pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(t["company"], ""))),
-                dtype=pd.ArrowDtype(pa.string()),
-            ),
-            "our_file": pd.Series(pc.take(files, t["_part"]), dtype=pd.ArrowDtype(pa.string())),
-            "our_row": pd.Series(t["_row"], dtype=pd.ArrowDtype(pa.int64())),
-        }
-    )
+    company = _flat(pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(t["company"], ""))))
+    named = pc.take(files, t["_part"])
+    keys = [_flat(_folded(t["key"]))]
     if "number" in t.column_names:
-        frame = pd.concat([frame, frame.assign(_fold=_folded(t["number"]))], ignore_index=True)
-    frame = frame[frame["_fold"] != ""].drop_duplicates(["_fold", "our_company"])
-    return table, frame
-
-
-def _folded(arr: pa.ChunkedArray | pa.Array) -> pd.Series:
-    return pd.Series(
-        pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(arr, ""))), dtype=pd.ArrowDtype(pa.string())
+        keys.append(_flat(_folded(t["number"])))
+    n = len(keys)
+    if n == 1:  # no copies: a million keys cost their own bytes once
+        return table, _OurRows(keys[0], company, _flat(named), _flat(t["_row"]))
+    return table, _OurRows(
+        pa.concat_arrays(keys),
+        pa.concat_arrays([company] * n),
+        pa.concat_arrays([_flat(named)] * n),
+        pa.concat_arrays([_flat(t["_row"])] * n),
     )
 
 
-def _tie(errors: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
-    """Each error with its row in our files: by key, preferring the row of the error's company."""
-    errors = errors.assign(_fold=errors["key"].str.strip().str.lower(), _n=range(len(errors)))
-    merged = errors.merge(ours, on="_fold", how="left", sort=False)
-    own = merged["company"].fillna("")
-    same = (own == merged["our_company"].fillna("")) | (own == "")
-    merged = merged.assign(_pref=(~same.fillna(False).astype(bool)).astype(int))
-    merged = merged.sort_values(["_n", "_pref"], kind="stable").drop_duplicates("_n")
-    merged = merged.drop(columns=["_fold", "_pref"]).set_index("_n").sort_index().reset_index(drop=True)
-    merged["company"] = merged["company"].where(merged["company"] != "", merged["our_company"]).fillna("")
-    return merged.drop(columns=["our_company"])
+def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _folded(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(arr, "")))
+
+
+def _tie(errors: pd.DataFrame, ours: _OurRows) -> pd.DataFrame:
+    """Each error with its row in our files: by key, preferring the row of the error's company,
+    and the error's company taken from that row when the log gives none."""
+    fold = _folded(pa.array(errors["key"].fillna(""), pa.string()))
+    company = pa.array(errors["company"].fillna(""), pa.string())
+    at = ours.find(fold, company)
+    hit = at >= 0
+    take = pa.array(np.where(hit, at, 0))
+    text = pd.ArrowDtype(pa.string())
+    mask = pa.array(~hit)
+    our_company = pd.Series(pc.if_else(mask, None, ours.company.take(take)), dtype=text, index=errors.index)
+    return errors.assign(
+        company=errors["company"].where(errors["company"] != "", our_company).fillna(""),
+        our_file=pd.Series(pc.if_else(mask, None, ours.files.take(take)), dtype=text, index=errors.index),
+        our_row=pd.Series(
+            pc.if_else(mask, None, ours.rows.take(take)), dtype=pd.ArrowDtype(pa.int64()), index=errors.index
+        ),
+    )
 
 
 # --- the result ----------------------------------------------------------------------------------
@@ -327,7 +387,7 @@ def triage_errors(
     return result
 
 
-def _batch_result(df: pd.DataFrame, ours: pd.DataFrame | None) -> pd.DataFrame:
+def _batch_result(df: pd.DataFrame, ours: _OurRows | None) -> pd.DataFrame:
     if ours is not None:
         return _tie(df, ours)
     return df.assign(

@@ -416,3 +416,18 @@ def test_cli_exits_2_on_bad_input(tmp_path, capsys):
     assert run_command("p2c_triage", str(path)) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_an_error_ties_to_its_own_companys_row_when_a_key_is_in_two(tmp_path):
+    ours = write_csv(
+        tmp_path / "account_out.csv",
+        ACCOUNTS,
+        [[guid(1), "C-1", "USMF", "Customer", ""], [guid(2), "C-1", "DEMF", "Customer", ""]],
+    )
+    errors = write_csv(
+        tmp_path / "errors.csv",
+        ["Key", "Company", "Message"],
+        [[" c-1 ", "demf", LOOKUP], ["C-1", "", LOOKUP], ["C-2", "USMF", LOOKUP]],
+    )
+    rows = triage_errors(errors, outputs=ours).to_dict()["errors"]
+    assert [(r["company"], r["our_row"]) for r in rows] == [("DEMF", 2), ("USMF", 1), ("USMF", None)]
