@@ -11,12 +11,20 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from migration.models import ExportUpload, JobState, SyncCheck, UploadKind, UploadState
-from migration.services import sync, uploads
+from migration.models import (
+    ExportUpload,
+    InitializationSettings,
+    JobState,
+    Migration,
+    SyncCheck,
+    UploadKind,
+    UploadState,
+)
+from migration.services import jobs, sync, uploads
 
 from . import test_sync
 from .engine.test_triage import DOCUMENTED, VERSION
-from .helpers import migration_url, upload_sample
+from .helpers import migration_url, upload_inspected, upload_sample
 from .test_sync import FNO, csv_file, output_rows
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +190,53 @@ def test_an_fno_export_with_two_columns_of_one_name_is_refused_at_upload(migrati
         sync.sync_check_create(
             migration=migration, kind="reconcile", table="account", files=[upload], actor=consultant
         )
+
+
+@pytest.fixture
+def customized_job(migration, consultant, tmp_path):
+    """Account numbers customized: party numbers from F&O's customer list, which lacks most of our
+    accounts, so step 8 leaves their Party Number empty for F&O to assign."""
+    InitializationSettings.objects.update_or_create(
+        migration=migration, defaults={"account_numbers_customized": True}
+    )
+    fresh = Migration.objects.get(pk=migration.pk)  # not the fixture's cached settings
+    upload_inspected(migration, consultant, "account.csv")
+    listed = tmp_path / "customers.csv"
+    listed.write_text("CUSTOMERACCOUNT,PARTYNUMBER\nNOT-OURS-1,000001\n", encoding="utf-8")
+    upload_inspected(migration, consultant, str(listed), table="account", kind=UploadKind.PARTY_NUMBERS)
+    job = jobs.job_start(migration=fresh, table="account", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.message
+    return job
+
+
+def test_party_numbers_fo_assigned_show_as_assigned_not_differences(
+    client_for, migration, consultant, customized_job
+):
+    rows = [r for r in output_rows(customized_job) if r["Account Number"]]
+    assert rows and not any(r["Party Number"] for r in rows)
+    fno = [
+        [r["Account Number"], r["Company"].lower(), f"FO-{i:06d}", r["Customer Group Id"], "Organization"]
+        for i, r in enumerate(rows)
+    ]
+    sync.sync_check_create(
+        migration=migration,
+        kind="reconcile",
+        table="account",
+        files=[csv_file("c.csv", FNO, fno)],
+        actor=consultant,
+    )
+    check = run_latest()
+    assert check.state == JobState.SUCCEEDED, check.message
+    assert "party_number" not in {d["column"] for d in check.result["differences"]}
+    keys = {r["Account Number"] for r in rows}
+    assert check.result["totals"]["assigned"] == len(keys) - check.result["duplicate_keys"]["ours"]
+    page = (
+        client_for("viewer")
+        .get(migration_url("sync_check_detail", migration, check_id=check.id))
+        .content.decode()
+    )
+    assert "Assigned by Finance and Operations" in page and rows[0]["Account Number"] in page
+    step = client_for("viewer").get(migration_url("runbook", migration, step="enable-maps")).content.decode()
+    assert "where ours is empty, F&amp;O's value counts as assigned, not a difference" in step
