@@ -20,6 +20,7 @@ articles/fin-ops-core/dev-itpro/data-entities/dual-write/), read whole:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -65,7 +66,13 @@ class Cause:
         return self.article.url + (f"#{self.section}" if self.section else "")
 
     def matches(self, text: str) -> bool:
-        return any(re.search(p, text, re.IGNORECASE | re.DOTALL) for p in self.patterns)
+        return bool(self.patterns) and _compiled(self.patterns).search(text) is not None
+
+
+@functools.cache
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """A cause's patterns as one expression, compiled once (a million messages may be classified)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE | re.DOTALL)
 
 
 _RESOLVE = r"(couldn't|could not|can't|cannot) resolve the guid for the field:?\s*"
