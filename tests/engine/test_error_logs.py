@@ -1,6 +1,9 @@
 """Error logs in every form people have them: each form read and classified, anything else refused
 with what was expected."""
 
+import csv
+
+import openpyxl
 import pytest
 
 from migration.engine import EngineError
@@ -94,3 +97,20 @@ def test_a_file_that_is_no_error_log_is_refused_saying_what_was_expected(tmp_pat
     path.write_bytes(content.encode("latin-1"))
     with pytest.raises(EngineError, match=expected):
         error_log_form(path)
+
+
+def test_the_list_of_errors_never_runs_their_text_as_formulas(tmp_path):
+    planted = ['=HYPERLINK("http://x","y")', "=1+2", "@SUM(A1)", "\tcmd /C calc"]
+    log = write_csv(
+        tmp_path / "errors.csv", ["Key", "Message"], [[f"=K{i}", m] for i, m in enumerate(planted)]
+    )
+    listed = tmp_path / "list.csv"
+    triage_errors(log, list_path=listed)
+    with open(listed, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["message"] for r in rows] == ["'" + m for m in planted]
+    assert [r["key"] for r in rows] == [f"'=K{i}" for i in range(4)]
+    xlsx = tmp_path / "list.xlsx"
+    triage_errors(log, list_path=xlsx)  # an xlsx holds text cells: kept as they are, never run
+    sheet = openpyxl.load_workbook(xlsx).active
+    assert [c.value for c in sheet["I"][1:]] == planted and all(c.data_type == "s" for c in sheet["I"][1:])
