@@ -42,10 +42,12 @@ _MESSAGE_NAMES = (
     "logtext", "messagetext", "infolog", "infologmessage", "log",
 )  # fmt: skip
 _COMPANY_NAMES = ("company", "dataareaid", "legalentity", "msdyncompany", "companyid", "companycode")
-# Lines that carry on the message above them: stack traces and an execution summary's parts.
+# Lines that carry on the message above them: stack traces, an execution summary's parts, a
+# timestamped infolog line. (Not lower case: login.microsoftonline.com's message starts so.)
 _CONTINUATION = re.compile(
     r"^(\s|at |\\?---|in [A-Z]:\\|stacktrace|message:|errorsdetails|executed leg|with exported|"
-    r"importrecords|dual write initial sync failed|session id|root activity id|msg=|\]|\)|\})",
+    r"importrecords|dual write initial sync failed|session id|root activity id|msg=|\]|\)|\}|"
+    r"\d{1,2}/\d{1,2}/\d{4} \d|microsoft\.|system\.)",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"\w+\s+\w+.*\w+\s+\w+")  # a few words: a message, not a column name

@@ -114,3 +114,20 @@ def test_the_list_of_errors_never_runs_their_text_as_formulas(tmp_path):
     triage_errors(log, list_path=xlsx)  # an xlsx holds text cells: kept as they are, never run
     sheet = openpyxl.load_workbook(xlsx).active
     assert [c.value for c in sheet["I"][1:]] == planted and all(c.data_type == "s" for c in sheet["I"][1:])
+
+
+def test_an_infolog_pasted_with_its_timestamped_lines_stays_one_message(tmp_path):
+    infolog = (
+        "Infolog diagnostic message: 'Cannot select a record in Dual write project sync "
+        "(DualWriteProjectConfiguration). The SQL database has issued an error.' on category 'Error'.\n"
+        "10/28/2019 15:18:20: Infolog diagnostic message: "
+        "'[Microsoft][ODBC Driver 17 for SQL Server][SQL Server]Invalid column name 'ISDELETE'.' "
+        "on category 'Error'.\n"
+        "10/28/2019 15:18:20: Application configuration sync failed.\n"
+        "Microsoft.Dynamics.AX.Framework.Database.TableSyncException: Custom action threw exception(s)\n"
+    )
+    path = tmp_path / "upgrade.txt"
+    path.write_text(
+        f"{infolog}\nlogin.microsoftonline.com refused to connect.\n{VERSION}\n", encoding="utf-8"
+    )
+    assert causes(path) == ["upgrade_isdelete", "sign_in_refused", "solution_version"]
