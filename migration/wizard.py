@@ -66,7 +66,11 @@ def step_context(membership: Membership, step: runbook.Step, progress: selectors
 
 
 def _upload_limit() -> dict:
-    return {"max_upload_mb": limit_mb(), "max_upload_bytes": limit_bytes()}
+    return {
+        "max_upload_mb": limit_mb(),
+        "max_upload_bytes": limit_bytes(),
+        "sync_upload_mb": min(settings.P2C_SYNC_UPLOAD_MB, limit_mb()),
+    }
 
 
 def uploads_panel(membership: Membership) -> dict:

@@ -251,6 +251,9 @@ STORAGES = {
 # Largest accepted upload, in megabytes: the largest CSV Excel writes (1,048,576 rows) is about
 # 420 MB for orders, and must go through; Sales' own export stops at 100,000 rows.
 P2C_MAX_UPLOAD_MB = env_int("P2C_MAX_UPLOAD_MB", 512, minimum=1)
+# Step 9's files (F&O exports, error logs) have their own limit: they are read in batches, but an
+# error log rarely needs the size of an export; an upload still stops at P2C_MAX_UPLOAD_MB.
+P2C_SYNC_UPLOAD_MB = env_int("P2C_SYNC_UPLOAD_MB", 512, minimum=1)
 # Storage per migration (every upload version counts) and uploads per user per minute.
 P2C_MIGRATION_QUOTA_GB = env_int("P2C_MIGRATION_QUOTA_GB", 20, minimum=1)
 P2C_UPLOADS_PER_MINUTE = env_int("P2C_UPLOADS_PER_MINUTE", 20, minimum=1)

@@ -109,7 +109,7 @@ def test_the_printable_page_has_its_pictures_and_print_css(migration, client_for
     )
     check, _triage = after_sync
     assert check.files["missing_rows"]["sha256"] in html
-    assert "A lookup could not be resolved" in html
+    assert "A lookup not found" in html
 
 
 def test_the_pack_is_for_members_only(migration, client_for):

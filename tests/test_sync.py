@@ -109,7 +109,7 @@ def test_it_stores_the_lists_with_their_hashes_and_the_missing_rows_in_our_shape
     check = reconcile(
         migration, consultant, csv_file("customers.csv", FNO, planted["part1"] + planted["part2"])
     )
-    assert set(check.files) == {"missing_rows", "missing", "unexpected", "differences"}
+    assert set(check.files) == {"missing_rows", "missing", "unexpected", "differences", "assigned"}
     assert all(len(f["sha256"]) == 64 for f in check.files.values())
     client = client_for("viewer")
     response = client.get(
@@ -149,10 +149,17 @@ def test_it_refuses_a_file_that_is_not_an_export(migration, consultant, account_
         )
 
 
-def test_it_records_a_bad_export_as_a_failed_check(migration, consultant, account_job):
-    check = reconcile(migration, consultant, csv_file("wrong.csv", ["NAME", "CITY"], [["a", "b"]]))
-    assert check.state == JobState.FAILED
-    assert "CUSTOMERACCOUNT" in check.message
+def test_it_refuses_an_export_without_the_entitys_key_at_upload_keeping_nothing(
+    migration, consultant, account_job
+):
+    with pytest.raises(
+        sync.SyncError, match=r"wrong.csv: 'wrong.csv' has no key column \(accepted: 'CUSTOMERACCOUNT'\)"
+    ):
+        reconcile(migration, consultant, csv_file("wrong.csv", ["NAME", "CITY"], [["a", "b"]]))
+    assert (
+        not SyncCheck.objects.exists()
+        and not ExportUpload.objects.filter(kind=UploadKind.FNO_EXPORT).exists()
+    )
 
 
 def test_it_runs_a_check_once_even_when_its_message_comes_twice(migration, consultant, planted):
@@ -184,7 +191,7 @@ def test_it_triages_errors_by_cause_and_company_and_ties_them_to_our_rows(migrat
         ("unknown", "DEMF", 1),
     }
     tied = next(e for e in check.result["errors"] if e["key"] == key)
-    assert tied["our_row"] and tied["our_file"].endswith(f"(job #{account_job.id})")
+    assert tied["our_row"] and tied["our_file"].endswith(f"(output of job #{account_job.id})")
     assert check.files["errors"]["rows"] == 2
 
 

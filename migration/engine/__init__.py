@@ -46,6 +46,7 @@ Every fatal problem is an ``EngineError`` whose message is one line saying what 
 """
 
 from .check import CheckResult, check_exports, find_exports
+from .error_logs import TEXT_SUFFIXES, error_log_form
 from .errors import EngineError
 from .extract import RowNotes, row_notes, write_rows
 from .formulas import formula_like_text
@@ -78,6 +79,7 @@ _LAZY = {
     "RECONCILE_SPECS": ("reconcile", "SPECS"),
     "Reconciliation": ("reconcile", "Reconciliation"),
     "reconcile_sync": ("reconcile", "reconcile_sync"),
+    "check_fno_export": ("reconcile", "check_fno_export"),
     "Triage": ("triage", "Triage"),
     "triage_errors": ("triage", "triage_errors"),
 }
@@ -106,6 +108,7 @@ __all__ = [
     "SAMPLE_BYTES",
     "STEP2_ONLY_CODES",
     "TABLES",
+    "TEXT_SUFFIXES",
     "CheckResult",
     "CompanyRule",
     "EngineError",
@@ -122,9 +125,11 @@ __all__ = [
     "VerifyResult",
     "check_csv_head",
     "check_exports",
+    "check_fno_export",
     "check_workbook_parts",
     "column_difference",
     "csv_rows",
+    "error_log_form",
     "find_exports",
     "formula_like_text",
     "inspect_file",

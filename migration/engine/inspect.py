@@ -15,6 +15,7 @@ from .errors import EngineError
 from .layout import find, norm
 from .options import TransformSettings
 from .reading import Batch, Source, cell_text, open_source
+from .report import EXPORT_LIMIT_ROWS
 from .tables import TABLES, guess_table, table_for
 
 PREVIEW_ROWS = 20
@@ -210,6 +211,8 @@ def inspect_file(
         for batch in source.batches():
             glance(batch)
     glance.finish()
+    if result.rows == EXPORT_LIMIT_ROWS:  # every table, transformed or not: Sales' export stops there
+        result.issue_counts["export_limit_reached"] = 1
     return result
 
 

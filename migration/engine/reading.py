@@ -203,6 +203,35 @@ def check_headers(headers: list[str]) -> None:
             f"a header is {longest:,} characters long, more than {MAX_HEADER_CHARS:,}: "
             "this is not an export Sales wrote; export the table again"
         )
+    check_duplicate_headers(headers)
+
+
+def column_letters(position: int) -> str:
+    """Excel's name of the 1-based column `position` (1 -> A, 28 -> AB)."""
+    letters = ""
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def check_duplicate_headers(headers: list[str]) -> None:
+    """Refuse two columns of one name: every reader matches columns by name, so the second would
+    be silently ignored. Names compare as matching does (blanks and case aside); empty ones are
+    never matched, so they may repeat."""
+    seen: dict[str, int] = {}
+    for position, header in enumerate(headers, start=1):
+        name = " ".join(str(header).split()).casefold()
+        if not name:
+            continue
+        if name in seen:
+            first = seen[name]
+            raise EngineError(
+                f"two columns are named {header.strip()!r}: column {first} ({column_letters(first)}) and "
+                f"column {position} ({column_letters(position)}); every column is read by its name, so "
+                "rename or remove one of them and upload the file again"
+            )
+        seen[name] = position
 
 
 def check_csv_head(sample: bytes, whole: bool) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from . import dates
 from .errors import EngineError
 from .extract import picked_rows
+from .formulas import neutralised
 from .reading import CsvSource, open_source
 from .writing import open_writer
 
@@ -48,6 +49,9 @@ class Compare:
     ours: tuple[str, ...]
     fno: tuple[str, ...]
     kind: str = "text"  # text | date
+    # Why F&O fills this field itself when we leave it empty (a number sequence): its value is then
+    # "assigned by F&O", counted, never a difference. Empty: an empty value of ours must arrive empty.
+    assigned_by_fno: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,13 @@ _YES = frozenset({"yes", "true", "1", "y"})
 _NO = frozenset({"no", "false", "0", "n"})
 _ITEM_BASED = frozenset({"item based", "192350000"})
 _GROUP = Compare("customer_group", ("Customer Group Id", "msdyn_customergroupid"), ("CUSTOMERGROUPID",))
-_PARTY = Compare("party_number", ("Party Number", "msdyn_partynumber"), ("PARTYNUMBER",))
+ASSIGNED_PARTY = (
+    "F&O gives a party number from its number sequence to a record synced without one (we leave it "
+    "empty where step 8 did not know it)"
+)
+_PARTY = Compare(
+    "party_number", ("Party Number", "msdyn_partynumber"), ("PARTYNUMBER",), "text", ASSIGNED_PARTY
+)
 _PERSON_ID = ("Account Number/Contact Person ID", "msdyn_contactpersonid")
 _HEADER_COMPARES = (
     Compare("language", ("Language", "msdyn_language"), ("LANGUAGEID",)),
@@ -124,7 +134,15 @@ SPECS: dict[str, tuple[EntitySpec, ...]] = {
             _PERSON_ID,
             ("CONTACTPERSONID",),
             (Keep(("Sellable", "msdyn_sellable"), _NO),),
-            (Compare("party_number", _PARTY.ours, ("CONTACTPERSONPARTYNUMBER", "PARTYNUMBER")),),
+            (
+                Compare(
+                    "party_number",
+                    _PARTY.ours,
+                    ("CONTACTPERSONPARTYNUMBER", "PARTYNUMBER"),
+                    "text",
+                    ASSIGNED_PARTY,
+                ),
+            ),
             key_in_filter=True,
         ),
     ),
@@ -276,6 +294,20 @@ def _pick_spec(table: str, fno_parts: list[str], entity: str | None) -> EntitySp
     )
 
 
+def check_fno_export(
+    path: str | os.PathLike[str], table: str, entity: str | None = None, name: str | None = None
+) -> None:
+    """Refuse, before it is kept, an F&O export that cannot be reconciled: unreadable, two columns
+    of one name, or without the entity's key column. `name`: the file's name as uploaded."""
+    path = os.fspath(path)
+    spec = _pick_spec(table, [path], entity)
+    part = _locate(path, {"key": spec.fno_key})
+    part.path = name or part.path
+    if "key" not in part.found:
+        hint = f"Export the {spec.entity} entity from Data management with its field names"
+        raise _missing_column("key", spec.fno_key, part, hint)
+
+
 def _read_ours(spec: EntitySpec, paths: list[str]) -> tuple[pa.Table, list[str], list[str]]:
     roles: dict[str, tuple[str, ...]] = {"key": spec.our_key, "company": COMPANY}
     roles |= {f"keep{i}": k.column for i, k in enumerate(spec.keep)}
@@ -312,7 +344,15 @@ def _read_ours(spec: EntitySpec, paths: list[str]) -> tuple[pa.Table, list[str],
     return _finish(table), sorted(compared), [spec.keep[j].column[0] for j in sorted(skipped_keeps)]
 
 
-def _read_fno(spec: EntitySpec, paths: list[str], company: str) -> tuple[pa.Table, list[str]]:
+def _file_company(path: str, company: str, companies: Mapping[str, str]) -> str:
+    """The company of an F&O export without DATAAREAID: given for this file, else for all."""
+    given = companies.get(path) or companies.get(os.path.basename(path)) or company
+    return given.strip().upper()
+
+
+def _read_fno(
+    spec: EntitySpec, paths: list[str], company: str, companies: Mapping[str, str]
+) -> tuple[pa.Table, list[str]]:
     roles: dict[str, tuple[str, ...]] = {"key": spec.fno_key, "company": FNO_COMPANY}
     roles |= {f"fno_{c.name}": c.fno for c in spec.compares}
     if spec.fno_party_type:
@@ -325,14 +365,15 @@ def _read_fno(spec: EntitySpec, paths: list[str], company: str) -> tuple[pa.Tabl
         part = _locate(path, roles)
         if "key" not in part.found:
             raise _missing_column("key", spec.fno_key, part, hint)
-        if "company" not in part.found and not company:
+        file_company = _file_company(path, company, companies)
+        if "company" not in part.found and not file_company:
             raise _missing_column(
-                "company", FNO_COMPANY, part, hint + ", or give the company of a single-company export"
+                "company", FNO_COMPANY, part, hint + ", or give the company of this file (it holds one)"
             )
         compared &= {c.name for c in spec.compares if f"fno_{c.name}" in part.found}
         table = _read(part, i)
         if "company" not in part.found:
-            table = table.append_column("company", pa.array([company] * table.num_rows, pa.string()))
+            table = table.append_column("company", pa.array([file_company] * table.num_rows, pa.string()))
         tables.append(table)
     table = pa.concat_tables(tables, promote_options="default")
     if "party_type" in table.column_names:
@@ -404,6 +445,9 @@ class Reconciliation:
     missing: pd.DataFrame  # company, key, file, row (our output)
     unexpected: pd.DataFrame  # company, key, file, row (F&O export)
     differences: pd.DataFrame  # company, key, column, expected, found, file, row
+    # Values F&O gave where we left the field empty for it to fill: company, key, column, found, file, row
+    assigned: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fields: list[Compare] = field(default_factory=list)
     ours_rows: int = 0
     filtered_out: int = 0
     duplicate_keys: dict[str, int] = field(default_factory=dict)
@@ -437,26 +481,52 @@ class Reconciliation:
             "fno": {"files": self.fno_files},
             "compared_columns": self.compared,
             "not_compared_columns": self.not_compared,
+            "fields": self.fields_report(),
             "duplicate_keys": self.duplicate_keys,
             "totals": self.totals(),
             "companies": rows(self.counts),
             "missing": rows(self.missing),
             "unexpected": rows(self.unexpected),
             "differences": rows(self.differences),
+            "assigned": rows(self.assigned),
             "lists_truncated_to": limit,
         }
+
+    def fields_report(self) -> list[dict[str, Any]]:
+        """Each field we set: compared or not (and why not), and when F&O assigns it, why."""
+        return [
+            {
+                "name": c.name,
+                "ours": c.ours[0],
+                "fno": c.fno[0],
+                "compared": c.name in self.compared,
+                "why_not_compared": "" if c.name in self.compared else "a side's file has no such column",
+                "assigned_by_fno": c.assigned_by_fno,
+            }
+            for c in self.fields
+        ]
 
     def summary_text(self) -> str:
         t = self.totals()
         lines = [
             f"{self.table} vs {self.entity}: expected {t['expected']}, arrived {t['arrived']}, "
-            f"missing {t['missing']}, unexpected {t['unexpected']}, differing {t['differing']}"
+            f"missing {t['missing']}, unexpected {t['unexpected']}, differing {t['differing']}, "
+            f"assigned by F&O {t['assigned']}"
         ]
         for r in self.counts.itertuples(index=False):
             lines.append(
                 f"  {r.company or '(no company)'}: expected {r.expected}, arrived {r.arrived}, "
-                f"missing {r.missing}, unexpected {r.unexpected}, differing {r.differing}"
+                f"missing {r.missing}, unexpected {r.unexpected}, differing {r.differing}, "
+                f"assigned by F&O {r.assigned}"
             )
+        for f in self.fields_report():
+            state = "compared" if f["compared"] else f"not compared ({f['why_not_compared']})"
+            assigned = (
+                f"; when ours is empty, assigned by F&O: {f['assigned_by_fno']}"
+                if f["assigned_by_fno"]
+                else ""
+            )
+            lines.append(f"  field {f['name']} ({f['ours']} -> {f['fno']}): {state}{assigned}")
         return "\n".join(lines)
 
     def write_missing(self, output_path: str | os.PathLike[str]) -> int:
@@ -475,13 +545,17 @@ def reconcile_sync(
     *,
     entity: str | None = None,
     company: str = "",
+    companies: Mapping[str, str] | None = None,
     date_order: str = "mdy",
 ) -> Reconciliation:
-    """Compare our step-8 output of `table` (one file or its parts) with the F&O export(s)."""
+    """Compare our step-8 output of `table` (one file or its parts) with the F&O export(s).
+
+    An export without DATAAREAID holds one company: `companies` gives it per file (by path or file
+    name), `company` for every file not named there; a file with DATAAREAID keeps its rows' own."""
     ours_files, fno_files = _as_list(ours), _as_list(fno)
     spec = _pick_spec(table, fno_files, entity)
     our_tbl, our_cmp, absent = _read_ours(spec, ours_files)
-    fno_tbl, fno_cmp = _read_fno(spec, fno_files, company.strip().upper())
+    fno_tbl, fno_cmp = _read_fno(spec, fno_files, company, companies or {})
     our_df, fno_df = _encode(our_tbl, fno_tbl)
     del our_tbl, fno_tbl
     compared = [c for c in our_cmp if c in fno_cmp]
@@ -503,6 +577,7 @@ def reconcile_sync(
         missing=pd.DataFrame(),
         unexpected=pd.DataFrame(),
         differences=pd.DataFrame(),
+        fields=list(spec.compares),
         ours_rows=len(our_df),
         filtered_out=len(our_df) - len(expected),
         ours_by_company={str(k): int(v) for k, v in our_df["company"].value_counts().sort_index().items()},
@@ -541,7 +616,10 @@ def _match_records(
     i_both, j_both = both["_i"].to_numpy("int64"), both["_j"].to_numpy("int64")
     left = _rows(expected, merged.loc[state == "left_only", "_i"])
     right = _rows(fno, merged.loc[state == "right_only", "_j"])
-    diffs = [_column_diffs(expected, fno, i_both, j_both, c, spec, order) for c in compared]
+    pairs = [_column_diffs(expected, fno, i_both, j_both, c, spec, order) for c in compared]
+    diffs = [d for d, _ in pairs]
+    assigned = pd.concat([a for _, a in pairs if len(a)] or [_empty_diffs()], ignore_index=True)
+    result.assigned = _located(assigned, result.ours_files, extra_cols=["column", "found"])
     moved = _wrong_company(left, right)
     if len(moved):
         diffs.append(moved.drop(columns=["_left_k", "_right_k"]))
@@ -554,7 +632,7 @@ def _match_records(
     differences = pd.concat([d for d in diffs if len(d)] or [_empty_diffs()], ignore_index=True)
     result.differences = _located(differences, result.ours_files, extra_cols=["column", "expected", "found"])
     result._missing_rows = _rows_by_part(missing)
-    result.counts = _counts(expected, result.missing, result.unexpected, result.differences)
+    result.counts = _counts(expected, result.missing, result.unexpected, result.differences, result.assigned)
 
 
 def _rows(df: pd.DataFrame, positions: pd.Series) -> pd.DataFrame:
@@ -577,23 +655,33 @@ def _column_diffs(
     name: str,
     spec: EntitySpec,
     order: str,
-) -> pd.DataFrame:
-    kind = next(c.kind for c in spec.compares if c.name == name)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The values of column `name` that differ, and those F&O assigned where we left it empty."""
+    compare = next(c for c in spec.compares if c.name == name)
     expected = ours[f"ours_{name}"].iloc[i].reset_index(drop=True)
     found = fno[f"fno_{name}"].iloc[j].reset_index(drop=True)
-    differ = (_comparable(expected, kind, order) != _comparable(found, kind, order)).to_numpy(dtype=bool)
-    sub = ours.iloc[i[differ]]
-    return pd.DataFrame(
-        {
-            "company": sub["company"].to_numpy(),
-            "key": sub["key"].to_numpy(),
-            "column": pd.Series([name] * int(differ.sum()), dtype=pd.ArrowDtype(pa.string())).to_numpy(),
-            "expected": expected[differ].fillna("").to_numpy(),
-            "found": found[differ].fillna("").to_numpy(),
-            "_part": sub["_part"].to_numpy(),
-            "_row": sub["_row"].to_numpy(),
-        }
-    )
+    ours_c, theirs_c = _comparable(expected, compare.kind, order), _comparable(found, compare.kind, order)
+    differ = (ours_c != theirs_c).to_numpy(dtype=bool)
+    assigned = np.zeros(len(differ), dtype=bool)
+    if compare.assigned_by_fno:
+        assigned = differ & (ours_c == "").to_numpy(dtype=bool)
+        differ &= ~assigned
+
+    def listed(mask: np.ndarray) -> pd.DataFrame:
+        sub = ours.iloc[i[mask]]
+        return pd.DataFrame(
+            {
+                "company": sub["company"].to_numpy(),
+                "key": sub["key"].to_numpy(),
+                "column": pd.Series([name] * int(mask.sum()), dtype=pd.ArrowDtype(pa.string())).to_numpy(),
+                "expected": expected[mask].fillna("").to_numpy(),
+                "found": found[mask].fillna("").to_numpy(),
+                "_part": sub["_part"].to_numpy(),
+                "_row": sub["_row"].to_numpy(),
+            }
+        )
+
+    return listed(differ), listed(assigned)
 
 
 def _wrong_company(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
@@ -649,7 +737,9 @@ def _match_lines(result: Reconciliation, expected: pd.DataFrame, fno: pd.DataFra
     counts = per.groupby("company", sort=True)[["expected", "arrived_ok", "missing", "unexpected"]].sum()
     counts = counts.rename(columns={"arrived_ok": "arrived"}).reset_index()
     counts["differing"] = 0
-    result.counts = counts[["company", "expected", "arrived", "missing", "unexpected", "differing"]]
+    counts["assigned"] = 0
+    result.assigned = _located(_empty_diffs(), result.ours_files, extra_cols=["column", "found"])
+    result.counts = counts[COUNTS]
     result.counts = result.counts[(result.counts[["expected", "arrived", "unexpected"]].sum(axis=1) > 0)]
     result.counts = result.counts.reset_index(drop=True)
 
@@ -680,20 +770,28 @@ def _rows_by_part(df: pd.DataFrame) -> dict[int, list[int]]:
     return out
 
 
+COUNTS = ["company", "expected", "arrived", "missing", "unexpected", "differing", "assigned"]
+
+
 def _counts(
-    expected: pd.DataFrame, missing: pd.DataFrame, unexpected: pd.DataFrame, differences: pd.DataFrame
+    expected: pd.DataFrame,
+    missing: pd.DataFrame,
+    unexpected: pd.DataFrame,
+    differences: pd.DataFrame,
+    assigned: pd.DataFrame,
 ) -> pd.DataFrame:
     exp = expected["company"].value_counts().rename("expected")
     miss = missing["company"].value_counts().rename("missing")
     extra = unexpected["company"].value_counts().rename("unexpected")
     differing = differences.drop_duplicates(["company", "key", "file", "row"])["company"]
     diff = differing.value_counts().rename("differing")
-    counts = pd.concat([exp, miss, extra, diff], axis=1).fillna(0).astype("int64")
+    given = assigned["company"].value_counts().rename("assigned")
+    counts = pd.concat([exp, miss, extra, diff, given], axis=1).fillna(0).astype("int64")
     counts["arrived"] = counts["expected"] - counts["missing"]
     counts.index.name = "company"
     counts = counts.reset_index().sort_values("company").reset_index(drop=True)
     counts["company"] = counts["company"].astype(pd.ArrowDtype(pa.string()))
-    return counts[["company", "expected", "arrived", "missing", "unexpected", "differing"]]
+    return counts[COUNTS]
 
 
 def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -702,8 +800,12 @@ def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def write_frame(df: pd.DataFrame, output_path: str | os.PathLike[str], sheet: str) -> int:
-    """A report list as CSV or xlsx (by extension), every cell as text, atomically."""
+    """A report list as CSV or xlsx (by extension), every cell as text, atomically. A list is read
+    by people in a spreadsheet: in a CSV, text that would run as a formula gets an apostrophe first
+    (an xlsx holds text cells, which never run)."""
     columns = [_flat(pa.array(df[c].astype("string[pyarrow]").fillna(""), pa.string())) for c in df.columns]
+    if os.fspath(output_path).lower().endswith(".csv"):
+        columns = [neutralised(c) for c in columns]
     writer = open_writer(os.fspath(output_path), [str(c) for c in df.columns], set(), sheet)
     try:
         if len(df):

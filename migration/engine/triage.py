@@ -1,215 +1,49 @@
-"""Initial-sync error triage: classify the errors of a dual-write initial sync by cause.
+"""Dual-write error triage: each error of an error log classified by the cause Microsoft's
+troubleshooting articles document (error_causes), counted per cause, company and table map, and
+tied to its row in what was meant to arrive (our step-8 output or import files) by key.
 
-Input: the errors as people have them (copied from the dual-write page's Initial sync details,
-the downloaded activity log, or the FinOps job's execution log saved as CSV or xlsx): one row per
-error with at least a message, usually a record key, sometimes a company. Column names vary;
-they are found by likely names in any case.
-
-Causes are those of Microsoft's troubleshooting articles (links in CAUSES). The first cause whose
-pattern matches wins, so the specific ones come first. A message that matches none is kept as
-`unknown`, never dropped. With our step-8 output, each error is tied to its row there by key.
+The error log is read in batches (error_logs) and each batch is classified, tied, counted and
+written to the list as it comes: memory stays flat whatever the log's size; only the first rows
+are kept for the page. A message is classified once however often it repeats. A message no article
+documents is `unknown`, never dropped and never guessed.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .error_causes import CAUSES, UNKNOWN, Cause, classify, plain
+from .error_logs import error_batches, error_log_form
 from .errors import EngineError
+from .formulas import neutralised
 from .reading import open_source
-from .reconcile import COMPANY, SPECS, Paths, _as_list, _locate, _norm, _read, write_frame
+from .reconcile import COMPANY, SEP, SPECS, Paths, _as_list, _locate, _norm, _read
+from .texthash import text_hashes
+from .writing import open_writer
 
-_DW = "https://learn.microsoft.com/dynamics365/fin-ops-core/dev-itpro/data-entities/dual-write/"
-TROUBLESHOOT = _DW + "dual-write-troubleshooting-initial-sync"
-GUIDANCE = _DW + "initial-sync-guidance"
-ERRORS_AND_ALERTS = _DW + "errors-and-alerts"
-LIVE_SYNC = _DW + "dual-write-troubleshooting-live-sync"
-P2C_MIGRATION = _DW + "migrate-prospect-to-cash"
+__all__ = [
+    "CAUSES",
+    "UNKNOWN",
+    "Triage",
+    "classify_message",
+    "execution_legs",
+    "message_details",
+    "triage_errors",
+]
 
-
-@dataclass(frozen=True)
-class Cause:
-    code: str
-    title: str
-    patterns: tuple[str, ...]
-    action: str
-    link: str
-
-    def matches(self, text: str) -> bool:
-        return any(re.search(p, text, re.IGNORECASE | re.DOTALL) for p in self.patterns)
-
-
-_NOT_RESOLVED = r"(couldn't|could not|cannot|can't|unable to) resolve the guid"
-CAUSES: tuple[Cause, ...] = (
-    Cause(
-        "circular_reference",
-        "Self or circular reference (contact person, invoice account, primary contact)",
-        (
-            _NOT_RESOLVED + r".{0,40}(primarycontact|contactperson|billingaccount|invoiceaccount|"
-            r"invoicevendor|vendorprimarycontact)",
-        ),
-        "Two passes: remove ContactPersonID and InvoiceAccount (the field named) from the map, turn off "
-        "change tracking on the entity, run initial sync, sync the contacts, add the fields back and run "
-        "initial sync again; then turn change tracking back on.",
-        TROUBLESHOOT + "#error-customer-map",
-    ),
-    Cause(
-        "party_not_found",
-        "Party not found in Dataverse",
-        (r"party number (couldn't|could not|can't|cannot) be found",),
-        "Run the initial sync of CDS Parties (msdyn_parties) first; parties other than Person and "
-        "Organization don't sync (a known issue).",
-        TROUBLESHOOT
-        + "#known-issue-during-initial-sync-of-party-postal-addresses-and-party-electronic-addresses",
-    ),
-    Cause(
-        "too_many_lookups",
-        "Map with more than 10 lookups",
-        (r"attempts to get data from", r"(more than|10 or more) (10 )?lookup"),
-        "Remove optional lookup fields so that 10 or fewer remain, run initial sync, repeat with the "
-        "other lookups, then add all back and run the map with Skip initial sync.",
-        TROUBLESHOOT + "#initial-sync-failure-on-maps-with-more-than-10-lookup-fields",
-    ),
-    Cause(
-        "lookup_not_found",
-        "A lookup could not be resolved: reference data missing (company, customer group, ...)",
-        (
-            _NOT_RESOLVED,
-            r"lookup (was not|wasn't) found",
-            r"unable to (write data to|sync with) entity",
-            r"reference data",
-        ),
-        "Run the initial sync of the reference data the field points to for this company (step 6: "
-        "legal entities, customer groups, terms of payment, currencies, ...) or fix the value in Sales; "
-        "the message names the field and the value. Then Re-run execution.",
-        LIVE_SYNC,
-    ),
-    Cause(
-        "forbidden",
-        "403 Forbidden from the export",
-        (r"\(403\) forbidden", r"\[forbidden\]", r"not a member of the organization"),
-        "In Finance and Operations, on the Microsoft Entra applications page, delete the DtAppID client "
-        "and add it again.",
-        TROUBLESHOOT + "#initial-synchronization-error-403-forbidden",
-    ),
-    Cause(
-        "permission",
-        "Missing security role or privilege",
-        (r"privilege", r"security role", r"dual-write (runtime|app) user", r"does not have permission"),
-        "Give the users the Dual-Write Runtime User and Dual-Write App User roles, and the team of the "
-        "mapped business unit read/write on the tables.",
-        GUIDANCE + "#security-role-for-write-access",
-    ),
-    Cause(
-        "bad_request",
-        "400 Bad Request from the export (data import/export service)",
-        (r"\(400\) bad request", r"\[bad request\]", r"ax export encountered an error"),
-        "Make sure the Microsoft Dynamics 365 Data import export framework service is running on the "
-        "Finance and Operations side (restart it), then Re-run execution.",
-        TROUBLESHOOT + "#you-cant-complete-initial-synchronization-400-bad-request",
-    ),
-    Cause(
-        "legal_entity_limit",
-        "Over 40 legal entities in one link",
-        (r"exceeds the maximum partitions", r"partition map"),
-        "Initial sync supports 40 legal entities: link fewer companies, sync, then add the others.",
-        GUIDANCE + "#limit-of-40-legal-entities-while-the-environments-are-being-linked",
-    ),
-    Cause(
-        "row_limit",
-        "Over 500,000 rows in one run",
-        (r"500[,.\s]?000", r"\b500k\b"),
-        "Initial sync takes at most 500,000 rows per run and legal entity: migrate the data into both "
-        "sides separately and skip the initial sync, or split by company.",
-        GUIDANCE + "#limit-of-500000-rows-per-run",
-    ),
-    Cause(
-        "timeout",
-        "Time-out (24-hour import or five-minute export limit)",
-        (r"time-?d? ?out", r"timeout", r"took too long", r"24 hours", r"operation was canceled"),
-        "Single-threaded maps such as Customers V3 (accounts) time out above about 70,000 rows: sync per "
-        "company or migrate the data to both sides and skip the initial sync; keep the F&O export under "
-        "five minutes.",
-        GUIDANCE + "#twenty-four-hour-limit",
-    ),
-    Cause(
-        "double_quotes",
-        "Double quotes in the data",
-        (r"malformedlineexception", r"cannot be parsed using the current delimiters"),
-        "Find and remove the double quotes in the record's text values, then Re-run execution.",
-        GUIDANCE + "#double-quotes-limitation",
-    ),
-    Cause(
-        "decimal_locale",
-        "Zero or decimal value not converted (data management language locale)",
-        (r"convert the literal .{0,40}edm\.decimal", r"edm\.decimal"),
-        "In Data management, Source data formats, set Language locale to en-us and try again.",
-        TROUBLESHOOT + "#float-data-type-that-has-a-zero-value-cant-be-synchronized",
-    ),
-    Cause(
-        "value_too_long",
-        "A value longer than the target field allows",
-        (
-            r"would be truncated",
-            r"too long",
-            r"exceeds the max(imum)? (allowed )?length",
-            r"max(imum)? length",
-            r"longer than",
-            r"string length",
-            r"length of the (field|value|string)",
-        ),
-        "Shorten the value in Sales to the F&O field's length (Order ID and Quote ID: 20 characters; the "
-        "step-8 report lists them as sales_order_number_too_long) and Re-run execution.",
-        ERRORS_AND_ALERTS + "#re-running-execution-for-initial-sync",
-    ),
-    Cause(
-        "duplicate_key",
-        "Duplicate key",
-        (
-            r"duplicate key",
-            r"duplicate record",
-            r"matching key values already exists",
-            r"already exists",
-            r"violation of (primary|unique) key",
-            r"duplicate detection",
-            r"cannot insert duplicate",
-        ),
-        "Remove the duplicate (same key twice in a company; p2c_check lists them), keep the duplicate "
-        "detection rules off during the sync (step 7), and remove P2C's msdynce_AccountNumber index "
-        "(P2C 15.0.0.2) when one account number exists in two legal entities. Then Re-run execution.",
-        P2C_MIGRATION,
-    ),
-    Cause(
-        "record_modified",
-        "Record modified during the sync",
-        (
-            r"(was|has been|were) (modified|changed|updated) (by another|since|after|during|while)",
-            r"updated after it was exported",
-            r"another user",
-            r"update conflict",
-            r"concurren",
-            r"version (conflict|mismatch)",
-        ),
-        "The record changed while the sync ran: avoid edits during the run and Re-run execution, which "
-        "retries the failed records (an incremental run skips them; with change tracking off it is a "
-        "full push).",
-        ERRORS_AND_ALERTS + "#re-running-execution-for-initial-sync",
-    ),
-)
-UNKNOWN = Cause(
-    "unknown",
-    "Not recognised",
-    (),
-    "Read the full message in the table map's activity log and the FinOps job's execution log.",
-    TROUBLESHOOT,
-)
-_BY_CODE = {c.code: c for c in (*CAUSES, UNKNOWN)}
+LIST_COLUMNS = [
+    "file", "row", "key", "company", "table_map", "cause", "field", "value", "message", "our_file", "our_row",
+]  # fmt: skip
+CACHE_LIMIT = 100_000  # distinct messages remembered: keys in messages make most of them unique
 
 _FIELD_RE = re.compile(r"for the field:?\s*(\w+(?:\.\w+)*)", re.IGNORECASE)
 _VALUE_RE = re.compile(
@@ -222,21 +56,18 @@ _LEG_RE = re.compile(
     r"\s*and\s*ImportRecordsUpdatedCount:\s*(?P<updated>\d+)",
     re.IGNORECASE | re.DOTALL,
 )
-
-
-def _plain(text: str) -> str:
-    return text.replace("\u2019", "'").replace("\u2018", "'")
+# "Customer groups (msdyn_customergroups) : Dual write failure ...", "Customers V3 (accounts): ..."
+_MAP_RE = re.compile(r"^\s*(?P<map>[A-Z][\w .&/-]{1,80}\([a-z][a-z0-9_]*\))\s*:")
 
 
 def classify_message(message: str) -> Cause:
-    """The first cause whose pattern the message matches; UNKNOWN when none does."""
-    text = _plain(message or "")
-    return next((c for c in CAUSES if c.matches(text)), UNKNOWN)
+    """The first documented cause whose pattern the message matches; UNKNOWN when none does."""
+    return classify(message)
 
 
 def message_details(message: str) -> dict[str, str]:
     """The field and the value a lookup message names, when it names them."""
-    text = _plain(message or "")
+    text = plain(message or "")
     field_m, value_m = _FIELD_RE.search(text), _VALUE_RE.search(text)
     return {
         "field": field_m[1] if field_m else "",
@@ -252,76 +83,16 @@ def execution_legs(message: str) -> list[dict[str, Any]]:
     ]
 
 
-# --- reading the errors ------------------------------------------------------------------------
-
-_KEY_NAMES = (
-    "recordkey", "key", "keyvalue", "keyvalues", "recordid", "record", "primarykey", "entitykey",
-    "sourcekey", "integrationkey", "accountnumber", "customeraccount", "contactpersonid",
-    "contactnumber", "salesordernumber", "salesquotationnumber", "ordernumber", "orderid",
-    "quotenumber", "quoteid", "id",
-)  # fmt: skip
-_MESSAGE_NAMES = (
-    "message", "errormessage", "error", "errordetails", "errordetail", "details", "detail",
-    "description", "errordescription", "verboseerror", "errortext", "reason", "exception", "errors",
-)  # fmt: skip
-_COMPANY_NAMES = ("company", "dataareaid", "legalentity", "msdyncompany", "companyid", "companycode")
+def table_map_named(message: str) -> str:
+    """The table map a message names (its prefix, or an execution leg's entities), else ''."""
+    text = message or ""
+    if m := _MAP_RE.match(text):
+        return " ".join(m["map"].split())
+    legs = execution_legs(text)
+    return f"{legs[0]['source']} to {legs[0]['target']}" if legs else ""
 
 
-def _squash(header: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", _norm(header))
-
-
-def _find_column(headers: list[str], names: tuple[str, ...], contains: str | None = None) -> int | None:
-    squashed = [_squash(h) for h in headers]
-    for name in names:
-        if name in squashed:
-            return squashed.index(name)
-    if contains:
-        return next((i for i, h in enumerate(squashed) if contains in h), None)
-    return None
-
-
-def _read_errors(paths: list[str]) -> tuple[pd.DataFrame, dict[str, str | None]]:
-    frames, used = [], {}
-    for path in paths:
-        source = open_source(path)
-        headers = list(source.headers)
-        msg = _find_column(headers, _MESSAGE_NAMES, contains="error") or _find_column(
-            headers, (), contains="message"
-        )
-        if msg is None:
-            raise EngineError(
-                f"{os.path.basename(path)!r} has no message column (headers found: "
-                f"{', '.join(repr(h) for h in headers[:20])}): name the column with the error text "
-                "'Message' and the one with the record's key 'Key'"
-            )
-        key = _find_column(headers, _KEY_NAMES)
-        key = key if key != msg else None
-        comp = _find_column(headers, _COMPANY_NAMES)
-        used = {
-            "message": headers[msg],
-            "key": headers[key] if key is not None else None,
-            "company": headers[comp] if comp is not None else None,
-        }
-        cols: dict[str, list[pa.Array]] = {"message": [], "key": [], "company": [], "row": []}
-        for b in source.batches():
-            empty = pa.array([""] * b.num_rows, pa.string())
-            cols["message"].append(b.text(msg))
-            cols["key"].append(b.text(key) if key is not None else empty)
-            cols["company"].append(b.text(comp) if comp is not None else empty)
-            cols["row"].append(pa.array(range(b.start + 1, b.start + 1 + b.num_rows), pa.int64()))
-        table = pa.table(
-            {k: pa.chunked_array(v, pa.int64() if k == "row" else pa.string()) for k, v in cols.items()}
-        )
-        df = table.to_pandas(types_mapper=pd.ArrowDtype)
-        df.insert(0, "file", os.path.basename(path))
-        frames.append(df)
-    errors = pd.concat(frames, ignore_index=True)
-    errors = errors[errors["message"].str.strip().fillna("") != ""].reset_index(drop=True)
-    return errors, used
-
-
-# --- tying errors to our output ------------------------------------------------------------------
+# --- tying errors to what was meant to arrive ------------------------------------------------------
 
 
 def _detect_table(headers: list[str]) -> str | None:
@@ -334,7 +105,57 @@ def _detect_table(headers: list[str]) -> str | None:
     return None
 
 
-def _our_keys(table: str | None, paths: list[str]) -> tuple[str | None, pd.DataFrame]:
+class _OurRows:
+    """The keys of what was meant to arrive, indexed by 64-bit hashes (texthash): each batch of
+    errors finds its rows by a binary search, without hashing our million keys again per batch;
+    a found row's key is compared with the error's, so a hash collision never ties wrongly."""
+
+    def __init__(self, fold: pa.Array, company: pa.Array, files: pa.Array, rows: pa.Array) -> None:
+        self.fold, self.company, self.files, self.rows = fold, company, files, rows
+        keyed = np.flatnonzero(pc.not_equal(fold, "").to_numpy(zero_copy_only=False))  # no key: never tied
+        self.by_key = _first_of_each(_hashes(fold), keyed)
+        company_key = pc.binary_join_element_wise(company, fold, SEP)
+        self.by_company_key = _first_of_each(_hashes(company_key), keyed)
+
+    def find(self, fold: pa.Array, company: pa.Array) -> np.ndarray:
+        """Per error, the position of its row (-1: none): its own company's first, else any."""
+        exact = self._look(self.by_company_key, pc.binary_join_element_wise(company, fold, SEP), fold)
+        anywhere = self._look(self.by_key, fold, fold)
+        own = np.asarray(pc.not_equal(company, "").to_numpy(zero_copy_only=False), dtype=bool)
+        return np.where(own & (exact >= 0), exact, anywhere)
+
+    def _look(self, index: tuple[np.ndarray, np.ndarray], texts: pa.Array, fold: pa.Array) -> np.ndarray:
+        hashes, positions = index
+        if not len(hashes):
+            return np.full(len(texts), -1, np.int64)
+        wanted = _hashes(texts)
+        at = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
+        found = np.where(hashes[at] == wanted, positions[at], -1)
+        hit = found >= 0
+        if hit.any():  # the same key, not only the same hash
+            same = pc.equal(self.fold.take(pa.array(found[hit])), fold.filter(pa.array(hit)))
+            found[np.flatnonzero(hit)[~same.to_numpy(zero_copy_only=False)]] = -1
+        return found
+
+
+HASH_SLICE = 50_000  # texthash keeps powers as long as a slice's bytes: slices keep them small
+
+
+def _hashes(texts: pa.Array) -> np.ndarray:
+    slices = [text_hashes(texts.slice(i, HASH_SLICE)) for i in range(0, len(texts), HASH_SLICE)]
+    return np.concatenate(slices) if slices else np.zeros(0, np.uint64)
+
+
+def _first_of_each(hashes: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct hashes of the texts at `positions`, and the first position holding each."""
+    order = positions[np.argsort(hashes[positions], kind="stable")]
+    ordered = hashes[order]
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first], order[first].astype(np.int64)
+
+
+def _our_keys(table: str | None, paths: list[str], shown: dict[str, str]) -> tuple[str, _OurRows]:
     first = open_source(paths[0])
     table = table or _detect_table(list(first.headers))
     if table not in SPECS:
@@ -355,40 +176,50 @@ def _our_keys(table: str | None, paths: list[str]) -> tuple[str | None, pd.DataF
                 f"{os.path.basename(path)!r} has no {names} column: give the {table} step-8 output"
             )
         tables.append(_read(part, i))
-    t = pa.concat_tables(tables, promote_options="default")
-    files = pa.array([os.path.basename(p) for p in paths])
-    frame = pd.DataFrame(
-        {
-            "_fold": pd.Series(
-                pc.utf8_lower(pc.utf8_trim_whitespace(t["key"])), dtype=pd.ArrowDtype(pa.string())
-            ),
-            "our_company": pd.Series(
-                pc.utf8_upper(pc.utf8_trim_whitespace(t["company"])), dtype=pd.ArrowDtype(pa.string())
-            ),
-            "our_file": pd.Series(pc.take(files, t["_part"]), dtype=pd.ArrowDtype(pa.string())),
-            "our_row": pd.Series(t["_row"], dtype=pd.ArrowDtype(pa.int64())),
-        }
-    )
+    t = pa.concat_tables(tables, promote_options="default").combine_chunks()
+    files = pa.array([shown.get(os.path.basename(p), os.path.basename(p)) for p in paths])
+    company = _flat(pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(t["company"], ""))))
+    named = pc.take(files, t["_part"])
+    keys = [_flat(_folded(t["key"]))]
     if "number" in t.column_names:
-        alt = frame.assign(
-            _fold=pd.Series(
-                pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(t["number"], ""))),
-                dtype=pd.ArrowDtype(pa.string()),
-            )
-        )
-        frame = pd.concat([frame, alt], ignore_index=True)
-    frame = frame[frame["_fold"] != ""].drop_duplicates(["_fold", "our_company"])
-    return table, frame
+        keys.append(_flat(_folded(t["number"])))
+    n = len(keys)
+    if n == 1:  # no copies: a million keys cost their own bytes once
+        return table, _OurRows(keys[0], company, _flat(named), _flat(t["_row"]))
+    return table, _OurRows(
+        pa.concat_arrays(keys),
+        pa.concat_arrays([company] * n),
+        pa.concat_arrays([_flat(named)] * n),
+        pa.concat_arrays([_flat(t["_row"])] * n),
+    )
 
 
-def _tie(errors: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
-    errors = errors.assign(_fold=errors["key"].str.strip().str.lower(), _n=range(len(errors)))
-    merged = errors.merge(ours, on="_fold", how="left", sort=False)
-    own = merged["company"].str.upper().fillna("")
-    same = (own == merged["our_company"].fillna("")) | (own == "")
-    merged = merged.assign(_pref=(~same.fillna(False).astype(bool)).astype(int))
-    merged = merged.sort_values(["_n", "_pref"], kind="stable").drop_duplicates("_n")
-    return merged.drop(columns=["_fold", "_pref"]).set_index("_n").sort_index().reset_index(drop=True)
+def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _folded(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return pc.utf8_lower(pc.utf8_trim_whitespace(pc.fill_null(arr, "")))
+
+
+def _tie(errors: pd.DataFrame, ours: _OurRows) -> pd.DataFrame:
+    """Each error with its row in our files: by key, preferring the row of the error's company,
+    and the error's company taken from that row when the log gives none."""
+    fold = _folded(pa.array(errors["key"].fillna(""), pa.string()))
+    company = pa.array(errors["company"].fillna(""), pa.string())
+    at = ours.find(fold, company)
+    hit = at >= 0
+    take = pa.array(np.where(hit, at, 0))
+    text = pd.ArrowDtype(pa.string())
+    mask = pa.array(~hit)
+    our_company = pd.Series(pc.if_else(mask, None, ours.company.take(take)), dtype=text, index=errors.index)
+    return errors.assign(
+        company=errors["company"].where(errors["company"] != "", our_company).fillna(""),
+        our_file=pd.Series(pc.if_else(mask, None, ours.files.take(take)), dtype=text, index=errors.index),
+        our_row=pd.Series(
+            pc.if_else(mask, None, ours.rows.take(take)), dtype=pd.ArrowDtype(pa.int64()), index=errors.index
+        ),
+    )
 
 
 # --- the result ----------------------------------------------------------------------------------
@@ -396,29 +227,38 @@ def _tie(errors: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Triage:
-    errors: pd.DataFrame  # file, row, key, company, cause, field, value, message, our_file, our_row
-    columns: dict[str, str | None]
+    errors: pd.DataFrame  # the first rows of the list (all of them when no limit was given)
+    columns: dict[str, dict[str, str | None]]  # per file: its form and the columns read
     table: str | None = None
     legs: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    tied: int = 0
+    tally: Counter = field(default_factory=Counter)  # (cause, company, table map) -> errors
+    ours_files: list[str] = field(default_factory=list)
 
-    def counts(self) -> pd.DataFrame:
-        """Errors per cause and company (company '' when unknown)."""
-        df = self.errors.assign(company=self.errors["company"].fillna(""))
-        return df.groupby(["cause", "company"], sort=True).size().rename("errors").reset_index()
+    def counts(self) -> list[dict[str, Any]]:
+        """Errors per cause, company and table map ('' when unknown)."""
+        return [
+            {"cause": cause, "company": company, "table_map": table_map, "errors": n}
+            for (cause, company, table_map), n in sorted(self.tally.items())
+        ]
 
     def causes(self) -> list[dict[str, Any]]:
-        totals = self.errors["cause"].value_counts()
-        order = [c.code for c in (*CAUSES, UNKNOWN)]
+        totals: Counter = Counter()
+        for (cause, _, _), n in self.tally.items():
+            totals[cause] += n
         return [
             {
-                "cause": code,
-                "title": _BY_CODE[code].title,
-                "errors": int(totals[code]),
-                "what_to_do": _BY_CODE[code].action,
-                "link": _BY_CODE[code].link,
+                "cause": c.code,
+                "title": c.title,
+                "errors": totals[c.code],
+                "why": c.why,
+                "what_to_do": c.action,
+                "article": c.article.title,
+                "link": c.link,
             }
-            for code in order
-            if code in totals.index
+            for c in (*CAUSES, UNKNOWN)
+            if totals[c.code]
         ]
 
     def to_dict(self, limit: int | None = None) -> dict[str, Any]:
@@ -426,50 +266,139 @@ class Triage:
         return {
             "table": self.table,
             "columns_used": self.columns,
-            "errors_total": len(self.errors),
-            "tied_to_output": int(self.errors["our_row"].notna().sum()),
+            "errors_total": self.total,
+            "tied_to_output": self.tied,
             "causes": self.causes(),
-            "counts": self.counts().to_dict("records"),
+            "counts": self.counts(),
             "legs": self.legs,
             "errors": rows.astype(object).where(rows.notna(), None).to_dict("records"),
             "errors_truncated_to": limit,
         }
 
-    def write_list(self, output_path: str | os.PathLike[str]) -> int:
-        """The classified errors as CSV or xlsx, one row per error."""
-        return write_frame(self.errors, output_path, "Errors")
-
     def summary_text(self) -> str:
-        lines = [f"{len(self.errors)} errors; {int(self.errors['our_row'].notna().sum())} tied to our output"]
+        lines = [f"{self.total} errors; {self.tied} tied to our output"]
         for c in self.causes():
             lines.append(f"  {c['cause']}: {c['errors']} - {c['title']}. {c['what_to_do']} {c['link']}")
         return "\n".join(lines)
 
 
-def triage_errors(errors: Paths, *, outputs: Paths | None = None, table: str | None = None) -> Triage:
-    """Classify each error row by cause; with `outputs` (our step-8 output), tie each to its row."""
-    paths = _as_list(errors)
-    df, used = _read_errors(paths)
-    messages = df["message"].astype(str).tolist()
-    causes = [classify_message(m).code for m in messages]
-    details = [message_details(m) for m in messages]
-    legs = [leg for m in dict.fromkeys(messages) for leg in execution_legs(m)]
-    df = df.assign(
-        key=df["key"].str.strip(),
-        company=df["company"].str.strip().str.upper(),
-        cause=pd.Series(causes, dtype=pd.ArrowDtype(pa.string())),
-        field=pd.Series([d["field"] for d in details], dtype=pd.ArrowDtype(pa.string())),
-        value=pd.Series([d["value"] for d in details], dtype=pd.ArrowDtype(pa.string())),
-    )
-    if outputs is not None:
-        table, ours = _our_keys(table, _as_list(outputs))
-        df = _tie(df, ours)
-        df["company"] = df["company"].where(df["company"] != "", df["our_company"]).fillna("")
-        df = df.drop(columns=["our_company"])
-    else:
-        df = df.assign(
-            our_file=pd.Series([None] * len(df), dtype=pd.ArrowDtype(pa.string())),
-            our_row=pd.Series([None] * len(df), dtype=pd.ArrowDtype(pa.int64())),
+class _Classifier:
+    """Cause, field and value of each distinct message, computed once."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, str, str, str]] = {}
+        self.legs: list[dict[str, Any]] = []
+        self._legs_of: set[str] = set()
+
+    def __call__(self, message: str, default_map: str) -> tuple[str, str, str, str]:
+        known = self.seen.get(message)
+        if known is not None:
+            return known
+        details = message_details(message)
+        found = (
+            classify(message).code,
+            details["field"],
+            details["value"],
+            table_map_named(message) or default_map,
         )
-    cols = ["file", "row", "key", "company", "cause", "field", "value", "message", "our_file", "our_row"]
-    return Triage(df[cols].reset_index(drop=True), used, table, legs)
+        if len(self.seen) < CACHE_LIMIT:
+            self.seen[message] = found
+        if (
+            "executed leg" in message.casefold()
+            and message not in self._legs_of
+            and len(self._legs_of) < 1000
+        ):
+            self._legs_of.add(message)
+            self.legs += execution_legs(message)
+        return found
+
+
+def _classified(batch: pa.Table, shown: str, classify_one: _Classifier, default_map: str) -> pd.DataFrame:
+    df = batch.to_pandas(types_mapper=pd.ArrowDtype)
+    df = df[df["message"].fillna("").str.strip() != ""].reset_index(drop=True)
+    found = [classify_one(m, default_map) for m in df["message"].tolist()]
+    text = pd.ArrowDtype(pa.string())
+    return df.assign(
+        file=pd.Series([shown] * len(df), dtype=text),
+        key=df["key"].fillna("").str.strip(),
+        company=df["company"].fillna("").str.strip().str.upper(),
+        table_map=pd.Series([f[3] for f in found], dtype=text),
+        cause=pd.Series([f[0] for f in found], dtype=text),
+        field=pd.Series([f[1] for f in found], dtype=text),
+        value=pd.Series([f[2] for f in found], dtype=text),
+    )
+
+
+def _list_columns(df: pd.DataFrame, csv: bool) -> list[pa.Array]:
+    columns = [pa.array(df[c].astype("string[pyarrow]").fillna(""), pa.string()) for c in LIST_COLUMNS]
+    columns = [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns]
+    return [neutralised(c) for c in columns] if csv else columns
+
+
+def triage_errors(
+    errors: Paths,
+    *,
+    outputs: Paths | None = None,
+    table: str | None = None,
+    list_path: str | os.PathLike[str] | None = None,
+    keep: int | None = None,
+    shown: dict[str, str] | None = None,
+) -> Triage:
+    """Classify every error of the error log(s) by cause, count, and tie each to its row in
+    `outputs` (what was meant to arrive) by key. `list_path`: every error, written as read (CSV
+    lists are neutralised for spreadsheets). `keep`: rows kept in memory for the page (all when
+    None). `shown`: the names people know the files by, from their base names."""
+    paths, shown = _as_list(errors), shown or {}
+    forms = [error_log_form(p, shown.get(os.path.basename(p))) for p in paths]
+    ours = None
+    our_paths = _as_list(outputs) if outputs is not None else []
+    if our_paths:
+        table, ours = _our_keys(table, our_paths, shown)
+    default_map = SPECS[table][0].entity if table in SPECS else ""
+    writer = open_writer(os.fspath(list_path), LIST_COLUMNS, set(), "Errors") if list_path else None
+    result = Triage(
+        pd.DataFrame(columns=LIST_COLUMNS),
+        {shown.get(os.path.basename(f.path), os.path.basename(f.path)): f.describe() for f in forms},
+        table,
+        ours_files=[shown.get(os.path.basename(p), os.path.basename(p)) for p in our_paths],
+    )
+    kept: list[pd.DataFrame] = []
+    classify_one = _Classifier()
+    try:
+        for form in forms:
+            name = shown.get(os.path.basename(form.path), os.path.basename(form.path))
+            for batch in error_batches(form):
+                df = _batch_result(_classified(batch, name, classify_one, default_map), ours)
+                _count(result, df)
+                if writer is not None and len(df):
+                    writer.write_columns(_list_columns(df, os.fspath(list_path).lower().endswith(".csv")))
+                room = (keep - sum(len(k) for k in kept)) if keep is not None else len(df)
+                if room > 0:
+                    kept.append(df.head(room))
+        if writer is not None:
+            writer.commit()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    result.legs = classify_one.legs
+    if kept:
+        result.errors = pd.concat(kept, ignore_index=True)[LIST_COLUMNS]
+    return result
+
+
+def _batch_result(df: pd.DataFrame, ours: _OurRows | None) -> pd.DataFrame:
+    if ours is not None:
+        return _tie(df, ours)
+    return df.assign(
+        our_file=pd.Series([None] * len(df), dtype=pd.ArrowDtype(pa.string())),
+        our_row=pd.Series([None] * len(df), dtype=pd.ArrowDtype(pa.int64())),
+    )
+
+
+def _count(result: Triage, df: pd.DataFrame) -> None:
+    result.total += len(df)
+    result.tied += int(df["our_row"].notna().sum())
+    grouped = df.groupby(["cause", "company", "table_map"], sort=False, dropna=False).size()
+    for (cause, company, table_map), n in grouped.items():
+        result.tally[(str(cause), str(company or ""), str(table_map or ""))] += int(n)

@@ -7,18 +7,29 @@ import logging
 import os
 import tempfile
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.text import slugify
 
 from .. import engine, runbook, selectors
-from ..models import ExportUpload, JobState, Migration, SyncCheck, SyncCheckKind, UploadKind, UploadState
+from ..models import (
+    ExportUpload,
+    JobState,
+    Migration,
+    SyncCheck,
+    SyncCheckKind,
+    TransformJob,
+    UploadKind,
+    UploadState,
+)
 from ..storage import local_copy, sha256_of_upload, store_result
 from .activity import activity_record
 from .uploads import UploadError, check_upload
@@ -47,7 +58,9 @@ def _entity(table: str, entity: str) -> str:
     return entity
 
 
-def _store(migration: Migration, table: str, kind: str, upload, actor, version: int) -> ExportUpload:
+def _store(
+    migration: Migration, table: str, kind: str, upload, actor, version: int, company: str
+) -> ExportUpload:
     record = ExportUpload(
         migration=migration,
         table=table,
@@ -60,10 +73,62 @@ def _store(migration: Migration, table: str, kind: str, upload, actor, version: 
         # Read by the check it belongs to, not inspected on its own.
         state=UploadState.READY,
         state_message="Kept for step 9",
+        # Never inspected: the field keeps the company an F&O export without DATAAREAID holds.
+        inspection={"company": company} if company else {},
     )
     record.file.save(Path(upload.name).name, upload, save=False)
     record.save()
     return record
+
+
+def _company(migration: Migration, company: str) -> str:
+    company = company.strip().upper()
+    codes = list(migration.legal_entities.values_list("code", flat=True))
+    if company and company not in codes:
+        raise SyncError(
+            f"{company} is not a legal entity of this migration: choose one of {', '.join(codes)}."
+        )
+    return company
+
+
+def _check_file(kind: str, upload, table: str, entity: str) -> None:
+    """Refuse, before anything is stored, what the check could not read: a file that is no export
+    or no error log, too large, or with two columns of one name."""
+    text = kind == SyncCheckKind.TRIAGE and Path(upload.name).suffix.lower() in engine.TEXT_SUFFIXES
+    try:
+        if not text:
+            check_upload(upload)
+    except UploadError as error:
+        raise SyncError(str(error)) from None
+    limit = settings.P2C_SYNC_UPLOAD_MB
+    if upload.size > limit * 1024 * 1024:
+        raise SyncError(
+            f"{upload.name} is {upload.size / 1024 / 1024:.0f} MB; step 9's limit is {limit} MB "
+            "(P2C_SYNC_UPLOAD_MB). Export it in parts (by company, say) and upload them together."
+        )
+    try:
+        with _uploaded_path(upload) as path:
+            if kind == SyncCheckKind.TRIAGE:
+                engine.error_log_form(path, upload.name)
+            else:
+                engine.check_fno_export(path, table, entity, upload.name)
+    except engine.EngineError as error:
+        raise SyncError(f"{upload.name}: {error}") from None
+
+
+@contextmanager
+def _uploaded_path(upload) -> Iterator[str]:
+    """A path to the received file: where Django spooled it, else a temporary copy (small files)."""
+    if hasattr(upload, "temporary_file_path"):
+        yield upload.temporary_file_path()
+        return
+    os.makedirs(settings.P2C_TMP_DIR, exist_ok=True)
+    with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix, dir=settings.P2C_TMP_DIR) as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        upload.seek(0)
+        yield copy.name
 
 
 def _previous_parts(migration: Migration, kind: str, table: str, entity: str) -> list[ExportUpload]:
@@ -80,11 +145,13 @@ def sync_check_create(
     actor,
     entity: str = "",
     more_parts: bool = False,
+    company: str = "",
 ) -> SyncCheck:
     """Store the uploaded file(s) and queue their reconciliation or triage.
 
     `more_parts`: the files are further parts of the previous upload of this slot, which is
-    checked again with all of them.
+    checked again with all of them. `company`: the legal entity of F&O exports without a
+    DATAAREAID column (each upload, so each part, may give its own).
     """
     if kind not in UPLOAD_KIND:
         raise SyncError(f"Unknown check {kind}.")
@@ -95,16 +162,18 @@ def sync_check_create(
     else:
         entity = ""
     if not files:
-        raise SyncError("Choose the file(s) to upload.")
+        raise SyncError(
+            "Choose the file(s) to upload."
+            if kind == SyncCheckKind.RECONCILE
+            else "Choose the error log file(s), or paste the error details."
+        )
+    company = _company(migration, company)
     job = selectors.latest_result(migration, table)
     name = engine.TABLES[table].export_name
     if job is None and kind == SyncCheckKind.RECONCILE:
         raise SyncError(f"Run the {name} job at step 8 first: the reconciliation compares with its output.")
-    try:
-        for upload in files:
-            check_upload(upload)
-    except UploadError as error:
-        raise SyncError(str(error)) from None
+    for upload in files:
+        _check_file(kind, upload, table, entity)
     upload_kind = UPLOAD_KIND[kind]
     with transaction.atomic():
         Migration.objects.select_for_update().get(pk=migration.pk)
@@ -112,7 +181,7 @@ def sync_check_create(
         version = latest.aggregate(v=Max("version"))["v"] or 0
         parts = _previous_parts(migration, kind, table, entity) if more_parts else []
         for i, upload in enumerate(files, start=1):
-            parts.append(_store(migration, table, upload_kind, upload, actor, version + i))
+            parts.append(_store(migration, table, upload_kind, upload, actor, version + i, company))
         check = SyncCheck.objects.create(
             migration=migration, kind=kind, table=table, entity=entity, job=job, created_by=actor
         )
@@ -213,22 +282,47 @@ def _keep(check: SyncCheck, local: Path, name: str, rows: int) -> dict:
     return {"path": stored, "sha256": _sha256(local), "rows": rows}
 
 
-def _inputs(check: SyncCheck, stack: ExitStack) -> tuple[list[str], dict[str, str]]:
-    """Local paths of the check's uploads, and the names users know them by."""
+def _inputs(
+    check: SyncCheck, stack: ExitStack, companies: dict | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """Local paths of the check's uploads, and the names users know them by; `companies` gets the
+    company given with each (an F&O export without DATAAREAID)."""
     paths, names = [], {}
     for upload in check.uploads.order_by("version"):
         path = stack.enter_context(local_copy(upload.file))
         paths.append(path)
         names[os.path.basename(path)] = f"{upload.original_name} (v{upload.version})"
+        if companies is not None and (upload.inspection or {}).get("company"):
+            companies[path] = upload.inspection["company"]
     return paths, names
 
 
-def _our_output(check: SyncCheck, stack: ExitStack, names: dict[str, str]) -> str | None:
-    if check.job is None or not check.job.output_csv:
-        return None
-    path = stack.enter_context(local_copy(check.job.output_csv))
-    names[os.path.basename(path)] = f"{Path(check.job.output_csv.name).name} (job #{check.job_id})"
-    return path
+def _meant_to_arrive(job) -> list[tuple[str, str]]:
+    """The files dual-write was meant to bring into F&O, as (stored name, name shown): the import
+    files of a table that took the import route (one per re-export part), else the job's output
+    (one per step-2 part)."""
+    if job is None:
+        return []
+    if job.import_file:
+        wholes = job.summary.get("import_files") or [job.import_file.name]
+        return [(name, f"{Path(name).name} (import file of job #{job.id})") for name in wholes]
+    parts = job.summary.get("part_files") or []
+    if parts:
+        return [(p["csv"], f"{Path(p['csv']).name} (output of job #{job.id})") for p in parts]
+    if job.output_csv:
+        name = job.output_csv.name
+        return [(name, f"{Path(name).name} (output of job #{job.id})")]
+    return []
+
+
+def _our_outputs(check: SyncCheck, stack: ExitStack, names: dict[str, str]) -> list[str]:
+    field = TransformJob._meta.get_field("import_file")
+    paths = []
+    for name, shown in _meant_to_arrive(check.job):
+        path = stack.enter_context(local_copy(FieldFile(check.job, field, name)))
+        paths.append(path)
+        names[os.path.basename(path)] = shown
+    return paths
 
 
 def _renamed(df, column: str, names: dict[str, str]):
@@ -246,9 +340,10 @@ def _date_order(job) -> str:
 
 def _reconcile(check: SyncCheck, folder: Path) -> dict:
     with ExitStack() as stack:
-        fno, names = _inputs(check, stack)
-        ours = _our_output(check, stack, names)
-        if ours is None:
+        per_file: dict[str, str] = {}
+        fno, names = _inputs(check, stack, per_file)
+        ours = _our_outputs(check, stack, names)
+        if not ours:
             raise engine.EngineError("the step-8 job of this table has no output: run it again at step 8")
         companies = list(check.migration.legal_entities.values_list("code", flat=True))
         result = engine.reconcile_sync(
@@ -258,12 +353,13 @@ def _reconcile(check: SyncCheck, folder: Path) -> dict:
             entity=check.entity,
             # An export without DATAAREAID is unambiguous only when the migration has one company.
             company=companies[0] if len(companies) == 1 else "",
+            companies=per_file,
             date_order=_date_order(check.job),
         )
         # Our output's own rows (headers, hidden columns, cells): fix them and import them again.
         written = result.write_missing(folder / "missing_rows.csv")
         files = {"missing_rows": _keep(check, folder / "missing_rows.csv", "missing_rows.csv", written)}
-    for name in ("missing", "unexpected", "differences"):
+    for name in ("missing", "unexpected", "differences", "assigned"):
         setattr(result, name, _renamed(getattr(result, name), "file", names))
         rows = result.write_list(name, folder / f"{name}.csv")
         files[name] = _keep(check, folder / f"{name}.csv", f"{name}.csv", rows)
@@ -281,12 +377,19 @@ def _reconcile(check: SyncCheck, folder: Path) -> dict:
 def _triage(check: SyncCheck, folder: Path) -> dict:
     with ExitStack() as stack:
         errors, names = _inputs(check, stack)
-        ours = _our_output(check, stack, names)
-        result = engine.triage_errors(errors, outputs=[ours] if ours else None, table=check.table)
-    result.errors = _renamed(_renamed(result.errors, "file", names), "our_file", names)
-    rows = result.write_list(folder / "errors.csv")
-    files = {"errors": _keep(check, folder / "errors.csv", "errors.csv", rows)}
+        ours = _our_outputs(check, stack, names)
+        # Read in batches, the list written as read: memory stays flat whatever the log's size.
+        result = engine.triage_errors(
+            errors,
+            outputs=ours or None,
+            table=check.table,
+            list_path=folder / "errors.csv",
+            keep=LIST_LIMIT,
+            shown=names,
+        )
+    files = {"errors": _keep(check, folder / "errors.csv", "errors.csv", result.total)}
     data = result.to_dict(limit=LIST_LIMIT)
+    data["ours_files"] = result.ours_files
     unknown = sum(c["errors"] for c in data["causes"] if c["cause"] == "unknown")
     message = (
         f"{data['errors_total']} error(s) in {len(data['causes'])} cause(s); "

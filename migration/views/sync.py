@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
@@ -33,8 +34,9 @@ def sync_upload(request: HttpRequest, migration_id: int, kind: str, table: str) 
             kind=kind,
             table=table,
             entity=request.POST.get("entity", ""),
-            files=request.FILES.getlist("file"),
+            files=request.FILES.getlist("file") + _pasted(request),
             more_parts=request.POST.get("more_parts") == "on",
+            company=request.POST.get("company", ""),
             actor=request.user,
         )
     except sync.SyncError as error:
@@ -47,6 +49,14 @@ def sync_upload(request: HttpRequest, migration_id: int, kind: str, table: str) 
         f"{check.get_kind_display().lower()} #{check.id} is queued.",
     )
     return back
+
+
+def _pasted(request: HttpRequest) -> list:
+    """Error details pasted from the portal, kept as the text file they are."""
+    text = request.POST.get("pasted", "").strip()
+    if not text:
+        return []
+    return [SimpleUploadedFile("pasted-error-details.txt", text.encode("utf-8"), "text/plain")]
 
 
 def _check_for(request: HttpRequest, migration_id: int, check_id: int):

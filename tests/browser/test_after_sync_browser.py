@@ -77,8 +77,8 @@ def test_it_reconciles_triages_and_downloads_the_evidence_pack(
         errors_slot.get_by_role("button", name="Triage Account errors").click()
         errors_slot = page.locator('[data-sync-slot="account:errors"]')
         expect(errors_slot.locator('[data-role="state"]')).to_have_text("Succeeded", timeout=CHECKED)
-        expect(errors_slot).to_contain_text("A lookup could not be resolved")
-        expect(errors_slot).to_contain_text("Not recognised")
+        expect(errors_slot).to_contain_text("A lookup not found")
+        expect(errors_slot).to_contain_text("Not documented by Microsoft")
 
     page.get_by_role("link", name="Go-live evidence pack").first.click()
     expect(page.get_by_role("heading", name=f"Go-live evidence pack: {migration.name}")).to_be_visible()

@@ -34,7 +34,14 @@ class Command(EngineCommand):
             "fno", nargs="+", metavar="FNO_EXPORT", help="F&O data management export, all its parts"
         )
         parser.add_argument("--entity", help="F&O entity when the table has two (contact: Contact persons)")
-        parser.add_argument("--company", default="", help="company of an export without DATAAREAID")
+        parser.add_argument(
+            "--company",
+            action="append",
+            default=[],
+            metavar="[CODE=FILE | CODE]",
+            help="company of an export without DATAAREAID: CODE=FILE for that file (repeat for each, "
+            "e.g. --company DEMF=customers_demf.csv), or CODE alone for every file not named",
+        )
         parser.add_argument("--date-order", default="mdy", choices=["mdy", "dmy", "ymd"])
         parser.add_argument("--report", metavar="R.json", help="write the full report here")
         parser.add_argument("--missing", metavar="OUT.csv", help="our rows that did not arrive, same shape")
@@ -43,12 +50,14 @@ class Command(EngineCommand):
         for path in (o["report"], o["missing"]):
             if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
                 raise EngineError(f"the folder of {path!r} does not exist: create it or choose another path")
+        company, companies = _companies(o["company"], o["fno"])
         result = reconcile_sync(
             o["table"],
             o["ours"],
             o["fno"],
             entity=o["entity"],
-            company=o["company"],
+            company=company,
+            companies=companies,
             date_order=o["date_order"],
         )
         if o["missing"]:
@@ -58,6 +67,28 @@ class Command(EngineCommand):
         sys.stdout.write(result.summary_text() + "\n")
         if not result.ok:
             raise SystemExit(1)
+
+
+def _companies(given: list[str], files: list[str]) -> tuple[str, dict[str, str]]:
+    """--company values: CODE=FILE per input file, one CODE alone for the others."""
+    default, per_file = "", {}
+    for value in given:
+        code, _, file = value.partition("=")
+        if not file:
+            if default:
+                raise EngineError(
+                    f"--company {value!r}: give one company for all files, or CODE=FILE for each"
+                )
+            default = code
+            continue
+        matches = [f for f in files if f == file or os.path.basename(f) == os.path.basename(file)]
+        if not matches:
+            raise EngineError(
+                f"--company {value!r} names {file!r}, which is not one of the F&O exports given: "
+                f"{', '.join(files)}"
+            )
+        per_file |= {f: code for f in matches}
+    return default, per_file
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:

@@ -20,7 +20,12 @@ class Command(EngineCommand):
     help = "Classify the errors of a dual-write initial sync by cause and say what to do for each."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("errors", nargs="+", metavar="ERRORS", help="the errors as CSV or xlsx")
+        parser.add_argument(
+            "errors",
+            nargs="+",
+            metavar="ERRORS",
+            help="the error log(s): CSV or xlsx with a message column, or text copied from the portal (.txt)",
+        )
         parser.add_argument("--output", nargs="+", metavar="OUR_OUTPUT", help="our step-8 output (parts)")
         parser.add_argument(
             "--table", choices=list(RECONCILED_TABLES), help="the output's table if not detected"
@@ -29,9 +34,7 @@ class Command(EngineCommand):
         parser.add_argument("--errors-out", metavar="OUT.csv", help="the classified errors as a list")
 
     def handle(self, *args: Any, **o: Any) -> None:
-        result = triage_errors(o["errors"], outputs=o["output"], table=o["table"])
+        result = triage_errors(o["errors"], outputs=o["output"], table=o["table"], list_path=o["errors_out"])
         if o["report"]:
             _write_json(o["report"], result.to_dict())
-        if o["errors_out"]:
-            result.write_list(o["errors_out"])
         sys.stdout.write(result.summary_text() + "\n")
