@@ -4,9 +4,10 @@ the migration's quota before anything is stored.
 Every view that receives files is wrapped in `receives_uploads`; a test posts to each of them.
 """
 
-from functools import wraps
+from functools import partial, wraps
 
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -57,20 +58,27 @@ class SizeLimitHandler(FileUploadHandler):
         raise StopUpload(connection_reset=False)
 
 
-def receives_uploads(view):
+def receives_uploads(view=None, *, pasted: str = ""):
     """Put the size limit in front of the upload handlers of a view that receives files, then hold
     the files to the pace and quota under the migration's lock, which the view keeps until it
     stored them (two uploads at once cannot both take the last space).
 
+    `pasted`: a text field whose text is kept as a file (step 9's error details copied from the
+    portal); it becomes one of the request's files first, so it counts like any other.
+
     The handlers must be set before anything reads the body, and the CSRF middleware reads it:
     so the check moves inside, after the handler is in place.
     """
+    if view is None:
+        return partial(receives_uploads, pasted=pasted)
 
     @wraps(view)
     def admitted(request, *args, **kwargs):
         if request.method != "POST" or not request.user.is_authenticated:
             return view(request, *args, **kwargs)  # the view's own decorators answer
         membership = membership_required(request, kwargs["migration_id"], WORK)
+        if pasted:
+            _pasted_as_file(request, pasted)
         with transaction.atomic():
             Migration.objects.select_for_update().get(pk=membership.migration_id)
             files = [f for key in request.FILES for f in request.FILES.getlist(key)]
@@ -90,6 +98,15 @@ def receives_uploads(view):
 
     limited.receives_uploads = True
     return limited
+
+
+PASTED_NAME = "pasted-error-details.txt"
+
+
+def _pasted_as_file(request, field: str) -> None:
+    """The text pasted into `field`, kept as the text file it is, among the request's files."""
+    if text := request.POST.get(field, "").strip():
+        request.FILES.appendlist(field, SimpleUploadedFile(PASTED_NAME, text.encode("utf-8"), "text/plain"))
 
 
 EXPORT_ADVICE = "Export fewer columns or split the export by company."

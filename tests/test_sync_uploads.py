@@ -240,3 +240,14 @@ def test_party_numbers_fo_assigned_show_as_assigned_not_differences(
     assert "Assigned by Finance and Operations" in page and rows[0]["Account Number"] in page
     step = client_for("viewer").get(migration_url("runbook", migration, step="enable-maps")).content.decode()
     assert "where ours is empty, F&amp;O's value counts as assigned, not a difference" in step
+
+
+def test_error_details_pasted_count_against_the_users_pace(client_for, migration, account_job, settings):
+    """Pasted text is stored as a file: it is an upload like any other, not a way round the pace."""
+    settings.P2C_UPLOADS_PER_MINUTE = ExportUpload.objects.count() + 1  # the job's export, then one paste
+    client = client_for("consultant")
+    url = migration_url("sync_upload", migration, kind="triage", table="account")
+    client.post(url, {"pasted": VERSION}, follow=True)
+    refused = client.post(url, {"pasted": LOCATION}, follow=True).content.decode()
+    assert "Wait a minute and upload again" in refused
+    assert SyncCheck.objects.filter(migration=migration).count() == 1

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
@@ -18,7 +17,7 @@ from .common import back_to_step
 SYNC_ADVICE = "Export the entity in parts (by company, say) and upload them together."
 
 
-@receives_uploads
+@receives_uploads(pasted="pasted")
 @require_POST
 @login_required
 def sync_upload(request: HttpRequest, migration_id: int, kind: str, table: str) -> HttpResponse:
@@ -34,7 +33,7 @@ def sync_upload(request: HttpRequest, migration_id: int, kind: str, table: str) 
             kind=kind,
             table=table,
             entity=request.POST.get("entity", ""),
-            files=request.FILES.getlist("file") + _pasted(request),
+            files=request.FILES.getlist("file") + request.FILES.getlist("pasted"),
             more_parts=request.POST.get("more_parts") == "on",
             company=request.POST.get("company", ""),
             actor=request.user,
@@ -49,14 +48,6 @@ def sync_upload(request: HttpRequest, migration_id: int, kind: str, table: str) 
         f"{check.get_kind_display().lower()} #{check.id} is queued.",
     )
     return back
-
-
-def _pasted(request: HttpRequest) -> list:
-    """Error details pasted from the portal, kept as the text file they are."""
-    text = request.POST.get("pasted", "").strip()
-    if not text:
-        return []
-    return [SimpleUploadedFile("pasted-error-details.txt", text.encode("utf-8"), "text/plain")]
 
 
 def _check_for(request: HttpRequest, migration_id: int, check_id: int):
