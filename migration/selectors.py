@@ -660,6 +660,25 @@ def cross_check_inputs(
     return {t: [p.id for p in parts[t]] for t in sorted(in_use) if t in parts}
 
 
+def cross_check_waits(parts: dict[str, list], in_use: list[str]) -> list[str]:
+    """Why the cross-file check cannot run over these parts, one text per table; empty when it can."""
+    labels = dict(runbook.EXPORT_TABLES)
+    waits = [] if in_use else ["every table is marked not used"]
+    for table in in_use:
+        if table not in parts:
+            waits.append(f"{labels[table]} has no export")
+        elif any(p.state not in (UploadState.READY, UploadState.PROBLEMS) for p in parts[table]):
+            waits.append(f"{labels[table]} has a part not inspected yet, or refused")
+    return waits
+
+
+def slots_parts_in_use(slots: list[UploadSlot]) -> tuple[dict[str, list], list[str]]:
+    """Step 2's slots as the export parts per table and the tables in use."""
+    parts = {slot.table: slot.parts for slot in slots if slot.parts}
+    not_used = {slot.table for slot in slots if slot.not_used is not None}
+    return parts, [key for key, _ in runbook.EXPORT_TABLES if key not in not_used]
+
+
 def unacknowledged_errors(migration: Migration, check: CrossCheck) -> list[dict]:
     acknowledged = set(migration.acknowledgements.values_list("code", "table", "message"))
     return [
@@ -681,9 +700,8 @@ def step2_gate(
     if slots is None:
         slots, check = upload_slots(migration), latest_cross_check(migration)
     labels = dict(runbook.EXPORT_TABLES)
-    parts = {slot.table: slot.parts for slot in slots if slot.parts}
+    parts, in_use = slots_parts_in_use(slots)
     not_used = {slot.table: slot.not_used for slot in slots if slot.not_used is not None}
-    in_use = [key for key, _ in runbook.EXPORT_TABLES if key not in not_used]
     reasons: list[GateReason] = []
     for table in in_use:
         if table not in parts:
@@ -698,13 +716,22 @@ def step2_gate(
     step_url = reverse("runbook", args=[migration.id, runbook.STEPS_BY_NUMBER[runbook.EXPORTS_STEP].slug])
     for table, reason in not_used.items():
         if not reason.strip():
-            reasons.append(GateReason(f"{labels[table]} is marked not used without a reason.", step_url))
+            reasons.append(
+                GateReason(
+                    f"{labels[table]} is marked not used without a reason: say why in its checklist row.",
+                    f"{step_url}#item-export-{table}",
+                )
+            )
     check_url = step_url + "#cross-check"
     if not any(t in parts for t in in_use):
         return reasons  # nothing uploaded to check (a table without parts is a reason above)
     if check is None or check.inputs != cross_check_inputs(migration, parts, in_use):
         reasons.append(
-            GateReason("The cross-file check has not run over the current exports yet.", check_url)
+            GateReason(
+                "The cross-file check has not run over the current exports yet: it runs by itself once "
+                "every table in use is inspected; a project manager can also run it from its card.",
+                check_url,
+            )
         )
     elif check.state in (UploadState.QUEUED, UploadState.INSPECTING):
         reasons.append(GateReason("The cross-file check is still running.", check_url))

@@ -44,6 +44,7 @@ urlpatterns = [
         name="upload_confirm_limit",
     ),
     path(m + "cross-check/acknowledge/", uploads.finding_acknowledge, name="finding_acknowledge"),
+    path(m + "cross-check/run/", uploads.cross_check_run, name="cross_check_run"),
     # jobs and the status feed
     path(m + "status.json", jobs.status_json, name="status_json"),
     path(m + "jobs/run-all/", jobs.jobs_start_all, name="jobs_start_all"),

@@ -274,3 +274,89 @@ def test_it_refuses_a_relationship_rule_without_its_column(client_for, migration
     data = _settings_post(migration, {"relationship_type_rule_text": "Supplier = Vendor"})
     page = client_for("manager").post(url, data).content.decode()
     assert "Name the column the relationship type rule reads." in page
+
+
+# --- issue 20, item 1: the check runs whenever the set it covers changes -----------------------
+
+
+def _mark(migration, actor, tables, status="not_used", reason="No such records"):
+    rows = [
+        {"item_id": i.id, "details": {"status": status, "reason": reason}}
+        for i in migration.items.filter(key__in=[f"export-{t}" for t in tables])
+    ]
+    checklist.step_save(migration=migration, step=2, actor=actor, rows=rows)
+
+
+def test_it_runs_the_check_when_the_last_tables_are_marked_not_used(migration, manager, consultant):
+    _only_in_use(migration, consultant, ["account", "contact", "quote"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    _add(
+        migration,
+        consultant,
+        "contact",
+        _csv("contact.csv", CONTACT, [["c1", "Ann", "Account 0", "C-1", "Yes"]]),
+    )
+    assert not CrossCheck.objects.filter(migration=migration).exists()  # quote has no export yet
+
+    _mark(migration, consultant, ["quote"])
+    _run_check(migration)
+
+    check = CrossCheck.objects.get(migration=migration)
+    assert sorted(check.inputs) == ["account", "contact"]
+    assert _reasons(migration) == []
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+
+
+def test_it_runs_the_check_again_when_a_table_is_used_again(migration, consultant):
+    _only_in_use(migration, consultant, ["account", "contact"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    _mark(migration, consultant, ["contact"])
+    _run_check(migration)
+    assert list(CrossCheck.objects.get(migration=migration).inputs) == ["account"]
+
+    _mark(migration, consultant, ["contact"], status="", reason="")
+    assert _reasons(migration)[0].startswith("Contact has no export: upload it, or mark the table not used")
+    _add(
+        migration,
+        consultant,
+        "contact",
+        _csv("contact.csv", CONTACT, [["c1", "Ann", "Account 0", "C-1", "Yes"]]),
+    )
+    _run_check(migration)
+    assert sorted(CrossCheck.objects.filter(migration=migration).first().inputs) == ["account", "contact"]
+    assert _reasons(migration) == []
+
+
+def test_a_manager_runs_the_check_on_demand_from_its_card(client_for, migration, consultant):
+    _only_in_use(migration, consultant, ["account"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    _run_check(migration)
+    client = client_for("manager")
+    page = client.get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert "Run the check again" in page
+
+    response = client.post(reverse("cross_check_run", args=[migration.id]), follow=True)
+
+    assert "Cross-file check started" in response.content.decode()
+    assert CrossCheck.objects.filter(migration=migration).count() == 2
+    assert Activity.objects.filter(migration=migration, description="Ran the cross-file check").exists()
+
+
+def test_only_a_manager_runs_the_check_on_demand(client_for, migration, consultant):
+    _only_in_use(migration, consultant, ["account"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    response = client_for("consultant").post(reverse("cross_check_run", args=[migration.id]))
+    assert response.status_code == 403
+
+
+def test_the_card_says_what_the_check_waits_for(client_for, migration, consultant):
+    _only_in_use(migration, consultant, ["account", "contact"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    client = client_for("manager")
+    page = client.get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert "Waiting for: Contact has no export." in page
+    assert 'href="#item-export-contact">Mark Contact not used in the checklist</a>' in page
+
+    response = client.post(reverse("cross_check_run", args=[migration.id]), follow=True)
+    assert "The cross-file check cannot run yet: Contact has no export." in response.content.decode()
+    assert not CrossCheck.objects.filter(migration=migration).exists()

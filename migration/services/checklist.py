@@ -88,6 +88,7 @@ def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> in
         i.id: i for i in ChecklistItem.objects.select_for_update().filter(migration=migration, step=step)
     }
     changed = 0
+    not_used_before = _tables_not_used(items.values())
     for row in rows:
         item = items.get(row["item_id"])
         if item is None:
@@ -100,7 +101,16 @@ def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> in
             blocker=row.get("blocker", item.blocker),
             due_on=row.get("due_on", item.due_on),
         )
+    if _tables_not_used(items.values()) != not_used_before:
+        # The set of tables the cross-file check covers changed: check the new set (step 2's gate).
+        from .uploads import cross_check_queue_if_complete
+
+        cross_check_queue_if_complete(migration=migration)
     return changed
+
+
+def _tables_not_used(items) -> set[str]:
+    return {i.key for i in items if i.kind == item_kinds.EXPORT and i.details.get("status") == "not_used"}
 
 
 def _require_manager(migration: Migration, actor) -> None:

@@ -225,12 +225,18 @@ def upload_confirm_limit(*, upload: ExportUpload, actor, reason: str) -> None:
     )
 
 
-def finding_acknowledge(*, migration: Migration, actor, code: str, table: str, message: str, reason: str):
-    """A project manager acknowledges a cross-file check error with a reason; it stops blocking."""
-    from ..models import FindingAcknowledgement, Membership
+def _require_manager(migration: Migration, actor, doing: str) -> None:
+    from ..models import Membership
 
     if not Membership.objects.filter(migration=migration, user=actor, role="manager").exists():
-        raise UploadError("Only a project manager can acknowledge a cross-file check error.")
+        raise UploadError(f"Only a project manager can {doing}.")
+
+
+def finding_acknowledge(*, migration: Migration, actor, code: str, table: str, message: str, reason: str):
+    """A project manager acknowledges a cross-file check error with a reason; it stops blocking."""
+    from ..models import FindingAcknowledgement
+
+    _require_manager(migration, actor, "acknowledge a cross-file check error")
     if not reason.strip():
         raise UploadError("Say why this error can be accepted.")
     check = selectors.latest_cross_check(migration)
@@ -375,26 +381,49 @@ def _record_export_total(migration: Migration, table: str, actor) -> None:
 USABLE = (UploadState.READY, UploadState.PROBLEMS)
 
 
-def cross_check_queue_if_complete(*, migration: Migration) -> CrossCheck | None:
+def cross_check_queue_if_complete(*, migration: Migration, again: bool = False) -> CrossCheck | None:
     """Once every table in use holds inspected parts, check them together (once per set of inputs).
 
     Tables marked "not used" are left out; a part that failed keeps its table out of the check
-    until it is replaced or removed (the step-2 gate says so).
+    until it is replaced or removed (the step-2 gate says so). `again`: run it even over the
+    inputs of the latest check (a project manager's request, after a setting changed, say).
     """
-    parts = selectors.export_parts(migration)
-    in_use = selectors.tables_in_use(migration)
-    if not in_use or any(t not in parts or any(p.state not in USABLE for p in parts[t]) for t in in_use):
+    if cross_check_waits_for(migration):
         return None
-    inputs = selectors.cross_check_inputs(migration, parts)
+    inputs = selectors.cross_check_inputs(migration)
     with transaction.atomic():
         Migration.objects.select_for_update().get(pk=migration.pk)
         existing = CrossCheck.objects.filter(migration=migration).first()
-        if existing and existing.inputs == inputs:
+        if existing and existing.inputs == inputs and (not again or existing.state in CHECKING):
             return existing
         check = CrossCheck.objects.create(migration=migration, inputs=inputs)
         from ..tasks import run_cross_check
 
         run_cross_check.delay_on_commit(check.id)
+    return check
+
+
+CHECKING = (UploadState.QUEUED, UploadState.INSPECTING)
+
+
+def cross_check_waits_for(migration: Migration) -> list[str]:
+    """Why the cross-file check cannot run now, one text per table; empty when it can."""
+    return selectors.cross_check_waits(selectors.export_parts(migration), selectors.tables_in_use(migration))
+
+
+def cross_check_request(*, migration: Migration, actor) -> CrossCheck:
+    """A project manager runs the cross-file check now, over the exports in use; logged."""
+    _require_manager(migration, actor, "run the cross-file check on demand")
+    if waits := cross_check_waits_for(migration):
+        raise UploadError(
+            f"The cross-file check cannot run yet: {'; '.join(waits)}. Upload, replace or remove those "
+            "parts, or mark the table not used with a reason."
+        )
+    check = cross_check_queue_if_complete(migration=migration, again=True)
+    activity_record(
+        migration=migration, actor=actor, verb="upload", description="Ran the cross-file check",
+        step=runbook.EXPORTS_STEP,
+    )  # fmt: skip
     return check
 
 
