@@ -197,6 +197,9 @@ class ChecklistRowForm(forms.Form):
             self.data = self.data.copy()
             self.data[self.add_prefix("loaded")] = json.dumps(now)
 
+    def note(self) -> str:
+        return item_kinds.KINDS[self.item.kind].note(self.item.details)
+
     def kind_fields(self):
         return [self[name] for name in self.kind_field_names if name != "ticked"]
 

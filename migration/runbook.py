@@ -192,7 +192,7 @@ STEPS = (
         ),
         warning="Uninstalling deletes every column Prospect to cash added (msdynce_*) and the data in "
         "them. It cannot be undone. Make sure every table of step 2 is exported.",
-        panel=Panel(("migration/_uninstall.html",)),
+        panel=Panel(("migration/_uninstall.html",), context="migration.wizard.uninstall_panel"),
         opened_by=2,
         lock_reason="every table exported (all parts inspected, cross-file check errors fixed or "
         "acknowledged) or marked not used with a reason",

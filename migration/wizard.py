@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
-from . import engine, forms, runbook, selectors
+from . import engine, forms, item_kinds, runbook, selectors
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
@@ -91,6 +91,15 @@ def _cross_check_state(check, parts: dict, in_use: list[str]) -> dict:
         "cross_check_stale": check is not None and check.inputs != current,
         "cross_check_waits": selectors.cross_check_waits(parts, in_use),
     }
+
+
+def uninstall_panel(membership: Membership) -> dict:
+    """Step 3's backup row and uninstall confirmation: the confirmation waits for the backup."""
+    items = membership.migration.items.filter(kind__in=(item_kinds.BACKUP, item_kinds.UNINSTALL))
+    by_kind = {i.kind: i for i in items.select_related("done_by")}
+    backup = by_kind.get(item_kinds.BACKUP)
+    recorded = (backup.details.get("label") or backup.details.get("taken_on") or "") if backup else ""
+    return {"backup": backup, "backup_recorded": recorded, "uninstall": by_kind.get(item_kinds.UNINSTALL)}
 
 
 def duplicate_rule_panel(membership: Membership) -> dict:

@@ -444,3 +444,50 @@ def test_it_shows_each_step_its_own_panel(client_for, migration, slug, shown):
     assert shown in page
     others = {"Upload the exports", "Record an active duplicate detection rule", "Transformation jobs"}
     assert not [text for text in others - {shown} if text in page]
+
+
+def test_a_data_integrator_project_never_run_counts_as_not_used_only_with_a_reason(migration, consultant):
+    key = sync_run_key(runbook.DATA_INTEGRATOR_PROJECTS[3], "USMF")
+    checklist.item_update(item=_item(migration, key), actor=consultant, details={"result": "not_used"})
+    assert not _item(migration, key).done
+    row = item_kinds.KINDS[item_kinds.SYNC_RUN].errors({"result": "not_used", "reason": ""})
+    assert row == {"reason": "Say why this project is not used (for example: the customer never ran it)."}
+
+    checklist.item_update(
+        item=_item(migration, key), actor=consultant, details={"reason": "The customer never ran it"}
+    )
+    assert _item(migration, key).done
+
+
+def test_it_says_why_a_run_with_errors_leaves_the_row_open(client_for, migration, consultant):
+    key = sync_run_key(runbook.DATA_INTEGRATOR_PROJECTS[0], "USMF")
+    checklist.item_update(
+        item=_item(migration, key),
+        actor=consultant,
+        details={"run_on": "2026-11-20", "result": "with_errors"},
+    )
+    page = client_for("consultant").get(reverse("runbook", args=[migration.id, "last-sync"]))
+    assert not _item(migration, key).done
+    assert "A run completed with errors leaves this row open" in page.content.decode()
+
+
+def test_step_3_asks_for_the_backup_before_the_uninstall_and_then_says_who_recorded_it(
+    client_for, migration, manager
+):
+    _export_all(migration, manager)
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    client = client_for("manager")
+    url = reverse("runbook", args=[migration.id, "uninstall"])
+    page = client.get(url).content.decode()
+    assert "I uninstalled Prospect to cash" not in page
+    assert 'First the backup: record it in the checklist row <a href="#item-sales-backup">' in page
+
+    _backup_taken(migration, manager)
+    page = client.get(url).content.decode()
+    assert "Backup recorded: Before P2C uninstall." in page
+    assert page.index("I uninstalled Prospect to cash") > 0
+
+    checklist.uninstall_confirm(migration=migration, actor=manager, typed_name=migration.name)
+    page = client.get(url).content.decode()
+    assert "I uninstalled Prospect to cash" not in page
+    assert "Uninstall recorded by <strong>mia-manager</strong> on" in page
