@@ -210,8 +210,17 @@ class UploadSlot:
         return self.kind in PARTED_KINDS
 
     @property
+    def counted_parts(self) -> list:
+        """The parts whose rows count: a refused part (columns of another view, say) does not."""
+        return [p for p in self.parts if p.state != UploadState.FAILED]
+
+    @property
+    def refused_parts(self) -> int:
+        return len(self.parts) - len(self.counted_parts)
+
+    @property
     def total_rows(self) -> int | None:
-        rows = [p.inspection.get("rows") for p in self.parts]
+        rows = [p.inspection.get("rows") for p in self.counted_parts]
         return sum(rows) if rows and None not in rows else None
 
     @property

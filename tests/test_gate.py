@@ -182,6 +182,11 @@ def test_it_runs_a_job_over_every_part(migration, consultant):
     ]
     assert [f["part"] for f in job.summary["part_files"]] == [1, 2]
     assert job.summary["rows_by_company"] == {"USMF": 5}
+    # The review copies say so, and never "part" (the import pack's word for files to import).
+    names = [f[k].rsplit("/", 1)[-1] for f in job.summary["part_files"] for k in ("csv", "issues")]
+    assert all("_part" not in n for n in names)
+    assert [n for n in names if "review-copy" in n] == [names[0], names[2]]
+    assert names[0].endswith("_review-copy-1.csv") and names[2].endswith("_review-copy-2.csv")
 
 
 def test_it_gives_lines_their_order_company_in_the_job(migration, consultant):
@@ -360,3 +365,22 @@ def test_the_card_says_what_the_check_waits_for(client_for, migration, consultan
     response = client.post(reverse("cross_check_run", args=[migration.id]), follow=True)
     assert "The cross-file check cannot run yet: Contact has no export." in response.content.decode()
     assert not CrossCheck.objects.filter(migration=migration).exists()
+
+
+def test_a_refused_part_is_left_out_of_the_total_and_parts_read_part_and_version(
+    client_for, migration, consultant
+):
+    _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
+    _add(
+        migration,
+        consultant,
+        "account",
+        _csv("account_2.csv", [*ACCOUNT, "Owner"], [[*_accounts(3, 1)[0], "x"]]),
+    )
+    [slot] = [s for s in selectors.upload_slots(migration) if s.table == "account"]
+    assert slot.total_rows == 3
+    assert migration.items.get(key="export-account").details["row_count"] == 3
+
+    page = client_for("consultant").get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert "2 parts (1 refused, not counted), total" in page
+    assert "<small>version 2 ·" in page and "<small>v2" not in page

@@ -219,7 +219,7 @@ def test_it_checks_the_nine_exports_together_once_all_are_in(migration, consulta
     uploads.cross_check_run(check_id=check.id)
     check.refresh_from_db()
     assert check.state in (UploadState.READY, UploadState.PROBLEMS)
-    assert "account.csv v1" in check.summary and "/" not in check.result["files"]["account"]
+    assert "account.csv version 1" in check.summary and "/" not in check.result["files"]["account"]
     assert check.result["rows"]
     assert uploads.cross_check_queue_if_complete(migration=migration) == check  # same inputs: not again
     page = client_for_page(migration, consultant)

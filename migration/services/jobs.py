@@ -719,13 +719,14 @@ def _store_parts(job: TransformJob, outputs: dict, base: str) -> dict:
     """Each part's outputs beside the job's report; the job summary lists them."""
     files = []
     for n, (csv_out, xlsx_out, issues_out) in enumerate(outputs["parts"], start=1):
-        stem = f"{result_name(job, '')}_part{n}"
+        # "review-copy", never "part": the import pack's parts are the files to import.
+        copy, issues = result_name(job, f"_review-copy-{n}"), result_name(job, f"_issues-{n}")
         files.append(
             {
                 "part": n,
-                "csv": store_result(csv_out, base + f"{stem}.csv"),
-                "xlsx": store_result(xlsx_out, base + f"{stem}.xlsx") if xlsx_out else "",
-                "issues": store_result(issues_out, base + f"{stem}_issues{issues_out.suffix}"),
+                "csv": store_result(csv_out, base + f"{copy}.csv"),
+                "xlsx": store_result(xlsx_out, base + f"{copy}.xlsx") if xlsx_out else "",
+                "issues": store_result(issues_out, base + f"{issues}{issues_out.suffix}"),
             }
         )
     job.part_files = files

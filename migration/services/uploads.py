@@ -366,7 +366,8 @@ def _record_export(upload: ExportUpload, inspection: dict) -> None:
 
 def _record_export_total(migration: Migration, table: str, actor) -> None:
     item = migration.items.filter(key=f"export-{table}").first()
-    rows = [p.inspection.get("rows") for p in selectors.export_parts(migration).get(table, [])]
+    parts = selectors.export_parts(migration).get(table, [])
+    rows = [p.inspection.get("rows") for p in parts if p.state != UploadState.FAILED]
     if item is None or not rows or None in rows:
         return
     checklist.item_update(
@@ -467,7 +468,7 @@ def _check_all(uploads: dict[str, list[ExportUpload]], run: engine.TransformSett
         )
     # Users see the names they uploaded, never the server's paths.
     result.files = {
-        table: " + ".join(f"{u.original_name} v{u.version}" for u in parts)
+        table: " + ".join(f"{u.original_name} version {u.version}" for u in parts)
         for table, parts in uploads.items()
     }
     for table, listed in result.parts.items():
