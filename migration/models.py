@@ -140,6 +140,22 @@ class Signoff(models.Model):
         return f"Step {self.step} signed off by {self.signed_by}"
 
 
+class StepOpening(models.Model):
+    """A locked step opened before the sign-off that opens it, by a project manager, with why."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="step_openings")
+    step = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=300)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["migration", "step"], name="one_opening_per_step")]
+
+    def __str__(self) -> str:
+        return f"Step {self.step} opened early by {self.opened_by}"
+
+
 class Note(models.Model):
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="notes")
     step = models.PositiveSmallIntegerField()

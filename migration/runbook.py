@@ -62,6 +62,8 @@ class Step:
     # The step whose sign-off opens this one, with what that sign-off vouches for.
     opened_by: int | None = None
     lock_reason: str = ""
+    # A project manager may open it before that sign-off, with a reason (never step 3's uninstall).
+    may_open_early: bool = False
 
     @property
     def label(self) -> str:
@@ -284,6 +286,9 @@ STEPS = (
         article_section("Open the finance and operations app"),
         tuple(ItemSpec(f"map-{slug(m)}", m, TABLE_MAP) for m in STEP9_MAPS),
         panel=Panel(("migration/_sync.html",), "migration.wizard.sync_panel", "js/sync.js"),
+        opened_by=8,
+        lock_reason="every table initialized and imported (its import verified) or marked not used",
+        may_open_early=True,
     ),
 )
 

@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import RowNumber
 from django.http import Http404
@@ -24,6 +24,7 @@ from .models import (
     Membership,
     Migration,
     Signoff,
+    StepOpening,
     SyncCheck,
     SyncCheckKind,
     TransformJob,
@@ -114,11 +115,17 @@ class MigrationProgress:
         return next((s for s in open_steps if s.step.number > after), open_steps[0] if open_steps else None)
 
 
-def _empty_progress(migration: Migration, signed: set[tuple[int, int]]) -> MigrationProgress:
+def _empty_progress(
+    migration: Migration, signed: set[tuple[int, int]], opened: set[tuple[int, int]]
+) -> MigrationProgress:
     progress = MigrationProgress(migration)
     for step in runbook.STEPS:
         sp = StepProgress(step, signed_off=(migration.id, step.number) in signed)
-        sp.locked = step.opened_by is not None and (migration.id, step.opened_by) not in signed
+        sp.locked = (
+            step.opened_by is not None
+            and (migration.id, step.opened_by) not in signed
+            and (migration.id, step.number) not in opened  # opened early by a project manager
+        )
         progress.steps.append(sp)
     return progress
 
@@ -127,8 +134,13 @@ def progress_for(migrations: list[Migration], today: date | None = None) -> list
     """Progress of several migrations from three queries, whatever their number."""
     today = today or timezone.localdate()
     ids = [m.id for m in migrations]
-    signed = set(Signoff.objects.filter(migration_id__in=ids).values_list("migration_id", "step"))
-    by_id = {m.id: _empty_progress(m, signed) for m in migrations}
+    # Sign-offs and steps opened early, in one query.
+    signoffs = Signoff.objects.filter(migration_id__in=ids).values_list("migration_id", "step", Value(0))
+    openings = StepOpening.objects.filter(migration_id__in=ids).values_list("migration_id", "step", Value(1))
+    rows = list(signoffs.union(openings, all=True))
+    signed = {(m, step) for m, step, early in rows if not early}
+    opened = {(m, step) for m, step, early in rows if early}
+    by_id = {m.id: _empty_progress(m, signed, opened) for m in migrations}
     rows = ChecklistItem.objects.filter(migration_id__in=ids).values_list(
         "migration_id", "step", "done", "blocker", "due_on", "updated_at"
     )

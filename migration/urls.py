@@ -28,6 +28,7 @@ urlpatterns = [
     path(m + "steps/<slug:step>/notes/", steps.note_add, name="note_add"),
     path(m + "steps/<slug:step>/evidence/", steps.evidence_add, name="evidence_add"),
     path(m + "steps/<slug:step>/sign-off/", steps.step_signoff, name="step_signoff"),
+    path(m + "steps/<slug:step>/open-early/", steps.step_open_early, name="step_open_early"),
     path(m + "evidence/<int:evidence_id>/", steps.evidence_download, name="evidence_download"),
     path(m + "uninstall/", steps.uninstall_confirm, name="uninstall_confirm"),
     path(m + "duplicate-rules/", steps.duplicate_rule_add, name="duplicate_rule_add"),

@@ -53,6 +53,11 @@ def step_context(membership: Membership, step: runbook.Step, progress: selectors
             if progress.steps[step.number - 1].signed_off
             else None
         ),
+        "opening": (
+            migration.step_openings.filter(step=step.number).select_related("opened_by").first()
+            if step.may_open_early and not progress.steps[step.number - 1].locked
+            else None
+        ),
     }
     if step.panel and step.panel.context:
         context.update(import_string(step.panel.context)(membership))

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from migration import item_kinds, runbook, selectors
-from migration.models import Activity, ChecklistItem, Evidence
+from migration.models import Activity, ChecklistItem, Evidence, Signoff
 from migration.services import checklist
 from migration.services.migrations import sync_run_key
 from migration.services.settings import init_settings_update
@@ -333,7 +333,8 @@ def test_it_saves_the_step_named_in_the_url_even_after_a_colleague_moved_on(clie
     assert migration.items.filter(step=1, done=True).count() == RUNS
 
 
-def test_it_finishes_on_the_overview(client_for, migration):
+def test_it_finishes_on_the_overview(client_for, migration, manager):
+    Signoff.objects.create(migration=migration, step=8, signed_by=manager)  # opens step 9
     rows = [{"enabled": True, "sync_result": "succeeded", "error_count": "0"} for _ in runbook.STEP9_MAPS]
     response = client_for("consultant").post(
         step_url(migration, "enable-maps"), step_data(migration, "enable-maps", rows)
@@ -491,3 +492,39 @@ def test_step_3_asks_for_the_backup_before_the_uninstall_and_then_says_who_recor
     page = client.get(url).content.decode()
     assert "I uninstalled Prospect to cash" not in page
     assert "Uninstall recorded by <strong>mia-manager</strong> on" in page
+
+
+def test_step_9_opens_after_step_8s_sign_off(client_for, migration, manager):
+    with pytest.raises(checklist.ChecklistError, match="Step 9 cannot be signed off before step 8"):
+        checklist.step_sign_off(migration=migration, step=9, actor=manager)
+    page = client_for("consultant").get(step_url(migration, "enable-maps")).content.decode()
+    assert "This step is locked until a project manager signs off step 8" in page
+    assert "Open step 9 now" not in page  # only a project manager may
+
+    migration.items.filter(step=8).update(done=True)
+    checklist.step_sign_off(migration=migration, step=8, actor=manager)
+    assert not selectors.progress_get(migration).steps[8].locked
+
+
+def test_a_manager_opens_step_9_early_with_a_reason_kept_in_the_log(client_for, migration, manager):
+    client = client_for("manager")
+    assert "Open step 9 now" in client.get(step_url(migration, "enable-maps")).content.decode()
+    url = reverse("step_open_early", args=[migration.id, "enable-maps"])
+    refused = client.post(url, {"reason": " "}, follow=True).content.decode()
+    assert "Say why step 9 opens before step 8 is signed off." in refused
+    assert selectors.progress_get(migration).steps[8].locked
+
+    page = client.post(url, {"reason": "Accounts are verified; orders follow"}, follow=True).content.decode()
+
+    assert "Opened before step 8's sign-off by <strong>mia-manager</strong>" in page
+    assert not selectors.progress_get(migration).steps[8].locked
+    logged = Activity.objects.get(migration=migration, verb="opened early")
+    assert (
+        logged.description == "Opened step 9 before step 8's sign-off: Accounts are verified; orders follow"
+    )
+    assert logged.actor == manager
+
+
+def test_step_3_cannot_be_opened_early(migration, manager):
+    with pytest.raises(checklist.ChecklistError, match="Step 3 opens only when step 2 is signed off"):
+        checklist.step_open_early(migration=migration, step=3, actor=manager, reason="In a hurry")

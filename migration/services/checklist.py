@@ -5,7 +5,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .. import item_kinds, runbook, selectors
-from ..models import ChecklistItem, Membership, Migration, Signoff
+from ..models import ChecklistItem, Membership, Migration, Signoff, StepOpening
 from .activity import activity_record
 
 
@@ -113,14 +113,50 @@ def _tables_not_used(items) -> set[str]:
     return {i.key for i in items if i.kind == item_kinds.EXPORT and i.details.get("status") == "not_used"}
 
 
-def _require_manager(migration: Migration, actor) -> None:
+def _require_manager(migration: Migration, actor, doing: str = "sign off a step") -> None:
     if not _is_manager(migration, actor):
-        raise ChecklistError("Only a project manager of this migration can sign off a step.")
+        raise ChecklistError(f"Only a project manager of this migration can {doing}.")
+
+
+def _step_locked(migration: Migration, step: runbook.Step) -> bool:
+    if step.opened_by is None or migration.signoffs.filter(step=step.opened_by).exists():
+        return False
+    return not migration.step_openings.filter(step=step.number).exists()
+
+
+@transaction.atomic
+def step_open_early(*, migration: Migration, step: int, actor, reason: str) -> StepOpening:
+    """A project manager opens a locked step before the sign-off that opens it; the reason is logged."""
+    _require_manager(migration, actor, "open a step before its sign-off")
+    spec = runbook.STEPS_BY_NUMBER[step]
+    if not spec.may_open_early:
+        raise ChecklistError(f"Step {step} opens only when step {spec.opened_by} is signed off.")
+    if not _step_locked(migration, spec):
+        raise ChecklistError(f"Step {step} is open already.")
+    reason = reason.strip()
+    if not reason:
+        raise ChecklistError(f"Say why step {step} opens before step {spec.opened_by} is signed off.")
+    opening = StepOpening.objects.create(migration=migration, step=step, reason=reason[:300], opened_by=actor)
+    activity_record(
+        migration=migration,
+        actor=actor,
+        verb="opened early",
+        description=f"Opened step {step} before step {spec.opened_by}'s sign-off: {reason}"[:500],
+        step=step,
+    )
+    return opening
 
 
 @transaction.atomic
 def step_sign_off(*, migration: Migration, step: int, actor) -> Signoff:
     _require_manager(migration, actor)
+    spec = runbook.STEPS_BY_NUMBER[step]
+    if _step_locked(migration, spec):
+        raise ChecklistError(
+            f"Step {step} cannot be signed off before step {spec.opened_by}: sign off step "
+            f"{spec.opened_by} first"
+            + (", or open this step early with a reason." if spec.may_open_early else ".")
+        )
     if step == runbook.EXPORTS_STEP:
         # Signing off step 2 opens the uninstall, which deletes P2C's columns and their data.
         reasons = selectors.step2_gate(migration)
