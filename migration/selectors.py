@@ -499,6 +499,11 @@ class ImportRow:
     def parts(self) -> list[dict]:
         return self.job.import_parts if self.job else []
 
+    @property
+    def superseded(self) -> bool:
+        """The newest verification checked an earlier job's import file: a rerun made a new one."""
+        return self.check is not None and self.job is not None and self.check.job_id != self.job.id
+
 
 def view_columns(table: str) -> list[str]:
     """dual-write's columns the table's view in Sales must show, by display name, once each."""
