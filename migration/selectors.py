@@ -661,6 +661,8 @@ def _part_reasons(migration: Migration, label: str, table: str, parts: list) -> 
             reasons.append(GateReason(f"{name} is not inspected yet: wait until it shows Ready.", url))
         elif part.state == UploadState.FAILED:
             reasons.append(GateReason(f"{name} failed: {part.state_message} Replace or remove it.", url))
+        elif part.state == UploadState.PROBLEMS and _looks_like_another(part, table):
+            reasons.append(GateReason(f"{name}: {part.state_message} Remove it from this slot.", url))
         elif part.state == UploadState.PROBLEMS and part.inspection.get("missing_required"):
             missing = ", ".join(part.inspection["missing_required"])
             reasons.append(
@@ -675,6 +677,11 @@ def _part_reasons(migration: Migration, label: str, table: str, parts: list) -> 
                 )
             )
     return reasons
+
+
+def _looks_like_another(part: ExportUpload, table: str) -> bool:
+    detected = part.inspection.get("detected_table")
+    return bool(detected) and detected != table
 
 
 def cross_check_inputs(

@@ -285,10 +285,10 @@ def upload_inspect(*, upload_id: int) -> None:
             return
     if upload.kind in AFTER_INSTALL:
         problems = bool(inspection.get("targets_missing") or inspection.get("warning"))
-        message = after_install_summary(upload.kind, inspection)
+        message = after_install_summary(upload.kind, inspection, upload.table)
     else:
         problems = bool(inspection.get("missing_required") or inspection.get("warning"))
-        message = inspection_summary(inspection)
+        message = inspection_summary(inspection, upload.table)
     # One commit: a page that sees the export inspected also sees the step-2 row it ticks.
     with transaction.atomic():
         _finish(upload, UploadState.PROBLEMS if problems else UploadState.READY, message, inspection)
@@ -306,7 +306,21 @@ def upload_inspect(*, upload_id: int) -> None:
 AFTER_INSTALL = (UploadKind.REEXPORT, UploadKind.VERIFICATION)
 
 
-def after_install_summary(kind: str, inspection: dict) -> str:
+def wrong_slot_message(table: str, inspection: dict) -> str:
+    """A file uploaded into another table's slot: what it looks like and where it belongs, or ""."""
+    detected = inspection.get("detected_table")
+    if not detected or detected == table or detected not in engine.TABLES:
+        return ""
+    looks, meant = engine.TABLES[detected].export_name, engine.TABLES[table].export_name
+    return (
+        f"This looks like the {looks} export, not {meant}: upload it into the {looks} slot, and the "
+        f"{meant} export here."
+    )
+
+
+def after_install_summary(kind: str, inspection: dict, table: str = "") -> str:
+    if wrong := wrong_slot_message(table, inspection):
+        return wrong
     missing = inspection.get("targets_missing")
     if missing:
         return (
@@ -323,8 +337,10 @@ def after_install_summary(kind: str, inspection: dict) -> str:
     return f"{rows} rows; newest Modified On {newest.replace('T', ' ')[:16]}." if newest else f"{rows} rows."
 
 
-def inspection_summary(inspection: dict) -> str:
+def inspection_summary(inspection: dict, table: str = "") -> str:
     """One line for the slot: what is wrong and what to do, or what the file holds."""
+    if wrong := wrong_slot_message(table, inspection):
+        return wrong
     missing = inspection.get("missing_required")
     if missing:
         return (
