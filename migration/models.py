@@ -230,7 +230,13 @@ class InitializationSettings(models.Model):
     relationship_type_rule_map = models.JSONField(
         "Relationship type rule: value → relationship type", default=dict, blank=True
     )
-    account_numbers_customized = models.BooleanField("Account numbers customized", default=False)
+    account_numbers_customized = models.BooleanField(
+        "Account numbers customized",
+        default=False,
+        help_text="Tick when Sales has a customization of Account Number (the article's condition): the "
+        "party number then comes from Finance and Operations' customer list, uploaded at step 8, instead "
+        "of the account number.",
+    )
     language = models.CharField(max_length=10, default="en-us")
     order_type = models.CharField("Order type", max_length=40, default="Item based")
     date_order = models.CharField(

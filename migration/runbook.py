@@ -293,6 +293,8 @@ STEPS = (
 )
 
 STEPS_BY_SLUG = {step.slug: step for step in STEPS}
+# The steps whose sign-off opens another (2 opens 3, 8 opens 9).
+OPENERS = frozenset(step.opened_by for step in STEPS if step.opened_by)
 STEPS_BY_NUMBER = {step.number: step for step in STEPS}
 
 # The steps the code acts on by name (uploads, the uninstall gate, rules, jobs).

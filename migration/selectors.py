@@ -74,7 +74,11 @@ class StepProgress:
 
     @property
     def state_label(self) -> str:
-        return "Locked" if self.locked and not self.blocked else STATE_LABELS[self.state]
+        if self.locked and not self.blocked:
+            return "Locked"
+        if self.state == DONE and not self.signed_off and self.step.number in runbook.OPENERS:
+            return "Waiting for sign-off"  # its items are done, but the next step opens at the sign-off
+        return STATE_LABELS[self.state]
 
 
 @dataclass
@@ -216,6 +220,11 @@ class UploadSlot:
     @property
     def latest(self):
         return self.versions[0] if self.versions else None
+
+    @property
+    def not_used_reason(self) -> str:
+        """The reason as a sentence's end: the slot adds its own full stop."""
+        return (self.not_used or "").strip().rstrip(".")
 
     @property
     def parted(self) -> bool:

@@ -528,3 +528,32 @@ def test_a_manager_opens_step_9_early_with_a_reason_kept_in_the_log(client_for, 
 def test_step_3_cannot_be_opened_early(migration, manager):
     with pytest.raises(checklist.ChecklistError, match="Step 3 opens only when step 2 is signed off"):
         checklist.step_open_early(migration=migration, step=3, actor=manager, reason="In a hurry")
+
+
+def test_step_2s_badge_says_it_waits_for_its_sign_off_until_signed(migration, manager):
+    _export_all(migration, manager)
+    assert selectors.progress_get(migration).steps[1].state_label == "Waiting for sign-off"
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    assert selectors.progress_get(migration).steps[1].state_label == "Done"
+
+
+def test_a_not_used_reason_ending_with_a_full_stop_shows_one(client_for, migration, manager):
+    item = _item(migration, "export-invoice")
+    checklist.item_update(item=item, actor=manager, details={"status": "not_used", "reason": "No invoices."})
+    page = client_for("viewer").get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert "Marked not used: No invoices. It is left out" in page and "No invoices.." not in page
+
+
+def test_the_settings_explain_account_numbers_customized_and_show_the_company_rules_map(
+    client_for, migration, manager
+):
+    init_settings_update(
+        init_settings=migration.init_settings,
+        actor=manager,
+        values={"company_rule_column": "Owning Business Unit", "company_rule_map": {"US Sales": "USMF"}},
+    )
+    client = client_for("consultant")
+    form = client.get(reverse("init_settings", args=[migration.id])).content.decode()
+    assert "Tick when Sales has a customization of Account Number (the article&#x27;s condition)" in form
+    step8 = client.get(reverse("runbook", args=[migration.id, "initialize"])).content.decode()
+    assert "(per row from “Owning Business Unit”: US Sales → USMF; other values: USMF)" in step8

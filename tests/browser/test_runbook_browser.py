@@ -109,7 +109,7 @@ def test_step_3_opens_once_step_2_is_signed_off(page: Page, live_server, make_us
     # Every export recorded, but nobody signed off yet: still locked, so the page stays at step 2.
     expect(page).to_have_url(re.compile(r"/steps/exports/$"))
     expect(page.get_by_text("Step 2 saved (9 item(s) changed).")).to_be_visible()
-    expect(step_link(page, 2)).to_contain_text("Done")
+    expect(step_link(page, 2)).to_contain_text("Waiting for sign-off")
     expect(step_link(page, 3)).to_contain_text("Locked")
     expect(page.get_by_role("button", name="I uninstalled Prospect to cash")).to_have_count(0)
 
