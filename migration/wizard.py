@@ -129,12 +129,14 @@ def import_route_panel(migration) -> dict:
 def jobs_panel(membership: Membership) -> dict:
     migration = membership.migration
     job_rows = selectors.job_rows(migration)
+    accounts = selectors.export_parts(migration).get("account", [])
     return {
         **import_route_panel(migration),
         "job_rows": job_rows,
         "party_slot": selectors.party_numbers_slot(migration),
         "no_job_slots": selectors.tables_without_job(),
-        "not_syncing": selectors.accounts_not_syncing(migration),
+        "not_syncing": selectors.accounts_not_syncing(migration, accounts),
+        "type_changes": selectors.relationship_type_changes(migration, accounts),
         "row_limits": [
             r
             for row in job_rows

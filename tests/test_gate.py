@@ -384,3 +384,29 @@ def test_a_refused_part_is_left_out_of_the_total_and_parts_read_part_and_version
     page = client_for("consultant").get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
     assert "2 parts (1 refused, not counted), total" in page
     assert "<small>version 2 ·" in page and "<small>v2" not in page
+
+
+def test_step_8_says_how_many_relationship_types_the_account_job_will_change(
+    client_for, migration, consultant
+):
+    from .helpers import upload_inspected
+
+    upload_inspected(migration, consultant, "account.csv")  # 133 Customer, 88 Prospect, 79 empty
+    url = reverse("runbook", args=[migration.id, "initialize"])
+    page = client_for("consultant").get(url).content.decode()
+    assert "<li>88 Prospect → Customer</li>" in page and "<li>79 (empty) → Customer</li>" in page
+    assert "Customer → Customer" not in page
+    assert (
+        "<q>You may not want to classify every account record as a customer in your business logic.</q>"
+        in page
+    )
+    assert reverse("init_settings", args=[migration.id]) + "#id_relationship_type_rule_column" in page
+
+    settings.init_settings_update(
+        init_settings=migration.init_settings,
+        actor=migration.created_by,
+        values={"relationship_type_rule_column": "Relationship Type",
+                "relationship_type_rule_map": {"Prospect": "Prospect"}},
+    )  # fmt: skip
+    page = client_for("consultant").get(url).content.decode()
+    assert "<li>88 Prospect →" not in page and "<li>79 (empty) → Customer</li>" in page

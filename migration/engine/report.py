@@ -399,3 +399,12 @@ def csv_rows(table: pa.Table) -> pa.Buffer:
 
 # The issue list's columns (write_issues_csv); "file" is empty but for an export in parts.
 ISSUE_COLUMNS = ("file", "row", "guid", "column", "severity", "code", "message")
+
+
+def add_value_counts(per: dict[str, int], values: pa.Array | None) -> None:
+    """Add how often each value occurs in `values` (empty and null as "") to `per`."""
+    if values is None:
+        return
+    counts = pc.value_counts(values)
+    for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
+        per[value or ""] = per.get(value or "", 0) + n
