@@ -571,6 +571,44 @@ def latest_verifications(migration: Migration) -> list[ImportVerification]:
     return list(latest.values())
 
 
+@dataclass(frozen=True)
+class JobInput:
+    role: str  # "step-2 export", "re-export", "header export"
+    part: int
+    count: int  # parts of that role
+    upload: ExportUpload
+
+    @property
+    def label(self) -> str:
+        of = f" part {self.part}" if self.count > 1 else ""
+        return f"{self.role}{of}: {self.upload.original_name} version {self.upload.version}"
+
+
+def _job_input_ids(job: TransformJob) -> list[tuple[str, list[int]]]:
+    run = job.run_settings or {}
+    return [
+        ("step-2 export", list(job.parts or [job.source_id])),
+        ("re-export", list(run.get("reexport_parts") or ([job.reexport_id] if job.reexport_id else []))),
+        ("header export", list(run.get("header_parts") or [])),
+    ]
+
+
+def job_inputs(jobs: list[TransformJob]) -> dict[int, list[JobInput]]:
+    """Every file each job read, part by part (not only its first part), in one query."""
+    wanted = {job.id: _job_input_ids(job) for job in jobs}
+    ids = {i for roles in wanted.values() for _, listed in roles for i in listed}
+    found = ExportUpload.objects.in_bulk(ids)
+    return {
+        job_id: [
+            JobInput(role, n, len(listed), found[i])
+            for role, listed in roles
+            for n, i in enumerate(listed, start=1)
+            if i in found
+        ]
+        for job_id, roles in wanted.items()
+    }
+
+
 def latest_result(migration: Migration, table: str) -> TransformJob | None:
     """The table's newest successful step-8 job: what step 9 compares with."""
     return TransformJob.objects.filter(migration=migration, table=table, state=JobState.SUCCEEDED).first()
