@@ -32,6 +32,19 @@ class MigrationCopyForm(forms.Form):
     purpose = forms.ChoiceField(
         label="The new migration is", choices=Purpose.choices, initial=Purpose.PRODUCTION
     )
+    # The new run's environments and date: never the rehearsal's, kept by mistake.
+    fno_url = forms.URLField(label="Its Finance and Operations URL", required=False, assume_scheme="https")
+    ce_url = forms.URLField(label="Its customer engagement URL", required=False, assume_scheme="https")
+    go_live = forms.DateField(label="Its planned go-live", required=False, widget=DATE_INPUT)
+
+    def __init__(self, *args, source=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if source is None:
+            return
+        said = {"fno_url": source.fno_url, "ce_url": source.ce_url, "go_live": source.go_live}
+        for name, value in said.items():
+            if value:
+                self.fields[name].help_text = f"The rehearsal's was {value}: give the new one."
 
 
 class LegalEntityForm(forms.Form):

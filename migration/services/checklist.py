@@ -209,10 +209,19 @@ def uninstall_confirm(*, migration: Migration, actor, typed_name: str) -> Checkl
     return item
 
 
+FROM_REHEARSAL = " (from the rehearsal: confirm)"
+
+
 @transaction.atomic
-def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str) -> ChecklistItem:
-    """Record an active duplicate detection rule and add its re-enable item to step 9."""
+def duplicate_rule_record(
+    *, migration: Migration, actor, name: str, table: str, from_rehearsal: bool = False
+) -> ChecklistItem:
+    """Record an active duplicate detection rule and add its re-enable item to step 9.
+
+    `from_rehearsal`: copied with a migration, not seen in this environment: its rows say to
+    confirm it, and nothing is logged at step 7, which has not started."""
     number = (migration.items.filter(kind=item_kinds.DUPLICATE_RULE).count()) + 1
+    mark = FROM_REHEARSAL if from_rehearsal else ""
     last_position = (
         migration.items.filter(step=runbook.ENABLE_MAPS_STEP).aggregate(m=Max("position"))["m"] or 0
     )
@@ -221,19 +230,21 @@ def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str)
         step=runbook.DUPLICATES_STEP,
         key=f"dup-rule-{number}",
         kind=item_kinds.DUPLICATE_RULE,
-        title=f"Disable rule “{name}” ({table})",
+        title=f"Disable rule “{name}” ({table}){mark}",
         position=number,
-        details={"name": name, "table": table, "disabled": False},
+        details={"name": name, "table": table, "disabled": False, "from_rehearsal": from_rehearsal},
     )
     ChecklistItem.objects.create(
         migration=migration,
         step=runbook.ENABLE_MAPS_STEP,
         key=f"reenable-rule-{number}",
         kind=item_kinds.REENABLE_RULE,
-        title=f"Re-enable rule “{name}” ({table})",
+        title=f"Re-enable rule “{name}” ({table}){mark}",
         position=last_position + 1,
         details={"name": name, "table": table, "reenabled": False},
     )
+    if from_rehearsal:
+        return rule
     activity_record(
         migration=migration,
         actor=actor,
