@@ -219,6 +219,8 @@ class InitializationSettings(models.Model):
         help_text="Optional: take the company per row from this column (for example Owning Business Unit).",
     )
     company_rule_map = models.JSONField("Company rule: value → company code", default=dict, blank=True)
+    # No column is in every export: a table may name its own ({table: column}; others: the one above).
+    company_rule_columns = models.JSONField("Company rule: column per table", default=dict, blank=True)
     customer_group = models.CharField("Customer group", max_length=10, default="10")
     relationship_type = models.CharField("Relationship type", max_length=40, default="Customer")
     relationship_type_rule_column = models.CharField(

@@ -410,3 +410,32 @@ def test_step_8_says_how_many_relationship_types_the_account_job_will_change(
     )  # fmt: skip
     page = client_for("consultant").get(url).content.decode()
     assert "<li>88 Prospect →" not in page and "<li>79 (empty) → Customer</li>" in page
+
+
+def test_each_table_names_its_company_rule_column_and_one_without_it_takes_the_default_counted(
+    client_for, migration, consultant
+):
+    from .helpers import upload_inspected
+
+    client = client_for("manager")
+    changes = {
+        "company_rule_column": "Address 1: Country/Region",
+        "company_rule_column_order": "Ship To Country",
+        "company_rule_text": "France = DEMF",
+    }
+    client.post(reverse("init_settings", args=[migration.id]), _settings_post(migration, changes))
+    s = migration.init_settings
+    s.refresh_from_db()
+    assert s.company_rule_columns == {"order": "Ship To Country"}
+    step8 = client.get(reverse("runbook", args=[migration.id, "initialize"])).content.decode()
+    assert "“Ship To Country” in the order export" in step8
+
+    upload_inspected(migration, consultant, "order.csv")  # no column "Ship To Country"
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.message  # it failed on the missing column
+    rows = job.summary["rows_in"]
+    assert job.summary["company_rule_missing"] == {"Ship To Country": rows}
+    page = client.get(reverse("job_detail", args=[migration.id, job.id])).content.decode()
+    assert f"{rows} rows took the default company USMF: this export has no column “Ship To Country”" in page

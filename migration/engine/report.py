@@ -295,6 +295,8 @@ class Report:
     parts: list[dict[str, Any]] | None = None  # several inputs: file, rows, SHA-256 (and output) of each
     rows_by_company: dict[str, int] = field(default_factory=dict)  # for initial sync's limits
     relationship_types: dict[str, int] = field(default_factory=dict)  # accounts: only Customer syncs
+    # The company rule's column -> rows that took the default company because the export lacks it.
+    company_rule_missing: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -329,6 +331,7 @@ class Report:
             "parts": self.parts,
             "rows_by_company": dict(sorted(self.rows_by_company.items())),
             "relationship_types": dict(sorted(self.relationship_types.items())),
+            "company_rule_missing": dict(self.company_rule_missing),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -192,7 +192,10 @@ class _Run:
         )
         # A re-export lacks P2C's columns (merge mode takes them from the step-2 export): none required.
         self.layout = resolve_layout(
-            table, self.source.headers, rule.source_column if rule else None, require=self.step2 is None
+            table,
+            self.source.headers,
+            rule.column_for(table.key) if rule else None,
+            require=self.step2 is None,
         )
         if self.step2 and self.layout.guid is None:
             raise EngineError(
@@ -364,8 +367,13 @@ class _Run:
             self._report_progress(batch, progress, total)
 
     def _count_companies(self, company: pa.Array | None) -> None:
-        """Rows per company, against initial sync's limits per legal entity."""
+        """Rows per company, against initial sync's limits per legal entity; and the rows that took
+        the default company because this export lacks the company rule's column."""
         add_value_counts(self.report.rows_by_company, company)
+        missing = self.layout.company_rule_missing
+        if missing is not None and company is not None:
+            counted = self.report.company_rule_missing
+            counted[missing] = counted.get(missing, 0) + len(company)
 
     def _count_relationship_types(self, kinds: pa.Array | None) -> None:
         """Accounts per relationship type: only Customer accounts sync to Finance and Operations."""
