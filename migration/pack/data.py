@@ -189,7 +189,7 @@ def _files(uploads, evidence, jobs, checks) -> list[FileRow]:
     files = [
         FileRow(
             u.get_kind_display(),
-            f"{u.original_name} (v{u.version}, {u.table})",
+            f"{u.original_name} (version {u.version}, {u.table})",
             u.size,
             u.sha256,
             u.uploaded_at,
