@@ -280,6 +280,7 @@ def test_a_rerun_supersedes_the_verification_and_names_its_new_file_differently(
     assert ">Superseded</span>" in row and ">Verified</span>" not in row
     assert f"checked job #{first.id}'s import file; job #{again.id} made a new one" in row
     assert "Import the new file and verify it again" in row
+    assert " match, " not in row  # the old file's counts are not this file's
     assert Activity.objects.filter(
         migration=migration, description__contains=f"superseded: job #{again.id} made a new import file"
     ).exists()
