@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.http import HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from .access import PROJECT_MANAGERS
 from .models import (
     Activity,
     ChecklistItem,
@@ -144,11 +145,29 @@ class SyncCheckAdmin(ReadOnlyAdmin):
     search_fields = ["migration__name", "message"]
 
 
+CREATE_MIGRATIONS_HELP = (
+    f"To let this person create migrations (and become their project manager), add them to the "
+    f"“{PROJECT_MANAGERS}” group below. Everyone else can only work in migrations a project manager "
+    "adds them to."
+)
+
+
+def _with_create_help(fieldsets):
+    """Django's user fieldsets, the permissions one saying how to let someone create migrations."""
+    return tuple(
+        (name, {**options, "description": CREATE_MIGRATIONS_HELP}) if "groups" in options["fields"] else
+        (name, options)
+        for name, options in fieldsets
+    )  # fmt: skip
+
+
 class ReturningUserAdmin(UserAdmin):
     """Django's user admin, which goes back to where it was opened from after adding a user.
 
     A migration's members page links here when a user name has no account; `next` (a local path
     only) brings the administrator back there with the new user name filled in."""
+
+    fieldsets = _with_create_help(UserAdmin.fieldsets)
 
     def response_add(self, request, obj, post_url_continue=None):
         back = request.GET.get("next", "")

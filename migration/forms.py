@@ -7,13 +7,15 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from . import engine, filetypes, item_kinds
-from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES
+from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES, TABLES
 from .item_kinds import DATE_INPUT
 from .models import ChecklistItem, InitializationSettings, Migration, Purpose, Role
 from .services.settings import SETTING_FIELDS
 from .upload_limits import limit_mb, over_limit
 from .validators import company_code, not_formula_like
 
+# The tables whose rows take their company from the company rule; lines take their header's.
+COMPANY_RULE_TABLES = [key for key, t in TABLES.items() if t.transforms and not t.checked.header]
 ITEM_BASED = "Item based"  # the only order type dual-write syncs (msdyn_ordertype 192350000)
 
 
@@ -32,6 +34,19 @@ class MigrationCopyForm(forms.Form):
     purpose = forms.ChoiceField(
         label="The new migration is", choices=Purpose.choices, initial=Purpose.PRODUCTION
     )
+    # The new run's environments and date: never the rehearsal's, kept by mistake.
+    fno_url = forms.URLField(label="Its Finance and Operations URL", required=False, assume_scheme="https")
+    ce_url = forms.URLField(label="Its customer engagement URL", required=False, assume_scheme="https")
+    go_live = forms.DateField(label="Its planned go-live", required=False, widget=DATE_INPUT)
+
+    def __init__(self, *args, source=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if source is None:
+            return
+        said = {"fno_url": source.fno_url, "ce_url": source.ce_url, "go_live": source.go_live}
+        for name, value in said.items():
+            if value:
+                self.fields[name].help_text = f"The rehearsal's was {value}: give the new one."
 
 
 class LegalEntityForm(forms.Form):
@@ -197,6 +212,9 @@ class ChecklistRowForm(forms.Form):
             self.data = self.data.copy()
             self.data[self.add_prefix("loaded")] = json.dumps(now)
 
+    def note(self) -> str:
+        return item_kinds.KINDS[self.item.kind].note(self.item.details)
+
     def kind_fields(self):
         return [self[name] for name in self.kind_field_names if name != "ticked"]
 
@@ -352,7 +370,7 @@ class InitSettingsForm(forms.ModelForm):
     class Meta:
         model = InitializationSettings
         # Every setting but the rules' maps, which the *_rule_text fields edit as text.
-        fields = [f for f in SETTING_FIELDS if not f.endswith("_rule_map")]
+        fields = [f for f in SETTING_FIELDS if not f.endswith(("_rule_map", "_rule_columns"))]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -364,8 +382,10 @@ class InitSettingsForm(forms.ModelForm):
         self.initial["company_rule_text"] = "\n".join(f"{k} = {v}" for k, v in mapping.items())
         kinds = self.instance.relationship_type_rule_map or {}
         self.initial["relationship_type_rule_text"] = "\n".join(f"{k} = {v}" for k, v in kinds.items())
+        own_columns = self._company_rule_column_fields()
         self.order_fields(
-            ["company", "company_rule_column", "company_rule_text", "customer_group", "relationship_type",
+            ["company", "company_rule_column", "company_rule_text", *own_columns, "customer_group",
+             "relationship_type",
              "relationship_type_rule_column", "relationship_type_rule_text", "account_numbers_customized",
              "language", "order_type", "order_type_confirmed"]
         )  # fmt: skip
@@ -386,6 +406,23 @@ class InitSettingsForm(forms.ModelForm):
                 required=False,
                 initial=e.language,
             )
+
+    def _company_rule_column_fields(self) -> list[str]:
+        """One column per table whose company comes from the rule (lines take their header's)."""
+        columns = self.instance.company_rule_columns or {}
+        names = []
+        for key in COMPANY_RULE_TABLES:
+            name = f"company_rule_column_{key}"
+            self.fields[name] = forms.CharField(
+                label=f"Company rule: column in the {TABLES[key].export_name} export",
+                max_length=120,
+                required=False,
+                initial=columns.get(key, ""),
+                help_text="Empty: the column above. An export without its column takes the company "
+                "above; the job counts those rows.",
+            )
+            names.append(name)
+        return names
 
     def clean_relationship_type_rule_text(self) -> dict:
         mapping = {}
@@ -436,6 +473,11 @@ class InitSettingsForm(forms.ModelForm):
     def values(self) -> dict:
         values = {f: self.cleaned_data[f] for f in self.Meta.fields}
         values["company_rule_map"] = self.cleaned_data["company_rule_text"]
+        values["company_rule_columns"] = {
+            key: column
+            for key in COMPANY_RULE_TABLES
+            if (column := self.cleaned_data[f"company_rule_column_{key}"].strip())
+        }
         values["relationship_type_rule_map"] = self.cleaned_data["relationship_type_rule_text"]
         values["entities"] = {
             e.code: {

@@ -26,13 +26,17 @@ IMPORT_TABLE = "import_table"
 BACKUP = "backup"
 
 SYNC_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("with_errors", "Completed with errors"),
-                ("failed", "Failed")]  # fmt: skip
+                ("failed", "Failed"), ("not_used", "Not used (give the reason)")]  # fmt: skip
 EXPORT_STATES = [("", "Not exported yet"), ("exported", "Exported"), ("not_used", "Not used")]
 MAP_RESULTS = [("", "Not run yet"), ("succeeded", "Succeeded"), ("failed", "Failed")]
 
 
 def _no_errors(details: dict) -> dict[str, str]:
     return {}
+
+
+def _no_note(details: dict) -> str:
+    return ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class ItemKind:
     ticked_by_hand: bool = False
     # Field name -> message, for details that contradict each other.
     errors: Callable[[dict], dict[str, str]] = field(default=_no_errors)
+    # Why the row stays open as it is, when its details alone do not say so (shown beside it).
+    note: Callable[[dict], str] = field(default=_no_note)
 
 
 def _checkbox(label: str) -> forms.BooleanField:
@@ -56,7 +62,31 @@ def _sync_run_fields() -> dict[str, forms.Field]:
     return {
         "run_on": forms.DateField(label="Run date", required=False, widget=DATE_INPUT),
         "result": forms.ChoiceField(label="Result", choices=SYNC_RESULTS, required=False),
+        "reason": forms.CharField(label="Why not used", max_length=300, required=False),
     }
+
+
+def _sync_run_done(d: dict) -> bool:
+    """A final run that succeeded, or a project the customer never ran (with the reason)."""
+    if d.get("result") == "not_used":
+        return bool((d.get("reason") or "").strip())
+    return bool(d.get("run_on")) and d.get("result") == "succeeded"
+
+
+def _sync_run_errors(d: dict) -> dict[str, str]:
+    if d.get("result") == "not_used" and not (d.get("reason") or "").strip():
+        return {"reason": "Say why this project is not used (for example: the customer never ran it)."}
+    return {}
+
+
+def _sync_run_note(d: dict) -> str:
+    if d.get("result") == "with_errors":
+        return (
+            "A run completed with errors leaves this row open: the records that failed did not reach the "
+            "other app, and the article's final run is meant to give both apps all the data. Fix the "
+            "errors, run the project again and record the run that succeeded."
+        )
+    return ""
 
 
 def _export_fields() -> dict[str, forms.Field]:
@@ -124,7 +154,9 @@ KINDS = {
             SYNC_RUN,
             "Data Integrator run",
             _sync_run_fields,
-            lambda d: bool(d.get("run_on")) and d.get("result") == "succeeded",
+            _sync_run_done,
+            errors=_sync_run_errors,
+            note=_sync_run_note,
         ),
         ItemKind(EXPORT, "Table export", _export_fields, _export_done, errors=_export_errors),
         ItemKind(

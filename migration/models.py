@@ -140,6 +140,22 @@ class Signoff(models.Model):
         return f"Step {self.step} signed off by {self.signed_by}"
 
 
+class StepOpening(models.Model):
+    """A locked step opened before the sign-off that opens it, by a project manager, with why."""
+
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="step_openings")
+    step = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=300)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["migration", "step"], name="one_opening_per_step")]
+
+    def __str__(self) -> str:
+        return f"Step {self.step} opened early by {self.opened_by}"
+
+
 class Note(models.Model):
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="notes")
     step = models.PositiveSmallIntegerField()
@@ -204,6 +220,8 @@ class InitializationSettings(models.Model):
         help_text="Optional: take the company per row from this column (for example Owning Business Unit).",
     )
     company_rule_map = models.JSONField("Company rule: value → company code", default=dict, blank=True)
+    # No column is in every export: a table may name its own ({table: column}; others: the one above).
+    company_rule_columns = models.JSONField("Company rule: column per table", default=dict, blank=True)
     customer_group = models.CharField("Customer group", max_length=10, default="10")
     relationship_type = models.CharField("Relationship type", max_length=40, default="Customer")
     relationship_type_rule_column = models.CharField(
@@ -215,7 +233,13 @@ class InitializationSettings(models.Model):
     relationship_type_rule_map = models.JSONField(
         "Relationship type rule: value → relationship type", default=dict, blank=True
     )
-    account_numbers_customized = models.BooleanField("Account numbers customized", default=False)
+    account_numbers_customized = models.BooleanField(
+        "Account numbers customized",
+        default=False,
+        help_text="Tick when Sales has a customization of Account Number (the article's condition): the "
+        "party number then comes from Finance and Operations' customer list, uploaded at step 8, instead "
+        "of the account number.",
+    )
     language = models.CharField(max_length=10, default="en-us")
     order_type = models.CharField("Order type", max_length=40, default="Item based")
     date_order = models.CharField(

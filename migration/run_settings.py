@@ -9,7 +9,11 @@ def settings_snapshot(migration: Migration) -> dict:
     s = migration.init_settings
     return {
         "company": s.company,
-        "company_rule": {"source_column": s.company_rule_column, "mapping": s.company_rule_map}
+        "company_rule": {
+            "source_column": s.company_rule_column,
+            "mapping": s.company_rule_map,
+            "columns": s.company_rule_columns,
+        }
         if s.company_rule_column and s.company_rule_map
         else None,
         "customer_group": s.customer_group,
@@ -47,7 +51,9 @@ def settings_in_words(snapshot: dict) -> list[tuple[str, str]]:
         if not value:
             return ""
         pairs = ", ".join(f"{k} → {v}" for k, v in value.get("mapping", {}).items())
-        return f"; per row from the column “{value.get('source_column', '')}”: {pairs} (other values: {what})"
+        own = "".join(f", “{c}” in {t}" for t, c in (value.get("columns") or {}).items())
+        column = value.get("source_column", "")
+        return f"; per row from the column “{column}”{own}: {pairs} (other values: {what})"
 
     s = snapshot or {}
     words = [

@@ -62,6 +62,8 @@ class Step:
     # The step whose sign-off opens this one, with what that sign-off vouches for.
     opened_by: int | None = None
     lock_reason: str = ""
+    # A project manager may open it before that sign-off, with a reason (never step 3's uninstall).
+    may_open_early: bool = False
 
     @property
     def label(self) -> str:
@@ -192,7 +194,7 @@ STEPS = (
         ),
         warning="Uninstalling deletes every column Prospect to cash added (msdynce_*) and the data in "
         "them. It cannot be undone. Make sure every table of step 2 is exported.",
-        panel=Panel(("migration/_uninstall.html",)),
+        panel=Panel(("migration/_uninstall.html",), context="migration.wizard.uninstall_panel"),
         opened_by=2,
         lock_reason="every table exported (all parts inspected, cross-file check errors fixed or "
         "acknowledged) or marked not used with a reason",
@@ -284,10 +286,15 @@ STEPS = (
         article_section("Open the finance and operations app"),
         tuple(ItemSpec(f"map-{slug(m)}", m, TABLE_MAP) for m in STEP9_MAPS),
         panel=Panel(("migration/_sync.html",), "migration.wizard.sync_panel", "js/sync.js"),
+        opened_by=8,
+        lock_reason="every table initialized and imported (its import verified) or marked not used",
+        may_open_early=True,
     ),
 )
 
 STEPS_BY_SLUG = {step.slug: step for step in STEPS}
+# The steps whose sign-off opens another (2 opens 3, 8 opens 9).
+OPENERS = frozenset(step.opened_by for step in STEPS if step.opened_by)
 STEPS_BY_NUMBER = {step.number: step for step in STEPS}
 
 # The steps the code acts on by name (uploads, the uninstall gate, rules, jobs).

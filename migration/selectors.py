@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import RowNumber
 from django.http import Http404
@@ -24,6 +24,7 @@ from .models import (
     Membership,
     Migration,
     Signoff,
+    StepOpening,
     SyncCheck,
     SyncCheckKind,
     TransformJob,
@@ -73,7 +74,11 @@ class StepProgress:
 
     @property
     def state_label(self) -> str:
-        return "Locked" if self.locked and not self.blocked else STATE_LABELS[self.state]
+        if self.locked and not self.blocked:
+            return "Locked"
+        if self.state == DONE and not self.signed_off and self.step.number in runbook.OPENERS:
+            return "Waiting for sign-off"  # its items are done, but the next step opens at the sign-off
+        return STATE_LABELS[self.state]
 
 
 @dataclass
@@ -114,11 +119,17 @@ class MigrationProgress:
         return next((s for s in open_steps if s.step.number > after), open_steps[0] if open_steps else None)
 
 
-def _empty_progress(migration: Migration, signed: set[tuple[int, int]]) -> MigrationProgress:
+def _empty_progress(
+    migration: Migration, signed: set[tuple[int, int]], opened: set[tuple[int, int]]
+) -> MigrationProgress:
     progress = MigrationProgress(migration)
     for step in runbook.STEPS:
         sp = StepProgress(step, signed_off=(migration.id, step.number) in signed)
-        sp.locked = step.opened_by is not None and (migration.id, step.opened_by) not in signed
+        sp.locked = (
+            step.opened_by is not None
+            and (migration.id, step.opened_by) not in signed
+            and (migration.id, step.number) not in opened  # opened early by a project manager
+        )
         progress.steps.append(sp)
     return progress
 
@@ -127,8 +138,13 @@ def progress_for(migrations: list[Migration], today: date | None = None) -> list
     """Progress of several migrations from three queries, whatever their number."""
     today = today or timezone.localdate()
     ids = [m.id for m in migrations]
-    signed = set(Signoff.objects.filter(migration_id__in=ids).values_list("migration_id", "step"))
-    by_id = {m.id: _empty_progress(m, signed) for m in migrations}
+    # Sign-offs and steps opened early, in one query.
+    signoffs = Signoff.objects.filter(migration_id__in=ids).values_list("migration_id", "step", Value(0))
+    openings = StepOpening.objects.filter(migration_id__in=ids).values_list("migration_id", "step", Value(1))
+    rows = list(signoffs.union(openings, all=True))
+    signed = {(m, step) for m, step, early in rows if not early}
+    opened = {(m, step) for m, step, early in rows if early}
+    by_id = {m.id: _empty_progress(m, signed, opened) for m in migrations}
     rows = ChecklistItem.objects.filter(migration_id__in=ids).values_list(
         "migration_id", "step", "done", "blocker", "due_on", "updated_at"
     )
@@ -206,12 +222,26 @@ class UploadSlot:
         return self.versions[0] if self.versions else None
 
     @property
+    def not_used_reason(self) -> str:
+        """The reason as a sentence's end: the slot adds its own full stop."""
+        return (self.not_used or "").strip().rstrip(".")
+
+    @property
     def parted(self) -> bool:
         return self.kind in PARTED_KINDS
 
     @property
+    def counted_parts(self) -> list:
+        """The parts whose rows count: a refused part (columns of another view, say) does not."""
+        return [p for p in self.parts if p.state != UploadState.FAILED]
+
+    @property
+    def refused_parts(self) -> int:
+        return len(self.parts) - len(self.counted_parts)
+
+    @property
     def total_rows(self) -> int | None:
-        rows = [p.inspection.get("rows") for p in self.parts]
+        rows = [p.inspection.get("rows") for p in self.counted_parts]
         return sum(rows) if rows and None not in rows else None
 
     @property
@@ -490,6 +520,11 @@ class ImportRow:
     def parts(self) -> list[dict]:
         return self.job.import_parts if self.job else []
 
+    @property
+    def superseded(self) -> bool:
+        """The newest verification checked an earlier job's import file: a rerun made a new one."""
+        return self.check is not None and self.job is not None and self.check.job_id != self.job.id
+
 
 def view_columns(table: str) -> list[str]:
     """dual-write's columns the table's view in Sales must show, by display name, once each."""
@@ -546,6 +581,44 @@ def latest_verifications(migration: Migration) -> list[ImportVerification]:
     ):
         latest.setdefault(check.table, check)
     return list(latest.values())
+
+
+@dataclass(frozen=True)
+class JobInput:
+    role: str  # "step-2 export", "re-export", "header export"
+    part: int
+    count: int  # parts of that role
+    upload: ExportUpload
+
+    @property
+    def label(self) -> str:
+        of = f" part {self.part}" if self.count > 1 else ""
+        return f"{self.role}{of}: {self.upload.original_name} version {self.upload.version}"
+
+
+def _job_input_ids(job: TransformJob) -> list[tuple[str, list[int]]]:
+    run = job.run_settings or {}
+    return [
+        ("step-2 export", list(job.parts or [job.source_id])),
+        ("re-export", list(run.get("reexport_parts") or ([job.reexport_id] if job.reexport_id else []))),
+        ("header export", list(run.get("header_parts") or [])),
+    ]
+
+
+def job_inputs(jobs: list[TransformJob]) -> dict[int, list[JobInput]]:
+    """Every file each job read, part by part (not only its first part), in one query."""
+    wanted = {job.id: _job_input_ids(job) for job in jobs}
+    ids = {i for roles in wanted.values() for _, listed in roles for i in listed}
+    found = ExportUpload.objects.in_bulk(ids)
+    return {
+        job_id: [
+            JobInput(role, n, len(listed), found[i])
+            for role, listed in roles
+            for n, i in enumerate(listed, start=1)
+            if i in found
+        ]
+        for job_id, roles in wanted.items()
+    }
 
 
 def latest_result(migration: Migration, table: str) -> TransformJob | None:
@@ -647,6 +720,8 @@ def _part_reasons(migration: Migration, label: str, table: str, parts: list) -> 
             reasons.append(GateReason(f"{name} is not inspected yet: wait until it shows Ready.", url))
         elif part.state == UploadState.FAILED:
             reasons.append(GateReason(f"{name} failed: {part.state_message} Replace or remove it.", url))
+        elif part.state == UploadState.PROBLEMS and _looks_like_another(part, table):
+            reasons.append(GateReason(f"{name}: {part.state_message} Remove it from this slot.", url))
         elif part.state == UploadState.PROBLEMS and part.inspection.get("missing_required"):
             missing = ", ".join(part.inspection["missing_required"])
             reasons.append(
@@ -663,6 +738,11 @@ def _part_reasons(migration: Migration, label: str, table: str, parts: list) -> 
     return reasons
 
 
+def _looks_like_another(part: ExportUpload, table: str) -> bool:
+    detected = part.inspection.get("detected_table")
+    return bool(detected) and detected != table
+
+
 def cross_check_inputs(
     migration: Migration, parts: dict[str, list] | None = None, in_use: list[str] | None = None
 ) -> dict[str, list[int]]:
@@ -670,6 +750,25 @@ def cross_check_inputs(
     parts = export_parts(migration) if parts is None else parts
     in_use = tables_in_use(migration) if in_use is None else in_use
     return {t: [p.id for p in parts[t]] for t in sorted(in_use) if t in parts}
+
+
+def cross_check_waits(parts: dict[str, list], in_use: list[str]) -> list[str]:
+    """Why the cross-file check cannot run over these parts, one text per table; empty when it can."""
+    labels = dict(runbook.EXPORT_TABLES)
+    waits = [] if in_use else ["every table is marked not used"]
+    for table in in_use:
+        if table not in parts:
+            waits.append(f"{labels[table]} has no export")
+        elif any(p.state not in (UploadState.READY, UploadState.PROBLEMS) for p in parts[table]):
+            waits.append(f"{labels[table]} has a part not inspected yet, or refused")
+    return waits
+
+
+def slots_parts_in_use(slots: list[UploadSlot]) -> tuple[dict[str, list], list[str]]:
+    """Step 2's slots as the export parts per table and the tables in use."""
+    parts = {slot.table: slot.parts for slot in slots if slot.parts}
+    not_used = {slot.table for slot in slots if slot.not_used is not None}
+    return parts, [key for key, _ in runbook.EXPORT_TABLES if key not in not_used]
 
 
 def unacknowledged_errors(migration: Migration, check: CrossCheck) -> list[dict]:
@@ -693,9 +792,8 @@ def step2_gate(
     if slots is None:
         slots, check = upload_slots(migration), latest_cross_check(migration)
     labels = dict(runbook.EXPORT_TABLES)
-    parts = {slot.table: slot.parts for slot in slots if slot.parts}
+    parts, in_use = slots_parts_in_use(slots)
     not_used = {slot.table: slot.not_used for slot in slots if slot.not_used is not None}
-    in_use = [key for key, _ in runbook.EXPORT_TABLES if key not in not_used]
     reasons: list[GateReason] = []
     for table in in_use:
         if table not in parts:
@@ -710,13 +808,22 @@ def step2_gate(
     step_url = reverse("runbook", args=[migration.id, runbook.STEPS_BY_NUMBER[runbook.EXPORTS_STEP].slug])
     for table, reason in not_used.items():
         if not reason.strip():
-            reasons.append(GateReason(f"{labels[table]} is marked not used without a reason.", step_url))
+            reasons.append(
+                GateReason(
+                    f"{labels[table]} is marked not used without a reason: say why in its checklist row.",
+                    f"{step_url}#item-export-{table}",
+                )
+            )
     check_url = step_url + "#cross-check"
     if not any(t in parts for t in in_use):
         return reasons  # nothing uploaded to check (a table without parts is a reason above)
     if check is None or check.inputs != cross_check_inputs(migration, parts, in_use):
         reasons.append(
-            GateReason("The cross-file check has not run over the current exports yet.", check_url)
+            GateReason(
+                "The cross-file check has not run over the current exports yet: it runs by itself once "
+                "every table in use is inspected; a project manager can also run it from its card.",
+                check_url,
+            )
         )
     elif check.state in (UploadState.QUEUED, UploadState.INSPECTING):
         reasons.append(GateReason("The cross-file check is still running.", check_url))
@@ -805,14 +912,48 @@ class NotSyncing:
     from_job: bool
 
 
-def accounts_not_syncing(migration: Migration) -> NotSyncing:
+@dataclass(frozen=True)
+class TypeChange:
+    rows: int
+    now: str  # as exported ("" when empty)
+    becomes: str
+
+
+def relationship_type_changes(
+    migration: Migration, account_parts: list | None = None
+) -> list[TypeChange] | None:
+    """What the account job will do to the accounts' Relationship Type, from the step-2 export's
+    current values and the settings: [] when nothing changes; None when it is not known (no
+    export read yet, or a rule that reads another column, decided per account by the job)."""
+    if account_parts is None:
+        account_parts = export_parts(migration).get("account", [])
+    parts = [p for p in account_parts if p.state != UploadState.FAILED]
+    if not parts or any("relationship_types_now" not in p.inspection for p in parts):
+        return None
+    now: dict[str, int] = {}
+    for part in parts:
+        for value, n in part.inspection["relationship_types_now"].items():
+            now[value] = now.get(value, 0) + n
+    s = migration.init_settings
+    if s.relationship_type_rule_column and s.relationship_type_rule_map:
+        if s.relationship_type_rule_column.strip().casefold() != "relationship type":
+            return None
+        mapping = {k.strip().casefold(): v for k, v in s.relationship_type_rule_map.items()}
+        becomes = {v: mapping.get(v.strip().casefold(), s.relationship_type) for v in now}
+    else:
+        becomes = {v: s.relationship_type for v in now}
+    changes = [TypeChange(n, value, becomes[value]) for value, n in now.items() if value != becomes[value]]
+    return sorted(changes, key=lambda c: (-c.rows, c.now))
+
+
+def accounts_not_syncing(migration: Migration, account_parts: list | None = None) -> NotSyncing:
     job = TransformJob.objects.filter(migration=migration, table="account", state=JobState.SUCCEEDED).first()
     if job is not None and job.summary.get("relationship_types") is not None:
         kinds = job.summary["relationship_types"]
         others = {k: n for k, n in kinds.items() if k != "Customer"}
         return NotSyncing(sum(others.values()), job.summary.get("rows_in"), others, True)
     s = migration.init_settings
-    parts = export_parts(migration).get("account", [])
+    parts = export_parts(migration).get("account", []) if account_parts is None else account_parts
     rows = [p.inspection.get("rows") for p in parts]
     total = sum(rows) if rows and None not in rows else None
     if s.relationship_type_rule_column:

@@ -38,6 +38,7 @@ urlpatterns = [
     path(m + "steps/<slug:step>/notes/", steps.note_add, name="note_add"),
     path(m + "steps/<slug:step>/evidence/", steps.evidence_add, name="evidence_add"),
     path(m + "steps/<slug:step>/sign-off/", steps.step_signoff, name="step_signoff"),
+    path(m + "steps/<slug:step>/open-early/", steps.step_open_early, name="step_open_early"),
     path(m + "evidence/<id:evidence_id>/", steps.evidence_download, name="evidence_download"),
     path(m + "uninstall/", steps.uninstall_confirm, name="uninstall_confirm"),
     path(m + "duplicate-rules/", steps.duplicate_rule_add, name="duplicate_rule_add"),
@@ -54,6 +55,7 @@ urlpatterns = [
         name="upload_confirm_limit",
     ),
     path(m + "cross-check/acknowledge/", uploads.finding_acknowledge, name="finding_acknowledge"),
+    path(m + "cross-check/run/", uploads.cross_check_run, name="cross_check_run"),
     # jobs and the status feed
     path(m + "status.json", jobs.status_json, name="status_json"),
     path(m + "jobs/run-all/", jobs.jobs_start_all, name="jobs_start_all"),

@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
-from . import engine, forms, runbook, selectors
+from . import engine, forms, item_kinds, runbook, selectors
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
@@ -53,6 +53,11 @@ def step_context(membership: Membership, step: runbook.Step, progress: selectors
             if progress.steps[step.number - 1].signed_off
             else None
         ),
+        "opening": (
+            migration.step_openings.filter(step=step.number).select_related("opened_by").first()
+            if step.may_open_early and not progress.steps[step.number - 1].locked
+            else None
+        ),
     }
     if step.panel and step.panel.context:
         context.update(import_string(step.panel.context)(membership))
@@ -81,11 +86,29 @@ def uploads_panel(membership: Membership) -> dict:
     return {
         "slots": slots,
         "cross_check": check,
+        **_cross_check_state(check, *selectors.slots_parts_in_use(slots)),
         "findings": selectors.check_findings(migration, check),
         "row_limits": selectors.row_limits(check),
         "gate_reasons": [] if signed_off else selectors.step2_gate(migration, slots, check),
         **_upload_limit(),
     }
+
+
+def _cross_check_state(check, parts: dict, in_use: list[str]) -> dict:
+    current = selectors.cross_check_inputs(None, parts, in_use)
+    return {
+        "cross_check_stale": check is not None and check.inputs != current,
+        "cross_check_waits": selectors.cross_check_waits(parts, in_use),
+    }
+
+
+def uninstall_panel(membership: Membership) -> dict:
+    """Step 3's backup row and uninstall confirmation: the confirmation waits for the backup."""
+    items = membership.migration.items.filter(kind__in=(item_kinds.BACKUP, item_kinds.UNINSTALL))
+    by_kind = {i.kind: i for i in items.select_related("done_by")}
+    backup = by_kind.get(item_kinds.BACKUP)
+    recorded = (backup.details.get("label") or backup.details.get("taken_on") or "") if backup else ""
+    return {"backup": backup, "backup_recorded": recorded, "uninstall": by_kind.get(item_kinds.UNINSTALL)}
 
 
 def duplicate_rule_panel(membership: Membership) -> dict:
@@ -110,12 +133,14 @@ def import_route_panel(migration) -> dict:
 def jobs_panel(membership: Membership) -> dict:
     migration = membership.migration
     job_rows = selectors.job_rows(migration)
+    accounts = selectors.export_parts(migration).get("account", [])
     return {
         **import_route_panel(migration),
         "job_rows": job_rows,
         "party_slot": selectors.party_numbers_slot(migration),
         "no_job_slots": selectors.tables_without_job(),
-        "not_syncing": selectors.accounts_not_syncing(migration),
+        "not_syncing": selectors.accounts_not_syncing(migration, accounts),
+        "type_changes": selectors.relationship_type_changes(migration, accounts),
         "row_limits": [
             r
             for row in job_rows

@@ -43,3 +43,15 @@ def test_it_shows_a_job_without_a_save_button(admin_client, job):
     page = admin_client.get(reverse("admin:migration_transformjob_change", args=[job.id])).content.decode()
     assert job.table in page
     assert 'name="_save"' not in page
+
+
+def test_a_user_page_says_how_to_let_someone_create_migrations(admin_client, consultant):
+    page = admin_client.get(reverse("admin:auth_user_change", args=[consultant.id])).content.decode()
+    assert "To let this person create migrations (and become their project manager), add them to the" in page
+    assert "“Project managers” group below" in page
+
+
+def test_the_dashboard_tells_an_administrator_about_the_project_managers_group(admin_client, client_for):
+    hint = "to let a colleague create migrations, add them to the “Project managers” group"
+    assert hint in admin_client.get(reverse("dashboard")).content.decode()
+    assert hint not in client_for("manager").get(reverse("dashboard")).content.decode()

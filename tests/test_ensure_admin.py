@@ -61,3 +61,9 @@ def test_it_refuses_to_promote_an_existing_ordinary_user(django_user_model):
     django_user_model.objects.create_user(username="admin", password="x-irrelevant-x")
     with pytest.raises(CommandError, match="not an administrator"):
         call_command("ensure_admin")
+
+
+def test_its_first_start_message_says_creating_migrations_needs_the_project_managers_group(capsys):
+    output = _run(capsys)
+    assert "Creating migrations needs the “Project managers” group" in output
+    assert "Admin > Users > (the user) > Groups" in output

@@ -1,5 +1,6 @@
 """The go-live evidence pack (printable page and workbook) and copying a migration."""
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -7,6 +8,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+from migration import selectors
 from migration.models import Activity, JobState, Membership, Migration, Purpose, Role
 from migration.pack.workbook import SHEETS
 from migration.services import checklist, sync
@@ -160,12 +162,39 @@ def test_it_copies_entities_members_settings_and_rules_but_nothing_done(
     s = copy.init_settings
     assert (s.company, s.customer_group, s.language) == ("USMF", "30", "de")
     titles = set(copy.items.values_list("title", flat=True))
-    assert "Disable rule “Accounts with same name” (account)" in titles
-    assert "Re-enable rule “Accounts with same name” (account)" in titles
+    assert "Disable rule “Accounts with same name” (account) (from the rehearsal: confirm)" in titles
+    assert "Re-enable rule “Accounts with same name” (account) (from the rehearsal: confirm)" in titles
     assert not copy.items.filter(done=True).exists()
     assert not copy.uploads.exists() and not copy.jobs.exists() and not copy.sync_checks.exists()
     assert not copy.signoffs.exists()
     assert copy.items.count() == migration.items.count()
+
+
+def test_a_copy_starts_at_step_1_with_the_environments_and_go_live_its_form_asks_for(
+    migration, manager, client_for
+):
+    Migration.objects.filter(id=migration.id).update(
+        fno_url="https://rehearsal.operations.dynamics.com", ce_url="https://rehearsal.crm.dynamics.com",
+        go_live=dt.date(2026, 11, 1),
+    )  # fmt: skip
+    checklist.duplicate_rule_record(migration=migration, actor=manager, name="Same name", table="account")
+    client = client_for("manager")
+    url = migration_url("migration_copy", migration)
+    form = client.get(url).content.decode()
+    assert "The rehearsal&#x27;s was https://rehearsal.operations.dynamics.com: give the new one." in form
+    assert "The rehearsal&#x27;s was 2026-11-01: give the new one." in form
+
+    new_run = {"fno_url": "https://prod.operations.dynamics.com", "go_live": "2026-12-20"}
+    client.post(url, {"name": "Contoso production", "purpose": "production", **new_run})
+
+    copy = Migration.objects.get(name="Contoso production")
+    assert (copy.fno_url, copy.ce_url, copy.go_live) == (
+        "https://prod.operations.dynamics.com",
+        "",
+        dt.date(2026, 12, 20),
+    )  # the rehearsal's customer engagement URL is not kept silently
+    progress = selectors.progress_get(copy)
+    assert progress.current_step.step.number == 1 and progress.steps[6].state == "not_started"
 
 
 def test_only_a_manager_copies_and_the_dashboard_shows_which_is_which(migration, client_for):

@@ -182,6 +182,11 @@ def test_it_runs_a_job_over_every_part(migration, consultant):
     ]
     assert [f["part"] for f in job.summary["part_files"]] == [1, 2]
     assert job.summary["rows_by_company"] == {"USMF": 5}
+    # The review copies say so, and never "part" (the import pack's word for files to import).
+    names = [f[k].rsplit("/", 1)[-1] for f in job.summary["part_files"] for k in ("csv", "issues")]
+    assert all("_part" not in n for n in names)
+    assert [n for n in names if "review-copy" in n] == [names[0], names[2]]
+    assert names[0].endswith("_review-copy-1.csv") and names[2].endswith("_review-copy-2.csv")
 
 
 def test_it_gives_lines_their_order_company_in_the_job(migration, consultant):
@@ -274,3 +279,163 @@ def test_it_refuses_a_relationship_rule_without_its_column(client_for, migration
     data = _settings_post(migration, {"relationship_type_rule_text": "Supplier = Vendor"})
     page = client_for("manager").post(url, data).content.decode()
     assert "Name the column the relationship type rule reads." in page
+
+
+# --- issue 20, item 1: the check runs whenever the set it covers changes -----------------------
+
+
+def _mark(migration, actor, tables, status="not_used", reason="No such records"):
+    rows = [
+        {"item_id": i.id, "details": {"status": status, "reason": reason}}
+        for i in migration.items.filter(key__in=[f"export-{t}" for t in tables])
+    ]
+    checklist.step_save(migration=migration, step=2, actor=actor, rows=rows)
+
+
+def test_it_runs_the_check_when_the_last_tables_are_marked_not_used(migration, manager, consultant):
+    _only_in_use(migration, consultant, ["account", "contact", "quote"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    _add(
+        migration,
+        consultant,
+        "contact",
+        _csv("contact.csv", CONTACT, [["c1", "Ann", "Account 0", "C-1", "Yes"]]),
+    )
+    assert not CrossCheck.objects.filter(migration=migration).exists()  # quote has no export yet
+
+    _mark(migration, consultant, ["quote"])
+    _run_check(migration)
+
+    check = CrossCheck.objects.get(migration=migration)
+    assert sorted(check.inputs) == ["account", "contact"]
+    assert _reasons(migration) == []
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+
+
+def test_it_runs_the_check_again_when_a_table_is_used_again(migration, consultant):
+    _only_in_use(migration, consultant, ["account", "contact"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    _mark(migration, consultant, ["contact"])
+    _run_check(migration)
+    assert list(CrossCheck.objects.get(migration=migration).inputs) == ["account"]
+
+    _mark(migration, consultant, ["contact"], status="", reason="")
+    assert _reasons(migration)[0].startswith("Contact has no export: upload it, or mark the table not used")
+    _add(
+        migration,
+        consultant,
+        "contact",
+        _csv("contact.csv", CONTACT, [["c1", "Ann", "Account 0", "C-1", "Yes"]]),
+    )
+    _run_check(migration)
+    assert sorted(CrossCheck.objects.filter(migration=migration).first().inputs) == ["account", "contact"]
+    assert _reasons(migration) == []
+
+
+def test_a_manager_runs_the_check_on_demand_from_its_card(client_for, migration, consultant):
+    _only_in_use(migration, consultant, ["account"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    _run_check(migration)
+    client = client_for("manager")
+    page = client.get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert "Run the check again" in page
+
+    response = client.post(reverse("cross_check_run", args=[migration.id]), follow=True)
+
+    assert "Cross-file check started" in response.content.decode()
+    assert CrossCheck.objects.filter(migration=migration).count() == 2
+    assert Activity.objects.filter(migration=migration, description="Ran the cross-file check").exists()
+
+
+def test_only_a_manager_runs_the_check_on_demand(client_for, migration, consultant):
+    _only_in_use(migration, consultant, ["account"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    response = client_for("consultant").post(reverse("cross_check_run", args=[migration.id]))
+    assert response.status_code == 403
+
+
+def test_the_card_says_what_the_check_waits_for(client_for, migration, consultant):
+    _only_in_use(migration, consultant, ["account", "contact"])
+    _add(migration, consultant, "account", _csv("account.csv", ACCOUNT, _accounts(0, 2)))
+    client = client_for("manager")
+    page = client.get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert "Waiting for: Contact has no export." in page
+    assert 'href="#item-export-contact">Mark Contact not used in the checklist</a>' in page
+
+    response = client.post(reverse("cross_check_run", args=[migration.id]), follow=True)
+    assert "The cross-file check cannot run yet: Contact has no export." in response.content.decode()
+    assert not CrossCheck.objects.filter(migration=migration).exists()
+
+
+def test_a_refused_part_is_left_out_of_the_total_and_parts_read_part_and_version(
+    client_for, migration, consultant
+):
+    _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
+    _add(
+        migration,
+        consultant,
+        "account",
+        _csv("account_2.csv", [*ACCOUNT, "Owner"], [[*_accounts(3, 1)[0], "x"]]),
+    )
+    [slot] = [s for s in selectors.upload_slots(migration) if s.table == "account"]
+    assert slot.total_rows == 3
+    assert migration.items.get(key="export-account").details["row_count"] == 3
+
+    page = client_for("consultant").get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert "2 parts (1 refused, not counted), total" in page
+    assert "<small>version 2 ·" in page and "<small>v2" not in page
+
+
+def test_step_8_says_how_many_relationship_types_the_account_job_will_change(
+    client_for, migration, consultant
+):
+    from .helpers import upload_inspected
+
+    upload_inspected(migration, consultant, "account.csv")  # 133 Customer, 88 Prospect, 79 empty
+    url = reverse("runbook", args=[migration.id, "initialize"])
+    page = client_for("consultant").get(url).content.decode()
+    assert "<li>88 Prospect → Customer</li>" in page and "<li>79 (empty) → Customer</li>" in page
+    assert "Customer → Customer" not in page
+    assert (
+        "<q>You may not want to classify every account record as a customer in your business logic.</q>"
+        in page
+    )
+    assert reverse("init_settings", args=[migration.id]) + "#id_relationship_type_rule_column" in page
+
+    settings.init_settings_update(
+        init_settings=migration.init_settings,
+        actor=migration.created_by,
+        values={"relationship_type_rule_column": "Relationship Type",
+                "relationship_type_rule_map": {"Prospect": "Prospect"}},
+    )  # fmt: skip
+    page = client_for("consultant").get(url).content.decode()
+    assert "<li>88 Prospect →" not in page and "<li>79 (empty) → Customer</li>" in page
+
+
+def test_each_table_names_its_company_rule_column_and_one_without_it_takes_the_default_counted(
+    client_for, migration, consultant
+):
+    from .helpers import upload_inspected
+
+    client = client_for("manager")
+    changes = {
+        "company_rule_column": "Address 1: Country/Region",
+        "company_rule_column_order": "Ship To Country",
+        "company_rule_text": "France = DEMF",
+    }
+    client.post(reverse("init_settings", args=[migration.id]), _settings_post(migration, changes))
+    s = migration.init_settings
+    s.refresh_from_db()
+    assert s.company_rule_columns == {"order": "Ship To Country"}
+    step8 = client.get(reverse("runbook", args=[migration.id, "initialize"])).content.decode()
+    assert "“Ship To Country” in the order export" in step8
+
+    upload_inspected(migration, consultant, "order.csv")  # no column "Ship To Country"
+    job = jobs.job_start(migration=migration, table="order", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.message  # it failed on the missing column
+    rows = job.summary["rows_in"]
+    assert job.summary["company_rule_missing"] == {"Ship To Country": rows}
+    page = client.get(reverse("job_detail", args=[migration.id, job.id])).content.decode()
+    assert f"{rows} rows took the default company USMF: this export has no column “Ship To Country”" in page

@@ -176,7 +176,37 @@ def test_it_names_every_filled_reexport_part_on_the_job_page(
     job = import_job(migration, consultant)
     url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
     page = client_for("viewer").get(url).content.decode()
-    assert "filled re-export in 2 parts" in page
+    assert "re-export part 1: " in page and "re-export part 2: " in page
     for path in order_in_parts:
         assert path.name in page
     assert f"from {order_in_parts[0].name}" in page
+
+
+@pytest.fixture
+def order_reexported_in_part(settings, migration, consultant, tmp_path):
+    """Step 2: 3,000 orders in 3 parts; the re-export, in 2 parts, holds 2,800 of them."""
+    for path in step2_parts(tmp_path, [range(0, 1000), range(1000, 2000), range(2000, 3000)]):
+        upload_inspected(migration, consultant, str(path), table="order")
+    for path in reexport_parts(tmp_path, [list(range(0, 1400)), list(range(1500, 2900))]):
+        upload_inspected(migration, consultant, str(path), table="order", kind=UploadKind.REEXPORT)
+
+
+@pytest.mark.usefixtures("order_reexported_in_part")
+def test_the_evidence_pack_counts_step_2s_rows_and_lists_every_input_part(client_for, migration, consultant):
+    from migration.pack.data import pack_get
+
+    job = import_job(migration, consultant)
+    pack = pack_get(migration, user=consultant)
+    [order] = [r for r in pack.stages if r.table == "order"]
+    assert order.exported == 3000  # step 2's three parts, not the re-export's 2,800
+    labels = [i.label for i in pack.inputs[job.id]]
+    assert [label.split(":")[0] for label in labels] == [
+        "step-2 export part 1", "step-2 export part 2", "step-2 export part 3", "re-export part 1",
+        "re-export part 2",
+    ]  # fmt: skip
+
+    url = reverse("job_detail", kwargs={"migration_id": migration.id, "job_id": job.id})
+    page = client_for("viewer").get(url).content.decode()
+    assert all(label in page for label in labels)
+    pack_page = client_for("viewer").get(reverse("evidence_pack", args=[migration.id])).content.decode()
+    assert all(label in pack_page for label in labels)

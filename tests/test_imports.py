@@ -187,6 +187,10 @@ def test_it_ticks_the_table_when_verification_matches(
     job = import_job(migration, consultant)
     check = verify(migration, consultant, post_import_export(job, tmp_path / "after.csv", lambda rows: rows))
     assert check.matches and not check.issues_file
+    check.upload.refresh_from_db()  # no longer "comparing them with the import file"
+    assert check.upload.state_message == (
+        f"Compared with job #{job.id}'s import file (verification #{check.id}): every record matches."
+    )
     item = ChecklistItem.objects.get(migration=migration, key="init-order")
     assert item.done and item.done_by == consultant
     assert Activity.objects.filter(migration=migration, verb="verified").exists()
@@ -260,3 +264,23 @@ def test_it_shows_the_reexport_s_age_and_warns_when_it_is_old(
     settings.P2C_REEXPORT_MAX_AGE_HOURS = int(since / timedelta(hours=1)) + 48
     page = client_for("viewer").get(step_url(migration, "initialize")).content.decode()
     assert "Re-export taken 2024-01-02 03:04 UTC (newest Modified On)." in page
+
+
+def test_a_rerun_supersedes_the_verification_and_names_its_new_file_differently(
+    client_for, migration, consultant, order_route, tmp_path
+):
+    first = import_job(migration, consultant)
+    verify(migration, consultant, post_import_export(first, tmp_path / "after.csv", lambda rows: rows))
+
+    again = import_job(migration, consultant)
+
+    assert again.import_file.name.rsplit("/", 1)[-1] != first.import_file.name.rsplit("/", 1)[-1]
+    page = client_for("viewer").get(step_url(migration, "initialize")).content.decode()
+    row = page[page.index('data-verify-table="order"') :][:1500]
+    assert ">Superseded</span>" in row and ">Verified</span>" not in row
+    assert f"checked job #{first.id}'s import file; job #{again.id} made a new one" in row
+    assert "Import the new file and verify it again" in row
+    assert " match, " not in row  # the old file's counts are not this file's
+    assert Activity.objects.filter(
+        migration=migration, description__contains=f"superseded: job #{again.id} made a new import file"
+    ).exists()

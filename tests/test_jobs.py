@@ -265,7 +265,7 @@ def test_it_fills_a_reexport_from_the_step_2_export(migration, consultant, tmp_p
     assert job.state == JobState.SUCCEEDED, job.message
     assert job.reexport is not None
     assert job.summary["merge"] is not None and job.summary["filled_in_place"]
-    assert job.import_file.name.endswith("_import.csv")
+    assert job.import_file.name.endswith(f"_job{job.id}_import.csv")
     assert [p["file"] for p in job.import_parts] == [job.import_file.name.rsplit("/", 1)[-1]]
 
 

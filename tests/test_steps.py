@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from migration import item_kinds, runbook, selectors
-from migration.models import Activity, ChecklistItem, Evidence
+from migration.models import Activity, ChecklistItem, Evidence, Signoff
 from migration.services import checklist
 from migration.services.migrations import sync_run_key
 from migration.services.settings import init_settings_update
@@ -334,7 +334,8 @@ def test_it_saves_the_step_named_in_the_url_even_after_a_colleague_moved_on(clie
     assert migration.items.filter(step=1, done=True).count() == RUNS
 
 
-def test_it_finishes_on_the_overview(client_for, migration):
+def test_it_finishes_on_the_overview(client_for, migration, manager):
+    Signoff.objects.create(migration=migration, step=8, signed_by=manager)  # opens step 9
     rows = [{"enabled": True, "sync_result": "succeeded", "error_count": "0"} for _ in runbook.STEP9_MAPS]
     response = client_for("consultant").post(
         step_url(migration, "enable-maps"), step_data(migration, "enable-maps", rows)
@@ -457,3 +458,115 @@ def test_it_refuses_a_setting_that_starts_like_a_formula(client_for, migration, 
     migration.init_settings.refresh_from_db()
     assert migration.init_settings.customer_group != value
     assert not migration.legal_entities.filter(customer_group=value).exists()
+
+
+def test_a_data_integrator_project_never_run_counts_as_not_used_only_with_a_reason(migration, consultant):
+    key = sync_run_key(runbook.DATA_INTEGRATOR_PROJECTS[3], "USMF")
+    checklist.item_update(item=_item(migration, key), actor=consultant, details={"result": "not_used"})
+    assert not _item(migration, key).done
+    row = item_kinds.KINDS[item_kinds.SYNC_RUN].errors({"result": "not_used", "reason": ""})
+    assert row == {"reason": "Say why this project is not used (for example: the customer never ran it)."}
+
+    checklist.item_update(
+        item=_item(migration, key), actor=consultant, details={"reason": "The customer never ran it"}
+    )
+    assert _item(migration, key).done
+
+
+def test_it_says_why_a_run_with_errors_leaves_the_row_open(client_for, migration, consultant):
+    key = sync_run_key(runbook.DATA_INTEGRATOR_PROJECTS[0], "USMF")
+    checklist.item_update(
+        item=_item(migration, key),
+        actor=consultant,
+        details={"run_on": "2026-11-20", "result": "with_errors"},
+    )
+    page = client_for("consultant").get(reverse("runbook", args=[migration.id, "last-sync"]))
+    assert not _item(migration, key).done
+    assert "A run completed with errors leaves this row open" in page.content.decode()
+
+
+def test_step_3_asks_for_the_backup_before_the_uninstall_and_then_says_who_recorded_it(
+    client_for, migration, manager
+):
+    _export_all(migration, manager)
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    client = client_for("manager")
+    url = reverse("runbook", args=[migration.id, "uninstall"])
+    page = client.get(url).content.decode()
+    assert "I uninstalled Prospect to cash" not in page
+    assert 'First the backup: record it in the checklist row <a href="#item-sales-backup">' in page
+
+    _backup_taken(migration, manager)
+    page = client.get(url).content.decode()
+    assert "Backup recorded: Before P2C uninstall." in page
+    assert page.index("I uninstalled Prospect to cash") > 0
+
+    checklist.uninstall_confirm(migration=migration, actor=manager, typed_name=migration.name)
+    page = client.get(url).content.decode()
+    assert "I uninstalled Prospect to cash" not in page
+    assert "Uninstall recorded by <strong>mia-manager</strong> on" in page
+
+
+def test_step_9_opens_after_step_8s_sign_off(client_for, migration, manager):
+    with pytest.raises(checklist.ChecklistError, match="Step 9 cannot be signed off before step 8"):
+        checklist.step_sign_off(migration=migration, step=9, actor=manager)
+    page = client_for("consultant").get(step_url(migration, "enable-maps")).content.decode()
+    assert "This step is locked until a project manager signs off step 8" in page
+    assert "Open step 9 now" not in page  # only a project manager may
+
+    migration.items.filter(step=8).update(done=True)
+    checklist.step_sign_off(migration=migration, step=8, actor=manager)
+    assert not selectors.progress_get(migration).steps[8].locked
+
+
+def test_a_manager_opens_step_9_early_with_a_reason_kept_in_the_log(client_for, migration, manager):
+    client = client_for("manager")
+    assert "Open step 9 now" in client.get(step_url(migration, "enable-maps")).content.decode()
+    url = reverse("step_open_early", args=[migration.id, "enable-maps"])
+    refused = client.post(url, {"reason": " "}, follow=True).content.decode()
+    assert "Say why step 9 opens before step 8 is signed off." in refused
+    assert selectors.progress_get(migration).steps[8].locked
+
+    page = client.post(url, {"reason": "Accounts are verified; orders follow"}, follow=True).content.decode()
+
+    assert "Opened before step 8's sign-off by <strong>mia-manager</strong>" in page
+    assert not selectors.progress_get(migration).steps[8].locked
+    logged = Activity.objects.get(migration=migration, verb="opened early")
+    assert (
+        logged.description == "Opened step 9 before step 8's sign-off: Accounts are verified; orders follow"
+    )
+    assert logged.actor == manager
+
+
+def test_step_3_cannot_be_opened_early(migration, manager):
+    with pytest.raises(checklist.ChecklistError, match="Step 3 opens only when step 2 is signed off"):
+        checklist.step_open_early(migration=migration, step=3, actor=manager, reason="In a hurry")
+
+
+def test_step_2s_badge_says_it_waits_for_its_sign_off_until_signed(migration, manager):
+    _export_all(migration, manager)
+    assert selectors.progress_get(migration).steps[1].state_label == "Waiting for sign-off"
+    checklist.step_sign_off(migration=migration, step=2, actor=manager)
+    assert selectors.progress_get(migration).steps[1].state_label == "Done"
+
+
+def test_a_not_used_reason_ending_with_a_full_stop_shows_one(client_for, migration, manager):
+    item = _item(migration, "export-invoice")
+    checklist.item_update(item=item, actor=manager, details={"status": "not_used", "reason": "No invoices."})
+    page = client_for("viewer").get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert "Marked not used: No invoices. It is left out" in page and "No invoices.." not in page
+
+
+def test_the_settings_explain_account_numbers_customized_and_show_the_company_rules_map(
+    client_for, migration, manager
+):
+    init_settings_update(
+        init_settings=migration.init_settings,
+        actor=manager,
+        values={"company_rule_column": "Owning Business Unit", "company_rule_map": {"US Sales": "USMF"}},
+    )
+    client = client_for("consultant")
+    form = client.get(reverse("init_settings", args=[migration.id])).content.decode()
+    assert "Tick when Sales has a customization of Account Number (the article&#x27;s condition)" in form
+    step8 = client.get(reverse("runbook", args=[migration.id, "initialize"])).content.decode()
+    assert "(per row from “Owning Business Unit”: US Sales → USMF; other values: USMF)" in step8

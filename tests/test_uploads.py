@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from migration import runbook
+from migration import runbook, selectors
 from migration.models import ExportUpload, UploadState
 from migration.services import uploads
 
@@ -201,13 +201,6 @@ def test_it_inspects_an_upload_and_ticks_its_export_row(migration, consultant):
     assert item.done and item.done_by == consultant and item.details["row_count"] == 300
 
 
-def test_it_warns_when_a_file_looks_like_another_table(migration, consultant):
-    upload = upload_inspected(migration, consultant, "contact.csv", table="account")
-    assert upload.state == UploadState.PROBLEMS
-    assert "look like the Contact export" in upload.inspection["warning"]
-    assert "Required column(s) missing: Account Number" in upload.state_message
-
-
 def test_it_inspects_once_even_when_the_task_is_delivered_twice(migration, consultant):
     upload = upload_inspected(migration, consultant, "order.xlsx")
     ExportUpload.objects.filter(id=upload.id).update(state_message="kept")
@@ -223,7 +216,7 @@ def test_it_checks_the_nine_exports_together_once_all_are_in(migration, consulta
     uploads.cross_check_run(check_id=check.id)
     check.refresh_from_db()
     assert check.state in (UploadState.READY, UploadState.PROBLEMS)
-    assert "account.csv v1" in check.summary and "/" not in check.result["files"]["account"]
+    assert "account.csv version 1" in check.summary and "/" not in check.result["files"]["account"]
     assert check.result["rows"]
     assert uploads.cross_check_queue_if_complete(migration=migration) == check  # same inputs: not again
     page = client_for_page(migration, consultant)
@@ -362,3 +355,18 @@ def test_it_fails_the_inspection_of_a_stored_workbook_with_a_dtd_at_once(migrati
     upload.refresh_from_db()
     assert upload.state == UploadState.FAILED
     assert "this workbook contains a DTD, which Excel never writes: export it again" in upload.state_message
+
+
+def test_a_file_in_another_tables_slot_says_what_it_looks_like_and_where_it_belongs(
+    client_for, migration, consultant
+):
+    upload = upload_inspected(migration, consultant, "contact.csv", table="account")
+    assert upload.state == UploadState.PROBLEMS
+    assert upload.state_message == (
+        "This looks like the Contact export, not Account: upload it into the Contact slot, and the Account "
+        "export here."
+    )
+    [reason] = [r for r in selectors.step2_gate(migration) if "contact.csv" in r.text]
+    assert reason.text.endswith("Remove it from this slot.") and reason.url.endswith("#slot-account")
+    page = client_for("consultant").get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
+    assert '<a href="#slot-contact">Go to that slot</a>' in page

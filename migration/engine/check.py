@@ -128,7 +128,8 @@ class _Export:
         if guid is not None:
             cols["guid"] = guid
         rule = self.rule
-        rule_col = find(normed, Col(rule.source_column, rule.source_column)) if rule else None
+        column = rule.column_for(self.table) if rule else None
+        rule_col = find(normed, Col(column, column)) if column else None
         lookup = rule.lookup() if rule else {}
         default = self.default_company
         rows = 0

@@ -42,7 +42,7 @@ class HeaderCompanies:
             source = open_source(path)
             normed = [norm(h) for h in source.headers]
             layout = resolve_layout(
-                table, source.headers, rule.source_column if rule else None, require=False
+                table, source.headers, rule.column_for(table.key) if rule else None, require=False
             )
             cols = [guid_column(table, normed), layout.sources.get("number")]
             cols.append(find(normed, name) if name is not None else None)

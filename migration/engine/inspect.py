@@ -15,7 +15,7 @@ from .errors import EngineError
 from .layout import find, norm
 from .options import TransformSettings
 from .reading import Batch, Source, cell_text, open_source
-from .report import EXPORT_LIMIT_ROWS
+from .report import EXPORT_LIMIT_ROWS, add_value_counts
 from .tables import TABLES, guess_table, table_for
 
 PREVIEW_ROWS = 20
@@ -49,6 +49,8 @@ class Inspection:
     preview: list[list[str]] = field(default_factory=list)  # PREVIEW_COLUMNS, PREVIEW_CHARS at most
     preview_headers: list[str] = field(default_factory=list)
     columns_not_previewed: int = 0
+    # The accounts' Relationship Type as exported, counted (empty as ""): what the job overwrites.
+    relationship_types_now: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +155,14 @@ def _preview_rows(batch, take: int) -> list[list[str]]:
     return [[_short(v) for v in row] for row in rows]
 
 
+def _relationship_type_column(table: str | None, normed: list[str]) -> int | None:
+    """Where a table with a Relationship Type target (account) has it in this file, if it does."""
+    if table is None or table not in TABLES:
+        return None
+    target = next((t for t in TABLES[table].targets if t.key == "relationship_type"), None)
+    return find(normed, target.col) if target is not None else None
+
+
 class _Glance:
     """Rows, the preview and the newest Modified On, batch by batch: fed by the rules' pass when
     there is one, so that a million-row export is read once."""
@@ -163,6 +173,7 @@ class _Glance:
         result.columns_not_previewed = max(0, len(source.headers) - PREVIEW_COLUMNS)
         normed = [norm(h) for h in result.headers]
         self.modified = normed.index(_MODIFIED_ON) if _MODIFIED_ON in normed else None
+        self.kinds = _relationship_type_column(result.table, normed)
         self.newest: dt.datetime | None = None
         self.days: dict[str, dt.date | None] = {}  # a few hundred distinct dates in a whole export
         result.rows, result.preview = 0, []
@@ -174,6 +185,8 @@ class _Glance:
         if len(result.preview) < PREVIEW_ROWS:
             result.preview += _preview_rows(batch, min(PREVIEW_ROWS - len(result.preview), batch.num_rows))
         result.rows += batch.num_rows
+        if self.kinds is not None:
+            add_value_counts(result.relationship_types_now, batch.text(self.kinds))
 
     def finish(self) -> None:
         self.result.modified_on_newest = self.newest.isoformat(timespec="minutes") if self.newest else None

@@ -41,6 +41,8 @@ class Layout:
     targets: dict[str, int]  # existing target columns, filled in place
     company_rule: int | None = None
     modified_on: int | None = None
+    # The company rule's column when this file lacks it: its rows take the default company.
+    company_rule_missing: str | None = None
 
 
 def resolve_layout(
@@ -56,8 +58,9 @@ def resolve_layout(
         guid=guid_column(table, normed),
         sources=sources,
         targets=_existing_targets(table, normed, sources),
-        company_rule=_company_rule_column(company_column, normed, headers),
+        company_rule=(rule := _company_rule_column(company_column, normed)),
         modified_on=next((i for i, h in enumerate(normed) if h == _MODIFIED), None),
+        company_rule_missing=company_column if company_column is not None and rule is None else None,
     )
 
 
@@ -88,16 +91,9 @@ def _existing_targets(table: Table, normed: list[str], sources: dict[str, int]) 
     return found
 
 
-def _company_rule_column(company_column: str | None, normed: list[str], headers: list[str]) -> int | None:
-    if company_column is None:
-        return None
-    i = find(normed, Col(company_column, company_column))
-    if i is None:
-        raise EngineError(
-            f"the company rule's column {company_column!r} is not in the file; headers found: "
-            f"{_list(headers)}. Fix the column name in the company rule"
-        )
-    return i
+def _company_rule_column(company_column: str | None, normed: list[str]) -> int | None:
+    """Where the company rule's column is; None when not asked, or when this export lacks it."""
+    return None if company_column is None else find(normed, Col(company_column, company_column))
 
 
 def _check_required(table: Table, sources: dict[str, int], headers: list[str]) -> None:

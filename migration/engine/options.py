@@ -58,6 +58,8 @@ class CompanyRule:
 
     source_column: str
     mapping: dict[str, str] = field(default_factory=dict, hash=False)
+    # The column per table, where a table's export names it otherwise (no column is in every export).
+    columns: dict[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.source_column, str) or not self.source_column.strip():
@@ -70,6 +72,21 @@ class CompanyRule:
     def lookup(self) -> dict[str, str]:
         """Keys as the rule matches them: trimmed and case-insensitive."""
         return {k.strip().casefold(): v for k, v in self.mapping.items()}
+
+    def column_for(self, table: str) -> str:
+        """The column this table's export holds the value in."""
+        return (self.columns.get(table) or "").strip() or self.source_column
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source_column": self.source_column,
+            "mapping": dict(self.mapping),
+            "columns": dict(self.columns),
+        }
+
+    @classmethod
+    def from_dict(cls, rule: Mapping[str, Any]) -> CompanyRule:
+        return cls(rule["source_column"], rule["mapping"], dict(rule.get("columns") or {}))
 
 
 @dataclass(frozen=True)
@@ -189,7 +206,7 @@ class TransformSettings:
         optional = {name: values[name] for name in _OPTIONAL_SETTINGS if name in values}
         return cls(
             company=values["company"],
-            company_rule=CompanyRule(rule["source_column"], rule["mapping"]) if rule else None,
+            company_rule=CompanyRule.from_dict(rule) if rule else None,
             party_numbers_path=party_numbers_path,
             companies=values.get("companies") or {},
             relationship_type_rule=(
@@ -206,9 +223,7 @@ class TransformSettings:
         rule, kind = self.company_rule, self.relationship_type_rule
         return {
             "company": self.company,
-            "company_rule": (
-                {"source_column": rule.source_column, "mapping": dict(rule.mapping)} if rule else None
-            ),
+            "company_rule": rule.to_dict() if rule else None,
             "customer_group": self.customer_group,
             "relationship_type": self.relationship_type,
             "account_numbers_customized": self.party_numbers_path is not None,

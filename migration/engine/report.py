@@ -296,6 +296,8 @@ class Report:
     parts: list[dict[str, Any]] | None = None  # several inputs: file, rows, SHA-256 (and output) of each
     rows_by_company: dict[str, int] = field(default_factory=dict)  # for initial sync's limits
     relationship_types: dict[str, int] = field(default_factory=dict)  # accounts: only Customer syncs
+    # The company rule's column -> rows that took the default company because the export lacks it.
+    company_rule_missing: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -330,6 +332,7 @@ class Report:
             "parts": self.parts,
             "rows_by_company": dict(sorted(self.rows_by_company.items())),
             "relationship_types": dict(sorted(self.relationship_types.items())),
+            "company_rule_missing": dict(self.company_rule_missing),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -407,3 +410,12 @@ def csv_rows(table: pa.Table) -> pa.Buffer:
 
 # The issue list's columns (write_issues_csv); "file" is empty but for an export in parts.
 ISSUE_COLUMNS = ("file", "row", "guid", "column", "severity", "code", "message")
+
+
+def add_value_counts(per: dict[str, int], values: pa.Array | None) -> None:
+    """Add how often each value occurs in `values` (empty and null as "") to `per`."""
+    if values is None:
+        return
+    counts = pc.value_counts(values)
+    for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
+        per[value or ""] = per.get(value or "", 0) + n

@@ -22,7 +22,7 @@ from .merge import Step2Export
 from .options import TransformSettings
 from .party_numbers import load_party_numbers
 from .reading import Batch, CsvSource, Source, XlsxSource, open_source
-from .report import IssueLog, Report
+from .report import IssueLog, Report, add_value_counts
 from .schema import Col, Table, Target
 from .tables import issues_of, table_for
 from .writing import Writers, open_writers
@@ -192,7 +192,10 @@ class _Run:
         )
         # A re-export lacks P2C's columns (merge mode takes them from the step-2 export): none required.
         self.layout = resolve_layout(
-            table, self.source.headers, rule.source_column if rule else None, require=self.step2 is None
+            table,
+            self.source.headers,
+            rule.column_for(table.key) if rule else None,
+            require=self.step2 is None,
         )
         if self.step2 and self.layout.guid is None:
             raise EngineError(
@@ -365,12 +368,17 @@ class _Run:
             self._report_progress(batch, progress, total)
 
     def _count_companies(self, company: pa.Array | None) -> None:
-        """Rows per company, against initial sync's limits per legal entity."""
-        _add_value_counts(self.report.rows_by_company, company)
+        """Rows per company, against initial sync's limits per legal entity; and the rows that took
+        the default company because this export lacks the company rule's column."""
+        add_value_counts(self.report.rows_by_company, company)
+        missing = self.layout.company_rule_missing
+        if missing is not None and company is not None:
+            counted = self.report.company_rule_missing
+            counted[missing] = counted.get(missing, 0) + len(company)
 
     def _count_relationship_types(self, kinds: pa.Array | None) -> None:
         """Accounts per relationship type: only Customer accounts sync to Finance and Operations."""
-        _add_value_counts(self.report.relationship_types, kinds)
+        add_value_counts(self.report.relationship_types, kinds)
 
     def _count(self, header: str, new: pa.Array, old: pa.Array | None) -> None:
         r = self.report
@@ -456,15 +464,6 @@ class _Run:
         r.notes += [
             t.note_if_no_source for t in self.table.targets if t.note_if_no_source and t.key not in written
         ]
-
-
-def _add_value_counts(per: dict[str, int], values: pa.Array | None) -> None:
-    """Add how often each value occurs in `values` (empty and null as "") to `per`."""
-    if values is None:
-        return
-    counts = pc.value_counts(values)
-    for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
-        per[value or ""] = per.get(value or "", 0) + n
 
 
 def missing_targets_message(table: Table, missing: list[Target]) -> str:

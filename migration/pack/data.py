@@ -78,6 +78,7 @@ class Pack:
     issues: list[tuple[str, str, int]]  # code, severity, count (latest jobs)
     activities: list[Activity]
     files: list[FileRow] = field(default_factory=list)
+    inputs: dict[int, list] = field(default_factory=dict)  # job id -> selectors.JobInput, every part
 
     @property
     def reconciliations(self) -> list[SyncCheck]:
@@ -113,8 +114,23 @@ def verified_counts(migration: Migration) -> dict[tuple[str, str], int]:
     return counts
 
 
+def step2_counts(migration: Migration) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """Rows exported at step 2: per (table, company) from the cross-file check over the step-2
+    exports, and per table from its parts in use (a re-export's count is not step 2's)."""
+    check = selectors.latest_cross_check(migration)
+    rows = (check.result.get("rows") or {}) if check is not None else {}
+    per_company = {(t, company): n for company, tables in rows.items() for t, n in tables.items()}
+    totals = {}
+    for table, parts in selectors.export_parts(migration).items():
+        counted = [p.inspection.get("rows") for p in parts if p.state != UploadState.FAILED]
+        if counted and None not in counted:
+            totals[table] = sum(counted)
+    return per_company, totals
+
+
 def _stages(migration: Migration, jobs: list[TransformJob], checks: list[SyncCheck]) -> list[StageRow]:
     verified = verified_counts(migration)
+    step2, step2_totals = step2_counts(migration)
     by_table: dict[str, list[SyncCheck]] = defaultdict(list)
     for check in checks:
         if check.kind == SyncCheckKind.RECONCILE:
@@ -136,14 +152,18 @@ def _stages(migration: Migration, jobs: list[TransformJob], checks: list[SyncChe
             for c in check.result.get("companies", []):
                 for key in ("expected", "arrived", "missing", "unexpected", "differing"):
                     synced[c["company"]][key] += c[key]
-        for company in sorted(set(per_company) | set(synced)):
+        companies = sorted(set(per_company) | set(synced))
+        for company in companies:
             s = synced.get(company)
+            exported = step2.get((job.table, company))
+            if exported is None and len(companies) == 1:
+                exported = step2_totals.get(job.table)
             rows.append(
                 StageRow(
                     job.table,
                     label,
                     company,
-                    exported=per_company.get(company),
+                    exported=exported,
                     transformed=per_company.get(company),
                     verified=verified.get((job.table, company)),
                     expected=s["expected"] if s else None,
@@ -169,7 +189,7 @@ def _files(uploads, evidence, jobs, checks) -> list[FileRow]:
     files = [
         FileRow(
             u.get_kind_display(),
-            f"{u.original_name} (v{u.version}, {u.table})",
+            f"{u.original_name} (version {u.version}, {u.table})",
             u.size,
             u.sha256,
             u.uploaded_at,
@@ -240,6 +260,7 @@ def pack_get(migration: Migration, *, user) -> Pack:
         activities=list(migration.activities.select_related("actor").order_by("at", "id")),
     )
     pack.files = _files(uploads, evidence, jobs, checks)
+    pack.inputs = selectors.job_inputs(jobs)
     return pack
 
 

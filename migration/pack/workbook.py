@@ -204,7 +204,7 @@ def _jobs(ws: Worksheet, pack: Pack) -> None:
                 j.created_at,
                 j.started_at,
                 j.finished_at,
-                f"{j.source.original_name} (v{j.source.version})",
+                "; ".join(i.label for i in pack.inputs.get(j.id, [])),
                 s.get("input_sha256", ""),
                 s.get("rows_in"),
                 s.get("rows_out"),

@@ -5,7 +5,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .. import item_kinds, runbook, selectors
-from ..models import ChecklistItem, Membership, Migration, Signoff
+from ..models import ChecklistItem, Membership, Migration, Signoff, StepOpening
 from .activity import activity_record
 
 
@@ -88,6 +88,7 @@ def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> in
         i.id: i for i in ChecklistItem.objects.select_for_update().filter(migration=migration, step=step)
     }
     changed = 0
+    not_used_before = _tables_not_used(items.values())
     for row in rows:
         item = items.get(row["item_id"])
         if item is None:
@@ -100,17 +101,62 @@ def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> in
             blocker=row.get("blocker", item.blocker),
             due_on=row.get("due_on", item.due_on),
         )
+    if _tables_not_used(items.values()) != not_used_before:
+        # The set of tables the cross-file check covers changed: check the new set (step 2's gate).
+        from .uploads import cross_check_queue_if_complete
+
+        cross_check_queue_if_complete(migration=migration)
     return changed
 
 
-def _require_manager(migration: Migration, actor) -> None:
+def _tables_not_used(items) -> set[str]:
+    return {i.key for i in items if i.kind == item_kinds.EXPORT and i.details.get("status") == "not_used"}
+
+
+def _require_manager(migration: Migration, actor, doing: str = "sign off a step") -> None:
     if not _is_manager(migration, actor):
-        raise ChecklistError("Only a project manager of this migration can sign off a step.")
+        raise ChecklistError(f"Only a project manager of this migration can {doing}.")
+
+
+def _step_locked(migration: Migration, step: runbook.Step) -> bool:
+    if step.opened_by is None or migration.signoffs.filter(step=step.opened_by).exists():
+        return False
+    return not migration.step_openings.filter(step=step.number).exists()
+
+
+@transaction.atomic
+def step_open_early(*, migration: Migration, step: int, actor, reason: str) -> StepOpening:
+    """A project manager opens a locked step before the sign-off that opens it; the reason is logged."""
+    _require_manager(migration, actor, "open a step before its sign-off")
+    spec = runbook.STEPS_BY_NUMBER[step]
+    if not spec.may_open_early:
+        raise ChecklistError(f"Step {step} opens only when step {spec.opened_by} is signed off.")
+    if not _step_locked(migration, spec):
+        raise ChecklistError(f"Step {step} is open already.")
+    reason = reason.strip()
+    if not reason:
+        raise ChecklistError(f"Say why step {step} opens before step {spec.opened_by} is signed off.")
+    opening = StepOpening.objects.create(migration=migration, step=step, reason=reason[:300], opened_by=actor)
+    activity_record(
+        migration=migration,
+        actor=actor,
+        verb="opened early",
+        description=f"Opened step {step} before step {spec.opened_by}'s sign-off: {reason}"[:500],
+        step=step,
+    )
+    return opening
 
 
 @transaction.atomic
 def step_sign_off(*, migration: Migration, step: int, actor) -> Signoff:
     _require_manager(migration, actor)
+    spec = runbook.STEPS_BY_NUMBER[step]
+    if _step_locked(migration, spec):
+        raise ChecklistError(
+            f"Step {step} cannot be signed off before step {spec.opened_by}: sign off step "
+            f"{spec.opened_by} first"
+            + (", or open this step early with a reason." if spec.may_open_early else ".")
+        )
     if step == runbook.EXPORTS_STEP:
         # Signing off step 2 opens the uninstall, which deletes P2C's columns and their data.
         reasons = selectors.step2_gate(migration)
@@ -163,10 +209,19 @@ def uninstall_confirm(*, migration: Migration, actor, typed_name: str) -> Checkl
     return item
 
 
+FROM_REHEARSAL = " (from the rehearsal: confirm)"
+
+
 @transaction.atomic
-def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str) -> ChecklistItem:
-    """Record an active duplicate detection rule and add its re-enable item to step 9."""
+def duplicate_rule_record(
+    *, migration: Migration, actor, name: str, table: str, from_rehearsal: bool = False
+) -> ChecklistItem:
+    """Record an active duplicate detection rule and add its re-enable item to step 9.
+
+    `from_rehearsal`: copied with a migration, not seen in this environment: its rows say to
+    confirm it, and nothing is logged at step 7, which has not started."""
     number = (migration.items.filter(kind=item_kinds.DUPLICATE_RULE).count()) + 1
+    mark = FROM_REHEARSAL if from_rehearsal else ""
     last_position = (
         migration.items.filter(step=runbook.ENABLE_MAPS_STEP).aggregate(m=Max("position"))["m"] or 0
     )
@@ -175,19 +230,21 @@ def duplicate_rule_record(*, migration: Migration, actor, name: str, table: str)
         step=runbook.DUPLICATES_STEP,
         key=f"dup-rule-{number}",
         kind=item_kinds.DUPLICATE_RULE,
-        title=f"Disable rule “{name}” ({table})",
+        title=f"Disable rule “{name}” ({table}){mark}",
         position=number,
-        details={"name": name, "table": table, "disabled": False},
+        details={"name": name, "table": table, "disabled": False, "from_rehearsal": from_rehearsal},
     )
     ChecklistItem.objects.create(
         migration=migration,
         step=runbook.ENABLE_MAPS_STEP,
         key=f"reenable-rule-{number}",
         kind=item_kinds.REENABLE_RULE,
-        title=f"Re-enable rule “{name}” ({table})",
+        title=f"Re-enable rule “{name}” ({table}){mark}",
         position=last_position + 1,
         details={"name": name, "table": table, "reenabled": False},
     )
+    if from_rehearsal:
+        return rule
     activity_record(
         migration=migration,
         actor=actor,

@@ -66,8 +66,24 @@ def import_parts_record(*, job: TransformJob) -> list[ChecklistItem]:
         )
     for item in old.values():
         item.delete()
-    _unverify(migration, table, job.created_by, f"new import file from job #{job.id}")
+    _supersede(job)
     return keep
+
+
+def _supersede(job: TransformJob) -> None:
+    """A rerun's import file replaces the one verified: the table is open again, and the log says so."""
+    item = _init_item(job.migration, job.table)
+    verified = item.details.get("verification_id") if item is not None else None
+    _unverify(job.migration, job.table, job.created_by, f"new import file from job #{job.id}")
+    if verified:
+        activity_record(
+            migration=job.migration,
+            actor=job.created_by,
+            verb="verification",
+            description=f"Verification #{verified} of {_label(job.table)} superseded: job #{job.id} made a "
+            "new import file; import it and verify it again",
+            step=runbook.INITIALIZE_STEP,
+        )
 
 
 def _init_item(migration: Migration, table: str) -> ChecklistItem | None:
@@ -158,6 +174,11 @@ def verification_run(*, check_id: int) -> None:
     with transaction.atomic():
         ImportVerification.objects.filter(id=check_id).update(
             state=state, result=data, message=result.summary()[:1000], issues_file=issues_name
+        )
+        # The parts said "comparing them with the import file": now they say it is done, and where.
+        ExportUpload.objects.filter(id__in=check.parts or [check.upload_id]).update(
+            state_message=f"Compared with job #{check.job_id}'s import file (verification #{check.id}): "
+            + ("every record matches." if result.ok else "differences found, listed under Verify the import.")
         )
         _record_outcome(check, result.ok)
 

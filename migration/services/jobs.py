@@ -662,20 +662,23 @@ def store_result(local_path: Path, name: str) -> str:
     return _store_result(local_path, name, move=True)
 
 
+def _import_name(job: TransformJob, suffix: str) -> str:
+    """An import file's name carries its job: a rerun's file never reads like the one imported before."""
+    return result_name(job, f"_job{job.id}_import{suffix}")
+
+
 def _store_import(job: TransformJob, outputs: dict[str, Path], base: str) -> dict:
     """The import file and its parts, stored; the parts described for the pack and the checklist."""
     if "import" not in outputs:
         return {}
     suffix = outputs["import"].suffix
-    names: dict = {
-        "import_file": store_result(outputs["import"], base + result_name(job, "_import" + suffix))
-    }
+    names: dict = {"import_file": store_result(outputs["import"], base + _import_name(job, suffix))}
     parts = []
     for p in outputs["import_parts"]:
         if p.part is None:
             name, file = names["import_file"], names["import_file"].rsplit("/", 1)[-1]
         else:
-            file = result_name(job, f"_import_part{p.part:02d}{suffix}")
+            file = _import_name(job, f"_part{p.part:02d}{suffix}")
             name = store_result(p.path, base + "parts/" + file)
         parts.append(
             {"name": name, "file": file, "part": p.part, "rows": p.rows, "first_row": p.first_row,
@@ -697,14 +700,14 @@ def _store_imports(job: TransformJob, outputs: dict, base: str) -> dict:
     wholes, listed = [], []
     uploads = _reexport_uploads(job)
     for n, ((path, parts), upload) in enumerate(zip(imports, uploads, strict=True), start=1):
-        whole = store_result(path, base + result_name(job, f"_import{n}{path.suffix}"))
+        whole = store_result(path, base + _import_name(job, f"{n}{path.suffix}"))
         wholes.append(whole)
         for p in parts:
             number = len(listed) + 1
             if p.part is None:
                 name, file = whole, whole.rsplit("/", 1)[-1]
             else:
-                file = result_name(job, f"_import_part{number:02d}{path.suffix}")
+                file = _import_name(job, f"_part{number:02d}{path.suffix}")
                 name = store_result(p.path, base + "parts/" + file)
             listed.append(
                 {"name": name, "file": file, "part": number, "rows": p.rows, "first_row": p.first_row,
@@ -719,13 +722,14 @@ def _store_parts(job: TransformJob, outputs: dict, base: str) -> dict:
     """Each part's outputs beside the job's report; the job summary lists them."""
     files = []
     for n, (csv_out, xlsx_out, issues_out) in enumerate(outputs["parts"], start=1):
-        stem = f"{result_name(job, '')}_part{n}"
+        # "review-copy", never "part": the import pack's parts are the files to import.
+        copy, issues = result_name(job, f"_review-copy-{n}"), result_name(job, f"_issues-{n}")
         files.append(
             {
                 "part": n,
-                "csv": store_result(csv_out, base + f"{stem}.csv"),
-                "xlsx": store_result(xlsx_out, base + f"{stem}.xlsx") if xlsx_out else "",
-                "issues": store_result(issues_out, base + f"{stem}_issues{issues_out.suffix}"),
+                "csv": store_result(csv_out, base + f"{copy}.csv"),
+                "xlsx": store_result(xlsx_out, base + f"{copy}.xlsx") if xlsx_out else "",
+                "issues": store_result(issues_out, base + f"{issues}{issues_out.suffix}"),
             }
         )
     job.part_files = files

@@ -206,16 +206,29 @@ def _copy_fields(source, skip: set[str]) -> dict:
 
 
 @transaction.atomic
-def migration_copy(*, source: Migration, actor, name: str, purpose: str = Purpose.PRODUCTION) -> Migration:
+def migration_copy(
+    *,
+    source: Migration,
+    actor,
+    name: str,
+    purpose: str = Purpose.PRODUCTION,
+    fno_url: str = "",
+    ce_url: str = "",
+    go_live=None,
+) -> Migration:
     """A new migration that repeats `source`'s decisions: legal entities, members, step-8 settings and
-    the recorded duplicate detection rules. Nothing done is copied: a fresh checklist, no uploads, no
-    jobs, no results, no sign-offs. `source` becomes the rehearsal when it had no purpose yet.
+    the recorded duplicate detection rules (marked to confirm). Nothing done is copied: a fresh
+    checklist, no uploads, no jobs, no results, no sign-offs, and not the rehearsal's environments
+    or go-live date (the copy's are given). `source` becomes the rehearsal when it had no purpose yet.
 
     A copy is a new migration its creator then manages: it needs the permission to create one."""
     if not actor.has_perm(CREATE_MIGRATION):
         raise PermissionDenied("Only a member of Project managers can start a new migration, copied or not.")
+    new_run = {"fno_url": fno_url, "ce_url": ce_url, "go_live": go_live}
+    skip = {"id", "name", "created_by", "created_at", "purpose", "copied_from", *new_run}
     copy = Migration.objects.create(
-        **_copy_fields(source, {"id", "name", "created_by", "created_at", "purpose", "copied_from"}),
+        **_copy_fields(source, skip),
+        **new_run,
         name=name,
         created_by=actor,
         purpose=purpose,
@@ -239,6 +252,7 @@ def migration_copy(*, source: Migration, actor, name: str, purpose: str = Purpos
             actor=actor,
             name=rule.details.get("name", ""),
             table=rule.details.get("table", ""),
+            from_rehearsal=True,
         )
     if not source.purpose:
         Migration.objects.filter(id=source.id).update(purpose=Purpose.REHEARSAL)

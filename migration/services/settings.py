@@ -10,6 +10,7 @@ SETTING_FIELDS = (
     "company",
     "company_rule_column",
     "company_rule_map",
+    "company_rule_columns",
     "customer_group",
     "relationship_type",
     "relationship_type_rule_column",

@@ -252,12 +252,18 @@ def upload_confirm_limit(*, upload: ExportUpload, actor, reason: str) -> None:
     )
 
 
-def finding_acknowledge(*, migration: Migration, actor, code: str, table: str, message: str, reason: str):
-    """A project manager acknowledges a cross-file check error with a reason; it stops blocking."""
-    from ..models import FindingAcknowledgement, Membership
+def _require_manager(migration: Migration, actor, doing: str) -> None:
+    from ..models import Membership
 
     if not Membership.objects.filter(migration=migration, user=actor, role="manager").exists():
-        raise UploadError("Only a project manager can acknowledge a cross-file check error.")
+        raise UploadError(f"Only a project manager can {doing}.")
+
+
+def finding_acknowledge(*, migration: Migration, actor, code: str, table: str, message: str, reason: str):
+    """A project manager acknowledges a cross-file check error with a reason; it stops blocking."""
+    from ..models import FindingAcknowledgement
+
+    _require_manager(migration, actor, "acknowledge a cross-file check error")
     if not reason.strip():
         raise UploadError("Say why this error can be accepted.")
     check = selectors.latest_cross_check(migration)
@@ -306,10 +312,10 @@ def upload_inspect(*, upload_id: int) -> None:
             return
     if upload.kind in AFTER_INSTALL:
         problems = bool(inspection.get("targets_missing") or inspection.get("warning"))
-        message = after_install_summary(upload.kind, inspection)
+        message = after_install_summary(upload.kind, inspection, upload.table)
     else:
         problems = bool(inspection.get("missing_required") or inspection.get("warning"))
-        message = inspection_summary(inspection)
+        message = inspection_summary(inspection, upload.table)
     # One commit: a page that sees the export inspected also sees the step-2 row it ticks.
     with transaction.atomic():
         _finish(upload, UploadState.PROBLEMS if problems else UploadState.READY, message, inspection)
@@ -327,7 +333,21 @@ def upload_inspect(*, upload_id: int) -> None:
 AFTER_INSTALL = (UploadKind.REEXPORT, UploadKind.VERIFICATION)
 
 
-def after_install_summary(kind: str, inspection: dict) -> str:
+def wrong_slot_message(table: str, inspection: dict) -> str:
+    """A file uploaded into another table's slot: what it looks like and where it belongs, or ""."""
+    detected = inspection.get("detected_table")
+    if not detected or detected == table or detected not in engine.TABLES:
+        return ""
+    looks, meant = engine.TABLES[detected].export_name, engine.TABLES[table].export_name
+    return (
+        f"This looks like the {looks} export, not {meant}: upload it into the {looks} slot, and the "
+        f"{meant} export here."
+    )
+
+
+def after_install_summary(kind: str, inspection: dict, table: str = "") -> str:
+    if wrong := wrong_slot_message(table, inspection):
+        return wrong
     missing = inspection.get("targets_missing")
     if missing:
         return (
@@ -344,8 +364,10 @@ def after_install_summary(kind: str, inspection: dict) -> str:
     return f"{rows} rows; newest Modified On {newest.replace('T', ' ')[:16]}." if newest else f"{rows} rows."
 
 
-def inspection_summary(inspection: dict) -> str:
+def inspection_summary(inspection: dict, table: str = "") -> str:
     """One line for the slot: what is wrong and what to do, or what the file holds."""
+    if wrong := wrong_slot_message(table, inspection):
+        return wrong
     missing = inspection.get("missing_required")
     if missing:
         return (
@@ -387,7 +409,8 @@ def _record_export(upload: ExportUpload, inspection: dict) -> None:
 
 def _record_export_total(migration: Migration, table: str, actor) -> None:
     item = migration.items.filter(key=f"export-{table}").first()
-    rows = [p.inspection.get("rows") for p in selectors.export_parts(migration).get(table, [])]
+    parts = selectors.export_parts(migration).get(table, [])
+    rows = [p.inspection.get("rows") for p in parts if p.state != UploadState.FAILED]
     if item is None or not rows or None in rows:
         return
     checklist.item_update(
@@ -402,26 +425,49 @@ def _record_export_total(migration: Migration, table: str, actor) -> None:
 USABLE = (UploadState.READY, UploadState.PROBLEMS)
 
 
-def cross_check_queue_if_complete(*, migration: Migration) -> CrossCheck | None:
+def cross_check_queue_if_complete(*, migration: Migration, again: bool = False) -> CrossCheck | None:
     """Once every table in use holds inspected parts, check them together (once per set of inputs).
 
     Tables marked "not used" are left out; a part that failed keeps its table out of the check
-    until it is replaced or removed (the step-2 gate says so).
+    until it is replaced or removed (the step-2 gate says so). `again`: run it even over the
+    inputs of the latest check (a project manager's request, after a setting changed, say).
     """
-    parts = selectors.export_parts(migration)
-    in_use = selectors.tables_in_use(migration)
-    if not in_use or any(t not in parts or any(p.state not in USABLE for p in parts[t]) for t in in_use):
+    if cross_check_waits_for(migration):
         return None
-    inputs = selectors.cross_check_inputs(migration, parts)
+    inputs = selectors.cross_check_inputs(migration)
     with transaction.atomic():
         Migration.objects.select_for_update().get(pk=migration.pk)
         existing = CrossCheck.objects.filter(migration=migration).first()
-        if existing and existing.inputs == inputs:
+        if existing and existing.inputs == inputs and (not again or existing.state in CHECKING):
             return existing
         check = CrossCheck.objects.create(migration=migration, inputs=inputs)
         from ..tasks import run_cross_check
 
         run_cross_check.delay_on_commit(check.id)
+    return check
+
+
+CHECKING = (UploadState.QUEUED, UploadState.INSPECTING)
+
+
+def cross_check_waits_for(migration: Migration) -> list[str]:
+    """Why the cross-file check cannot run now, one text per table; empty when it can."""
+    return selectors.cross_check_waits(selectors.export_parts(migration), selectors.tables_in_use(migration))
+
+
+def cross_check_request(*, migration: Migration, actor) -> CrossCheck:
+    """A project manager runs the cross-file check now, over the exports in use; logged."""
+    _require_manager(migration, actor, "run the cross-file check on demand")
+    if waits := cross_check_waits_for(migration):
+        raise UploadError(
+            f"The cross-file check cannot run yet: {'; '.join(waits)}. Upload, replace or remove those "
+            "parts, or mark the table not used with a reason."
+        )
+    check = cross_check_queue_if_complete(migration=migration, again=True)
+    activity_record(
+        migration=migration, actor=actor, verb="upload", description="Ran the cross-file check",
+        step=runbook.EXPORTS_STEP,
+    )  # fmt: skip
     return check
 
 
@@ -465,7 +511,7 @@ def _check_all(uploads: dict[str, list[ExportUpload]], run: engine.TransformSett
         )
     # Users see the names they uploaded, never the server's paths.
     result.files = {
-        table: " + ".join(f"{u.original_name} v{u.version}" for u in parts)
+        table: " + ".join(f"{u.original_name} version {u.version}" for u in parts)
         for table, parts in uploads.items()
     }
     for table, listed in result.parts.items():

@@ -187,6 +187,7 @@ def job_detail(request: HttpRequest, migration_id: int, job_id: int) -> HttpResp
         "formula_cells": job.summary.get("issue_counts", {}).get("formula_like_text", 0),
         "row_limits": selectors.job_row_limits(job),
         "settings_words": settings_in_words(job.run_settings),
+        "inputs": selectors.job_inputs([job])[job.id],
     }
     return render(request, "migration/job_detail.html", context)
 

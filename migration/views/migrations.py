@@ -231,7 +231,9 @@ def migration_copy(request: HttpRequest, migration_id: int) -> HttpResponse:
     """Rehearsal, then production: start a new migration from this one's decisions."""
     membership = membership_required(request, migration_id, MANAGE)
     source = membership.migration
-    form = forms.MigrationCopyForm(request.POST or None, initial={"name": f"{source.name} (production)"})
+    form = forms.MigrationCopyForm(
+        request.POST or None, initial={"name": f"{source.name} (production)"}, source=source
+    )
     if request.method == "POST" and form.is_valid():
         copy = migrations.migration_copy(source=source, actor=request.user, **form.cleaned_data)
         messages.success(request, f"Created {copy.name} from {source.name}: same legal entities, members, "

@@ -91,6 +91,24 @@ def step_signoff(request: HttpRequest, migration_id: int, step: str) -> HttpResp
 
 @require_POST
 @login_required
+def step_open_early(request: HttpRequest, migration_id: int, step: str) -> HttpResponse:
+    membership = membership_required(request, migration_id, MANAGE)
+    step_obj = _step_or_404(step)
+    try:
+        checklist.step_open_early(
+            migration=membership.migration,
+            step=step_obj.number,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, f"Step {step_obj.number} opened; the reason is in the activity log.")
+    except checklist.ChecklistError as error:
+        messages.error(request, str(error))
+    return back_to_step(migration_id, step_obj.number)
+
+
+@require_POST
+@login_required
 def uninstall_confirm(request: HttpRequest, migration_id: int) -> HttpResponse:
     membership = membership_required(request, migration_id, WORK)
     form = forms.UninstallConfirmForm(request.POST)

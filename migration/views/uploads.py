@@ -133,6 +133,18 @@ def finding_acknowledge(request: HttpRequest, migration_id: int) -> HttpResponse
     return back_to_step(migration_id, runbook.EXPORTS_STEP, "#cross-check")
 
 
+@require_POST
+@login_required
+def cross_check_run(request: HttpRequest, migration_id: int) -> HttpResponse:
+    membership = membership_required(request, migration_id, MANAGE)
+    try:
+        uploads.cross_check_request(migration=membership.migration, actor=request.user)
+        messages.success(request, "Cross-file check started: this card shows its result when it finishes.")
+    except uploads.UploadError as error:
+        messages.error(request, str(error))
+    return back_to_step(migration_id, runbook.EXPORTS_STEP, "#cross-check")
+
+
 @login_required
 def upload_download(request: HttpRequest, migration_id: int, upload_id: int) -> HttpResponse:
     membership_required(request, migration_id, READ)

@@ -98,7 +98,7 @@ def test_upload_a_table_as_three_parts_replace_one_and_see_the_totals(
     expect(part_row(page, "account", 2).locator('[data-role="rows"]')).to_have_text("5 rows")
     expect(account.locator('[data-role="total"]')).to_have_text("12 rows")
     account.get_by_text("Earlier versions (1)").click()
-    expect(account.get_by_role("link", name="v2 account_2.csv")).to_be_visible()
+    expect(account.get_by_role("link", name="account_2.csv, version 2")).to_be_visible()
 
 
 def test_a_pm_sign_off_is_refused_for_each_reason_and_accepted_once_fixed(

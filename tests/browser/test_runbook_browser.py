@@ -109,7 +109,7 @@ def test_step_3_opens_once_step_2_is_signed_off(page: Page, live_server, make_us
     # Every export recorded, but nobody signed off yet: still locked, so the page stays at step 2.
     expect(page).to_have_url(re.compile(r"/steps/exports/$"))
     expect(page.get_by_text("Step 2 saved (9 item(s) changed).")).to_be_visible()
-    expect(step_link(page, 2)).to_contain_text("Done")
+    expect(step_link(page, 2)).to_contain_text("Waiting for sign-off")
     expect(step_link(page, 3)).to_contain_text("Locked")
     expect(page.get_by_role("button", name="I uninstalled Prospect to cash")).to_have_count(0)
 
@@ -122,14 +122,15 @@ def test_step_3_opens_once_step_2_is_signed_off(page: Page, live_server, make_us
     expect(step_link(page, 3)).not_to_contain_text("Locked")
     expect(page.get_by_text("This step is locked")).to_have_count(0)
     expect(page.get_by_role("note")).to_contain_text("Uninstalling deletes every column")
-    confirm = page.get_by_label("to confirm that you uninstalled Prospect to cash")
-    confirm.fill("Contoso cutover")
-    page.get_by_role("button", name="I uninstalled Prospect to cash").click()
-    expect(page.get_by_text("Record the backup of the Sales environment first")).to_be_visible()
+    # The backup first: until it is recorded, no confirmation form, only the way to the backup row.
+    expect(page.get_by_role("button", name="I uninstalled Prospect to cash")).to_have_count(0)
+    page.locator("#uninstall-waits").get_by_role("link", name=re.compile("^Backup of the Sales")).click()
     backup = item(page, "Backup of the Sales environment taken (Power Platform admin center): label or date")
     backup.get_by_label("Backup label").fill("Before P2C uninstall")
     backup.get_by_label("Backup label").press("Enter")
+    expect(page.get_by_text(re.compile(r"Step 3 saved"))).to_be_visible()
     step_link(page, 3).click()
+    confirm = page.get_by_label("to confirm that you uninstalled Prospect to cash")
 
     confirm.fill("Contoso")
     page.get_by_role("button", name="I uninstalled Prospect to cash").click()
@@ -141,6 +142,10 @@ def test_step_3_opens_once_step_2_is_signed_off(page: Page, live_server, make_us
     page.get_by_role("button", name="I uninstalled Prospect to cash").click()
     expect(page.get_by_text("Uninstall of Prospect to cash recorded.")).to_be_visible()
     expect(uninstalled).to_contain_text("Done by mia")
+    expect(page.locator("#uninstall-recorded")).to_contain_text(
+        re.compile(r"Uninstall recorded by mia on \d{4}-")
+    )
+    expect(page.get_by_role("button", name="I uninstalled Prospect to cash")).to_have_count(0)
 
 
 def test_a_viewer_reads_the_steps_but_cannot_save(page: Page, live_server, make_user, sign_in):

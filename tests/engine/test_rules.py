@@ -1,8 +1,6 @@
 """Rules every table shares: company of the row, formula-like text, text caches, dates by parts."""
 
-import pytest
-
-from migration.engine import CompanyRule, EngineError
+from migration.engine import CompanyRule
 
 from .helpers import (
     ORDER_HEADERS,
@@ -38,10 +36,25 @@ def test_it_allows_the_same_account_number_in_two_companies(tmp_path):
     assert codes(report) == [(3, "company_not_mapped")]
 
 
-def test_it_refuses_a_company_rule_column_that_is_missing(tmp_path):
-    src = write_csv(tmp_path / "a.csv", ACCOUNT_HEADERS, [[guid(1), "C", "ACC-1", ""]])
-    with pytest.raises(EngineError, match="company rule"):
-        run(tmp_path, "account", src, company_rule=CompanyRule("Business Unit", {"x": "USMF"}))
+def test_an_export_without_the_company_rules_column_takes_the_default_company_and_counts_its_rows(
+    tmp_path,
+):
+    src = write_csv(
+        tmp_path / "a.csv", ACCOUNT_HEADERS, [[guid(1), "C", "ACC-1", ""], [guid(2), "D", "ACC-2", ""]]
+    )
+    report, out = run(tmp_path, "account", src, company_rule=CompanyRule("Business Unit", {"x": "DEMF"}))
+    assert column(read_csv(out), "Company") == ["USMF", "USMF"]
+    assert report.summary()["company_rule_missing"] == {"Business Unit": 2}
+
+
+def test_the_company_rule_reads_the_column_each_table_names(tmp_path):
+    headers = [*ORDER_HEADERS, "Ship To Country"]
+    rows = [[*r, country] for r, country in zip(order_rows(2), ["Germany", "France"], strict=True)]
+    rule = CompanyRule("Address 1: Country/Region", {"Germany": "DEMF"}, {"order": "Ship To Country"})
+    report, out = run(tmp_path, "order", write_csv(tmp_path / "o.csv", headers, rows), company_rule=rule)
+    assert column(read_csv(out), "Company") == ["DEMF", "USMF"]
+    assert report.summary()["company_rule_missing"] == {}
+    assert rule.column_for("account") == "Address 1: Country/Region"
 
 
 def _orders(tmp_path, rows, csv_headers=ORDER_HEADERS, **kw):

@@ -10,6 +10,13 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from migration.access import PROJECT_MANAGERS
+
+CREATE_MIGRATIONS_HINT = (
+    f"Creating migrations needs the “{PROJECT_MANAGERS}” group: add each project manager to it in "
+    "Admin > Users > (the user) > Groups, at /admin/auth/user/ once the site runs."
+)
+
 
 class Command(BaseCommand):
     help = "Create an administrator with a generated password unless one exists."
@@ -35,5 +42,5 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS("Created the administrator. Sign in with:")
             + f"\n  user name: {username}\n  password:  {password}\n"
-            "Keep the password now: it is shown only this once."
+            "Keep the password now: it is shown only this once.\n" + CREATE_MIGRATIONS_HINT
         )
