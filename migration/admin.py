@@ -19,6 +19,7 @@ from .models import (
     JobIssue,
     LegalEntity,
     Membership,
+    MicrosoftAccount,
     Migration,
     Note,
     Signoff,
@@ -144,11 +145,27 @@ class SyncCheckAdmin(ReadOnlyAdmin):
     search_fields = ["migration__name", "message"]
 
 
+class MicrosoftAccountInline(admin.StackedInline):
+    """The Entra ID account a user signs in with, as the last sign-in left it: read only."""
+
+    model = MicrosoftAccount
+    can_delete = False
+    readonly_fields = ["tenant_id", "object_id", "sign_in_name", "first_signed_in_at", "last_signed_in_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ReturningUserAdmin(UserAdmin):
     """Django's user admin, which goes back to where it was opened from after adding a user.
 
     A migration's members page links here when a user name has no account; `next` (a local path
     only) brings the administrator back there with the new user name filled in."""
+
+    inlines = [MicrosoftAccountInline]
 
     def response_add(self, request, obj, post_url_continue=None):
         back = request.GET.get("next", "")

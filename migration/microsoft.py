@@ -43,9 +43,12 @@ def _client(authority: str, client_id: str, client_secret: str) -> DjangoOAuth2A
 def claims_options(oauth: DjangoOAuth2App) -> dict:
     """What the ID token must say beyond Authlib's own checks: issued by our authority for our
     client id, with a tenant and an object id."""
-    issuer = oauth.load_server_metadata()["issuer"]
+
+    def from_our_authority(claims, value) -> bool:
+        return value == issuer_for(oauth.load_server_metadata()["issuer"], claims)
+
     options = {
-        "iss": {"essential": True, "validate": lambda claims, value: value == issuer_for(issuer, claims)},
+        "iss": {"essential": True, "validate": from_our_authority},
         "aud": {"essential": True, "value": oauth.client_id},
     }
     return options | {claim: {"essential": True} for claim in REQUIRED_CLAIMS}

@@ -8,6 +8,7 @@ keys, as it would Microsoft's.
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
@@ -55,9 +56,27 @@ def entra(entra_provider, test_ca, settings, monkeypatch) -> EntraProvider:
 
 
 @pytest.fixture
-def page(page: Page) -> Page:
+def page(page: Page, live_server):
+    """Fails a test that sees our pages break the Content-Security-Policy."""
     page.context.route(NOT_LOOPBACK, lambda route: route.abort())
-    return page
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text and page.url.startswith(live_server.url)
+            else None
+        ),
+    )
+    yield page
+    assert not violations, "\n".join(violations)
+
+
+def assert_accessible(page: Page) -> None:
+    results = Axe().run(
+        page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}}
+    )
+    assert not [violation["id"] for violation in results.response["violations"]], page.url
 
 
 def sign_in_with_microsoft(page: Page, app_url: str, login: str, next_path: str = "/") -> None:
@@ -110,6 +129,7 @@ def test_it_refuses_an_account_of_another_tenant(page: Page, live_server, entra)
 
     expect(page.get_by_role("heading", name="This Microsoft account cannot sign in here")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text(OTHER_TENANT)
+    assert_accessible(page)
     assert not MicrosoftAccount.objects.exists()
     assert page.goto(f"{live_server.url}/").url.startswith(f"{live_server.url}/accounts/login/")
 
@@ -127,6 +147,7 @@ def test_it_refuses_an_id_token_that_fails_verification(page: Page, live_server,
 
     expect(page.get_by_role("heading", name="Sign-in with Microsoft refused")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text(reason)
+    assert_accessible(page)
     assert not users().exists()
     assert page.goto(f"{live_server.url}/").url.startswith(f"{live_server.url}/accounts/login/")
 
@@ -136,6 +157,7 @@ def test_it_signs_out_and_offers_microsofts_sign_out(page: Page, live_server, en
     page.get_by_role("button", name="Sign out (ana@contoso.example)").click()
 
     expect(page.get_by_role("heading", name="You are signed out of P2C Wizard")).to_be_visible()
+    assert_accessible(page)
     page.get_by_role("link", name="Sign out of Microsoft too").click()
     page.get_by_role("button", name="Yes, sign me out").click()
 
@@ -145,7 +167,16 @@ def test_it_signs_out_and_offers_microsofts_sign_out(page: Page, live_server, en
     expect(page.get_by_placeholder("Enter any login")).to_be_visible()  # Microsoft asks again
 
 
+def test_it_goes_back_only_to_a_page_of_its_own_after_signing_in(page: Page, live_server, entra):
+    sign_in_with_microsoft(page, live_server.url, "ana", next_path="https://elsewhere.example/")
+
+    expect(page.get_by_role("heading", name="My migrations")).to_be_visible()
+    assert page.url == f"{live_server.url}/"
+
+
 def test_it_keeps_the_local_sign_in_beside_microsofts(page: Page, live_server, entra, make_user, sign_in):
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert_accessible(page)
     sign_in(make_user("admin"))  # the administrator `make run` created
 
     page.get_by_role("button", name="Sign out (admin)").click()
