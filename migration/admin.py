@@ -165,7 +165,8 @@ class ReturningUserAdmin(UserAdmin):
     A migration's members page links here when a user name has no account; `next` (a local path
     only) brings the administrator back there with the new user name filled in."""
 
-    inlines = [MicrosoftAccountInline]
+    def get_inlines(self, request, obj):
+        return [MicrosoftAccountInline] if obj is not None else []  # an account comes from signing in
 
     def response_add(self, request, obj, post_url_continue=None):
         back = request.GET.get("next", "")
