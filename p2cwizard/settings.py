@@ -422,4 +422,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    # Authlib's debug lines print sign-in secrets (the PKCE verifier): never, whatever LOG_LEVEL.
+    "loggers": {"authlib": {"level": "INFO"}},
 }

@@ -4,6 +4,8 @@ role grants, the Members page and the lockout of local accounts beside it.
 The flow itself, against a real OpenID provider, is in tests/browser/test_microsoft_sign_in_browser.py.
 """
 
+import logging
+
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -245,3 +247,9 @@ def test_it_shows_administrators_the_microsoft_account_of_a_user(admin_client):
     page = admin_client.get(f"/admin/auth/user/{user.id}/change/").text
     assert TENANT in page
     assert user.microsoft_account.object_id in page
+
+
+def test_it_never_logs_the_sign_in_secrets_authlib_prints_when_debugging(caplog):
+    with caplog.at_level(logging.DEBUG):  # as with LOG_LEVEL=DEBUG
+        logging.getLogger("authlib.integrations.base_client.sync_app").debug("Using code_verifier: 'x'")
+    assert "code_verifier" not in caplog.text
