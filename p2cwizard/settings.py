@@ -160,7 +160,9 @@ def oidc_from_env() -> dict:
             "(or none of them, for local sign-in only)"
         )
     tenant = values["P2C_OIDC_TENANT_ID"]
-    authority = env_str("P2C_OIDC_AUTHORITY", f"https://login.microsoftonline.com/{tenant}/v2.0").rstrip("/")
+    # Empty is unset, as Docker Compose passes variables nobody set.
+    authority = env_str("P2C_OIDC_AUTHORITY") or f"https://login.microsoftonline.com/{tenant}/v2.0"
+    authority = authority.rstrip("/")
     if not authority.startswith("https://"):
         raise ImproperlyConfigured(f"P2C_OIDC_AUTHORITY={authority!r} must be an https:// address")
     return {
@@ -169,7 +171,7 @@ def oidc_from_env() -> dict:
         "client_id": values["P2C_OIDC_CLIENT_ID"],
         "client_secret": values["P2C_OIDC_CLIENT_SECRET"],
         "authority": authority,
-        "allowed_tenants": [t.lower() for t in env_list("P2C_OIDC_ALLOWED_TENANTS", [tenant])],
+        "allowed_tenants": [t.lower() for t in env_list("P2C_OIDC_ALLOWED_TENANTS", []) or [tenant]],
     }
 
 

@@ -77,6 +77,10 @@ def test_it_defaults_to_the_tenants_own_authority_and_only_its_accounts(oidc_env
     assert oidc_env(**OIDC_ENV) == ENABLED
 
 
+def test_it_takes_empty_authority_and_tenants_as_unset_as_docker_compose_passes_them(oidc_env):
+    assert oidc_env(**OIDC_ENV, P2C_OIDC_AUTHORITY="", P2C_OIDC_ALLOWED_TENANTS="") == ENABLED
+
+
 def test_it_takes_another_authority_and_more_tenants(oidc_env):
     config = oidc_env(
         **OIDC_ENV,
