@@ -5,11 +5,15 @@ The flow itself, against a real OpenID provider, is in tests/browser/test_micros
 """
 
 import logging
+import time
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from joserfc import jwk, jwt
+from joserfc.errors import ExpiredTokenError, InvalidClaimError, MissingClaimError
 
+from migration import microsoft
 from migration.access import PROJECT_MANAGERS
 from migration.microsoft import issuer_for
 from migration.models import MicrosoftAccount
@@ -112,6 +116,62 @@ def test_it_checks_a_multi_tenant_authoritys_issuer_against_the_tokens_tenant():
     assert issuer_for(f"https://login.microsoftonline.com/{TENANT}/v2.0", {"tid": OTHER_TENANT}).endswith(
         f"{TENANT}/v2.0"
     )
+
+
+# --- what an ID token must say (Authlib's checks with ours, on tokens signed by the test's key) ---
+
+AUTHORITY = "https://login.example.test/organizations/v2.0"
+
+
+@pytest.fixture
+def id_token_checks(settings):
+    """Checks a token as the callback does, the provider's metadata and keys given, not fetched."""
+    key = jwk.generate_key("RSA", 2048, parameters={"kid": "k1", "use": "sig", "alg": "RS256"})
+    settings.P2C_OIDC = ENABLED | {"authority": AUTHORITY}
+    oauth = microsoft.client()
+    oauth.server_metadata.update(
+        issuer="https://login.example.test/{tenantid}/v2.0",
+        jwks={"keys": [key.as_dict(private=False)]},
+        id_token_signing_alg_values_supported=["RS256"],
+        _loaded_at=1,
+    )
+
+    def check(**changes):
+        now = int(time.time())
+        claims = account("ana") | {
+            "iss": f"https://login.example.test/{TENANT}/v2.0",
+            "aud": ENABLED["client_id"],
+            "sub": "pairwise-sub",
+            "iat": now,
+            "exp": now + 3600,
+            "nonce": "n1",
+        }
+        claims = {k: v for k, v in (claims | changes).items() if v is not None}
+        token = {"id_token": jwt.encode({"alg": "RS256", "kid": "k1"}, claims, key)}
+        return oauth.parse_id_token(token, nonce="n1", claims_options=microsoft.claims_options(oauth))
+
+    return check
+
+
+def test_it_accepts_an_id_token_from_the_tokens_own_tenant(id_token_checks):
+    assert id_token_checks()["oid"] == account("ana")["oid"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"aud": "another-app"}, InvalidClaimError),
+        ({"iss": f"https://login.example.test/{OTHER_TENANT}/v2.0"}, InvalidClaimError),  # not its tid
+        ({"iss": "https://evil.example/{tenantid}/v2.0"}, InvalidClaimError),
+        ({"tid": None}, MissingClaimError),
+        ({"oid": None}, MissingClaimError),
+        ({"nonce": "replayed"}, InvalidClaimError),
+        ({"exp": int(time.time()) - 600}, ExpiredTokenError),
+    ],
+)
+def test_it_refuses_an_id_token_that_says_the_wrong_thing(id_token_checks, changes, error):
+    with pytest.raises(error):
+        id_token_checks(**changes)
 
 
 # --- the login page -------------------------------------------------------------------------
