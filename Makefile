@@ -15,7 +15,11 @@ ifeq ($(origin P2C_VAR_DIR),undefined)
 test test-fast: export P2C_VAR_DIR := $(CURDIR)/var/test
 endif
 
-.PHONY: setup run test test-fast system-packages lint format bench bench-jobs bench-scale bench-stack compose-smoke clean
+# The OpenID provider the Sign in with Microsoft tests run (node-oidc-provider, from the npm
+# registry, at the versions of tests/oidc_provider/package-lock.json).
+OIDC_PROVIDER := tests/oidc_provider/node_modules/.package-lock.json
+
+.PHONY: setup run test test-fast system-packages oidc-provider lint format bench bench-jobs bench-scale bench-stack compose-smoke clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -42,7 +46,13 @@ run: setup
 system-packages:
 	@bash scripts/system-packages.sh
 
-test: system-packages setup
+$(OIDC_PROVIDER): tests/oidc_provider/package.json tests/oidc_provider/package-lock.json
+	npm ci --prefix tests/oidc_provider --no-audit --no-fund --loglevel=error
+	touch $@
+
+oidc-provider: $(OIDC_PROVIDER)
+
+test: system-packages setup $(OIDC_PROVIDER)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)

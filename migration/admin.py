@@ -20,6 +20,7 @@ from .models import (
     JobIssue,
     LegalEntity,
     Membership,
+    MicrosoftAccount,
     Migration,
     Note,
     Signoff,
@@ -161,6 +162,20 @@ def _with_create_help(fieldsets):
     )  # fmt: skip
 
 
+class MicrosoftAccountInline(admin.StackedInline):
+    """The Entra ID account a user signs in with, as the last sign-in left it: read only."""
+
+    model = MicrosoftAccount
+    can_delete = False
+    readonly_fields = ["tenant_id", "object_id", "sign_in_name", "first_signed_in_at", "last_signed_in_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class ReturningUserAdmin(UserAdmin):
     """Django's user admin, which goes back to where it was opened from after adding a user.
 
@@ -168,6 +183,9 @@ class ReturningUserAdmin(UserAdmin):
     only) brings the administrator back there with the new user name filled in."""
 
     fieldsets = _with_create_help(UserAdmin.fieldsets)
+
+    def get_inlines(self, request, obj):
+        return [MicrosoftAccountInline] if obj is not None else []  # an account comes from signing in
 
     def response_add(self, request, obj, post_url_continue=None):
         back = request.GET.get("next", "")

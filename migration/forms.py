@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 from django import forms
-from django.contrib.auth import get_user_model
+from django.conf import settings
 
-from . import engine, filetypes, item_kinds
+from . import engine, filetypes, item_kinds, selectors
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES, TABLES
 from .item_kinds import DATE_INPUT
 from .models import ChecklistItem, InitializationSettings, Migration, Purpose, Role
@@ -97,18 +97,41 @@ class LegalEntityAddForm(LegalEntityForm):
 
 
 class MemberAddForm(forms.Form):
-    username = forms.CharField(label="User name", max_length=150)
+    username = forms.CharField(label="User name", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.CONSULTANT)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.microsoft = settings.P2C_OIDC["enabled"]
+        if self.microsoft:
+            self.fields["username"].label = "User name or Microsoft sign-in name"
+            self.fields["username"].help_text = (
+                "People who sign in with Microsoft can be added once they have signed in here once, "
+                "by their sign-in name (such as ana@contoso.com)."
+            )
 
     def clean_username(self):
         username = self.cleaned_data["username"].strip()
-        try:
-            return get_user_model().objects.get(username=username, is_active=True)
-        except get_user_model().DoesNotExist:
-            self.missing_username = username
+        users = selectors.users_named(name=username)
+        if len(users) > 1:
+            names = ", ".join(user.username for user in users)
             raise forms.ValidationError(
-                f"No active user is called “{username}”. Ask an administrator to create the account first."
-            ) from None
+                f"Several people sign in with Microsoft as “{username}” (from different tenants): "
+                f"enter the user name of the one you mean ({names})."
+            )
+        if not users:
+            self.missing_username = username
+            raise forms.ValidationError(self._not_found(username))
+        return users[0]
+
+    def _not_found(self, username: str) -> str:
+        if self.microsoft:
+            return (
+                f"No one called “{username}” has an account here yet. People who sign in with Microsoft "
+                "can be added once they have signed in here once: ask them to sign in with Microsoft, "
+                "then add them by their sign-in name. Others need an account an administrator creates."
+            )
+        return f"No active user is called “{username}”. Ask an administrator to create the account first."
 
 
 class MemberRoleForm(forms.Form):

@@ -86,6 +86,29 @@ class Membership(models.Model):
         return self.role == Role.MANAGER
 
 
+class MicrosoftAccount(models.Model):
+    """The Microsoft Entra ID account a user signs in with. Matched on the token's tenant and object
+    ids, which never change nor pass to someone else; names and e-mail addresses can do both."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="microsoft_account"
+    )
+    tenant_id = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    # As at the last sign-in (preferred_username): how project managers find the user to add them.
+    sign_in_name = models.CharField(max_length=254)
+    first_signed_in_at = models.DateTimeField(default=timezone.now)
+    last_signed_in_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "object_id"], name="one_user_per_microsoft_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sign_in_name} ({self.tenant_id})"
+
+
 class ChecklistItem(models.Model):
     """One line of a step's checklist.
 

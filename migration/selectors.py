@@ -5,6 +5,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import RowNumber
@@ -43,6 +44,16 @@ def membership_get(*, user, migration_id: int) -> Membership:
         return Membership.objects.select_related("migration").get(migration_id=migration_id, user=user)
     except Membership.DoesNotExist:
         raise Http404("No such migration") from None
+
+
+def users_named(*, name: str) -> list:
+    """Active users a project manager may mean by `name`: the account with that user name, else
+    those who signed in with Microsoft under that sign-in name (any case). Several only when
+    people of different tenants share a sign-in name."""
+    users = get_user_model().objects.filter(is_active=True)
+    if user := users.filter(username=name).first():
+        return [user]
+    return list(users.filter(microsoft_account__sign_in_name__iexact=name).order_by("username"))
 
 
 NOT_STARTED, IN_PROGRESS, DONE, BLOCKED = "not_started", "in_progress", "done", "blocked"

@@ -145,6 +145,38 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False  # its start-up banner would end up in every command's output
 AXES_LOCKOUT_CALLABLE = "p2cwizard.accounts.locked_out"
 
+
+def oidc_from_env() -> dict:
+    """Sign in with Microsoft (Entra ID, OpenID Connect): on when its tenant, client id and
+    secret are all set; off, with the login page as before, when none is; refused when only some are."""
+    names = ("P2C_OIDC_TENANT_ID", "P2C_OIDC_CLIENT_ID", "P2C_OIDC_CLIENT_SECRET")
+    values = {name: env_str(name) for name in names}
+    missing = [name for name, value in values.items() if not value]
+    if len(missing) == len(names):
+        return {"enabled": False}
+    if missing:
+        raise ImproperlyConfigured(
+            f"{', '.join(missing)} not set: Sign in with Microsoft needs {', '.join(names)} together "
+            "(or none of them, for local sign-in only)"
+        )
+    tenant = values["P2C_OIDC_TENANT_ID"]
+    # Empty is unset, as Docker Compose passes variables nobody set.
+    authority = env_str("P2C_OIDC_AUTHORITY") or f"https://login.microsoftonline.com/{tenant}/v2.0"
+    authority = authority.rstrip("/")
+    if not authority.startswith("https://"):
+        raise ImproperlyConfigured(f"P2C_OIDC_AUTHORITY={authority!r} must be an https:// address")
+    return {
+        "enabled": True,
+        "tenant_id": tenant,
+        "client_id": values["P2C_OIDC_CLIENT_ID"],
+        "client_secret": values["P2C_OIDC_CLIENT_SECRET"],
+        "authority": authority,
+        "allowed_tenants": [t.lower() for t in env_list("P2C_OIDC_ALLOWED_TENANTS", []) or [tenant]],
+    }
+
+
+P2C_OIDC = oidc_from_env()
+
 ROOT_URLCONF = "p2cwizard.urls"
 WSGI_APPLICATION = "p2cwizard.wsgi.application"
 
@@ -395,4 +427,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    # Authlib's debug lines print sign-in secrets (the PKCE verifier): never, whatever LOG_LEVEL.
+    "loggers": {"authlib": {"level": "INFO"}},
 }

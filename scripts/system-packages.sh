@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs when they are missing:
 # Chromium for the browser tests, redis-server for the tests that restart
-# their own Redis, and (with --ci) PostgreSQL for CI's services run.
+# their own Redis, Node.js and npm for the test OpenID provider (Sign in with
+# Microsoft), and (with --ci) PostgreSQL for CI's services run.
 # `make test` and `.ci/run` both call it. apt-get runs as root, or through
 # sudo when it asks no password; otherwise the script stops at once with the
 # one command to run, rather than letting the suite fail test by test.
@@ -11,6 +12,8 @@ chromium=${P2C_CHROMIUM:-/usr/bin/chromium}
 wanted=()
 [ -x "$chromium" ] || wanted+=(chromium)
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || wanted+=(redis-server)
+command -v node >/dev/null || wanted+=(nodejs)
+command -v npm >/dev/null || wanted+=(npm)
 if [ "${1:-}" = --ci ]; then
   command -v pg_ctlcluster >/dev/null && command -v psql >/dev/null || wanted+=(postgresql)
   command -v make >/dev/null || wanted+=(make)

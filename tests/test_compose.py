@@ -130,3 +130,11 @@ def test_it_documents_the_https_proxy_and_passes_the_switch(compose):
     assert result.returncode == 0, result.stderr
     for name in ("web", "worker", "beat"):
         assert json.loads(result.stdout)["services"][name]["environment"]["P2C_HTTPS"] == "true"
+
+
+def test_it_passes_the_microsoft_sign_in_settings(compose):
+    oidc = {"P2C_OIDC_TENANT_ID": "t", "P2C_OIDC_CLIENT_ID": "c", "P2C_OIDC_CLIENT_SECRET": "s"}
+    result = compose(COMPOSE_FILE, "--format", "json", SECRET_KEY="test-secret", **oidc)
+    assert result.returncode == 0, result.stderr
+    for name in ("web", "worker", "beat"):
+        assert json.loads(result.stdout)["services"][name]["environment"].items() >= oidc.items()
