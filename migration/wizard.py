@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
-from . import engine, forms, runbook, selectors
+from . import engine, forms, runbook, selectors, table_routes
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
@@ -94,6 +94,7 @@ def import_route_panel(migration) -> dict:
     for row in rows:
         row.reexport.label = f"{row.label} re-export"
         row.verification.label = f"{row.label} verification export"
+        row.columns = [runbook.in_article_words(column) for column in row.columns]
     return {
         "import_rows": rows,
         "reexport_max_age_hours": settings.P2C_REEXPORT_MAX_AGE_HOURS,
@@ -106,8 +107,15 @@ def import_route_panel(migration) -> dict:
 def jobs_panel(membership: Membership) -> dict:
     migration = membership.migration
     job_rows = selectors.job_rows(migration)
+    route = import_route_panel(migration)
     return {
-        **import_route_panel(migration),
+        **route,
+        "routes": table_routes.table_routes(
+            import_rows=route["import_rows"],
+            job_rows=job_rows,
+            export_slots=selectors.upload_slots(migration),
+            sync_rows=selectors.sync_rows(migration),
+        ),
         "job_rows": job_rows,
         "party_slot": selectors.party_numbers_slot(migration),
         "no_job_slots": selectors.tables_without_job(),

@@ -56,6 +56,16 @@
     return complete && Object.keys(freshRows).every(function (key) { return key in known; });
   }
 
+  // A part as the server drew it: a stage the user unfolded or folded (<details open>) is not a
+  // change, so a refresh elsewhere on the page leaves it as the user left it.
+  function drawn(el) {
+    if (!el.querySelector("details") && el.tagName !== "DETAILS") return el.outerHTML;
+    var copy = el.cloneNode(true);
+    copy.removeAttribute("open");
+    copy.querySelectorAll("details").forEach(function (d) { d.removeAttribute("open"); });
+    return copy.outerHTML;
+  }
+
   function apply(doc) {
     var complete = true;
     var fresh = byName(doc, "data-live");
@@ -64,7 +74,7 @@
       var next = fresh[old.getAttribute("data-live")];
       if (!next) return;
       if (old.hasAttribute("data-live-rows")) { complete = mergeRows(old, next) && complete; return; }
-      if (old.outerHTML === next.outerHTML) return;
+      if (drawn(old) === drawn(next)) return;
       if (inUse(old)) { complete = false; return; }
       old.replaceWith(document.importNode(next, true));
     });
