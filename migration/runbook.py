@@ -24,10 +24,6 @@ def article_section(phrase: str) -> str:
     return f"{ARTICLE_URL}#:~:text={quote(phrase, safe='').replace('-', '%2D')}"
 
 
-# Where the wizard goes beyond the article, it says so with these words.
-OURS = "our addition"
-
-
 @dataclass(frozen=True)
 class ItemSpec:
     key: str
@@ -35,6 +31,8 @@ class ItemSpec:
     kind: str = TASK
     # Where the item sits among its step's rows; None: in the order the step lists them.
     position: int | None = None
+    # Not asked for by the article: the row says "our addition".
+    ours: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +47,8 @@ class Panel:
     templates: tuple[str, ...]
     context: str = ""
     script: str = ""
+    # Drawn below the checklist: the checklist is what to do first (step 9's maps).
+    after_checklist: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,17 @@ class Step:
     panel: Panel | None = None
     empty_text: str = "Nothing to check here."
     signoff_note: str = "Sign off when every item is done."
+    # Finished checklist items folded under one line (steps 8 and 9: long checklists, one
+    # workspace per table above them).
+    fold_done: bool = False
     # The step whose sign-off opens this one, with what that sign-off vouches for.
     opened_by: int | None = None
     lock_reason: str = ""
+
+    @property
+    def our_items(self) -> frozenset[str]:
+        """The keys of the items the article does not ask for."""
+        return frozenset(i.key for i in self.items if i.ours)
 
     @property
     def label(self) -> str:
@@ -105,8 +113,8 @@ INSTALL_ITEMS = (
 # Step 5, around its rows per legal entity (positions 1, 2, ...): the article's step 5 creates the
 # connection, so linking the environments is here, and the health check after it.
 CONNECTION_ITEMS = (
-    ("install-link", "Dual-write connection created: Finance and Operations linked to Dataverse", 0),
-    ("install-health-check", f"Dual-write health check passed ({OURS})", 10_000),
+    ItemSpec("install-link", "Finance and Operations environment linked to Dataverse", position=0),
+    ItemSpec("install-health-check", "Dual-write health check passed", position=10_000, ours=True),
 )
 
 # The tables of step 2, in the engine's order: the engine's table modules are
@@ -215,12 +223,12 @@ STEPS = (
         (
             ItemSpec(
                 "sales-backup",
-                "Backup of the Sales environment taken (Power Platform admin center): label or date "
-                f"({OURS})",
+                "Backup of the Sales environment taken (Power Platform admin center): label or date",
                 BACKUP,
+                ours=True,
             ),
             ItemSpec("uninstall-p2c", "Prospect to cash solution uninstalled", UNINSTALL),
-            ItemSpec("uninstall-di-projects", f"Data Integrator P2C projects stopped and removed ({OURS})"),
+            ItemSpec("uninstall-di-projects", "Data Integrator P2C projects stopped and removed", ours=True),
         ),
         warning="Uninstalling deletes every column Prospect to cash added (msdynce_*) and the data in "
         "them. It cannot be undone. Make sure every table of step 2 is exported.",
@@ -237,7 +245,7 @@ STEPS = (
         "addition, from Microsoft's dual-write setup documentation. The connection between the two "
         "environments is step 5, as in the article.",
         article_section("Install the dual-write solution"),
-        tuple(ItemSpec(key, f"{title} ({OURS})") for key, title in INSTALL_ITEMS),
+        tuple(ItemSpec(key, title, ours=True) for key, title in INSTALL_ITEMS),
     ),
     Step(
         5,
@@ -249,7 +257,7 @@ STEPS = (
         "addition (the article sets no limit): Microsoft's dual-write documentation allows at most 40 "
         "legal entities in an initial sync and 250 in live sync.",
         article_section("Create a dual-write connection"),
-        tuple(ItemSpec(key, title, position=position) for key, title, position in CONNECTION_ITEMS),
+        CONNECTION_ITEMS,
         empty_text="This migration has no legal entities.",
     ),
     Step(
@@ -291,12 +299,13 @@ STEPS = (
             for key, name in TRANSFORM_TABLES
         ),
         panel=Panel(
-            # The settings every job uses, then one card per table (its jobs, import files and
-            # verification drawn from the _jobs and _import_pack partials).
-            ("migration/_init_settings_summary.html", "migration/_import_route.html"),
+            # One card per table (its job, import files and verification drawn from the _jobs and
+            # _import_pack partials), then the settings every job uses.
+            ("migration/_import_route.html", "migration/_init_settings_summary.html"),
             "migration.wizard.jobs_panel",
             "js/uploads.js",
         ),
+        fold_done=True,
     ),
     Step(
         9,
@@ -316,7 +325,10 @@ STEPS = (
         "everything arrived, and the sync's errors to see why not (our addition).",
         article_section("Open the Finance and Operations app and enable the table maps"),
         tuple(ItemSpec(f"map-{slug(m)}", m, TABLE_MAP) for m in STEP9_MAPS),
-        panel=Panel(("migration/_sync.html",), "migration.wizard.sync_panel", "js/sync.js"),
+        panel=Panel(
+            ("migration/_sync.html",), "migration.wizard.sync_panel", "js/sync.js", after_checklist=True
+        ),
+        fold_done=True,
     ),
 )
 

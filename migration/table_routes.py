@@ -68,6 +68,11 @@ class TableRoute:
         return [s for s in self.stages if s.state == DONE]
 
     @property
+    def step8_done(self) -> bool:
+        """Every stage of step 8 done: what is left is step 9's."""
+        return all(s.state == DONE for s in self.stages if s.key != "sync")
+
+    @property
     def not_used(self) -> bool:
         return self.export.not_used is not None
 
@@ -211,7 +216,7 @@ def _verify_stage(row) -> Stage:
 
 
 def _sync_stage(sync) -> Stage:
-    title = "Step 9: reconciliation and triage"
+    title = "Reconciliation and triage"
     checks = [slot.latest for slot in sync.slots] if sync else []
     if not checks or None in checks:
         return Stage("sync", title, NEXT, "after the table map's initial sync")

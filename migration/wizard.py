@@ -108,6 +108,12 @@ def jobs_panel(membership: Membership) -> dict:
     migration = membership.migration
     job_rows = selectors.job_rows(migration)
     route = import_route_panel(migration)
+    row_limits = [
+        r
+        for row in job_rows
+        if row.latest and row.latest.summary
+        for r in selectors.job_row_limits(row.latest)
+    ]
     return {
         **route,
         "routes": table_routes.table_routes(
@@ -120,18 +126,25 @@ def jobs_panel(membership: Membership) -> dict:
         "party_slot": selectors.party_numbers_slot(migration),
         "no_job_slots": selectors.tables_without_job(),
         "not_syncing": selectors.accounts_not_syncing(migration),
-        "row_limits": [
-            r
-            for row in job_rows
-            if row.latest and row.latest.summary
-            for r in selectors.job_row_limits(row.latest)
-        ],
+        "row_limits": row_limits,
+        "row_limits_over": any(r.over for r in row_limits),
         **_upload_limit(),
     }
 
 
 def sync_panel(membership: Membership) -> dict:
-    return {"sync_rows": selectors.sync_rows(membership.migration), **_upload_limit()}
+    migration = membership.migration
+    sync_rows = selectors.sync_rows(migration)
+    routes = table_routes.table_routes(
+        import_rows=import_route_panel(migration)["import_rows"],
+        job_rows=selectors.job_rows(migration),
+        export_slots=selectors.upload_slots(migration),
+        sync_rows=sync_rows,
+    )
+    by_table = {route.table: route for route in routes}
+    for row in sync_rows:
+        row.route = by_table.get(row.table)
+    return {"sync_rows": sync_rows, **_upload_limit()}
 
 
 class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
@@ -221,6 +234,7 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
         context.update(step_context(self.membership, self._step(), self.progress))
+        context["checklist_done"] = sum(1 for row in form if row.item.done and not row.errors)
         following = runbook.STEPS_BY_SLUG.get(self.steps.next)
         if following and self._locked(following):
             context["next_waits"] = waiting_for(self.migration, following, self.membership)

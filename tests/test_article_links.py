@@ -90,15 +90,12 @@ def test_step_4_installs_and_step_5_creates_the_connection_as_the_article_number
 def test_the_data_migration_moves_the_connection_of_existing_migrations_to_step_5(migration):
     from django.apps import apps
 
-    ChecklistItem.objects.filter(key="install-link").update(step=4, title="Old title", position=3)
+    ChecklistItem.objects.filter(key="install-link").update(step=4, position=3)
     frozen = importlib.import_module("migration.migrations.0020_runbook_steps_4_and_5_as_the_article")
     frozen.forwards(apps, None)
     link = migration.items.get(key="install-link")
     assert (link.step, link.position) == (5, 0)
-    assert link.title == dict((k, t) for k, t, _ in runbook.CONNECTION_ITEMS)["install-link"]
-    catalogue = {i.key: i.title for s in runbook.STEPS for i in s.items}
-    for key, title in frozen.TITLES.items():
-        assert catalogue[key] == title == migration.items.get(key=key).title
+    assert {i.key: i.position for i in runbook.CONNECTION_ITEMS} == frozen.TO_STEP_5
 
 
 def test_step_9_lists_the_articles_examples_and_says_which_maps_are_ours():
@@ -123,15 +120,18 @@ def test_step_8_gives_the_articles_words_beside_the_columns_own_name(client_for,
     )
 
 
-def test_what_the_wizard_adds_beyond_the_article_says_so():
+def test_what_the_wizard_adds_beyond_the_article_says_so(client_for, migration):
     step = runbook.STEPS_BY_NUMBER
     assert "Our addition: a record created in Sales" in step[1].guidance
     assert "are the only copy" not in step[2].guidance  # step 3's backup is a copy too
-    titles = {i.key: i.title for s in runbook.STEPS for i in s.items}
-    for key in ("sales-backup", "uninstall-di-projects", "install-prerequisites", "install-core",
-                "install-orchestration", "install-health-check"):  # fmt: skip
-        assert titles[key].endswith("(our addition)"), key
-    assert not titles["uninstall-p2c"].endswith("(our addition)")  # the article's own step 3
+    ours = {"sales-backup", "uninstall-di-projects", "install-prerequisites", "install-core",
+            "install-orchestration", "install-health-check"}  # fmt: skip
+    assert set().union(*(s.our_items for s in runbook.STEPS)) == ours
+    page = client_for("consultant").get(reverse("runbook", args=[migration.id, "uninstall"]))
+    # Each row carries the marker in its own fieldset, after its legend; the uninstall is the article's.
+    rows = re.split(r'(?=<fieldset class="item)', page.content.decode())[1:]
+    labelled = {re.search(r'id="item-([a-z0-9-]+)"', r)[1] for r in rows if "Our addition: the article" in r}
+    assert labelled == {"sales-backup", "uninstall-di-projects"}
     limits = step[5].guidance
     assert "our addition" in limits.lower()
     assert "40 legal entities in an initial sync" in limits and "250 in live sync" in limits

@@ -436,11 +436,15 @@ def test_it_refuses_a_company_rule_to_an_unknown_company(client_for, migration):
     [
         ("exports", "Upload the exports"),
         ("duplicate-detection", "Record an active duplicate detection rule"),
-        ("initialize", "The tables, one route each"),
+        ("initialize", "The import route, one card per table"),
     ],
 )
 def test_it_shows_each_step_its_own_panel(client_for, migration, slug, shown):
     page = client_for("consultant").get(step_url(migration, slug)).content.decode()
     assert shown in page
-    others = {"Upload the exports", "Record an active duplicate detection rule", "The tables, one route each"}
+    others = {
+        "Upload the exports",
+        "Record an active duplicate detection rule",
+        "The import route, one card per table",
+    }
     assert not [text for text in others - {shown} if text in page]

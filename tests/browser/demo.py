@@ -9,7 +9,7 @@ from pathlib import Path
 
 from migration.models import ImportVerification, SyncCheck, UploadKind
 from migration.runbook import TRANSFORM_TABLES
-from migration.services import imports, jobs, sync
+from migration.services import checklist, imports, jobs, sync
 from tests.helpers import upload_inspected, write_reexport
 from tests.test_sync import FNO, LOOKUP, output_rows
 
@@ -29,6 +29,9 @@ def finish_step8(migration, actor, folder: Path) -> None:
             with stored.open("rb") as source, open(imported, "wb") as target:
                 shutil.copyfileobj(source, target)
             upload_inspected(migration, actor, str(imported), table, kind=UploadKind.VERIFICATION)
+        files = migration.items.filter(key__startswith=f"import-{table}-")
+        rows = [{"item_id": item.id, "details": {"imported": True}} for item in files]
+        checklist.step_save(migration=migration, step=8, actor=actor, rows=rows)
         check = ImportVerification.objects.filter(migration=migration, table=table).latest("id")
         imports.verification_run(check_id=check.id)
 
