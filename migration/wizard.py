@@ -224,7 +224,9 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         following = self._step(self.steps.next)
         if self._locked(following):
             messages.info(self.request, waiting_for(self.migration, following, self.membership))
-            return redirect(self.get_step_url(self.steps.current))
+            # Back where the user was. (The checklist posts to #form-errors, so a redirect without a
+            # fragment of its own lands at the top, never at an old #slot-... of the page.)
+            return redirect(self.get_step_url(self.steps.current) + "#checklist")
         return super().render_next_step(form, **kwargs)
 
     def render_done(self, form, **kwargs):

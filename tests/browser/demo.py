@@ -44,6 +44,11 @@ def _write_csv(path: Path, headers, rows) -> Path:
 
 def sync_accounts(migration, actor, folder: Path) -> None:
     """The account map's initial sync: all accounts but one arrived, one error to triage."""
+    item = migration.items.get(key="map-customers-v3--accounts")
+    details = {"enabled": True, "sync_result": "succeeded", "error_count": 1}
+    checklist.step_save(
+        migration=migration, step=9, actor=actor, rows=[{"item_id": item.id, "details": details}]
+    )
     job = migration.jobs.filter(table="account").latest("id")
     rows = [r for r in output_rows(job) if r["Account Number"]]
     fno = [
