@@ -224,8 +224,8 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         following = self._step(self.steps.next)
         if self._locked(following):
             messages.info(self.request, waiting_for(self.migration, following, self.membership))
-            # Back where the user was. (The checklist posts to #form-errors, so a redirect without a
-            # fragment of its own lands at the top, never at an old #slot-... of the page.)
+            # Back where the user was. (The checklist posts to its URL without the page's fragment,
+            # so a redirect without one of its own never lands at an old #slot-... of the page.)
             return redirect(self.get_step_url(self.steps.current) + "#checklist")
         return super().render_next_step(form, **kwargs)
 
