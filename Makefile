@@ -12,14 +12,14 @@ export PORT
 # Tests keep their database, broker folders and files apart from `make run`'s,
 # unless P2C_VAR_DIR is given: then every target, tests included, uses it.
 ifeq ($(origin P2C_VAR_DIR),undefined)
-test test-fast: export P2C_VAR_DIR := $(CURDIR)/var/test
+test test-fast screenshots: export P2C_VAR_DIR := $(CURDIR)/var/test
 endif
 
 # The OpenID provider the Sign in with Microsoft tests run (node-oidc-provider, from the npm
 # registry, at the versions of tests/oidc_provider/package-lock.json).
 OIDC_PROVIDER := tests/oidc_provider/node_modules/.package-lock.json
 
-.PHONY: setup run test test-fast system-packages oidc-provider lint format bench bench-jobs bench-scale bench-stack compose-smoke clean
+.PHONY: setup run test test-fast system-packages oidc-provider lint format bench bench-jobs bench-scale bench-stack compose-smoke screenshots clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -84,6 +84,12 @@ bench-scale: setup
 # Why the hot path uses pyarrow, calamine and XlsxWriter rather than pandas and openpyxl.
 bench-stack: setup
 	$(BIN)/python bench/stack.py
+
+# The README's screenshots of steps 8 and 9 at 1366 and 390 px (docs/), drawn by the layout browser
+# tests from their demo migration (tests/browser/demo.py: six tables through step 8).
+screenshots: system-packages setup
+	P2C_SCREENSHOTS=$(CURDIR)/docs $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_layout_browser.py \
+	  -k "step_8_with_six_tables or step_9_leads"
 
 # Builds the image, starts the Compose stack, runs a job through it, tears it down.
 compose-smoke: $(INSTALLED)

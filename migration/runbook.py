@@ -6,6 +6,7 @@ rules) are added by the services.
 """
 
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from .engine import TABLES
 from .item_kinds import BACKUP, EXPORT, IMPORT_TABLE, REFERENCE_MAP, TABLE_MAP, TASK, UNINSTALL
@@ -14,14 +15,13 @@ ARTICLE_URL = (
     "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/"
     "data-entities/dual-write/migrate-prospect-to-cash"
 )
-DUAL_WRITE_DOCS = (
-    "https://learn.microsoft.com/en-us/dynamics365/fin-ops-core/dev-itpro/data-entities/dual-write/"
-)
 
 
 def article_section(phrase: str) -> str:
-    """A link that scrolls the article to the step's own words (text fragment)."""
-    return f"{ARTICLE_URL}#:~:text={phrase.replace(' ', '%20')}"
+    """A link that scrolls the article to the step's own words (a text fragment: the phrase must
+    occur in the article as published; tests/test_article_links.py checks it). "-" and "," are the
+    fragment's own syntax, so they are escaped too."""
+    return f"{ARTICLE_URL}#:~:text={quote(phrase, safe='').replace('-', '%2D')}"
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class ItemSpec:
     kind: str = TASK
     # Where the item sits among its step's rows; None: in the order the step lists them.
     position: int | None = None
+    # Not asked for by the article: the row says "our addition".
+    ours: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Panel:
     templates: tuple[str, ...]
     context: str = ""
     script: str = ""
+    # Drawn below the checklist: the checklist is what to do first (step 9's maps).
+    after_checklist: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,19 @@ class Step:
     panel: Panel | None = None
     empty_text: str = "Nothing to check here."
     signoff_note: str = "Sign off when every item is done."
+    # Finished checklist items folded under one line (steps 8 and 9: long checklists, one
+    # workspace per table above them).
+    fold_done: bool = False
     # The step whose sign-off opens this one, with what that sign-off vouches for.
     opened_by: int | None = None
     lock_reason: str = ""
     # A project manager may open it before that sign-off, with a reason (never step 3's uninstall).
     may_open_early: bool = False
+
+    @property
+    def our_items(self) -> frozenset[str]:
+        """The keys of the items the article does not ask for."""
+        return frozenset(i.key for i in self.items if i.ours)
 
     @property
     def label(self) -> str:
@@ -81,6 +93,30 @@ DATA_INTEGRATOR_PROJECTS = (
     "Sales Quotes (Sales to Fin and Ops) - Direct",
     "Sales Invoices (Fin and Ops to Sales) - Direct",
     "Products (Fin and Ops to Sales) - Direct",
+)
+
+# A column's own name in Sales, and the article's words for it where they differ.
+ARTICLE_WORDS = {"Invoice Customer": "Invoice customer number"}
+
+
+def in_article_words(column: str) -> str:
+    """'Invoice Customer (the article's “Invoice customer number”)': the name to look for in Sales,
+    and the words the article uses."""
+    words = ARTICLE_WORDS.get(column)
+    return f"{column} (the article's “{words}”)" if words else column
+
+
+# Step 4: the article says "Install the dual-write solution"; what that takes is our addition.
+INSTALL_ITEMS = (
+    ("install-prerequisites", "System requirements and permissions checked"),
+    ("install-core", "Dual-write core solution installed"),
+    ("install-orchestration", "Dual-write application orchestration solutions installed"),
+)
+# Step 5, around its rows per legal entity (positions 1, 2, ...): the article's step 5 creates the
+# connection, so linking the environments is here, and the health check after it.
+CONNECTION_ITEMS = (
+    ItemSpec("install-link", "Finance and Operations environment linked to Dataverse", position=0),
+    ItemSpec("install-health-check", "Dual-write health check passed", position=10_000, ours=True),
 )
 
 # The tables of step 2, in the engine's order: the engine's table modules are
@@ -158,20 +194,22 @@ STEPS = (
         "Last full sync",
         "Run every Prospect to cash project in Data Integrator one last time as a full "
         "synchronization, in both directions, so that both systems (Finance and Operations and Sales) "
-        "have all the data. A record created in Sales and never synced to Finance and Operations is "
-        "lost when step 9's initial sync runs. Record each project's run date and result, per legal "
-        "entity; check the customer's Data Integrator for the projects actually in use.",
-        article_section("Run the Prospect to cash"),
+        "have all the data. Our addition: a record created in Sales and never synced to Finance and "
+        "Operations is lost when step 9's initial sync runs. Record each project's run date and "
+        "result, per legal entity; check the customer's Data Integrator for the projects actually in "
+        "use.",
+        article_section("Run Prospect to cash Data Integrator jobs for one final full synchronization"),
         empty_text="This migration has no legal entities.",
     ),
     Step(
         2,
         "exports",
         "Export the Sales tables",
-        "Export all nine tables from Sales to Excel or CSV. Uninstalling P2C in step 3 deletes its "
-        "columns and their data, so these exports are the only copy. Mark a table 'not used' only "
-        "when the customer has no such records, and say why.",
-        article_section("Export"),
+        "Export all nine tables from Sales to Excel or CSV, to avoid data loss. Uninstalling P2C in "
+        "step 3 deletes its columns and their data: step 8 initializes the tables from these exports "
+        "(our addition: step 3's backup of the environment can restore it, not feed step 8). Mark a "
+        "table 'not used' only when the customer has no such records, and say why.",
+        article_section("export the Prospect to cash data from the Dynamics 365 Sales"),
         tuple(ItemSpec(f"export-{key}", name, EXPORT) for key, name in EXPORT_TABLES),
         panel=Panel(("migration/_uploads.html",), "migration.wizard.uploads_panel", "js/uploads.js"),
         signoff_note="Signing off step 2 opens step 3 (uninstall).",
@@ -181,16 +219,18 @@ STEPS = (
         "uninstall",
         "Uninstall Prospect to cash",
         "Uninstall the Prospect to cash solution from the Sales environment. This step opens once a "
-        "project manager has signed off the exports of step 2.",
-        article_section("Uninstall"),
+        "project manager has signed off the exports of step 2. The backup and the Data Integrator "
+        "items are our addition: the article does not ask for them.",
+        article_section("Uninstall the Prospect to cash solution from the Sales environment"),
         (
             ItemSpec(
                 "sales-backup",
                 "Backup of the Sales environment taken (Power Platform admin center): label or date",
                 BACKUP,
+                ours=True,
             ),
             ItemSpec("uninstall-p2c", "Prospect to cash solution uninstalled", UNINSTALL),
-            ItemSpec("uninstall-di-projects", "Data Integrator P2C projects stopped and removed"),
+            ItemSpec("uninstall-di-projects", "Data Integrator P2C projects stopped and removed", ours=True),
         ),
         warning="Uninstalling deletes every column Prospect to cash added (msdynce_*) and the data in "
         "them. It cannot be undone. Make sure every table of step 2 is exported.",
@@ -203,24 +243,23 @@ STEPS = (
         4,
         "install",
         "Install dual-write",
-        "Install the dual-write core solution and the application orchestration solutions, then link "
-        "the Finance and Operations environment to the Dataverse environment.",
-        DUAL_WRITE_DOCS + "dual-write-home-page",
-        (
-            ItemSpec("install-prerequisites", "System requirements and permissions checked"),
-            ItemSpec("install-core", "Dual-write core solution installed"),
-            ItemSpec("install-orchestration", "Dual-write application orchestration solutions installed"),
-            ItemSpec("install-link", "Finance and Operations environment linked to Dataverse"),
-            ItemSpec("install-health-check", "Dual-write health check passed"),
-        ),
+        "Install the dual-write solution. The article says only that; the items below are our "
+        "addition, from Microsoft's dual-write setup documentation. The connection between the two "
+        "environments is step 5, as in the article.",
+        article_section("Install the dual-write solution"),
+        tuple(ItemSpec(key, title, ours=True) for key, title in INSTALL_ITEMS),
     ),
     Step(
         5,
         "connection",
         "Connect legal entities",
         "Create the dual-write connection between the Finance and Operations app and the customer "
-        "engagement app for each legal entity of this migration (at most 40 per link).",
-        article_section("connection"),
+        "engagement app for the legal entities of this migration: link the Finance and Operations "
+        "environment to the Dataverse environment, then tick each legal entity once linked. Our "
+        "addition (the article sets no limit): Microsoft's dual-write documentation allows at most 40 "
+        "legal entities in an initial sync and 250 in live sync.",
+        article_section("Create a dual-write connection"),
+        CONNECTION_ITEMS,
         empty_text="This migration has no legal entities.",
     ),
     Step(
@@ -230,7 +269,7 @@ STEPS = (
         "Enable the table maps for reference data and run their initial sync. The article names "
         "customer groups, terms of payment and payment schedules as examples; the other maps here are "
         "our additions, because the account, contact, quote and order maps look them up in step 9.",
-        article_section("reference data"),
+        article_section("run the initial sync for the required reference data"),
         tuple(ItemSpec(f"ref-{slug(m)}", f"{m}: {source}", REFERENCE_MAP) for m, source in REFERENCE_MAPS),
         warning="Do not enable these maps yet: " + "; ".join(MAPS_NOT_YET) + ".",
     ),
@@ -242,7 +281,7 @@ STEPS = (
         "rules. Record each active rule here before you disable it: the wizard adds a 're-enable' item "
         "for it to step 9, because the article never says to turn them back on. The article says to "
         "disable all the rules: tick the last item once none is active.",
-        article_section("duplicate detection"),
+        article_section("and disable all the rules"),
         (ItemSpec("dup-all-disabled", "All duplicate detection rules disabled", position=10_000),),
         panel=Panel(("migration/_duplicate_rule.html",), "migration.wizard.duplicate_rule_panel"),
     ),
@@ -250,42 +289,48 @@ STEPS = (
         8,
         "initialize",
         "Initialize the exported tables",
-        "After dual-write is installed, add dual-write's columns to each table's view in Sales, export "
-        "the table again and upload that re-export here: the job fills it in place from the step-2 "
-        "export. Import only the import pack's files (the re-exports filled in place), in order, with "
-        "the Import data wizard; a review copy is not for import, because the wizard rejects a "
-        "workbook whose columns were added. Then upload an export taken after the import to verify "
-        "that every record received its values.",
-        article_section("Initialize"),
+        "Initialize the tables exported at step 2, as the article's table sections say. How, is our "
+        "recommendation: each table's card below carries its route. Re-export the table from Sales "
+        "with dual-write's columns and upload it; the job fills them in place from the step-2 export. "
+        "Import only the import pack's files, in order, with the Import data wizard; a review copy is "
+        "not for import, because the wizard rejects a workbook whose columns were added. Then upload "
+        "an export taken after the import to verify it.",
+        article_section("Initialization the tables listed in Step 2"),
         tuple(
             ItemSpec(f"init-{key}", f"{name} initialized and imported", IMPORT_TABLE)
             for key, name in TRANSFORM_TABLES
         ),
         panel=Panel(
-            (
-                "migration/_import_route.html",
-                "migration/_init_settings_summary.html",
-                "migration/_jobs.html",
-                "migration/_import_pack.html",
-            ),
+            # One card per table (its job, import files and verification drawn from the _jobs and
+            # _import_pack partials), then the settings every job uses.
+            ("migration/_import_route.html", "migration/_init_settings_summary.html"),
             "migration.wizard.jobs_panel",
             "js/uploads.js",
         ),
+        fold_done=True,
     ),
     Step(
         9,
         "enable-maps",
         "Enable the table maps",
-        "In Finance and Operations, enable the account, contact, quote, order and invoice maps and run "
-        "their initial sync with Finance and Operations as its source: it brings back processing "
-        "status, addresses, sites and warehouses. The article gives these maps as examples, not an "
-        "order; run them in the order below, which we recommend. " + STEP9_ORDER_WHY + " Record the "
-        "result and the error count of each; then re-enable the duplicate detection rules. After each "
-        "initial sync, upload what Finance and Operations holds (a data management export of the "
-        "entity) to see whether everything arrived, and the sync's errors to see why not.",
-        article_section("Open the finance and operations app"),
+        "In Finance and Operations, enable the table maps and run their initial synchronization with "
+        "Finance and Operations as its source: it brings back processing status, shipping and "
+        "billing addresses, sites and warehouses. The article's examples are account, quote, quote "
+        "line, order and order line; the contact maps (contacts are initialized at step 8) and the "
+        "invoice maps (the article says Invoice flows one way, from Finance and Operations, and needs "
+        "only the initial sync) are our addition. The article gives examples, not an order; run "
+        "them in the order below, which we recommend. "
+        + STEP9_ORDER_WHY
+        + " Record the result and the error count of each; then re-enable the duplicate detection "
+        "rules (our addition: the article never says to). After each initial sync, upload what "
+        "Finance and Operations holds (a data management export of the entity) to see whether "
+        "everything arrived, and the sync's errors to see why not (our addition).",
+        article_section("Open the Finance and Operations app and enable the table maps"),
         tuple(ItemSpec(f"map-{slug(m)}", m, TABLE_MAP) for m in STEP9_MAPS),
-        panel=Panel(("migration/_sync.html",), "migration.wizard.sync_panel", "js/sync.js"),
+        panel=Panel(
+            ("migration/_sync.html",), "migration.wizard.sync_panel", "js/sync.js", after_checklist=True
+        ),
+        fold_done=True,
         opened_by=8,
         lock_reason="every table initialized and imported (its import verified) or marked not used",
         may_open_early=True,

@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
-from . import engine, forms, item_kinds, runbook, selectors
+from . import engine, forms, item_kinds, runbook, selectors, table_routes
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
@@ -121,6 +121,7 @@ def import_route_panel(migration) -> dict:
     for row in rows:
         row.reexport.label = f"{row.label} re-export"
         row.verification.label = f"{row.label} verification export"
+        row.columns = [runbook.in_article_words(column) for column in row.columns]
     return {
         "import_rows": rows,
         "reexport_max_age_hours": settings.P2C_REEXPORT_MAX_AGE_HOURS,
@@ -134,25 +135,45 @@ def jobs_panel(membership: Membership) -> dict:
     migration = membership.migration
     job_rows = selectors.job_rows(migration)
     accounts = selectors.export_parts(migration).get("account", [])
+    route = import_route_panel(migration)
+    row_limits = [
+        r
+        for row in job_rows
+        if row.latest and row.latest.summary
+        for r in selectors.job_row_limits(row.latest)
+    ]
     return {
-        **import_route_panel(migration),
+        **route,
+        "routes": table_routes.table_routes(
+            import_rows=route["import_rows"],
+            job_rows=job_rows,
+            export_slots=selectors.upload_slots(migration),
+            sync_rows=selectors.sync_rows(migration),
+        ),
         "job_rows": job_rows,
         "party_slot": selectors.party_numbers_slot(migration),
         "no_job_slots": selectors.tables_without_job(),
         "not_syncing": selectors.accounts_not_syncing(migration, accounts),
         "type_changes": selectors.relationship_type_changes(migration, accounts),
-        "row_limits": [
-            r
-            for row in job_rows
-            if row.latest and row.latest.summary
-            for r in selectors.job_row_limits(row.latest)
-        ],
+        "row_limits": row_limits,
+        "row_limits_over": any(r.over for r in row_limits),
         **_upload_limit(),
     }
 
 
 def sync_panel(membership: Membership) -> dict:
-    return {"sync_rows": selectors.sync_rows(membership.migration), **_upload_limit()}
+    migration = membership.migration
+    sync_rows = selectors.sync_rows(migration)
+    routes = table_routes.table_routes(
+        import_rows=import_route_panel(migration)["import_rows"],
+        job_rows=selectors.job_rows(migration),
+        export_slots=selectors.upload_slots(migration),
+        sync_rows=sync_rows,
+    )
+    by_table = {route.table: route for route in routes}
+    for row in sync_rows:
+        row.route = by_table.get(row.table)
+    return {"sync_rows": sync_rows, **_upload_limit()}
 
 
 class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
@@ -232,7 +253,9 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         following = self._step(self.steps.next)
         if self._locked(following):
             messages.info(self.request, waiting_for(self.migration, following, self.membership))
-            return redirect(self.get_step_url(self.steps.current))
+            # Back where the user was. (The checklist posts to its URL without the page's fragment,
+            # so a redirect without one of its own never lands at an old #slot-... of the page.)
+            return redirect(self.get_step_url(self.steps.current) + "#checklist")
         return super().render_next_step(form, **kwargs)
 
     def render_done(self, form, **kwargs):
@@ -242,6 +265,7 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
         context.update(step_context(self.membership, self._step(), self.progress))
+        context["checklist_done"] = sum(1 for row in form if row.item.done and not row.errors)
         following = runbook.STEPS_BY_SLUG.get(self.steps.next)
         if following and self._locked(following):
             context["next_waits"] = waiting_for(self.migration, following, self.membership)

@@ -111,6 +111,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "formtools",
+    # Named parts of a template ({% partialdef %}): step 8's table cards draw the rows of the
+    # jobs and verification partials where they stand, one table at a time.
+    "template_partials",
     "axes",
     "csp",
     "migration",

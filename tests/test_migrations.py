@@ -163,7 +163,7 @@ def test_it_seeds_the_nine_steps_and_one_link_item_per_legal_entity(migration):
     # One row per Data Integrator project and legal entity.
     assert migration.items.filter(step=1).count() == 2 * len(runbook.DATA_INTEGRATOR_PROJECTS)
     assert migration.items.filter(step=2, kind=item_kinds.EXPORT).count() == 9
-    links = migration.items.filter(step=5).values_list("title", flat=True)
+    links = migration.items.filter(step=5, kind=item_kinds.LEGAL_ENTITY).values_list("title", flat=True)
     assert sorted(links) == ["DEMF Contoso DE linked", "USMF Contoso US linked"]
     assert list(
         migration.items.filter(step=9, kind=item_kinds.TABLE_MAP).values_list("title", flat=True)

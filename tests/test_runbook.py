@@ -109,7 +109,9 @@ def test_it_recommends_an_order_for_step_9_and_says_why():
 def test_it_links_step_9_to_its_own_words_in_the_article():
     links = {s.number: s.article_url for s in runbook.STEPS}
     assert links[9] != links[6]
-    assert links[9].endswith("#:~:text=Open%20the%20finance%20and%20operations%20app")
+    assert links[9].endswith(
+        "#:~:text=Open%20the%20Finance%20and%20Operations%20app%20and%20enable%20the%20table%20maps"
+    )
 
 
 def test_it_says_which_file_step_8_imports():
@@ -131,7 +133,7 @@ def test_it_lists_tables_in_the_engines_order_everywhere(client_for, migration):
     )
     client = client_for("consultant")
     page = step_page(client, migration, "initialize")
-    route = re.findall(r'<article class="card import-table" id="import-([a-z_]+)"', page)
+    route = re.findall(r'<article class="card table-route" id="import-([a-z_]+)"', page)
     assert route == transformed
     jobs = re.findall(r'data-job-table="([a-z_]+)"', page)
     assert jobs == transformed

@@ -125,7 +125,7 @@ def test_it_counts_an_unused_table_as_done_only_with_a_reason(migration, consult
 
 
 def test_it_logs_blocking_and_shows_it_in_progress(migration, consultant):
-    item = _item(migration, "install-link")
+    item = _item(migration, "install-core")
     checklist.item_update(item=item, actor=consultant, details={}, blocker="Waiting for LCS access")
     progress = selectors.progress_get(migration)
     assert progress.blocked == 1
@@ -438,13 +438,17 @@ def test_it_refuses_a_company_rule_to_an_unknown_company(client_for, migration):
     [
         ("exports", "Upload the exports"),
         ("duplicate-detection", "Record an active duplicate detection rule"),
-        ("initialize", "Transformation jobs"),
+        ("initialize", "The import route, one card per table"),
     ],
 )
 def test_it_shows_each_step_its_own_panel(client_for, migration, slug, shown):
     page = client_for("consultant").get(step_url(migration, slug)).content.decode()
     assert shown in page
-    others = {"Upload the exports", "Record an active duplicate detection rule", "Transformation jobs"}
+    others = {
+        "Upload the exports",
+        "Record an active duplicate detection rule",
+        "The import route, one card per table",
+    }
     assert not [text for text in others - {shown} if text in page]
 
 

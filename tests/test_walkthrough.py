@@ -188,7 +188,7 @@ def test_it_says_what_the_next_step_waits_for_instead_of_opening_it(client_for, 
     assert "Save and continue" not in page
     assert "Step 3 waits for a project manager (mia-manager) to sign off step 2" in page
     response = client.post(url, _loaded_form(client, migration, "exports"), follow=True)
-    assert response.redirect_chain[-1][0] == url
+    assert response.redirect_chain[-1][0] == url + "#checklist"  # back where the Save button is
     assert "Step 3 waits for a project manager (mia-manager)" in response.content.decode()
 
 

@@ -106,7 +106,7 @@ def status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
 
 
 def _step8(migration_id: int) -> HttpResponse:
-    return back_to_step(migration_id, runbook.INITIALIZE_STEP, "#jobs")
+    return back_to_step(migration_id, runbook.INITIALIZE_STEP, "#import-route")
 
 
 @require_POST

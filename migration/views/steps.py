@@ -38,7 +38,7 @@ def note_add(request: HttpRequest, migration_id: int, step: str) -> HttpResponse
         messages.success(request, "Note added.")
     else:
         messages.error(request, "Write the note before adding it.")
-    return back_to_step(migration_id, step_obj.number)
+    return back_to_step(migration_id, step_obj.number, "#notes-title")
 
 
 @receives_uploads
@@ -63,7 +63,7 @@ def evidence_add(request: HttpRequest, migration_id: int, step: str) -> HttpResp
     else:
         errors = [e for errs in form.errors.values() for e in errs]
         messages.error(request, "Evidence not added: " + " ".join(errors))
-    return back_to_step(migration_id, step_obj.number)
+    return back_to_step(migration_id, step_obj.number, "#evidence-title")
 
 
 @login_required

@@ -21,6 +21,14 @@ STEP_OF_KIND = {
 }
 
 
+def slot_anchor(kind: str, table: str) -> str:
+    """Where a slot stands on its step's page: step 2's slot, or the stage of step 8's table card."""
+    stage = {UploadKind.REEXPORT: "reexport", UploadKind.VERIFICATION: "verify"}.get(kind)
+    if stage:
+        return f"#{table}-{stage}"
+    return f"#slot-{table}" if kind == UploadKind.EXPORT else "#import-route"
+
+
 def upload_json(upload: ExportUpload) -> dict:
     return {
         "id": upload.id,
@@ -49,7 +57,7 @@ def upload_create(request: HttpRequest, migration_id: int, kind: str, table: str
     membership = membership_required(request, migration_id, WORK)
     if not selectors.upload_slot_exists(kind=kind, table=table):
         raise Http404("No such upload slot")
-    back = back_to_step(migration_id, STEP_OF_KIND[kind])
+    back = back_to_step(migration_id, STEP_OF_KIND[kind], slot_anchor(kind, table))
     file = request.FILES.get("file")
     try:
         if refused := upload_refusal_message(request):
@@ -99,7 +107,7 @@ def upload_remove(request: HttpRequest, migration_id: int, upload_id: int) -> Ht
         )
     except uploads.UploadError as error:
         messages.error(request, str(error))
-    return back_to_step(migration_id, STEP_OF_KIND[upload.kind], f"#slot-{upload.table}")
+    return back_to_step(migration_id, STEP_OF_KIND[upload.kind], slot_anchor(upload.kind, upload.table))
 
 
 @require_POST
@@ -111,7 +119,7 @@ def upload_confirm_limit(request: HttpRequest, migration_id: int, upload_id: int
         messages.success(request, f"Confirmed the 100,000 rows of {upload.original_name}.")
     except uploads.UploadError as error:
         messages.error(request, str(error))
-    return back_to_step(migration_id, STEP_OF_KIND[upload.kind], f"#slot-{upload.table}")
+    return back_to_step(migration_id, STEP_OF_KIND[upload.kind], slot_anchor(upload.kind, upload.table))
 
 
 @require_POST

@@ -35,14 +35,14 @@
   // The checklist: rows bind to their items by id on the server, so clean rows can be swapped one
   // by one; a row in use keeps its fields and gets only its title and "who" line anew.
   function mergeRows(old, fresh) {
-    if (!inUse(old)) { old.replaceWith(document.importNode(fresh, true)); return true; }
+    if (!inUse(old)) { old.replaceWith(freshCopy(old, fresh)); return true; }
     var complete = true;
     var freshRows = byName(fresh, "data-live-row");
     old.querySelectorAll("[data-live-row]").forEach(function (row) {
       var next = freshRows[row.getAttribute("data-live-row")];
       if (!next) { if (!inUse(row)) row.remove(); return; }  // its item was removed meanwhile
       if (!inUse(row) && next.getAttribute("data-index") === row.getAttribute("data-index")) {
-        row.replaceWith(document.importNode(next, true));
+        row.replaceWith(freshCopy(row, next));
         return;
       }
       row.className = next.className;
@@ -56,6 +56,31 @@
     return complete && Object.keys(freshRows).every(function (key) { return key in known; });
   }
 
+  // Folded parts (<details>): the server unfolds what to do next; one the user unfolded or folded
+  // stays as the user left it, in the part's fresh copy too.
+  document.addEventListener("click", function (e) {
+    var summary = e.target.closest && e.target.closest("summary");
+    if (summary && summary.parentElement.tagName === "DETAILS") summary.parentElement.setAttribute("data-toggled", "");
+  });
+
+  function drawn(el) {
+    if (!el.querySelector("details")) return el.outerHTML;
+    var copy = el.cloneNode(true);
+    copy.querySelectorAll("details").forEach(function (d) { d.removeAttribute("open"); d.removeAttribute("data-toggled"); });
+    return copy.outerHTML;
+  }
+
+  function freshCopy(old, next) {
+    var node = document.importNode(next, true);
+    old.querySelectorAll("details[data-toggled][id]").forEach(function (d) {
+      var same = node.querySelector("#" + CSS.escape(d.id));
+      if (!same) return;
+      same.open = d.open;
+      same.setAttribute("data-toggled", "");
+    });
+    return node;
+  }
+
   function apply(doc) {
     var complete = true;
     var fresh = byName(doc, "data-live");
@@ -64,9 +89,9 @@
       var next = fresh[old.getAttribute("data-live")];
       if (!next) return;
       if (old.hasAttribute("data-live-rows")) { complete = mergeRows(old, next) && complete; return; }
-      if (old.outerHTML === next.outerHTML) return;
+      if (drawn(old) === drawn(next)) return;
       if (inUse(old)) { complete = false; return; }
-      old.replaceWith(document.importNode(next, true));
+      old.replaceWith(freshCopy(old, next));
     });
     return complete;
   }

@@ -106,8 +106,9 @@ def test_step_3_opens_once_step_2_is_signed_off(page: Page, live_server, make_us
     # Enter in a field saves the step, as the Save button does.
     item(page, tables[-1]).get_by_label("Why not used").press("Enter")
 
-    # Every export recorded, but nobody signed off yet: still locked, so the page stays at step 2.
-    expect(page).to_have_url(re.compile(r"/steps/exports/$"))
+    # Every export recorded, but nobody signed off yet: still locked, so the page stays at step 2,
+    # at the checklist the user saved.
+    expect(page).to_have_url(re.compile(r"/steps/exports/#checklist$"))
     expect(page.get_by_text("Step 2 saved (9 item(s) changed).")).to_be_visible()
     expect(step_link(page, 2)).to_contain_text("Waiting for sign-off")
     expect(step_link(page, 3)).to_contain_text("Locked")

@@ -38,7 +38,9 @@ def test_typed_text_survives_a_job_finishing_on_step_8(page: Page, live_server, 
     jobs.job_start(migration=migration, table="order", actor=consultant)
     job_row = page.locator('tr[data-job-table="order"]')
     expect(job_row.locator('[data-role="state"]')).to_have_text("Succeeded", timeout=DONE)
-    # The finished job's links arrived in place: its Results link and the step's state.
+    # The finished job's links arrived in place: its Results link (in the Order card's job stage,
+    # folded once done) and the step's state.
+    page.locator("#order-job > summary").click()
     expect(job_row.get_by_role("link", name="Results")).to_be_visible()
     expect(page.get_by_role("navigation", name="Runbook steps")).to_contain_text("In progress")
     expect(note_box(page)).to_have_value("Half typed, while the order job runs")
@@ -104,13 +106,14 @@ def test_a_phone_sees_the_current_step_the_actions_and_a_short_top_bar(
     line = page.get_by_role("link", name="P2C Wizard").bounding_box()
     assert bar["height"] < 2.5 * line["height"] + 16, bar
 
-    wrap = page.locator('[data-live="jobs-table"]')
+    page.locator("#order-job > summary").click()  # done (a review copy): folded
+    wrap = page.get_by_role("region", name="Job of Order (scrolls sideways)")
     assert wrap.evaluate("el => el.scrollWidth > el.clientWidth")  # it scrolls, and shows it
     assert "gradient" in wrap.evaluate("el => getComputedStyle(el).backgroundImage")
     run = page.locator('tr[data-job-table="order"] td.actions')
     action = run.bounding_box()
     assert action["x"] >= 0 and action["x"] + action["width"] <= 390 + 1, action
     # Scrolled down to it (the table itself not scrolled sideways), the row's actions are on screen.
-    page.evaluate("y => window.scrollTo(0, y)", action["y"] - 200)
+    page.evaluate("y => window.scrollTo(0, window.scrollY + y)", action["y"] - 200)
     assert wrap.evaluate("el => el.scrollLeft") == 0
     expect(run.get_by_role("link", name="Results")).to_be_in_viewport()

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ..schema import Col, Source, Table
-from .invoice import FLOWS_FROM_FNO
+
+# The article says "flows one way" of the Invoice and Products tables only; an invoice's lines come
+# with their invoice in the initial sync.
+LINES_FROM_FNO = (
+    "nothing to generate: the article says the Invoice table flows one way from Finance and "
+    "Operations, and an invoice's lines come with it (our reading: the article names Invoice "
+    "products only among step 2's exports); it is kept for checks and reconciliation"
+)
 
 TABLE = Table(
     key="invoice_products",
@@ -11,6 +18,6 @@ TABLE = Table(
     entity="invoicedetail",
     position=8,
     guid_headers=("(do not modify) invoice product", "invoicedetailid"),
-    why_not=FLOWS_FROM_FNO,
+    why_not=LINES_FROM_FNO,
     sources=(Source("parent", Col("Invoice", "invoiceid")),),
 )
