@@ -489,8 +489,8 @@ def transformable_tables() -> list[str]:
 def latest_results(migration: Migration) -> list[TransformJob]:
     """Each table's newest successful job, in the order the jobs run."""
     done = TransformJob.objects.filter(migration=migration, state=JobState.SUCCEEDED)
-    latest = (done.filter(table=table).first() for table in transformable_tables())
-    return [job for job in latest if job]
+    newest = {job.table: job for job in _newest_per_table(done)}  # every table in one query
+    return [newest[table] for table in transformable_tables() if table in newest]
 
 
 # --- the import route (step 8) --------------------------------------------------------
