@@ -93,7 +93,7 @@ def test_it_reconciles_parts_of_an_fno_export_with_the_step8_output(migration, c
         sorted(row["key"] for row in r["missing"] if row["key"] in planted["missing"]) == planted["missing"]
     )
     assert [row["key"] for row in r["unexpected"]] == ["NOT-OURS-1"]
-    assert r["unexpected"][0]["file"] == "customers_2.csv (v2)"
+    assert r["unexpected"][0]["file"] == "customers_2.csv (version 2)"
     assert [(d["key"], d["column"], d["found"]) for d in r["differences"]] == [
         (planted["differing"], "customer_group", "99")
     ]

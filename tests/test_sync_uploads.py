@@ -51,7 +51,7 @@ def test_error_details_pasted_from_the_portal_are_triaged(client_for, migration,
     assert check.state == JobState.SUCCEEDED, check.message
     assert [c["cause"] for c in check.result["causes"]] == ["location_key", "solution_version"]
     assert check.uploads.get().original_name == "pasted-error-details.txt"
-    assert check.result["columns_used"]["pasted-error-details.txt (v1)"]["form"] == "text"
+    assert check.result["columns_used"]["pasted-error-details.txt (version 1)"]["form"] == "text"
 
 
 def test_a_text_file_of_error_details_is_triaged(migration, consultant, account_job):

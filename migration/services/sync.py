@@ -291,7 +291,7 @@ def _inputs(
     for upload in check.uploads.order_by("version"):
         path = stack.enter_context(local_copy(upload.file))
         paths.append(path)
-        names[os.path.basename(path)] = f"{upload.original_name} (v{upload.version})"
+        names[os.path.basename(path)] = f"{upload.original_name} (version {upload.version})"
         if companies is not None and (upload.inspection or {}).get("company"):
             companies[path] = upload.inspection["company"]
     return paths, names
