@@ -13,7 +13,7 @@ from django.urls import reverse
 from migration.models import ExportUpload, JobState, SyncCheck, UploadKind
 from migration.services import jobs, sync
 
-from .helpers import migration_url, upload_inspected
+from .helpers import migration_url, step_9_open, upload_inspected
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,7 @@ def output_rows(job) -> list[dict]:
 
 @pytest.fixture
 def account_job(migration, consultant):
+    step_9_open(migration)
     upload_inspected(migration, consultant, "account.csv")
     job = jobs.job_start(migration=migration, table="account", actor=consultant)
     jobs.job_run(job_id=job.id)
@@ -130,6 +131,7 @@ def test_it_checks_again_with_more_parts_of_the_same_export(migration, consultan
 
 
 def test_it_needs_the_step8_output_before_reconciling(migration, consultant):
+    step_9_open(migration)
     with pytest.raises(sync.SyncError, match="Run the Account job at step 8 first"):
         sync.sync_check_create(
             migration=migration,
@@ -139,6 +141,28 @@ def test_it_needs_the_step8_output_before_reconciling(migration, consultant):
             actor=consultant,
         )
     assert not ExportUpload.objects.filter(kind=UploadKind.FNO_EXPORT).exists()
+
+
+def test_step_9_takes_no_file_before_step_8s_sign_off(client_for, migration, consultant):
+    """Step 9 opens like step 3: its uploads wait for step 8's sign-off (or an early opening)."""
+    upload_inspected(migration, consultant, "account.csv")
+    job = jobs.job_start(migration=migration, table="account", actor=consultant)
+    jobs.job_run(job_id=job.id)
+    with pytest.raises(sync.SyncError, match="Step 9 opens once a project manager signs off step 8"):
+        sync.sync_check_create(
+            migration=migration,
+            kind="triage",
+            table="account",
+            files=[csv_file("e.csv", ["Message"], [])],
+            actor=consultant,
+        )
+    client = client_for("consultant")
+    page = client.get(reverse("runbook", args=[migration.id, "enable-maps"])).content.decode()
+    assert "Triage Account errors" not in page and "Reconcile Customers" not in page
+    assert "This step is locked" in page
+    step_9_open(migration)
+    page = client.get(reverse("runbook", args=[migration.id, "enable-maps"])).content.decode()
+    assert "Triage Account errors" in page and "Reconcile Customers" in page
 
 
 def test_it_refuses_a_file_that_is_not_an_export(migration, consultant, account_job):

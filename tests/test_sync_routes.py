@@ -14,7 +14,7 @@ from migration.models import JobState, TransformJob, UploadKind
 from migration.services import sync
 
 from .engine.test_reexport_parts import reexport_parts, step2_parts
-from .helpers import upload_inspected
+from .helpers import step_9_open, upload_inspected
 from .test_import_parts import import_job
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +28,7 @@ ERROR = (
 
 def order_job(migration, consultant, tmp_path: Path, *, reexport: bool) -> TransformJob:
     """Order in two step-2 parts; with `reexport`, initialized through a re-export in two parts."""
+    step_9_open(migration)
     for path in step2_parts(tmp_path, [range(0, 150), range(150, 300)]):
         upload_inspected(migration, consultant, str(path), table="order")
     if reexport:

@@ -24,7 +24,7 @@ from migration.services import jobs, sync, uploads
 
 from . import test_sync
 from .engine.test_triage import DOCUMENTED, VERSION
-from .helpers import migration_url, upload_inspected, upload_sample
+from .helpers import migration_url, step_9_open, upload_inspected, upload_sample
 from .test_sync import FNO, csv_file, output_rows
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +196,7 @@ def test_an_fno_export_with_two_columns_of_one_name_is_refused_at_upload(migrati
 def customized_job(migration, consultant, tmp_path):
     """Account numbers customized: party numbers from F&O's customer list, which lacks most of our
     accounts, so step 8 leaves their Party Number empty for F&O to assign."""
+    step_9_open(migration)
     InitializationSettings.objects.update_or_create(
         migration=migration, defaults={"account_numbers_customized": True}
     )

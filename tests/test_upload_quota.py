@@ -7,7 +7,7 @@ from migration import quota
 from migration.models import ExportUpload, TransformJob
 from migration.services import jobs
 
-from .helpers import POINT_CSV, POINT_ERRORS, UPLOAD_POINTS, post_to, upload_inspected
+from .helpers import POINT_CSV, POINT_ERRORS, UPLOAD_POINTS, post_to, step_9_open, upload_inspected
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +169,7 @@ def test_it_keeps_every_file_a_step_9_check_was_run_on(client_for, migration, me
     """Two error triages of the same slot: the first one's log is an earlier version, still its."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    step_9_open(migration)
     url = reverse("sync_upload", kwargs={"migration_id": migration.id, "kind": "triage", "table": "account"})
     for name in ("errors-monday.csv", "errors-tuesday.csv"):
         client_for("consultant").post(url, {"file": SimpleUploadedFile(name, POINT_ERRORS)})

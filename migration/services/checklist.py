@@ -118,6 +118,11 @@ def _require_manager(migration: Migration, actor, doing: str = "sign off a step"
         raise ChecklistError(f"Only a project manager of this migration can {doing}.")
 
 
+def step_locked(*, migration: Migration, step: int) -> bool:
+    """Is the step still closed: the sign-off that opens it not given, nor opened early?"""
+    return _step_locked(migration, runbook.STEPS_BY_NUMBER[step])
+
+
 def _step_locked(migration: Migration, step: runbook.Step) -> bool:
     if step.opened_by is None or migration.signoffs.filter(step=step.opened_by).exists():
         return False

@@ -31,6 +31,7 @@ from ..models import (
     UploadState,
 )
 from ..storage import local_copy, sha256_of_upload, store_result
+from . import checklist
 from .activity import activity_record
 from .uploads import UploadError, check_upload
 
@@ -155,6 +156,11 @@ def sync_check_create(
     """
     if kind not in UPLOAD_KIND:
         raise SyncError(f"Unknown check {kind}.")
+    if checklist.step_locked(migration=migration, step=runbook.ENABLE_MAPS_STEP):
+        raise SyncError(
+            "Step 9 opens once a project manager signs off step 8 (or opens step 9 early, with a "
+            "reason): the initial sync these files come from runs after every table is initialized."
+        )
     if kind == SyncCheckKind.RECONCILE:
         entity = _entity(table, entity)
     elif table not in engine.RECONCILED_TABLES:

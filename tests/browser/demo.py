@@ -10,7 +10,7 @@ from pathlib import Path
 from migration.models import ImportVerification, SyncCheck, UploadKind
 from migration.runbook import TRANSFORM_TABLES
 from migration.services import checklist, imports, jobs, sync
-from tests.helpers import upload_inspected, write_reexport
+from tests.helpers import step_9_open, upload_inspected, write_reexport
 from tests.test_sync import FNO, LOOKUP, output_rows
 
 
@@ -44,6 +44,7 @@ def _write_csv(path: Path, headers, rows) -> Path:
 
 def sync_accounts(migration, actor, folder: Path) -> None:
     """The account map's initial sync: all accounts but one arrived, one error to triage."""
+    step_9_open(migration)
     item = migration.items.get(key="map-customers-v3--accounts")
     details = {"enabled": True, "sync_result": "succeeded", "error_count": 1}
     checklist.step_save(

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from migration.models import JobState
 from migration.pack.workbook import SHEETS
 from migration.services import jobs
-from tests.helpers import thread_worker, upload_inspected
+from tests.helpers import step_9_open, thread_worker, upload_inspected
 from tests.test_sync import FNO, LOOKUP, output_rows
 
 pytestmark = pytest.mark.browser
@@ -30,6 +30,7 @@ def write_csv(path, headers, rows):
 def synced(consultant_on_migration, tmp_path, transactional_db):
     """A finished account job, and what F&O holds after the sync: all but one account, in two parts."""
     consultant, migration = consultant_on_migration
+    step_9_open(migration)
     upload_inspected(migration, consultant, "account.csv")
     job = jobs.job_start(migration=migration, table="account", actor=consultant)
     jobs.job_run(job_id=job.id)
