@@ -105,7 +105,11 @@ def test_upload_the_exports_run_all_jobs_and_download_the_zip(
         row = page.locator(f'tr[data-job-table="{table}"]')
         expect(state_of(row)).to_have_text("Succeeded", timeout=JOBS_DONE)
     for table in tables:  # each job done (a review copy; no re-export yet): folded in its card
-        page.locator(f"#{table}-job > summary").click()
+        stage = page.locator(f"#{table}-job")
+        # Wait for the live redraw that folds it (while the job ran it was the next action, open):
+        # a click before that would close it.
+        expect(stage).not_to_have_attribute("open", "")
+        stage.locator("> summary").click()
         row = page.locator(f'tr[data-job-table="{table}"]')
         expect(row.get_by_role("progressbar")).to_have_js_property("value", 100)
 
