@@ -1,0 +1,311 @@
+"""A small, strict Dataverse Web API (and F&O OData) for the tests: there is none to install.
+
+It serves over TLS on 127.0.0.1 (the test CA of tests/entra.py) and only accepts access tokens
+that the test OpenID provider signed for this environment (audience = its URL, not expired, not
+revoked by `revoke_tokens()`, as an expired one is). Each behaviour follows an exchange Microsoft
+documents; the article is named where the behaviour is built.
+"""
+
+import json
+import re
+import ssl
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+API = "/api/data/v9.2/"
+FORMATTED = "@OData.Community.Display.V1.FormattedValue"
+LOOKUP_TABLE = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+
+# https://learn.microsoft.com/power-apps/developer/data-platform/api-limits#service-protection-api-limit-errors
+# (powerapps-docs: powerapps-docs/developer/data-platform/api-limits.md): the Web API returns 429
+# with the hex code and this message, and Retry-After in seconds.
+SERVICE_PROTECTION = {
+    "requests": (
+        "0x80072322",
+        "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
+    ),
+    "execution_time": (
+        "0x80072321",
+        "Combined execution time of incoming requests exceeded limit of 1,200,000 milliseconds over "
+        "time window of 300 seconds. Decrease number of concurrent requests or reduce the duration "
+        "of requests and try again later.",
+    ),
+    "concurrency": ("0x80072326", "Number of concurrent requests exceeded the limit of 52."),
+}
+
+# Seconds after a 429 during which another request of the same user is taken as already on its
+# way (sent before the client could know), not as one sent during the pause.
+IN_FLIGHT = 0.2
+
+
+@dataclass
+class Table:
+    """An entity set: its logical name, primary key, the columns it has, and its rows (raw values,
+    with formatted-value annotations where Dataverse gives them)."""
+
+    logical_name: str
+    key: str
+    columns: set[str]
+    rows: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Received:
+    at: float
+    method: str
+    path: str
+    query: dict
+    prefer: str
+    answered: int = 0
+
+
+class Emulator:
+    """The environment's state: tables, scripted faults, and every request received."""
+
+    def __init__(
+        self, ca, *, issuer: str, default_page_size: int = 5000, api_path: str = API, dop_hint: int = 4
+    ):
+        self.ca, self.issuer, self.api_path = ca, issuer, api_path
+        self.default_page_size, self.dop_hint = default_page_size, dop_hint
+        self.tables: dict[str, Table] = {}
+        self.faults: list[tuple[int, str, object]] = []  # (on request number, kind, detail)
+        self.received: list[Received] = []
+        self.paused_since = self.paused_until = 0.0
+        self.paused_by = "requests"
+        self.in_flight = IN_FLIGHT
+        self.during_pause: list[Received] = []  # requests the client sent while told to wait
+        self.tokens_seen: set[str] = set()
+        self.revoked: set[str] = set()
+        self.lock = threading.Lock()
+        self._keys: KeySet | None = None
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(ca.cert_file, ca.key_file)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add_table(self, entity_set: str, logical_name: str, key: str, columns, rows=()):
+        self.tables[entity_set] = Table(logical_name, key, set(columns) | {key}, list(rows))
+
+    # Scripted faults, each on the Nth request from now (1 = the next).
+    def throttle(self, kind: str, *, retry_after: int = 1, on: int = 1):
+        self._fault(on, "throttle", (kind, retry_after))
+
+    def fail(self, status: int, *, on: int = 1):
+        self._fault(on, "status", status)
+
+    def drop_connection(self, *, on: int = 1):
+        self._fault(on, "drop", None)
+
+    def revoke_tokens(self):
+        """Tokens used until now are refused from now on, as an expired one is."""
+        with self.lock:
+            self.revoked |= self.tokens_seen
+
+    def _fault(self, on, kind, detail):
+        with self.lock:
+            self.faults.append((len(self.received) + on, kind, detail))
+
+    def keys(self) -> KeySet:
+        if self._keys is None:
+            config = requests.get(
+                f"{self.issuer}/.well-known/openid-configuration", verify=self.ca.ca_file, timeout=10
+            ).json()
+            self._keys = KeySet.import_key_set(
+                requests.get(config["jwks_uri"], verify=self.ca.ca_file, timeout=10).json()
+            )
+        return self._keys
+
+
+def odata_error(code: str, message: str) -> dict:
+    """Dataverse's error body (webapi/compose-http-requests-handle-errors#parse-errors-from-the-response)."""
+    return {"error": {"code": code, "message": message}}
+
+
+def _handler(env: Emulator):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # the tests read env.received instead
+            pass
+
+        def do_GET(self):
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            received = Received(time.time(), "GET", url.path, query, self.headers.get("Prefer", ""))
+            with env.lock:
+                env.received.append(received)
+                number = len(env.received)
+                faults = [f for f in env.faults if f[0] == number]
+                paused = received.at < env.paused_until
+                # A request already on its way when the 429 left is not the client's fault.
+                if paused and received.at > env.paused_since + env.in_flight:
+                    env.during_pause.append(received)
+            if paused:  # api-limits: every request is refused until the pause is over
+                return self._throttled(received, env.paused_by, max(1, round(env.paused_until - received.at)))
+            if not self._authorised():
+                return self._answer(
+                    received,
+                    401,
+                    None,
+                    {"WWW-Authenticate": f"Bearer authorization_uri={env.issuer}, resource_id={env.url}/"},
+                )
+            for _, kind, detail in faults:
+                if kind == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
+                if kind == "status":
+                    return self._answer(
+                        received, detail, odata_error("0x80040216", "An unexpected error occurred.")
+                    )
+                if kind == "throttle":
+                    return self._throttled(received, *detail)
+            if not url.path.startswith(env.api_path):
+                return self._answer(
+                    received,
+                    404,
+                    odata_error("0x80060888", f"Resource not found for the segment '{url.path}'."),
+                )
+            return self._read(received, url.path[len(env.api_path) :], query)
+
+        def _authorised(self) -> bool:
+            header = self.headers.get("Authorization", "")
+            if not header.startswith("Bearer "):
+                return False
+            try:
+                token = jwt.decode(header[7:], env.keys(), algorithms=["RS256"])
+                jwt.JWTClaimsRegistry(
+                    iss={"essential": True, "value": env.issuer}, aud={"essential": True, "value": env.url}
+                ).validate(token.claims)
+            except (JoseError, ValueError):
+                return False
+            with env.lock:
+                env.tokens_seen.add(token.claims["jti"])
+                return token.claims["jti"] not in env.revoked
+
+        def _throttled(self, received, kind, retry_after):
+            # api-limits#retry-operations: every request must wait Retry-After seconds.
+            with env.lock:
+                if time.time() >= env.paused_until:
+                    env.paused_since, env.paused_by = time.time(), kind
+                env.paused_until = max(env.paused_until, time.time() + retry_after)
+            code, message = SERVICE_PROTECTION[kind]
+            return self._answer(received, 429, odata_error(code, message), {"Retry-After": str(retry_after)})
+
+        def _read(self, received, entity_set, query):
+            if entity_set == "EntityDefinitions":
+                return self._definitions(received, query)
+            table = env.tables.get(entity_set)
+            if table is None:
+                return self._answer(
+                    received,
+                    404,
+                    odata_error("0x80060888", f"Resource not found for the segment '{entity_set}'."),
+                )
+            select = [c for c in query.get("$select", "").split(",") if c]
+            for column in select:
+                if column not in table.columns:
+                    return self._answer(
+                        received,
+                        400,
+                        odata_error(
+                            "0x80060888",
+                            f"Could not find a property named '{column}' on type "
+                            f"'Microsoft.Dynamics.CRM.{table.logical_name}'.",
+                        ),
+                    )
+            # webapi/query/page-results: odata.maxpagesize in Prefer; the nextLink carries $skiptoken.
+            preferences = [p.strip() for p in received.prefer.split(",")]
+            size = next(
+                (int(p.split("=")[1]) for p in preferences if p.startswith("odata.maxpagesize=")),
+                env.default_page_size,
+            )
+            # select-columns#formatted-values: only the annotations asked for ("*" for all).
+            asked = received.prefer.partition("odata.include-annotations=")[2].split('"')[1:2]
+            asked = set(asked[0].split(",")) if asked else set()
+            annotate = [s for s in (FORMATTED, LOOKUP_TABLE) if "*" in asked or s[1:] in asked]
+            skip = int(query.get("$skiptoken", 0))
+            rows = table.rows[skip : skip + size]
+            body = {
+                "@odata.context": f"{env.url}{env.api_path}$metadata#{entity_set}",
+                "value": [self._shape(row, select, annotate, table.key) for row in rows],
+            }
+            if skip + size < len(table.rows):
+                next_query = {k: v for k, v in query.items() if k != "$skiptoken"} | {
+                    "$skiptoken": str(skip + size)
+                }
+                body["@odata.nextLink"] = f"{env.url}{env.api_path}{entity_set}?{urlencode(next_query)}"
+            applied = ",".join(
+                p for p in preferences if p.startswith(("odata.maxpagesize", "odata.include-annotations"))
+            )
+            return self._answer(received, 200, body, {"Preference-Applied": applied} if applied else {})
+
+        def _definitions(self, received, query):
+            # webapi/query-metadata-web-api: EntityDefinitions filtered by LogicalName.
+            wanted = re.fullmatch(r"LogicalName eq '([a-z_0-9]+)'", query.get("$filter", ""))
+            if not wanted:
+                return self._answer(
+                    received,
+                    400,
+                    odata_error("0x80060888", "The emulator filters EntityDefinitions by LogicalName only."),
+                )
+            value = [
+                {
+                    "MetadataId": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+                    "LogicalName": t.logical_name,
+                    "SchemaName": t.logical_name,
+                    "EntitySetName": name,
+                    "PrimaryIdAttribute": t.key,
+                    "PrimaryNameAttribute": "name",
+                }
+                for name, t in env.tables.items()
+                if t.logical_name == wanted.group(1)
+            ]
+            return self._answer(
+                received,
+                200,
+                {"@odata.context": f"{env.url}{env.api_path}$metadata#EntityDefinitions", "value": value},
+            )
+
+        @staticmethod
+        def _shape(row, select, annotate, key):
+            columns = [key, *select] if select else [c for c in row if "@" not in c]
+            shaped = {"@odata.etag": row.get("@odata.etag", 'W/"1"')}
+            for column in dict.fromkeys(columns):
+                shaped[column] = row.get(column)
+                for suffix in annotate:
+                    if column + suffix in row:
+                        shaped[column + suffix] = row[column + suffix]
+            return shaped
+
+        def _answer(self, received, status, body, headers=None):
+            received.answered = status
+            data = json.dumps(body).encode() if body is not None else b""
+            self.send_response(status)
+            self.send_header("OData-Version", "4.0")
+            self.send_header("x-ms-dop-hint", str(env.dop_hint))
+            if body is not None:
+                self.send_header("Content-Type", "application/json; odata.metadata=minimal")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
+
+    return Handler
