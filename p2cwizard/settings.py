@@ -180,6 +180,14 @@ def oidc_from_env() -> dict:
 
 P2C_OIDC = oidc_from_env()
 
+# Reading Sales and F&O (migration/dynamics, docs/connections.md): where app registrations get
+# their tokens (another cloud's sign-in host for sovereign clouds), and how many requests one
+# connection sends at once at most (x-ms-dop-hint may lower it).
+P2C_AUTHORITY_URL = env_str("P2C_AUTHORITY_URL", "https://login.microsoftonline.com").rstrip("/")
+if not P2C_AUTHORITY_URL.startswith("https://"):
+    raise ImproperlyConfigured(f"P2C_AUTHORITY_URL={P2C_AUTHORITY_URL!r} must be an https:// address")
+P2C_DYNAMICS_CONCURRENCY = env_int("P2C_DYNAMICS_CONCURRENCY", 4, minimum=1)
+
 ROOT_URLCONF = "p2cwizard.urls"
 WSGI_APPLICATION = "p2cwizard.wsgi.application"
 

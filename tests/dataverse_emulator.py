@@ -47,15 +47,24 @@ SERVICE_PROTECTION = {
 IN_FLIGHT = 0.2
 
 
+LOOKUP_TYPES = {"Lookup", "Customer", "Owner"}
+
+
 @dataclass
 class Table:
-    """An entity set: its logical name, primary key, the columns it has, and its rows (raw values,
-    with formatted-value annotations where Dataverse gives them)."""
+    """An entity set: its logical name, primary key, its columns (logical name -> AttributeType),
+    and its rows (raw values, with formatted-value annotations where Dataverse gives them; a
+    lookup's value under _<name>_value, as the Web API names it)."""
 
     logical_name: str
     key: str
-    columns: set[str]
+    columns: dict[str, str]
     rows: list[dict] = field(default_factory=list)
+
+    @property
+    def properties(self) -> set[str]:
+        """What $select may name: a lookup only as _<name>_value (query/select-columns)."""
+        return {f"_{c}_value" if t in LOOKUP_TYPES else c for c, t in self.columns.items()}
 
 
 @dataclass
@@ -99,7 +108,9 @@ class Emulator:
         self._server.server_close()
 
     def add_table(self, entity_set: str, logical_name: str, key: str, columns, rows=()):
-        self.tables[entity_set] = Table(logical_name, key, set(columns) | {key}, list(rows))
+        """`columns`: names (text columns) or a dict of name -> AttributeType."""
+        types = columns if isinstance(columns, dict) else dict.fromkeys(columns, "String")
+        self.tables[entity_set] = Table(logical_name, key, {key: "Uniqueidentifier", **types}, list(rows))
 
     # Scripted faults, each on the Nth request from now (1 = the next).
     def throttle(self, kind: str, *, retry_after: int = 1, on: int = 1):
@@ -210,6 +221,10 @@ def _handler(env: Emulator):
         def _read(self, received, entity_set, query):
             if entity_set == "EntityDefinitions":
                 return self._definitions(received, query)
+            if attributes := re.fullmatch(
+                r"EntityDefinitions\(LogicalName='([a-z_0-9]+)'\)/Attributes", entity_set
+            ):
+                return self._attributes(received, attributes.group(1), query)
             table = env.tables.get(entity_set)
             if table is None:
                 return self._answer(
@@ -219,7 +234,7 @@ def _handler(env: Emulator):
                 )
             select = [c for c in query.get("$select", "").split(",") if c]
             for column in select:
-                if column not in table.columns:
+                if column not in table.properties:
                     return self._answer(
                         received,
                         400,
@@ -281,6 +296,15 @@ def _handler(env: Emulator):
                 200,
                 {"@odata.context": f"{env.url}{env.api_path}$metadata#EntityDefinitions", "value": value},
             )
+
+        def _attributes(self, received, logical_name, query):
+            # webapi/query-metadata-web-api#retrieve-attributes: LogicalName and AttributeType.
+            table = next((t for t in env.tables.values() if t.logical_name == logical_name), None)
+            if table is None:
+                message = f"Could not find entity with logical name '{logical_name}'."
+                return self._answer(received, 404, odata_error("0x80040217", message))
+            value = [{"LogicalName": c, "AttributeType": t} for c, t in table.columns.items()]
+            return self._answer(received, 200, {"value": value})
 
         @staticmethod
         def _shape(row, select, annotate, key):

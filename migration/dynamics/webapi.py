@@ -15,10 +15,12 @@ Microsoft's documented behaviour:
   (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors#parse-errors-from-the-response).
 """
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import urljoin
 
 import requests
@@ -127,7 +129,7 @@ class WebApiClient:
 
     def get_json(self, path: str, *, params: dict | None = None, prefer: str | None = None) -> dict:
         headers = {"Prefer": prefer} if prefer else {}
-        return self.send("GET", self.url(path), params=params, headers=headers).json()
+        return json_of(self.send("GET", self.url(path), params=params, headers=headers))
 
     def pages(
         self,
@@ -160,7 +162,7 @@ class WebApiClient:
         url, query = (resume_from, None) if resume_from else (self.url(entity_set), query)
         number = first_number
         while url:
-            body = self.send("GET", url, params=query, headers=headers).json()
+            body = json_of(self.send("GET", url, params=query, headers=headers))
             next_link = body.get("@odata.nextLink")
             yield Page(number=number, records=body.get("value", []), next_link=next_link)
             url, query, number = next_link, None, number + 1
@@ -219,6 +221,12 @@ class WebApiClient:
         self.traffic.retried += 1
         self.sleep(self.backoff * 2**failures)
         return failures + 1
+
+
+def json_of(response) -> dict:
+    """The body, numbers as Decimals: a value is written as the environment sent it (192206.0
+    stays 192206.0, 0.1 is not 0.1000000000000000055511151231257827)."""
+    return json.loads(response.content, parse_float=Decimal)
 
 
 def error_of(response) -> tuple[str, str]:
