@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 from django.urls.converters import IntConverter
 
 from .views import imports, jobs, migrations, pack, steps, sync, uploads
@@ -32,6 +32,7 @@ urlpatterns = [
     path(m + "members/", migrations.members, name="members"),
     path(m + "members/<id:member_id>/", migrations.member_change, name="member_change"),
     path(m + "activity/", migrations.activity_log, name="activity_log"),
+    path(m + "connections/", include("migration.connections.urls")),
     # steps: the wizard and the actions beside its checklists
     path(m + "steps/", runbook_wizard, name="runbook_start"),
     path(m + "steps/<slug:step>/", runbook_wizard, name="runbook"),

@@ -187,6 +187,10 @@ P2C_AUTHORITY_URL = env_str("P2C_AUTHORITY_URL", "https://login.microsoftonline.
 if not P2C_AUTHORITY_URL.startswith("https://"):
     raise ImproperlyConfigured(f"P2C_AUTHORITY_URL={P2C_AUTHORITY_URL!r} must be an https:// address")
 P2C_DYNAMICS_CONCURRENCY = env_int("P2C_DYNAMICS_CONCURRENCY", 4, minimum=1)
+# Keys that encrypt the connections' client secrets at rest (Fernet keys, comma-separated: the
+# first encrypts, every one decrypts, so a key is rotated by putting the new one first). Make one
+# with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+P2C_SECRETS_KEY = env_list("P2C_SECRETS_KEY", [])
 
 ROOT_URLCONF = "p2cwizard.urls"
 WSGI_APPLICATION = "p2cwizard.wsgi.application"

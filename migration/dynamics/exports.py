@@ -81,6 +81,30 @@ def export_columns(client: WebApiClient, table: Table, extra: Iterable[str] = ()
     return [Column(name, types[name]) for name in wanted_columns(table, extra) if name in types]
 
 
+def export_pages(
+    client: WebApiClient,
+    table: Table,
+    columns: list[Column],
+    *,
+    page_size: int = 5000,
+    resume_from: str | None = None,
+    first_number: int = 1,
+):
+    """The table's pages (from a stored nextLink when resuming)."""
+    select = [c.selected for c in columns]
+    return client.pages(
+        ENTITY_SETS[table.entity],
+        select=select,
+        page_size=page_size,
+        resume_from=resume_from,
+        first_number=first_number,
+    )
+
+
+def write_rows(writer, columns: list[Column], records: list[dict]) -> None:
+    writer.writerows([c.cell(record) for c in columns] for record in records)
+
+
 def write_export(
     client: WebApiClient,
     table: Table,
@@ -93,7 +117,7 @@ def write_export(
     """Read the table page by page into `output` (written beside it, then moved: never half a
     file); the rows written."""
     columns = export_columns(client, table, extra_columns)
-    pages = client.pages(ENTITY_SETS[table.entity], select=[c.selected for c in columns], page_size=page_size)
+    pages = export_pages(client, table, columns, page_size=page_size)
     atomic = AtomicFile(str(output))
     rows = 0
     try:
@@ -101,7 +125,7 @@ def write_export(
             writer = csv.writer(file)  # the maker portal's CSV: UTF-8 with BOM, CRLF
             writer.writerow([c.name for c in columns])
             for page in pages:
-                writer.writerows([c.cell(record) for c in columns] for record in page.records)
+                write_rows(writer, columns, page.records)
                 rows += len(page.records)
                 if on_page:
                     on_page(page, rows)
