@@ -3,10 +3,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
-from ..access import MANAGE, READ, membership_required
+from .. import runbook
+from ..access import MANAGE, READ, WORK, membership_required
 from ..models import ConnectionKind
 from .forms import ConnectionForm
+from .pulls import PullError, pull_start
 from .secrets import SecretsKeyMissing
 from .services import ConnectionDetailsError, connection_save
 
@@ -41,5 +44,27 @@ def connections(request: HttpRequest, migration_id: int) -> HttpResponse:
                 "form": form or ConnectionForm(initial=initial),
             }
         )
-    context = {"migration": migration, "membership": membership, "rows": rows}
+    context = {
+        "migration": migration,
+        "membership": membership,
+        "rows": rows,
+        "tables": runbook.EXPORT_TABLES,
+        "pulls": migration.pulls.select_related("upload").order_by("-requested_at")[:20],
+    }
     return render(request, "migration/connections.html", context)
+
+
+@login_required
+@require_POST
+def pull_create(request: HttpRequest, migration_id: int) -> HttpResponse:
+    """Pull a table from Sales into the step-2 export (a consultant's or a project manager's)."""
+    membership = membership_required(request, migration_id, WORK)
+    connection = membership.migration.connections.filter(kind=ConnectionKind.SALES).first()
+    try:
+        if connection is None:
+            raise PullError("Set the Sales connection first.")
+        pull = pull_start(connection=connection, table=request.POST.get("table", ""), actor=request.user)
+        messages.success(request, f"Pulling {pull.table}: it is stored as a step-2 export when read.")
+    except (PullError, ValueError) as error:
+        messages.error(request, str(error))
+    return redirect("connections", migration_id=migration_id)

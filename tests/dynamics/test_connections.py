@@ -110,3 +110,15 @@ def test_a_stored_connection_reads_the_environment_and_the_use_is_logged(
     assert (
         used.description == f"Used the Sales (Dataverse) connection (app {DAEMON_CLIENT_ID}): read accounts"
     )
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("outsider", 404)])
+def test_viewers_and_outsiders_cannot_pull(client_for, migration, role, status):
+    client_for("manager").post(page(migration), details())
+    assert client_for(role).post(page(migration) + "pulls/", {"table": "order"}).status_code == status
+    assert not migration.pulls.exists()
+
+
+def test_a_pull_without_a_sales_connection_says_to_set_it(client_for, migration):
+    response = client_for("consultant").post(page(migration) + "pulls/", {"table": "order"}, follow=True)
+    assert "Set the Sales connection first." in response.text

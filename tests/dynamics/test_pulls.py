@@ -13,6 +13,7 @@ from migration.services.migrations import LegalEntityData, migration_create
 from migration.services.uploads import upload_create, upload_inspect
 
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT
+from ..helpers import thread_worker, wait_for
 from .test_pulled_exports import SAMPLES, TYPES, as_records
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,17 @@ def test_a_pulled_table_is_inspected_as_its_uploaded_export(connected, manager):
     same = ("detected_table", "issue_counts", "missing_required", "rows", "targets_missing", "warning")
     assert {k: pulled.inspection[k] for k in same} == {k: uploaded.inspection[k] for k in same}
     assert pulled.inspection["issue_counts"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_consultant_pulls_a_table_through_a_real_worker(connected, client_for, migration):
+    client = client_for("consultant")
+    response = client.post(f"/migrations/{migration.id}/connections/pulls/", {"table": "order"}, follow=True)
+    assert "Pulling order" in response.text
+    with thread_worker():
+        wait_for(lambda: Pull.objects.get().state == PullState.DONE, what="the pull")
+        upload = Pull.objects.get().upload
+        wait_for(lambda: ExportUpload.objects.get(pk=upload.pk).state == "ready", what="its inspection")
+    page = client.get(f"/migrations/{migration.id}/connections/").text
+    assert "Stored as an upload" in page and "order-pulled.csv v1" in page
