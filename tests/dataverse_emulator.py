@@ -85,6 +85,7 @@ class Emulator:
     ):
         self.ca, self.issuer, self.api_path = ca, issuer, api_path
         self.default_page_size, self.dop_hint = default_page_size, dop_hint
+        self.default_company = "usmf"  # F&O: the application user's company
         self.tables: dict[str, Table] = {}
         self.faults: list[tuple[int, str, object]] = []  # (on request number, kind, detail)
         self.received: list[Received] = []
@@ -255,12 +256,16 @@ def _handler(env: Emulator):
             asked = set(asked[0].split(",")) if asked else set()
             annotate = [s for s in (FORMATTED, LOOKUP_TABLE) if "*" in asked or s[1:] in asked]
             skip = int(query.get("$skiptoken", 0))
-            rows = table.rows[skip : skip + size]
+            matching = self._filtered(table.rows, query)
+            if matching is None:
+                message = "The emulator filters by \"column eq 'value'\" terms joined by or, only."
+                return self._answer(received, 400, odata_error("0x80060888", message))
+            rows = matching[skip : skip + size]
             body = {
                 "@odata.context": f"{env.url}{env.api_path}$metadata#{entity_set}",
                 "value": [self._shape(row, select, annotate, table.key) for row in rows],
             }
-            if skip + size < len(table.rows):
+            if skip + size < len(matching):
                 next_query = {k: v for k, v in query.items() if k != "$skiptoken"} | {
                     "$skiptoken": str(skip + size)
                 }
@@ -269,6 +274,20 @@ def _handler(env: Emulator):
                 p for p in preferences if p.startswith(("odata.maxpagesize", "odata.include-annotations"))
             )
             return self._answer(received, 200, body, {"Preference-Applied": applied} if applied else {})
+
+        @staticmethod
+        def _filtered(rows, query):
+            """$filter as "a eq 'x' or a eq 'y'" (case-insensitive, as F&O compares dataAreaId);
+            F&O gives the user's default company only unless cross-company=true (data-entities/odata)."""
+            if env.api_path == "/data/" and query.get("cross-company", "").lower() != "true":
+                rows = [r for r in rows if str(r.get("dataAreaId", "")).lower() == env.default_company]
+            text = query.get("$filter")
+            if not text:
+                return rows
+            terms = [re.fullmatch(r"(\w+) eq '([^']*)'", t.strip()) for t in text.split(" or ")]
+            if not all(terms):
+                return None
+            return [r for r in rows if any(str(r.get(t[1], "")).lower() == t[2].lower() for t in terms)]
 
         def _definitions(self, received, query):
             # webapi/query-metadata-web-api: EntityDefinitions filtered by LogicalName.
