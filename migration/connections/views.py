@@ -7,7 +7,10 @@ from django.views.decorators.http import require_POST
 
 from .. import runbook
 from ..access import MANAGE, READ, WORK, membership_required
+from ..dynamics.tokens import TokenError
+from ..dynamics.webapi import ApiError, CannotConnect
 from ..models import ConnectionKind
+from .checks import CheckError, environment_check_run
 from .forms import ConnectionForm
 from .pulls import PullError, pull_start
 from .secrets import SecretsKeyMissing
@@ -68,3 +71,18 @@ def pull_create(request: HttpRequest, migration_id: int) -> HttpResponse:
     except (PullError, ValueError) as error:
         messages.error(request, str(error))
     return redirect("connections", migration_id=migration_id)
+
+
+@login_required
+@require_POST
+def environment_check(request: HttpRequest, migration_id: int, step: str) -> HttpResponse:
+    """Check steps 3 to 7 in the Sales environment, then back to the step's page."""
+    membership = membership_required(request, migration_id, WORK)
+    try:
+        findings = environment_check_run(migration=membership.migration, actor=request.user)
+        messages.success(
+            request, f"Checked in the environment: {len(findings)} finding(s), shown on their rows."
+        )
+    except (CheckError, SecretsKeyMissing, ApiError, CannotConnect, TokenError) as error:
+        messages.error(request, f"The environment could not be checked: {error}")
+    return redirect("runbook", migration_id=migration_id, step=step)

@@ -8,6 +8,13 @@ from .webapi import WebApiClient
 P2C_TABLES = ("account", "contact", "salesorder", "quote")  # where the P2C solution added msdynce_*
 DUAL_WRITE_TABLES = ("account", "contact", "salesorder", "salesorderdetail", "quote", "quotedetail")
 PUBLISHED = 1  # duplicaterule statecode: 0 unpublished, 1 published
+# The checklist rows the check speaks for, with what it found when all is well.
+CHECKED_ITEMS = {
+    "uninstall-p2c": "No msdynce_* column left on account, contact, salesorder, quote.",
+    "install-orchestration": "msdyn_company is on the six transformed tables.",
+    "install-link": "Every legal entity of the migration is a company in Dataverse.",
+    "dup-all-disabled": "No duplicate detection rule is published.",
+}
 
 
 @dataclass(frozen=True)
