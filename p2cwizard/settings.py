@@ -187,6 +187,8 @@ P2C_AUTHORITY_URL = env_str("P2C_AUTHORITY_URL", "https://login.microsoftonline.
 if not P2C_AUTHORITY_URL.startswith("https://"):
     raise ImproperlyConfigured(f"P2C_AUTHORITY_URL={P2C_AUTHORITY_URL!r} must be an https:// address")
 P2C_DYNAMICS_CONCURRENCY = env_int("P2C_DYNAMICS_CONCURRENCY", 4, minimum=1)
+# Records a page when pulling a table (Dataverse takes at most 5,000).
+P2C_DYNAMICS_PAGE_SIZE = min(env_int("P2C_DYNAMICS_PAGE_SIZE", 5000, minimum=1), 5000)
 # Keys that encrypt the connections' client secrets at rest (Fernet keys, comma-separated: the
 # first encrypts, every one decrypts, so a key is rotated by putting the new one first). Make one
 # with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
@@ -389,6 +391,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "p2c-wizard@localhost")
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Where the service-protection pauses of Sales and F&O connections are shared by every worker
+# (migration/dynamics/pauses.py): REDIS_URL unless set apart; none embedded (one worker).
+P2C_DYNAMICS_PAUSES_URL = env_str("P2C_DYNAMICS_PAUSES_URL", REDIS_URL)
 CELERY_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

@@ -47,7 +47,7 @@ def pull_file(pull: Pull) -> Path:
     return Path(settings.P2C_TMP_DIR) / "pulls" / f"{pull.pk}.csv"
 
 
-def pull_run(*, pull_id: int, page_size: int = 5000, on_page=None) -> None:
+def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None) -> None:
     pull = Pull.objects.select_related("connection", "migration").get(pk=pull_id)
     if pull.state in (PullState.DONE, PullState.FAILED):
         return  # a redelivered message of a finished pull
@@ -72,7 +72,7 @@ def pull_run(*, pull_id: int, page_size: int = 5000, on_page=None) -> None:
             client,
             table,
             columns,
-            page_size=page_size,
+            page_size=page_size or settings.P2C_DYNAMICS_PAGE_SIZE,
             resume_from=pull.next_link or None,
             first_number=pull.pages + 1,
         )

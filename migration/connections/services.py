@@ -79,6 +79,6 @@ def connection_client(*, connection: Connection, actor, purpose: str, access_tok
         connection.url,
         tokens=tokens,
         api_path=api_path,
-        pauses=pauses_for(settings.REDIS_URL),
+        pauses=pauses_for(settings.P2C_DYNAMICS_PAUSES_URL),
         max_concurrency=settings.P2C_DYNAMICS_CONCURRENCY,
     )

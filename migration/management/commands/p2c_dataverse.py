@@ -54,7 +54,7 @@ class Command(EngineCommand):
                 options["url"],
                 os.environ,
                 authority_url=settings.P2C_AUTHORITY_URL,
-                redis_url=settings.REDIS_URL,
+                redis_url=settings.P2C_DYNAMICS_PAUSES_URL,
                 concurrency=settings.P2C_DYNAMICS_CONCURRENCY,
             )
             rows = write_export(

@@ -34,7 +34,7 @@ class Command(EngineCommand):
         try:
             client = client_from_env(
                 options["url"], os.environ, api_path=FNO_API,
-                authority_url=settings.P2C_AUTHORITY_URL, redis_url=settings.REDIS_URL,
+                authority_url=settings.P2C_AUTHORITY_URL, redis_url=settings.P2C_DYNAMICS_PAUSES_URL,
             )  # fmt: skip
             rows = write_fno_export(
                 client, options["entity"], options["output"], companies=options["company"]
