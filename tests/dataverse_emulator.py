@@ -132,6 +132,72 @@ class Emulator:
         with self.lock:
             self.faults.append((len(self.received) + on, kind, detail))
 
+    def patch(self, path: str, if_match: str | None, body: bytes) -> tuple[int, dict | None]:
+        """An update: webapi/update-delete-entities-using-web-api#basic-update, with optimistic
+        concurrency (webapi/perform-conditional-operations-using-web-api#apply-optimistic-concurrency):
+        If-Match not the record's @odata.etag answers 412 and changes nothing."""
+        found = re.fullmatch(re.escape(self.api_path) + r"(\w+)\(([0-9a-fA-F-]+)\)", path)
+        table = self.tables.get(found.group(1)) if found else None
+        if table is None:
+            return 404, odata_error("0x80060888", f"Resource not found for the segment '{path}'.")
+        row = next((r for r in table.rows if r[table.key] == found.group(2)), None)
+        if row is None:
+            return 404, odata_error(
+                "0x80040217", f"{table.logical_name} With Id = {found.group(2)} Does Not Exist"
+            )
+        with self.lock:
+            etag = row.get("@odata.etag", 'W/"1"')
+            if if_match not in (None, "*", etag):
+                message = "The version of the existing record doesn't match the RowVersion property provided."
+                return 412, odata_error("0x80060882", message)
+            changes = json.loads(body or b"{}")
+            unknown = [c for c in changes if c not in table.properties]
+            if unknown:
+                return 400, odata_error(
+                    "0x80060888",
+                    f"Could not find a property named '{unknown[0]}' on type "
+                    f"'Microsoft.Dynamics.CRM.{table.logical_name}'.",
+                )
+            row.update(changes)
+            row["@odata.etag"] = f'W/"{int(etag[3:-1]) + 1}"'
+        return 204, None
+
+    def batch(self, body: bytes, boundary: str, continue_on_error: bool) -> tuple[bytes, str]:
+        """webapi/execute-batch-operations-using-web-api: each part an application/http request;
+        the responses in order; without Prefer odata.continue-on-error the batch stops at the first
+        error (its response is the last)."""
+        answers = []
+        for part in body.split(f"--{boundary}".encode())[1:]:
+            if part.startswith(b"--"):
+                break
+            request = part.split(b"\r\n\r\n", 1)[1]  # after the part's own headers
+            head, _, payload = request.partition(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = dict(line.split(": ", 1) for line in lines[1:] if line)
+            path = urlsplit(target).path
+            if method != "PATCH":
+                status, answer = 400, odata_error("0x80060888", "The emulator batches PATCH only.")
+            else:
+                status, answer = self.patch(path, headers.get("If-Match"), payload.strip())
+            answers.append((status, answer))
+            if status >= 400 and not continue_on_error:
+                break
+        response_boundary = f"batchresponse_{uuid.uuid4()}"
+        reasons = {204: "No Content", 400: "Bad Request", 404: "Not Found", 412: "Precondition Failed"}
+        out = []
+        for status, answer in answers:
+            text = json.dumps(answer) if answer else ""
+            content_type = "Content-Type: application/json; odata.metadata=minimal\r\n" if answer else ""
+            out.append(
+                f"--{response_boundary}\r\nContent-Type: application/http\r\n"
+                "Content-Transfer-Encoding: binary\r\n\r\n"
+                f"HTTP/1.1 {status} {reasons.get(status, '')}\r\n{content_type}OData-Version: 4.0\r\n\r\n"
+                f"{text}\r\n"
+            )
+        out.append(f"--{response_boundary}--\r\n")
+        return "".join(out).encode(), response_boundary
+
     def keys(self) -> KeySet:
         if self._keys is None:
             config = requests.get(
@@ -154,6 +220,46 @@ def _handler(env: Emulator):
 
         def log_message(self, *args):  # the tests read env.received instead
             pass
+
+        # --- writes: PATCH with If-Match, and $batch (for the write-back) ---------------------
+
+        def do_PATCH(self):
+            url = urlsplit(self.path)
+            received = self._receive("PATCH", url)
+            if not self._authorised():
+                return self._answer(received, 401, None)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            status, answer = env.patch(url.path, self.headers.get("If-Match"), body)
+            return self._answer(received, status, answer)
+
+        def do_POST(self):
+            url = urlsplit(self.path)
+            received = self._receive("POST", url)
+            if not self._authorised():
+                return self._answer(received, 401, None)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if url.path != env.api_path + "$batch":
+                return self._answer(
+                    received, 404, odata_error("0x80060888", "The emulator takes $batch only.")
+                )
+            boundary = self.headers.get("Content-Type", "").partition("boundary=")[2]
+            continue_on_error = "odata.continue-on-error" in self.headers.get("Prefer", "")
+            payload, response_boundary = env.batch(body, boundary, continue_on_error)
+            received.answered = 200
+            self.send_response(200)
+            self.send_header("Content-Type", f"multipart/mixed; boundary={response_boundary}")
+            self.send_header("OData-Version", "4.0")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return None
+
+        def _receive(self, method, url):
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            received = Received(time.time(), method, url.path, query, self.headers.get("Prefer", ""))
+            with env.lock:
+                env.received.append(received)
+            return received
 
         def do_GET(self):
             url = urlsplit(self.path)

@@ -18,6 +18,7 @@ Microsoft's documented behaviour:
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -65,6 +66,24 @@ class Traffic:
     retried: int = 0
     token_refreshes: int = 0
     codes: list[str] = field(default_factory=list)  # the service-protection codes seen
+
+
+@dataclass(frozen=True)
+class Update:
+    """One record's new values; `if_match` its @odata.etag when it was read (optimistic
+    concurrency: changed since, it is refused with 412 and not overwritten)."""
+
+    entity_set: str
+    record_id: str
+    values: dict
+    if_match: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int  # 204 updated; 412 changed since it was read; 400, 404 refused
+    code: str = ""
+    message: str = ""
 
 
 class Slots:
@@ -167,6 +186,18 @@ class WebApiClient:
             yield Page(number=number, records=body.get("value", []), next_link=next_link)
             url, query, number = next_link, None, number + 1
 
+    def batch_update(self, updates: list[Update], *, continue_on_error: bool = True) -> list[Outcome]:
+        """Updates in one $batch request, each with its outcome in order
+        (webapi/execute-batch-operations-using-web-api). With continue-on-error every update is
+        tried; without it the batch stops at the first refused one (the outcomes end there)."""
+        boundary = f"batch_{uuid.uuid4()}"
+        parts = [_batch_part(boundary, self.url(f"{u.entity_set}({u.record_id})"), u) for u in updates]
+        body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+        headers = {"Content-Type": f"multipart/mixed; boundary={boundary}"}
+        if continue_on_error:
+            headers["Prefer"] = "odata.continue-on-error"
+        return batch_outcomes(self.send("POST", self.url("$batch"), data=body, headers=headers))
+
     def send(self, method: str, url: str, **kwargs) -> requests.Response:
         """One request, honouring pauses, the concurrency cap, retries and one token refresh."""
         failures = throttles = 0
@@ -221,6 +252,31 @@ class WebApiClient:
         self.traffic.retried += 1
         self.sleep(self.backoff * 2**failures)
         return failures + 1
+
+
+def _batch_part(boundary: str, url: str, update: Update) -> str:
+    if_match = f"If-Match: {update.if_match}\r\n" if update.if_match else ""
+    return (
+        f"--{boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        f"PATCH {url} HTTP/1.1\r\nContent-Type: application/json\r\n{if_match}\r\n"
+        f"{json.dumps(update.values)}\r\n"
+    )
+
+
+def batch_outcomes(response) -> list[Outcome]:
+    """Each application/http part of a $batch response: its status, and Dataverse's code and
+    message when refused."""
+    boundary = response.headers.get("Content-Type", "").partition("boundary=")[2].strip('"')
+    outcomes = []
+    for part in response.content.split(f"--{boundary}".encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        inner = part.split(b"\r\n\r\n", 1)[1]  # after the part's own headers
+        head, _, body = inner.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        error = json.loads(body).get("error", {}) if body.strip() else {}
+        outcomes.append(Outcome(status, str(error.get("code", "")), str(error.get("message", ""))))
+    return outcomes
 
 
 def json_of(response) -> dict:
