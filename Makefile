@@ -15,7 +15,7 @@ ifeq ($(origin P2C_VAR_DIR),undefined)
 test test-fast screenshots: export P2C_VAR_DIR := $(CURDIR)/var/test
 endif
 
-# The OpenID provider the Sign in with Microsoft tests run (node-oidc-provider, from the npm
+# The OpenID provider the Sign in with Microsoft and the connection tests run (node-oidc-provider, from the npm
 # registry, at the versions of tests/oidc_provider/package-lock.json).
 OIDC_PROVIDER := tests/oidc_provider/node_modules/.package-lock.json
 
@@ -58,7 +58,7 @@ test: system-packages setup $(OIDC_PROVIDER)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The inner loop: no browser, no real worker process, no fresh virtualenv.
-test-fast: setup
+test-fast: setup $(OIDC_PROVIDER)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m "not browser and not worker and not slow" -q $(PYTEST_ARGS)
 

@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import IntConverter
 
+from .connections import views as connections
 from .views import imports, jobs, migrations, pack, steps, sync, uploads
 from .wizard import RunbookWizard
 
@@ -32,6 +33,10 @@ urlpatterns = [
     path(m + "members/", migrations.members, name="members"),
     path(m + "members/<id:member_id>/", migrations.member_change, name="member_change"),
     path(m + "activity/", migrations.activity_log, name="activity_log"),
+    # connections to Sales and F&O (migration/connections)
+    path(m + "connections/", connections.connections, name="connections"),
+    path(m + "connections/pulls/", connections.pull_create, name="pull_create"),
+    path(m + "connections/check/<slug:step>/", connections.environment_check, name="environment_check"),
     # steps: the wizard and the actions beside its checklists
     path(m + "steps/", runbook_wizard, name="runbook_start"),
     path(m + "steps/<slug:step>/", runbook_wizard, name="runbook"),

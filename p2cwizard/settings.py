@@ -180,6 +180,20 @@ def oidc_from_env() -> dict:
 
 P2C_OIDC = oidc_from_env()
 
+# Reading Sales and F&O (migration/dynamics, docs/connections.md): where app registrations get
+# their tokens (another cloud's sign-in host for sovereign clouds), and how many requests one
+# connection sends at once at most (x-ms-dop-hint may lower it).
+P2C_AUTHORITY_URL = env_str("P2C_AUTHORITY_URL", "https://login.microsoftonline.com").rstrip("/")
+if not P2C_AUTHORITY_URL.startswith("https://"):
+    raise ImproperlyConfigured(f"P2C_AUTHORITY_URL={P2C_AUTHORITY_URL!r} must be an https:// address")
+P2C_DYNAMICS_CONCURRENCY = env_int("P2C_DYNAMICS_CONCURRENCY", 4, minimum=1)
+# Records a page when pulling a table (Dataverse takes at most 5,000).
+P2C_DYNAMICS_PAGE_SIZE = min(env_int("P2C_DYNAMICS_PAGE_SIZE", 5000, minimum=1), 5000)
+# Keys that encrypt the connections' client secrets at rest (Fernet keys, comma-separated: the
+# first encrypts, every one decrypts, so a key is rotated by putting the new one first). Make one
+# with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+P2C_SECRETS_KEY = env_list("P2C_SECRETS_KEY", [])
+
 ROOT_URLCONF = "p2cwizard.urls"
 WSGI_APPLICATION = "p2cwizard.wsgi.application"
 
@@ -377,6 +391,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "p2c-wizard@localhost")
 
 # --- Celery -----------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Where the service-protection pauses of Sales and F&O connections are shared by every worker
+# (migration/dynamics/pauses.py): REDIS_URL unless set apart; none embedded (one worker).
+P2C_DYNAMICS_PAUSES_URL = env_str("P2C_DYNAMICS_PAUSES_URL", REDIS_URL)
 CELERY_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL

@@ -26,6 +26,9 @@ OTHER_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 CLIENT_ID = "6731de76-14a6-49ae-97bc-6eba6914391e"
 CLIENT_SECRET = "test-client-secret-not-for-production"
 PROJECT_MANAGER = "P2C.ProjectManager"
+# The app registration the wizard reads Sales and F&O as (client credentials).
+DAEMON_CLIENT_ID = "0f1a7c52-3b9e-4d0c-8a41-5c7e2b9d6f10"
+DAEMON_CLIENT_SECRET = "test-daemon-secret-not-for-production"
 
 
 class TestCA:
@@ -128,6 +131,7 @@ class EntraProvider:
                 "redirect_uris": [f"{app_url}/accounts/microsoft/callback/"],
                 "post_logout_redirect_uris": [f"{app_url}/accounts/login/"],
             },
+            "daemon": {"client_id": DAEMON_CLIENT_ID, "client_secret": DAEMON_CLIENT_SECRET},
         }
         config_file = folder / "provider-config.json"
         config_file.write_text(json.dumps(config))
@@ -141,11 +145,14 @@ class EntraProvider:
         line = self.process.stdout.readline()
         assert line, f"The test OpenID provider did not start: see {folder / 'provider.log'}"
         self.issuer = json.loads(line)["issuer"]
+        # What P2C_AUTHORITY_URL names: the host before /<tenant>, as https://login.microsoftonline.com.
+        self.authority_url = self.issuer.removesuffix(f"/{TENANT}/v2.0")
 
-    def state(self, *, accounts: dict, id_token: str = "valid") -> None:
+    def state(self, *, accounts: dict, id_token: str = "valid", access_token_ttl: int = 3600) -> None:
         """Who can sign in and with which claims; how the next ID tokens are issued (valid,
-        expired, or tampered with after signing)."""
-        self.state_file.write_text(json.dumps({"accounts": accounts, "id_token": id_token}))
+        expired, or tampered with after signing); how long the daemon's access tokens live."""
+        state = {"accounts": accounts, "id_token": id_token, "access_token_ttl": access_token_ttl}
+        self.state_file.write_text(json.dumps(state))
 
     def app_settings(self, allowed_tenants: list[str] | None = None) -> dict:
         """The app's P2C_OIDC setting for this provider, as settings.py makes it from the environment."""

@@ -204,6 +204,7 @@ def main_pages(migration, job) -> list[str]:
         f"{m}/",
         f"{m}/activity/",
         f"{m}/members/",
+        f"{m}/connections/",
         f"{m}/settings/",
         f"{m}/initialization/",
         f"{m}/jobs/{job.id}/",

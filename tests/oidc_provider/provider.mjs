@@ -7,7 +7,10 @@
 // https://127.0.0.1:PORT/<tenant>/v2.0, as Microsoft's), the registered client and a state file
 // that the provider reads at every sign-in, so a test can change it between sign-ins:
 //   {"accounts": {"<login>": {"tid", "oid", "name", "preferred_username", "email", "roles"}},
-//    "id_token": "valid" | "expired" | "tampered"}
+//    "id_token": "valid" | "expired" | "tampered", "access_token_ttl": seconds}
+// It also plays Entra ID for daemons: CONFIG's "daemon" client (secret in the POST body, as MSAL
+// sends it) gets client-credentials access tokens for "<resource>/.default", as signed JWTs whose
+// audience is the resource, living access_token_ttl seconds (short, so tests see them expire).
 // Once listening it prints one JSON line, {"issuer": ...}, and serves until killed.
 
 import { generateKeyPairSync } from 'node:crypto';
@@ -47,7 +50,10 @@ async function loadExistingGrant(ctx) {
 
 function providerFor(issuer) {
   const provider = new Provider(issuer, {
-    clients: [{ ...config.client, grant_types: ['authorization_code'], response_types: ['code'] }],
+    clients: [
+      { ...config.client, grant_types: ['authorization_code'], response_types: ['code'] },
+      ...(config.daemon ? [daemonClient(config.daemon)] : []),
+    ],
     jwks: { keys: [signingKey()] },
     cookies: { keys: ['p2c-test-provider-cookie-key'] },
     findAccount,
@@ -60,11 +66,49 @@ function providerFor(issuer) {
       email: ['email'],
     },
     conformIdTokenClaims: false,
-    features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      clientCredentials: { enabled: true },
+      resourceIndicators: resourceFromDefaultScope(),
+    },
     ttl: { IdToken: 3600 },
   });
   misbehaveWithIdTokens(provider);
   return provider;
+}
+
+// An app registration calling APIs as itself (MSAL's ConfidentialClientApplication).
+function daemonClient(daemon) {
+  return {
+    ...daemon,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_post',
+  };
+}
+
+// Entra ID names the API by a scope, "https://contoso.crm.dynamics.com/.default", not by RFC
+// 8707's resource parameter: the resource is the scope without "/.default", and the token is a
+// JWT for that audience.
+function resourceFromDefaultScope() {
+  const defaultScope = (ctx) => String(ctx.oidc.params.scope || '').split(' ').find((s) => s.endsWith('/.default'));
+  return {
+    enabled: true,
+    defaultResource: (ctx) => {
+      const scope = defaultScope(ctx);
+      return scope ? scope.slice(0, -'/.default'.length) : undefined;
+    },
+    useGrantedResource: () => true,
+    getResourceServerInfo: (ctx, resource) => ({
+      scope: `${resource}/.default`,
+      audience: resource,
+      accessTokenFormat: 'jwt',
+      accessTokenTTL: readState().access_token_ttl || 3600,
+      jwt: { sign: { alg: 'RS256' } },
+    }),
+  };
 }
 
 // What the tests need refused: an ID token that expired an hour ago (issued through the

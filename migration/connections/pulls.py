@@ -1,0 +1,112 @@
+"""A Sales table pulled into a file stored like an upload: the step-2 gate, the cross-file check
+and the jobs then work on it unchanged. Page by page, resumable: after each page the file is
+flushed and the nextLink and the file's length are saved together, so a worker that restarts
+cuts the file back to its last whole page and reads on from there."""
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.db.models import F
+from django.utils import timezone
+
+from ..dynamics.exports import export_columns, export_pages, table_named, write_rows
+from ..models import Connection, ConnectionKind, Pull, PullState, UploadKind
+from ..services.activity import activity_record
+from ..services.uploads import upload_create
+from .services import connection_client
+
+
+class PullError(ValueError):
+    pass
+
+
+def pull_start(*, connection: Connection, table: str, actor) -> Pull:
+    if connection.kind != ConnectionKind.SALES:
+        raise PullError("Tables are pulled from the Sales connection.")
+    table_named(table)  # an unknown table is refused here, not in the worker
+    pull = Pull.objects.create(
+        migration=connection.migration, connection=connection, table=table, requested_by=actor
+    )
+    activity_record(
+        migration=pull.migration,
+        actor=actor,
+        verb="pull",
+        description=f"Asked to pull {table} from {connection.url}",
+    )
+    from ..tasks import run_pull
+
+    run_pull.delay_on_commit(pull.id)
+    return pull
+
+
+def pull_file(pull: Pull) -> Path:
+    return Path(settings.P2C_TMP_DIR) / "pulls" / f"{pull.pk}.csv"
+
+
+def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None) -> None:
+    pull = Pull.objects.select_related("connection", "migration").get(pk=pull_id)
+    if pull.state in (PullState.DONE, PullState.FAILED):
+        return  # a redelivered message of a finished pull
+    resuming = bool(pull.next_link)
+    Pull.objects.filter(pk=pull.pk).update(
+        state=PullState.RUNNING, started_at=pull.started_at or timezone.now()
+    )
+    purpose = f"pull {pull.table}" + (f", resumed after page {pull.pages}" if resuming else "")
+    client = connection_client(connection=pull.connection, actor=pull.requested_by, purpose=purpose)
+    table = table_named(pull.table)
+    columns = export_columns(client, table)
+    path = pull_file(pull)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "r+b" if resuming else "wb") as raw:
+        raw.truncate(pull.bytes_written)  # whatever followed the last page kept is read again
+        raw.seek(pull.bytes_written)
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig" if not resuming else "utf-8", newline="")
+        writer = csv.writer(text)
+        if not resuming:
+            writer.writerow([c.name for c in columns])
+        pages = export_pages(
+            client,
+            table,
+            columns,
+            page_size=page_size or settings.P2C_DYNAMICS_PAGE_SIZE,
+            resume_from=pull.next_link or None,
+            first_number=pull.pages + 1,
+        )
+        for page in pages:
+            write_rows(writer, columns, page.records)
+            text.flush()
+            os.fsync(raw.fileno())
+            Pull.objects.filter(pk=pull.pk).update(
+                next_link=page.next_link or "",
+                pages=page.number,
+                rows=F("rows") + len(page.records),
+                bytes_written=raw.tell(),
+            )
+            if on_page:
+                on_page(page)
+        text.detach()
+    _store(Pull.objects.get(pk=pull.pk), path)
+
+
+def _store(pull: Pull, path: Path) -> None:
+    """The file becomes a new version of the table's step-2 export, inspected as an upload."""
+    with open(path, "rb") as handle:
+        upload = upload_create(
+            migration=pull.migration,
+            table=pull.table,
+            kind=UploadKind.EXPORT,
+            upload=File(handle, name=f"{pull.table}-pulled.csv"),
+            actor=pull.requested_by,
+        )
+    Pull.objects.filter(pk=pull.pk).update(state=PullState.DONE, upload=upload, finished_at=timezone.now())
+    path.unlink()
+
+
+def pull_fail(*, pull_id: int, message: str) -> None:
+    Pull.objects.filter(pk=pull_id).update(
+        state=PullState.FAILED, message=message[:1000], finished_at=timezone.now()
+    )

@@ -1,0 +1,42 @@
+"""Client secrets encrypted at rest with P2C_SECRETS_KEY (Fernet: AES with an HMAC). Several keys
+rotate: the first encrypts, any decrypts; `secret_reencrypt` moves a stored secret to the first."""
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+
+
+class SecretsKeyMissing(Exception):
+    pass
+
+
+def _fernet() -> MultiFernet:
+    keys = settings.P2C_SECRETS_KEY
+    if not keys:
+        raise SecretsKeyMissing(
+            "Secrets cannot be stored: set P2C_SECRETS_KEY (see docs/connections.md) and restart."
+        )
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except ValueError:
+        raise SecretsKeyMissing(
+            "P2C_SECRETS_KEY is not a list of Fernet keys (32 url-safe base64 bytes each)."
+        ) from None
+
+
+def secret_encrypt(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode()
+
+
+def secret_decrypt(token: str) -> str:
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretsKeyMissing(
+            "The stored secret cannot be decrypted with P2C_SECRETS_KEY (a key removed too early?): "
+            "set the connection's secret again."
+        ) from None
+
+
+def secret_reencrypt(token: str) -> str:
+    """The same secret under the first key (after a rotation)."""
+    return _fernet().rotate(token.encode()).decode()

@@ -1,0 +1,84 @@
+"""Setting a migration's connections and using them: every change and every use in the activity
+log, the secret encrypted and never written anywhere else."""
+
+import uuid
+
+from django.conf import settings
+from django.utils import timezone
+
+from ..dynamics.connect import DATAVERSE_API, FNO_API, environment_url
+from ..dynamics.pauses import pauses_for
+from ..dynamics.tokens import ClientCredentials, GivenToken
+from ..dynamics.webapi import WebApiClient
+from ..models import Connection, ConnectionKind, Migration
+from ..services.activity import activity_record
+from .secrets import secret_decrypt, secret_encrypt
+
+
+class ConnectionDetailsError(ValueError):
+    """Bad connection details: the message says what to fix."""
+
+
+def _guid(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise ConnectionDetailsError(
+            f"The {what} is a GUID, as the app registration's Overview shows it."
+        ) from None
+
+
+def connection_save(
+    *, migration: Migration, actor, kind: str, url: str, tenant_id: str, client_id: str, client_secret: str
+) -> Connection:
+    """Create or replace the connection of that kind; the secret is encrypted before it is kept."""
+    try:
+        url = environment_url(url)
+    except ValueError as error:
+        raise ConnectionDetailsError(str(error)) from None
+    values = {
+        "url": url,
+        "tenant_id": _guid(tenant_id, "tenant id"),
+        "client_id": _guid(client_id, "client id"),
+        "secret_encrypted": secret_encrypt(client_secret),
+        "set_by": actor,
+        "set_at": timezone.now(),
+    }
+    connection, _ = Connection.objects.update_or_create(migration=migration, kind=kind, defaults=values)
+    activity_record(
+        migration=migration,
+        actor=actor,
+        verb="connection_set",
+        description=f"Set the {connection.get_kind_display()} connection: {url}, app {values['client_id']}",
+    )
+    return connection
+
+
+def connection_client(*, connection: Connection, actor, purpose: str, access_token: str = "") -> WebApiClient:
+    """A client for the connection's environment, as its app registration or with a token given
+    for this use only (not stored); the use is logged."""
+    if access_token:
+        tokens, who = GivenToken(access_token), "a token given for this use"
+    else:
+        tokens = ClientCredentials(
+            resource=connection.url,
+            tenant_id=connection.tenant_id,
+            client_id=connection.client_id,
+            client_secret=secret_decrypt(connection.secret_encrypted),
+            authority_url=settings.P2C_AUTHORITY_URL,
+        )
+        who = f"app {connection.client_id}"
+    activity_record(
+        migration=connection.migration,
+        actor=actor,
+        verb="connection_used",
+        description=f"Used the {connection.get_kind_display()} connection ({who}): {purpose}",
+    )
+    api_path = DATAVERSE_API if connection.kind == ConnectionKind.SALES else FNO_API
+    return WebApiClient(
+        connection.url,
+        tokens=tokens,
+        api_path=api_path,
+        pauses=pauses_for(settings.P2C_DYNAMICS_PAUSES_URL),
+        max_concurrency=settings.P2C_DYNAMICS_CONCURRENCY,
+    )

@@ -1,0 +1,88 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from .. import runbook
+from ..access import MANAGE, READ, WORK, membership_required
+from ..dynamics.tokens import TokenError
+from ..dynamics.webapi import ApiError, CannotConnect
+from ..models import ConnectionKind
+from .checks import CheckError, environment_check_run
+from .forms import ConnectionForm
+from .pulls import PullError, pull_start
+from .secrets import SecretsKeyMissing
+from .services import ConnectionDetailsError, connection_save
+
+
+@login_required
+@sensitive_post_parameters("client_secret")  # kept out of error reports
+def connections(request: HttpRequest, migration_id: int) -> HttpResponse:
+    """The migration's connections; only its project managers set them."""
+    membership = membership_required(request, migration_id, MANAGE if request.method == "POST" else READ)
+    migration = membership.migration
+    posted = ConnectionForm(request.POST) if request.method == "POST" else None
+    if posted is not None and posted.is_valid():
+        try:
+            connection = connection_save(migration=migration, actor=request.user, **posted.cleaned_data)
+            messages.success(request, f"{connection.get_kind_display()} connection saved.")
+            return redirect("connections", migration_id=migration_id)
+        except (ConnectionDetailsError, SecretsKeyMissing) as error:
+            posted.add_error(None, str(error))
+    stored = {c.kind: c for c in migration.connections.select_related("set_by")}
+    rows = []
+    for kind, label in ConnectionKind.choices:
+        form = posted if posted is not None and posted.data.get("kind") == kind else None
+        connection = stored.get(kind)
+        initial = {"kind": kind, "url": connection.url if connection else ""}
+        if connection:
+            initial |= {"tenant_id": connection.tenant_id, "client_id": connection.client_id}
+        rows.append(
+            {
+                "kind": kind,
+                "label": label,
+                "connection": connection,
+                "form": form or ConnectionForm(initial=initial),
+            }
+        )
+    context = {
+        "migration": migration,
+        "membership": membership,
+        "rows": rows,
+        "tables": runbook.EXPORT_TABLES,
+        "pulls": migration.pulls.select_related("upload").order_by("-requested_at")[:20],
+    }
+    return render(request, "migration/connections.html", context)
+
+
+@login_required
+@require_POST
+def pull_create(request: HttpRequest, migration_id: int) -> HttpResponse:
+    """Pull a table from Sales into the step-2 export (a consultant's or a project manager's)."""
+    membership = membership_required(request, migration_id, WORK)
+    connection = membership.migration.connections.filter(kind=ConnectionKind.SALES).first()
+    try:
+        if connection is None:
+            raise PullError("Set the Sales connection first.")
+        pull = pull_start(connection=connection, table=request.POST.get("table", ""), actor=request.user)
+        messages.success(request, f"Pulling {pull.table}: it is stored as a step-2 export when read.")
+    except (PullError, ValueError) as error:
+        messages.error(request, str(error))
+    return redirect("connections", migration_id=migration_id)
+
+
+@login_required
+@require_POST
+def environment_check(request: HttpRequest, migration_id: int, step: str) -> HttpResponse:
+    """Check steps 3 to 7 in the Sales environment, then back to the step's page."""
+    membership = membership_required(request, migration_id, WORK)
+    try:
+        findings = environment_check_run(migration=membership.migration, actor=request.user)
+        messages.success(
+            request, f"Checked in the environment: {len(findings)} finding(s), shown on their rows."
+        )
+    except (CheckError, SecretsKeyMissing, ApiError, CannotConnect, TokenError) as error:
+        messages.error(request, f"The environment could not be checked: {error}")
+    return redirect("runbook", migration_id=migration_id, step=step)
