@@ -8,7 +8,7 @@ from django import forms as django_forms
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from migration import forms, item_kinds, selectors
+from migration import forms, gate, item_kinds, selectors
 from migration.engine import report as engine_report
 from migration.models import Activity, CrossCheck, ExportUpload, JobState, UploadState
 from migration.run_settings import settings_snapshot
@@ -55,7 +55,7 @@ def _run_check(migration):
 
 
 def _reasons(migration) -> list[str]:
-    return [r.text for r in selectors.step2_gate(migration)]
+    return [r.text for r in gate.step2_gate(migration)]
 
 
 def test_it_holds_a_table_in_parts_with_rows_per_part_and_the_total(migration, consultant):
@@ -143,7 +143,7 @@ def test_it_refuses_sign_off_for_each_reason_and_accepts_once_fixed(migration, m
     assert reason.startswith("Cross-file check error not acknowledged: Account:")
     check = selectors.latest_cross_check(migration)
     assert set(check.inputs) == {"account", "contact"}  # tables in use only
-    [error] = selectors.unacknowledged_errors(migration, check)
+    [error] = gate.unacknowledged_errors(migration, check)
     with pytest.raises(uploads.UploadError, match="project manager"):
         uploads.finding_acknowledge(migration=migration, actor=consultant, reason="ok", **_key(error))
     uploads.finding_acknowledge(

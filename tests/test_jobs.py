@@ -23,15 +23,9 @@ from migration.engine.reading import ISSUES_COLUMN
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import jobs
 
-from .helpers import SAMPLES, upload_inspected, upload_sample, write_reexport
+from .helpers import SAMPLES, run, upload_inspected, upload_sample, write_reexport
 
 pytestmark = pytest.mark.django_db
-
-
-def run(job: TransformJob) -> TransformJob:
-    jobs.job_run(job_id=job.id)
-    job.refresh_from_db()
-    return job
 
 
 def read_csv(field) -> list[list[str]]:
@@ -503,7 +497,7 @@ def test_a_page_of_issues_asked_by_number_after_a_big_copy_shows_its_own_issues(
     """Outside the job's transaction PostgreSQL also marks the copied rows visible to all (VACUUM),
     so that skipping to a page by number reads the index alone, not a table row per skipped issue."""
     monkeypatch.setattr(jobs, "ANALYZE_AFTER_ISSUES", 1)
-    monkeypatch.setattr(selectors, "ISSUES_PER_PAGE", 2)
+    monkeypatch.setattr(selectors.issues, "ISSUES_PER_PAGE", 2)
     upload_inspected(migration, consultant, "order.csv", table="order")
     job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
     every = list(job.issues.order_by("row", "id").values_list("id", flat=True))

@@ -31,6 +31,7 @@ SYNC_LIMIT_PER_COMPANY = 500_000  # rows per initial-sync run per legal entity
 # Customers V3 (accounts) is single-threaded with a 24 h time-out: about 70,000 accounts per run is
 # Microsoft's guidance figure, not a hard limit.
 SYNC_LIMIT_ACCOUNTS = 70_000
+SYNC_LIMITS = {"per_company": SYNC_LIMIT_PER_COMPANY, "accounts_guidance": SYNC_LIMIT_ACCOUNTS}
 EXAMPLES = 20
 PathLike = str | os.PathLike[str]
 
@@ -59,7 +60,7 @@ class CheckResult:
             "files": self.files,
             "rows": self.rows,
             "parts": self.parts,
-            "limits": {"per_company": SYNC_LIMIT_PER_COMPANY, "accounts_guidance": SYNC_LIMIT_ACCOUNTS},
+            "limits": dict(SYNC_LIMITS),
             "errors": sum(f.severity == "error" for f in self.findings),
             "warnings": sum(f.severity == "warning" for f in self.findings),
             "findings": [vars(f) for f in self.findings],

@@ -230,18 +230,6 @@ class IssueLog:
             found = {"file": self.files[part], **found}
         return found
 
-    def rows_with_issues(self, part: int | None = None, exclude: frozenset[str] = frozenset()) -> list[int]:
-        """The sorted row numbers having an issue (in part `part` when given), `exclude`d codes aside."""
-        found = []
-        for b in self.blocks:
-            if b.code in exclude:
-                continue
-            rows = b.rows.to_numpy(zero_copy_only=False)
-            if part is not None:
-                rows = rows[b.parts == part] if b.parts is not None else rows[: len(rows) * (b.part == part)]
-            found.append(rows)
-        return np.unique(np.concatenate(found)).tolist() if found else []
-
     def where(self, part: int, row: int) -> str:
         """A row as a message names it: "row N", with its part's file when there are parts."""
         return f"row {row} of {self.files[part]}" if self.files else f"row {row}"

@@ -13,7 +13,7 @@ import hashlib
 import os
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -234,12 +234,3 @@ def read_member(path: str, members: list[Member], name: str) -> bytes | None:
         return None
     with zipfile.ZipFile(path) as zf:
         return zf.read(name)
-
-
-def iter_member(path: str, name: str, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """A member's uncompressed bytes in chunks."""
-    import zipfile
-
-    with zipfile.ZipFile(path) as zf, zf.open(name) as f:
-        while data := f.read(chunk):
-            yield data

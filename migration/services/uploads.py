@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import engine, filetypes, quota, runbook, selectors
+from .. import engine, filetypes, gate, quota, runbook, selectors
 from ..engine import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
 from ..run_settings import engine_settings, settings_snapshot
@@ -434,7 +434,7 @@ def cross_check_queue_if_complete(*, migration: Migration, again: bool = False) 
     """
     if cross_check_waits_for(migration):
         return None
-    inputs = selectors.cross_check_inputs(migration)
+    inputs = gate.cross_check_inputs(migration)
     with transaction.atomic():
         Migration.objects.select_for_update().get(pk=migration.pk)
         existing = CrossCheck.objects.filter(migration=migration).first()
@@ -452,7 +452,7 @@ CHECKING = (UploadState.QUEUED, UploadState.INSPECTING)
 
 def cross_check_waits_for(migration: Migration) -> list[str]:
     """Why the cross-file check cannot run now, one text per table; empty when it can."""
-    return selectors.cross_check_waits(selectors.export_parts(migration), selectors.tables_in_use(migration))
+    return gate.cross_check_waits(selectors.export_parts(migration), selectors.tables_in_use(migration))
 
 
 def cross_check_request(*, migration: Migration, actor) -> CrossCheck:
