@@ -22,13 +22,13 @@ from django.db import connection
 from django.urls import reverse
 
 from migration.models import ExportUpload
-from migration.services import jobs, uploads
+from migration.services import job_worker, uploads
 from p2cwizard.celery import app
 
 
 def run(job):
     """A transform job run in this process, as the worker runs it; the job as saved."""
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     return job
 

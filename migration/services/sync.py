@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..storage import local_copy, sha256_of_upload, store_result
 from .activity import activity_record
+from .queue import enqueue_on_commit
 from .uploads import UploadError, check_upload
 
 logger = logging.getLogger(__name__)
@@ -200,10 +201,8 @@ def sync_check_create(
 
 
 def _enqueue(check: SyncCheck) -> None:
-    from ..tasks import run_sync_check
-
     SyncCheck.objects.filter(id=check.id).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: run_sync_check.apply_async((check.id,), task_id=str(uuid.uuid4())))
+    enqueue_on_commit("run_sync_check", check.id, task_id=str(uuid.uuid4()))
 
 
 def sync_checks_sweep_stale(now=None) -> int:
