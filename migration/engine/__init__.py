@@ -23,7 +23,8 @@ The web app and the manage.py commands call only what is exported here:
 - ``check_csv_head(sample, whole)``: a CSV's header checks (columns, header sizes) from its first
   ``SAMPLE_BYTES``, so the web app refuses a hostile file before storing it;
   ``check_workbook_parts(file)``: the same for a workbook (no DTD in any XML part).
-- ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized".
+- ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized";
+  ``sha256_file(path)``: a file's SHA-256.
 - ``write_rows(input_path, output_path, rows, as_text=False)``: chosen data rows of an export,
   same shape (the issues file, written as xlsx of text cells by the web app);
   ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
@@ -51,6 +52,7 @@ from .errors import EngineError
 from .extract import RowNotes, row_notes, write_rows
 from .formulas import formula_like_text
 from .inspect import Inspection, inspect_file
+from .layout import column_difference
 from .options import (
     COUNTRY_MODES,
     DATE_ORDERS,
@@ -63,9 +65,9 @@ from .options import (
     TransformSettings,
 )
 from .packs import IMPORT_ORDER, PackFile, PackPart, split_for_import, write_manifest
-from .parts import column_difference, part_output_name, transform_parts
+from .parts import part_output_name, transform_parts
 from .party_numbers import load_party_numbers
-from .reading import SAMPLE_BYTES, check_csv_head, check_workbook_parts
+from .reading import SAMPLE_BYTES, check_csv_head, check_workbook_parts, sha256_file
 from .report import STEP2_ONLY_CODES, Report, csv_rows
 from .schema import Table
 from .tables import ISSUE_CODES, TABLES
@@ -137,6 +139,7 @@ __all__ = [
     "part_output_name",
     "reconcile_sync",
     "row_notes",
+    "sha256_file",
     "split_for_import",
     "table_columns",
     "transform_file",

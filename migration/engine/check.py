@@ -18,10 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import EngineError
-from .layout import find, guid_column, norm
+from .layout import column_difference, find, guid_column
 from .options import CompanyRule
-from .parts import column_difference
-from .reading import Source, open_source
+from .reading import Source, norm, open_source
 from .report import EXPORT_LIMIT_ROWS
 from .rules import map_text
 from .schema import Col

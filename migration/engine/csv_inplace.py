@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import EngineError
-from .reading import SAMPLE_BYTES, detect_delimiter, detect_encoding
+from .reading import SAMPLE_BYTES, detect_delimiter, detect_encoding, norm, sha256_file
 from .writing import AtomicFile
-from .zipraw import sha256_file
 
 READ_CHUNK = 1 << 20
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -170,10 +169,6 @@ def quote(value: str, delimiter: str, always: bool = False) -> str:
     return value
 
 
-def _norm(header: object) -> str:
-    return " ".join(str(header if header is not None else "").split()).casefold()
-
-
 @dataclass
 class CsvFillResult:
     encoding: str
@@ -198,14 +193,14 @@ def read_header(path: str | os.PathLike[str], fmt: CsvFormat | None = None) -> l
 
 
 def resolve_columns(headers: list[str], columns: Sequence[int | str | Sequence[str]], what: str) -> list[int]:
-    normed = [_norm(h) for h in headers]
+    normed = [norm(h) for h in headers]
     out, missing = [], []
     for names in columns:
         if isinstance(names, int):
             out.append(names)
             continue
         wanted = [names] if isinstance(names, str) else list(names)
-        hit = next((normed.index(_norm(n)) for n in wanted if _norm(n) in normed), None)
+        hit = next((normed.index(norm(n)) for n in wanted if norm(n) in normed), None)
         if hit is None:
             missing.append(wanted[0])
         out.append(hit)

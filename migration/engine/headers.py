@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .layout import find, guid_column, norm, resolve_layout
+from .layout import find, guid_column, resolve_layout
 from .options import TransformSettings
-from .reading import open_source
+from .reading import norm, open_source
 from .schema import Table
-
-if TYPE_CHECKING:
-    from .rules import TextCache
+from .textmap import TextCache
 
 
 def _key(text: str) -> str:

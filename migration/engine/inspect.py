@@ -12,9 +12,9 @@ import pyarrow.compute as pc
 
 from . import dates
 from .errors import EngineError
-from .layout import find, norm
+from .layout import find
 from .options import TransformSettings
-from .reading import Batch, Source, cell_text, open_source
+from .reading import Batch, Source, cell_text, norm, open_source
 from .report import EXPORT_LIMIT_ROWS, add_value_counts
 from .tables import TABLES, guess_table, table_for
 

@@ -6,19 +6,19 @@ then display name, then the other spellings a column declares.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .errors import EngineError
+from .reading import norm, open_source
 from .schema import Col, Table
+
+PathLike = str | os.PathLike[str]
 
 _DO_NOT_MODIFY = "(do not modify)"
 _CHECKSUM = "(do not modify) row checksum"
 _MODIFIED = "(do not modify) modified on"
-
-
-def norm(header: object) -> str:
-    """How headers are compared: trimmed, case-insensitive."""
-    return " ".join(str(header if header is not None else "").split()).casefold()
 
 
 def find(normed: list[str], col: Col, taken: set[int] | None = None) -> int | None:
@@ -123,3 +123,34 @@ def raise_missing(table: Table, col: Col, headers: list[str]) -> None:
         f"required column {col.display!r} is missing from the {table.key} file (accepted names: {accepted}); "
         f"headers found: {_list(headers)}{hint}"
     )
+
+
+def check_same_columns(paths: Sequence[PathLike]) -> None:
+    """Parts of one table have the same columns, header order and case aside; else a fatal
+    problem naming the columns that differ from the first part."""
+    first = None
+    for path in paths:
+        headers = open_source(path).headers
+        if first is None:
+            first = (os.path.basename(os.fspath(path)), headers)
+            continue
+        differ = column_difference(first[1], headers)
+        if differ:
+            raise EngineError(
+                f"{os.path.basename(os.fspath(path))!r} does not have the same columns as {first[0]!r} "
+                f"({differ}): export every part from the same view"
+            )
+
+
+def column_difference(first_headers: Sequence[str], other_headers: Sequence[str]) -> str:
+    """'only in this part: X; missing: Y' between two parts' headers (order and case aside), or ''."""
+    first = {norm(h): h for h in first_headers}
+    other = {norm(h): h for h in other_headers}
+    extra = [h for n, h in other.items() if n not in first]
+    missing = [h for n, h in first.items() if n not in other]
+    said = []
+    if extra:
+        said.append("only in this part: " + ", ".join(repr(h) for h in extra))
+    if missing:
+        said.append("missing: " + ", ".join(repr(h) for h in missing))
+    return "; ".join(said)

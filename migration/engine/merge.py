@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import EngineError
-from .layout import resolve_layout
+from .layout import check_same_columns, resolve_layout
 from .reading import open_source
 from .report import IssueBlock, IssueLog
 from .schema import Table
@@ -48,8 +48,6 @@ class Step2Export:
             if not os.path.isfile(path):
                 raise EngineError(f"merge: the step-2 export {path!r} does not exist: check the path")
         if len(self.paths) > 1:
-            from .parts import check_same_columns
-
             check_same_columns(self.paths)
         self.files = [os.path.basename(p) for p in self.paths]
         guids: list[pa.Array] = []

@@ -28,9 +28,11 @@ from typing import Any
 
 from .csv_inplace import CsvFormat, detect_csv, iter_records
 from .errors import EngineError
+from .reading import sha256_file
+from .tables import TABLES
 from .writing import AtomicFile
-from .xlsx_inplace import SheetInfo, _sheet_chunks, open_sheet, scan_sheet
-from .zipraw import PackageWriter, read_member, sha256_file
+from .xlsx_inplace import SheetInfo, open_sheet, scan_sheet, sheet_chunks
+from .zipraw import PackageWriter, read_member
 
 DEFAULT_PART_MB = 8
 MB = 1 << 20
@@ -38,15 +40,9 @@ MB = 1 << 20
 # The order the contract gives for importing (p2c-rules.md, "Import packs"), which is also the
 # order step 9 syncs them in: parties before contacts, quotes before the orders made from them,
 # headers before their lines. The UI lists tables in the engine's order; the pack is imported.
-IMPORT_ORDER = ("account", "contact", "quote", "quote_products", "order", "order_products")
-_WIZARD_NAMES = {
-    "account": "Account",
-    "contact": "Contact",
-    "quote": "Quote",
-    "quote_products": "Quote Product",
-    "order": "Order",
-    "order_products": "Order Product",
-}
+IMPORT_ORDER = tuple(
+    t.key for t in sorted(TABLES.values(), key=lambda t: t.import_position or 0) if t.import_position
+)
 
 
 @dataclass
@@ -113,7 +109,7 @@ def _sheet_slice(info: SheetInfo, keep: Callable[[int], bool], total: int) -> It
     header_row = info.header_row
     last_row = header_row + total
     new = header_row
-    for kind, piece in scan_sheet(_sheet_chunks(info.path, info.sheet_part), info.path):
+    for kind, piece in scan_sheet(sheet_chunks(info.path, info.sheet_part), info.path):
         if kind == "head":
             yield _cut_head(piece, header_row, last_row)
         elif kind == "row":
@@ -155,7 +151,7 @@ def _count_rows(info: SheetInfo) -> tuple[int, list[int]]:
     """Data rows (by the last row number) and each data row's XML size, for sizing parts."""
     sizes: list[int] = []
     rows = 0
-    for kind, piece in scan_sheet(_sheet_chunks(info.path, info.sheet_part), info.path):
+    for kind, piece in scan_sheet(sheet_chunks(info.path, info.sheet_part), info.path):
         if kind == "row" and piece.number > info.header_row:
             index = piece.number - info.header_row - 1
             while len(sizes) < index:
@@ -425,7 +421,7 @@ class PackFile:
 
 def wizard_choices(table: str, fmt: str) -> str:
     """What to choose in the Import data wizard for one file of the pack."""
-    name = _WIZARD_NAMES.get(table, table)
+    name = getattr(TABLES.get(table), "import_name", "") or table
     if fmt == "xlsx":
         text = (
             f"Import from Excel: choose this file (record type {name}, taken from the workbook); "

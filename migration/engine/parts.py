@@ -20,46 +20,15 @@ import pyarrow as pa
 from . import rules
 from .errors import EngineError
 from .headers import HeaderCompanies
-from .layout import norm, resolve_layout
+from .layout import check_same_columns, resolve_layout
 from .merge import Step2Export, merge_paths
 from .options import TransformSettings
 from .reading import open_source
 from .report import Report
 from .tables import TABLES, table_for
-from .transform import ByteProgress, Progress, _Run
+from .transform import ByteProgress, Progress, TableRun
 
 PathLike = str | os.PathLike[str]
-
-
-def check_same_columns(paths: Sequence[PathLike]) -> None:
-    """Parts of one table have the same columns, header order and case aside; else a fatal
-    problem naming the columns that differ from the first part."""
-    first = None
-    for path in paths:
-        headers = open_source(path).headers
-        if first is None:
-            first = (os.path.basename(os.fspath(path)), headers)
-            continue
-        differ = column_difference(first[1], headers)
-        if differ:
-            raise EngineError(
-                f"{os.path.basename(os.fspath(path))!r} does not have the same columns as {first[0]!r} "
-                f"({differ}): export every part from the same view"
-            )
-
-
-def column_difference(first_headers: Sequence[str], other_headers: Sequence[str]) -> str:
-    """'only in this part: X; missing: Y' between two parts' headers (order and case aside), or ''."""
-    first = {norm(h): h for h in first_headers}
-    other = {norm(h): h for h in other_headers}
-    extra = [h for n, h in other.items() if n not in first]
-    missing = [h for n, h in first.items() if n not in other]
-    said = []
-    if extra:
-        said.append("only in this part: " + ", ".join(repr(h) for h in extra))
-    if missing:
-        said.append("missing: " + ", ".join(repr(h) for h in missing))
-    return "; ".join(said)
 
 
 def part_output_name(input_path: PathLike, extension: str | None = None) -> str:
@@ -150,12 +119,12 @@ def _run_parts(
 ) -> Report:
     declared = table_for(table)
     several = len(inputs) > 1
-    run: _Run | None = None
+    run: TableRun | None = None
     parts = []
     done_before = 0
     sizes = [os.path.getsize(p) for p in inputs]
     for n, (path, output) in enumerate(zip(inputs, outputs, strict=True)):
-        run = _Run(declared, path, settings, step2, shared=run, header_companies=headers)
+        run = TableRun(declared, path, settings, step2, shared=run, header_companies=headers)
         if n == 0:
             _decide_dates(run, inputs)
         issues = run.ctx.issues
@@ -206,7 +175,7 @@ def _bytes_offset(progress_bytes: ByteProgress, before: int, total: int) -> Byte
     return report
 
 
-def _decide_dates(run: _Run, inputs: list[str]) -> None:
+def _decide_dates(run: TableRun, inputs: list[str]) -> None:
     """`auto` date order over the whole export, as one file would decide it: the first rows, then
     every part in turn until a value settles it."""
     ctx = run.ctx

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
 import os
 import re
@@ -46,6 +47,20 @@ MAX_HEADER_CHARS = 1_000
 # rows and upload the file again; every reader here leaves the column out, so it never reaches a
 # check, a part's column comparison or an output.
 ISSUES_COLUMN = "What is wrong (P2C Wizard; ignored when the file is uploaded again)"
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """A file's SHA-256 (hex), read in 4 MB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def norm(header: object) -> str:
+    """How headers are compared everywhere: spaces trimmed and collapsed, case-insensitive."""
+    return " ".join(str(header if header is not None else "").split()).casefold()
 
 
 def _without_issues_column(headers: list[str]) -> tuple[list[str], bool]:

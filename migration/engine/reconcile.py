@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,223 +33,27 @@ from . import dates
 from .errors import EngineError
 from .extract import picked_rows
 from .formulas import neutralised
-from .reading import CsvSource, open_source
+from .located import LocatedFile, Paths, as_list, locate, read_located
+from .reading import norm, open_source
+from .schema import Compare, EntitySpec
+from .tables import TABLES
 from .writing import open_writer
 
-Paths = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 SEP = "\x1f"
 FNO_EMPTY_DATE = "1900-01-01"
 
 
-@dataclass(frozen=True)
-class Compare:
-    """A column we set, and the F&O field it lands in."""
-
-    name: str
-    ours: tuple[str, ...]
-    fno: tuple[str, ...]
-    kind: str = "text"  # text | date
-    # Why F&O fills this field itself when we leave it empty (a number sequence): its value is then
-    # "assigned by F&O", counted, never a difference. Empty: an empty value of ours must arrive empty.
-    assigned_by_fno: str = ""
-
-
-@dataclass(frozen=True)
-class Keep:
-    """One condition of a dual-write filter, on a column of our output."""
-
-    column: tuple[str, ...]
-    values: frozenset[str]  # accepted, trimmed and case-folded
-    required: bool = True  # absent column: fatal (True) or condition skipped (False)
-
-
-@dataclass(frozen=True)
-class EntitySpec:
-    table: str
-    entity: str
-    filter_text: str
-    our_key: tuple[str, ...]
-    fno_key: tuple[str, ...]
-    keep: tuple[Keep, ...] = ()
-    compares: tuple[Compare, ...] = ()
-    fno_party_type: str | None = None  # Customers V3 holds both organizations and persons
-    lines: bool = False
-    key_in_filter: bool = False  # the map's filter itself requires the key (contact person ID ne '')
-
-
 COMPANY = ("Company", "msdyn_company")
 FNO_COMPANY = ("DATAAREAID",)
-_YES = frozenset({"yes", "true", "1", "y"})
-_NO = frozenset({"no", "false", "0", "n"})
-_ITEM_BASED = frozenset({"item based", "192350000"})
-_GROUP = Compare("customer_group", ("Customer Group Id", "msdyn_customergroupid"), ("CUSTOMERGROUPID",))
-ASSIGNED_PARTY = (
-    "F&O gives a party number from its number sequence to a record synced without one (we leave it "
-    "empty where step 8 did not know it)"
-)
-_PARTY = Compare(
-    "party_number", ("Party Number", "msdyn_partynumber"), ("PARTYNUMBER",), "text", ASSIGNED_PARTY
-)
-_PERSON_ID = ("Account Number/Contact Person ID", "msdyn_contactpersonid")
-_HEADER_COMPARES = (
-    Compare("language", ("Language", "msdyn_language"), ("LANGUAGEID",)),
-    Compare(
-        "receipt_date",
-        ("Requested Receipt Date", "msdyn_requestedreceiptdate"),
-        ("REQUESTEDRECEIPTDATE",),
-        "date",
-    ),
-)
-_ORDER_TYPE = Keep(("Order Type", "msdyn_ordertype"), _ITEM_BASED)
-
+# Each table declares its F&O entities (engine/tables/<t>.py). Headers before their lines: a
+# line's output also carries its header's number, so detecting a file tries the header first.
 SPECS: dict[str, tuple[EntitySpec, ...]] = {
-    "account": (
-        EntitySpec(
-            "account",
-            "Customers V3 (accounts)",
-            "Relationship Type is Customer",
-            ("Account Number", "accountnumber"),
-            ("CUSTOMERACCOUNT",),
-            (Keep(("Relationship Type", "customertypecode"), frozenset({"customer", "3"})),),
-            (_GROUP, _PARTY),
-            fno_party_type="organization",
-        ),
-    ),
-    "contact": (
-        EntitySpec(
-            "contact",
-            "Customers V3 (contacts)",
-            "Sellable is Yes and a Contact Person ID is set",
-            _PERSON_ID,
-            ("CUSTOMERACCOUNT",),
-            (Keep(("Sellable", "msdyn_sellable"), _YES),),
-            (_GROUP, _PARTY),
-            fno_party_type="person",
-            key_in_filter=True,
-        ),
-        EntitySpec(
-            "contact",
-            "Contact persons (CDS Contacts V2)",
-            "Sellable is No and a Contact Person ID is set",
-            _PERSON_ID,
-            ("CONTACTPERSONID",),
-            (Keep(("Sellable", "msdyn_sellable"), _NO),),
-            (
-                Compare(
-                    "party_number",
-                    _PARTY.ours,
-                    ("CONTACTPERSONPARTYNUMBER", "PARTYNUMBER"),
-                    "text",
-                    ASSIGNED_PARTY,
-                ),
-            ),
-            key_in_filter=True,
-        ),
-    ),
-    "order": (
-        EntitySpec(
-            "order",
-            "Sales order headers V2",
-            "Order Type is Item based",
-            ("Sales Order Number", "msdyn_salesordernumber"),
-            ("SALESORDERNUMBER",),
-            (_ORDER_TYPE,),
-            _HEADER_COMPARES,
-        ),
-    ),
-    "quote": (
-        EntitySpec(
-            "quote",
-            "Sales quotation headers V2",
-            "Order Type is Item based; Status Draft or Active when the output has it",
-            ("Quote Number", "msdyn_quotenumber"),
-            ("SALESQUOTATIONNUMBER",),
-            (
-                _ORDER_TYPE,
-                Keep(("Status", "statecode"), frozenset({"draft", "active", "0", "1"}), required=False),
-            ),
-            _HEADER_COMPARES,
-        ),
-    ),
-    "order_products": (
-        EntitySpec(
-            "order_products",
-            "Sales order lines V2",
-            "every line (lines follow their order), matched per order by count",
-            ("Sales Order Number", "msdyn_salesordernumber", "Order ID", "ordernumber", "Order Number"),
-            ("SALESORDERNUMBER",),
-            lines=True,
-        ),
-    ),
-    "quote_products": (
-        EntitySpec(
-            "quote_products",
-            "Sales quotation lines V2",
-            "every line (lines follow their quote), matched per quote by count",
-            ("Quote Number", "msdyn_quotenumber", "Quote ID", "quotenumber"),
-            ("SALESQUOTATIONNUMBER",),
-            lines=True,
-        ),
-    ),
+    t.key: t.fno_entities
+    for t in sorted(
+        (t for t in TABLES.values() if t.fno_entities), key=lambda t: (t.fno_entities[0].lines, t.position)
+    )
 }
 RECONCILED_TABLES = tuple(SPECS)
-
-
-def _norm(header: object) -> str:
-    return " ".join(str(header if header is not None else "").split()).casefold()
-
-
-def _as_list(paths: Paths) -> list[str]:
-    if isinstance(paths, str | os.PathLike):
-        return [os.fspath(paths)]
-    out = [os.fspath(p) for p in paths]
-    if not out:
-        raise EngineError("no file given: upload the export (all its parts)")
-    return out
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Part:
-    path: str
-    headers: list[str]
-    found: dict[str, int]  # role -> column index
-
-
-def _locate(path: str, roles: dict[str, tuple[str, ...]]) -> _Part:
-    source = open_source(path)
-    normed = [_norm(h) for h in source.headers]
-    found = {}
-    for role, names in roles.items():
-        for name in names:
-            if name.casefold() in normed:
-                found[role] = normed.index(name.casefold())
-                break
-    return _Part(path, list(source.headers), found)
-
-
-def _read(part: _Part, index: int) -> pa.Table:
-    """The located columns of one file as text, plus its data-row numbers and part index."""
-    source = open_source(part.path)
-    roles = list(part.found)
-    chunks: list[pa.Table] = []
-    if isinstance(source, CsvSource):
-        wanted = sorted(set(part.found.values()))
-        batches = source.batches(columns=wanted)
-        pick: Callable[[Any, int], pa.Array] = lambda b, i: b.arrow.column(wanted.index(i))  # noqa: E731
-    else:
-        batches = source.batches()
-        pick = lambda b, i: b.text(i)  # noqa: E731
-    for b in batches:
-        cols = {role: pick(b, part.found[role]) for role in roles}
-        cols["_row"] = pa.array(np.arange(b.start + 1, b.start + 1 + b.num_rows, dtype=np.int64))
-        chunks.append(pa.table(cols))
-    if not chunks:
-        return pa.table({**{r: pa.array([], pa.string()) for r in roles}, "_row": pa.array([], pa.int64())})
-    table = pa.concat_tables(chunks)
-    return table.append_column("_part", pa.array([index] * table.num_rows, pa.int32()))
 
 
 def _clean(arr: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -264,7 +68,7 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _missing_column(what: str, names: tuple[str, ...], part: _Part, hint: str) -> EngineError:
+def _missing_column(what: str, names: tuple[str, ...], part: LocatedFile, hint: str) -> EngineError:
     shown = ", ".join(repr(h) for h in part.headers[:30])
     accepted = " or ".join(repr(n) for n in names)
     return EngineError(
@@ -284,7 +88,7 @@ def _pick_spec(table: str, fno_parts: list[str], entity: str | None) -> EntitySp
         raise EngineError(f"entity {entity!r} is not one of {', '.join(s.entity for s in options)}")
     if len(options) == 1:
         return options[0]
-    headers = {_norm(h) for h in open_source(fno_parts[0]).headers}
+    headers = {norm(h) for h in open_source(fno_parts[0]).headers}
     for spec in options:
         if any(k.casefold() in headers for k in spec.fno_key):
             return spec
@@ -301,7 +105,7 @@ def check_fno_export(
     of one name, or without the entity's key column. `name`: the file's name as uploaded."""
     path = os.fspath(path)
     spec = _pick_spec(table, [path], entity)
-    part = _locate(path, {"key": spec.fno_key})
+    part = locate(path, {"key": spec.fno_key})
     part.path = name or part.path
     if "key" not in part.found:
         hint = f"Export the {spec.entity} entity from Data management with its field names"
@@ -315,7 +119,7 @@ def _read_ours(spec: EntitySpec, paths: list[str]) -> tuple[pa.Table, list[str],
     tables, skipped_keeps = [], set()
     compared = {c.name for c in spec.compares}
     for i, path in enumerate(paths):
-        part = _locate(path, roles)
+        part = locate(path, roles)
         hint = f"Give the step-8 output of the {spec.table} table"
         if "key" not in part.found:
             raise _missing_column("key", spec.our_key, part, hint)
@@ -332,7 +136,7 @@ def _read_ours(spec: EntitySpec, paths: list[str]) -> tuple[pa.Table, list[str],
                     )
                 skipped_keeps.add(j)
         compared &= {c.name for c in spec.compares if f"ours_{c.name}" in part.found}
-        tables.append(_read(part, i))
+        tables.append(read_located(part, i))
     table = pa.concat_tables(tables, promote_options="default")
     keep = pa.chunked_array([pa.array([True] * table.num_rows)]) if table.num_rows else None
     for j, k in enumerate(spec.keep):
@@ -362,7 +166,7 @@ def _read_fno(
     tables, compared = [], {c.name for c in spec.compares}
     hint = f"Export the {spec.entity} entity from Data management with its field names"
     for i, path in enumerate(paths):
-        part = _locate(path, roles)
+        part = locate(path, roles)
         if "key" not in part.found:
             raise _missing_column("key", spec.fno_key, part, hint)
         file_company = _file_company(path, company, companies)
@@ -371,7 +175,7 @@ def _read_fno(
                 "company", FNO_COMPANY, part, hint + ", or give the company of this file (it holds one)"
             )
         compared &= {c.name for c in spec.compares if f"fno_{c.name}" in part.found}
-        table = _read(part, i)
+        table = read_located(part, i)
         if "company" not in part.found:
             table = table.append_column("company", pa.array([file_company] * table.num_rows, pa.string()))
         tables.append(table)
@@ -552,7 +356,7 @@ def reconcile_sync(
 
     An export without DATAAREAID holds one company: `companies` gives it per file (by path or file
     name), `company` for every file not named there; a file with DATAAREAID keeps its rows' own."""
-    ours_files, fno_files = _as_list(ours), _as_list(fno)
+    ours_files, fno_files = as_list(ours), as_list(fno)
     spec = _pick_spec(table, fno_files, entity)
     our_tbl, our_cmp, absent = _read_ours(spec, ours_files)
     fno_tbl, fno_cmp = _read_fno(spec, fno_files, company, companies or {})
@@ -844,8 +648,8 @@ def write_source_rows(
 
 def _copy_rows(path: str, wanted: list[int], headers: list[str], writer: Any) -> int:
     source = open_source(path)
-    normed = [_norm(h) for h in source.headers]
-    order = [normed.index(_norm(h)) if _norm(h) in normed else None for h in headers]
+    normed = [norm(h) for h in source.headers]
+    order = [normed.index(norm(h)) if norm(h) in normed else None for h in headers]
     picked_total = 0
     for batch, picked in picked_rows(source, wanted):
         if len(picked) and batch.rows is not None and order == list(range(len(source.headers))):

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pyarrow as pa
-
-if TYPE_CHECKING:
-    from .rules import Rows
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,8 @@ class Source:
 
 
 # A target's value for one batch: text per row; null leaves the cell as it is. None: no such column.
-Rule = Callable[["Rows"], "pa.Array | None"]
+# Called with rules.Rows (one batch as the rules see it), named by type only: rules imports this.
+Rule = Callable[[Any], "pa.Array | None"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,45 @@ class Checked:
     account: Col | None = None  # contacts: the lookup naming their account
 
 
+# --- step 9: the F&O entities a table syncs into, and what is compared there ------------------
+
+
+@dataclass(frozen=True)
+class Compare:
+    """A column we set, and the F&O field it lands in."""
+
+    name: str
+    ours: tuple[str, ...]
+    fno: tuple[str, ...]
+    kind: str = "text"  # text | date
+    # Why F&O fills this field itself when we leave it empty (a number sequence): its value is then
+    # "assigned by F&O", counted, never a difference. Empty: an empty value of ours must arrive empty.
+    assigned_by_fno: str = ""
+
+
+@dataclass(frozen=True)
+class Keep:
+    """One condition of a dual-write filter, on a column of our output."""
+
+    column: tuple[str, ...]
+    values: frozenset[str]  # accepted, trimmed and case-folded
+    required: bool = True  # absent column: fatal (True) or condition skipped (False)
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    table: str
+    entity: str
+    filter_text: str
+    our_key: tuple[str, ...]
+    fno_key: tuple[str, ...]
+    keep: tuple[Keep, ...] = ()
+    compares: tuple[Compare, ...] = ()
+    fno_party_type: str | None = None  # Customers V3 holds both organizations and persons
+    lines: bool = False
+    key_in_filter: bool = False  # the map's filter itself requires the key (contact person ID ne '')
+
+
 @dataclass(frozen=True)
 class Table:
     """One of the step-2 exports, as one table module declares it."""
@@ -94,6 +131,12 @@ class Table:
     receipt_chain: tuple[str, ...] = ()  # source roles: the first date among them wins
     unique: str | None = None  # source role unique within a company (duplicate_key)
     checked: Checked = field(default_factory=Checked)
+    # Step 8's import pack: the place in the order tables are imported (None: not imported) and
+    # the name the Import data wizard lists it under.
+    import_position: int | None = None
+    import_name: str = ""
+    # Step 9: the F&O entities its map syncs into, each checked against F&O's export.
+    fno_entities: tuple[EntitySpec, ...] = ()
 
     @property
     def transforms(self) -> bool:

@@ -17,11 +17,11 @@ from .csv_inplace import fill_csv
 from .dates import DateOrder
 from .errors import EngineError
 from .headers import HeaderCompanies
-from .layout import Layout, find, norm, resolve_layout
+from .layout import Layout, find, resolve_layout
 from .merge import Step2Export
 from .options import TransformSettings
 from .party_numbers import load_party_numbers
-from .reading import Batch, CsvSource, Source, XlsxSource, open_source
+from .reading import Batch, CsvSource, Source, XlsxSource, norm, open_source
 from .report import IssueLog, Report, add_value_counts
 from .schema import Col, Table, Target
 from .tables import issues_of, table_for
@@ -112,7 +112,7 @@ def transform_file(
     if len({os.path.abspath(p) for p in (output_path, *also)}) != 1 + len(also):
         raise EngineError("two outputs have the same path: give each output its own name")
     try:
-        run = _Run(declared, input_path, settings, merge_source_path)
+        run = TableRun(declared, input_path, settings, merge_source_path)
         if also and run.fills_in_place(output_path):
             raise EngineError("filling a re-export in place writes one output: run again for another")
         report = run.execute(output_path, progress, also=also, progress_bytes=progress_bytes)
@@ -164,7 +164,7 @@ def _hash_file(path: str, sha: Any) -> None:
             sha.update(chunk)
 
 
-class _Run:
+class TableRun:
     """One transformation: the source, its layout, the rule context and the writer."""
 
     def __init__(
@@ -174,7 +174,7 @@ class _Run:
         settings: TransformSettings,
         merge_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | Step2Export | None,
         *,
-        shared: _Run | None = None,
+        shared: TableRun | None = None,
         header_companies: HeaderCompanies | None = None,
     ) -> None:
         """`shared`: the run of an earlier part of the same export, whose context (issues, dates,
@@ -488,7 +488,7 @@ def dry_run(
     """The rules over the whole file without writing anything: issue counts by code.
 
     `each_batch` sees every batch too (inspection's row count and preview, from the same read)."""
-    run = _Run(table_for(table), input_path, settings, None)
+    run = TableRun(table_for(table), input_path, settings, None)
     read = run.source.batches()
     read = _prefetch(read) if isinstance(run.source, CsvSource) else read
     batches = _prepare_dates(run.ctx, run.source, iter(read))

@@ -25,8 +25,9 @@ from .error_causes import CAUSES, UNKNOWN, Cause, classify, plain
 from .error_logs import error_batches, error_log_form
 from .errors import EngineError
 from .formulas import neutralised
-from .reading import open_source
-from .reconcile import COMPANY, SEP, SPECS, Paths, _as_list, _locate, _norm, _read
+from .located import Paths, as_list, locate, read_located
+from .reading import norm, open_source
+from .reconcile import COMPANY, SEP, SPECS
 from .texthash import text_hashes
 from .writing import open_writer
 
@@ -96,7 +97,7 @@ def table_map_named(message: str) -> str:
 
 
 def _detect_table(headers: list[str]) -> str | None:
-    normed = {_norm(h) for h in headers}
+    normed = {norm(h) for h in headers}
     for table, specs in SPECS.items():
         if any(n.casefold() in normed for n in specs[0].our_key) and any(
             n.casefold() in normed for n in COMPANY
@@ -169,13 +170,13 @@ def _our_keys(table: str | None, paths: list[str], shown: dict[str, str]) -> tup
         roles["number"] = ("Contact Number", "msdynce_contactnumber", "msdyn_contactnumber")
     tables = []
     for i, path in enumerate(paths):
-        part = _locate(path, roles)
+        part = locate(path, roles)
         if "key" not in part.found:
             names = " or ".join(repr(n) for n in spec.our_key)
             raise EngineError(
                 f"{os.path.basename(path)!r} has no {names} column: give the {table} step-8 output"
             )
-        tables.append(_read(part, i))
+        tables.append(read_located(part, i))
     t = pa.concat_tables(tables, promote_options="default").combine_chunks()
     files = pa.array([shown.get(os.path.basename(p), os.path.basename(p)) for p in paths])
     company = _flat(pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(t["company"], ""))))
@@ -348,10 +349,10 @@ def triage_errors(
     `outputs` (what was meant to arrive) by key. `list_path`: every error, written as read (CSV
     lists are neutralised for spreadsheets). `keep`: rows kept in memory for the page (all when
     None). `shown`: the names people know the files by, from their base names."""
-    paths, shown = _as_list(errors), shown or {}
+    paths, shown = as_list(errors), shown or {}
     forms = [error_log_form(p, shown.get(os.path.basename(p))) for p in paths]
     ours = None
-    our_paths = _as_list(outputs) if outputs is not None else []
+    our_paths = as_list(outputs) if outputs is not None else []
     if our_paths:
         table, ours = _our_keys(table, our_paths, shown)
     default_map = SPECS[table][0].entity if table in SPECS else ""

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import dates
 from .errors import EngineError
-from .reading import open_source
+from .reading import norm, open_source
 from .tables import table_for
 
 MATCH, DIFFERS, MISSING, UNEXPECTED = "match", "differs", "missing", "unexpected"
@@ -37,10 +37,6 @@ _ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\
 _YES = {"yes", "true", "1", "y"}
 _NO = {"no", "false", "0", "n"}
 MAX_LISTED = 100_000
-
-
-def _norm(header: object) -> str:
-    return " ".join(str(header if header is not None else "").split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -56,10 +52,10 @@ class Column:
 
 
 def _find(headers: list[str], names: Sequence[str]) -> int | None:
-    normed = [_norm(h) for h in headers]
+    normed = [norm(h) for h in headers]
     for n in names:
-        if _norm(n) in normed:
-            return normed.index(_norm(n))
+        if norm(n) in normed:
+            return normed.index(norm(n))
     return None
 
 
@@ -68,7 +64,7 @@ def _guid_column(headers: list[str], guid_names: Sequence[str]) -> int | None:
     if hit is not None:
         return hit
     for i, h in enumerate(headers):
-        n = _norm(h)
+        n = norm(h)
         if n.startswith("(do not modify)") and n not in (_CHECKSUM, _MODIFIED):
             return i
     return None

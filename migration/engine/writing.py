@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .errors import EngineError
-from .reading import cell_text
+from .reading import cell_text, sha256_file
 
 XLSX_MAX_CHARS = 32767
 
@@ -245,20 +245,12 @@ class XlsxWriter:
     def commit(self) -> str:
         self.book.close()
         self.file.commit()
-        return sha256_of(self.file.path)
+        return sha256_file(self.file.path)
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):  # a half-written book may not close; the temp file goes anyway
             self.book.close()
         self.file.abort()
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class Writers:

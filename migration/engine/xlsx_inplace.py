@@ -34,9 +34,9 @@ from typing import Any
 from defusedxml import ElementTree
 
 from .errors import EngineError
-from .reading import refuse_dtd
+from .reading import norm, refuse_dtd, sha256_file
 from .writing import AtomicFile
-from .zipraw import Member, PackageWriter, read_members, sha256_file
+from .zipraw import Member, PackageWriter, read_members
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -85,10 +85,6 @@ def _not_workbook(path: str, why: str) -> EngineError:
     )
 
 
-def _norm(header: object) -> str:
-    return " ".join(str(header if header is not None else "").split()).casefold()
-
-
 # --- the workbook around the sheet -------------------------------------------------------
 
 
@@ -110,10 +106,10 @@ class SheetInfo:
         if isinstance(names, int):
             return names if 0 <= names < max(len(self.headers), 16384) else None
         wanted = [names] if isinstance(names, str) else list(names)
-        normed = [_norm(h) for h in self.headers]
+        normed = [norm(h) for h in self.headers]
         for name in wanted:
-            if _norm(name) in normed:
-                return normed.index(_norm(name))
+            if norm(name) in normed:
+                return normed.index(norm(name))
         return None
 
 
@@ -143,7 +139,7 @@ def open_sheet(path: str | os.PathLike[str], sheet: str | None = None) -> SheetI
     for el in wb.iter(f"{_NS}sheet"):
         name = el.get("name", "")
         if (sheet is None and el.get("state", "visible") == "visible") or (
-            sheet is not None and _norm(name) == _norm(sheet)
+            sheet is not None and norm(name) == norm(sheet)
         ):
             target = targets.get(el.get(f"{_REL_NS}id"), "")
             found = name, target.lstrip("/") if target.startswith("/") else "xl/" + target
@@ -181,7 +177,7 @@ def _is_date_format(code: str) -> bool:
     return bool(re.search(r"[dmyhs]", code, re.I)) and "general" not in code.lower()
 
 
-def _sheet_chunks(path: str, part: str) -> Iterator[bytes]:
+def sheet_chunks(path: str, part: str) -> Iterator[bytes]:
     try:
         with zipfile.ZipFile(path) as zf, zf.open(part) as f:
             while data := f.read(READ_CHUNK):
@@ -332,7 +328,7 @@ def _read_headers(info: SheetInfo) -> tuple[int, list[str]]:
     header: list[tuple[int, bytes, bytes]] = []
     number = 1
     prefix = b""
-    for kind, piece in scan_sheet(_sheet_chunks(info.path, info.sheet_part), info.path):
+    for kind, piece in scan_sheet(sheet_chunks(info.path, info.sheet_part), info.path):
         if kind == "prefix":
             prefix = piece
         elif kind == "row":
@@ -696,7 +692,7 @@ def fill_xlsx(
             writer = PackageWriter(f, input_path)
             for member in info.members:
                 if member.name == info.sheet_part:
-                    chunks = filler.run(_sheet_chunks(input_path, info.sheet_part), progress)
+                    chunks = filler.run(sheet_chunks(input_path, info.sheet_part), progress)
                     writer.stream(member, chunks, compresslevel)
                 else:
                     writer.copy(member)

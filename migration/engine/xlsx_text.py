@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import EngineError
-from .writing import XLSX_MAX_CHARS, AtomicFile, column_bytes, sha256_of
+from .reading import sha256_file
+from .writing import XLSX_MAX_CHARS, AtomicFile, column_bytes
 from .xlsx_inplace import col_letters
 
 _FIXED_DATE = (2000, 1, 1, 0, 0, 0)
@@ -174,7 +175,7 @@ class TextXlsxWriter:
         self.sheet.close()
         self.zip.close()
         self.file.commit()
-        return sha256_of(self.file.path)
+        return sha256_file(self.file.path)
 
     def abort(self) -> None:
         self._stop()

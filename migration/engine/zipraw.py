@@ -9,7 +9,6 @@ entries are the source's own, with only offsets (and the replaced members' sizes
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import zlib
@@ -216,14 +215,6 @@ def _with_offset(central: bytes, offset: int) -> bytes:
             return bytes(c)
         i += 4 + size
     return central
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_member(path: str, members: list[Member], name: str) -> bytes | None:

@@ -2,7 +2,6 @@
 an initial sync triaged by cause. Each upload (one file or several parts) starts one SyncCheck that a
 worker runs; its lists are stored beside it with their SHA-256."""
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -267,18 +266,10 @@ def _end(check: SyncCheck, state: str, message: str) -> None:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _keep(check: SyncCheck, local: Path, name: str, rows: int) -> dict:
     prefix = f"{slugify(check.migration.name)}_{check.table}_{check.kind}{check.id}_"
     stored = store_result(local, f"migrations/{check.migration_id}/step9/{check.id}/{prefix}{name}")
-    return {"path": stored, "sha256": _sha256(local), "rows": rows}
+    return {"path": stored, "sha256": engine.sha256_file(local), "rows": rows}
 
 
 def _inputs(

@@ -214,7 +214,7 @@ def test_it_hides_do_not_modify_columns_when_a_csv_becomes_xlsx(tmp_path):
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
 def test_it_writes_what_is_wrong_in_the_issues_file_and_ignores_it_when_the_file_comes_back(tmp_path, suffix):
     from migration.engine import write_rows
-    from migration.engine.parts import column_difference
+    from migration.engine.layout import column_difference
     from migration.engine.reading import ISSUES_COLUMN, open_source
 
     source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(5))

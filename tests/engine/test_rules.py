@@ -115,7 +115,7 @@ def test_it_does_not_claim_a_csv_holds_formula_like_text_as_text(tmp_path):
 def test_it_maps_texts_the_same_past_the_cache_limit(monkeypatch):
     import pyarrow as pa
 
-    from migration.engine.rules import TextCache, map_text
+    from migration.engine.textmap import TextCache, map_text
 
     monkeypatch.setattr(TextCache, "LIMIT", 2)
     cache = TextCache()

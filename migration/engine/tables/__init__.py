@@ -9,7 +9,8 @@ import importlib
 import pkgutil
 
 from ..errors import EngineError
-from ..layout import find, norm
+from ..layout import find
+from ..reading import norm
 from ..report import FIRST_ISSUES, LAST_ISSUES
 from ..schema import Issue, Table
 
