@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from migration import forms, gate, item_kinds, selectors
-from migration.engine import report as engine_report
+from migration.engine.rules import report as engine_report
 from migration.models import Activity, CrossCheck, ExportUpload, JobState, UploadState
 from migration.run_settings import settings_snapshot
 from migration.services import checklist, job_worker, jobs, settings, uploads

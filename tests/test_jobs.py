@@ -19,7 +19,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from migration import selectors
-from migration.engine.reading import ISSUES_COLUMN
+from migration.engine.files.reading import ISSUES_COLUMN
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import job_results, job_worker, jobs
 
@@ -98,7 +98,7 @@ def test_it_writes_the_xlsx_review_copy_of_a_workbook_export(migration, consulta
 
 
 def test_it_reads_each_input_once(migration, consultant, monkeypatch):
-    from migration.engine import reading
+    from migration.engine.files import reading
 
     passes = []
     batches = reading.CsvSource.batches

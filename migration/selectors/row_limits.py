@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from ..engine import TABLES
-from ..engine.check import SYNC_LIMITS
+from ..engine.step2.check import SYNC_LIMITS
 from ..models import (
     CrossCheck,
     TransformJob,

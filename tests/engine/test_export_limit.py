@@ -3,7 +3,7 @@
 import pytest
 
 from migration.engine import TABLES, inspect_file
-from migration.engine.report import EXPORT_LIMIT_ROWS
+from migration.engine.rules.report import EXPORT_LIMIT_ROWS
 
 
 def a_part(path, rows: int):

@@ -12,8 +12,8 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from migration.engine import EngineError, transform_file
-from migration.engine.packs import split_for_import
-from migration.engine.xlsx_inplace import open_sheet
+from migration.engine.files.xlsx_inplace import open_sheet
+from migration.engine.step8.packs import split_for_import
 
 from .helpers import ORDER_HEADERS, guid, settings, write_csv
 

@@ -94,3 +94,10 @@ def test_importing_every_engine_module_loads_no_django():
         [sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_architecture_page_names_every_engine_module():
+    page = (Path(settings.BASE_DIR) / "docs" / "architecture.md").read_text()
+    named = {str(p.relative_to(ENGINE)) for p in ENGINE.rglob("*.py") if p.name != "__init__.py"}
+    tables = {n for n in named if n.startswith("tables/")}
+    assert sorted(n for n in named - tables if n not in page) == []

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..report import DUPLICATE_KEY
-from ..rules import Rows, blank, company_of_the_row, company_setting, const, map_text, nulls_where
-from ..schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
+from ..rules.report import DUPLICATE_KEY
+from ..rules.rows import Rows, blank, company_of_the_row, company_setting, const, map_text, nulls_where
+from ..rules.schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
 
 ACCOUNT_NUMBER = Col("Account Number", "accountnumber")
 ACCOUNT_NAME = Col("Account Name", "name")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..report import DUPLICATE_KEY
-from ..rules import Rows, blank, company_of_the_row, company_setting, map_text, nulls_where, yes_no
-from ..schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
+from ..rules.report import DUPLICATE_KEY
+from ..rules.rows import Rows, blank, company_of_the_row, company_setting, map_text, nulls_where, yes_no
+from ..rules.schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
 from .account import ASSIGNED_PARTY, COMPARED_CUSTOMER_GROUP, COMPARED_PARTY_NUMBER, NO, YES
 
 CONTACT_NUMBER = Col("Contact Number", "msdynce_contactnumber")

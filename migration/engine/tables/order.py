@@ -10,8 +10,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..report import DUPLICATE_KEY
-from ..rules import (
+from ..rules.report import DUPLICATE_KEY
+from ..rules.rows import (
     Rows,
     company_of_the_row,
     company_setting,
@@ -20,7 +20,7 @@ from ..rules import (
     setting,
     ship_to_country_per_setting,
 )
-from ..schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
+from ..rules.schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
 
 NUMBER_MAX = 20  # characters msdyn_salesordernumber holds
 

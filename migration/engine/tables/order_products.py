@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..rules import company_of_the_header
-from ..schema import COMPANY, Checked, Col, EntitySpec, Source, Table, Target
+from ..rules.rows import company_of_the_header
+from ..rules.schema import COMPANY, Checked, Col, EntitySpec, Source, Table, Target
 from .order import HEADER_NOT_FOUND
 
 ORDER = Col("Order", "salesorderid")  # the lookup cell holds the order's name

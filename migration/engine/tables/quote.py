@@ -3,7 +3,7 @@ Customer) and a shorter receipt chain (Requested Receipt Date, Requested Deliver
 
 from __future__ import annotations
 
-from ..schema import Checked, Col, EntitySpec, Keep, Source, Table
+from ..rules.schema import Checked, Col, EntitySpec, Keep, Source, Table
 from .order import (
     DELIVERY_DATE,
     HEADER_COMPARES,
