@@ -33,6 +33,26 @@ def run(job):
     return job
 
 
+def step_url(migration, slug):
+    return reverse("runbook", kwargs={"migration_id": migration.id, "step": slug})
+
+
+def step_data(migration, slug, rows):
+    """POST data as the step's form sends it: one row of fields per checklist item."""
+    data = {
+        f"runbook_{migration.id}-current_step": slug,
+        f"{slug}-TOTAL_FORMS": str(len(rows)),
+        f"{slug}-INITIAL_FORMS": str(len(rows)),
+    }
+    for index, row in enumerate(rows):
+        for field, value in row.items():
+            if value is True:
+                value = "on"
+            if value not in (False, None):
+                data[f"{slug}-{index}-{field}"] = value
+    return data
+
+
 def migration_url(name: str, migration, **kwargs) -> str:
     """The URL of one of a migration's pages."""
     return reverse(name, kwargs={"migration_id": migration.id, **kwargs})

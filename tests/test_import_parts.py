@@ -14,10 +14,8 @@ from django.urls import reverse
 from migration.models import ChecklistItem, ImportVerification, JobState, TransformJob, UploadKind
 from migration.services import imports, job_worker, jobs
 
-from .engine.test_fill_route import assert_only_targets_changed
-from .engine.test_reexport_parts import reexport_parts, step2_parts
-from .helpers import upload_inspected
-from .test_steps import step_url
+from .engine.helpers import assert_only_targets_changed, reexport_parts, step2_parts
+from .helpers import step_url, upload_inspected
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from migration.engine import EngineError, check_workbook_parts, inspect_file, transform_file
-from migration.engine.files.xlsx_inplace import open_sheet
+from migration.engine.files.xlsx_sheet import open_sheet
 
 from .helpers import HOSTILE_DTDS, ORDER_HEADERS, order_rows, settings, with_dtd, write_csv, write_xlsx
 

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from ..errors import EngineError
 from .reading import sha256_file
 from .writing import XLSX_MAX_CHARS, AtomicFile, column_bytes
-from .xlsx_inplace import col_letters
+from .xlsx_sheet import col_letters
 
 _FIXED_DATE = (2000, 1, 1, 0, 0, 0)
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

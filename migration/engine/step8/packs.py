@@ -30,7 +30,7 @@ from ..errors import EngineError
 from ..files.csv_inplace import CsvFormat, detect_csv, iter_records
 from ..files.reading import sha256_file
 from ..files.writing import AtomicFile
-from ..files.xlsx_inplace import SheetInfo, open_sheet, scan_sheet, sheet_chunks
+from ..files.xlsx_sheet import SheetInfo, open_sheet, scan_sheet, sheet_chunks
 from ..files.zipraw import PackageWriter, read_member
 from ..tables import TABLES
 

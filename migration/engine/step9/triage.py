@@ -28,6 +28,7 @@ from ..files.texthash import text_hashes
 from ..files.writing import open_writer
 from .error_causes import CAUSES, UNKNOWN, Cause, classify, plain
 from .error_logs import error_batches, error_log_form
+from .lists import flat
 from .located import Paths, as_list, locate, read_located
 from .reconcile import COMPANY, SEP, SPECS
 
@@ -179,24 +180,20 @@ def _our_keys(table: str | None, paths: list[str], shown: dict[str, str]) -> tup
         tables.append(read_located(part, i))
     t = pa.concat_tables(tables, promote_options="default").combine_chunks()
     files = pa.array([shown.get(os.path.basename(p), os.path.basename(p)) for p in paths])
-    company = _flat(pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(t["company"], ""))))
+    company = flat(pc.utf8_upper(pc.utf8_trim_whitespace(pc.fill_null(t["company"], ""))))
     named = pc.take(files, t["_part"])
-    keys = [_flat(_folded(t["key"]))]
+    keys = [flat(_folded(t["key"]))]
     if "number" in t.column_names:
-        keys.append(_flat(_folded(t["number"])))
+        keys.append(flat(_folded(t["number"])))
     n = len(keys)
     if n == 1:  # no copies: a million keys cost their own bytes once
-        return table, _OurRows(keys[0], company, _flat(named), _flat(t["_row"]))
+        return table, _OurRows(keys[0], company, flat(named), flat(t["_row"]))
     return table, _OurRows(
         pa.concat_arrays(keys),
         pa.concat_arrays([company] * n),
-        pa.concat_arrays([_flat(named)] * n),
-        pa.concat_arrays([_flat(t["_row"])] * n),
+        pa.concat_arrays([flat(named)] * n),
+        pa.concat_arrays([flat(t["_row"])] * n),
     )
-
-
-def _flat(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _folded(arr: pa.ChunkedArray | pa.Array) -> pa.Array:
