@@ -35,4 +35,5 @@ RUN useradd --create-home --uid 1000 p2c \
 USER p2c
 
 EXPOSE 8000
-CMD ["gunicorn", "p2cwizard.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-"]
+# Sized as `manage.py serve` sizes it (P2C_WEB_PROCESSES, P2C_WEB_THREADS).
+CMD ["gunicorn", "p2cwizard.wsgi", "--config", "python:p2cwizard.gunicorn_conf", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -10,7 +10,7 @@ migrates the schema, creates a user and a migration, uploads and inspects the ex
 services (timed), then alternates, each in its own process, process start included:
 
 - the reference: `manage.py p2c_transform order IN OUT --company USMF` (CSV to CSV);
-- the job: a fresh process that runs `services.jobs.job_run` on a queued job: local copy,
+- the job: a fresh process that runs `services.job_worker.job_run` on a queued job: local copy,
   the one pass (CSV review copy, report), the issues file, storing the results and the issues.
 
 Prints each one's best time, peak RSS and the ratio (target: the job within 1.2x of the
@@ -42,9 +42,9 @@ from transform import MEASURE, make_csv  # noqa: E402  (bench/transform.py)
 RUN_JOB = textwrap.dedent("""
     import sys, time, django
     django.setup()
-    from migration.services import jobs
+    from migration.services import job_worker
     began = time.perf_counter()
-    jobs.job_run(job_id=int(sys.argv[1]))
+    job_worker.job_run(job_id=int(sys.argv[1]))
     with open(sys.argv[2], "w") as f:  # the job alone, as a started worker runs it
         f.write(str(time.perf_counter() - began))
 """)

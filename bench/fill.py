@@ -97,8 +97,8 @@ def make_step2(path: str, rows: int) -> None:
 FILL = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[3])
-    from migration.engine.reading import open_source
-    from migration.engine.xlsx_inplace import fill_xlsx, rows_from_batches
+    from migration.engine.files.reading import open_source
+    from migration.engine.files.xlsx_inplace import fill_xlsx, rows_from_batches
     src, dst = sys.argv[1], sys.argv[2]
     source = open_source(src)
     h = {n: i for i, n in enumerate(source.headers)}

@@ -109,7 +109,7 @@ def make_job(issues: int):
     from django.utils import timezone
 
     from migration.models import ExportUpload, JobIssue, JobState, TransformJob, UploadKind, UploadState
-    from migration.services import jobs
+    from migration.services import job_results
     from migration.services.migrations import LegalEntityData, migration_create
 
     user = get_user_model().objects.create_user(
@@ -140,7 +140,7 @@ def make_job(issues: int):
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            transaction.on_commit(lambda: jobs._analyze(table))  # as a job's _save_issues does
+            transaction.on_commit(lambda: job_results._analyze(table))  # as a job's _save_issues does
         else:
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows

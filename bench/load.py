@@ -92,7 +92,7 @@ def setup(env: dict[str, str], users: int) -> int:
     from transform import make_csv
 
     from migration.models import Membership, Role
-    from migration.services import jobs, uploads
+    from migration.services import job_worker, jobs, uploads
     from migration.services.migrations import LegalEntityData, migration_create
 
     people = [get_user_model().objects.create_user(user_name(n), password=PASSWORD) for n in range(users)]
@@ -112,7 +112,7 @@ def setup(env: dict[str, str], users: int) -> int:
         )  # fmt: skip
     uploads.upload_inspect(upload_id=upload.id)
     job = jobs.job_start(migration=migration, table="order", actor=people[0])
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     return migration.id
 
 

@@ -80,7 +80,7 @@ RUN = textwrap.dedent(
     """
     import resource, sys, time
     t0 = time.perf_counter()
-    from migration.engine.reconcile import reconcile_sync
+    from migration.engine.step9.reconcile import reconcile_sync
     t1 = time.perf_counter()
     r = reconcile_sync("account", sys.argv[1], sys.argv[2])
     t2 = time.perf_counter()

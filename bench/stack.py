@@ -37,7 +37,7 @@ sys.path[:0] = [os.path.join(ROOT, "bench")]
 from transform import HEADERS, make_csv, make_xlsx  # noqa: E402  (bench/ is not a package)
 
 PY = sys.executable
-CSV_BLOCK_BYTES = 2 << 20  # as migration/engine/reading.py
+CSV_BLOCK_BYTES = 2 << 20  # as migration/engine/files/reading.py
 SHEET = "Order"  # make_xlsx's sheet
 
 
@@ -141,7 +141,7 @@ def csv_write_pyarrow(src: str, dst: str, step: Step) -> int:
     import pyarrow.csv as pacsv
 
     table = pacsv.read_csv(src, **_pyarrow_csv_options())
-    options = pacsv.WriteOptions(eol="\r\n", quoting_style="needed")  # as migration/engine/writing.py
+    options = pacsv.WriteOptions(eol="\r\n", quoting_style="needed")  # as migration/engine/files/writing.py
     with step:
         pacsv.write_csv(table, dst, options)
     return table.num_rows

@@ -88,7 +88,7 @@ RUN = textwrap.dedent(
     """
     import resource, sys, time
     t0 = time.perf_counter()
-    from migration.engine.triage import triage_errors
+    from migration.engine.step9.triage import triage_errors
     t1 = time.perf_counter()
     ours = sys.argv[3] if len(sys.argv) > 3 else None
     t = triage_errors(sys.argv[1], outputs=ours, table="account", list_path=sys.argv[2], keep=200)

@@ -11,7 +11,7 @@ from celery.signals import worker_init, worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
-from .services import imports, jobs, sync, uploads
+from .services import imports, job_worker, jobs, sync, uploads
 
 TRANSIENT = (OperationalError, InterfaceError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "max_retries": 5}
@@ -35,14 +35,14 @@ def run_verification(check_id: int) -> None:
 @shared_task(bind=True, acks_late=True, **RETRY)
 def run_transform_job(self, job_id: int) -> None:
     try:
-        jobs.job_run(job_id=job_id, task_id=self.request.id)
+        job_worker.job_run(job_id=job_id, task_id=self.request.id)
     except TRANSIENT:
         raise
     except SoftTimeLimitExceeded:
         minutes = settings.CELERY_TASK_SOFT_TIME_LIMIT // 60
-        jobs.job_stop_on_time_limit(job_id=job_id, minutes=minutes)
+        job_worker.job_stop_on_time_limit(job_id=job_id, minutes=minutes)
     except Exception as error:
-        jobs.job_fail_unexpectedly(job_id=job_id, error=error)
+        job_worker.job_fail_unexpectedly(job_id=job_id, error=error)
         raise
 
 

@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
-from . import engine, forms, item_kinds, runbook, selectors, table_routes
+from . import engine, forms, gate, item_kinds, runbook, selectors, table_routes
 from .access import READ, WORK, membership_required
 from .models import Membership
 from .services import checklist
@@ -86,19 +86,19 @@ def uploads_panel(membership: Membership) -> dict:
     return {
         "slots": slots,
         "cross_check": check,
-        **_cross_check_state(check, *selectors.slots_parts_in_use(slots)),
-        "findings": selectors.check_findings(migration, check),
+        **_cross_check_state(check, *gate.slots_parts_in_use(slots)),
+        "findings": gate.check_findings(migration, check),
         "row_limits": selectors.row_limits(check),
-        "gate_reasons": [] if signed_off else selectors.step2_gate(migration, slots, check),
+        "gate_reasons": [] if signed_off else gate.step2_gate(migration, slots, check),
         **_upload_limit(),
     }
 
 
 def _cross_check_state(check, parts: dict, in_use: list[str]) -> dict:
-    current = selectors.cross_check_inputs(None, parts, in_use)
+    current = gate.cross_check_inputs(None, parts, in_use)
     return {
         "cross_check_stale": check is not None and check.inputs != current,
-        "cross_check_waits": selectors.cross_check_waits(parts, in_use),
+        "cross_check_waits": gate.cross_check_waits(parts, in_use),
     }
 
 

@@ -22,8 +22,35 @@ from django.db import connection
 from django.urls import reverse
 
 from migration.models import ExportUpload
-from migration.services import uploads
+from migration.services import job_worker, uploads
 from p2cwizard.celery import app
+
+
+def run(job):
+    """A transform job run in this process, as the worker runs it; the job as saved."""
+    job_worker.job_run(job_id=job.id)
+    job.refresh_from_db()
+    return job
+
+
+def step_url(migration, slug):
+    return reverse("runbook", kwargs={"migration_id": migration.id, "step": slug})
+
+
+def step_data(migration, slug, rows):
+    """POST data as the step's form sends it: one row of fields per checklist item."""
+    data = {
+        f"runbook_{migration.id}-current_step": slug,
+        f"{slug}-TOTAL_FORMS": str(len(rows)),
+        f"{slug}-INITIAL_FORMS": str(len(rows)),
+    }
+    for index, row in enumerate(rows):
+        for field, value in row.items():
+            if value is True:
+                value = "on"
+            if value not in (False, None):
+                data[f"{slug}-{index}-{field}"] = value
+    return data
 
 
 def migration_url(name: str, migration, **kwargs) -> str:

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from migration.services import jobs
+from migration.services import job_worker, jobs
 
 from .helpers import upload_inspected
 
@@ -24,7 +24,7 @@ READ_ONLY = [
 def job(migration, consultant):
     upload_inspected(migration, consultant, "contact.csv")
     job = jobs.job_start(migration=migration, table="contact", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     return job
 
 

@@ -91,7 +91,9 @@ def test_the_data_migration_moves_the_connection_of_existing_migrations_to_step_
     from django.apps import apps
 
     ChecklistItem.objects.filter(key="install-link").update(step=4, position=3)
-    frozen = importlib.import_module("migration.migrations.0020_runbook_steps_4_and_5_as_the_article")
+    frozen = importlib.import_module(
+        "tests.migrations_before_squash.0020_runbook_steps_4_and_5_as_the_article"
+    )
     frozen.forwards(apps, None)
     link = migration.items.get(key="install-link")
     assert (link.step, link.position) == (5, 0)

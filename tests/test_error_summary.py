@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from .test_steps import step_data, step_url
+from .helpers import step_data, step_url
 
 pytestmark = pytest.mark.django_db
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from migration.engine.report import EXPORT_LIMIT_ROWS
+from migration.engine.rules.report import EXPORT_LIMIT_ROWS
 
-from .engine.test_export_limit import a_part
+from .engine.helpers import a_part
 from .helpers import upload_inspected
 
 pytestmark = pytest.mark.django_db

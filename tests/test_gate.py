@@ -8,11 +8,11 @@ from django import forms as django_forms
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from migration import forms, item_kinds, selectors
-from migration.engine import report as engine_report
+from migration import forms, gate, item_kinds, selectors
+from migration.engine.rules import report as engine_report
 from migration.models import Activity, CrossCheck, ExportUpload, JobState, UploadState
 from migration.run_settings import settings_snapshot
-from migration.services import checklist, jobs, settings, uploads
+from migration.services import checklist, job_worker, jobs, settings, uploads
 
 ACCOUNT = ["(Do Not Modify) Account", "Account Name", "Account Number"]
 CONTACT = ["(Do Not Modify) Contact", "Full Name", "Company Name", "Contact Number", "Is Active Customer"]
@@ -55,7 +55,7 @@ def _run_check(migration):
 
 
 def _reasons(migration) -> list[str]:
-    return [r.text for r in selectors.step2_gate(migration)]
+    return [r.text for r in gate.step2_gate(migration)]
 
 
 def test_it_holds_a_table_in_parts_with_rows_per_part_and_the_total(migration, consultant):
@@ -143,7 +143,7 @@ def test_it_refuses_sign_off_for_each_reason_and_accepts_once_fixed(migration, m
     assert reason.startswith("Cross-file check error not acknowledged: Account:")
     check = selectors.latest_cross_check(migration)
     assert set(check.inputs) == {"account", "contact"}  # tables in use only
-    [error] = selectors.unacknowledged_errors(migration, check)
+    [error] = gate.unacknowledged_errors(migration, check)
     with pytest.raises(uploads.UploadError, match="project manager"):
         uploads.finding_acknowledge(migration=migration, actor=consultant, reason="ok", **_key(error))
     uploads.finding_acknowledge(
@@ -173,7 +173,7 @@ def test_it_runs_a_job_over_every_part(migration, consultant):
     _add(migration, consultant, "account", _csv("account_1.csv", ACCOUNT, _accounts(0, 3)))
     _add(migration, consultant, "account", _csv("account_2.csv", ACCOUNT, _accounts(3, 2)))
     job = jobs.job_start(migration=migration, table="account", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED
     assert [(p["file"], p["rows"]) for p in job.summary["parts"]] == [
@@ -208,7 +208,7 @@ def test_it_gives_lines_their_order_company_in_the_job(migration, consultant):
         _csv("lines.csv", lines, [["l1", "Order 2", "Desk"], ["l2", "Order 7", "Lamp"]]),
     )
     job = jobs.job_start(migration=migration, table="order_products", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.summary["rows_by_company"] == {"DEMF": 1, "USMF": 1}
     assert list(job.issues.values_list("row", "code")) == [(2, "header_not_found")]
@@ -235,7 +235,7 @@ def test_it_says_how_many_accounts_will_not_sync(migration, manager, consultant)
     _add(migration, consultant, "account", _csv("account.csv", [*ACCOUNT, "Kind"], rows))
     assert selectors.accounts_not_syncing(migration).count is None  # the rule decides per account
     job = jobs.job_start(migration=migration, table="account", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     counted = selectors.accounts_not_syncing(migration)
     assert (counted.count, counted.total, counted.by_type) == (2, 3, {"Vendor": 2})
 
@@ -432,7 +432,7 @@ def test_each_table_names_its_company_rule_column_and_one_without_it_takes_the_d
 
     upload_inspected(migration, consultant, "order.csv")  # no column "Ship To Country"
     job = jobs.job_start(migration=migration, table="order", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.message  # it failed on the missing column
     rows = job.summary["rows_in"]

@@ -12,12 +12,10 @@ import pytest
 from django.urls import reverse
 
 from migration.models import ChecklistItem, ImportVerification, JobState, TransformJob, UploadKind
-from migration.services import imports, jobs
+from migration.services import imports, job_worker, jobs
 
-from .engine.test_fill_route import assert_only_targets_changed
-from .engine.test_reexport_parts import reexport_parts, step2_parts
-from .helpers import upload_inspected
-from .test_steps import step_url
+from .engine.helpers import assert_only_targets_changed, reexport_parts, step2_parts
+from .helpers import step_url, upload_inspected
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +36,7 @@ def order_in_parts(settings, migration, consultant, tmp_path):
 
 def import_job(migration, consultant) -> TransformJob:
     job = jobs.job_start(migration=migration, table="order", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.message
     return job

@@ -24,17 +24,10 @@ from migration.models import (
 from migration.pack.data import verified_counts
 from migration.services import imports, jobs
 
-from .engine.test_fill_route import assert_only_targets_changed, reexport_workbook, step2_export
-from .helpers import upload_inspected
-from .test_steps import step_data, step_url
+from .engine.helpers import assert_only_targets_changed, reexport_workbook, step2_export
+from .helpers import run, step_data, step_url, upload_inspected
 
 pytestmark = pytest.mark.django_db
-
-
-def run(job: TransformJob) -> TransformJob:
-    jobs.job_run(job_id=job.id)
-    job.refresh_from_db()
-    return job
 
 
 @pytest.fixture

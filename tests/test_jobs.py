@@ -19,19 +19,13 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from migration import selectors
-from migration.engine.reading import ISSUES_COLUMN
+from migration.engine.files.reading import ISSUES_COLUMN
 from migration.models import JobState, TransformJob, UploadState
-from migration.services import jobs
+from migration.services import job_results, job_worker, jobs
 
-from .helpers import SAMPLES, upload_inspected, upload_sample, write_reexport
+from .helpers import SAMPLES, run, upload_inspected, upload_sample, write_reexport
 
 pytestmark = pytest.mark.django_db
-
-
-def run(job: TransformJob) -> TransformJob:
-    jobs.job_run(job_id=job.id)
-    job.refresh_from_db()
-    return job
 
 
 def read_csv(field) -> list[list[str]]:
@@ -104,7 +98,7 @@ def test_it_writes_the_xlsx_review_copy_of_a_workbook_export(migration, consulta
 
 
 def test_it_reads_each_input_once(migration, consultant, monkeypatch):
-    from migration.engine import reading
+    from migration.engine.files import reading
 
     passes = []
     batches = reading.CsvSource.batches
@@ -233,15 +227,15 @@ def test_it_cancels_a_queued_job(migration, consultant):
 def test_it_stops_a_running_job_when_cancelled(migration, consultant, monkeypatch):
     upload_inspected(migration, consultant, "order.csv")
     job = jobs.job_start(migration=migration, table="order", actor=consultant)
-    monkeypatch.setattr(jobs, "PROGRESS_EVERY", timedelta(0))
+    monkeypatch.setattr(job_worker, "PROGRESS_EVERY", timedelta(0))
     TransformJob.objects.filter(id=job.id).update(state=JobState.RUNNING)
-    original = jobs._ProgressWriter.__call__
+    original = job_worker._ProgressWriter.__call__
 
     def cancel_during_run(self, rows_done, rows_total):
         TransformJob.objects.filter(id=self.job_id).update(cancel_requested=True)
         original(self, rows_done, rows_total)
 
-    monkeypatch.setattr(jobs._ProgressWriter, "__call__", cancel_during_run)
+    monkeypatch.setattr(job_worker._ProgressWriter, "__call__", cancel_during_run)
     job = run(job)
     assert job.state == JobState.CANCELLED
     assert not job.output_csv
@@ -423,7 +417,7 @@ def test_it_polls_the_status_in_as_many_queries_whatever_the_uploads(
 def test_it_keeps_every_issue_in_the_list_and_the_first_of_each_code_in_the_report(
     client_for, migration, consultant, monkeypatch
 ):
-    monkeypatch.setattr(jobs, "REPORT_ISSUES_PER_CODE", 1)
+    monkeypatch.setattr(job_worker, "REPORT_ISSUES_PER_CODE", 1)
     upload_inspected(migration, consultant, "account.csv")
     job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
     total = sum(job.summary["issue_counts"].values())
@@ -451,7 +445,7 @@ def test_it_says_how_long_a_job_ran_as_people_say_it(seconds, said):
 def test_it_shows_a_short_job_s_seconds_not_zero_minutes(client_for, migration, consultant):
     upload_inspected(migration, consultant, "contact.csv")
     job = jobs.job_start(migration=migration, table="contact", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     started = timezone.now() - timedelta(seconds=7)
     TransformJob.objects.filter(id=job.id).update(
         started_at=started, finished_at=started + timedelta(seconds=7)
@@ -485,9 +479,9 @@ def test_it_reports_rows_per_second_and_time_left_of_a_running_job(client_for, m
 def test_it_analyses_the_issues_table_once_a_big_copy_commits_on_postgresql(
     migration, consultant, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(jobs, "ANALYZE_AFTER_ISSUES", 1)
+    monkeypatch.setattr(job_results, "ANALYZE_AFTER_ISSUES", 1)
     analysed = []
-    monkeypatch.setattr(jobs, "_analyze", analysed.append)
+    monkeypatch.setattr(job_results, "_analyze", analysed.append)
     upload_inspected(migration, consultant, "account.csv")
     with django_capture_on_commit_callbacks(execute=True):
         job = run(jobs.job_start(migration=migration, table="account", actor=consultant))
@@ -502,8 +496,8 @@ def test_a_page_of_issues_asked_by_number_after_a_big_copy_shows_its_own_issues(
 ):
     """Outside the job's transaction PostgreSQL also marks the copied rows visible to all (VACUUM),
     so that skipping to a page by number reads the index alone, not a table row per skipped issue."""
-    monkeypatch.setattr(jobs, "ANALYZE_AFTER_ISSUES", 1)
-    monkeypatch.setattr(selectors, "ISSUES_PER_PAGE", 2)
+    monkeypatch.setattr(job_results, "ANALYZE_AFTER_ISSUES", 1)
+    monkeypatch.setattr(selectors.issues, "ISSUES_PER_PAGE", 2)
     upload_inspected(migration, consultant, "order.csv", table="order")
     job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
     every = list(job.issues.order_by("row", "id").values_list("id", flat=True))

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from migration import engine
 from migration.models import JobState, TransformJob
-from migration.services import jobs
+from migration.services import job_worker, jobs
 
 from .helpers import upload_inspected, wait_for
 
@@ -28,22 +28,22 @@ def as_if_its_worker_died(job: TransformJob, attempts: int) -> None:
 
 
 def test_it_counts_an_attempt_when_a_worker_claims_the_job(job):
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.SUCCEEDED, 1)
 
 
 def test_it_runs_a_job_redelivered_after_its_worker_died_twice(job):
     as_if_its_worker_died(job, attempts=2)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.SUCCEEDED, 3)
 
 
 def test_it_fails_a_job_whose_worker_died_three_times(job, monkeypatch):
-    monkeypatch.setattr(jobs, "_transform", lambda *a: pytest.fail("a fourth attempt must not run"))
+    monkeypatch.setattr(job_worker, "_transform", lambda *a: pytest.fail("a fourth attempt must not run"))
     as_if_its_worker_died(job, attempts=3)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.FAILED
     assert "The worker died 3 times running this job (out of memory?)" in job.message
@@ -62,7 +62,7 @@ def test_it_fails_a_job_whose_worker_is_gone_within_two_minutes(job):
 
 def test_it_keeps_a_job_whose_heartbeat_is_recent(job):
     now = timezone.now()
-    beat = now - timedelta(seconds=jobs.HEARTBEAT_EVERY * 3)
+    beat = now - timedelta(seconds=job_worker.HEARTBEAT_EVERY * 3)
     TransformJob.objects.filter(id=job.id).update(state=JobState.RUNNING, heartbeat_at=beat)
     assert jobs.jobs_sweep_stale(now) == 0
 
@@ -72,15 +72,15 @@ def test_it_writes_heartbeats_from_a_thread_while_one_step_takes_long(migration,
     monkeypatch.setattr(jobs, "_enqueue", lambda job: None)  # no broker here: the test runs the job
     upload_inspected(migration, consultant, "order.csv")
     job = jobs.job_start(migration=migration, table="order", actor=consultant)
-    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 0.05)
+    monkeypatch.setattr(job_worker, "HEARTBEAT_EVERY", 0.05)
 
     def one_long_step(job, folder, progress):  # no progress callback, as a slow read or write
         claimed = TransformJob.objects.get(id=job.id).heartbeat_at
         wait_for(lambda: TransformJob.objects.get(id=job.id).heartbeat_at > claimed, 30, "a heartbeat")
         raise engine.EngineError("stopped by the test")
 
-    monkeypatch.setattr(jobs, "_transform", one_long_step)
-    jobs.job_run(job_id=job.id)
+    monkeypatch.setattr(job_worker, "_transform", one_long_step)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert (job.state, job.message) == (JobState.FAILED, "stopped by the test")
 
@@ -113,7 +113,7 @@ def test_it_keeps_every_temporary_file_of_a_job_in_its_attempt_folder(
     monkeypatch.setattr(engine, "transform_file", watching)
     # The xlsx review copy asked for: xlsxwriter writes it, with its row files.
     TransformJob.objects.filter(id=job.id).update(run_settings={**job.run_settings, "review_xlsx": True})
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.message
     attempt = job_tmp_dir / "jobs" / str(job.id) / "1"
@@ -128,7 +128,7 @@ def test_it_removes_a_dead_attempts_folder_when_the_job_is_redelivered(job, job_
     leftover.mkdir(parents=True)
     (leftover / "output.xlsx").write_bytes(b"half written")
     as_if_its_worker_died(job, attempts=1)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED and job.attempts == 2
     assert not leftover.exists()

@@ -3,7 +3,11 @@
 import os
 import subprocess
 
+import pytest
 from django.conf import settings
+
+# Each test runs `make setup` (the virtualenv check, migrations, static files): minutes, not seconds.
+pytestmark = pytest.mark.slow
 
 
 def make(*args: str, **env: str) -> subprocess.CompletedProcess:

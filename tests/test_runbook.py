@@ -147,7 +147,7 @@ def test_it_seeds_the_runbook_into_existing_migrations(migration):
     """The data migration's catalogue is frozen; it must agree with the runbook it was written for."""
     import importlib
 
-    frozen = importlib.import_module("migration.migrations.0013_runbook_as_the_article_says")
+    frozen = importlib.import_module("tests.migrations_before_squash.0013_runbook_as_the_article_says")
     assert frozen.PROJECTS == runbook.DATA_INTEGRATOR_PROJECTS
     assert frozen.STEP9 == runbook.STEP9_MAPS
     assert ChecklistItem.objects.filter(migration=migration, key="dup-all-disabled").exists()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from migration import runbook, selectors
 from migration.models import ChecklistItem, ExportUpload, JobState, Note, TransformJob, UploadKind
-from migration.services import jobs, uploads
+from migration.services import job_results, job_worker, jobs, uploads
 
 from .helpers import upload_inspected
 from .test_imports import order_route  # noqa: F401  (a fixture)
@@ -86,7 +86,7 @@ def test_a_job_s_success_and_its_import_file_rows_are_one_commit(
     order_route,  # noqa: F811  (the fixture imported above)
     monkeypatch,
 ):
-    record_parts = jobs.import_parts_record
+    record_parts = job_results.import_parts_record
     state_meanwhile = []
 
     def record_and_look(*, job):
@@ -94,9 +94,9 @@ def test_a_job_s_success_and_its_import_file_rows_are_one_commit(
         state_meanwhile.append(state)
         return record_parts(job=job)
 
-    monkeypatch.setattr(jobs, "import_parts_record", record_and_look)
+    monkeypatch.setattr(job_results, "import_parts_record", record_and_look)
     job = jobs.job_start(migration=migration, table="order", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.message
     # While its import files' rows were being written, nobody could see the job succeeded yet.

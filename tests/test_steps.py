@@ -13,7 +13,7 @@ from migration.services import checklist
 from migration.services.migrations import sync_run_key
 from migration.services.settings import init_settings_update
 
-from .helpers import migration_url
+from .helpers import migration_url, step_data, step_url
 from .test_walkthrough import SETTINGS  # the settings form's plain answers
 
 pytestmark = pytest.mark.django_db
@@ -204,26 +204,6 @@ def test_it_describes_every_item_kind_in_one_registry(migration):
     for kind in item_kinds.KINDS.values():
         assert kind.fields() is not kind.fields()  # fresh fields for every form
         assert not item_kinds.is_done(kind.key, {}, ticked=False, was_done=False)
-
-
-def step_url(migration, slug):
-    return reverse("runbook", kwargs={"migration_id": migration.id, "step": slug})
-
-
-def step_data(migration, slug, rows):
-    """POST data as the step's form sends it: one row of fields per checklist item."""
-    data = {
-        f"runbook_{migration.id}-current_step": slug,
-        f"{slug}-TOTAL_FORMS": str(len(rows)),
-        f"{slug}-INITIAL_FORMS": str(len(rows)),
-    }
-    for index, row in enumerate(rows):
-        for field, value in row.items():
-            if value is True:
-                value = "on"
-            if value not in (False, None):
-                data[f"{slug}-{index}-{field}"] = value
-    return data
 
 
 # The migration fixture has two legal entities: one row per Data Integrator project and entity.

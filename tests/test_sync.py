@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from migration.models import ExportUpload, JobState, SyncCheck, UploadKind
-from migration.services import jobs, sync
+from migration.services import job_worker, jobs, sync
 
 from .helpers import migration_url, step_9_open, upload_inspected
 
@@ -40,7 +40,7 @@ def account_job(migration, consultant):
     step_9_open(migration)
     upload_inspected(migration, consultant, "account.csv")
     job = jobs.job_start(migration=migration, table="account", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED
     return job

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from migration.models import JobState, TransformJob, UploadKind
 from migration.services import sync
 
-from .engine.test_reexport_parts import reexport_parts, step2_parts
+from .engine.helpers import reexport_parts, step2_parts
 from .helpers import step_9_open, upload_inspected
 from .test_import_parts import import_job
 

@@ -20,7 +20,7 @@ from migration.models import (
     UploadKind,
     UploadState,
 )
-from migration.services import jobs, sync, uploads
+from migration.services import job_worker, jobs, sync, uploads
 
 from . import test_sync
 from .engine.test_triage import DOCUMENTED, VERSION
@@ -206,7 +206,7 @@ def customized_job(migration, consultant, tmp_path):
     listed.write_text("CUSTOMERACCOUNT,PARTYNUMBER\nNOT-OURS-1,000001\n", encoding="utf-8")
     upload_inspected(migration, consultant, str(listed), table="account", kind=UploadKind.PARTY_NUMBERS)
     job = jobs.job_start(migration=fresh, table="account", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED, job.message
     return job

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from migration import runbook, selectors
+from migration import gate, runbook
 from migration.models import ExportUpload, UploadState
 from migration.services import uploads
 
@@ -366,7 +366,7 @@ def test_a_file_in_another_tables_slot_says_what_it_looks_like_and_where_it_belo
         "This looks like the Contact export, not Account: upload it into the Contact slot, and the Account "
         "export here."
     )
-    [reason] = [r for r in selectors.step2_gate(migration) if "contact.csv" in r.text]
+    [reason] = [r for r in gate.step2_gate(migration) if "contact.csv" in r.text]
     assert reason.text.endswith("Remove it from this slot.") and reason.url.endswith("#slot-account")
     page = client_for("consultant").get(reverse("runbook", args=[migration.id, "exports"])).content.decode()
     assert '<a href="#slot-contact">Go to that slot</a>' in page

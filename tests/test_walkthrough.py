@@ -5,7 +5,7 @@ import re
 from django.urls import reverse
 
 from migration.models import JobState
-from migration.services import jobs
+from migration.services import job_worker, jobs
 
 from .helpers import migration_url, upload_inspected
 
@@ -99,7 +99,7 @@ def test_it_shows_a_jobs_settings_in_words_times_with_zone_and_what_a_row_counts
 ):
     upload_inspected(migration, consultant, "account.csv")
     job = jobs.job_start(migration=migration, table="account", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED
     page = client_for("viewer").get(migration_url("job_detail", migration, job_id=job.id)).content.decode()

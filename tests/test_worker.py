@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from migration.models import ExportUpload, JobState, TransformJob, UploadState
-from migration.services import jobs
+from migration.services import job_worker, jobs
 from p2cwizard.celery import app
 
 from .helpers import SAMPLES, pool_children, process_worker, thread_worker, upload_sample, wait_for
@@ -102,7 +102,7 @@ def wait_until_running(job):
 def clean_run_sha(migration, consultant) -> str:
     """The output of the same input and settings from a run nobody disturbed."""
     clean = jobs.job_start(migration=migration, table="order", actor=consultant)
-    jobs.job_run(job_id=clean.id)
+    job_worker.job_run(job_id=clean.id)
     clean.refresh_from_db()
     return sha(clean.output_csv)
 
@@ -161,7 +161,7 @@ def test_it_ignores_a_stale_message_for_a_job_sent_again(migration, consultant):
         assert wait_for(lambda: finished(job.id), what="the job") == JobState.SUCCEEDED
     job.refresh_from_db()
     TransformJob.objects.filter(id=job.id).update(state=JobState.QUEUED)
-    jobs.job_run(job_id=job.id, task_id="a-message-that-was-replaced")
+    job_worker.job_run(job_id=job.id, task_id="a-message-that-was-replaced")
     assert job_state(job.id) == JobState.QUEUED
 
 

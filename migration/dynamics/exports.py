@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.schema import Table
+from ..engine.files.writing import AtomicFile
+from ..engine.rules.schema import Table
 from ..engine.tables import TABLES
-from ..engine.writing import AtomicFile
 from .webapi import Page, WebApiClient
 
 FORMATTED = "@OData.Community.Display.V1.FormattedValue"

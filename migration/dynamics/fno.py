@@ -7,7 +7,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from ..engine.writing import AtomicFile
+from ..engine.files.writing import AtomicFile
 from .webapi import WebApiClient
 
 

@@ -23,7 +23,8 @@ The web app and the manage.py commands call only what is exported here:
 - ``check_csv_head(sample, whole)``: a CSV's header checks (columns, header sizes) from its first
   ``SAMPLE_BYTES``, so the web app refuses a hostile file before storing it;
   ``check_workbook_parts(file)``: the same for a workbook (no DTD in any XML part).
-- ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized".
+- ``load_party_numbers(path)``: the F&O customer list behind "account numbers customized";
+  ``sha256_file(path)``: a file's SHA-256.
 - ``write_rows(input_path, output_path, rows, as_text=False)``: chosen data rows of an export,
   same shape (the issues file, written as xlsx of text cells by the web app);
   ``STEP2_ONLY_CODES``: issue codes whose row is a step-2 export row, not an input row.
@@ -45,13 +46,12 @@ Step 9, after initial sync:
 Every fatal problem is an ``EngineError`` whose message is one line saying what to do.
 """
 
-from .check import CheckResult, check_exports, find_exports
-from .error_logs import TEXT_SUFFIXES, error_log_form
 from .errors import EngineError
-from .extract import RowNotes, row_notes, write_rows
-from .formulas import formula_like_text
-from .inspect import Inspection, inspect_file
-from .options import (
+from .files.formulas import formula_like_text
+from .files.party_numbers import load_party_numbers
+from .files.reading import SAMPLE_BYTES, check_csv_head, check_workbook_parts, sha256_file
+from .rules.layout import column_difference
+from .rules.options import (
     COUNTRY_MODES,
     DATE_ORDERS,
     HEADER_MODES,
@@ -62,26 +62,28 @@ from .options import (
     RelationshipTypeRule,
     TransformSettings,
 )
-from .packs import IMPORT_ORDER, PackFile, PackPart, split_for_import, write_manifest
-from .parts import column_difference, part_output_name, transform_parts
-from .party_numbers import load_party_numbers
-from .reading import SAMPLE_BYTES, check_csv_head, check_workbook_parts
-from .report import STEP2_ONLY_CODES, Report, csv_rows
-from .schema import Table
+from .rules.report import STEP2_ONLY_CODES, Report, csv_rows
+from .rules.schema import Table
+from .step2.check import CheckResult, check_exports, find_exports
+from .step2.inspect import Inspection, inspect_file
+from .step8.extract import RowNotes, row_notes, write_rows
+from .step8.packs import IMPORT_ORDER, PackFile, PackPart, split_for_import, write_manifest
+from .step8.parts import part_output_name, transform_parts
+from .step8.transform import transform_file
+from .step8.verify import VerifyResult, table_columns, verify_import
+from .step9.error_logs import TEXT_SUFFIXES, error_log_form
 from .tables import ISSUE_CODES, TABLES
-from .transform import transform_file
-from .verify import VerifyResult, table_columns, verify_import
 
 # Step 9's tools stand on pandas: imported when first used, so that a process that never
 # reconciles (most commands, a web worker until step 9 is opened) does not load it.
 _LAZY = {
-    "RECONCILED_TABLES": ("reconcile", "RECONCILED_TABLES"),
-    "RECONCILE_SPECS": ("reconcile", "SPECS"),
-    "Reconciliation": ("reconcile", "Reconciliation"),
-    "reconcile_sync": ("reconcile", "reconcile_sync"),
-    "check_fno_export": ("reconcile", "check_fno_export"),
-    "Triage": ("triage", "Triage"),
-    "triage_errors": ("triage", "triage_errors"),
+    "RECONCILED_TABLES": ("step9.reconcile", "RECONCILED_TABLES"),
+    "RECONCILE_SPECS": ("step9.reconcile", "SPECS"),
+    "Reconciliation": ("step9.reconcile", "Reconciliation"),
+    "reconcile_sync": ("step9.reconcile", "reconcile_sync"),
+    "check_fno_export": ("step9.reconcile", "check_fno_export"),
+    "Triage": ("step9.triage", "Triage"),
+    "triage_errors": ("step9.triage", "triage_errors"),
 }
 
 
@@ -137,6 +139,7 @@ __all__ = [
     "part_output_name",
     "reconcile_sync",
     "row_notes",
+    "sha256_file",
     "split_for_import",
     "table_columns",
     "transform_file",

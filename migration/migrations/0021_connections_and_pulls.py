@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('migration', '0020_runbook_steps_4_and_5_as_the_article'),
+        ('migration', '0001_squashed_0020_runbook_steps_4_and_5_as_the_article'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

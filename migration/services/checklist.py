@@ -4,7 +4,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import item_kinds, runbook, selectors
+from .. import gate, item_kinds, runbook
 from ..models import ChecklistItem, Membership, Migration, Signoff, StepOpening
 from .activity import activity_record
 
@@ -164,7 +164,7 @@ def step_sign_off(*, migration: Migration, step: int, actor) -> Signoff:
         )
     if step == runbook.EXPORTS_STEP:
         # Signing off step 2 opens the uninstall, which deletes P2C's columns and their data.
-        reasons = selectors.step2_gate(migration)
+        reasons = gate.step2_gate(migration)
         if reasons:
             raise ChecklistError(
                 f"Step 2 cannot be signed off yet: {len(reasons)} reason(s), listed with a link to fix each.",

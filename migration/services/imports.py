@@ -22,6 +22,7 @@ from ..models import (
 from ..storage import local_copy, store_result
 from .activity import activity_record
 from .checklist import item_update
+from .queue import enqueue_on_commit
 
 # Records listed on the page and kept in the row; the issues file holds every one to import again.
 RECORDS_KEPT = 200
@@ -132,9 +133,7 @@ def verification_queue(*, upload: ExportUpload, removed: bool = False) -> Import
             upload=parts[-1] if removed else upload,
             parts=[p.id for p in parts],
         )
-        from ..tasks import run_verification
-
-        run_verification.delay_on_commit(check.id)
+        enqueue_on_commit("run_verification", check.id)
     return check
 
 

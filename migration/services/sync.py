@@ -2,7 +2,6 @@
 an initial sync triaged by cause. Each upload (one file or several parts) starts one SyncCheck that a
 worker runs; its lists are stored beside it with their SHA-256."""
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -33,6 +32,7 @@ from ..models import (
 from ..storage import local_copy, sha256_of_upload, store_result
 from . import checklist
 from .activity import activity_record
+from .queue import enqueue_on_commit
 from .uploads import UploadError, check_upload
 
 logger = logging.getLogger(__name__)
@@ -206,10 +206,8 @@ def sync_check_create(
 
 
 def _enqueue(check: SyncCheck) -> None:
-    from ..tasks import run_sync_check
-
     SyncCheck.objects.filter(id=check.id).update(enqueued_at=timezone.now())
-    transaction.on_commit(lambda: run_sync_check.apply_async((check.id,), task_id=str(uuid.uuid4())))
+    enqueue_on_commit("run_sync_check", check.id, task_id=str(uuid.uuid4()))
 
 
 def sync_checks_sweep_stale(now=None) -> int:
@@ -274,18 +272,10 @@ def _end(check: SyncCheck, state: str, message: str) -> None:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _keep(check: SyncCheck, local: Path, name: str, rows: int) -> dict:
     prefix = f"{slugify(check.migration.name)}_{check.table}_{check.kind}{check.id}_"
     stored = store_result(local, f"migrations/{check.migration_id}/step9/{check.id}/{prefix}{name}")
-    return {"path": stored, "sha256": _sha256(local), "rows": rows}
+    return {"path": stored, "sha256": engine.sha256_file(local), "rows": rows}
 
 
 def _inputs(

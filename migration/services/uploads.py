@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import engine, filetypes, quota, runbook, selectors
+from .. import engine, filetypes, gate, quota, runbook, selectors
 from ..engine import load_party_numbers
 from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
 from ..run_settings import engine_settings, settings_snapshot
@@ -20,6 +20,7 @@ from ..storage import local_copy, sha256_of_upload
 from ..upload_limits import limit_mb, over_limit
 from . import checklist
 from .activity import activity_record
+from .queue import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -156,9 +157,7 @@ def upload_create(
             description=f"Uploaded {record.original_name} as {what} v{record.version}",
             step=runbook.EXPORTS_STEP if kind == UploadKind.EXPORT else runbook.INITIALIZE_STEP,
         )
-        from ..tasks import inspect_upload
-
-        inspect_upload.delay_on_commit(record.id)
+        enqueue_on_commit("inspect_upload", record.id)
     return record
 
 
@@ -185,8 +184,6 @@ REQUEUE_AFTER = timedelta(minutes=5)
 
 def uploads_requeue_stale(now=None) -> int:
     """Re-send inspections that never finished; inspecting twice is harmless."""
-    from ..tasks import inspect_upload
-
     now = now or timezone.now()
     stale = ExportUpload.objects.filter(
         state__in=(UploadState.QUEUED, UploadState.INSPECTING), updated_at__lt=now - REQUEUE_AFTER
@@ -194,7 +191,7 @@ def uploads_requeue_stale(now=None) -> int:
     ids = list(stale.values_list("id", flat=True))
     ExportUpload.objects.filter(id__in=ids).update(updated_at=now)
     for upload_id in ids:
-        inspect_upload.delay(upload_id)
+        enqueue("inspect_upload", upload_id)
     return len(ids)
 
 
@@ -434,16 +431,14 @@ def cross_check_queue_if_complete(*, migration: Migration, again: bool = False) 
     """
     if cross_check_waits_for(migration):
         return None
-    inputs = selectors.cross_check_inputs(migration)
+    inputs = gate.cross_check_inputs(migration)
     with transaction.atomic():
         Migration.objects.select_for_update().get(pk=migration.pk)
         existing = CrossCheck.objects.filter(migration=migration).first()
         if existing and existing.inputs == inputs and (not again or existing.state in CHECKING):
             return existing
         check = CrossCheck.objects.create(migration=migration, inputs=inputs)
-        from ..tasks import run_cross_check
-
-        run_cross_check.delay_on_commit(check.id)
+        enqueue_on_commit("run_cross_check", check.id)
     return check
 
 
@@ -452,7 +447,7 @@ CHECKING = (UploadState.QUEUED, UploadState.INSPECTING)
 
 def cross_check_waits_for(migration: Migration) -> list[str]:
     """Why the cross-file check cannot run now, one text per table; empty when it can."""
-    return selectors.cross_check_waits(selectors.export_parts(migration), selectors.tables_in_use(migration))
+    return gate.cross_check_waits(selectors.export_parts(migration), selectors.tables_in_use(migration))
 
 
 def cross_check_request(*, migration: Migration, actor) -> CrossCheck:

@@ -109,7 +109,7 @@ def busy_migration(consultant_on_migration):
     """A migration with something on every page: members, a rule, an upload, a finished job, a note."""
     from django.core.files.base import ContentFile
 
-    from migration.services import checklist, jobs
+    from migration.services import checklist, job_worker, jobs
     from tests.helpers import upload_inspected
 
     consultant, migration = consultant_on_migration
@@ -117,7 +117,7 @@ def busy_migration(consultant_on_migration):
     checklist.duplicate_rule_record(migration=migration, actor=consultant, name="Same name", table="Account")
     upload_inspected(migration, consultant, "order.csv")
     job = jobs.job_start(migration=migration, table="order", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     migration.notes.create(step=1, author=consultant, text="All six projects ran overnight.")
     evidence = migration.evidence.create(step=1, title="Run log", added_by=consultant)
     evidence.file.save("log.txt", ContentFile(b"ok"))

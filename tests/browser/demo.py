@@ -9,7 +9,7 @@ from pathlib import Path
 
 from migration.models import ImportVerification, SyncCheck, UploadKind
 from migration.runbook import TRANSFORM_TABLES
-from migration.services import checklist, imports, jobs, sync
+from migration.services import checklist, imports, job_worker, jobs, sync
 from tests.helpers import step_9_open, upload_inspected, write_reexport
 from tests.test_sync import FNO, LOOKUP, output_rows
 
@@ -21,7 +21,7 @@ def finish_step8(migration, actor, folder: Path) -> None:
         reexport = write_reexport(f"{table}.csv", folder / f"{table}_reexport.csv")
         upload_inspected(migration, actor, str(reexport), table, kind=UploadKind.REEXPORT)
         job = jobs.job_start(migration=migration, table=table, actor=actor)
-        jobs.job_run(job_id=job.id)
+        job_worker.job_run(job_id=job.id)
         job.refresh_from_db()
         for number, stored in enumerate(imports.import_files(job), 1):
             # What Sales exports after a clean import holds exactly what the import file holds.

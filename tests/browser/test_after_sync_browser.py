@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from migration.models import JobState
 from migration.pack.workbook import SHEETS
-from migration.services import jobs
+from migration.services import job_worker, jobs
 from tests.helpers import step_9_open, thread_worker, upload_inspected
 from tests.test_sync import FNO, LOOKUP, output_rows
 
@@ -33,7 +33,7 @@ def synced(consultant_on_migration, tmp_path, transactional_db):
     step_9_open(migration)
     upload_inspected(migration, consultant, "account.csv")
     job = jobs.job_start(migration=migration, table="account", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED
     everything = output_rows(job)

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from migration.engine import report as engine_report
+from migration.engine.rules import report as engine_report
 from migration.services import checklist
 from migration.services.migrations import member_add
 from tests.browser.test_runbook_browser import a_migration

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from migration.selectors import transformable_tables
-from migration.services import jobs
+from migration.services import job_worker, jobs
 from tests.helpers import SAMPLES, thread_worker, upload_inspected
 
 pytestmark = pytest.mark.browser
@@ -78,7 +78,7 @@ def test_step_state_and_dashboard_follow_the_jobs(page: Page, live_server, sign_
     consultant, migration = consultant_on_migration
     for table in transformable_tables():
         upload_inspected(migration, consultant, f"{table}.csv")
-        jobs.job_run(job_id=jobs.job_start(migration=migration, table=table, actor=consultant).id)
+        job_worker.job_run(job_id=jobs.job_start(migration=migration, table=table, actor=consultant).id)
     sign_in(consultant, "/")
     row = page.get_by_role("row", name=re.compile("Contoso cutover"))
     expect(row.get_by_role("link", name="8. Initialize the exported tables")).to_be_visible()
@@ -93,7 +93,7 @@ def test_a_phone_sees_the_current_step_the_actions_and_a_short_top_bar(
 ):
     consultant, migration = consultant_on_migration
     upload_inspected(migration, consultant, "order.csv")
-    jobs.job_run(job_id=jobs.job_start(migration=migration, table="order", actor=consultant).id)
+    job_worker.job_run(job_id=jobs.job_start(migration=migration, table="order", actor=consultant).id)
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(consultant, f"/migrations/{migration.id}/steps/initialize/")
 

@@ -6,7 +6,7 @@ import csv
 import pytest
 from django.core.management import call_command
 
-from migration.engine.reconcile import check_fno_export
+from migration.engine.step9.reconcile import check_fno_export
 
 from ..dataverse_emulator import Emulator
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT

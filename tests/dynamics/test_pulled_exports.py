@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from migration.engine import transform_parts
-from migration.engine.options import TransformSettings
+from migration.engine.rules.options import TransformSettings
 from migration.engine.tables import TABLES
 
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT

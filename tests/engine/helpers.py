@@ -13,8 +13,11 @@ from typing import Any
 import openpyxl
 import xlsxwriter
 from django.core.management import ManagementUtility
+from openpyxl.styles import Font
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from migration.engine import TransformSettings, transform_file
+from migration.engine.files.xlsx_sheet import open_sheet
 
 ORDER_HEADERS = [
     "(Do Not Modify) Order",
@@ -142,3 +145,118 @@ def with_dtd(src: Path, dst: Path, part: str = "xl/workbook.xml", dtd: bytes = b
                 data = (declaration + b"?>" if declaration else b"") + dtd + rest
             zout.writestr(info, data)
     return dst
+
+
+# --- the import route: step-2 exports and re-exports, in one file or parts ---------------------
+
+
+TARGETS = [
+    "Company", "Sales Order Number", "Invoice Customer", "Requested Receipt Date", "Language", "Order Type",
+]  # fmt: skip
+REEXPORT = ORDER_HEADERS + TARGETS
+
+
+def step2_export(path: Path, rows: int) -> Path:
+    data = [
+        [guid(i), f"ck{i}", "1/2/2024 3:04 AM", f"ORD-{i:04d}", f"Order {i}", f"Customer {i}",
+         f"3/{i % 28 + 1}/2020", "", "", "United States"]
+        for i in range(rows)
+    ]  # fmt: skip
+    return write_csv(path, ORDER_HEADERS, data)
+
+
+def reexport_workbook(path: Path, rows: int, records: list[int] | None = None) -> Path:
+    """Like a Sales re-export: hidden columns and sheet, validations, formats, widths, panes, filter.
+
+    records: the record numbers of its rows (a part of a re-export), else 0 .. rows-1."""
+    records = list(range(rows)) if records is None else records
+    rows = len(records)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "All Orders"
+    ws.append(REEXPORT)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for i in records:
+        ws.append([guid(i), f"ck{i}==", dt.datetime(2024, 1, 2, 3, 4), f"ORD-{i:04d}", f"Order {i}",
+                   f"Customer {i}", None, None, None, "United States"] + [None] * len(TARGETS))  # fmt: skip
+    for r in range(2, rows + 2):
+        ws.cell(r, 3).number_format = "yyyy-mm-dd hh:mm"
+        ws.cell(r, 14).number_format = "m/d/yyyy"  # Requested Receipt Date: a date column
+    for col in "ABC":
+        ws.column_dimensions[col].hidden = True
+        ws.column_dimensions[col].width = 13
+    ws.column_dimensions["E"].width = 31
+    ws.freeze_panes = "D2"
+    ws.auto_filter.ref = f"A1:P{rows + 1}"
+    hidden = wb.create_sheet("hiddenSheet")
+    hidden.sheet_state = "hidden"
+    hidden["A1"] = "salesorder:abc:view=All Orders:lcid=1033"
+    hidden["B1"], hidden["B2"] = "Item based", "Service-Maintenance Based"
+    dv = DataValidation(type="list", formula1="hiddenSheet!$B$1:$B$2", allow_blank=True)
+    dv.add(f"P2:P{rows + 1}")
+    ws.add_data_validation(dv)
+    wb.save(path)
+    return path
+
+
+def _cells(path: Path) -> dict[str, dict[str, tuple]]:
+    wb = openpyxl.load_workbook(path)
+    return {
+        ws.title: {
+            c.coordinate: (c.value, c.data_type, c.number_format, c.font.b)
+            for row in ws.iter_rows()
+            for c in row
+        }
+        for ws in wb.worksheets
+    }
+
+
+def assert_only_targets_changed(before: Path, after: Path, target_letters: str) -> None:
+    """Every zip part but the data sheet byte for byte; in the sheet, only target cells differ."""
+    sheet = open_sheet(before).sheet_part
+    with zipfile.ZipFile(before) as a, zipfile.ZipFile(after) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            if name != sheet:
+                assert a.read(name) == b.read(name), name
+    old, new = _cells(before), _cells(after)
+    assert old.keys() == new.keys()
+    for title in old:
+        changed = {k for k in old[title].keys() | new[title].keys() if old[title].get(k) != new[title].get(k)}
+        assert {k.rstrip("0123456789") for k in changed} <= set(target_letters), title
+
+
+STEP2_PARTS = [range(0, 20), range(20, 40), range(40, 60)]  # records 0..59, three files
+REEXPORT_PARTS = [[*range(0, 25), 70], list(range(49, 24, -1))]  # 70: not in step 2; 50..59: in no part
+
+
+def _step2_row(i: int) -> list[str]:
+    # Step 2's own values differ from the re-export's ("Customer i"): the fill must take step 2's.
+    return [guid(i), f"ck{i}", "1/2/2024 3:04 AM", f"ORD-{i:04d}", f"Order {i}", f"S2 Customer {i}",
+            f"3/{i % 28 + 1}/2020", "", "", "United States"]  # fmt: skip
+
+
+def step2_parts(folder: Path, cuts: list[range] = STEP2_PARTS) -> list[Path]:
+    paths = []
+    for n, records in enumerate(cuts, start=1):
+        rows = [_step2_row(i) for i in records]
+        if n == 2:  # parts may mix CSV and xlsx
+            paths.append(write_xlsx(folder / f"step2_{n}.xlsx", ORDER_HEADERS, rows))
+        else:
+            paths.append(write_csv(folder / f"step2_{n}.csv", ORDER_HEADERS, rows))
+    return paths
+
+
+def reexport_parts(folder: Path, cuts: list[list[int]] = REEXPORT_PARTS) -> list[Path]:
+    return [
+        reexport_workbook(folder / f"reexport_{n}.xlsx", 0, records)
+        for n, records in enumerate(cuts, start=1)
+    ]
+
+
+def a_part(path, rows: int):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("Name,Description\n")
+        handle.writelines(f"Row {i},x\n" for i in range(rows))
+    return path

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from migration.engine import EngineError, check_workbook_parts, inspect_file, transform_file
-from migration.engine.xlsx_inplace import open_sheet
+from migration.engine.files.xlsx_sheet import open_sheet
 
 from .helpers import HOSTILE_DTDS, ORDER_HEADERS, order_rows, settings, with_dtd, write_csv, write_xlsx
 
@@ -134,7 +134,7 @@ def test_it_refuses_to_cut_text_longer_than_an_excel_cell(tmp_path):
 
 
 def test_it_refuses_a_workbook_too_big_for_memory(tmp_path, monkeypatch):
-    from migration.engine import reading
+    from migration.engine.files import reading
 
     monkeypatch.setattr(reading, "MAX_UNZIPPED_BYTES", 1 << 20)
     src = _minimal_workbook(tmp_path / "order.xlsx", b"<worksheet><sheetData>", sheet_size_hint=2)
@@ -219,7 +219,7 @@ def test_it_refuses_a_workbook_declaring_columns_past_xfd(tmp_path):
 
 def test_it_caps_the_preview_in_columns_and_characters(tmp_path):
     from migration.engine import inspect_file
-    from migration.engine.inspect import PREVIEW_CHARS, PREVIEW_COLUMNS
+    from migration.engine.step2.inspect import PREVIEW_CHARS, PREVIEW_COLUMNS
 
     headers = [f"Column {i}" for i in range(PREVIEW_COLUMNS + 20)]
     src = write_csv(tmp_path / "wide.csv", headers, [["y" * 5000] * len(headers)] * 3)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from migration.engine import reading
+from migration.engine.files import reading
 
 from .helpers import ORDER_HEADERS, codes, column, order_rows, read_csv, run, write_csv, write_xlsx
 
@@ -67,7 +67,7 @@ def test_it_reports_progress_for_every_batch(tmp_path, small_batches):
 @pytest.mark.parametrize("ext", ["csv", "xlsx"])
 def test_it_writes_csv_and_xlsx_from_one_pass(tmp_path, small_batches, ext, monkeypatch):
     from migration.engine import transform_file
-    from migration.engine.reading import CsvSource, XlsxSource
+    from migration.engine.files.reading import CsvSource, XlsxSource
 
     from .helpers import read_xlsx, settings
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from migration.engine import EngineError
-from migration.engine.csv_inplace import fill_csv
-from migration.engine.reading import open_source
+from migration.engine.files.csv_inplace import fill_csv
+from migration.engine.files.reading import open_source
 
 
 def _fill(tmp_path, raw: bytes, columns, values, name="in.csv"):

@@ -7,8 +7,8 @@ import openpyxl
 import pytest
 
 from migration.engine import EngineError
-from migration.engine.error_logs import error_log_form
-from migration.engine.triage import triage_errors
+from migration.engine.step9.error_logs import error_log_form
+from migration.engine.step9.triage import triage_errors
 
 from .helpers import write_csv, write_xlsx
 from .test_triage import BAD_REQUEST, DOCUMENTED, VERSION

@@ -3,14 +3,9 @@
 import pytest
 
 from migration.engine import TABLES, inspect_file
-from migration.engine.report import EXPORT_LIMIT_ROWS
+from migration.engine.rules.report import EXPORT_LIMIT_ROWS
 
-
-def a_part(path, rows: int):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("Name,Description\n")
-        handle.writelines(f"Row {i},x\n" for i in range(rows))
-    return path
+from .helpers import a_part
 
 
 @pytest.mark.parametrize("table", sorted(TABLES))

@@ -8,91 +8,22 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.styles import Font
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from migration.engine import EngineError, transform_file
-from migration.engine.packs import split_for_import
-from migration.engine.xlsx_inplace import open_sheet
+from migration.engine.step8.packs import split_for_import
 
-from .helpers import ORDER_HEADERS, guid, settings, write_csv
+from .helpers import (
+    ORDER_HEADERS,
+    REEXPORT,
+    assert_only_targets_changed,
+    guid,
+    reexport_workbook,
+    settings,
+    step2_export,
+    write_csv,
+)
 
-TARGETS = [
-    "Company", "Sales Order Number", "Invoice Customer", "Requested Receipt Date", "Language", "Order Type",
-]  # fmt: skip
-REEXPORT = ORDER_HEADERS + TARGETS
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-
-
-def step2_export(path: Path, rows: int) -> Path:
-    data = [
-        [guid(i), f"ck{i}", "1/2/2024 3:04 AM", f"ORD-{i:04d}", f"Order {i}", f"Customer {i}",
-         f"3/{i % 28 + 1}/2020", "", "", "United States"]
-        for i in range(rows)
-    ]  # fmt: skip
-    return write_csv(path, ORDER_HEADERS, data)
-
-
-def reexport_workbook(path: Path, rows: int, records: list[int] | None = None) -> Path:
-    """Like a Sales re-export: hidden columns and sheet, validations, formats, widths, panes, filter.
-
-    records: the record numbers of its rows (a part of a re-export), else 0 .. rows-1."""
-    records = list(range(rows)) if records is None else records
-    rows = len(records)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "All Orders"
-    ws.append(REEXPORT)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for i in records:
-        ws.append([guid(i), f"ck{i}==", dt.datetime(2024, 1, 2, 3, 4), f"ORD-{i:04d}", f"Order {i}",
-                   f"Customer {i}", None, None, None, "United States"] + [None] * len(TARGETS))  # fmt: skip
-    for r in range(2, rows + 2):
-        ws.cell(r, 3).number_format = "yyyy-mm-dd hh:mm"
-        ws.cell(r, 14).number_format = "m/d/yyyy"  # Requested Receipt Date: a date column
-    for col in "ABC":
-        ws.column_dimensions[col].hidden = True
-        ws.column_dimensions[col].width = 13
-    ws.column_dimensions["E"].width = 31
-    ws.freeze_panes = "D2"
-    ws.auto_filter.ref = f"A1:P{rows + 1}"
-    hidden = wb.create_sheet("hiddenSheet")
-    hidden.sheet_state = "hidden"
-    hidden["A1"] = "salesorder:abc:view=All Orders:lcid=1033"
-    hidden["B1"], hidden["B2"] = "Item based", "Service-Maintenance Based"
-    dv = DataValidation(type="list", formula1="hiddenSheet!$B$1:$B$2", allow_blank=True)
-    dv.add(f"P2:P{rows + 1}")
-    ws.add_data_validation(dv)
-    wb.save(path)
-    return path
-
-
-def _cells(path: Path) -> dict[str, dict[str, tuple]]:
-    wb = openpyxl.load_workbook(path)
-    return {
-        ws.title: {
-            c.coordinate: (c.value, c.data_type, c.number_format, c.font.b)
-            for row in ws.iter_rows()
-            for c in row
-        }
-        for ws in wb.worksheets
-    }
-
-
-def assert_only_targets_changed(before: Path, after: Path, target_letters: str) -> None:
-    """Every zip part but the data sheet byte for byte; in the sheet, only target cells differ."""
-    sheet = open_sheet(before).sheet_part
-    with zipfile.ZipFile(before) as a, zipfile.ZipFile(after) as b:
-        assert a.namelist() == b.namelist()
-        for name in a.namelist():
-            if name != sheet:
-                assert a.read(name) == b.read(name), name
-    old, new = _cells(before), _cells(after)
-    assert old.keys() == new.keys()
-    for title in old:
-        changed = {k for k in old[title].keys() | new[title].keys() if old[title].get(k) != new[title].get(k)}
-        assert {k.rstrip("0123456789") for k in changed} <= set(target_letters), title
 
 
 @pytest.fixture

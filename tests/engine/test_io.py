@@ -214,8 +214,8 @@ def test_it_hides_do_not_modify_columns_when_a_csv_becomes_xlsx(tmp_path):
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
 def test_it_writes_what_is_wrong_in_the_issues_file_and_ignores_it_when_the_file_comes_back(tmp_path, suffix):
     from migration.engine import write_rows
-    from migration.engine.parts import column_difference
-    from migration.engine.reading import ISSUES_COLUMN, open_source
+    from migration.engine.files.reading import ISSUES_COLUMN, open_source
+    from migration.engine.rules.layout import column_difference
 
     source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(5))
     issues = tmp_path / f"issues{suffix}"
@@ -234,7 +234,7 @@ def test_it_writes_what_is_wrong_in_the_issues_file_and_ignores_it_when_the_file
 @pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
 def test_it_writes_an_issues_file_of_headers_only_when_no_row_has_an_issue(tmp_path, suffix):
     from migration.engine import write_rows
-    from migration.engine.reading import ISSUES_COLUMN
+    from migration.engine.files.reading import ISSUES_COLUMN
 
     source = write_csv(tmp_path / "order.csv", ORDER_HEADERS, order_rows(5))
     issues = tmp_path / f"issues{suffix}"
@@ -244,7 +244,8 @@ def test_it_writes_an_issues_file_of_headers_only_when_no_row_has_an_issue(tmp_p
 
 
 def test_it_copies_wanted_rows_across_batches_and_ignores_rows_the_file_does_not_have(tmp_path, monkeypatch):
-    from migration.engine import reading, write_rows
+    from migration.engine import write_rows
+    from migration.engine.files import reading
 
     monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1 << 10)  # many small batches
     rows = order_rows(40)
@@ -297,7 +298,8 @@ def test_it_keeps_row_notes_sorted_with_a_row_s_several_notes_joined_in_order():
 
 
 def test_it_writes_each_row_s_note_from_chunks_of_different_notes_across_batches(tmp_path, monkeypatch):
-    from migration.engine import RowNotes, reading, write_rows
+    from migration.engine import RowNotes, write_rows
+    from migration.engine.files import reading
 
     monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1 << 10)  # many small batches
     rows = order_rows(30)

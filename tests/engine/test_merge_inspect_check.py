@@ -129,7 +129,7 @@ def test_it_checks_exports_together(tmp_path):
 
 
 def test_it_flags_counts_over_the_initial_sync_limit(tmp_path, monkeypatch):
-    from migration.engine import check
+    from migration.engine.step2 import check
 
     monkeypatch.setattr(check, "SYNC_LIMIT_ACCOUNTS", 1)
     result = check_exports(find_exports(_exports(tmp_path)), company="USMF")
@@ -194,8 +194,8 @@ def test_the_newest_modified_on_is_the_newest_cell(cells):
     """Found without parsing every cell, it is still the newest of them all."""
     import pyarrow as pa
 
-    from migration.engine.inspect import _modified_on, _newest_in
-    from migration.engine.reading import Batch
+    from migration.engine.files.reading import Batch
+    from migration.engine.step2.inspect import _modified_on, _newest_in
 
     batch = Batch(0, len(cells), arrow=pa.record_batch([pa.array(cells, pa.string())], names=["c0"]))
     parsed = [when for c in cells if (when := _modified_on(c)) is not None]

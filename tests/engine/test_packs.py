@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from migration.engine import EngineError
-from migration.engine.packs import PackFile, copy_xlsx_rows, split_for_import, write_manifest
-from migration.engine.reading import open_source
-from migration.engine.xlsx_inplace import open_sheet
+from migration.engine.files.reading import open_source
+from migration.engine.files.xlsx_sheet import open_sheet
+from migration.engine.step8.packs import PackFile, copy_xlsx_rows, split_for_import, write_manifest
 
 from .test_xlsx_inplace import sales_like_workbook
 

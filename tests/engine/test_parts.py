@@ -20,7 +20,7 @@ from migration.engine import (
     transform_file,
     transform_parts,
 )
-from migration.engine.report import ISSUE_COLUMNS
+from migration.engine.rules.report import ISSUE_COLUMNS
 
 from .helpers import ORDER_HEADERS, column, guid, order_rows, read_csv, run_command, write_csv, write_xlsx
 
@@ -371,7 +371,7 @@ def test_it_counts_lines_for_the_company_of_their_order(tmp_path):
 
 
 def test_it_says_the_accounts_figure_is_guidance(tmp_path, monkeypatch):
-    from migration.engine import check
+    from migration.engine.step2 import check
 
     monkeypatch.setattr(check, "SYNC_LIMIT_ACCOUNTS", 1)
     accounts = write_csv(

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from migration.engine import TransformSettings, transform_file
-from migration.engine.reading import cell_text
+from migration.engine.files.reading import cell_text
 
 from .helpers import read_csv, write_csv, write_xlsx
 
@@ -144,8 +144,8 @@ ANY_TEXT = st.lists(
 )
 def test_it_writes_text_cells_as_xlsxwriter_does(tmp_path_factory, rows):
     """The issues file's batch writer and xlsxwriter give the same cells, as Excel reads them."""
-    from migration.engine.writing import XlsxWriter
-    from migration.engine.xlsx_text import TextXlsxWriter
+    from migration.engine.files.writing import XlsxWriter
+    from migration.engine.files.xlsx_text import TextXlsxWriter
 
     tmp = tmp_path_factory.mktemp("p")
     read = []

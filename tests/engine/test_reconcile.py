@@ -5,7 +5,7 @@ import json
 import pytest
 
 from migration.engine import EngineError
-from migration.engine.reconcile import reconcile_sync
+from migration.engine.step9.reconcile import reconcile_sync
 
 from .helpers import guid, read_csv, read_xlsx, run_command, write_csv, write_xlsx
 

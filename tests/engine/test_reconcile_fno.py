@@ -6,7 +6,8 @@ import csv
 import pytest
 
 from migration.engine import EngineError
-from migration.engine.reconcile import ASSIGNED_PARTY, reconcile_sync
+from migration.engine.step9.reconcile import reconcile_sync
+from migration.engine.tables.account import ASSIGNED_PARTY
 
 from .helpers import guid, run_command, write_csv, write_xlsx
 from .test_reconcile import OURS

@@ -10,35 +10,19 @@ import pytest
 
 from migration.engine import EngineError, transform_parts
 
-from .helpers import ORDER_HEADERS, guid, run_command, settings, write_csv, write_xlsx
-from .test_fill_route import REEXPORT, assert_only_targets_changed, reexport_workbook
-
-STEP2_PARTS = [range(0, 20), range(20, 40), range(40, 60)]  # records 0..59, three files
-REEXPORT_PARTS = [[*range(0, 25), 70], list(range(49, 24, -1))]  # 70: not in step 2; 50..59: in no part
-
-
-def _step2_row(i: int) -> list[str]:
-    # Step 2's own values differ from the re-export's ("Customer i"): the fill must take step 2's.
-    return [guid(i), f"ck{i}", "1/2/2024 3:04 AM", f"ORD-{i:04d}", f"Order {i}", f"S2 Customer {i}",
-            f"3/{i % 28 + 1}/2020", "", "", "United States"]  # fmt: skip
-
-
-def step2_parts(folder: Path, cuts: list[range] = STEP2_PARTS) -> list[Path]:
-    paths = []
-    for n, records in enumerate(cuts, start=1):
-        rows = [_step2_row(i) for i in records]
-        if n == 2:  # parts may mix CSV and xlsx
-            paths.append(write_xlsx(folder / f"step2_{n}.xlsx", ORDER_HEADERS, rows))
-        else:
-            paths.append(write_csv(folder / f"step2_{n}.csv", ORDER_HEADERS, rows))
-    return paths
-
-
-def reexport_parts(folder: Path, cuts: list[list[int]] = REEXPORT_PARTS) -> list[Path]:
-    return [
-        reexport_workbook(folder / f"reexport_{n}.xlsx", 0, records)
-        for n, records in enumerate(cuts, start=1)
-    ]
+from .helpers import (
+    ORDER_HEADERS,
+    REEXPORT,
+    REEXPORT_PARTS,
+    assert_only_targets_changed,
+    guid,
+    reexport_parts,
+    reexport_workbook,
+    run_command,
+    settings,
+    step2_parts,
+    write_csv,
+)
 
 
 @pytest.fixture

@@ -56,3 +56,33 @@ def test_it_declares_every_issue_code_once_with_a_severity_and_a_message(key):
 @pytest.mark.parametrize("key", [k for k, t in TABLES.items() if not t.transforms])
 def test_it_says_why_a_table_is_not_transformed(key):
     assert "Finance and Operations" in TABLES[key].why_not
+
+
+@pytest.mark.parametrize("key", TABLE_MODULES)
+def test_each_table_declares_what_every_stage_needs(key):
+    """Step 8 transforms it, packs it for the Import data wizard under its name and in its place;
+    step 9 reconciles it against its F&O entities: a table that transforms declares all three (a
+    missing one would break step 9's page), one that does not declares none."""
+    from migration.engine import IMPORT_ORDER, RECONCILE_SPECS
+
+    table = TABLES[key]
+    if not table.transforms:
+        assert (table.import_position, table.import_name, table.fno_entities) == (None, "", ())
+        assert key not in IMPORT_ORDER and key not in RECONCILE_SPECS
+        return
+    assert table.import_name and table.import_position
+    assert IMPORT_ORDER[table.import_position - 1] == key
+    assert table.fno_entities and all(spec.table == key for spec in table.fno_entities)
+    assert RECONCILE_SPECS[key] == table.fno_entities
+    assert all(spec.our_key and spec.fno_key and spec.entity for spec in table.fno_entities)
+
+
+def test_the_import_order_places_every_imported_table_once_headers_before_lines():
+    from migration.engine import IMPORT_ORDER
+
+    positions = sorted(t.import_position for t in TABLES.values() if t.import_position)
+    assert positions == list(range(1, len(IMPORT_ORDER) + 1))
+    for key in IMPORT_ORDER:
+        header = TABLES[key].checked.header
+        if header:
+            assert IMPORT_ORDER.index(header[0]) < IMPORT_ORDER.index(key)

@@ -115,7 +115,7 @@ def test_it_does_not_claim_a_csv_holds_formula_like_text_as_text(tmp_path):
 def test_it_maps_texts_the_same_past_the_cache_limit(monkeypatch):
     import pyarrow as pa
 
-    from migration.engine.rules import TextCache, map_text
+    from migration.engine.rules.textmap import TextCache, map_text
 
     monkeypatch.setattr(TextCache, "LIMIT", 2)
     cache = TextCache()
@@ -127,10 +127,10 @@ def test_it_maps_texts_the_same_past_the_cache_limit(monkeypatch):
 def test_it_parses_date_times_by_parts_the_same_as_whole(monkeypatch):
     import pyarrow as pa
 
-    from migration.engine import rules
-    from migration.engine.dates import DateOrder
-    from migration.engine.layout import resolve_layout
-    from migration.engine.report import IssueLog
+    from migration.engine.rules import rows as rules
+    from migration.engine.rules.dates import DateOrder
+    from migration.engine.rules.layout import resolve_layout
+    from migration.engine.rules.report import IssueLog
     from migration.engine.tables import table_for
 
     cells = [

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migration.engine import TransformSettings, transform_file
-from migration.engine import rules as rules_module
-from migration.engine.texthash import as_exported, may_repeat, text_hashes
+from migration.engine.files.texthash import as_exported, may_repeat, text_hashes
+from migration.engine.rules import rows as rules_module
 
 from .helpers import ORDER_HEADERS, order_rows, write_csv
 
@@ -85,7 +85,7 @@ def test_only_guids_as_exported_skip_normalizing():
 def test_a_record_as_exported_in_one_batch_and_written_otherwise_in_another_is_a_duplicate(
     tmp_path, monkeypatch
 ):
-    from migration.engine import reading
+    from migration.engine.files import reading
 
     monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1 << 10)  # many small batches
     rows = order_rows(40)

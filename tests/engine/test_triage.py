@@ -10,8 +10,8 @@ import json
 import pytest
 
 from migration.engine import EngineError
-from migration.engine.error_causes import ARTICLES, CAUSES
-from migration.engine.triage import (
+from migration.engine.step9.error_causes import ARTICLES, CAUSES
+from migration.engine.step9.triage import (
     classify_message,
     execution_legs,
     message_details,

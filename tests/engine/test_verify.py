@@ -8,7 +8,7 @@ import json
 import openpyxl
 import pytest
 
-from migration.engine.verify import same, table_columns, verify_import
+from migration.engine.step8.verify import same, table_columns, verify_import
 
 from .helpers import guid, run_command, write_csv, write_xlsx
 

@@ -14,8 +14,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from migration.engine import EngineError
-from migration.engine.reading import open_source
-from migration.engine.xlsx_inplace import fill_xlsx, open_sheet, rows_from_batches
+from migration.engine.files.reading import open_source
+from migration.engine.files.xlsx_inplace import fill_xlsx, open_sheet, rows_from_batches
 
 HEADERS = [
     "(Do Not Modify) Order",

@@ -9,9 +9,10 @@ import importlib
 import pkgutil
 
 from ..errors import EngineError
-from ..layout import find, norm
-from ..report import FIRST_ISSUES, LAST_ISSUES
-from ..schema import Issue, Table
+from ..files.reading import norm
+from ..rules.layout import find
+from ..rules.report import FIRST_ISSUES, LAST_ISSUES
+from ..rules.schema import Issue, Table
 
 
 def _discover() -> dict[str, Table]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..report import DUPLICATE_KEY
-from ..rules import Rows, blank, company_of_the_row, company_setting, const, map_text, nulls_where
-from ..schema import COMPANY, Checked, Col, Issue, Source, Table, Target
+from ..rules.report import DUPLICATE_KEY
+from ..rules.rows import Rows, blank, company_of_the_row, company_setting, const, map_text, nulls_where
+from ..rules.schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
 
 ACCOUNT_NUMBER = Col("Account Number", "accountnumber")
 ACCOUNT_NAME = Col("Account Name", "name")
@@ -56,11 +56,42 @@ def relationship_type_of_the_row(rows: Rows) -> pa.Array:
     return mapped.fill_null(default)
 
 
+# --- step 8's import pack and step 9's F&O entities ------------------------------------------
+
+YES = frozenset({"yes", "true", "1", "y"})
+NO = frozenset({"no", "false", "0", "n"})
+COMPARED_CUSTOMER_GROUP = Compare(
+    "customer_group", ("Customer Group Id", "msdyn_customergroupid"), ("CUSTOMERGROUPID",)
+)
+ASSIGNED_PARTY = (
+    "F&O gives a party number from its number sequence to a record synced without one (we leave it "
+    "empty where step 8 did not know it)"
+)
+COMPARED_PARTY_NUMBER = Compare(
+    "party_number", ("Party Number", "msdyn_partynumber"), ("PARTYNUMBER",), "text", ASSIGNED_PARTY
+)
+FNO_ENTITIES = (
+    EntitySpec(
+        "account",
+        "Customers V3 (accounts)",
+        "Relationship Type is Customer",
+        ("Account Number", "accountnumber"),
+        ("CUSTOMERACCOUNT",),
+        (Keep(("Relationship Type", "customertypecode"), frozenset({"customer", "3"})),),
+        (COMPARED_CUSTOMER_GROUP, COMPARED_PARTY_NUMBER),
+        fno_party_type="organization",
+    ),
+)
+
+
 TABLE = Table(
     key="account",
     export_name="Account",
     entity="account",
     position=1,
+    import_position=1,
+    import_name="Account",
+    fno_entities=FNO_ENTITIES,
     guid_headers=("(do not modify) account", "accountid"),
     sources=(
         Source("account_number", ACCOUNT_NUMBER, required=True),

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..report import DUPLICATE_KEY
-from ..rules import Rows, blank, company_of_the_row, company_setting, map_text, nulls_where, yes_no
-from ..schema import COMPANY, Checked, Col, Issue, Source, Table, Target
+from ..rules.report import DUPLICATE_KEY
+from ..rules.rows import Rows, blank, company_of_the_row, company_setting, map_text, nulls_where, yes_no
+from ..rules.schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
+from .account import ASSIGNED_PARTY, COMPARED_CUSTOMER_GROUP, COMPARED_PARTY_NUMBER, NO, YES
 
 CONTACT_NUMBER = Col("Contact Number", "msdynce_contactnumber")
 COMPANY_NAME = Col("Company Name", "parentcustomerid")
@@ -50,11 +51,50 @@ def contact_number(rows: Rows) -> pa.Array:
     return nulls_where(empty, number)
 
 
+# --- step 8's import pack and step 9's F&O entities ------------------------------------------
+
+PERSON_ID = ("Account Number/Contact Person ID", "msdyn_contactpersonid")
+FNO_ENTITIES = (
+    EntitySpec(
+        "contact",
+        "Customers V3 (contacts)",
+        "Sellable is Yes and a Contact Person ID is set",
+        PERSON_ID,
+        ("CUSTOMERACCOUNT",),
+        (Keep(("Sellable", "msdyn_sellable"), YES),),
+        (COMPARED_CUSTOMER_GROUP, COMPARED_PARTY_NUMBER),
+        fno_party_type="person",
+        key_in_filter=True,
+    ),
+    EntitySpec(
+        "contact",
+        "Contact persons (CDS Contacts V2)",
+        "Sellable is No and a Contact Person ID is set",
+        PERSON_ID,
+        ("CONTACTPERSONID",),
+        (Keep(("Sellable", "msdyn_sellable"), NO),),
+        (
+            Compare(
+                "party_number",
+                COMPARED_PARTY_NUMBER.ours,
+                ("CONTACTPERSONPARTYNUMBER", "PARTYNUMBER"),
+                "text",
+                ASSIGNED_PARTY,
+            ),
+        ),
+        key_in_filter=True,
+    ),
+)
+
+
 TABLE = Table(
     key="contact",
     export_name="Contact",
     entity="contact",
     position=2,
+    import_position=2,
+    import_name="Contact",
+    fno_entities=FNO_ENTITIES,
     guid_headers=("(do not modify) contact", "contactid"),
     sources=(
         Source("contact_number", CONTACT_NUMBER, required=True),

@@ -3,7 +3,7 @@ exports, to avoid data loss): kept, counted, and used for checks and reconciliat
 
 from __future__ import annotations
 
-from ..schema import Col, Source, Table
+from ..rules.schema import Col, Source, Table
 
 FLOWS_FROM_FNO = (
     "nothing to generate: this table flows one way from Finance and Operations "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..schema import Col, Source, Table
+from ..rules.schema import Col, Source, Table
 
 # The article says "flows one way" of the Invoice and Products tables only; an invoice's lines come
 # with their invoice in the initial sync.

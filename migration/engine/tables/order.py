@@ -10,8 +10,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..report import DUPLICATE_KEY
-from ..rules import (
+from ..rules.report import DUPLICATE_KEY
+from ..rules.rows import (
     Rows,
     company_of_the_row,
     company_setting,
@@ -20,7 +20,7 @@ from ..rules import (
     setting,
     ship_to_country_per_setting,
 )
-from ..schema import COMPANY, Checked, Col, Issue, Source, Table, Target
+from ..rules.schema import COMPANY, Checked, Col, Compare, EntitySpec, Issue, Keep, Source, Table, Target
 
 NUMBER_MAX = 20  # characters msdyn_salesordernumber holds
 
@@ -83,11 +83,39 @@ def header_targets(number: Col) -> tuple[Target, ...]:
     )
 
 
+# --- step 8's import pack and step 9's F&O entities ------------------------------------------
+
+ITEM_BASED = Keep(("Order Type", "msdyn_ordertype"), frozenset({"item based", "192350000"}))
+HEADER_COMPARES = (
+    Compare("language", ("Language", "msdyn_language"), ("LANGUAGEID",)),
+    Compare(
+        "receipt_date",
+        ("Requested Receipt Date", "msdyn_requestedreceiptdate"),
+        ("REQUESTEDRECEIPTDATE",),
+        "date",
+    ),
+)
+FNO_ENTITIES = (
+    EntitySpec(
+        "order",
+        "Sales order headers V2",
+        "Order Type is Item based",
+        ("Sales Order Number", "msdyn_salesordernumber"),
+        ("SALESORDERNUMBER",),
+        (ITEM_BASED,),
+        HEADER_COMPARES,
+    ),
+)
+
+
 TABLE = Table(
     key="order",
     export_name="Order",
     entity="salesorder",
     position=3,
+    import_position=5,
+    import_name="Order",
+    fno_entities=FNO_ENTITIES,
     guid_headers=("(do not modify) order", "salesorderid", "orderid"),
     sources=(
         Source("number", ORDER_ID, required=True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..schema import Col, Source, Table
+from ..rules.schema import Col, Source, Table
 from .invoice import FLOWS_FROM_FNO
 
 TABLE = Table(

@@ -15,8 +15,8 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from migration.engine import EngineError
-from migration.engine.reconcile import RECONCILED_TABLES, reconcile_sync
-from migration.engine.writing import AtomicFile
+from migration.engine.files.writing import AtomicFile
+from migration.engine.step9.reconcile import RECONCILED_TABLES, reconcile_sync
 
 from ._p2c_cli import EngineCommand
 

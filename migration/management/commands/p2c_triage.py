@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from migration.engine.reconcile import RECONCILED_TABLES
-from migration.engine.triage import triage_errors
+from migration.engine.step9.reconcile import RECONCILED_TABLES
+from migration.engine.step9.triage import triage_errors
 
 from ._p2c_cli import EngineCommand
 from .p2c_reconcile import _write_json

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from migration.engine import TABLES, EngineError
-from migration.engine.verify import table_columns, verify_import
+from migration.engine.step8.verify import table_columns, verify_import
 
 from ._p2c_cli import EngineCommand
 

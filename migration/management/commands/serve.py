@@ -21,6 +21,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from migration.services import uploads
+from p2cwizard.gunicorn_conf import web_sizing
 from p2cwizard.settings import env_int
 
 # A worker finishes its current task before it stops; one still running after
@@ -148,12 +149,7 @@ def _answers(port: int) -> bool:
 
 
 def _web_command(port: int) -> list[str]:
-    # Pages spend their time in Python (the ORM, templates), not waiting: threads of one process
-    # queue on its interpreter lock. So gunicorn's advice, two processes per core plus one, with
-    # two threads each for database round trips (bench/load.py at 50 users on 2 cores: the light
-    # pages' p95 about halves against 2 x 4). Overridable for small or shared boxes.
-    processes = env_int("P2C_WEB_PROCESSES", 2 * (os.cpu_count() or 1) + 1, minimum=1)
-    threads = env_int("P2C_WEB_THREADS", 2, minimum=1)
+    processes, threads = web_sizing()
     return [
         *(sys.executable, "-m", "gunicorn", "p2cwizard.wsgi"),
         *("--bind", f"127.0.0.1:{port}", "--workers", str(processes), "--threads", str(threads)),

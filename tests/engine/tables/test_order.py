@@ -124,7 +124,7 @@ def test_it_reports_duplicate_order_ids(tmp_path):
 
 
 def test_it_compares_order_ids_without_case_or_surrounding_blanks_in_any_batch(tmp_path, monkeypatch):
-    from migration.engine import reading
+    from migration.engine.files import reading
 
     monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 1 << 10)  # many small batches
     rows = order_rows(40)

@@ -1,0 +1,375 @@
+"""Fill an .xlsx in place: only the target cells change, every other byte of the package stays.
+
+The Import data wizard updates records from a workbook exported from Sales only when the
+workbook is as exported apart from edited cells (p2c-rules.md, "Fill in place keeps the
+workbook"). So the data sheet's XML is streamed and rewritten row by row, touching only the
+cells of the target columns, and every other zip member is copied raw (``zipraw``).
+
+New values are inline strings (``t="inlineStr"``), as Sales' own export writes its text:
+appending to sharedStrings.xml would change a second part of the package, and its counts sit
+at the top of that part, so the whole table would have to be rewritten after the sheet. A
+cell keeps its style ``s``; a new cell takes its row's or column's style, as Excel would. A
+text value that is an ISO date, written into a cell whose style is a date format, becomes a
+date serial (the column is a date column in the workbook); other text stays text.
+
+API::
+
+    fill_xlsx(input_path, output_path, columns, rows, *, sheet=None, progress=None) -> FillResult
+    rows_from_batches(batches) -> Iterator[tuple]      # per-batch columns -> per-row values
+    open_sheet(path, sheet=None) -> SheetInfo           # the data sheet, its headers and styles
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import EngineError
+from .reading import sha256_file
+from .writing import AtomicFile
+from .xlsx_sheet import Row, SheetInfo, cell_spans, col_letters, open_sheet, scan_sheet, sheet_chunks
+from .zipraw import PackageWriter
+
+_PFX = rb"(?:[A-Za-z_][\w.-]*:)?"
+S_ATTR_RE = re.compile(rb'\ss="(\d+)"')
+SPANS_RE = re.compile(rb'\sspans="(\d+):(\d+)"')
+_COL_RE = re.compile(rb"<" + _PFX + rb"col\s[^>]*>")
+_ATTR_RE = re.compile(rb'([\w:]+)="([^"]*)"')
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?Z?$")
+_ESCAPE_RE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+XLSX_MAX_CHARS = 32767
+
+
+# --- writing cells ------------------------------------------------------------------------
+
+
+def xml_text(value: str) -> bytes:
+    """Text for a <t> element: XML-escaped; characters XML cannot hold as Excel escapes them."""
+    if _ESCAPE_RE.search(value):
+        value = _ESCAPE_RE.sub(lambda m: "_x005F_" if m.group() == "_" else f"_x{ord(m.group()):04X}_", value)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    return value.encode("utf-8")
+
+
+def _serial(day: dt.date | dt.datetime, date1904: bool) -> float:
+    """Excel's serial number of a calendar date/time (wall-clock: no time-zone conversion)."""
+    base = dt.datetime(1904, 1, 1, tzinfo=dt.UTC) if date1904 else dt.datetime(1899, 12, 30, tzinfo=dt.UTC)
+    if not isinstance(day, dt.datetime):
+        day = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    delta = day.replace(tzinfo=dt.UTC) - base
+    return delta.days + delta.seconds / 86400 + delta.microseconds / 86400e6
+
+
+def _number(v: float) -> bytes:
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise EngineError(f"the value {v!r} cannot be written to a cell: fix the rule that produced it")
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v)).encode()
+        return repr(v).encode()
+    return str(v).encode()
+
+
+class CellWriter:
+    """Renders one new cell's XML with the document's namespace prefix."""
+
+    def __init__(self, prefix: bytes, date_styles: set[int], date1904: bool) -> None:
+        p = prefix + b":" if prefix else b""
+        self.p = p
+        self.end_c = b"</" + p + b"c>"
+        self.is_open = b"<" + p + b"is><" + p + b"t>"
+        self.is_open_ws = b"<" + p + b"is><" + p + b't xml:space="preserve">'
+        self.is_close = b"</" + p + b"t></" + p + b"is></" + p + b"c>"
+        self.v_open, self.v_close = b"<" + p + b"v>", b"</" + p + b"v></" + p + b"c>"
+        self.date_styles, self.date1904 = date_styles, date1904
+
+    def cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
+        """The cell's XML; b'' for an empty cell without a style (no element at all)."""
+        s = b' s="' + style + b'"' if style else b""
+        head = b"<" + self.p + b'c r="' + ref + b'"' + s
+        t = type(value)
+        if t is str:
+            if value == "":
+                return head + b"/>" if style else b""
+            if style and int(style) in self.date_styles and (m := _ISO_RE.match(value)):
+                try:
+                    parts = [int(x) if x else 0 for x in m.groups()]
+                    when = dt.datetime(*parts, tzinfo=dt.UTC)  # type: ignore[misc]
+                except ValueError:
+                    pass
+                else:
+                    return head + b">" + self.v_open + _number(_serial(when, self.date1904)) + self.v_close
+            if len(value) > XLSX_MAX_CHARS:
+                raise EngineError(
+                    f"cell {ref.decode()} would hold {len(value):,} characters, more than an Excel cell's "
+                    f"{XLSX_MAX_CHARS:,}: write a .csv output instead"
+                )
+            ws = value[0].isspace() or value[-1].isspace() or "\n" in value
+            return (
+                head
+                + b' t="inlineStr">'
+                + (self.is_open_ws if ws else self.is_open)
+                + xml_text(value)
+                + (self.is_close)
+            )
+        if t is bool:
+            return head + b' t="b">' + self.v_open + (b"1" if value else b"0") + self.v_close
+        if t is int or t is float:
+            return head + b">" + self.v_open + _number(value) + self.v_close
+        if isinstance(value, dt.date | dt.datetime):
+            return head + b">" + self.v_open + _number(_serial(value, self.date1904)) + self.v_close
+        return self.cell(ref, style, str(value))
+
+
+# --- fill in place ------------------------------------------------------------------------
+
+
+@dataclass
+class FillResult:
+    sheet: str
+    columns: dict[str, str]  # header -> column letter
+    rows: int = 0  # data rows the sheet holds
+    cells_written: int = 0
+    cells_cleared: int = 0
+    rows_inserted: int = 0
+    output_sha256: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def rows_from_batches(batches: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """Per-batch target columns (pyarrow arrays or lists, None/null = keep) as per-row tuples."""
+    for cols in batches:
+        lists = [c.to_pylist() if hasattr(c, "to_pylist") else list(c) for c in cols]
+        yield from zip(*lists, strict=True)
+
+
+class _Filler:
+    def __init__(self, info: SheetInfo, targets: list[int], rows: Iterable[Sequence[Any] | None]) -> None:
+        self.info = info
+        order = sorted(range(len(targets)), key=lambda i: targets[i])
+        self.order = order  # value positions sorted by column
+        self.tcols = [targets[i] for i in order]
+        self.letters = [col_letters(c).encode() for c in self.tcols]
+        self.values = iter(rows)
+        self.next_index = 0  # data-row index the next value belongs to
+        self.col_styles: dict[int, bytes] = {}
+        self.result = FillResult(info.sheet_name, {})
+        self.writer: CellWriter | None = None
+        self.end_c = b"</c>"
+
+    def _take(self, index: int) -> Iterator[tuple[int, Sequence[Any] | None]]:
+        """Values for data rows next_index..index (inclusive)."""
+        while self.next_index <= index:
+            v = next(self.values, None)
+            yield self.next_index, v
+            self.next_index += 1
+
+    def _head(self, head: bytes) -> None:
+        for tag in _COL_RE.findall(head):
+            a = dict(_ATTR_RE.findall(tag))
+            if a.get(b"style", b"0") not in (b"0", b""):
+                lo, hi = int(a.get(b"min", b"1")), int(a.get(b"max", b"1"))
+                for c in self.tcols:
+                    if lo <= c + 1 <= hi:
+                        self.col_styles[c] = a[b"style"]
+
+    def _new_row(self, number: int, values: Sequence[Any]) -> bytes:
+        cells = b"".join(self._new_cells(number, values, 0, len(self.tcols), None))
+        if not cells:
+            return b""
+        self.result.rows_inserted += 1
+        return (
+            b"<"
+            + self.writer.p
+            + b'row r="'
+            + str(number).encode()
+            + b'">'
+            + cells
+            + (b"</" + self.writer.p + b"row>")
+        )
+
+    def _new_cells(
+        self, number: int, values: Sequence[Any], lo: int, hi: int, row_style: bytes | None
+    ) -> Iterator[bytes]:
+        num = str(number).encode()
+        for k in range(lo, hi):
+            v = values[self.order[k]]
+            if v is None:
+                continue
+            c = self.tcols[k]
+            style = row_style or self.col_styles.get(c)
+            xml = self.writer.cell(self.letters[k] + num, style, v)
+            if xml:
+                self.result.cells_written += v != ""
+                yield xml
+
+    def fill_row(self, row: Row, values: Sequence[Any] | None) -> bytes:
+        if values is None or all(v is None for v in values):
+            return row.raw
+        attrs, content = row.attrs, row.content
+        row_style = None
+        if b"customFormat" in attrs and re.search(rb'customFormat="(1|true)"', attrs):
+            sm = S_ATTR_RE.search(attrs)
+            row_style = sm.group(1) if sm else None
+        num = str(row.number).encode()
+        out: list[bytes] = []
+        tcols, nt = self.tcols, len(self.tcols)
+        k = pos = last_end = 0
+        body = content or b""
+        for col, start, end, cattrs in cell_spans(body, self.end_c):
+            last_end = end
+            while k < nt and tcols[k] < col:
+                out.append(body[pos:start])
+                pos = start
+                out.extend(self._new_cells(row.number, values, k, k + 1, row_style))
+                k += 1
+            if k >= nt:
+                break
+            if tcols[k] == col:
+                v = values[self.order[k]]
+                if v is not None:
+                    sm = S_ATTR_RE.search(cattrs)
+                    out.append(body[pos:start])
+                    out.append(self.writer.cell(self.letters[k] + num, sm.group(1) if sm else None, v))
+                    pos = end
+                    if v == "":
+                        self.result.cells_cleared += 1
+                    else:
+                        self.result.cells_written += 1
+                k += 1
+                if k >= nt:
+                    break
+        if k < nt:
+            out.append(body[pos:last_end])
+            pos = max(pos, last_end)
+            out.extend(self._new_cells(row.number, values, k, nt, row_style))
+        out.append(body[pos:])
+        new_body = b"".join(out)
+        if new_body == body:
+            return row.raw
+        new_attrs = attrs[:-1] if content is None and attrs.endswith(b"/") else attrs
+        sp = SPANS_RE.search(new_attrs)
+        if sp and int(sp.group(2)) < self.tcols[-1] + 1:
+            lo = min(int(sp.group(1)), self.tcols[0] + 1)
+            new_attrs = (
+                new_attrs[: sp.start()] + b' spans="%d:%d"' % (lo, self.tcols[-1] + 1) + new_attrs[sp.end() :]
+            )
+        p = self.writer.p
+        return b"<" + p + b"row" + new_attrs + b">" + new_body + b"</" + p + b"row>"
+
+    def run(self, chunks: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
+        header_row = self.info.header_row
+        pending: list[bytes] = []
+        for kind, piece in scan_sheet(chunks, self.info.path):
+            if kind == "prefix":
+                self.writer = CellWriter(piece, self.info.date_styles, self.info.date1904)
+                self.end_c = self.writer.end_c
+            elif kind == "head":
+                self._head(piece)
+                yield piece
+            elif kind == "row":
+                if piece.number <= header_row:
+                    yield piece.raw
+                    continue
+                index = piece.number - header_row - 1
+                for i, values in self._take(index):
+                    if i < index:  # no <row> element for this data row: blank in the sheet
+                        if values is not None and any(v not in (None, "") for v in values):
+                            pending.append(self._new_row(header_row + 1 + i, values))
+                    else:
+                        if pending:
+                            yield b"".join(pending)
+                            pending.clear()
+                        yield self.fill_row(piece, values)
+                self.result.rows = index + 1
+                if progress is not None and index % 10000 == 9999:
+                    progress(index + 1)
+            elif kind == "tail":
+                if self.values is not None:
+                    self._check_rest()
+                    self.values = None
+                yield piece
+            else:
+                yield piece
+
+    def _check_rest(self) -> None:
+        extra = 0
+        for values in self.values:
+            if values is not None and any(v not in (None, "") for v in values):
+                extra += 1
+        if extra:
+            raise EngineError(
+                f"there are values for {extra:,} more rows than the sheet holds "
+                f"({self.result.rows:,} data rows): fill the workbook the values were computed from"
+            )
+
+
+def fill_xlsx(
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    columns: Sequence[int | str | Sequence[str]],
+    rows: Iterable[Sequence[Any] | None],
+    *,
+    sheet: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    compresslevel: int = 6,
+) -> FillResult:
+    """Write output_path: input_path with the target columns' cells set, and nothing else changed.
+
+    columns: the target columns, each a 0-based index, a header, or a tuple of accepted headers
+    (display name, logical name, ...; matched trimmed and without case). rows: one item per data
+    row, in sheet order (the row under the header first): a sequence of values aligned with
+    columns, or None to leave the row alone. A value None leaves its cell alone; '' empties it
+    (its style stays); str, int, float, bool, date and datetime are written as such.
+    A fatal problem (missing target column, more values than rows) raises EngineError and leaves
+    nothing at output_path.
+    """
+    input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    if os.path.abspath(input_path) == os.path.abspath(output_path):
+        raise EngineError("the output path is the input file: choose another output path")
+    info = open_sheet(input_path, sheet)
+    targets, missing = [], []
+    for names in columns:
+        i = info.column(names)
+        if i is None:
+            missing.append(
+                names if isinstance(names, str) else str(names) if isinstance(names, int) else names[0]
+            )
+        targets.append(i)
+    if missing:
+        raise EngineError(
+            f"the workbook's sheet {info.sheet_name!r} has no column {', '.join(map(repr, missing))}: add "
+            f"{'it' if len(missing) == 1 else 'them'} to the view in Sales and export the table again"
+        )
+    if len(set(targets)) != len(targets):
+        raise EngineError("two target columns are the same column of the workbook: name each column once")
+    filler = _Filler(info, targets, rows)
+    filler.result.columns = {
+        (info.headers[c] if c < len(info.headers) else col_letters(c)): col_letters(c) for c in targets
+    }
+    out = AtomicFile(output_path)
+    try:
+        with out.open_bytes() as f:
+            writer = PackageWriter(f, input_path)
+            for member in info.members:
+                if member.name == info.sheet_part:
+                    chunks = filler.run(sheet_chunks(input_path, info.sheet_part), progress)
+                    writer.stream(member, chunks, compresslevel)
+                else:
+                    writer.copy(member)
+            writer.close()
+        out.commit()
+    except BaseException:
+        out.abort()
+        raise
+    filler.result.output_sha256 = sha256_file(out.path)
+    return filler.result
