@@ -147,7 +147,7 @@ def test_step_9_takes_no_file_before_step_8s_sign_off(client_for, migration, con
     """Step 9 opens like step 3: its uploads wait for step 8's sign-off (or an early opening)."""
     upload_inspected(migration, consultant, "account.csv")
     job = jobs.job_start(migration=migration, table="account", actor=consultant)
-    jobs.job_run(job_id=job.id)
+    job_worker.job_run(job_id=job.id)
     with pytest.raises(sync.SyncError, match="Step 9 opens once a project manager signs off step 8"):
         sync.sync_check_create(
             migration=migration,
