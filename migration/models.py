@@ -321,66 +321,6 @@ class Activity(models.Model):
         raise AppendOnlyError("The activity log is append-only.")
 
 
-class ConnectionKind(models.TextChoices):
-    SALES = "sales", "Sales (Dataverse)"
-    FNO = "fno", "Finance and Operations"
-
-
-class Connection(models.Model):
-    """How the wizard reaches one of the migration's environments (migration/connections): an app
-    registration whose secret is kept encrypted (P2C_SECRETS_KEY) and never shown again."""
-
-    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="connections")
-    kind = models.CharField(max_length=10, choices=ConnectionKind.choices)
-    url = models.URLField("Environment URL")
-    tenant_id = models.CharField("Tenant id", max_length=36)
-    client_id = models.CharField("Client id", max_length=36)
-    secret_encrypted = models.TextField(editable=False)  # a Fernet token: never the secret itself
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    set_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["migration", "kind"], name="one_connection_per_kind")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.url}"
-
-
-class PullState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Reading"
-    DONE = "done", "Stored as an upload"
-    FAILED = "failed", "Failed"
-
-
-class Pull(models.Model):
-    """A table read from Sales into a file stored like an upload (migration/connections/pulls.py).
-    Page by page: where the next page is and how much of the file holds whole pages, so a worker
-    that restarts goes on from the last page, reading nothing twice."""
-
-    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="pulls")
-    connection = models.ForeignKey(Connection, null=True, on_delete=models.SET_NULL, related_name="pulls")
-    table = models.CharField(max_length=30)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    state = models.CharField(max_length=10, choices=PullState.choices, default=PullState.QUEUED)
-    message = models.CharField(max_length=1000, blank=True)
-    next_link = models.TextField(blank=True)  # the server's @odata.nextLink after the last page kept
-    pages = models.PositiveIntegerField(default=0)
-    rows = models.PositiveBigIntegerField(default=0)
-    bytes_written = models.PositiveBigIntegerField(default=0)  # of whole pages, header included
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    upload = models.ForeignKey(
-        "ExportUpload", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    def __str__(self) -> str:
-        return f"{self.table} pull #{self.pk} ({self.get_state_display()})"
-
-
 # --- Uploads and transformation jobs (step 2 and step 8) ----------------------------
 
 
@@ -710,3 +650,8 @@ class SyncCheck(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE
+
+
+# The connections to the environments live in their own room; imported here so that Django and
+# every `from migration.models import ...` find them with the app's other models.
+from .connections.models import Connection, ConnectionKind, Pull, PullState  # noqa: E402, F401

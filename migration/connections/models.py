@@ -1,0 +1,68 @@
+"""A migration's connections to its environments and the tables read through them (issue 23).
+
+Part of the `migration` app's models (imported by `migration/models.py`); references to the app's
+other models are by name, so this module imports none of them."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ConnectionKind(models.TextChoices):
+    SALES = "sales", "Sales (Dataverse)"
+    FNO = "fno", "Finance and Operations"
+
+
+class Connection(models.Model):
+    """How the wizard reaches one of the migration's environments (migration/connections): an app
+    registration whose secret is kept encrypted (P2C_SECRETS_KEY) and never shown again."""
+
+    migration = models.ForeignKey("migration.Migration", on_delete=models.CASCADE, related_name="connections")
+    kind = models.CharField(max_length=10, choices=ConnectionKind.choices)
+    url = models.URLField("Environment URL")
+    tenant_id = models.CharField("Tenant id", max_length=36)
+    client_id = models.CharField("Client id", max_length=36)
+    secret_encrypted = models.TextField(editable=False)  # a Fernet token: never the secret itself
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["migration", "kind"], name="one_connection_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.url}"
+
+
+class PullState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Reading"
+    DONE = "done", "Stored as an upload"
+    FAILED = "failed", "Failed"
+
+
+class Pull(models.Model):
+    """A table read from Sales into a file stored like an upload (migration/connections/pulls.py).
+    Page by page: where the next page is and how much of the file holds whole pages, so a worker
+    that restarts goes on from the last page, reading nothing twice."""
+
+    migration = models.ForeignKey("migration.Migration", on_delete=models.CASCADE, related_name="pulls")
+    connection = models.ForeignKey(Connection, null=True, on_delete=models.SET_NULL, related_name="pulls")
+    table = models.CharField(max_length=30)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=PullState.choices, default=PullState.QUEUED)
+    message = models.CharField(max_length=1000, blank=True)
+    next_link = models.TextField(blank=True)  # the server's @odata.nextLink after the last page kept
+    pages = models.PositiveIntegerField(default=0)
+    rows = models.PositiveBigIntegerField(default=0)
+    bytes_written = models.PositiveBigIntegerField(default=0)  # of whole pages, header included
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    upload = models.ForeignKey(
+        "migration.ExportUpload", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.table} pull #{self.pk} ({self.get_state_display()})"
