@@ -1,12 +1,13 @@
 import pytest
 
 from migration.access import project_managers_group
-from migration.models import Role
+from migration.models import JobState, Role, UploadKind
+from migration.services import job_worker, jobs
 from migration.services.migrations import LegalEntityData, member_add, migration_create
 
-from .helpers import RedisServer, free_port
-
-PASSWORD = "a-long-test-password-42"
+from .engine.helpers import reexport_workbook, step2_export
+from .helpers import PASSWORD, RedisServer, free_port, step_9_open, upload_inspected
+from .helpers_sync import output_rows
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +111,47 @@ def redis_server():
     server.start()
     yield server
     server.stop()
+
+
+# Step 8's output and what step 9 compares with it.
+
+
+@pytest.fixture
+def account_job(migration, consultant):
+    step_9_open(migration)
+    upload_inspected(migration, consultant, "account.csv")
+    job = jobs.job_start(migration=migration, table="account", actor=consultant)
+    job_worker.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED
+    return job
+
+
+@pytest.fixture
+def planted(account_job):
+    """F&O's Customers V3 after the sync: two accounts missing, one extra, one in another group."""
+    rows = [r for r in output_rows(account_job) if r["Account Number"]]
+    keys = [r["Account Number"] for r in rows]
+    unique = [r for r in rows if keys.count(r["Account Number"]) == 1]
+    fno = [
+        [r["Account Number"], r["Company"].lower(), r["Party Number"], r["Customer Group Id"], "Organization"]
+        for r in unique[2:]
+    ]
+    fno[0][3] = "99"
+    fno.append(["NOT-OURS-1", "usmf", "NOT-OURS-1", "10", "Organization"])
+    return {
+        "missing": sorted(r["Account Number"] for r in unique[:2]),
+        "differing": unique[2]["Account Number"],
+        "part1": fno[: len(fno) // 2],
+        "part2": fno[len(fno) // 2 :],
+    }
+
+
+@pytest.fixture
+def order_route(migration, consultant, tmp_path):
+    """The step-2 order export and an xlsx re-export of the same records, uploaded and inspected."""
+    step2 = step2_export(tmp_path / "order.csv", 3000)
+    reexport = reexport_workbook(tmp_path / "order_reexport.xlsx", 3000)
+    upload_inspected(migration, consultant, str(step2), table="order")
+    upload_inspected(migration, consultant, str(reexport), table="order", kind=UploadKind.REEXPORT)
+    return reexport

@@ -5,7 +5,9 @@ the broker the settings choose: kombu's filesystem transport on the embedded
 default, Redis when REDIS_URL is set (as CI's second run does).
 """
 
+import csv
 import os
+import random
 import shutil
 import signal
 import socket
@@ -21,7 +23,7 @@ from django.core.files import File
 from django.db import connection
 from django.urls import reverse
 
-from migration.models import ExportUpload
+from migration.models import ExportUpload, TransformJob
 from migration.services import job_worker, uploads
 from p2cwizard.celery import app
 
@@ -75,8 +77,6 @@ def upload_sample(
 
 def write_reexport(name: str, path: Path, rows: int | None = None) -> Path:
     """A re-export as Sales writes it after dual-write: the sample with dual-write's columns, empty."""
-    import csv
-
     from migration.engine import TABLES
 
     with open(SAMPLES / name, encoding="utf-8-sig", newline="") as handle:
@@ -276,3 +276,69 @@ def step_9_open(migration) -> None:
     if checklist.step_locked(migration=migration, step=9):
         manager = migration.memberships.filter(role=Role.MANAGER).first().user
         checklist.step_open_early(migration=migration, step=9, actor=manager, reason="Step 9 tested alone")
+
+
+# A job's state as a worker leaves it; an export big enough to kill a worker in the middle of.
+
+
+def job_state(job_id):
+    return TransformJob.objects.get(id=job_id).state
+
+
+def finished(job_id):
+    state = job_state(job_id)
+    return state if state not in TransformJob.ACTIVE else None
+
+
+def big_order_export(path, rows: int) -> None:
+    """An order export large enough that a worker can be killed in the middle of it."""
+    rng = random.Random(7)
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["(Do Not Modify) Order", "Order ID", "Customer", "Ship To Country/Region",
+                         "Requested Delivery Date", "Description"])  # fmt: skip
+        for n in range(rows):
+            writer.writerow([f"{n:08d}-0000-4000-8000-000000000000", f"ORD-{n:07d}", f"Customer {n % 977}",
+                             rng.choice(["United States", "Germany", ""]), f"{1 + n % 12}/{1 + n % 28}/2024",
+                             "line one\nline two" if n % 10 == 0 else "plain"])  # fmt: skip
+
+
+# --- signing in and deploying ---------------------------------------------------------
+
+
+PASSWORD = "a-long-test-password-42"
+
+
+def sign_in(client, username: str, password: str, url: str = "/accounts/login/"):
+    return client.post(url, {"username": username, "password": password})
+
+
+def deploy_check(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    dropped = {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "P2C_HTTPS",
+        "SECURE_COOKIES",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }  # fmt: skip  (the browser tests set the last one)
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
+    clean |= {"P2C_VAR_DIR": str(tmp_path), "DEBUG": "false", "ALLOWED_HOSTS": "p2c.example.com",
+              "SECRET_KEY": "k7Qw-9zPx_mT3vR8sL2nB5yH6"*3, **env}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR, env=clean, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+# The settings form's plain answers (step 8).
+SETTINGS = {
+    "company": "USMF",
+    "customer_group": "10",
+    "relationship_type": "Customer",
+    "language": "en-us",
+    "order_type": "Item based",
+    "date_order": "auto",
+    "country": "keep",
+}

@@ -16,8 +16,7 @@ from django.utils import timezone
 from migration.models import JobState, TransformJob, UploadState
 from migration.services import jobs
 
-from .helpers import ROOT, process_worker, upload_inspected, wait_for, worker_env
-from .test_worker import big_order_export, finished
+from .helpers import ROOT, big_order_export, finished, process_worker, upload_inspected, wait_for, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

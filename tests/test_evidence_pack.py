@@ -16,13 +16,13 @@ from migration.services.migrations import migration_copy
 from migration.services.settings import init_settings_update
 
 from .helpers import migration_url
-from .test_sync import FNO, LOOKUP, account_job, csv_file, output_rows, planted  # noqa: F401 (fixtures)
+from .helpers_sync import FNO, LOOKUP, csv_file
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def after_sync(migration, consultant, planted):  # noqa: F811
+def after_sync(migration, consultant, planted):
     check = sync.sync_check_create(
         migration=migration,
         kind="reconcile",

@@ -1,21 +1,20 @@
 """The import route with parts on both sides: a step-2 export in 3 parts, a re-export in 2."""
 
-import csv
 import hashlib
 import io
 import json
 import zipfile
 from pathlib import Path
 
-import openpyxl
 import pytest
 from django.urls import reverse
 
-from migration.models import ChecklistItem, ImportVerification, JobState, TransformJob, UploadKind
-from migration.services import imports, job_worker, jobs
+from migration.models import ChecklistItem, ImportVerification, UploadKind
+from migration.services import imports
 
 from .engine.helpers import assert_only_targets_changed, reexport_parts, step2_parts
 from .helpers import step_url, upload_inspected
+from .helpers_sync import after_import, import_job, stored_bytes, workbook_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -34,25 +33,6 @@ def order_in_parts(settings, migration, consultant, tmp_path):
     return reexports
 
 
-def import_job(migration, consultant) -> TransformJob:
-    job = jobs.job_start(migration=migration, table="order", actor=consultant)
-    job_worker.job_run(job_id=job.id)
-    job.refresh_from_db()
-    assert job.state == JobState.SUCCEEDED, job.message
-    return job
-
-
-def _rows(data: bytes) -> list[tuple]:
-    return list(openpyxl.load_workbook(io.BytesIO(data))["All Orders"].iter_rows(values_only=True))
-
-
-def _read(name: str) -> bytes:
-    from django.core.files.storage import default_storage
-
-    with default_storage.open(name, "rb") as handle:
-        return handle.read()
-
-
 def test_it_fills_every_reexport_part_into_import_files_holding_all_its_rows(
     migration, consultant, order_in_parts, tmp_path
 ):
@@ -65,20 +45,20 @@ def test_it_fills_every_reexport_part_into_import_files_holding_all_its_rows(
     assert len(wholes) == 2
     for n, (name, reexport) in enumerate(zip(wholes, order_in_parts, strict=True)):
         filled = tmp_path / f"filled{n}.xlsx"
-        filled.write_bytes(_read(name))
+        filled.write_bytes(stored_bytes(name))
         assert_only_targets_changed(reexport, filled, "KLMNOP")
     # Each cut to the wizard's limit; the files to import, in order, hold every re-export row once.
     parts = job.import_parts
     assert len(parts) > 2 and [p["part"] for p in parts] == list(range(1, len(parts) + 1))
     assert all(p["bytes"] <= 0.05 * 2**20 for p in parts)
     assert [p["reexport"] for p in parts] == sorted(p["reexport"] for p in parts)
-    rows = [r for p in parts for r in _rows(_read(p["name"]))[1:]]
-    reexport_rows = [r for path in order_in_parts for r in _rows(path.read_bytes())[1:]]
+    rows = [r for p in parts for r in workbook_rows(stored_bytes(p["name"]))[1:]]
+    reexport_rows = [r for path in order_in_parts for r in workbook_rows(path.read_bytes())[1:]]
     assert [r[:10] for r in rows] == [r[:10] for r in reexport_rows]
     assert [r[12] for r in rows] == [f"S2 Customer {i}" for i in range(3000)]  # from each record's part
     assert sum(p["rows"] for p in parts) == 3000
     for p in parts:
-        assert hashlib.sha256(_read(p["name"])).hexdigest() == p["sha256"]
+        assert hashlib.sha256(stored_bytes(p["name"])).hexdigest() == p["sha256"]
     # One step-8 row per file to import, in order.
     items = ChecklistItem.objects.filter(migration=migration, key__startswith="import-order-").order_by(
         "position"
@@ -104,21 +84,6 @@ def test_it_packs_every_import_file_in_order_with_a_manifest(
         for n, f in zip(files, manifest, strict=True)
     )
     assert f"(part 1 of {len(files)})" in archive.read("MANIFEST.txt").decode()
-
-
-def after_import(job: TransformJob, folder: Path, cut: int, plant=lambda rows: rows) -> list[Path]:
-    """What Sales exports after the import, in two parts cut elsewhere than the re-export was."""
-    rows = [r for name in job.summary["import_files"] for r in _rows(_read(name))[1:]]
-    header = list(_rows(_read(job.summary["import_files"][0]))[0])
-    keep = [0, header.index("Ship To Country/Region"), *range(header.index("Company"), len(header))]
-    out = plant([[str(r[i]) if r[i] is not None else "" for i in keep] for r in rows])
-    paths = []
-    for n, chunk in enumerate((out[:cut], out[cut:]), start=1):
-        path = folder / f"after_{n}.csv"
-        with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-            csv.writer(handle).writerows([[header[i] for i in keep], *chunk])
-        paths.append(path)
-    return paths
 
 
 def verify(migration, actor, paths: list[Path]) -> ImportVerification:
@@ -165,7 +130,7 @@ def test_it_names_the_import_file_of_each_record_to_import_again(
     assert differs == [(wholes[0], 11), (wholes[1], 101)]
     again = zipfile.ZipFile(io.BytesIO(check.issues_file.read()))
     assert len(again.namelist()) == 2  # the rows to import again, from each import file
-    assert [len(_rows(again.read(n))) - 1 for n in again.namelist()] == [1, 1]
+    assert [len(workbook_rows(again.read(n))) - 1 for n in again.namelist()] == [1, 1]
 
 
 def test_it_names_every_filled_reexport_part_on_the_job_page(

@@ -30,16 +30,6 @@ from .helpers import run, step_data, step_url, upload_inspected
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def order_route(migration, consultant, tmp_path):
-    """The step-2 order export and an xlsx re-export of the same records, uploaded and inspected."""
-    step2 = step2_export(tmp_path / "order.csv", 3000)
-    reexport = reexport_workbook(tmp_path / "order_reexport.xlsx", 3000)
-    upload_inspected(migration, consultant, str(step2), table="order")
-    upload_inspected(migration, consultant, str(reexport), table="order", kind=UploadKind.REEXPORT)
-    return reexport
-
-
 def import_job(migration, consultant) -> TransformJob:
     job = run(jobs.job_start(migration=migration, table="order", actor=consultant))
     assert job.state == JobState.SUCCEEDED, job.message

@@ -25,9 +25,7 @@ from migration.services.accounts import (
 )
 from p2cwizard.settings import oidc_from_env
 from tests.entra import OTHER_TENANT, PROJECT_MANAGER, TENANT, account
-from tests.helpers import migration_url
-
-from .test_security import PASSWORD, deploy_check, sign_in
+from tests.helpers import PASSWORD, deploy_check, migration_url, sign_in
 
 pytestmark = pytest.mark.django_db
 

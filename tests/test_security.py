@@ -14,13 +14,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import clear_url_caches, reverse
 
-PASSWORD = "a-long-test-password-42"
+from .helpers import PASSWORD, deploy_check, sign_in
 
 pytestmark = pytest.mark.django_db
-
-
-def sign_in(client, username: str, password: str, url: str = "/accounts/login/"):
-    return client.post(url, {"username": username, "password": password})
 
 
 @pytest.fixture
@@ -93,25 +89,6 @@ def test_it_offers_password_reset_when_mail_is_configured(client, settings):
         settings.PASSWORD_RESET_ENABLED = False
         importlib.reload(p2cwizard.urls)
         clear_url_caches()
-
-
-def deploy_check(tmp_path, **env: str) -> subprocess.CompletedProcess:
-    dropped = {
-        "DATABASE_URL",
-        "REDIS_URL",
-        "SECRET_KEY",
-        "DEBUG",
-        "P2C_HTTPS",
-        "SECURE_COOKIES",
-        "DJANGO_ALLOW_ASYNC_UNSAFE",
-    }  # fmt: skip  (the browser tests set the last one)
-    clean = {k: v for k, v in os.environ.items() if k not in dropped}
-    clean |= {"P2C_VAR_DIR": str(tmp_path), "DEBUG": "false", "ALLOWED_HOSTS": "p2c.example.com",
-              "SECRET_KEY": "k7Qw-9zPx_mT3vR8sL2nB5yH6"*3, **env}  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR, env=clean, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
 
 
 def test_it_passes_the_deploy_check_with_the_https_switch(tmp_path):

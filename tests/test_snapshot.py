@@ -14,7 +14,6 @@ from migration.models import ChecklistItem, ExportUpload, JobState, Note, Transf
 from migration.services import job_results, job_worker, jobs, uploads
 
 from .helpers import upload_inspected
-from .test_imports import order_route  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,7 +82,7 @@ def test_a_commit_landing_while_a_step_page_is_drawn_shows_on_the_next_page_whol
 def test_a_job_s_success_and_its_import_file_rows_are_one_commit(
     migration,
     consultant,
-    order_route,  # noqa: F811  (the fixture imported above)
+    order_route,
     monkeypatch,
 ):
     record_parts = job_results.import_parts_record

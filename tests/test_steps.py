@@ -13,8 +13,7 @@ from migration.services import checklist
 from migration.services.migrations import sync_run_key
 from migration.services.settings import init_settings_update
 
-from .helpers import migration_url, step_data, step_url
-from .test_walkthrough import SETTINGS  # the settings form's plain answers
+from .helpers import SETTINGS, migration_url, step_data, step_url
 
 pytestmark = pytest.mark.django_db
 

@@ -14,56 +14,9 @@ from migration.models import ExportUpload, JobState, SyncCheck, UploadKind
 from migration.services import job_worker, jobs, sync
 
 from .helpers import migration_url, step_9_open, upload_inspected
+from .helpers_sync import FNO, LOOKUP, csv_file, output_rows
 
 pytestmark = pytest.mark.django_db
-
-FNO = ["CUSTOMERACCOUNT", "DATAAREAID", "PARTYNUMBER", "CUSTOMERGROUPID", "PARTYTYPE"]
-LOOKUP = (
-    "Couldn't resolve the guid for the field: msdyn_customergroupid.msdyn_groupid. The lookup was not "
-    "found: 30. Try this URL(s) to check if the reference data exists: https://org.crm.dynamics.com/x"
-)
-
-
-def csv_file(name: str, headers: list[str], rows: list[list[str]]) -> SimpleUploadedFile:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows([headers, *rows])
-    return SimpleUploadedFile(name, out.getvalue().encode("utf-8"), content_type="text/csv")
-
-
-def output_rows(job) -> list[dict]:
-    with job.output_csv.open("rb") as handle:
-        return list(csv.DictReader(io.StringIO(handle.read().decode("utf-8-sig"))))
-
-
-@pytest.fixture
-def account_job(migration, consultant):
-    step_9_open(migration)
-    upload_inspected(migration, consultant, "account.csv")
-    job = jobs.job_start(migration=migration, table="account", actor=consultant)
-    job_worker.job_run(job_id=job.id)
-    job.refresh_from_db()
-    assert job.state == JobState.SUCCEEDED
-    return job
-
-
-@pytest.fixture
-def planted(account_job):
-    """F&O's Customers V3 after the sync: two accounts missing, one extra, one in another group."""
-    rows = [r for r in output_rows(account_job) if r["Account Number"]]
-    keys = [r["Account Number"] for r in rows]
-    unique = [r for r in rows if keys.count(r["Account Number"]) == 1]
-    fno = [
-        [r["Account Number"], r["Company"].lower(), r["Party Number"], r["Customer Group Id"], "Organization"]
-        for r in unique[2:]
-    ]
-    fno[0][3] = "99"
-    fno.append(["NOT-OURS-1", "usmf", "NOT-OURS-1", "10", "Organization"])
-    return {
-        "missing": sorted(r["Account Number"] for r in unique[:2]),
-        "differing": unique[2]["Account Number"],
-        "part1": fno[: len(fno) // 2],
-        "part2": fno[len(fno) // 2 :],
-    }
 
 
 def reconcile(migration, actor, *files, more_parts=False) -> SyncCheck:

@@ -3,54 +3,16 @@ import files of a re-export (every part), or the job's output (every step-2 part
 
 import csv
 import io
-from pathlib import Path
 
-import openpyxl
 import pytest
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from migration.models import JobState, TransformJob, UploadKind
+from migration.models import JobState
 from migration.services import sync
 
-from .engine.helpers import reexport_parts, step2_parts
-from .helpers import step_9_open, upload_inspected
-from .test_import_parts import import_job
+from .helpers_sync import ERROR, ORDER_FNO, meant_rows, order_job
 
 pytestmark = pytest.mark.django_db
-
-ORDER_FNO = ["SALESORDERNUMBER", "DATAAREAID", "LANGUAGEID", "REQUESTEDRECEIPTDATE"]
-ERROR = (
-    "Couldn't resolve the guid for the field: msdyn_customergroupid.msdyn_groupid. The lookup wasn't "
-    "found: 30. Try this URL(s) to check if the reference data exists: https://org.crm.dynamics.com/x"
-)
-
-
-def order_job(migration, consultant, tmp_path: Path, *, reexport: bool) -> TransformJob:
-    """Order in two step-2 parts; with `reexport`, initialized through a re-export in two parts."""
-    step_9_open(migration)
-    for path in step2_parts(tmp_path, [range(0, 150), range(150, 300)]):
-        upload_inspected(migration, consultant, str(path), table="order")
-    if reexport:
-        for path in reexport_parts(tmp_path, [list(range(0, 140)), list(range(140, 300))]):
-            upload_inspected(migration, consultant, str(path), table="order", kind=UploadKind.REEXPORT)
-    return import_job(migration, consultant)
-
-
-def meant_rows(job: TransformJob) -> list[dict]:
-    """Every row of the files meant to arrive (import files, else the parts' outputs)."""
-    names = job.summary.get("import_files") or [p["csv"] for p in job.summary["part_files"]]
-    rows = []
-    for name in names:
-        with default_storage.open(name, "rb") as handle:
-            data = handle.read()
-        if name.endswith(".xlsx"):
-            sheet = openpyxl.load_workbook(io.BytesIO(data)).active
-            values = list(sheet.iter_rows(values_only=True))
-            rows += [dict(zip(values[0], r, strict=True)) for r in values[1:]]
-        else:
-            rows += list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    return rows
 
 
 def fno_export(rows: list[dict], drop: int = 0) -> SimpleUploadedFile:

@@ -22,13 +22,11 @@ from migration.models import (
 )
 from migration.services import job_worker, jobs, sync, uploads
 
-from . import test_sync
-from .engine.test_triage import DOCUMENTED, VERSION
+from .engine.helpers_triage import DOCUMENTED, VERSION
 from .helpers import migration_url, step_9_open, upload_inspected, upload_sample
-from .test_sync import FNO, csv_file, output_rows
+from .helpers_sync import FNO, csv_file, output_rows
 
 pytestmark = pytest.mark.django_db
-account_job = test_sync.account_job  # the fixture: a finished account job
 
 REEXPORT = Path(__file__).resolve().parent / "samples" / "reexport" / "order.xlsx"
 LOCATION = next(m for _, m, c in DOCUMENTED if c == "location_key")

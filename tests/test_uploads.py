@@ -15,8 +15,8 @@ from migration import gate, runbook
 from migration.models import ExportUpload, UploadState
 from migration.services import uploads
 
+from .engine.helpers import minimal_workbook, with_dtd
 from .helpers import SAMPLES, UPLOAD_POINTS, post_to, upload_inspected
-from .test_sync import account_job  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -252,9 +252,8 @@ def test_it_waits_for_every_slot_before_the_cross_check(migration, consultant):
 def test_it_fails_the_inspection_of_a_workbook_too_big_to_open(
     migration, consultant, tmp_path, sheet, size_hint, message
 ):
-    from .engine.test_bad_inputs import _minimal_workbook
 
-    workbook = _minimal_workbook(tmp_path / "order.xlsx", sheet, sheet_size_hint=size_hint)
+    workbook = minimal_workbook(tmp_path / "order.xlsx", sheet, sheet_size_hint=size_hint)
     upload = upload_inspected(migration, consultant, str(workbook), table="order")
     assert upload.state == UploadState.FAILED
     assert message in upload.state_message
@@ -330,7 +329,6 @@ def test_it_refuses_a_workbook_with_a_dtd_at_every_upload_point(
     client_for, migration, tmp_path, request, point
 ):
     """Excel never writes one; defusedxml would raise in the worker, leaving it "Inspecting"."""
-    from .engine.helpers import with_dtd
 
     if point == "step-9 F&O export":
         request.getfixturevalue("account_job")  # a reconciliation compares with the job's output
@@ -344,8 +342,6 @@ def test_it_refuses_a_workbook_with_a_dtd_at_every_upload_point(
 def test_it_fails_the_inspection_of_a_stored_workbook_with_a_dtd_at_once(migration, consultant, tmp_path):
     """One stored before this check: its inspection fails with the message, never left waiting."""
     from django.core.files import File
-
-    from .engine.helpers import with_dtd
 
     hostile = with_dtd(SAMPLES / "account.xlsx", tmp_path / "account.xlsx", "xl/worksheets/sheet1.xml")
     upload = ExportUpload(migration=migration, table="account", kind="export", version=1, part=1,

@@ -7,17 +7,7 @@ from django.urls import reverse
 from migration.models import JobState
 from migration.services import job_worker, jobs
 
-from .helpers import migration_url, upload_inspected
-
-SETTINGS = {
-    "company": "USMF",
-    "customer_group": "10",
-    "relationship_type": "Customer",
-    "language": "en-us",
-    "order_type": "Item based",
-    "date_order": "auto",
-    "country": "keep",
-}
+from .helpers import SETTINGS, migration_url, upload_inspected
 
 
 def test_it_asks_to_confirm_an_order_type_that_does_not_sync(client_for, migration):

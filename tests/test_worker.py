@@ -5,10 +5,8 @@ REDIS_URL and PostgreSQL. A worker runs in a thread of the test process, or as
 a separate process when the test must kill it.
 """
 
-import csv
 import hashlib
 import os
-import random
 import signal
 import threading
 from datetime import timedelta
@@ -21,22 +19,23 @@ from migration.models import ExportUpload, JobState, TransformJob, UploadState
 from migration.services import job_worker, jobs
 from p2cwizard.celery import app
 
-from .helpers import SAMPLES, pool_children, process_worker, thread_worker, upload_sample, wait_for
+from .helpers import (
+    SAMPLES,
+    big_order_export,
+    finished,
+    job_state,
+    pool_children,
+    process_worker,
+    thread_worker,
+    upload_sample,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 def upload_state(upload_id):
     return ExportUpload.objects.get(id=upload_id).state
-
-
-def job_state(job_id):
-    return TransformJob.objects.get(id=job_id).state
-
-
-def finished(job_id):
-    state = job_state(job_id)
-    return state if state not in TransformJob.ACTIVE else None
 
 
 def test_it_inspects_and_transforms_through_a_worker(migration, consultant):
@@ -61,19 +60,6 @@ def test_it_reports_a_refused_file_as_failed_with_its_reason(migration, consulta
     upload.refresh_from_db()
     assert state in (UploadState.FAILED, UploadState.PROBLEMS)
     assert "Account Number" in upload.state_message
-
-
-def big_order_export(path, rows: int) -> None:
-    """An order export large enough that a worker can be killed in the middle of it."""
-    rng = random.Random(7)
-    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["(Do Not Modify) Order", "Order ID", "Customer", "Ship To Country/Region",
-                         "Requested Delivery Date", "Description"])  # fmt: skip
-        for n in range(rows):
-            writer.writerow([f"{n:08d}-0000-4000-8000-000000000000", f"ORD-{n:07d}", f"Customer {n % 977}",
-                             rng.choice(["United States", "Germany", ""]), f"{1 + n % 12}/{1 + n % 28}/2024",
-                             "line one\nline two" if n % 10 == 0 else "plain"])  # fmt: skip
 
 
 def sha(field) -> str:

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from migration.access import project_managers_group
 from migration.models import Role
 from migration.services.migrations import LegalEntityData, member_add, migration_create
+from tests.helpers import thread_worker
 
 # Playwright's sync API runs an event loop in the test thread, so Django sees every
 # ORM call the test makes (creating users, say) as made from async code. Allowed
@@ -122,3 +123,10 @@ def busy_migration(consultant_on_migration):
     evidence = migration.evidence.create(step=1, title="Run log", added_by=consultant)
     evidence.file.save("log.txt", ContentFile(b"ok"))
     return migration, manager, job
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """A real Celery worker in a thread of the test process, behind the live server."""
+    with thread_worker() as running:
+        yield running

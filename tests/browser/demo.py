@@ -11,7 +11,7 @@ from migration.models import ImportVerification, SyncCheck, UploadKind
 from migration.runbook import TRANSFORM_TABLES
 from migration.services import checklist, imports, job_worker, jobs, sync
 from tests.helpers import step_9_open, upload_inspected, write_reexport
-from tests.test_sync import FNO, LOOKUP, output_rows
+from tests.helpers_sync import FNO, LOOKUP, output_rows
 
 
 def finish_step8(migration, actor, folder: Path) -> None:

@@ -2,7 +2,6 @@
 errors are uploaded, reconciled and triaged; then the evidence pack is opened and its workbook
 downloaded."""
 
-import csv
 import re
 
 import pytest
@@ -12,18 +11,13 @@ from playwright.sync_api import Page, expect
 from migration.models import JobState
 from migration.pack.workbook import SHEETS
 from migration.services import job_worker, jobs
+from tests.browser.helpers import write_csv
 from tests.helpers import step_9_open, thread_worker, upload_inspected
-from tests.test_sync import FNO, LOOKUP, output_rows
+from tests.helpers_sync import FNO, LOOKUP, output_rows
 
 pytestmark = pytest.mark.browser
 
 CHECKED = 60_000  # ms: one solo worker reads both parts and our output
-
-
-def write_csv(path, headers, rows):
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([headers, *rows])
-    return path
 
 
 @pytest.fixture

@@ -26,12 +26,6 @@ INSPECTED = 60_000  # ms: nine inspections by one solo worker
 JOBS_DONE = 60_000  # ms: six jobs, each written as CSV and xlsx
 
 
-@pytest.fixture
-def worker(transactional_db):
-    with thread_worker() as running:
-        yield running
-
-
 def slot(page: Page, table: str, kind: str = "export"):
     return page.locator(f'[data-slot="{kind}:{table}"]')
 

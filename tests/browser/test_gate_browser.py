@@ -10,16 +10,15 @@ from playwright.sync_api import Page, expect
 from migration.models import ExportUpload
 from migration.services import checklist
 from migration.services.migrations import member_add
-from tests.browser.test_parts_browser import (  # worker: a real Celery worker, a fixture
+from tests.browser.helpers import (
     ACCOUNT,
     CONTACT,
+    a_migration,
     accounts,
     part_row,
     upload,
-    worker,  # noqa: F401
     write,
 )
-from tests.browser.test_runbook_browser import a_migration
 
 pytestmark = pytest.mark.browser
 

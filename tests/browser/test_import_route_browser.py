@@ -9,18 +9,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from migration.models import UploadKind
-from tests.helpers import thread_worker, upload_inspected
+from tests.helpers import upload_inspected
 
 pytestmark = pytest.mark.browser
 
 REEXPORT = Path(__file__).resolve().parents[1] / "samples" / "reexport" / "order.xlsx"
 DONE = 60_000  # ms: one solo worker inspects, fills and verifies
-
-
-@pytest.fixture
-def worker(transactional_db):
-    with thread_worker() as running:
-        yield running
 
 
 def test_a_reexport_is_filled_packed_and_verified(

@@ -4,7 +4,6 @@ A real Celery worker inspects the uploads behind the live server; the page reloa
 itself when an inspection or the cross-file check finishes.
 """
 
-import csv
 import re
 
 import pytest
@@ -13,48 +12,11 @@ from playwright.sync_api import Page, expect
 from migration.engine.rules import report as engine_report
 from migration.services import checklist
 from migration.services.migrations import member_add
-from tests.browser.test_runbook_browser import a_migration
-from tests.helpers import thread_worker
+from tests.browser.helpers import ACCOUNT, CONTACT, a_migration, accounts, part_row, slot, upload, write
 
 pytestmark = pytest.mark.browser
 
 INSPECTED = 60_000  # ms
-ACCOUNT = ["(Do Not Modify) Account", "Account Name", "Account Number"]
-CONTACT = ["(Do Not Modify) Contact", "Full Name", "Company Name", "Contact Number", "Is Active Customer"]
-
-
-@pytest.fixture
-def worker(transactional_db):
-    with thread_worker() as running:
-        yield running
-
-
-def write(path, headers, rows):
-    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
-        csv.writer(handle).writerows([headers, *rows])
-    return path
-
-
-def accounts(start, n, number=None):
-    return [
-        [f"00000000-0000-0000-0000-{i:012d}", f"Account {i}", number or f"ACC-{i}"]
-        for i in range(start, start + n)
-    ]
-
-
-def slot(page: Page, table: str):
-    return page.locator(f'[data-slot="export:{table}"]')
-
-
-def part_row(page: Page, table: str, number: int):
-    return slot(page, table).locator(f'tr[data-part="{number}"]')
-
-
-def upload(page: Page, table: str, label: str, path) -> None:
-    container = slot(page, table)
-    form = container.locator("form.upload-form").last
-    form.get_by_label(re.compile(rf"^{re.escape(label)} \(")).set_input_files(str(path))
-    form.get_by_role("button", name="Upload", exact=True).click()
 
 
 def test_upload_a_table_as_three_parts_replace_one_and_see_the_totals(

@@ -8,7 +8,8 @@ from playwright.sync_api import Page, expect
 from migration import runbook
 from migration.access import project_managers_group
 from migration.models import Role
-from migration.services.migrations import LegalEntityData, member_add, migration_create
+from migration.services.migrations import member_add
+from tests.browser.helpers import a_migration
 
 pytestmark = pytest.mark.browser
 
@@ -25,15 +26,6 @@ def step_link(page: Page, number: int):
 def item(page: Page, title: str):
     """A checklist item's row: a fieldset named by its legend."""
     return page.get_by_role("group", name=re.compile(rf"^{re.escape(title)}( Done| Blocked)?$"))
-
-
-def a_migration(creator, name="Contoso cutover"):
-    return migration_create(
-        creator=creator,
-        name=name,
-        customer="Contoso Ltd",
-        legal_entities=[LegalEntityData("USMF", "Contoso US")],
-    )
 
 
 def test_create_a_migration_and_complete_step_1(page: Page, live_server, make_user, sign_in):

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_runbook_browser import a_migration
+from tests.browser.helpers import a_migration
 
 pytestmark = pytest.mark.browser
 

@@ -8,10 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from migration.models import UploadKind
-from tests.browser.test_after_sync_browser import write_csv
+from tests.browser.helpers import write_csv
 from tests.helpers import thread_worker
-from tests.test_import_parts import after_import
-from tests.test_sync_routes import ERROR, ORDER_FNO, meant_rows, order_job
+from tests.helpers_sync import ERROR, ORDER_FNO, after_import, meant_rows, order_job
 
 pytestmark = pytest.mark.browser
 

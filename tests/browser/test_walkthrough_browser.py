@@ -8,17 +8,11 @@ from playwright.sync_api import Page, expect
 
 from migration.selectors import transformable_tables
 from migration.services import job_worker, jobs
-from tests.helpers import SAMPLES, thread_worker, upload_inspected
+from tests.helpers import SAMPLES, upload_inspected
 
 pytestmark = pytest.mark.browser
 
 DONE = 60_000  # ms: a solo worker inspecting or running one table
-
-
-@pytest.fixture
-def worker(transactional_db):
-    with thread_worker() as running:
-        yield running
 
 
 def note_box(page: Page):

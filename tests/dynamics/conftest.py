@@ -50,3 +50,35 @@ def credentials_for(emulator, entra) -> ClientCredentials:
 def sales_client(sales, entra):
     """A client that sleeps for real (pauses are short: Retry-After of 1 s)."""
     return WebApiClient(sales.url, tokens=credentials_for(sales, entra), backoff=0.05)
+
+
+# The tables the environment check reads, by entity set: the emulator holds them for `ready`.
+TABLES = {
+    "accounts": "account",
+    "contacts": "contact",
+    "salesorders": "salesorder",
+    "salesorderdetails": "salesorderdetail",
+    "quotes": "quote",
+    "quotedetails": "quotedetail",
+}
+
+
+@pytest.fixture
+def ready(sales, entra, settings, monkeypatch):
+    """An environment where steps 3 to 7 are done: P2C gone, dual-write in, USMF and DEMF
+    companies, the only duplicate detection rule unpublished."""
+    settings.P2C_AUTHORITY_URL = entra.authority_url
+    for name, value in (("P2C_TENANT_ID", TENANT), ("P2C_CLIENT_ID", DAEMON_CLIENT_ID),
+                        ("P2C_CLIENT_SECRET", DAEMON_CLIENT_SECRET)):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    for entity_set, entity in TABLES.items():
+        sales.add_table(entity_set, entity, f"{entity}id", {"name": "String", "msdyn_company": "Lookup"})
+    companies = [
+        {"cdm_companyid": f"c{n}", "cdm_companycode": code} for n, code in enumerate(("USMF", "DEMF"))
+    ]
+    sales.add_table("cdm_companies", "cdm_company", "cdm_companyid", {"cdm_companycode": "String"}, companies)
+    rules = [{"duplicateruleid": "r1", "name": "Accounts with the same name", "statecode": 0}]
+    sales.add_table(
+        "duplicaterules", "duplicaterule", "duplicateruleid", {"name": "String", "statecode": "State"}, rules
+    )
+    return sales

@@ -8,13 +8,12 @@ from migration.connections.services import connection_save
 from migration.models import Activity, ChecklistItem
 
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT
-from .test_environment_check import ready  # noqa: F401 (the fixture: steps 3 to 7 done)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def connected(ready, migration, manager, settings):  # noqa: F811
+def connected(ready, migration, manager, settings):
     settings.P2C_SECRETS_KEY = [Fernet.generate_key().decode()]
     connection_save(
         migration=migration, actor=manager, kind="sales", url=ready.url,

@@ -5,7 +5,7 @@ from azure.core.credentials import AccessToken
 from PowerPlatform.Dataverse.client import DataverseClient
 
 from .conftest import credentials_for
-from .test_webapi import FORMATTED, orders
+from .helpers import FORMATTED, orders
 
 
 class MsalCredential:

@@ -12,29 +12,8 @@ from migration.engine.rules.options import TransformSettings
 from migration.engine.tables import TABLES
 
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT
-from ..helpers import ROOT
+from .helpers import SAMPLES, TYPES, as_records
 
-SAMPLES = ROOT / "tests" / "samples" / "maker-portal-csv"
-FORMATTED = "@OData.Community.Display.V1.FormattedValue"
-# How Dataverse types the samples' columns (anything else is text).
-TYPES = {
-    "customerid": "Customer",
-    "parentcustomerid": "Customer",
-    "transactioncurrencyid": "Lookup",
-    "salesorderid": "Lookup",
-    "quoteid": "Lookup",
-    "productid": "Lookup",
-    "statuscode": "Status",
-    "statecode": "State",
-    "customertypecode": "Picklist",
-    "msdynce_processingstatus": "Picklist",
-    "msdynce_isactivecustomer": "Boolean",
-    "msdynce_iscompanyanaccount": "Boolean",
-    "totalamount": "Money",
-    "quantity": "Decimal",
-    **dict.fromkeys(("createdon", "requestdeliveryby", "datefulfilled", "submitdate"), "DateTime"),
-    **dict.fromkeys(("effectivefrom", "effectiveto"), "DateTime"),
-}
 ENTITY_SETS = {"account": "accounts", "contact": "contacts", "order": "salesorders", "quote": "quotes",
                "order_products": "salesorderdetails", "quote_products": "quotedetails"}  # fmt: skip
 
@@ -67,30 +46,6 @@ def maker_exports(tmp_path):
         exports[lines] = tmp_path / f"{lines}.csv"
         lines_export(exports[lines], key_header, column, names * 2)
     return exports
-
-
-def as_records(path):
-    """The export's rows as the Web API returns them: lookups under _<name>_value, each labelled
-    cell with its formatted value beside a stored value."""
-    with path.open(encoding="utf-8-sig") as file:
-        rows = list(csv.DictReader(file))
-    records = []
-    for row in rows:
-        record = {}
-        for n, (column, text) in enumerate(row.items()):
-            kind = TYPES.get(column, "String") if n else "String"  # first: the record's own id
-            name = f"_{column}_value" if kind in ("Customer", "Lookup") else column
-            if not text:
-                record[name] = None
-            elif kind in ("Money", "Decimal"):
-                record[name] = int(text) if text.isdigit() else float(text)
-            elif kind == "String":
-                record[name] = text
-            else:
-                record[name] = str(uuid.uuid5(uuid.NAMESPACE_URL, text))  # the stored value
-                record[name + FORMATTED] = text
-        records.append(record)
-    return list(rows[0]), records
 
 
 def test_a_pulled_table_transforms_cell_for_cell_as_its_maker_portal_export(

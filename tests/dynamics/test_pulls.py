@@ -14,7 +14,7 @@ from migration.services.uploads import upload_create, upload_inspect
 
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT
 from ..helpers import thread_worker, wait_for
-from .test_pulled_exports import SAMPLES, TYPES, as_records
+from .helpers import SAMPLES, TYPES, as_records
 
 pytestmark = pytest.mark.django_db
 

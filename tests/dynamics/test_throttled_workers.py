@@ -12,7 +12,7 @@ from migration.models import Pull, PullState
 
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT
 from ..helpers import process_worker, wait_for
-from .test_webapi import orders
+from .helpers import orders
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 KEY = Fernet.generate_key().decode()

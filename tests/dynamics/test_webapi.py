@@ -12,20 +12,7 @@ from migration.dynamics.webapi import ApiError, CannotConnect, WebApiClient
 from ..dataverse_emulator import Emulator
 from ..entra import DAEMON_CLIENT_ID, TENANT
 from .conftest import credentials_for
-
-FORMATTED = "@OData.Community.Display.V1.FormattedValue"
-
-
-def orders(count: int) -> list[dict]:
-    return [
-        {
-            "salesorderid": f"00000000-0000-0000-0000-{n:012d}",
-            "name": f"Order {n}",
-            "msdyn_ordertype": 192350000,
-            "msdyn_ordertype" + FORMATTED: "Item based",
-        }
-        for n in range(count)
-    ]
+from .helpers import FORMATTED, orders
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from typing import Any
 import openpyxl
 import xlsxwriter
 from django.core.management import ManagementUtility
-from openpyxl.styles import Font
+from openpyxl.styles import Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from migration.engine import TransformSettings, transform_file
@@ -259,4 +260,84 @@ def a_part(path, rows: int):
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("Name,Description\n")
         handle.writelines(f"Row {i},x\n" for i in range(rows))
+    return path
+
+
+# Step 9: the columns of our step-8 account output that reconciliation reads.
+OURS = [
+    "(Do Not Modify) Account", "(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On",
+    "Account Number", "Account Name", "Company", "Relationship Type", "Customer Group Id", "Party Number",
+]  # fmt: skip
+
+
+# A Sales re-export's shape, for filling in place.
+SALES_LIKE_HEADERS = [
+    "(Do Not Modify) Order",
+    "(Do Not Modify) Row Checksum",
+    "(Do Not Modify) Modified On",
+    "Order ID",
+    "Customer",
+    "Total Amount",
+    "Company",
+    "Requested Receipt Date",
+    "Order Type",
+]
+
+
+def sales_like_workbook(path: Path, rows: int = 6) -> Path:
+    """A workbook shaped like a Sales re-export: hidden columns and sheet, validations, formats."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "All Orders"
+    ws.append(SALES_LIKE_HEADERS)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEEFF")
+    for i in range(rows):
+        ws.append([guid(i), f"ck{i}==", dt.datetime(2024, 1, 2, 3, 4) + dt.timedelta(days=i), f"ORD-{i:04d}",
+                   "Contoso & Sons" if i % 2 else "Fabrikam", 1000.5 + i, None, None, None])  # fmt: skip
+    ws.cell(3, 7, "OLD")  # an existing target cell whose value is replaced
+    ws.cell(4, 9).number_format = "@"  # an existing, empty, styled target cell
+    for r in range(2, rows + 2):
+        ws.cell(r, 3).number_format = "yyyy-mm-dd hh:mm"
+        ws.cell(r, 6).number_format = '#,##0.00 "USD"'
+        ws.cell(r, 8).number_format = "m/d/yyyy"  # the receipt date column is a date column
+    for col in "ABC":
+        ws.column_dimensions[col].hidden = True
+        ws.column_dimensions[col].width = 13
+    ws.column_dimensions["D"].width = 22
+    ws.column_dimensions["E"].width = 31
+    ws.freeze_panes = "D2"
+    ws.auto_filter.ref = f"A1:I{rows + 1}"
+    hidden = wb.create_sheet("hiddenSheet")
+    hidden.sheet_state = "hidden"
+    hidden["A1"] = "salesorder:abc:view=All Orders:lcid=1033"
+    for i, v in enumerate(["Item based", "Service-Maintenance Based"], start=1):
+        hidden.cell(i, 2, v)
+    dv = DataValidation(type="list", formula1="hiddenSheet!$B$1:$B$2", allow_blank=True)
+    dv.add(f"I2:I{rows + 1}")
+    ws.add_data_validation(dv)
+    wb.defined_names["ChoiceList"] = DefinedName("ChoiceList", attr_text="hiddenSheet!$B$1:$B$2")
+    wb.save(path)
+    return path
+
+
+def minimal_workbook(path, sheet_xml: bytes, sheet_size_hint: int = 0):
+    """The least an xlsx needs around a sheet's XML; `sheet_size_hint` MB of spaces make it big."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "xl/workbook.xml",
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="x" Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
+            f.write(sheet_xml)
+            for _ in range(sheet_size_hint):
+                f.write(b" " * (1 << 20))
     return path

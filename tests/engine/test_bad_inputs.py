@@ -1,6 +1,5 @@
 """Bad files are refused with one line, quickly, and leave nothing at the output path."""
 
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,16 @@ import pytest
 from migration.engine import EngineError, check_workbook_parts, inspect_file, transform_file
 from migration.engine.files.xlsx_sheet import open_sheet
 
-from .helpers import HOSTILE_DTDS, ORDER_HEADERS, order_rows, settings, with_dtd, write_csv, write_xlsx
+from .helpers import (
+    HOSTILE_DTDS,
+    ORDER_HEADERS,
+    minimal_workbook,
+    order_rows,
+    settings,
+    with_dtd,
+    write_csv,
+    write_xlsx,
+)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -23,26 +31,6 @@ def _refuse(tmp_path, src, fragment, table="order"):
     assert "\n" not in message
     assert list(out.parent.iterdir()) == []  # no output, no temp file
     return message
-
-
-def _minimal_workbook(path, sheet_xml: bytes, sheet_size_hint: int = 0):
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(
-            "xl/workbook.xml",
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        zf.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="x" Target="worksheets/sheet1.xml"/></Relationships>',
-        )
-        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
-            f.write(sheet_xml)
-            for _ in range(sheet_size_hint):
-                f.write(b" " * (1 << 20))
-    return path
 
 
 def test_it_refuses_an_empty_file(tmp_path):
@@ -71,14 +59,14 @@ def test_it_refuses_a_truncated_workbook(tmp_path):
 
 
 def test_it_refuses_a_decompression_bomb(tmp_path):
-    src = _minimal_workbook(tmp_path / "order.xlsx", b"<worksheet><sheetData>", sheet_size_hint=160)
+    src = minimal_workbook(tmp_path / "order.xlsx", b"<worksheet><sheetData>", sheet_size_hint=160)
     assert src.stat().st_size < 2 << 20
     _refuse(tmp_path, src, "decompression bomb")
 
 
 def test_it_refuses_more_rows_than_excel_allows(tmp_path):
     sheet = b'<worksheet><dimension ref="A1:B2000000"/><sheetData></sheetData></worksheet>'
-    src = _minimal_workbook(tmp_path / "order.xlsx", sheet)
+    src = minimal_workbook(tmp_path / "order.xlsx", sheet)
     _refuse(tmp_path, src, "more than Excel")
 
 
@@ -137,7 +125,7 @@ def test_it_refuses_a_workbook_too_big_for_memory(tmp_path, monkeypatch):
     from migration.engine.files import reading
 
     monkeypatch.setattr(reading, "MAX_UNZIPPED_BYTES", 1 << 20)
-    src = _minimal_workbook(tmp_path / "order.xlsx", b"<worksheet><sheetData>", sheet_size_hint=2)
+    src = minimal_workbook(tmp_path / "order.xlsx", b"<worksheet><sheetData>", sheet_size_hint=2)
     _refuse(tmp_path, src, "save it as CSV")
 
 
@@ -208,7 +196,7 @@ def test_it_refuses_a_huge_header_line_reading_only_its_first_megabyte(tmp_path)
 
 def test_it_refuses_a_workbook_declaring_columns_past_xfd(tmp_path):
     src = tmp_path / "wide.xlsx"
-    _minimal_workbook(
+    minimal_workbook(
         src,
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
         b'<dimension ref="A1:XFE2"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c>'

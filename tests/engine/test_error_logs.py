@@ -11,7 +11,7 @@ from migration.engine.step9.error_logs import error_log_form
 from migration.engine.step9.triage import triage_errors
 
 from .helpers import write_csv, write_xlsx
-from .test_triage import BAD_REQUEST, DOCUMENTED, VERSION
+from .helpers_triage import BAD_REQUEST, DOCUMENTED, VERSION
 
 LOCATION = next(m for _, m, c in DOCUMENTED if c == "location_key")
 MEMBER = next(m for _, m, c in DOCUMENTED if c == "app_user_roles")

@@ -16,7 +16,7 @@ from migration.engine.files.reading import open_source
 from migration.engine.files.xlsx_sheet import open_sheet
 from migration.engine.step8.packs import PackFile, copy_xlsx_rows, split_for_import, write_manifest
 
-from .test_xlsx_inplace import sales_like_workbook
+from .helpers import sales_like_workbook
 
 
 def _rows(path) -> list[list]:

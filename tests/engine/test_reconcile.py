@@ -7,12 +7,8 @@ import pytest
 from migration.engine import EngineError
 from migration.engine.step9.reconcile import reconcile_sync
 
-from .helpers import guid, read_csv, read_xlsx, run_command, write_csv, write_xlsx
+from .helpers import OURS, guid, read_csv, read_xlsx, run_command, write_csv, write_xlsx
 
-OURS = [
-    "(Do Not Modify) Account", "(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On",
-    "Account Number", "Account Name", "Company", "Relationship Type", "Customer Group Id", "Party Number",
-]  # fmt: skip
 FNO = ["CUSTOMERACCOUNT", "DATAAREAID", "PARTYNUMBER", "CUSTOMERGROUPID", "PARTYTYPE", "ORGANIZATIONNAME"]
 
 

@@ -9,8 +9,7 @@ from migration.engine import EngineError
 from migration.engine.step9.reconcile import reconcile_sync
 from migration.engine.tables.account import ASSIGNED_PARTY
 
-from .helpers import guid, run_command, write_csv, write_xlsx
-from .test_reconcile import OURS
+from .helpers import OURS, guid, run_command, write_csv, write_xlsx
 
 FNO = ["CUSTOMERACCOUNT", "PARTYNUMBER", "CUSTOMERGROUPID", "PARTYTYPE"]  # no DATAAREAID: one company a file
 COMPANIES = ("USMF", "DEMF", "GBSI")

@@ -9,68 +9,18 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.styles import Font, PatternFill
-from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from migration.engine import EngineError
 from migration.engine.files.reading import open_source
 from migration.engine.files.xlsx_inplace import fill_xlsx, open_sheet, rows_from_batches
 
-HEADERS = [
-    "(Do Not Modify) Order",
-    "(Do Not Modify) Row Checksum",
-    "(Do Not Modify) Modified On",
-    "Order ID",
-    "Customer",
-    "Total Amount",
-    "Company",
-    "Requested Receipt Date",
-    "Order Type",
-]
+from .helpers import sales_like_workbook
+
 TARGETS = ["Company", "Requested Receipt Date", "Order Type"]
 
 
 def guid(n: int) -> str:
     return f"00000000-0000-0000-0000-{n:012d}"
-
-
-def sales_like_workbook(path: Path, rows: int = 6) -> Path:
-    """A workbook shaped like a Sales re-export: hidden columns and sheet, validations, formats."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "All Orders"
-    ws.append(HEADERS)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEEFF")
-    for i in range(rows):
-        ws.append([guid(i), f"ck{i}==", dt.datetime(2024, 1, 2, 3, 4) + dt.timedelta(days=i), f"ORD-{i:04d}",
-                   "Contoso & Sons" if i % 2 else "Fabrikam", 1000.5 + i, None, None, None])  # fmt: skip
-    ws.cell(3, 7, "OLD")  # an existing target cell whose value is replaced
-    ws.cell(4, 9).number_format = "@"  # an existing, empty, styled target cell
-    for r in range(2, rows + 2):
-        ws.cell(r, 3).number_format = "yyyy-mm-dd hh:mm"
-        ws.cell(r, 6).number_format = '#,##0.00 "USD"'
-        ws.cell(r, 8).number_format = "m/d/yyyy"  # the receipt date column is a date column
-    for col in "ABC":
-        ws.column_dimensions[col].hidden = True
-        ws.column_dimensions[col].width = 13
-    ws.column_dimensions["D"].width = 22
-    ws.column_dimensions["E"].width = 31
-    ws.freeze_panes = "D2"
-    ws.auto_filter.ref = f"A1:I{rows + 1}"
-    hidden = wb.create_sheet("hiddenSheet")
-    hidden.sheet_state = "hidden"
-    hidden["A1"] = "salesorder:abc:view=All Orders:lcid=1033"
-    for i, v in enumerate(["Item based", "Service-Maintenance Based"], start=1):
-        hidden.cell(i, 2, v)
-    dv = DataValidation(type="list", formula1="hiddenSheet!$B$1:$B$2", allow_blank=True)
-    dv.add(f"I2:I{rows + 1}")
-    ws.add_data_validation(dv)
-    wb.defined_names["ChoiceList"] = DefinedName("ChoiceList", attr_text="hiddenSheet!$B$1:$B$2")
-    wb.save(path)
-    return path
 
 
 def _cells(path: Path) -> dict[str, dict[str, tuple]]:
