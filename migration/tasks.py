@@ -83,7 +83,3 @@ def clean_dead_attempts(**kwargs) -> None:
         uploads.uploads_tmp_clean()
     finally:
         connections.close_all()  # never hand the main process's connection to pool children
-
-
-# Pulls from Sales (migration/connections), registered with the worker here, where it looks.
-from .connections.tasks import run_pull  # noqa: E402, F401

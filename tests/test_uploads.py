@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from migration import gate, runbook
 from migration.models import ExportUpload, UploadState
-from migration.services import uploads
+from migration.services import cross_check, uploads
 
 from .engine.helpers import minimal_workbook, with_dtd
 from .helpers import SAMPLES, UPLOAD_POINTS, post_to, upload_inspected
@@ -212,13 +212,13 @@ def test_it_inspects_once_even_when_the_task_is_delivered_twice(migration, consu
 def test_it_checks_the_nine_exports_together_once_all_are_in(migration, consultant):
     for table, _ in runbook.EXPORT_TABLES:
         upload_inspected(migration, consultant, f"{table}.csv")
-    check = uploads.cross_check_queue_if_complete(migration=migration)
+    check = cross_check.cross_check_queue_if_complete(migration=migration)
     uploads.cross_check_run(check_id=check.id)
     check.refresh_from_db()
     assert check.state in (UploadState.READY, UploadState.PROBLEMS)
     assert "account.csv version 1" in check.summary and "/" not in check.result["files"]["account"]
     assert check.result["rows"]
-    assert uploads.cross_check_queue_if_complete(migration=migration) == check  # same inputs: not again
+    assert cross_check.cross_check_queue_if_complete(migration=migration) == check  # same inputs: not again
     page = client_for_page(migration, consultant)
     assert "Cross-file check" in page and check.get_state_display() in page
 
@@ -235,7 +235,7 @@ def client_for_page(migration, user) -> str:
 
 def test_it_waits_for_every_slot_before_the_cross_check(migration, consultant):
     upload_inspected(migration, consultant, "account.csv")
-    assert uploads.cross_check_queue_if_complete(migration=migration) is None
+    assert cross_check.cross_check_queue_if_complete(migration=migration) is None
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from django.utils import timezone
 from ..dynamics.exports import export_columns, export_pages, table_named, write_rows
 from ..models import Connection, ConnectionKind, Pull, PullState, UploadKind
 from ..services.activity import activity_record
+from ..services.queue import enqueue_on_commit
 from ..services.uploads import upload_create
 from .services import connection_client
 
@@ -37,9 +38,7 @@ def pull_start(*, connection: Connection, table: str, actor) -> Pull:
         verb="pull",
         description=f"Asked to pull {table} from {connection.url}",
     )
-    from ..tasks import run_pull
-
-    run_pull.delay_on_commit(pull.id)
+    enqueue_on_commit("migration.connections.tasks.run_pull", pull.id)
     return pull
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from .. import gate, item_kinds, runbook
 from ..models import ChecklistItem, Membership, Migration, Signoff, StepOpening
 from .activity import activity_record
+from .cross_check import cross_check_queue_if_complete
 
 
 class ChecklistError(Exception):
@@ -103,8 +104,6 @@ def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> in
         )
     if _tables_not_used(items.values()) != not_used_before:
         # The set of tables the cross-file check covers changed: check the new set (step 2's gate).
-        from .uploads import cross_check_queue_if_complete
-
         cross_check_queue_if_complete(migration=migration)
     return changed
 

@@ -10,10 +10,12 @@ from p2cwizard.celery import app
 
 
 def enqueue_on_commit(task: str, *args, task_id: str | None = None) -> None:
-    """Run migration.tasks.<task>(*args) in a worker after the commit; `task_id` names the message."""
+    """Run migration.tasks.<task>(*args) in a worker after the commit; `task_id` names the message.
+
+    A task of another module is named by its dotted path (migration.connections.tasks.run_pull)."""
     transaction.on_commit(lambda: enqueue(task, *args, task_id=task_id))
 
 
 def enqueue(task: str, *args, task_id: str | None = None) -> None:
     """Run migration.tasks.<task>(*args) in a worker; the message is sent now."""
-    app.send_task(f"migration.tasks.{task}", args, task_id=task_id)
+    app.send_task(task if "." in task else f"migration.tasks.{task}", args, task_id=task_id)

@@ -12,14 +12,24 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import engine, filetypes, gate, quota, runbook, selectors
+from .. import engine, filetypes, quota, runbook, selectors
 from ..engine import load_party_numbers
-from ..models import CrossCheck, ExportUpload, Migration, UploadKind, UploadState
+from ..models import (
+    CrossCheck,
+    ExportUpload,
+    FindingAcknowledgement,
+    Membership,
+    Migration,
+    UploadKind,
+    UploadState,
+)
 from ..run_settings import engine_settings, settings_snapshot
 from ..storage import local_copy, sha256_of_upload
 from ..upload_limits import limit_mb, over_limit
 from . import checklist
 from .activity import activity_record
+from .cross_check import cross_check_queue_if_complete, cross_check_waits_for
+from .imports import verification_queue
 from .queue import enqueue, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -220,8 +230,6 @@ def upload_remove(*, upload: ExportUpload, actor) -> None:
             step=runbook.EXPORTS_STEP if upload.kind == UploadKind.EXPORT else runbook.INITIALIZE_STEP,
         )
     if upload.kind == UploadKind.VERIFICATION:
-        from .imports import verification_queue
-
         verification_queue(upload=upload, removed=True)
         return
     if upload.kind != UploadKind.EXPORT:
@@ -250,16 +258,12 @@ def upload_confirm_limit(*, upload: ExportUpload, actor, reason: str) -> None:
 
 
 def _require_manager(migration: Migration, actor, doing: str) -> None:
-    from ..models import Membership
-
     if not Membership.objects.filter(migration=migration, user=actor, role="manager").exists():
         raise UploadError(f"Only a project manager can {doing}.")
 
 
 def finding_acknowledge(*, migration: Migration, actor, code: str, table: str, message: str, reason: str):
     """A project manager acknowledges a cross-file check error with a reason; it stops blocking."""
-    from ..models import FindingAcknowledgement
-
     _require_manager(migration, actor, "acknowledge a cross-file check error")
     if not reason.strip():
         raise UploadError("Say why this error can be accepted.")
@@ -321,8 +325,6 @@ def upload_inspect(*, upload_id: int) -> None:
     if upload.kind == UploadKind.EXPORT:
         cross_check_queue_if_complete(migration=upload.migration)
     if upload.kind == UploadKind.VERIFICATION and not inspection.get("targets_missing"):
-        from .imports import verification_queue
-
         verification_queue(upload=upload)
 
 
@@ -420,34 +422,6 @@ def _record_export_total(migration: Migration, table: str, actor) -> None:
 
 
 USABLE = (UploadState.READY, UploadState.PROBLEMS)
-
-
-def cross_check_queue_if_complete(*, migration: Migration, again: bool = False) -> CrossCheck | None:
-    """Once every table in use holds inspected parts, check them together (once per set of inputs).
-
-    Tables marked "not used" are left out; a part that failed keeps its table out of the check
-    until it is replaced or removed (the step-2 gate says so). `again`: run it even over the
-    inputs of the latest check (a project manager's request, after a setting changed, say).
-    """
-    if cross_check_waits_for(migration):
-        return None
-    inputs = gate.cross_check_inputs(migration)
-    with transaction.atomic():
-        Migration.objects.select_for_update().get(pk=migration.pk)
-        existing = CrossCheck.objects.filter(migration=migration).first()
-        if existing and existing.inputs == inputs and (not again or existing.state in CHECKING):
-            return existing
-        check = CrossCheck.objects.create(migration=migration, inputs=inputs)
-        enqueue_on_commit("run_cross_check", check.id)
-    return check
-
-
-CHECKING = (UploadState.QUEUED, UploadState.INSPECTING)
-
-
-def cross_check_waits_for(migration: Migration) -> list[str]:
-    """Why the cross-file check cannot run now, one text per table; empty when it can."""
-    return gate.cross_check_waits(selectors.export_parts(migration), selectors.tables_in_use(migration))
 
 
 def cross_check_request(*, migration: Migration, actor) -> CrossCheck:
