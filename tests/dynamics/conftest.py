@@ -2,12 +2,15 @@
 access tokens from the real OpenID provider (tests/entra.py) through MSAL."""
 
 import pytest
+from cryptography.fernet import Fernet
 
+from migration.connections.services import connection_save
 from migration.dynamics.tokens import ClientCredentials
 from migration.dynamics.webapi import WebApiClient
 
 from ..dataverse_emulator import Emulator
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT, EntraProvider, TestCA
+from .test_pulled_exports import SAMPLES, TYPES, as_records
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +53,26 @@ def credentials_for(emulator, entra) -> ClientCredentials:
 def sales_client(sales, entra):
     """A client that sleeps for real (pauses are short: Retry-After of 1 s)."""
     return WebApiClient(sales.url, tokens=credentials_for(sales, entra), backoff=0.05)
+
+
+@pytest.fixture
+def connected(migration, manager, sales, entra, settings, monkeypatch, tmp_path):
+    settings.P2C_SECRETS_KEY = [Fernet.generate_key().decode()]
+    settings.P2C_AUTHORITY_URL = entra.authority_url
+    export = tmp_path / "order.csv"
+    export.write_text(
+        (SAMPLES / "order.csv").read_text(encoding="utf-8-sig").replace("orderid,", "salesorderid,", 1),
+        encoding="utf-8-sig",
+    )
+    headers, records = as_records(export)
+    sales.add_table(
+        "salesorders", "salesorder", headers[0], {h: TYPES.get(h, "String") for h in headers[1:]}, records
+    )
+    connection = connection_save(
+        migration=migration, actor=manager, kind="sales", url=sales.url,
+        tenant_id=TENANT, client_id=DAEMON_CLIENT_ID, client_secret=DAEMON_CLIENT_SECRET,
+    )  # fmt: skip
+    for name, value in (("P2C_TENANT_ID", TENANT), ("P2C_CLIENT_ID", DAEMON_CLIENT_ID),
+                        ("P2C_CLIENT_SECRET", DAEMON_CLIENT_SECRET)):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    return connection, export
