@@ -391,12 +391,14 @@ def _inspect(upload: ExportUpload) -> dict:
     with local_copy(upload.file) as path:
         settings = engine_settings(settings_snapshot(upload.migration), party_numbers_path=None)
         inspection = engine.inspect_file(path, table=upload.table, settings=settings).to_dict()
-    if _pulled({upload.id}):  # read through the Web API: Sales' 100,000-row export limit cut nothing
+    if pulled_upload_ids(
+        {upload.id}
+    ):  # read through the Web API: Sales' 100,000-row export limit cut nothing
         inspection.get("issue_counts", {}).pop("export_limit_reached", None)
     return inspection
 
 
-def _pulled(upload_ids: set[int]) -> set[int]:
+def pulled_upload_ids(upload_ids: set[int]) -> set[int]:
     """The uploads a pull stored (migration/connections/pulls.py), not exported from Sales."""
     return set(Pull.objects.filter(upload_id__in=upload_ids).values_list("upload_id", flat=True))
 
@@ -509,7 +511,7 @@ def _check_all(uploads: dict[str, list[ExportUpload]], run: engine.TransformSett
             table: [stack.enter_context(local_copy(u.file)) for u in parts]
             for table, parts in uploads.items()
         }
-        pulled = _pulled({u.id for parts in uploads.values() for u in parts})
+        pulled = pulled_upload_ids({u.id for parts in uploads.values() for u in parts})
         read_whole = [
             path
             for table, parts in uploads.items()

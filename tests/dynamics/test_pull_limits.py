@@ -4,13 +4,15 @@ its progress (rows, rows per second, time left) while it reads; and a pulled tab
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from migration import gate, quota
+from migration import engine, gate, quota
 from migration.connections.pulls import PullError, pull_file, pull_progress, pull_run, pull_start
-from migration.models import ExportUpload, Pull, PullState
+from migration.models import ExportUpload, JobState, Pull, PullState
+from migration.services import job_worker, jobs
 from migration.services.uploads import upload_create, upload_inspect
 
 pytestmark = pytest.mark.django_db
@@ -98,30 +100,54 @@ def _orders(sales, count):
 
 
 @pytest.mark.slow
-def test_a_pulled_table_has_no_100000_row_limit(connected, manager, migration, sales):
+def test_a_pulled_table_has_no_100000_row_limit(connected, manager, sales):
     connection, _ = connected
     _orders(sales, 100_001)
-    more = pulled(connection, manager)  # 5,000 a page, as Dataverse gives at most
-    assert (more.state, more.rows, more.pages) == (PullState.DONE, 100_001, 21)
-    upload_inspect(upload_id=more.upload_id)
-    more_upload = ExportUpload.objects.get(pk=more.upload_id)
-    assert more_upload.inspection["rows"] == 100_001 and not more_upload.limit_reached
+    pull = pulled(connection, manager)  # 5,000 a page, as Dataverse gives at most
+    assert (pull.state, pull.rows, pull.pages) == (PullState.DONE, 100_001, 21)
+    upload_inspect(upload_id=pull.upload_id)
+    upload = ExportUpload.objects.get(pk=pull.upload_id)
+    assert upload.state == "ready" and upload.inspection["rows"] == 100_001 and not upload.limit_reached
 
-    # Exactly 100,000 rows: an export of them was probably cut off at Sales' limit, a pull was not.
-    sales.tables["salesorders"].rows.pop()
-    exact = pulled(connection, manager)
-    upload_inspect(upload_id=exact.upload_id)
-    exact_upload = ExportUpload.objects.get(pk=exact.upload_id)
-    assert exact_upload.inspection["rows"] == 100_000
-    assert not exact_upload.limit_reached and not exact_upload.limit_unconfirmed
-    assert not [
-        r for r in gate._part_reasons(migration, "Order", "order", [exact_upload]) if "100,000" in r.text
-    ]
-    as_export = upload_create(
+
+def limit_reasons(migration, part) -> list:
+    return [r for r in gate._part_reasons(migration, "Order", "order", [part]) if "100,000" in r.text]
+
+
+def export_limit_issues(migration, manager) -> int:
+    job = jobs.job_start(migration=migration, table="order", actor=manager)
+    job_worker.job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED, job.message
+    return job.summary["issue_counts"].get("export_limit_reached", 0)
+
+
+@pytest.mark.slow
+def test_exactly_100000_rows_are_flagged_when_exported_never_when_pulled(
+    connected, manager, migration, sales
+):
+    # An export of exactly 100,000 rows was probably cut off at Sales' limit; a pull was not.
+    connection, _ = connected
+    _orders(sales, 100_000)
+    pull = pulled(connection, manager)
+    upload_inspect(upload_id=pull.upload_id)
+    pulled_part = ExportUpload.objects.get(pk=pull.upload_id)
+    assert pulled_part.inspection["rows"] == 100_000
+    assert not pulled_part.limit_reached and not limit_reasons(migration, pulled_part)
+    assert export_limit_issues(migration, manager) == 0  # the job over the pulled part alone
+
+    exported = upload_create(
         migration=migration, table="order", kind="export", actor=manager,
-        upload=SimpleUploadedFile("order.csv", exact_upload.file.read()),
+        upload=SimpleUploadedFile("order.csv", pulled_part.file.read()),
     )  # fmt: skip
-    upload_inspect(upload_id=as_export.id)
-    as_export = ExportUpload.objects.get(pk=as_export.pk)
-    assert as_export.limit_unconfirmed  # the same rows uploaded: the confirmation is asked for
-    assert [r for r in gate._part_reasons(migration, "Order", "order", [as_export]) if "100,000" in r.text]
+    upload_inspect(upload_id=exported.id)
+    exported = ExportUpload.objects.get(pk=exported.pk)
+    assert exported.limit_unconfirmed and limit_reasons(migration, exported)  # asked to confirm
+    # The cross-file check, as the service runs it over the two parts: only the export is cut off.
+    result = engine.check_exports(
+        {"order": [pulled_part.file.path, exported.file.path]}, expect_all=False,
+        read_whole=[pulled_part.file.path],
+    )  # fmt: skip
+    [limit] = [f for f in result.findings if f.code == "export_limit_reached"]
+    assert limit.examples == [Path(exported.file.path).name]
+    assert export_limit_issues(migration, manager) == 1  # both parts: the exported one only
