@@ -55,11 +55,9 @@ def sales_client(sales, entra):
     return WebApiClient(sales.url, tokens=credentials_for(sales, entra), backoff=0.05)
 
 
-@pytest.fixture
-def connected(migration, manager, sales, entra, settings, monkeypatch, tmp_path):
-    settings.P2C_SECRETS_KEY = [Fernet.generate_key().decode()]
-    settings.P2C_AUTHORITY_URL = entra.authority_url
-    export = tmp_path / "order.csv"
+def load_orders(sales, folder):
+    """The maker-portal sample's 120 orders in the emulator's salesorders; their export's path."""
+    export = folder / "order.csv"
     export.write_text(
         (SAMPLES / "order.csv").read_text(encoding="utf-8-sig").replace("orderid,", "salesorderid,", 1),
         encoding="utf-8-sig",
@@ -68,6 +66,14 @@ def connected(migration, manager, sales, entra, settings, monkeypatch, tmp_path)
     sales.add_table(
         "salesorders", "salesorder", headers[0], {h: TYPES.get(h, "String") for h in headers[1:]}, records
     )
+    return export
+
+
+@pytest.fixture
+def connected(migration, manager, sales, entra, settings, monkeypatch, tmp_path):
+    settings.P2C_SECRETS_KEY = [Fernet.generate_key().decode()]
+    settings.P2C_AUTHORITY_URL = entra.authority_url
+    export = load_orders(sales, tmp_path)
     connection = connection_save(
         migration=migration, actor=manager, kind="sales", url=sales.url,
         tenant_id=TENANT, client_id=DAEMON_CLIENT_ID, client_secret=DAEMON_CLIENT_SECRET,
