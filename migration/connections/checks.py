@@ -3,6 +3,8 @@ for gets what the environment showed ("checked in the environment at 14:02 as ap
 details under "environment"; step 8's readiness is kept on the check. A row is never ticked by it:
 a person confirms."""
 
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,6 +21,11 @@ READY_ITEMS = {
 }
 
 
+# A check reads a few dozen pages: one still unfinished after this long lost its worker, and
+# another may start.
+CHECK_STALE_AFTER = timedelta(minutes=15)
+
+
 class CheckError(ValueError):
     pass
 
@@ -29,7 +36,10 @@ def environment_check_start(*, migration: Migration, actor) -> EnvironmentCheck:
         raise CheckError("Set the Sales connection first (Migration → Connections).")
     with transaction.atomic():
         Migration.objects.select_for_update().get(pk=migration.pk)
-        running = migration.environment_checks.filter(state__in=(CheckState.QUEUED, CheckState.RUNNING))
+        running = migration.environment_checks.filter(
+            state__in=(CheckState.QUEUED, CheckState.RUNNING),
+            requested_at__gte=timezone.now() - CHECK_STALE_AFTER,
+        )
         if running.exists():
             raise CheckError("The environment is being checked already: its result shows here when done.")
         check = EnvironmentCheck.objects.create(migration=migration, requested_by=actor)

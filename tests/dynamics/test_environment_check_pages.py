@@ -89,3 +89,17 @@ def test_a_check_that_cannot_read_the_environment_says_why(connected, client_for
     assert "The environment could not be checked</span>: HTTP 403" in page
     feed = client.get(f"/migrations/{migration.id}/connections/status.json").json()
     assert feed["environment_check"]["state"] == "failed"
+
+
+def test_one_check_at_a_time_and_none_without_a_sales_connection(connected, client_for, migration):
+    client = client_for("consultant")
+    url = f"/migrations/{migration.id}/connections/check/uninstall/"
+    client.post(url)
+    again = client.post(url, follow=True).text
+    assert "The environment is being checked already: its result shows here when done." in again
+    assert EnvironmentCheck.objects.count() == 1
+    migration.connections.all().delete()
+    EnvironmentCheck.objects.update(state=CheckState.DONE)
+    page = client.post(url, follow=True).text
+    assert "Set the Sales connection first (Migration → Connections)." in page
+    assert EnvironmentCheck.objects.count() == 1
