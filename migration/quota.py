@@ -87,6 +87,11 @@ def upload_refusal(*, migration: Migration, actor, sizes: list[int]) -> str:
             f"You uploaded {recent} file(s) in the last minute; {len(sizes)} more would pass the {pace} "
             "allowed per minute. Wait a minute and upload again."
         )
+    return quota_refusal(migration=migration, sizes=sizes)
+
+
+def quota_refusal(*, migration: Migration, sizes: list[int]) -> str:
+    """Why files of these sizes would pass the migration's quota ('' when they fit)."""
     used, size = storage_used(migration), sum(sizes)
     if used + size > quota_bytes():
         return (

@@ -36,6 +36,7 @@ urlpatterns = [
     # connections to Sales and F&O (migration/connections)
     path(m + "connections/", connections.connections, name="connections"),
     path(m + "connections/pulls/", connections.pull_create, name="pull_create"),
+    path(m + "connections/status.json", connections.connections_status_json, name="connections_status_json"),
     path(m + "connections/check/<slug:step>/", connections.environment_check, name="environment_check"),
     # steps: the wizard and the actions beside its checklists
     path(m + "steps/", runbook_wizard, name="runbook_start"),

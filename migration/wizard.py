@@ -266,6 +266,8 @@ class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):
         context = super().get_context_data(form=form, **kwargs)
         context.update(step_context(self.membership, self._step(), self.progress))
         context["checklist_done"] = sum(1 for row in form if row.item.done and not row.errors)
+        if 3 <= self._step().number <= 8:  # the steps the environment check speaks for
+            context["environment_check"] = self.migration.environment_checks.order_by("-id").first()
         following = runbook.STEPS_BY_SLUG.get(self.steps.next)
         if following and self._locked(following):
             context["next_waits"] = waiting_for(self.migration, following, self.membership)

@@ -48,6 +48,14 @@ IN_FLIGHT = 0.2
 
 
 LOOKUP_TYPES = {"Lookup", "Customer", "Owner"}
+# The SchemaName of the nine tables (the Dataverse table/entity reference): privileges are named
+# "prv" + verb + SchemaName (security-access-coding.md, "Check a user's security privileges").
+SCHEMA_NAMES = {
+    "account": "Account", "contact": "Contact", "salesorder": "SalesOrder",
+    "salesorderdetail": "SalesOrderDetail", "quote": "Quote", "quotedetail": "QuoteDetail",
+    "invoice": "Invoice", "invoicedetail": "InvoiceDetail", "product": "Product",
+}  # fmt: skip
+PRIVILEGE_TYPES = ("Create", "Read", "Write", "Delete", "Assign", "Share", "Append", "AppendTo")
 
 
 @dataclass
@@ -60,6 +68,21 @@ class Table:
     key: str
     columns: dict[str, str]
     rows: list[dict] = field(default_factory=list)
+    optimistic_concurrency: bool = True  # EntityMetadata.IsOptimisticConcurrencyEnabled
+    choices: dict[str, dict[int, str]] = field(default_factory=dict)  # a Picklist column's options
+
+    @property
+    def schema_name(self) -> str:
+        return SCHEMA_NAMES.get(self.logical_name, self.logical_name)
+
+    @property
+    def privileges(self) -> list[dict]:
+        """EntityMetadata.Privileges (SecurityPrivilegeMetadata): one per verb."""
+        return [
+            {"Name": f"prv{verb}{self.schema_name}", "PrivilegeType": verb,
+             "PrivilegeId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"prv{verb}{self.schema_name}"))}
+            for verb in PRIVILEGE_TYPES
+        ]  # fmt: skip
 
     @property
     def properties(self) -> set[str]:
@@ -86,6 +109,11 @@ class Emulator:
         self.ca, self.issuer, self.api_path = ca, issuer, api_path
         self.default_page_size, self.dop_hint = default_page_size, dop_hint
         self.default_company = "usmf"  # F&O: the application user's company
+        # The application user (WhoAmI) and the depth of each privilege it holds through its roles
+        # and teams: every privilege of every table at organization level unless a test says other
+        # ("" : not held at all).
+        self.user_id = str(uuid.uuid4())
+        self.privilege_depths: dict[str, str] = {}
         self.tables: dict[str, Table] = {}
         self.faults: list[tuple[int, str, object]] = []  # (on request number, kind, detail)
         self.received: list[Received] = []
@@ -328,6 +356,22 @@ def _handler(env: Emulator):
         def _read(self, received, entity_set, query):
             if entity_set == "EntityDefinitions":
                 return self._definitions(received, query)
+            if entity_set in ("WhoAmI", "WhoAmI()"):
+                return self._who_am_i(received)
+            if privilege := re.fullmatch(
+                r"systemusers\(([0-9a-f-]+)\)/Microsoft\.Dynamics\.CRM\.RetrieveUserPrivilegeByPrivilegeName"
+                r"\(PrivilegeName='(\w+)'\)",
+                entity_set,
+            ):
+                return self._user_privilege(received, *privilege.groups())
+            if entity_set == "RetrieveTotalRecordCount(EntityNames=@p1)":
+                return self._record_counts(received, query)
+            if choice := re.fullmatch(
+                r"EntityDefinitions\(LogicalName='([a-z_0-9]+)'\)/Attributes\(LogicalName='([a-z_0-9]+)'\)/"
+                r"Microsoft\.Dynamics\.CRM\.PicklistAttributeMetadata",
+                entity_set,
+            ):
+                return self._choice(received, *choice.groups(), query)
             if attributes := re.fullmatch(
                 r"EntityDefinitions\(LogicalName='([a-z_0-9]+)'\)/Attributes", entity_set
             ):
@@ -390,37 +434,118 @@ def _handler(env: Emulator):
             text = query.get("$filter")
             if not text:
                 return rows
-            terms = [re.fullmatch(r"(\w+) eq '([^']*)'", t.strip()) for t in text.split(" or ")]
+            # A text in quotes or a whole number (a choice's value), as query/filter-rows writes them.
+            terms = [re.fullmatch(r"(\w+) eq (?:'([^']*)'|(-?\d+))", t.strip()) for t in text.split(" or ")]
             if not all(terms):
                 return None
-            return [r for r in rows if any(str(r.get(t[1], "")).lower() == t[2].lower() for t in terms)]
+            wanted = [(t[1], (t[2] if t[2] is not None else t[3]).lower()) for t in terms]
+            return [r for r in rows if any(str(r.get(c, "")).lower() == v for c, v in wanted)]
 
         def _definitions(self, received, query):
-            # webapi/query-metadata-web-api: EntityDefinitions filtered by LogicalName.
-            wanted = re.fullmatch(r"LogicalName eq '([a-z_0-9]+)'", query.get("$filter", ""))
-            if not wanted:
+            # webapi/query-metadata-web-api: EntityDefinitions filtered by LogicalName (terms joined
+            # by or), with the properties $select names among those EntityMetadata has here.
+            terms = [re.fullmatch(r"LogicalName eq '([a-z_0-9]+)'", t.strip())
+                     for t in query.get("$filter", "").split(" or ")]  # fmt: skip
+            if not all(terms):
                 return self._answer(
                     received,
                     400,
                     odata_error("0x80060888", "The emulator filters EntityDefinitions by LogicalName only."),
                 )
+            wanted = {t.group(1) for t in terms}
             value = [
                 {
                     "MetadataId": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
                     "LogicalName": t.logical_name,
-                    "SchemaName": t.logical_name,
+                    "SchemaName": t.schema_name,
                     "EntitySetName": name,
                     "PrimaryIdAttribute": t.key,
                     "PrimaryNameAttribute": "name",
+                    "IsOptimisticConcurrencyEnabled": t.optimistic_concurrency,
+                    "Privileges": t.privileges,
                 }
                 for name, t in env.tables.items()
-                if t.logical_name == wanted.group(1)
+                if t.logical_name in wanted
             ]
+            if select := [c for c in query.get("$select", "").split(",") if c]:
+                unknown = [c for c in select if value and c not in value[0]]
+                if unknown:
+                    message = (
+                        f"Could not find a property named '{unknown[0]}' on type "
+                        "'Microsoft.Dynamics.CRM.EntityMetadata'."
+                    )
+                    return self._answer(received, 400, odata_error("0x80060888", message))
+                value = [{"MetadataId": v["MetadataId"]} | {c: v[c] for c in select} for v in value]
             return self._answer(
                 received,
                 200,
                 {"@odata.context": f"{env.url}{env.api_path}$metadata#EntityDefinitions", "value": value},
             )
+
+        def _who_am_i(self, received):
+            # The WhoAmI function (webapi/use-web-api-functions, "Unbound functions"):
+            # the caller's user, business unit and organization.
+            return self._answer(
+                received,
+                200,
+                {
+                    "@odata.context": f"{env.url}{env.api_path}$metadata#Microsoft.Dynamics.CRM."
+                    "WhoAmIResponse",
+                    "BusinessUnitId": str(uuid.uuid5(uuid.NAMESPACE_URL, "root business unit")),
+                    "UserId": env.user_id,
+                    "OrganizationId": str(uuid.uuid5(uuid.NAMESPACE_URL, env.url)),
+                },
+            )
+
+        def _user_privilege(self, received, user_id, name):
+            # RetrieveUserPrivilegeByPrivilegeName (security-access-coding.md): RolePrivileges, each
+            # with its Depth (PrivilegeDepth: Basic, Local, Deep, Global); none when not held.
+            if user_id != env.user_id:
+                message = f"systemuser With Id = {user_id} Does Not Exist"
+                return self._answer(received, 404, odata_error("0x80040217", message))
+            known = {p["Name"]: p for t in env.tables.values() for p in t.privileges}
+            if name not in known:
+                message = f"The privilege {name} does not exist."
+                return self._answer(received, 404, odata_error("0x80040217", message))
+            depth = env.privilege_depths.get(name, "Global")
+            unit = str(uuid.uuid5(uuid.NAMESPACE_URL, "root business unit"))
+            held = [{"Depth": depth, "PrivilegeId": known[name]["PrivilegeId"], "PrivilegeName": name,
+                     "BusinessUnitId": unit}] if depth else []  # fmt: skip
+            return self._answer(received, 200, {"RolePrivileges": held})
+
+        def _record_counts(self, received, query):
+            # RetrieveTotalRecordCount (webapi samples, "Unbound Function RetrieveTotalRecordCount"):
+            # each table's count, from a snapshot; Keys and Values in the order asked.
+            try:
+                names = json.loads(query.get("@p1", ""))
+            except ValueError:
+                return self._answer(received, 400, odata_error("0x80060888", "EntityNames is not a list."))
+            counts = {t.logical_name: len(t.rows) for t in env.tables.values()}
+            keys = [n for n in names if n in counts]
+            collection = {
+                "Count": len(keys),
+                "IsReadOnly": False,
+                "Keys": keys,
+                "Values": [counts[k] for k in keys],
+            }
+            return self._answer(received, 200, {"EntityRecordCountCollection": collection})
+
+        def _choice(self, received, logical_name, column, query):
+            # webapi/query-metadata-web-api: a choice column's options through the
+            # PicklistAttributeMetadata cast, $expand=OptionSet; each label in UserLocalizedLabel.
+            table = next((t for t in env.tables.values() if t.logical_name == logical_name), None)
+            if table is None or table.columns.get(column) != "Picklist":
+                message = f"Could not find attribute '{column}' on entity '{logical_name}'."
+                return self._answer(received, 404, odata_error("0x80040217", message))
+            options = [
+                {"Value": value, "Label": {"UserLocalizedLabel": {"Label": label, "LanguageCode": 1033},
+                                           "LocalizedLabels": [{"Label": label, "LanguageCode": 1033}]}}
+                for value, label in table.choices.get(column, {}).items()
+            ]  # fmt: skip
+            body = {"LogicalName": column, "MetadataId": str(uuid.uuid5(uuid.NAMESPACE_URL, column))}
+            if "OptionSet" in query.get("$expand", ""):
+                body["OptionSet"] = {"Options": options}
+            return self._answer(received, 200, body)
 
         def _attributes(self, received, logical_name, query):
             # webapi/query-metadata-web-api#retrieve-attributes: LogicalName and AttributeType.

@@ -57,6 +57,9 @@ class Pull(models.Model):
     next_link = models.TextField(blank=True)  # the server's @odata.nextLink after the last page kept
     pages = models.PositiveIntegerField(default=0)
     rows = models.PositiveBigIntegerField(default=0)
+    # Dataverse's count of the table (RetrieveTotalRecordCount, a snapshot of the last 24 hours):
+    # what the time left is estimated from; None when the environment did not say.
+    rows_expected = models.PositiveBigIntegerField(null=True, blank=True)
     bytes_written = models.PositiveBigIntegerField(default=0)  # of whole pages, header included
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -66,3 +69,30 @@ class Pull(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table} pull #{self.pk} ({self.get_state_display()})"
+
+
+class CheckState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Checking"
+    DONE = "done", "Checked"
+    FAILED = "failed", "Could not check"
+
+
+class EnvironmentCheck(models.Model):
+    """One reading of the Sales environment for steps 3 to 8 (migration/connections/checks.py), run
+    by a worker: its result is on the checklist rows it speaks for, and its step-8 readiness here."""
+
+    migration = models.ForeignKey(
+        "migration.Migration", on_delete=models.CASCADE, related_name="environment_checks"
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=CheckState.choices, default=CheckState.QUEUED)
+    message = models.CharField(max_length=1000, blank=True)
+    checked_as = models.CharField(max_length=200, blank=True)
+    # Step 8's readiness: [{"item": row key or "", "message": what was found and what to do}]
+    readiness = models.JSONField(default=list, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"environment check #{self.pk} ({self.get_state_display()})"

@@ -6,15 +6,18 @@ cuts the file back to its last whole page and reads on from there."""
 import csv
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..dynamics.exports import export_columns, export_pages, table_named, write_rows
-from ..models import Connection, ConnectionKind, Pull, PullState, UploadKind
+from .. import quota
+from ..dynamics.exports import export_columns, export_pages, record_count, table_named, write_rows
+from ..models import Connection, ConnectionKind, Migration, Pull, PullState, UploadKind
 from ..services.activity import activity_record
 from ..services.queue import enqueue_on_commit
 from ..services.uploads import upload_create
@@ -29,6 +32,10 @@ def pull_start(*, connection: Connection, table: str, actor) -> Pull:
     if connection.kind != ConnectionKind.SALES:
         raise PullError("Tables are pulled from the Sales connection.")
     table_named(table)  # an unknown table is refused here, not in the worker
+    # A pull adds a file as an upload does: the user's pace and the migration's quota (issue 22)
+    # hold for it too, checked now (it counts as one file) and again with its size when stored.
+    if refused := quota.upload_refusal(migration=connection.migration, actor=actor, sizes=[0]):
+        raise PullError(f"Not pulled: {refused}")
     pull = Pull.objects.create(
         migration=connection.migration, connection=connection, table=table, requested_by=actor
     )
@@ -40,6 +47,26 @@ def pull_start(*, connection: Connection, table: str, actor) -> Pull:
     )
     enqueue_on_commit("migration.connections.tasks.run_pull", pull.id)
     return pull
+
+
+@dataclass(frozen=True)
+class Progress:
+    rows: int
+    rows_per_second: int | None
+    seconds_left: int | None  # None when the table's count is unknown or already passed
+
+
+def pull_progress(pull: Pull, now) -> Progress:
+    """Rows so far, the pace since the pull started, and the time left at that pace to the count
+    Dataverse gave when it began (a snapshot of the last 24 hours: an estimate)."""
+    rate = left = None
+    if pull.started_at:
+        seconds = ((pull.finished_at or now) - pull.started_at).total_seconds()
+        if seconds > 0 and pull.rows:
+            rate = int(pull.rows / seconds) or None
+        if rate and pull.state == PullState.RUNNING and (pull.rows_expected or 0) > pull.rows:
+            left = int((pull.rows_expected - pull.rows) / (pull.rows / seconds))
+    return Progress(pull.rows, rate, left)
 
 
 def pull_file(pull: Pull) -> Path:
@@ -57,6 +84,8 @@ def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None) -> Non
     purpose = f"pull {pull.table}" + (f", resumed after page {pull.pages}" if resuming else "")
     client = connection_client(connection=pull.connection, actor=pull.requested_by, purpose=purpose)
     table = table_named(pull.table)
+    if pull.rows_expected is None:
+        Pull.objects.filter(pk=pull.pk).update(rows_expected=record_count(client, table.entity))
     columns = export_columns(client, table)
     path = pull_file(pull)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,16 +121,27 @@ def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None) -> Non
 
 
 def _store(pull: Pull, path: Path) -> None:
-    """The file becomes a new version of the table's step-2 export, inspected as an upload."""
-    with open(path, "rb") as handle:
-        upload = upload_create(
-            migration=pull.migration,
-            table=pull.table,
-            kind=UploadKind.EXPORT,
-            upload=File(handle, name=f"{pull.table}-pulled.csv"),
-            actor=pull.requested_by,
-        )
-    Pull.objects.filter(pk=pull.pk).update(state=PullState.DONE, upload=upload, finished_at=timezone.now())
+    """The file becomes a new version of the table's step-2 export, inspected as an upload, unless
+    it would pass the migration's quota: then the pull fails saying so, and nothing is stored. One
+    transaction under the migration's lock (as uploads are received): two pulls cannot both take
+    the last space, and the inspection, queued at its commit, sees the upload as a pull's."""
+    with transaction.atomic():
+        Migration.objects.select_for_update().get(pk=pull.migration_id)
+        refused = quota.quota_refusal(migration=pull.migration, sizes=[path.stat().st_size])
+        if not refused:
+            with open(path, "rb") as handle:
+                upload = upload_create(
+                    migration=pull.migration,
+                    table=pull.table,
+                    kind=UploadKind.EXPORT,
+                    upload=File(handle, name=f"{pull.table}-pulled.csv"),
+                    actor=pull.requested_by,
+                )
+            Pull.objects.filter(pk=pull.pk).update(
+                state=PullState.DONE, upload=upload, finished_at=timezone.now()
+            )
+    if refused:
+        pull_fail(pull_id=pull.pk, message=f"Read, but not stored: {refused}")
     path.unlink()
 
 

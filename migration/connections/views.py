@@ -1,18 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from .. import runbook
 from ..access import MANAGE, READ, WORK, membership_required
-from ..dynamics.tokens import TokenError
-from ..dynamics.webapi import ApiError, CannotConnect
 from ..models import ConnectionKind
-from .checks import CheckError, environment_check_run
+from .checks import CheckError, environment_check_start
 from .forms import ConnectionForm
-from .pulls import PullError, pull_start
+from .pulls import PullError, pull_progress, pull_start
 from .secrets import SecretsKeyMissing
 from .services import ConnectionDetailsError, connection_save
 
@@ -52,7 +51,7 @@ def connections(request: HttpRequest, migration_id: int) -> HttpResponse:
         "membership": membership,
         "rows": rows,
         "tables": runbook.EXPORT_TABLES,
-        "pulls": migration.pulls.select_related("upload").order_by("-requested_at")[:20],
+        "pulls": _pulls_with_progress(migration),
     }
     return render(request, "migration/connections.html", context)
 
@@ -76,13 +75,34 @@ def pull_create(request: HttpRequest, migration_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def environment_check(request: HttpRequest, migration_id: int, step: str) -> HttpResponse:
-    """Check steps 3 to 7 in the Sales environment, then back to the step's page."""
+    """Queue a check of steps 3 to 8 in the Sales environment (a worker reads it), then back to the
+    step's page, where its result shows when done."""
     membership = membership_required(request, migration_id, WORK)
     try:
-        findings = environment_check_run(migration=membership.migration, actor=request.user)
-        messages.success(
-            request, f"Checked in the environment: {len(findings)} finding(s), shown on their rows."
-        )
-    except (CheckError, SecretsKeyMissing, ApiError, CannotConnect, TokenError) as error:
+        environment_check_start(migration=membership.migration, actor=request.user)
+        messages.success(request, "Checking the environment: what it finds shows on the rows when done.")
+    except CheckError as error:
         messages.error(request, f"The environment could not be checked: {error}")
     return redirect("runbook", migration_id=migration_id, step=step)
+
+
+def _pulls_with_progress(migration) -> list:
+    now = timezone.now()
+    pulls = list(migration.pulls.select_related("upload").order_by("-requested_at")[:20])
+    for pull in pulls:
+        pull.progress = pull_progress(pull, now)
+    return pulls
+
+
+@login_required
+def connections_status_json(request: HttpRequest, migration_id: int) -> HttpResponse:
+    """What the step pages and the Connections page poll while a check or a pull runs (environment.js):
+    the newest check's state, each recent pull's state and progress."""
+    migration = membership_required(request, migration_id, READ).migration
+    check = migration.environment_checks.order_by("-id").values("id", "state", "message").first()
+    pulls = [
+        {"id": p.id, "table": p.table, "state": p.state, "rows": p.progress.rows,
+         "rows_per_second": p.progress.rows_per_second, "seconds_left": p.progress.seconds_left}
+        for p in _pulls_with_progress(migration)
+    ]  # fmt: skip
+    return JsonResponse({"environment_check": check, "pulls": pulls})

@@ -5,6 +5,7 @@ GUID first, lookups and choices as their labels (the formatted values), other va
 
 import csv
 import io
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 from ..engine.files.writing import AtomicFile
 from ..engine.rules.schema import Table
 from ..engine.tables import TABLES
-from .webapi import Page, WebApiClient
+from .webapi import ApiError, Page, WebApiClient
 
 FORMATTED = "@OData.Community.Display.V1.FormattedValue"
 # Attribute types whose export cell is the formatted value, as the maker portal writes it: lookups
@@ -57,6 +58,20 @@ def table_named(key: str) -> Table:
     if key not in TABLES:
         raise ExportError(f"Unknown table {key!r}: use one of {', '.join(TABLES)}.")
     return TABLES[key]
+
+
+def record_count(client: WebApiClient, entity: str) -> int | None:
+    """The table's row count from Dataverse's snapshot of the last 24 hours (the RetrieveTotalRecordCount
+    function, webapi samples "Unbound Function RetrieveTotalRecordCount"): an estimate for a read's
+    time left, None when the environment does not give it."""
+    try:
+        found = client.get_json(
+            "RetrieveTotalRecordCount(EntityNames=@p1)", params={"@p1": json.dumps([entity])}
+        )
+    except ApiError:
+        return None
+    counts = found.get("EntityRecordCountCollection") or {}
+    return dict(zip(counts.get("Keys", []), counts.get("Values", []), strict=False)).get(entity)
 
 
 def wanted_columns(table: Table, extra: Iterable[str] = ()) -> list[str]:

@@ -21,6 +21,7 @@ from ..models import ExportUpload, JobState, TransformJob
 from ..run_settings import engine_settings
 from ..storage import local_copy
 from .job_results import RunOutput, reexport_uploads, store_run, uploads_in_order
+from .uploads import pulled_upload_ids
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,8 @@ def _review_xlsx(job: TransformJob, inputs: list[str]) -> bool:
 def _transform_parts(job: TransformJob, folder: Path, progress: _ProgressWriter) -> RunOutput:
     """An export in several parts (or lines with their header export): one output per part."""
     with ExitStack() as stack:
-        inputs = _named_copies(stack, uploads_in_order(job.parts or [job.source_id]), folder / "parts")
+        parts = uploads_in_order(job.parts or [job.source_id])
+        inputs = _named_copies(stack, parts, folder / "parts")
         headers = _named_copies(
             stack, uploads_in_order(job.run_settings.get("header_parts", [])), folder / "headers"
         )
@@ -243,10 +245,12 @@ def _transform_parts(job: TransformJob, folder: Path, progress: _ProgressWriter)
         report_out = folder / "report.json"
         reexports = reexport_uploads(job)
         progress.step("Transforming", PASSES_SHARE * (0.5 if reexports else 1))
+        pulled = pulled_upload_ids({u.id for u in parts})
         report = engine.transform_parts(
             job.table, inputs, csv_outs, settings, progress=progress,
             progress_bytes=progress.read, header_paths=headers,
             also_write=[[x] for x in xlsx_outs] if xlsx_outs else None,
+            read_whole=[path for u, path in zip(parts, inputs, strict=True) if u.id in pulled],
         )  # fmt: skip
         produced = RunOutput(report)
         filled = {}
@@ -341,7 +345,7 @@ def _transform(job: TransformJob, folder: Path, progress: _ProgressWriter) -> Ru
         progress.step("Writing the review copy", shares.pop(0))
         report = engine.transform_file(
             job.table, source, csv_out, settings, progress=progress, progress_bytes=progress.read,
-            also_write=[xlsx_out] if xlsx_out else (),
+            also_write=[xlsx_out] if xlsx_out else (), read_whole=bool(pulled_upload_ids({job.source_id})),
         )  # fmt: skip
         produced = RunOutput(filled if reexport else report, outputs)
         main = reexport or source

@@ -20,6 +20,7 @@ from ..models import (
     FindingAcknowledgement,
     Membership,
     Migration,
+    Pull,
     UploadKind,
     UploadState,
 )
@@ -392,7 +393,17 @@ def _inspect(upload: ExportUpload) -> dict:
         return {"rows": len(found)}
     with local_copy(upload.file) as path:
         settings = engine_settings(settings_snapshot(upload.migration), party_numbers_path=None)
-        return engine.inspect_file(path, table=upload.table, settings=settings).to_dict()
+        inspection = engine.inspect_file(path, table=upload.table, settings=settings).to_dict()
+    if pulled_upload_ids(
+        {upload.id}
+    ):  # read through the Web API: Sales' 100,000-row export limit cut nothing
+        inspection.get("issue_counts", {}).pop("export_limit_reached", None)
+    return inspection
+
+
+def pulled_upload_ids(upload_ids: set[int]) -> set[int]:
+    """The uploads a pull stored (migration/connections/pulls.py), not exported from Sales."""
+    return set(Pull.objects.filter(upload_id__in=upload_ids).values_list("upload_id", flat=True))
 
 
 def _finish(upload: ExportUpload, state: str, message: str, inspection: dict) -> None:
@@ -475,8 +486,15 @@ def _check_all(uploads: dict[str, list[ExportUpload]], run: engine.TransformSett
             table: [stack.enter_context(local_copy(u.file)) for u in parts]
             for table, parts in uploads.items()
         }
+        pulled = pulled_upload_ids({u.id for parts in uploads.values() for u in parts})
+        read_whole = [
+            path
+            for table, parts in uploads.items()
+            for u, path in zip(parts, paths[table], strict=True)
+            if u.id in pulled
+        ]
         result = engine.check_exports(
-            paths, company=run.company, company_rule=run.company_rule, expect_all=False
+            paths, company=run.company, company_rule=run.company_rule, expect_all=False, read_whole=read_whole
         )
     # Users see the names they uploaded, never the server's paths.
     result.files = {

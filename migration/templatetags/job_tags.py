@@ -23,3 +23,9 @@ def elapsed(job) -> str:
         return ""
     end = job.finished_at or timezone.now()
     return duration_text(max(0, int((end - job.started_at).total_seconds())))
+
+
+@register.filter
+def duration(seconds) -> str:
+    """Seconds as people say them ("2 min 5 s"); empty when unknown."""
+    return "" if seconds is None else duration_text(int(seconds))

@@ -2,48 +2,21 @@
 mid-read (a worker restarting) goes on from its last page: nothing read twice, nothing lost."""
 
 import pytest
-from cryptography.fernet import Fernet
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from migration.connections.pulls import pull_file, pull_run, pull_start
-from migration.connections.services import connection_save
 from migration.models import ExportUpload, Pull, PullState
 from migration.services.migrations import LegalEntityData, migration_create
 from migration.services.uploads import upload_create, upload_inspect
 
-from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT
 from ..helpers import thread_worker, wait_for
-from .helpers import SAMPLES, TYPES, as_records
 
 pytestmark = pytest.mark.django_db
 
 
 class WorkerStopped(BaseException):
     """As a worker killed mid-task: nothing after it runs."""
-
-
-@pytest.fixture
-def connected(migration, manager, sales, entra, settings, monkeypatch, tmp_path):
-    settings.P2C_SECRETS_KEY = [Fernet.generate_key().decode()]
-    settings.P2C_AUTHORITY_URL = entra.authority_url
-    export = tmp_path / "order.csv"
-    export.write_text(
-        (SAMPLES / "order.csv").read_text(encoding="utf-8-sig").replace("orderid,", "salesorderid,", 1),
-        encoding="utf-8-sig",
-    )
-    headers, records = as_records(export)
-    sales.add_table(
-        "salesorders", "salesorder", headers[0], {h: TYPES.get(h, "String") for h in headers[1:]}, records
-    )
-    connection = connection_save(
-        migration=migration, actor=manager, kind="sales", url=sales.url,
-        tenant_id=TENANT, client_id=DAEMON_CLIENT_ID, client_secret=DAEMON_CLIENT_SECRET,
-    )  # fmt: skip
-    for name, value in (("P2C_TENANT_ID", TENANT), ("P2C_CLIENT_ID", DAEMON_CLIENT_ID),
-                        ("P2C_CLIENT_SECRET", DAEMON_CLIENT_SECRET)):  # fmt: skip
-        monkeypatch.setenv(name, value)
-    return connection, export
 
 
 def stop_after(number):

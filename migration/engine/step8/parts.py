@@ -13,7 +13,7 @@ export, through one shared lookup, so a step-2 record in no part is reported onc
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import pyarrow as pa
 
@@ -49,6 +49,7 @@ def transform_parts(
     merge_source_paths: PathLike | Sequence[PathLike] | None = None,
     also_write: Sequence[Sequence[PathLike]] | None = None,
     progress_bytes: ByteProgress | None = None,
+    read_whole: Collection[PathLike] = (),
 ) -> Report:
     """Transform an export given as parts, outputs[i] for inputs[i]. Raises EngineError on a
     fatal problem, and then no output is left (parts already written are removed).
@@ -56,7 +57,9 @@ def transform_parts(
     merge_source_paths: merge mode (the inputs are a re-export's parts; each is filled from the
     step-2 export, given as one file or its parts).
     `also_write[i]`: more outputs of part i written from the same pass (an xlsx beside the CSV).
-    `progress_bytes(done, total)`: bytes of CSV parts read, over all the parts."""
+    `progress_bytes(done, total)`: bytes of CSV parts read, over all the parts.
+    `read_whole`: the inputs read through the Web API, not exported: never flagged as cut off at
+    Sales' 100,000-row export limit."""
     declared = table_for(table)
     if not declared.transforms:
         raise EngineError(f"{declared.export_name}: {declared.why_not}")
@@ -80,9 +83,11 @@ def transform_parts(
     step2 = Step2Export(merged, declared) if merged else None
     written: list[str] = []
     try:
+        whole = {os.path.abspath(p) for p in read_whole}
         report = _run_parts(
-            declared.key, inputs, outputs, settings, progress, headers, written, step2, also, progress_bytes
-        )
+            declared.key, inputs, outputs, settings, progress, headers, written, step2, also, progress_bytes,
+            whole,
+        )  # fmt: skip
         if report_path is not None:
             report.write_json(report_path)
     except BaseException:
@@ -116,6 +121,7 @@ def _run_parts(
     step2: Step2Export | None,
     also: list[list[str]],
     progress_bytes: ByteProgress | None,
+    read_whole: set[str],
 ) -> Report:
     declared = table_for(table)
     several = len(inputs) > 1
@@ -125,6 +131,7 @@ def _run_parts(
     sizes = [os.path.getsize(p) for p in inputs]
     for n, (path, output) in enumerate(zip(inputs, outputs, strict=True)):
         run = TableRun(declared, path, settings, step2, shared=run, header_companies=headers)
+        run.read_whole = os.path.abspath(path) in read_whole
         if n == 0:
             _decide_dates(run, inputs)
         issues = run.ctx.issues

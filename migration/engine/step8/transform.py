@@ -91,11 +91,14 @@ def transform_file(
     merge_source_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     also_write: Sequence[str | os.PathLike[str]] = (),
     progress_bytes: ByteProgress | None = None,
+    read_whole: bool = False,
 ) -> Report:
     """Transform one export. Raises EngineError (and writes nothing) on a fatal problem.
 
     merge_source_path: merge mode's step-2 export, one file or the list of its parts.
     `also_write`: more outputs (.csv or .xlsx) written from the same pass, the same rows.
+    `read_whole`: the input was read through the Web API, not exported: it is never flagged as cut
+    off at Sales' 100,000-row export limit.
     """
     declared = table_for(table)
     if not declared.transforms:
@@ -113,6 +116,7 @@ def transform_file(
         raise EngineError("two outputs have the same path: give each output its own name")
     try:
         run = TableRun(declared, input_path, settings, merge_source_path)
+        run.read_whole = read_whole
         if also and run.fills_in_place(output_path):
             raise EngineError("filling a re-export in place writes one output: run again for another")
         report = run.execute(output_path, progress, also=also, progress_bytes=progress_bytes)
@@ -182,6 +186,8 @@ class TableRun:
         export (a path, its parts, or a Step2Export the parts of a re-export share)."""
         self.table, self.settings = table, settings
         self.progress_bytes: ByteProgress | None = None
+        # Read through the Web API, not exported: Sales' 100,000-row export limit cut nothing.
+        self.read_whole = False
         self.source = open_source(input_path)
         # Lines with their header export take the header's company: the rule's column is not theirs.
         rule = settings.company_rule if header_companies is None else None
@@ -290,7 +296,8 @@ class TableRun:
         try:
             before = self.report.rows_in
             self._loop(batches, writer, progress)
-            self.ctx.issues.flag_export_limit(self.report.rows_in - before)
+            if not self.read_whole:
+                self.ctx.issues.flag_export_limit(self.report.rows_in - before)
             self._finish(last_part)
             self.report.output_sha256 = writer.commit()
             hasher.join()

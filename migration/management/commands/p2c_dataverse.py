@@ -1,7 +1,8 @@
 """manage.py p2c_dataverse read TABLE OUTPUT.csv --url URL: one of the nine Sales tables read
 through the Dataverse Web API and written as the maker portal's CSV export, which the engine reads.
-manage.py p2c_dataverse check --url URL [--company USMF ...]: steps 3 to 7 in the environment;
-exit 0 ready, 1 findings (listed, step by step), 2 cannot connect (why).
+manage.py p2c_dataverse check --url URL [--company USMF ...] [--customer-group [USMF=]10]
+[--language [USMF=]en-us]: steps 3 to 7 and step 8's readiness in the environment; exit 0 ready,
+1 findings (listed, step by step), 2 cannot connect (why).
 
 Credentials from P2C_TENANT_ID, P2C_CLIENT_ID, P2C_CLIENT_SECRET (an app registration), or
 P2C_ACCESS_TOKEN. Exit 0: written. Exit 2: bad usage, or the environment could not be read (why,
@@ -37,6 +38,14 @@ class Command(EngineCommand):
         check = actions.add_parser("check", help="steps 3 to 7 in the environment")
         check.add_argument("--url", required=True, help="the environment, https://<name>.crm.dynamics.com")
         check.add_argument("--company", action="append", default=[], help="a legal entity (step 5)")
+        check.add_argument(
+            "--customer-group", action="append", default=[], metavar="[COMPANY=]GROUP",
+            help="step 8's customer group (default 10), or one company's (step 6)",
+        )  # fmt: skip
+        check.add_argument(
+            "--language", action="append", default=[], metavar="[COMPANY=]CODE",
+            help="step 8's language (default en-us), or one company's",
+        )  # fmt: skip
         read = actions.add_parser("read", help="write one table as an export")
         read.add_argument("table", choices=list(TABLES), metavar="TABLE")
         read.add_argument("output", metavar="OUTPUT.csv")
@@ -73,7 +82,13 @@ class Command(EngineCommand):
     def check(self, **options: Any) -> None:
         try:
             client = client_from_env(options["url"], os.environ, authority_url=settings.P2C_AUTHORITY_URL)
-            findings = environment_findings(client, companies=options["company"])
+            companies = options["company"]
+            findings = environment_findings(
+                client,
+                companies=companies,
+                customer_groups=per_company(options["customer_group"], companies, "10"),
+                languages=per_company(options["language"], companies, "en-us"),
+            )
         except (ValueError, CredentialsMissing) as error:
             fail(str(error))
         except (ApiError, CannotConnect, TokenError) as error:
@@ -82,4 +97,16 @@ class Command(EngineCommand):
             self.stdout.write(f"step {finding.step} ({finding.item}): {finding.message}\n")
         if findings:
             raise SystemExit(1)
-        self.stdout.write("Ready: steps 3 to 7 found as they should be in the environment.\n")
+        self.stdout.write(
+            "Ready: steps 3 to 7 and step 8's readiness found as they should be in the environment.\n"
+        )
+
+
+def per_company(given: list[str], companies: list[str], default: str) -> dict[str, str]:
+    """{company: value} from "VALUE" (every company) and "COMPANY=VALUE" options."""
+    everyone = next((g for g in reversed(given) if "=" not in g), default)
+    own = dict(g.split("=", 1) for g in given if "=" in g)
+    unknown = sorted(set(own) - set(companies))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} is not one of the --company given.")
+    return {company: own.get(company, everyone) for company in companies}
