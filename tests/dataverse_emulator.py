@@ -49,6 +49,47 @@ IN_FLIGHT = 0.2
 
 LOOKUP_TYPES = {"Lookup", "Customer", "Owner"}
 
+# Error bodies as Microsoft documents them, each with its source in MicrosoftDocs' repositories:
+# - SupportArticles-docs: support/power-platform/dataverse/dataverse-web-api-and-sdk/
+#   web-api-client-errors.md ("Troubleshoot Dataverse Web API client errors"):
+#   an unknown entity set is 404 {"code": "0x8006088a", "message": "Resource not found for the
+#   segment 'Account'."}; an unknown $select property is 400 {"code": "0x0", "message": "Could not
+#   find a property named 'Name' on type 'Microsoft.Dynamics.CRM.account'."}; an unknown property in
+#   a body is 400 {"code": "0x0", "message": "An error occurred while validating input parameters:
+#   Microsoft.Crm.CrmException: Invalid property 'Name' was found in entity
+#   'Microsoft.Dynamics.CRM.account'. ..."}.
+# - powerapps-docs: powerapps-docs/developer/data-platform/webapi/
+#   perform-conditional-operations-using-web-api.md#apply-optimistic-concurrency-on-update: 412 with
+#   "The version of the existing record doesn't match the RowVersion property provided." (its example
+#   body leaves the code empty; compose-http-requests-handle-errors.md#parse-errors-from-the-response:
+#   the code "is frequently empty"); the code is ConcurrencyVersionMismatch, 0x80060882, with that
+#   same message in powerapps-docs/developer/data-platform/includes/data-service-error-codes.md.
+#   A record that does not exist is 404 "account With Id = <id> Does Not Exist" (same article,
+#   #prevent-create-in-upsert), the code ObjectDoesNotExist, 0x80040217, in the same code list.
+NOT_A_SEGMENT = "0x8006088a"
+NOT_A_PROPERTY = "0x0"
+STALE_VERSION = "0x80060882"
+NO_SUCH_RECORD = "0x80040217"
+
+
+def unknown_segment(segment: str) -> dict:
+    return odata_error(NOT_A_SEGMENT, f"Resource not found for the segment '{segment}'.")
+
+
+def unknown_select(column: str, logical_name: str) -> dict:
+    return odata_error(
+        NOT_A_PROPERTY,
+        f"Could not find a property named '{column}' on type 'Microsoft.Dynamics.CRM.{logical_name}'.",
+    )
+
+
+def unknown_body_property(column: str, logical_name: str) -> dict:
+    return odata_error(
+        NOT_A_PROPERTY,
+        "An error occurred while validating input parameters: Microsoft.Crm.CrmException: Invalid "
+        f"property '{column}' was found in entity 'Microsoft.Dynamics.CRM.{logical_name}'.",
+    )
+
 
 @dataclass
 class Table:
@@ -139,25 +180,21 @@ class Emulator:
         found = re.fullmatch(re.escape(self.api_path) + r"(\w+)\(([0-9a-fA-F-]+)\)", path)
         table = self.tables.get(found.group(1)) if found else None
         if table is None:
-            return 404, odata_error("0x80060888", f"Resource not found for the segment '{path}'.")
+            return 404, unknown_segment(path.removeprefix(self.api_path).split("(")[0])
         row = next((r for r in table.rows if r[table.key] == found.group(2)), None)
         if row is None:
             return 404, odata_error(
-                "0x80040217", f"{table.logical_name} With Id = {found.group(2)} Does Not Exist"
+                NO_SUCH_RECORD, f"{table.logical_name} With Id = {found.group(2)} Does Not Exist"
             )
         with self.lock:
             etag = row.get("@odata.etag", 'W/"1"')
             if if_match not in (None, "*", etag):
                 message = "The version of the existing record doesn't match the RowVersion property provided."
-                return 412, odata_error("0x80060882", message)
+                return 412, odata_error(STALE_VERSION, message)
             changes = json.loads(body or b"{}")
             unknown = [c for c in changes if c not in table.properties]
             if unknown:
-                return 400, odata_error(
-                    "0x80060888",
-                    f"Could not find a property named '{unknown[0]}' on type "
-                    f"'Microsoft.Dynamics.CRM.{table.logical_name}'.",
-                )
+                return 400, unknown_body_property(unknown[0], table.logical_name)
             row.update(changes)
             row["@odata.etag"] = f'W/"{int(etag[3:-1]) + 1}"'
         return 204, None
@@ -177,7 +214,7 @@ class Emulator:
             headers = dict(line.split(": ", 1) for line in lines[1:] if line)
             path = urlsplit(target).path
             if method != "PATCH":
-                status, answer = 400, odata_error("0x80060888", "The emulator batches PATCH only.")
+                status, answer = 400, odata_error(NOT_A_PROPERTY, "The emulator batches PATCH only.")
             else:
                 status, answer = self.patch(path, headers.get("If-Match"), payload.strip())
             answers.append((status, answer))
@@ -210,7 +247,10 @@ class Emulator:
 
 
 def odata_error(code: str, message: str) -> dict:
-    """Dataverse's error body (webapi/compose-http-requests-handle-errors#parse-errors-from-the-response)."""
+    """Dataverse's error body (webapi/compose-http-requests-handle-errors#parse-errors-from-the-response).
+    F&O's docs (dynamics-365-unified-operations-public: articles/fin-ops-core/dev-itpro/
+    data-entities/odata.md) show no error body; the emulator answers F&O with this OData JSON error
+    shape too, and no test relies on an F&O-specific code or message."""
     return {"error": {"code": code, "message": message}}
 
 
@@ -239,9 +279,7 @@ def _handler(env: Emulator):
                 return self._answer(received, 401, None)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if url.path != env.api_path + "$batch":
-                return self._answer(
-                    received, 404, odata_error("0x80060888", "The emulator takes $batch only.")
-                )
+                return self._answer(received, 404, unknown_segment(url.path.removeprefix(env.api_path)))
             boundary = self.headers.get("Content-Type", "").partition("boundary=")[2]
             continue_on_error = "odata.continue-on-error" in self.headers.get("Prefer", "")
             payload, response_boundary = env.batch(body, boundary, continue_on_error)
@@ -287,18 +325,14 @@ def _handler(env: Emulator):
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return None
-                if kind == "status":
+                if kind == "status":  # an outage: the client retries 5xx, it never reads this body
                     return self._answer(
                         received, detail, odata_error("0x80040216", "An unexpected error occurred.")
                     )
                 if kind == "throttle":
                     return self._throttled(received, *detail)
             if not url.path.startswith(env.api_path):
-                return self._answer(
-                    received,
-                    404,
-                    odata_error("0x80060888", f"Resource not found for the segment '{url.path}'."),
-                )
+                return self._answer(received, 404, unknown_segment(url.path))
             return self._read(received, url.path[len(env.api_path) :], query)
 
         def _authorised(self) -> bool:
@@ -334,23 +368,11 @@ def _handler(env: Emulator):
                 return self._attributes(received, attributes.group(1), query)
             table = env.tables.get(entity_set)
             if table is None:
-                return self._answer(
-                    received,
-                    404,
-                    odata_error("0x80060888", f"Resource not found for the segment '{entity_set}'."),
-                )
+                return self._answer(received, 404, unknown_segment(entity_set))
             select = [c for c in query.get("$select", "").split(",") if c]
             for column in select:
                 if column not in table.properties:
-                    return self._answer(
-                        received,
-                        400,
-                        odata_error(
-                            "0x80060888",
-                            f"Could not find a property named '{column}' on type "
-                            f"'Microsoft.Dynamics.CRM.{table.logical_name}'.",
-                        ),
-                    )
+                    return self._answer(received, 400, unknown_select(column, table.logical_name))
             # webapi/query/page-results: odata.maxpagesize in Prefer; the nextLink carries $skiptoken.
             preferences = [p.strip() for p in received.prefer.split(",")]
             size = next(
@@ -365,7 +387,7 @@ def _handler(env: Emulator):
             matching = self._filtered(table.rows, query)
             if matching is None:
                 message = "The emulator filters by \"column eq 'value'\" terms joined by or, only."
-                return self._answer(received, 400, odata_error("0x80060888", message))
+                return self._answer(received, 400, odata_error(NOT_A_PROPERTY, message))
             rows = matching[skip : skip + size]
             body = {
                 "@odata.context": f"{env.url}{env.api_path}$metadata#{entity_set}",
@@ -402,7 +424,7 @@ def _handler(env: Emulator):
                 return self._answer(
                     received,
                     400,
-                    odata_error("0x80060888", "The emulator filters EntityDefinitions by LogicalName only."),
+                    odata_error(NOT_A_PROPERTY, "The emulator filters EntityDefinitions by LogicalName."),
                 )
             value = [
                 {

@@ -14,9 +14,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..dynamics.exports import export_columns, export_pages, table_named, write_rows
+from ..dynamics.tokens import TokenError, given_token_check
 from ..models import Connection, ConnectionKind, Pull, PullState, UploadKind
 from ..services.activity import activity_record
 from ..services.uploads import upload_create
+from .secrets import secret_seal_for
 from .services import connection_client
 
 
@@ -24,30 +26,43 @@ class PullError(ValueError):
     pass
 
 
-def pull_start(*, connection: Connection, table: str, actor) -> Pull:
+def pull_start(*, connection: Connection, table: str, actor, access_token: str = "") -> Pull:
+    """Queue a pull, as the connection's app registration or with a token the user already has:
+    that token is checked (expiry, environment) before anything is queued, and reaches the worker
+    only sealed in the task's message (never in the database, the log or the activity)."""
     if connection.kind != ConnectionKind.SALES:
         raise PullError("Tables are pulled from the Sales connection.")
     table_named(table)  # an unknown table is refused here, not in the worker
+    sealed = _sealed(access_token, connection) if access_token.strip() else ""
     pull = Pull.objects.create(
         migration=connection.migration, connection=connection, table=table, requested_by=actor
     )
+    as_who = " with a token given for this pull" if sealed else ""
     activity_record(
         migration=pull.migration,
         actor=actor,
         verb="pull",
-        description=f"Asked to pull {table} from {connection.url}",
+        description=f"Asked to pull {table} from {connection.url}{as_who}",
     )
     from ..tasks import run_pull
 
-    run_pull.delay_on_commit(pull.id)
+    run_pull.delay_on_commit(pull.id, sealed)
     return pull
+
+
+def _sealed(access_token: str, connection: Connection) -> str:
+    try:
+        expires = given_token_check(access_token, resource=connection.url)
+    except TokenError as error:
+        raise PullError(str(error)) from None
+    return secret_seal_for(access_token.strip(), (expires - timezone.now()).total_seconds())
 
 
 def pull_file(pull: Pull) -> Path:
     return Path(settings.P2C_TMP_DIR) / "pulls" / f"{pull.pk}.csv"
 
 
-def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None) -> None:
+def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None, access_token: str = "") -> None:
     pull = Pull.objects.select_related("connection", "migration").get(pk=pull_id)
     if pull.state in (PullState.DONE, PullState.FAILED):
         return  # a redelivered message of a finished pull
@@ -56,7 +71,9 @@ def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None) -> Non
         state=PullState.RUNNING, started_at=pull.started_at or timezone.now()
     )
     purpose = f"pull {pull.table}" + (f", resumed after page {pull.pages}" if resuming else "")
-    client = connection_client(connection=pull.connection, actor=pull.requested_by, purpose=purpose)
+    client = connection_client(
+        connection=pull.connection, actor=pull.requested_by, purpose=purpose, access_token=access_token
+    )
     table = table_named(pull.table)
     columns = export_columns(client, table)
     path = pull_file(pull)

@@ -37,6 +37,24 @@ def secret_decrypt(token: str) -> str:
         ) from None
 
 
+def secret_seal_for(secret: str, seconds: int) -> str:
+    """A secret for one run, handed to a worker inside its task message: encrypted, so the broker
+    (Redis, or the filesystem queue when embedded) never holds it in plain text, and refused by
+    `secret_unseal` once `seconds` have passed."""
+    return _fernet().encrypt(secret.encode()).decode() + f"~{max(1, int(seconds))}"
+
+
+def secret_unseal(sealed: str) -> str:
+    token, _, seconds = sealed.rpartition("~")
+    try:
+        return _fernet().decrypt(token.encode(), ttl=int(seconds)).decode()
+    except (InvalidToken, ValueError):
+        raise SecretsKeyMissing(
+            "The access token given for this run has expired or P2C_SECRETS_KEY changed: start it "
+            "again with a new token."
+        ) from None
+
+
 def secret_reencrypt(token: str) -> str:
     """The same secret under the first key (after a rotation)."""
     return _fernet().rotate(token.encode()).decode()

@@ -5,12 +5,15 @@ from ..dynamics.tokens import TokenError
 from ..dynamics.webapi import ApiError, CannotConnect
 from ..tasks import RETRY
 from . import pulls
+from .secrets import SecretsKeyMissing, secret_unseal
 
 
 @shared_task(acks_late=True, **RETRY)
-def run_pull(pull_id: int) -> None:
-    """Redelivered after a worker restart (acks_late): the pull goes on from its last page."""
+def run_pull(pull_id: int, sealed_token: str = "") -> None:
+    """Redelivered after a worker restart (acks_late): the pull goes on from its last page, with
+    the token given for it if any (sealed in this message, see secrets.secret_seal_for)."""
     try:
-        pulls.pull_run(pull_id=pull_id)
-    except (ApiError, CannotConnect, TokenError, ExportError) as error:
+        access_token = secret_unseal(sealed_token) if sealed_token else ""
+        pulls.pull_run(pull_id=pull_id, access_token=access_token)
+    except (ApiError, CannotConnect, TokenError, ExportError, SecretsKeyMissing) as error:
         pulls.pull_fail(pull_id=pull_id, message=str(error))

@@ -53,33 +53,43 @@ def connections(request: HttpRequest, migration_id: int) -> HttpResponse:
         "rows": rows,
         "tables": runbook.EXPORT_TABLES,
         "pulls": migration.pulls.select_related("upload").order_by("-requested_at")[:20],
+        "sales_url": stored[ConnectionKind.SALES].url if ConnectionKind.SALES in stored else "",
     }
     return render(request, "migration/connections.html", context)
 
 
 @login_required
+@sensitive_post_parameters("access_token")  # kept out of error reports
 @require_POST
 def pull_create(request: HttpRequest, migration_id: int) -> HttpResponse:
-    """Pull a table from Sales into the step-2 export (a consultant's or a project manager's)."""
+    """Pull a table from Sales into the step-2 export (a consultant's or a project manager's), as
+    the connection's app or with a token given for this pull only."""
     membership = membership_required(request, migration_id, WORK)
     connection = membership.migration.connections.filter(kind=ConnectionKind.SALES).first()
     try:
         if connection is None:
             raise PullError("Set the Sales connection first.")
-        pull = pull_start(connection=connection, table=request.POST.get("table", ""), actor=request.user)
+        pull = pull_start(
+            connection=connection, table=request.POST.get("table", ""), actor=request.user,
+            access_token=request.POST.get("access_token", ""),
+        )  # fmt: skip
         messages.success(request, f"Pulling {pull.table}: it is stored as a step-2 export when read.")
-    except (PullError, ValueError) as error:
+    except (PullError, SecretsKeyMissing, ValueError) as error:
         messages.error(request, str(error))
     return redirect("connections", migration_id=migration_id)
 
 
 @login_required
+@sensitive_post_parameters("access_token")  # kept out of error reports
 @require_POST
 def environment_check(request: HttpRequest, migration_id: int, step: str) -> HttpResponse:
     """Check steps 3 to 7 in the Sales environment, then back to the step's page."""
     membership = membership_required(request, migration_id, WORK)
     try:
-        findings = environment_check_run(migration=membership.migration, actor=request.user)
+        findings = environment_check_run(
+            migration=membership.migration, actor=request.user,
+            access_token=request.POST.get("access_token", ""),
+        )  # fmt: skip
         messages.success(
             request, f"Checked in the environment: {len(findings)} finding(s), shown on their rows."
         )

@@ -1,6 +1,9 @@
 """Access tokens for an environment: an app registration's client credentials through MSAL, or a
 token the user already has (used once, never stored)."""
 
+import base64
+import datetime as dt
+import json
 import threading
 
 import msal
@@ -90,3 +93,34 @@ class GivenToken:
             "The environment refused the access token given (expired?): get a new one, e.g. "
             "az account get-access-token --resource URL, or use an app registration."
         )
+
+
+def given_token_check(access_token: str, *, resource: str, now: dt.datetime | None = None) -> dt.datetime:
+    """Before anything is sent: the token's expiry and audience, read from the JWT's claims without
+    verifying its signature (the environment verifies it). Returns when it expires; TokenError
+    saying what to do when it is not a token, has expired or is for another environment."""
+    how = f"get one with: az account get-access-token --resource {resource} --query accessToken -o tsv"
+    claims = _claims(access_token.strip())
+    if claims is None:
+        raise TokenError(f"That is not an access token (a JWT of three parts separated by dots): {how}")
+    now = now or dt.datetime.now(dt.UTC)
+    expires = dt.datetime.fromtimestamp(int(claims.get("exp", 0)), dt.UTC)
+    if expires <= now:
+        raise TokenError(f"The access token expired at {expires:%Y-%m-%d %H:%M} UTC: {how}")
+    audiences = claims.get("aud", [])
+    audiences = [audiences] if isinstance(audiences, str) else list(audiences)
+    if resource.rstrip("/") not in [str(a).rstrip("/") for a in audiences]:
+        shown = ", ".join(str(a) for a in audiences) or "no environment"
+        raise TokenError(f"The access token is for {shown}, not {resource}: {how}")
+    return expires
+
+
+def _claims(token: str) -> dict | None:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:  # bad base64, bad UTF-8 or bad JSON alike
+        return None
+    return claims if isinstance(claims, dict) and "exp" in claims else None
