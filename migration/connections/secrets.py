@@ -58,3 +58,22 @@ def secret_unseal(sealed: str) -> str:
 def secret_reencrypt(token: str) -> str:
     """The same secret under the first key (after a rotation)."""
     return _fernet().rotate(token.encode()).decode()
+
+
+def secret_under_first_key(token: str) -> bool:
+    """Whether the stored secret is already encrypted with the first key of P2C_SECRETS_KEY."""
+    _fernet()  # the same message as everywhere when the variable is missing or malformed
+    try:
+        Fernet(settings.P2C_SECRETS_KEY[0]).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def secret_readable(token: str) -> bool:
+    """Whether any key of P2C_SECRETS_KEY decrypts the stored secret."""
+    try:
+        _fernet().decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True

@@ -2,8 +2,10 @@
 log, the secret encrypted and never written anywhere else."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from ..dynamics.connect import DATAVERSE_API, FNO_API, environment_url
@@ -12,7 +14,14 @@ from ..dynamics.tokens import ClientCredentials, GivenToken
 from ..dynamics.webapi import WebApiClient
 from ..models import Connection, ConnectionKind, Migration
 from ..services.activity import activity_record
-from .secrets import secret_decrypt, secret_encrypt
+from .secrets import (
+    SecretsKeyMissing,
+    secret_decrypt,
+    secret_encrypt,
+    secret_readable,
+    secret_reencrypt,
+    secret_under_first_key,
+)
 
 
 class ConnectionDetailsError(ValueError):
@@ -82,3 +91,35 @@ def connection_client(*, connection: Connection, actor, purpose: str, access_tok
         pauses=pauses_for(settings.P2C_DYNAMICS_PAUSES_URL),
         max_concurrency=settings.P2C_DYNAMICS_CONCURRENCY,
     )
+
+
+class SecretsUnreadable(SecretsKeyMissing):
+    """Some stored secret is decrypted by no key: a rotation would lose it."""
+
+
+@dataclass(frozen=True)
+class Rotation:
+    moved: int  # re-encrypted with the first key
+    current: int  # already under the first key: left as they were
+
+
+def secrets_rotate() -> Rotation:
+    """After a key rotation (a new key put first in P2C_SECRETS_KEY): every stored secret
+    re-encrypted with the first key. All or nothing: if any secret cannot be decrypted by any key,
+    nothing is changed and the error names each connection. Run again, it moves nothing."""
+    with transaction.atomic():
+        connections = list(Connection.objects.select_for_update().select_related("migration").order_by("pk"))
+        unreadable = [c for c in connections if not secret_readable(c.secret_encrypted)]
+        if unreadable:
+            names = "; ".join(f"{c.migration.name}: {c.get_kind_display()} ({c.url})" for c in unreadable)
+            raise SecretsUnreadable(
+                f"{len(unreadable)} stored secret(s) cannot be decrypted by any key of P2C_SECRETS_KEY "
+                f"(a key removed too early?): {names}. Nothing was changed: put the old key back "
+                "after the new one, or set those connections' secrets again."
+            )
+        stale = [c for c in connections if not secret_under_first_key(c.secret_encrypted)]
+        for connection in stale:
+            Connection.objects.filter(pk=connection.pk).update(
+                secret_encrypted=secret_reencrypt(connection.secret_encrypted)
+            )
+    return Rotation(moved=len(stale), current=len(connections) - len(stale))

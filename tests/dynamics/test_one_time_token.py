@@ -130,13 +130,13 @@ def test_a_sealed_token_cannot_be_opened_after_its_lifetime(settings):
 
 
 def test_the_environment_check_with_a_given_token_says_so_on_its_rows(
-    ready,
+    ready,  # noqa: F811
     migration,
     manager,
     entra,
     settings,
     client_for,
-    caplog,  # noqa: F811
+    caplog,
 ):
     settings.P2C_SECRETS_KEY = [Fernet.generate_key().decode()]
     settings.P2C_AUTHORITY_URL = entra.authority_url
