@@ -8,11 +8,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ..dynamics.certificates import AppCertificate, stored_certificate
 from ..dynamics.connect import DATAVERSE_API, FNO_API, environment_url
 from ..dynamics.pauses import pauses_for
 from ..dynamics.tokens import ClientCredentials, GivenToken
 from ..dynamics.webapi import WebApiClient
-from ..models import Connection, ConnectionKind, Migration
+from ..models import Connection, ConnectionKind, CredentialKind, Migration
 from ..services.activity import activity_record
 from .secrets import (
     SecretsKeyMissing,
@@ -38,29 +39,58 @@ def _guid(value: str, what: str) -> str:
 
 
 def connection_save(
-    *, migration: Migration, actor, kind: str, url: str, tenant_id: str, client_id: str, client_secret: str
-) -> Connection:
-    """Create or replace the connection of that kind; the secret is encrypted before it is kept."""
+    *, migration: Migration, actor, kind: str, url: str, tenant_id: str, client_id: str,
+    client_secret: str = "", certificate: AppCertificate | None = None,
+) -> Connection:  # fmt: skip
+    """Create or replace the connection of that kind, with a client secret or a certificate (checked
+    by certificates.app_certificate); the secret or the private key is encrypted before it is kept."""
     try:
         url = environment_url(url)
     except ValueError as error:
         raise ConnectionDetailsError(str(error)) from None
+    if not (client_secret or certificate):
+        raise ConnectionDetailsError("Give the client secret or a certificate.")
     values = {
         "url": url,
         "tenant_id": _guid(tenant_id, "tenant id"),
         "client_id": _guid(client_id, "client id"),
-        "secret_encrypted": secret_encrypt(client_secret),
         "set_by": actor,
         "set_at": timezone.now(),
-    }
+    } | _credential_values(client_secret, certificate)
     connection, _ = Connection.objects.update_or_create(migration=migration, kind=kind, defaults=values)
+    how = f"app {values['client_id']}" + (f", certificate {certificate.thumbprint}" if certificate else "")
     activity_record(
         migration=migration,
         actor=actor,
         verb="connection_set",
-        description=f"Set the {connection.get_kind_display()} connection: {url}, app {values['client_id']}",
+        description=f"Set the {connection.get_kind_display()} connection: {url}, {how}",
     )
     return connection
+
+
+def _credential_values(client_secret: str, certificate: AppCertificate | None) -> dict:
+    if certificate is None:
+        return {"credential": CredentialKind.SECRET, "secret_encrypted": secret_encrypt(client_secret),
+                "certificate_pem": "", "certificate_thumbprint": "", "certificate_expires": None}  # fmt: skip
+    return {
+        "credential": CredentialKind.CERTIFICATE,
+        "secret_encrypted": secret_encrypt(certificate.private_key_pem),
+        "certificate_pem": certificate.certificate_pem,
+        "certificate_thumbprint": certificate.thumbprint,
+        "certificate_expires": certificate.expires,
+    }
+
+
+def _credentials(connection: Connection) -> ClientCredentials:
+    secret = secret_decrypt(connection.secret_encrypted)
+    if connection.credential == CredentialKind.CERTIFICATE:
+        given = {"certificate": stored_certificate(connection.certificate_pem, secret)}
+    else:
+        given = {"client_secret": secret}
+    return ClientCredentials(
+        resource=connection.url, tenant_id=connection.tenant_id, client_id=connection.client_id,
+        authority_url=settings.P2C_AUTHORITY_URL, **given,
+    )  # fmt: skip
 
 
 def connection_client(*, connection: Connection, actor, purpose: str, access_token: str = "") -> WebApiClient:
@@ -69,13 +99,7 @@ def connection_client(*, connection: Connection, actor, purpose: str, access_tok
     if access_token:
         tokens, who = GivenToken(access_token), "a token given for this use"
     else:
-        tokens = ClientCredentials(
-            resource=connection.url,
-            tenant_id=connection.tenant_id,
-            client_id=connection.client_id,
-            client_secret=secret_decrypt(connection.secret_encrypted),
-            authority_url=settings.P2C_AUTHORITY_URL,
-        )
+        tokens = _credentials(connection)
         who = f"app {connection.client_id}"
     activity_record(
         migration=connection.migration,

@@ -10,6 +10,7 @@ from ..access import MANAGE, READ, WORK, membership_required
 from ..dynamics.tokens import TokenError
 from ..dynamics.webapi import ApiError, CannotConnect
 from ..models import ConnectionKind
+from ..upload_limits import receives_uploads, upload_refusal_message
 from .checks import CheckError, environment_check_run
 from .forms import ConnectionForm
 from .pulls import PullError, pull_start
@@ -17,16 +18,21 @@ from .secrets import SecretsKeyMissing
 from .services import ConnectionDetailsError, connection_save
 
 
+@receives_uploads  # a certificate and its key: the size limit and the pace as for any file
 @login_required
 @sensitive_post_parameters("client_secret")  # kept out of error reports
 def connections(request: HttpRequest, migration_id: int) -> HttpResponse:
     """The migration's connections; only its project managers set them."""
     membership = membership_required(request, migration_id, MANAGE if request.method == "POST" else READ)
     migration = membership.migration
-    posted = ConnectionForm(request.POST) if request.method == "POST" else None
-    if posted is not None and posted.is_valid():
+    posted = ConnectionForm(request.POST, request.FILES) if request.method == "POST" else None
+    if posted is not None and (refused := upload_refusal_message(request, advice="Upload the PEM text.")):
+        posted.add_error(None, refused)
+    elif posted is not None and posted.is_valid():
         try:
-            connection = connection_save(migration=migration, actor=request.user, **posted.cleaned_data)
+            connection = connection_save(
+                migration=migration, actor=request.user, **posted.connection_details()
+            )
             messages.success(request, f"{connection.get_kind_display()} connection saved.")
             return redirect("connections", migration_id=migration_id)
         except (ConnectionDetailsError, SecretsKeyMissing) as error:

@@ -16,7 +16,7 @@ class TokenError(Exception):
 
 
 class ClientCredentials:
-    """An app registration (tenant, client id, secret) with an application user in the
+    """An app registration (tenant, client id, secret or certificate) with an application user in the
     environment. The token is kept until the environment refuses it (401), then fetched again."""
 
     def __init__(
@@ -25,14 +25,17 @@ class ClientCredentials:
         resource: str,
         tenant_id: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str = "",
+        certificate=None,
         authority_url: str = DEFAULT_AUTHORITY_URL,
     ):
+        """`certificate` (certificates.AppCertificate) instead of `client_secret`: MSAL signs a
+        client assertion with its private key."""
         self.resource = resource.rstrip("/")
         self.principal = client_id
         self._app = msal.ConfidentialClientApplication(
             client_id,
-            client_credential=client_secret,
+            client_credential=certificate.msal_credential() if certificate else client_secret,
             authority=f"{authority_url.rstrip('/')}/{tenant_id}",
             # Sovereign clouds and the tests' provider are not in Microsoft's instance list.
             instance_discovery=authority_url.rstrip("/") == DEFAULT_AUTHORITY_URL,
@@ -71,7 +74,7 @@ class ClientCredentials:
             reason = (result.get("error_description") or "").partition("\n")[0]
             raise TokenError(
                 f"Microsoft Entra ID refused the app registration: {result.get('error')}: {reason}"
-                " Check the tenant id, client id and secret."
+                " Check the tenant id, client id and secret (or certificate)."
             )
         return result["access_token"]
 
