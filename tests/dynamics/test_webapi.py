@@ -164,7 +164,7 @@ def test_a_pause_is_shared_through_redis_by_every_reader_of_the_connection(sales
     for name in ("salesorders", "quotes"):
         sales.add_table(name, name[:-1], name[:-1] + "id", {"name"}, orders(4))
     sales.throttle("requests", retry_after=1, on=1)
-    sales.in_flight = 0  # the two reads are in sequence: no request can be on its way
+    sales.in_flight_grace = False  # the two reads are in sequence: no request can be on its way
     second = WebApiClient(
         sales.url, tokens=credentials_for(sales, entra), pauses=pauses_for(redis_server.url)
     )
