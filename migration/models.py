@@ -658,6 +658,7 @@ from .connections.models import (  # noqa: E402, F401
     CheckState,
     Connection,
     ConnectionKind,
+    CredentialKind,
     EnvironmentCheck,
     Pull,
     PullState,

@@ -6,12 +6,15 @@ revoked by `revoke_tokens()`, as an expired one is). Each behaviour follows an e
 documents; the article is named where the behaviour is built.
 """
 
+import base64
+import itertools
 import json
 import re
 import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -42,10 +45,6 @@ SERVICE_PROTECTION = {
     "concurrency": ("0x80072326", "Number of concurrent requests exceeded the limit of 52."),
 }
 
-# Seconds after a 429 during which another request of the same user is taken as already on its
-# way (sent before the client could know), not as one sent during the pause.
-IN_FLIGHT = 0.2
-
 
 LOOKUP_TYPES = {"Lookup", "Customer", "Owner"}
 # The SchemaName of the nine tables (the Dataverse table/entity reference): privileges are named
@@ -56,6 +55,47 @@ SCHEMA_NAMES = {
     "invoice": "Invoice", "invoicedetail": "InvoiceDetail", "product": "Product",
 }  # fmt: skip
 PRIVILEGE_TYPES = ("Create", "Read", "Write", "Delete", "Assign", "Share", "Append", "AppendTo")
+
+# Error bodies as Microsoft documents them, each with its source in MicrosoftDocs' repositories:
+# - SupportArticles-docs: support/power-platform/dataverse/dataverse-web-api-and-sdk/
+#   web-api-client-errors.md ("Troubleshoot Dataverse Web API client errors"):
+#   an unknown entity set is 404 {"code": "0x8006088a", "message": "Resource not found for the
+#   segment 'Account'."}; an unknown $select property is 400 {"code": "0x0", "message": "Could not
+#   find a property named 'Name' on type 'Microsoft.Dynamics.CRM.account'."}; an unknown property in
+#   a body is 400 {"code": "0x0", "message": "An error occurred while validating input parameters:
+#   Microsoft.Crm.CrmException: Invalid property 'Name' was found in entity
+#   'Microsoft.Dynamics.CRM.account'. ..."}.
+# - powerapps-docs: powerapps-docs/developer/data-platform/webapi/
+#   perform-conditional-operations-using-web-api.md#apply-optimistic-concurrency-on-update: 412 with
+#   "The version of the existing record doesn't match the RowVersion property provided." (its example
+#   body leaves the code empty; compose-http-requests-handle-errors.md#parse-errors-from-the-response:
+#   the code "is frequently empty"); the code is ConcurrencyVersionMismatch, 0x80060882, with that
+#   same message in powerapps-docs/developer/data-platform/includes/data-service-error-codes.md.
+#   A record that does not exist is 404 "account With Id = <id> Does Not Exist" (same article,
+#   #prevent-create-in-upsert), the code ObjectDoesNotExist, 0x80040217, in the same code list.
+NOT_A_SEGMENT = "0x8006088a"
+NOT_A_PROPERTY = "0x0"
+STALE_VERSION = "0x80060882"
+NO_SUCH_RECORD = "0x80040217"
+
+
+def unknown_segment(segment: str) -> dict:
+    return odata_error(NOT_A_SEGMENT, f"Resource not found for the segment '{segment}'.")
+
+
+def unknown_select(column: str, logical_name: str) -> dict:
+    return odata_error(
+        NOT_A_PROPERTY,
+        f"Could not find a property named '{column}' on type 'Microsoft.Dynamics.CRM.{logical_name}'.",
+    )
+
+
+def unknown_body_property(column: str, logical_name: str) -> dict:
+    return odata_error(
+        NOT_A_PROPERTY,
+        "An error occurred while validating input parameters: Microsoft.Crm.CrmException: Invalid "
+        f"property '{column}' was found in entity 'Microsoft.Dynamics.CRM.{logical_name}'.",
+    )
 
 
 @dataclass
@@ -98,6 +138,23 @@ class Received:
     query: dict
     prefer: str
     answered: int = 0
+    who: str = ""  # the access token's jti: one reader (a worker's pull) from another
+    seq: int = 0  # when it arrived, in the emulator's order of events (arrivals and answers)
+    answered_seq: int = 0  # when its answer was sent, in the same order
+
+
+@dataclass
+class PauseWindow:
+    """A pause the emulator announced: a 429 answered to `to_who` at event `announced_seq`, every
+    request refused until `until` (Retry-After). `shared_proof`: another reader had a request
+    waiting when the 429 left, and its answer was held until the pause was visible to every worker
+    (`Emulator.pause_visible`): that reader's next request was sent knowing of the pause."""
+
+    to_who: str
+    announced_seq: int
+    start: float
+    until: float
+    shared_proof: bool = False
 
 
 class Emulator:
@@ -117,13 +174,21 @@ class Emulator:
         self.tables: dict[str, Table] = {}
         self.faults: list[tuple[int, str, object]] = []  # (on request number, kind, detail)
         self.received: list[Received] = []
-        self.paused_since = self.paused_until = 0.0
+        self.paused_until = 0.0
         self.paused_by = "requests"
-        self.in_flight = IN_FLIGHT
-        self.during_pause: list[Received] = []  # requests the client sent while told to wait
+        self.windows: list[PauseWindow] = []
+        # Grace for a request already on its way when a 429 was sent (see `during_pause`); off
+        # where the test knows no request can be (reads in sequence).
+        self.in_flight_grace = True
+        # Given, the time the shared pause ends as the workers see it (their Redis key): after a
+        # scripted 429 every other reader's answer waits until the pause is visible there.
+        self.pause_visible: Callable[[], float] | None = None
+        self.holding_for = ""  # while set, answers to other readers wait (see PauseWindow)
         self.tokens_seen: set[str] = set()
         self.revoked: set[str] = set()
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self._events = itertools.count(1)
         self._keys: KeySet | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -151,6 +216,21 @@ class Emulator:
     def drop_connection(self, *, on: int = 1):
         self._fault(on, "drop", None)
 
+    @property
+    def during_pause(self) -> list[Received]:
+        """Requests that arrived inside a pause window the emulator announced, from a reader that
+        could have known of it. Grace (`in_flight_grace`) by order of events, not by time: a
+        reader's first request after the 429 left is taken as already on its way if that reader
+        had no answer pending when the 429 was sent (its previous answer came before), so it
+        may have sent it before any worker knew. The reader the 429 went to has none."""
+        with self.lock:
+            received, windows = list(self.received), list(self.windows)
+        sent = []
+        for window in windows:
+            inside = [r for r in received if r.seq > window.announced_seq and r.at < window.until]
+            sent += [r for r in inside if not (self.in_flight_grace and _in_flight(r, window, received))]
+        return list({id(r): r for r in sent}.values())
+
     def revoke_tokens(self):
         """Tokens used until now are refused from now on, as an expired one is."""
         with self.lock:
@@ -167,25 +247,21 @@ class Emulator:
         found = re.fullmatch(re.escape(self.api_path) + r"(\w+)\(([0-9a-fA-F-]+)\)", path)
         table = self.tables.get(found.group(1)) if found else None
         if table is None:
-            return 404, odata_error("0x80060888", f"Resource not found for the segment '{path}'.")
+            return 404, unknown_segment(path.removeprefix(self.api_path).split("(")[0])
         row = next((r for r in table.rows if r[table.key] == found.group(2)), None)
         if row is None:
             return 404, odata_error(
-                "0x80040217", f"{table.logical_name} With Id = {found.group(2)} Does Not Exist"
+                NO_SUCH_RECORD, f"{table.logical_name} With Id = {found.group(2)} Does Not Exist"
             )
         with self.lock:
             etag = row.get("@odata.etag", 'W/"1"')
             if if_match not in (None, "*", etag):
                 message = "The version of the existing record doesn't match the RowVersion property provided."
-                return 412, odata_error("0x80060882", message)
+                return 412, odata_error(STALE_VERSION, message)
             changes = json.loads(body or b"{}")
             unknown = [c for c in changes if c not in table.properties]
             if unknown:
-                return 400, odata_error(
-                    "0x80060888",
-                    f"Could not find a property named '{unknown[0]}' on type "
-                    f"'Microsoft.Dynamics.CRM.{table.logical_name}'.",
-                )
+                return 400, unknown_body_property(unknown[0], table.logical_name)
             row.update(changes)
             row["@odata.etag"] = f'W/"{int(etag[3:-1]) + 1}"'
         return 204, None
@@ -205,7 +281,7 @@ class Emulator:
             headers = dict(line.split(": ", 1) for line in lines[1:] if line)
             path = urlsplit(target).path
             if method != "PATCH":
-                status, answer = 400, odata_error("0x80060888", "The emulator batches PATCH only.")
+                status, answer = 400, odata_error(NOT_A_PROPERTY, "The emulator batches PATCH only.")
             else:
                 status, answer = self.patch(path, headers.get("If-Match"), payload.strip())
             answers.append((status, answer))
@@ -237,8 +313,30 @@ class Emulator:
         return self._keys
 
 
+def _in_flight(request: Received, window: PauseWindow, received: list[Received]) -> bool:
+    if request.who == window.to_who:
+        return False
+    theirs = [r for r in received if r.who == request.who]
+    if any(window.announced_seq < r.seq < request.seq for r in theirs):
+        return False  # not their first request since the 429: they had an answer in between
+    before = [r for r in theirs if r.seq < window.announced_seq]
+    return not before or max(before, key=lambda r: r.seq).answered_seq < window.announced_seq
+
+
+def _who(authorization: str) -> str:
+    """The bearer token's jti, read without verifying (only to tell readers apart in the log)."""
+    try:
+        payload = authorization.removeprefix("Bearer ").split(".")[1]
+        return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("jti", ""))
+    except (IndexError, ValueError):
+        return ""
+
+
 def odata_error(code: str, message: str) -> dict:
-    """Dataverse's error body (webapi/compose-http-requests-handle-errors#parse-errors-from-the-response)."""
+    """Dataverse's error body (webapi/compose-http-requests-handle-errors#parse-errors-from-the-response).
+    F&O's docs (dynamics-365-unified-operations-public: articles/fin-ops-core/dev-itpro/
+    data-entities/odata.md) show no error body; the emulator answers F&O with this OData JSON error
+    shape too, and no test relies on an F&O-specific code or message."""
     return {"error": {"code": code, "message": message}}
 
 
@@ -267,12 +365,12 @@ def _handler(env: Emulator):
                 return self._answer(received, 401, None)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if url.path != env.api_path + "$batch":
-                return self._answer(
-                    received, 404, odata_error("0x80060888", "The emulator takes $batch only.")
-                )
+                return self._answer(received, 404, unknown_segment(url.path.removeprefix(env.api_path)))
             boundary = self.headers.get("Content-Type", "").partition("boundary=")[2]
             continue_on_error = "odata.continue-on-error" in self.headers.get("Prefer", "")
             payload, response_boundary = env.batch(body, boundary, continue_on_error)
+            with env.lock:
+                received.answered_seq = next(env._events)
             received.answered = 200
             self.send_response(200)
             self.send_header("Content-Type", f"multipart/mixed; boundary={response_boundary}")
@@ -282,25 +380,24 @@ def _handler(env: Emulator):
             self.wfile.write(payload)
             return None
 
-        def _receive(self, method, url):
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        def _receive(self, method, url, query=None):
+            query = query if query is not None else {k: v[0] for k, v in parse_qs(url.query).items()}
             received = Received(time.time(), method, url.path, query, self.headers.get("Prefer", ""))
+            received.who = _who(self.headers.get("Authorization", ""))
             with env.lock:
+                received.seq = next(env._events)
                 env.received.append(received)
+                env.changed.notify_all()
             return received
 
         def do_GET(self):
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            received = Received(time.time(), "GET", url.path, query, self.headers.get("Prefer", ""))
+            received = self._receive("GET", url, query)
             with env.lock:
-                env.received.append(received)
                 number = len(env.received)
                 faults = [f for f in env.faults if f[0] == number]
                 paused = received.at < env.paused_until
-                # A request already on its way when the 429 left is not the client's fault.
-                if paused and received.at > env.paused_since + env.in_flight:
-                    env.during_pause.append(received)
             if paused:  # api-limits: every request is refused until the pause is over
                 return self._throttled(received, env.paused_by, max(1, round(env.paused_until - received.at)))
             if not self._authorised():
@@ -315,18 +412,14 @@ def _handler(env: Emulator):
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return None
-                if kind == "status":
+                if kind == "status":  # an outage: the client retries 5xx, it never reads this body
                     return self._answer(
                         received, detail, odata_error("0x80040216", "An unexpected error occurred.")
                     )
                 if kind == "throttle":
-                    return self._throttled(received, *detail)
+                    return self._throttled(received, *detail, scripted=True)
             if not url.path.startswith(env.api_path):
-                return self._answer(
-                    received,
-                    404,
-                    odata_error("0x80060888", f"Resource not found for the segment '{url.path}'."),
-                )
+                return self._answer(received, 404, unknown_segment(url.path))
             return self._read(received, url.path[len(env.api_path) :], query)
 
         def _authorised(self) -> bool:
@@ -344,14 +437,41 @@ def _handler(env: Emulator):
                 env.tokens_seen.add(token.claims["jti"])
                 return token.claims["jti"] not in env.revoked
 
-        def _throttled(self, received, kind, retry_after):
+        def _throttled(self, received, kind, retry_after, scripted=False):
             # api-limits#retry-operations: every request must wait Retry-After seconds.
+            holding = scripted and env.pause_visible is not None and self._hold_others(received)
             with env.lock:
                 if time.time() >= env.paused_until:
-                    env.paused_since, env.paused_by = time.time(), kind
+                    env.paused_by = kind
                 env.paused_until = max(env.paused_until, time.time() + retry_after)
             code, message = SERVICE_PROTECTION[kind]
-            return self._answer(received, 429, odata_error(code, message), {"Retry-After": str(retry_after)})
+            self._answer(received, 429, odata_error(code, message), {"Retry-After": str(retry_after)})
+            if scripted:
+                window = PauseWindow(received.who, received.answered_seq, received.at, env.paused_until)
+                with env.lock:
+                    env.windows.append(window)
+                if holding:
+                    window.shared_proof = self._release_when_visible(window)
+
+        def _hold_others(self, received) -> bool:
+            """Wait (a little) for another reader's request to be on hand, then hold its answer:
+            its next request is then sent after the pause was shared, or not at all."""
+            with env.changed:
+                waiting = env.changed.wait_for(
+                    lambda: any(r.who not in ("", received.who) and not r.answered_seq for r in env.received),
+                    timeout=5,
+                )
+                env.holding_for = received.who if waiting else ""
+            return waiting
+
+        def _release_when_visible(self, window) -> bool:
+            deadline = time.time() + 10
+            while (seen := env.pause_visible()) < window.until - 0.001 and time.time() < deadline:
+                time.sleep(0.005)
+            with env.changed:
+                env.holding_for = ""
+                env.changed.notify_all()
+            return seen >= window.until - 0.001
 
         def _read(self, received, entity_set, query):
             if entity_set == "EntityDefinitions":
@@ -378,23 +498,11 @@ def _handler(env: Emulator):
                 return self._attributes(received, attributes.group(1), query)
             table = env.tables.get(entity_set)
             if table is None:
-                return self._answer(
-                    received,
-                    404,
-                    odata_error("0x80060888", f"Resource not found for the segment '{entity_set}'."),
-                )
+                return self._answer(received, 404, unknown_segment(entity_set))
             select = [c for c in query.get("$select", "").split(",") if c]
             for column in select:
                 if column not in table.properties:
-                    return self._answer(
-                        received,
-                        400,
-                        odata_error(
-                            "0x80060888",
-                            f"Could not find a property named '{column}' on type "
-                            f"'Microsoft.Dynamics.CRM.{table.logical_name}'.",
-                        ),
-                    )
+                    return self._answer(received, 400, unknown_select(column, table.logical_name))
             # webapi/query/page-results: odata.maxpagesize in Prefer; the nextLink carries $skiptoken.
             preferences = [p.strip() for p in received.prefer.split(",")]
             size = next(
@@ -409,7 +517,7 @@ def _handler(env: Emulator):
             matching = self._filtered(table.rows, query)
             if matching is None:
                 message = "The emulator filters by \"column eq 'value'\" terms joined by or, only."
-                return self._answer(received, 400, odata_error("0x80060888", message))
+                return self._answer(received, 400, odata_error(NOT_A_PROPERTY, message))
             rows = matching[skip : skip + size]
             body = {
                 "@odata.context": f"{env.url}{env.api_path}$metadata#{entity_set}",
@@ -450,7 +558,7 @@ def _handler(env: Emulator):
                 return self._answer(
                     received,
                     400,
-                    odata_error("0x80060888", "The emulator filters EntityDefinitions by LogicalName only."),
+                    odata_error(NOT_A_PROPERTY, "The emulator filters EntityDefinitions by LogicalName."),
                 )
             wanted = {t.group(1) for t in terms}
             value = [
@@ -568,6 +676,9 @@ def _handler(env: Emulator):
             return shaped
 
         def _answer(self, received, status, body, headers=None):
+            with env.changed:  # another reader's answer waits while a pause is being shared
+                env.changed.wait_for(lambda: env.holding_for in ("", received.who), timeout=15)
+                received.answered_seq = next(env._events)
             received.answered = status
             data = json.dumps(body).encode() if body is not None else b""
             self.send_response(status)

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from joserfc.jwk import RSAKey
 
 PROVIDER_DIR = Path(__file__).resolve().parent / "oidc_provider"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -29,6 +30,8 @@ PROJECT_MANAGER = "P2C.ProjectManager"
 # The app registration the wizard reads Sales and F&O as (client credentials).
 DAEMON_CLIENT_ID = "0f1a7c52-3b9e-4d0c-8a41-5c7e2b9d6f10"
 DAEMON_CLIENT_SECRET = "test-daemon-secret-not-for-production"
+# The same kind of app registration with a certificate instead of a secret (private_key_jwt).
+CERTIFICATE_CLIENT_ID = "5b0e9a13-8c7d-4f62-9e1a-3d4c5b6a7f80"
 
 
 class TestCA:
@@ -107,6 +110,41 @@ def account(name: str, *, tenant: str = TENANT, roles: tuple[str, ...] = ()) -> 
     }
 
 
+class AppCertificate:
+    """A certificate as one makes for an app registration: an RSA key and a self-signed certificate
+    (PEM both); `valid_days` below 0 makes one that has expired."""
+
+    def __init__(self, *, valid_days: int = 30, name: str = "P2C Wizard (read)"):
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        now = datetime.datetime.now(datetime.UTC)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        self.certificate = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=max(1, -valid_days) + 1))
+            .not_valid_after(now + datetime.timedelta(days=valid_days))
+            .sign(self.key, hashes.SHA256())
+        )
+        self.certificate_pem = self.certificate.public_bytes(serialization.Encoding.PEM).decode()
+        self.key_pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+
+    @property
+    def thumbprint(self) -> str:
+        """SHA-1 of the certificate, in capitals, as the app registration's Certificates page shows it."""
+        return self.certificate.fingerprint(hashes.SHA1()).hex().upper()
+
+    def public_jwk(self) -> dict:
+        public = self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return RSAKey.import_key(public).as_dict(private=False)
+
+
 class EntraProvider:
     """node-oidc-provider in its own process; `state` (accounts, ID-token behaviour) is re-read at
     every sign-in."""
@@ -118,6 +156,8 @@ class EntraProvider:
             "The test OpenID provider is not installed: run `make test`, or "
             "`npm ci --prefix tests/oidc_provider` once."
         )
+        # The certificate "uploaded to the app registration": the provider knows its public key.
+        self.app_certificate = AppCertificate()
         self.state_file = folder / "provider-state.json"
         self.state(accounts={})
         config = {
@@ -132,6 +172,10 @@ class EntraProvider:
                 "post_logout_redirect_uris": [f"{app_url}/accounts/login/"],
             },
             "daemon": {"client_id": DAEMON_CLIENT_ID, "client_secret": DAEMON_CLIENT_SECRET},
+            "daemon_certificate": {
+                "client_id": CERTIFICATE_CLIENT_ID,
+                "jwks": {"keys": [self.app_certificate.public_jwk()]},
+            },
         }
         config_file = folder / "provider-config.json"
         config_file.write_text(json.dumps(config))

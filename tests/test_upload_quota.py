@@ -148,7 +148,7 @@ def test_it_wraps_every_view_that_reads_files_in_the_one_rule():
     readers = {
         p.name for p in urlpatterns if "request.FILES" in inspect.getsource(inspect.unwrap(p.callback))
     }
-    assert readers == {"upload_create", "sync_upload", "evidence_add"}
+    assert readers == {"upload_create", "sync_upload", "evidence_add", "connections"}
     assert all(getattr(p.callback, "receives_uploads", False) for p in urlpatterns if p.name in readers)
 
 

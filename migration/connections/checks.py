@@ -9,9 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..dynamics.checks import CHECKED_ITEMS, STEP8_TABLES, Finding, environment_findings
+from ..dynamics.tokens import TokenError, given_token_check
 from ..models import ChecklistItem, CheckState, ConnectionKind, EnvironmentCheck, Migration
 from ..services.activity import activity_record
 from ..services.queue import enqueue_on_commit
+from .secrets import secret_seal_for
 from .services import connection_client
 
 # Step 8's rows, with what the check found when all is well on their table.
@@ -31,10 +33,14 @@ class CheckError(ValueError):
     pass
 
 
-def environment_check_start(*, migration: Migration, actor) -> EnvironmentCheck:
-    """Queue a check of the Sales environment (a worker reads it); one at a time per migration."""
-    if not migration.connections.filter(kind=ConnectionKind.SALES).exists():
+def environment_check_start(*, migration: Migration, actor, access_token: str = "") -> EnvironmentCheck:
+    """Queue a check of the Sales environment (a worker reads it); one at a time per migration. As
+    the connection's app, or with a token given for this check only: checked (expiry, environment)
+    before anything is queued, and handed to the worker sealed in the task's message."""
+    connection = migration.connections.filter(kind=ConnectionKind.SALES).first()
+    if connection is None:
         raise CheckError("Set the Sales connection first (Migration → Connections).")
+    sealed = _sealed(access_token, connection.url) if access_token.strip() else ""
     with transaction.atomic():
         Migration.objects.select_for_update().get(pk=migration.pk)
         running = migration.environment_checks.filter(
@@ -44,8 +50,16 @@ def environment_check_start(*, migration: Migration, actor) -> EnvironmentCheck:
         if running.exists():
             raise CheckError("The environment is being checked already: its result shows here when done.")
         check = EnvironmentCheck.objects.create(migration=migration, requested_by=actor)
-        enqueue_on_commit("migration.connections.tasks.run_environment_check", check.id)
+        enqueue_on_commit("migration.connections.tasks.run_environment_check", check.id, sealed)
     return check
+
+
+def _sealed(access_token: str, url: str) -> str:
+    try:
+        expires = given_token_check(access_token, resource=url)
+    except TokenError as error:
+        raise CheckError(str(error)) from None
+    return secret_seal_for(access_token.strip(), (expires - timezone.now()).total_seconds())
 
 
 def _settings_per_company(migration: Migration) -> tuple[dict[str, str], dict[str, str]]:
@@ -59,7 +73,7 @@ def _settings_per_company(migration: Migration) -> tuple[dict[str, str], dict[st
     )
 
 
-def environment_check_run(*, check_id: int) -> list[Finding]:
+def environment_check_run(*, check_id: int, access_token: str = "") -> list[Finding]:
     """Read the Sales environment and record the result on each row it can speak for."""
     check = EnvironmentCheck.objects.select_related("migration", "requested_by").get(pk=check_id)
     if check.state in (CheckState.DONE, CheckState.FAILED):
@@ -69,12 +83,17 @@ def environment_check_run(*, check_id: int) -> list[Finding]:
     if connection is None:
         raise CheckError("The Sales connection was removed: set it again (Migration → Connections).")
     EnvironmentCheck.objects.filter(pk=check.pk).update(state=CheckState.RUNNING)
-    client = connection_client(connection=connection, actor=check.requested_by, purpose="check steps 3 to 8")
+    client = connection_client(
+        connection=connection,
+        actor=check.requested_by,
+        purpose="check steps 3 to 8",
+        access_token=access_token,
+    )
     groups, languages = _settings_per_company(migration)
     findings = environment_findings(
         client, companies=list(groups), customer_groups=groups, languages=languages
     )
-    checked_as = f"app {connection.client_id}"
+    checked_as = "a token given for this check" if access_token else f"app {connection.client_id}"
     _record_on_rows(migration, findings, checked_as)
     readiness = [{"item": f.item, "message": f.message} for f in findings if f.step == 8]
     EnvironmentCheck.objects.filter(pk=check.pk).update(

@@ -13,16 +13,29 @@ class ConnectionKind(models.TextChoices):
     FNO = "fno", "Finance and Operations"
 
 
+class CredentialKind(models.TextChoices):
+    SECRET = "secret", "Client secret"
+    CERTIFICATE = "certificate", "Certificate"
+
+
 class Connection(models.Model):
     """How the wizard reaches one of the migration's environments (migration/connections): an app
-    registration whose secret is kept encrypted (P2C_SECRETS_KEY) and never shown again."""
+    registration whose secret (or certificate's private key) is kept encrypted (P2C_SECRETS_KEY)
+    and never shown again."""
 
     migration = models.ForeignKey("migration.Migration", on_delete=models.CASCADE, related_name="connections")
     kind = models.CharField(max_length=10, choices=ConnectionKind.choices)
     url = models.URLField("Environment URL")
     tenant_id = models.CharField("Tenant id", max_length=36)
     client_id = models.CharField("Client id", max_length=36)
-    secret_encrypted = models.TextField(editable=False)  # a Fernet token: never the secret itself
+    # The client secret, or the certificate's private key (PEM): a Fernet token, never the secret itself.
+    secret_encrypted = models.TextField(editable=False)
+    credential = models.CharField(
+        max_length=12, choices=CredentialKind.choices, default=CredentialKind.SECRET
+    )
+    certificate_pem = models.TextField(blank=True)  # the public certificate: not a secret
+    certificate_thumbprint = models.CharField(max_length=40, blank=True)  # SHA-1, as Entra shows it
+    certificate_expires = models.DateTimeField(null=True, blank=True)
     set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -17,10 +17,12 @@ from django.utils import timezone
 
 from .. import quota
 from ..dynamics.exports import export_columns, export_pages, record_count, table_named, write_rows
+from ..dynamics.tokens import TokenError, given_token_check
 from ..models import Connection, ConnectionKind, Migration, Pull, PullState, UploadKind
 from ..services.activity import activity_record
 from ..services.queue import enqueue_on_commit
 from ..services.uploads import upload_create
+from .secrets import secret_seal_for
 from .services import connection_client
 
 
@@ -28,7 +30,10 @@ class PullError(ValueError):
     pass
 
 
-def pull_start(*, connection: Connection, table: str, actor) -> Pull:
+def pull_start(*, connection: Connection, table: str, actor, access_token: str = "") -> Pull:
+    """Queue a pull, as the connection's app registration or with a token the user already has:
+    that token is checked (expiry, environment) before anything is queued, and reaches the worker
+    only sealed in the task's message (never in the database, the log or the activity)."""
     if connection.kind != ConnectionKind.SALES:
         raise PullError("Tables are pulled from the Sales connection.")
     table_named(table)  # an unknown table is refused here, not in the worker
@@ -36,16 +41,18 @@ def pull_start(*, connection: Connection, table: str, actor) -> Pull:
     # hold for it too, checked now (it counts as one file) and again with its size when stored.
     if refused := quota.upload_refusal(migration=connection.migration, actor=actor, sizes=[0]):
         raise PullError(f"Not pulled: {refused}")
+    sealed = _sealed(access_token, connection) if access_token.strip() else ""
     pull = Pull.objects.create(
         migration=connection.migration, connection=connection, table=table, requested_by=actor
     )
+    as_who = " with a token given for this pull" if sealed else ""
     activity_record(
         migration=pull.migration,
         actor=actor,
         verb="pull",
-        description=f"Asked to pull {table} from {connection.url}",
+        description=f"Asked to pull {table} from {connection.url}{as_who}",
     )
-    enqueue_on_commit("migration.connections.tasks.run_pull", pull.id)
+    enqueue_on_commit("migration.connections.tasks.run_pull", pull.id, sealed)
     return pull
 
 
@@ -69,11 +76,19 @@ def pull_progress(pull: Pull, now) -> Progress:
     return Progress(pull.rows, rate, left)
 
 
+def _sealed(access_token: str, connection: Connection) -> str:
+    try:
+        expires = given_token_check(access_token, resource=connection.url)
+    except TokenError as error:
+        raise PullError(str(error)) from None
+    return secret_seal_for(access_token.strip(), (expires - timezone.now()).total_seconds())
+
+
 def pull_file(pull: Pull) -> Path:
     return Path(settings.P2C_TMP_DIR) / "pulls" / f"{pull.pk}.csv"
 
 
-def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None) -> None:
+def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None, access_token: str = "") -> None:
     pull = Pull.objects.select_related("connection", "migration").get(pk=pull_id)
     if pull.state in (PullState.DONE, PullState.FAILED):
         return  # a redelivered message of a finished pull
@@ -82,7 +97,9 @@ def pull_run(*, pull_id: int, page_size: int | None = None, on_page=None) -> Non
         state=PullState.RUNNING, started_at=pull.started_at or timezone.now()
     )
     purpose = f"pull {pull.table}" + (f", resumed after page {pull.pages}" if resuming else "")
-    client = connection_client(connection=pull.connection, actor=pull.requested_by, purpose=purpose)
+    client = connection_client(
+        connection=pull.connection, actor=pull.requested_by, purpose=purpose, access_token=access_token
+    )
     table = table_named(pull.table)
     if pull.rows_expected is None:
         Pull.objects.filter(pk=pull.pk).update(rows_expected=record_count(client, table.entity))

@@ -37,6 +37,43 @@ def secret_decrypt(token: str) -> str:
         ) from None
 
 
+def secret_seal_for(secret: str, seconds: int) -> str:
+    """A secret for one run, handed to a worker inside its task message: encrypted, so the broker
+    (Redis, or the filesystem queue when embedded) never holds it in plain text, and refused by
+    `secret_unseal` once `seconds` have passed."""
+    return _fernet().encrypt(secret.encode()).decode() + f"~{max(1, int(seconds))}"
+
+
+def secret_unseal(sealed: str) -> str:
+    token, _, seconds = sealed.rpartition("~")
+    try:
+        return _fernet().decrypt(token.encode(), ttl=int(seconds)).decode()
+    except (InvalidToken, ValueError):
+        raise SecretsKeyMissing(
+            "The access token given for this run has expired or P2C_SECRETS_KEY changed: start it "
+            "again with a new token."
+        ) from None
+
+
 def secret_reencrypt(token: str) -> str:
     """The same secret under the first key (after a rotation)."""
     return _fernet().rotate(token.encode()).decode()
+
+
+def secret_under_first_key(token: str) -> bool:
+    """Whether the stored secret is already encrypted with the first key of P2C_SECRETS_KEY."""
+    _fernet()  # the same message as everywhere when the variable is missing or malformed
+    try:
+        Fernet(settings.P2C_SECRETS_KEY[0]).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def secret_readable(token: str) -> bool:
+    """Whether any key of P2C_SECRETS_KEY decrypts the stored secret."""
+    try:
+        _fernet().decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True

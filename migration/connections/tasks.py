@@ -5,22 +5,26 @@ from ..dynamics.tokens import TokenError
 from ..dynamics.webapi import ApiError, CannotConnect
 from ..tasks import RETRY
 from . import checks, pulls
-from .secrets import SecretsKeyMissing
+from .secrets import SecretsKeyMissing, secret_unseal
 
 
 @shared_task(acks_late=True, **RETRY)
-def run_pull(pull_id: int) -> None:
-    """Redelivered after a worker restart (acks_late): the pull goes on from its last page."""
+def run_pull(pull_id: int, sealed_token: str = "") -> None:
+    """Redelivered after a worker restart (acks_late): the pull goes on from its last page, with
+    the token given for it if any (sealed in this message, see secrets.secret_seal_for)."""
     try:
-        pulls.pull_run(pull_id=pull_id)
-    except (ApiError, CannotConnect, TokenError, ExportError) as error:
+        access_token = secret_unseal(sealed_token) if sealed_token else ""
+        pulls.pull_run(pull_id=pull_id, access_token=access_token)
+    except (ApiError, CannotConnect, TokenError, ExportError, SecretsKeyMissing) as error:
         pulls.pull_fail(pull_id=pull_id, message=str(error))
 
 
 @shared_task(acks_late=True, **RETRY)
-def run_environment_check(check_id: int) -> None:
-    """Reads only: a redelivered message reads the environment again."""
+def run_environment_check(check_id: int, sealed_token: str = "") -> None:
+    """Reads only: a redelivered message reads the environment again (with the token given for it,
+    if any, sealed in this message)."""
     try:
-        checks.environment_check_run(check_id=check_id)
+        access_token = secret_unseal(sealed_token) if sealed_token else ""
+        checks.environment_check_run(check_id=check_id, access_token=access_token)
     except (ApiError, CannotConnect, TokenError, checks.CheckError, SecretsKeyMissing) as error:
         checks.environment_check_fail(check_id=check_id, message=str(error))

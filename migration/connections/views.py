@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from .. import runbook
 from ..access import MANAGE, READ, WORK, membership_required
 from ..models import ConnectionKind
+from ..upload_limits import receives_uploads, upload_refusal_message
 from .checks import CheckError, environment_check_start
 from .forms import ConnectionForm
 from .pulls import PullError, pull_progress, pull_start
@@ -16,16 +17,21 @@ from .secrets import SecretsKeyMissing
 from .services import ConnectionDetailsError, connection_save
 
 
+@receives_uploads  # a certificate and its key: the size limit and the pace as for any file
 @login_required
 @sensitive_post_parameters("client_secret")  # kept out of error reports
 def connections(request: HttpRequest, migration_id: int) -> HttpResponse:
     """The migration's connections; only its project managers set them."""
     membership = membership_required(request, migration_id, MANAGE if request.method == "POST" else READ)
     migration = membership.migration
-    posted = ConnectionForm(request.POST) if request.method == "POST" else None
-    if posted is not None and posted.is_valid():
+    posted = ConnectionForm(request.POST, request.FILES) if request.method == "POST" else None
+    if posted is not None and (refused := upload_refusal_message(request, advice="Upload the PEM text.")):
+        posted.add_error(None, refused)
+    elif posted is not None and posted.is_valid():
         try:
-            connection = connection_save(migration=migration, actor=request.user, **posted.cleaned_data)
+            connection = connection_save(
+                migration=migration, actor=request.user, **posted.connection_details()
+            )
             messages.success(request, f"{connection.get_kind_display()} connection saved.")
             return redirect("connections", migration_id=migration_id)
         except (ConnectionDetailsError, SecretsKeyMissing) as error:
@@ -52,34 +58,44 @@ def connections(request: HttpRequest, migration_id: int) -> HttpResponse:
         "rows": rows,
         "tables": runbook.EXPORT_TABLES,
         "pulls": _pulls_with_progress(migration),
+        "sales_url": stored[ConnectionKind.SALES].url if ConnectionKind.SALES in stored else "",
     }
     return render(request, "migration/connections.html", context)
 
 
 @login_required
+@sensitive_post_parameters("access_token")  # kept out of error reports
 @require_POST
 def pull_create(request: HttpRequest, migration_id: int) -> HttpResponse:
-    """Pull a table from Sales into the step-2 export (a consultant's or a project manager's)."""
+    """Pull a table from Sales into the step-2 export (a consultant's or a project manager's), as
+    the connection's app or with a token given for this pull only."""
     membership = membership_required(request, migration_id, WORK)
     connection = membership.migration.connections.filter(kind=ConnectionKind.SALES).first()
     try:
         if connection is None:
             raise PullError("Set the Sales connection first.")
-        pull = pull_start(connection=connection, table=request.POST.get("table", ""), actor=request.user)
+        pull = pull_start(
+            connection=connection, table=request.POST.get("table", ""), actor=request.user,
+            access_token=request.POST.get("access_token", ""),
+        )  # fmt: skip
         messages.success(request, f"Pulling {pull.table}: it is stored as a step-2 export when read.")
-    except (PullError, ValueError) as error:
+    except (PullError, SecretsKeyMissing, ValueError) as error:
         messages.error(request, str(error))
     return redirect("connections", migration_id=migration_id)
 
 
 @login_required
+@sensitive_post_parameters("access_token")  # kept out of error reports
 @require_POST
 def environment_check(request: HttpRequest, migration_id: int, step: str) -> HttpResponse:
     """Queue a check of steps 3 to 8 in the Sales environment (a worker reads it), then back to the
     step's page, where its result shows when done."""
     membership = membership_required(request, migration_id, WORK)
     try:
-        environment_check_start(migration=membership.migration, actor=request.user)
+        environment_check_start(
+            migration=membership.migration, actor=request.user,
+            access_token=request.POST.get("access_token", ""),
+        )  # fmt: skip
         messages.success(request, "Checking the environment: what it finds shows on the rows when done.")
     except CheckError as error:
         messages.error(request, f"The environment could not be checked: {error}")

@@ -32,6 +32,19 @@ ENTITIES = {
     ),
     "sales_quotation_lines": Entity("Sales quotation lines V2", "SalesQuotationLinesV2",
                                     ("dataAreaId", "SalesQuotationNumber")),
+    # The contact persons step 9 reconciles (not sellable, with a Contact Person ID): dual-write's
+    # "CDS Contacts V2 (contacts)" map reads F&O's CDS contact persons V2 entity, whose fields
+    # CONTACTPERSONID and CONTACTPERSONPARTYNUMBER it maps to msdyn_contactpersonid and
+    # msdyn_partynumber (dynamics-365-unified-operations-public: articles/fin-ops-core/dev-itpro/
+    # data-entities/dual-write/CDSContactsV2-contacts.md). Its OData collection is
+    # CDSContactPersonsV2, with dataAreaId, ContactPersonId, ContactPersonPartyNumber,
+    # AssociatedContactType and AssociatedContactNumber, as F&O's $metadata names them (no
+    # Microsoft article lists collection names; this is the name in $metadata).
+    "contact_persons": Entity(
+        "CDS contact persons V2", "CDSContactPersonsV2",
+        ("dataAreaId", "ContactPersonId", "ContactPersonPartyNumber", "AssociatedContactType",
+         "AssociatedContactNumber"),
+    ),
 }  # fmt: skip
 
 

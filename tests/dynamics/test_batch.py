@@ -51,5 +51,5 @@ def test_an_update_applied_twice_with_the_same_version_is_refused_the_second_tim
 
 def test_an_unknown_column_fails_its_update_only(quotes, sales_client):
     outcomes = sales_client.batch_update(updates(['W/"7"', 'W/"7"'], {"msdynce_quotenumber": "X"}))
-    assert [(o.status, o.code) for o in outcomes] == [(400, "0x80060888")] * 2
-    assert "Could not find a property named 'msdynce_quotenumber'" in outcomes[0].message
+    assert [(o.status, o.code) for o in outcomes] == [(400, "0x0")] * 2
+    assert "Invalid property 'msdynce_quotenumber' was found in entity" in outcomes[0].message

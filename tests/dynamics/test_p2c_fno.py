@@ -55,3 +55,25 @@ def test_named_companies_only(fno, tmp_path):
     out = tmp_path / "customers.csv"
     call_command("p2c_fno", "read", "customers", str(out), "--url", fno.url, "--company", "DEMF")
     assert {r["DATAAREAID"] for r in rows(out)} == {"demf"} and len(rows(out)) == 4
+
+
+def test_contact_persons_are_read_into_the_columns_step_9_reconciles_contacts_against(fno, tmp_path):
+    fields = ("dataAreaId", "ContactPersonId", "ContactPersonPartyNumber", "AssociatedContactType",
+              "AssociatedContactNumber")  # fmt: skip
+    persons = [
+        {"dataAreaId": "usmf", "ContactPersonId": f"CP-{n}", "ContactPersonPartyNumber": f"P{n:05d}",
+         "AssociatedContactType": "Customer", "AssociatedContactNumber": "US-001"}
+        for n in range(5)
+    ]  # fmt: skip
+    columns = dict.fromkeys(fields, "String")
+    fno.add_table("CDSContactPersonsV2", "CDSContactPersonV2", "ContactPersonId", columns, persons)
+    out = tmp_path / "contact_persons.csv"
+    call_command("p2c_fno", "read", "contact_persons", str(out), "--url", fno.url)
+    read = rows(out)
+    assert list(read[0])[:3] == ["DATAAREAID", "CONTACTPERSONID", "CONTACTPERSONPARTYNUMBER"]
+    assert [(r["CONTACTPERSONID"], r["CONTACTPERSONPARTYNUMBER"]) for r in read] == [
+        (f"CP-{n}", f"P{n:05d}") for n in range(5)
+    ]
+    # Step 9 takes it as the contact persons export (not the Customers V3 one), by its key column.
+    check_fno_export(out, "contact")
+    check_fno_export(out, "contact", entity="Contact persons")

@@ -1,8 +1,11 @@
 """Two real worker processes pull two tables at once while the environment answers 429s of each
-kind: no request is sent during a pause (it is shared through Redis), both reads complete, and
-each stored file holds every record once."""
+kind: no request is sent during a pause (it is shared through Redis: the emulator's log of
+request arrivals against the pause windows it announced shows it, with grace only for a request
+already on its way when the 429 left, told by order of events), both reads complete, and each
+stored file holds every record once."""
 
 import pytest
+import redis
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 
@@ -33,6 +36,9 @@ def test_two_workers_honour_every_429_and_read_everything_once(
         sales.add_table(entity_set, entity, f"{entity}id", columns | {"quotenumber": "String"}, records)
     for on, kind in ((4, "requests"), (9, "execution_time"), (15, "concurrency")):
         sales.throttle(kind, retry_after=2, on=on)
+    # The pause as the workers share it: a 429's other readers are answered once it is there.
+    shared = redis.Redis.from_url(redis_server.url)
+    sales.pause_visible = lambda: float(shared.get(f"p2c:dynamics:pause:{sales.url}|{DAEMON_CLIENT_ID}") or 0)
     connection = connection_save(
         migration=migration, actor=manager, kind="sales", url=sales.url,
         tenant_id=TENANT, client_id=DAEMON_CLIENT_ID, client_secret=DAEMON_CLIENT_SECRET,
@@ -54,6 +60,11 @@ def test_two_workers_honour_every_429_and_read_everything_once(
 
     assert [Pull.objects.get(pk=p.pk).state for p in pulls] == [PullState.DONE, PullState.DONE]
     assert [r.answered for r in sales.received].count(429) >= 3
+    assert len(sales.windows) == 3
+    # At least one 429 found the other worker mid-request: its answer waited until the pause was in
+    # Redis, so its next request was sent knowing of it. Inside every window the server announced,
+    # no request but one already on its way when the 429 left (by order of events, not time).
+    assert any(w.shared_proof for w in sales.windows)
     assert sales.during_pause == []
     for variable, value in (("P2C_TENANT_ID", TENANT), ("P2C_CLIENT_ID", DAEMON_CLIENT_ID),
                             ("P2C_CLIENT_SECRET", DAEMON_CLIENT_SECRET)):  # fmt: skip

@@ -10,7 +10,8 @@
 //    "id_token": "valid" | "expired" | "tampered", "access_token_ttl": seconds}
 // It also plays Entra ID for daemons: CONFIG's "daemon" client (secret in the POST body, as MSAL
 // sends it) gets client-credentials access tokens for "<resource>/.default", as signed JWTs whose
-// audience is the resource, living access_token_ttl seconds (short, so tests see them expire).
+// audience is the resource, living access_token_ttl seconds (short, so tests see them expire);
+// CONFIG's "daemon_certificate" client authenticates with a signed assertion instead (private_key_jwt).
 // Once listening it prints one JSON line, {"issuer": ...}, and serves until killed.
 
 import { generateKeyPairSync } from 'node:crypto';
@@ -53,6 +54,7 @@ function providerFor(issuer) {
     clients: [
       { ...config.client, grant_types: ['authorization_code'], response_types: ['code'] },
       ...(config.daemon ? [daemonClient(config.daemon)] : []),
+      ...(config.daemon_certificate ? [certificateClient(config.daemon_certificate)] : []),
     ],
     jwks: { keys: [signingKey()] },
     cookies: { keys: ['p2c-test-provider-cookie-key'] },
@@ -86,6 +88,21 @@ function daemonClient(daemon) {
     response_types: [],
     redirect_uris: [],
     token_endpoint_auth_method: 'client_secret_post',
+  };
+}
+
+// An app registration with a certificate instead of a secret: MSAL signs a client assertion
+// (private_key_jwt, RFC 7523) with the certificate's private key; the provider verifies it with the
+// public key the test registered (CONFIG's "daemon_certificate": {"client_id", "jwks"}), as Entra
+// ID does with the certificate uploaded to the app registration.
+function certificateClient(daemon) {
+  return {
+    client_id: daemon.client_id,
+    jwks: daemon.jwks,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'private_key_jwt',
   };
 }
 
