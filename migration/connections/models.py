@@ -7,13 +7,15 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ..versioning import Versioned
+
 
 class ConnectionKind(models.TextChoices):
     SALES = "sales", "Sales (Dataverse)"
     FNO = "fno", "Finance and Operations"
 
 
-class Connection(models.Model):
+class Connection(Versioned):
     """How the wizard reaches one of the migration's environments (migration/connections): an app
     registration whose secret is kept encrypted (P2C_SECRETS_KEY) and never shown again."""
 
@@ -42,7 +44,7 @@ class PullState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Pull(models.Model):
+class Pull(Versioned):
     """A table read from Sales into a file stored like an upload (migration/connections/pulls.py).
     Page by page: where the next page is and how much of the file holds whole pages, so a worker
     that restarts goes on from the last page, reading nothing twice."""

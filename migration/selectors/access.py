@@ -8,6 +8,7 @@ from ..models import (
     CrossCheck,
     Membership,
     Migration,
+    MigrationVersion,
 )
 
 
@@ -34,13 +35,16 @@ def users_named(*, name: str) -> list:
 
 
 def status_membership(*, user, migration_id: int) -> Membership:
-    """The user's membership with its migration and the latest cross-file check's id, state and
-    summary (`check_id`, `check_state`, `check_summary`), in one query; or 404."""
+    """The user's membership with its migration, the migration's version (`version`, see
+    versioning.py) and the latest cross-file check's id, state and summary (`check_id`,
+    `check_state`, `check_summary`), in one query; or 404."""
     latest = CrossCheck.objects.filter(migration=OuterRef("migration")).order_by("-created_at", "-id")
+    version = MigrationVersion.objects.filter(migration=OuterRef("migration")).values("version")
     try:
         return (
             Membership.objects.select_related("migration")
             .annotate(
+                version=Subquery(version),
                 check_id=Subquery(latest.values("id")[:1]),
                 check_state=Subquery(latest.values("state")[:1]),
                 check_summary=Subquery(latest.values("summary")[:1]),
