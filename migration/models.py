@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from . import item_kinds, runbook
 from .validators import company_code
-from .versioning import Versioned, migration_changed
+from .versioning import Versioned, VersionedQuerySet, migration_changed
 
 
 class Role(models.TextChoices):
@@ -34,6 +34,9 @@ class Migration(models.Model):
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
+
+    objects = VersionedQuerySet.as_manager()  # its own updates move its version (versioning.py)
+    versioned_by = "pk"
 
     class Meta:
         ordering = ["name"]

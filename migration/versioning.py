@@ -6,7 +6,8 @@ as the change: a poll that reads the new version then reads the new rows.
 
 The one choke point is the ORM: every model that belongs to a migration is `Versioned`, whose
 `save()`/`delete()` and whose queryset's `update()`, `delete()`, `bulk_create()` and
-`bulk_update()` bump the version of the migrations they touch. Services, workers' progress
+`bulk_update()` bump the version of the migrations they touch (and the migration's own queryset
+bumps its own: `Migration.objects.filter(...).update(...)`). Services, workers' progress
 reports and guarded state changes (`filter(state=...).update(...)`) are covered without a call
 of their own. Only raw SQL escapes it (the job issues' COPY, which no page shows before the
 job's own state changes).
@@ -57,25 +58,29 @@ class VersionedQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
         with transaction.atomic(using=self.db, savepoint=False):
-            migration_versions_bump(obj.migration_id for obj in objs)
+            migration_versions_bump(self._owner_of(obj) for obj in objs)
             return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs, *args, **kwargs):
         objs = list(objs)
         with transaction.atomic(using=self.db, savepoint=False):
-            migration_versions_bump(obj.migration_id for obj in objs)
+            migration_versions_bump(self._owner_of(obj) for obj in objs)
             return super().bulk_update(objs, *args, **kwargs)
 
     def _migration_ids(self) -> models.QuerySet:
         # A subquery, not a list: one statement whatever the rows, run before the change (a
         # guarded update's filter no longer matches once it ran).
-        return self.order_by().values("migration_id")
+        return self.order_by().values(self.model.versioned_by)
+
+    def _owner_of(self, obj) -> int | None:
+        return getattr(obj, self.model.versioned_by)
 
 
 class Versioned(models.Model):
     """A model of rows that belong to a migration (`migration` foreign key) and show on its pages."""
 
     objects = VersionedQuerySet.as_manager()
+    versioned_by = "migration_id"  # the field naming the migration whose version a write moves
 
     class Meta:
         abstract = True
