@@ -497,20 +497,40 @@ def run_stack(args: argparse.Namespace, name: str, changes: dict[str, str]) -> d
             log.close()
 
 
+def stack_apart(name: str, args: argparse.Namespace, folder: Path) -> dict:
+    """One stack in a process of its own (Django's settings are set once per process)."""
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if arg in ("--stacks", "--json"):
+            skip = True
+            continue
+        if skip and arg.startswith("--"):
+            skip = False
+        if not skip:
+            argv.append(arg)
+    out = folder / f"{name}.json"
+    subprocess.run([sys.executable, __file__, *argv, "--stacks", name, "--json", str(out)], check=True)
+    return json.loads(out.read_text())
+
+
 def main() -> None:
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
-    figures = {}
-    for name, changes in stacks(args):
-        rounds = run_stack(args, name, changes)
-        figures[name] = {
-            "database": "PostgreSQL" if changes["DATABASE_URL"] else "SQLite",
-            "think": args.think, "team": args.team, "burst": args.burst, "rounds": rounds,
-        }  # fmt: skip
+    chosen = stacks(args)
+    if len(chosen) > 1:
+        with tempfile.TemporaryDirectory(prefix="p2c-bench-load-stacks-") as tmp:
+            figures = {name: stack_apart(name, args, Path(tmp)) for name, _ in chosen}
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=1))
+        return
+    name, changes = chosen[0]
+    rounds = run_stack(args, name, changes)
+    figures = {
+        "database": "PostgreSQL" if changes["DATABASE_URL"] else "SQLite",
+        "think": args.think, "team": args.team, "burst": args.burst, "rounds": rounds,
+    }  # fmt: skip
     if args.json:
-        # One stack (bench/scale.py runs one per call): its figures as before; several: by stack.
-        only = next(iter(figures.values())) if len(figures) == 1 else figures
-        Path(args.json).write_text(json.dumps(only, indent=1))
+        Path(args.json).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":
