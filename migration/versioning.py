@@ -70,7 +70,9 @@ class VersionedQuerySet(models.QuerySet):
     def _migration_ids(self) -> models.QuerySet:
         # A subquery, not a list: one statement whatever the rows, run before the change (a
         # guarded update's filter no longer matches once it ran).
-        return self.order_by().values(self.model.versioned_by)
+        ids = self.order_by().values(self.model.versioned_by)
+        ids.query.select_for_update = False  # a locking query's lock is its own, not the subquery's
+        return ids
 
     def _owner_of(self, obj) -> int | None:
         return getattr(obj, self.model.versioned_by)
