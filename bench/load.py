@@ -1,27 +1,38 @@
 """Benchmark: pages under load, loopback only, bounded in time.
 
     .venv/bin/python bench/load.py [--users 10 30 50] [--seconds 30] [--think 0] [--clients N]
+    .venv/bin/python bench/load.py --team --burst 60 --users 50 --stacks embedded postgres
 
-Embedded by default (SQLite, the filesystem broker, all in a temp folder); set DATABASE_URL
-(for example postgres://postgres@127.0.0.1:5432/p2c_bench_issue11, created when missing) for
-PostgreSQL. The script migrates, creates one user per simulated user (all members of one
-migration holding an order export and a finished job), starts `manage.py serve` (gunicorn sized
-from the cores: P2C_WEB_PROCESSES / P2C_WEB_THREADS) and then, per round of N users, runs N
-threads spread over --clients processes (one per core by default: threads of one Python process
-queue on its lock, and that wait would count as the server's) for --seconds: each signs in once
-(timed apart, as "sign-in"), then loops over the profile: the dashboard, the step 2 and step 8
-pages, and two thirds of the requests polling status.json as uploads.js does (with
-If-None-Match).
+Embedded by default (SQLite, the filesystem broker, all in a temp folder); with DATABASE_URL set
+(for example postgres://postgres@127.0.0.1:5432/p2c_bench_issue11, created when missing), on
+PostgreSQL. `--stacks embedded postgres` runs both, one after the other, each with a server of its
+own: the postgres stack takes `--postgres` (default: DATABASE_URL, else a database named
+p2c_bench_load on 127.0.0.1) and `--redis` (REDIS_URL) for its broker when given. The script
+migrates, creates one user per simulated user (all members of one migration holding an order
+export and a finished job), starts `manage.py serve` (gunicorn sized from the cores:
+P2C_WEB_PROCESSES / P2C_WEB_THREADS) and then, per round of N users, runs N threads spread over
+--clients processes (one per core by default: threads of one Python process queue on its lock,
+and that wait would count as the server's) for --seconds.
 
---think 0 (the default): no think time, each user sends its next request when the previous one is
-answered, so the figures are a worst case (50 such users send what thousands of people would).
---think S: each user waits S seconds on average (uniformly 0.5 S to 1.5 S) after each answer, as
-a browser does: uploads.js polls every 1.5 s while something runs (5 s otherwise), so --think 1
-is a person who also opens a page every 3 s, faster than anyone reads one.
+Two ways a user behaves:
+- --think S (default 0): the profile of pages, the dashboard, the step 2 and step 8 pages, and two
+  thirds of the requests polling status.json as uploads.js does (with If-None-Match); each user
+  waits S seconds on average (uniformly 0.5 S to 1.5 S) after each answer. 0: no wait at all, a
+  worst case (50 such users send what thousands of people would).
+- --team: a team's think time: each user opens a page (the dashboard, step 2, 8 or 9, a job's
+  results) every --page-every seconds on average (default 20) and, in between, polls status.json
+  every --poll seconds (default 2), as an open step page does.
 
-Prints, per round, requests per second, errors, the CPU used (the server's processes, the
+Sign-in: with --burst 0 (the default) every user signs in before the round (timed apart, as
+"sign-in"); with --burst S the users sign in at random moments over the first S seconds of the
+round (a workshop's start) and go on with their pages once signed in: that phase is reported
+apart (sign-ins, and every other page meanwhile), then the steady phase for --seconds.
+
+Prints, per round and phase, requests per second, errors, GETs sent again on a new connection
+(a kept-alive connection the server had closed), the CPU used (the server's processes, the
 clients, everything else on the machine: another program's load shows there) and p50/p95/p99 per
-page kind. The server is stopped at the end, on an error and on Ctrl-C.
+page kind, with the load average at the start and end of the round. The server is stopped at the
+end, on an error and on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -62,6 +73,15 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=30, help="length of each round (default 30)")
     ap.add_argument("--port", type=int, default=8711)
     ap.add_argument("--think", type=float, default=0, help="mean seconds between requests (default 0)")
+    ap.add_argument("--team", action="store_true", help="a team's pace: pages now and then, status polled")
+    ap.add_argument("--page-every", type=float, default=20, help="--team: mean seconds between pages")
+    ap.add_argument("--poll", type=float, default=2, help="--team: seconds between status polls")
+    ap.add_argument("--burst", type=float, default=0, help="sign everyone in over the round's first S s")
+    ap.add_argument("--stacks", nargs="+", choices=("embedded", "postgres"), help="default: DATABASE_URL's")
+    ap.add_argument("--postgres", default="", help="the postgres stack's DATABASE_URL")
+    ap.add_argument(
+        "--redis", default="", help="the postgres stack's REDIS_URL (none: the filesystem broker)"
+    )
     ap.add_argument("--json", help="also write the figures here (bench/scale.py reads them)")
     ap.add_argument(
         "--clients", type=int, default=os.cpu_count() or 1, help="client processes (default: one per core)"
@@ -82,7 +102,7 @@ def user_name(n: int) -> str:
 
 
 def setup(env: dict[str, str], users: int) -> int:
-    """`users` members of one migration with an order export and a finished job; its id."""
+    """`users` members of one migration with an order export and a finished job; their ids."""
     os.environ.update(env)
     import django
 
@@ -113,7 +133,7 @@ def setup(env: dict[str, str], users: int) -> int:
     uploads.upload_inspect(upload_id=upload.id)
     job = jobs.job_start(migration=migration, table="order", actor=people[0])
     job_worker.job_run(job_id=job.id)
-    return migration.id
+    return migration.id, job.id
 
 
 class User:
@@ -124,8 +144,8 @@ class User:
         self.cookies: dict[str, str] = {}
         self.etag = ""
         self.retries = 0  # GETs sent again on a new connection (see request)
-        # Signing in waits behind every other user's password hashing (PBKDF2, deliberately slow):
-        # a longer timeout for it, then a fresh connection with the pages' 30 s.
+        # Signing in may wait behind other users' password hashing (bounded per web process): a
+        # longer timeout for it, then a fresh connection with the pages' 30 s.
         self.timeout = 180
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=self.timeout)
 
@@ -144,7 +164,8 @@ class User:
                 self.conn.close()
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
                 # A kept-alive connection the server closed meanwhile (gunicorn closes idle ones
-                # after 2 s): a browser sends the GET again on a new one, unseen by its user.
+                # after its keep-alive): a browser sends the GET again on a new one, unseen by its
+                # user; counted and printed (there should be none: see gunicorn_conf.py).
                 closed = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
                 if attempt == 2 or method != "GET" or not isinstance(e, closed):
                     raise
@@ -176,94 +197,176 @@ def profile(migration_id: int) -> list[tuple[str, str]]:
     return pages + [("status.json", f"{m}/status.json")] * 6
 
 
-def run_users(port: int, plan: list, names: list[str], barrier, seconds: float, think: float, out) -> None:
+def team_pages(migration_id: int, job_id: int) -> list[tuple[str, str]]:
+    """What a team opens now and then (--team); status.json is polled in between."""
+    m = f"/migrations/{migration_id}"
+    return [
+        ("dashboard", "/"),
+        ("step 2", f"{m}/steps/exports/"),
+        ("step 8", f"{m}/steps/initialize/"),
+        ("step 9", f"{m}/steps/enable-maps/"),
+        ("results", f"{m}/jobs/{job_id}/"),
+    ]
+
+
+class Recorder:
+    """Timings and errors of one client process, by phase: the sign-in burst, then steady."""
+
+    def __init__(self, burst_end: float) -> None:
+        self.lock = threading.Lock()
+        self.burst_end = burst_end
+        self.timings: dict[str, dict[str, list[float]]] = {
+            "burst": defaultdict(list),
+            "steady": defaultdict(list),
+        }
+        self.errors: dict[str, list[str]] = {"burst": [], "steady": []}
+        self.retries = 0
+
+    def phase(self, at: float) -> str:
+        return "burst" if at < self.burst_end else "steady"
+
+    def add(self, kind: str, began: float, took: float, error: str = "") -> None:
+        phase = self.phase(began)
+        with self.lock:
+            self.timings[phase][kind].append(took)
+            if error:
+                self.errors[phase].append(f"{kind}: {error}")
+
+
+def timed_get(user: User, kind: str, path: str, seen: Recorder) -> None:
+    headers = {"If-None-Match": user.etag} if kind == "status.json" and user.etag else {}
+    began = time.perf_counter()
+    try:
+        response, _ = user.request("GET", path, headers=headers)
+        error = "" if response.status in (200, 304) else str(response.status)
+        if kind == "status.json":
+            user.etag = response.headers.get("ETag", "")
+    except Exception as e:
+        error = str(e) or type(e).__name__
+    seen.add(kind, began, time.perf_counter() - began, error)
+
+
+def browse(user: User, rng: random.Random, stop_at: float, plan: dict, seen: Recorder) -> None:
+    """One user's requests until stop_at, at --think's pace or --team's."""
+    if plan["team"]:
+        next_page = time.perf_counter() + plan["page_every"] * rng.uniform(0, 1)
+        while time.perf_counter() < stop_at:
+            if time.perf_counter() >= next_page:
+                timed_get(user, *rng.choice(plan["pages"]), seen)
+                next_page = time.perf_counter() + plan["page_every"] * rng.uniform(0.5, 1.5)
+            else:
+                timed_get(user, "status.json", plan["status"], seen)
+            time.sleep(min(plan["poll"], max(0.0, next_page - time.perf_counter())))
+        return
+    think = plan["think"]
+    if think:
+        # People at a browser's pace do not all click in the same millisecond: each user's
+        # first request comes after one think time of its own, as if the round began while
+        # they were already at work (otherwise every round opens with one burst of N requests).
+        time.sleep(think * rng.uniform(0, 1))
+    while time.perf_counter() < stop_at:
+        timed_get(user, *rng.choice(plan["profile"]), seen)
+        if think:
+            time.sleep(think * rng.uniform(0.5, 1.5))
+
+
+def run_users(port: int, plan: dict, names: list[str], barrier, seconds: float, out) -> None:
     """One client process: its users as threads; their timings and errors go to `out`."""
-    timings: dict[str, list[float]] = defaultdict(list)
-    errors: list[str] = []
-    lock = threading.Lock()
+    burst = plan["burst"]
+    seen = Recorder(burst_end=0.0)
     stop_at = [0.0]
     ready, go = threading.Barrier(len(names) + 1), threading.Event()
 
-    def one(name: str) -> None:
-        user, rng = User(port, name), random.Random(name)
+    def sign_in(user: User) -> bool:
         began = time.perf_counter()
         try:
             user.sign_in()
         except Exception as e:  # counted, and this user stops
-            with lock:
-                errors.append(f"sign-in: {e}")
+            seen.add("sign-in", began, time.perf_counter() - began, f"sign-in: {e}")
+            return False
+        seen.add("sign-in", began, time.perf_counter() - began)
+        return True
+
+    def one(name: str) -> None:
+        user, rng = User(port, name), random.Random(name)
+        if not burst:
+            signed_in = sign_in(user)  # before the round: timed, reported with the burst phase
             ready.wait()
-            return
-        with lock:
-            timings["sign-in"].append(time.perf_counter() - began)
-        ready.wait()
-        go.wait()
-        if think:
-            # People at a browser's pace do not all click in the same millisecond: each user's
-            # first request comes after one think time of its own, as if the round began while
-            # they were already at work (otherwise every round opens with one burst of N requests).
-            time.sleep(think * rng.uniform(0, 1))
-        while time.perf_counter() < stop_at[0]:
-            kind, path = rng.choice(plan)
-            headers = {"If-None-Match": user.etag} if kind == "status.json" and user.etag else {}
-            began = time.perf_counter()
-            try:
-                response, _ = user.request("GET", path, headers=headers)
-                ok = response.status in (200, 304)
-                if kind == "status.json":
-                    user.etag = response.headers.get("ETag", "")
-            except Exception as e:
-                ok, response = False, e
-            took = time.perf_counter() - began
-            with lock:
-                timings[kind].append(took)
-                if not ok:
-                    errors.append(f"{kind}: {getattr(response, 'status', response)}")
-            if think:
-                time.sleep(think * rng.uniform(0.5, 1.5))
+            go.wait()
+            if not signed_in:
+                return
+        else:
+            ready.wait()
+            go.wait()
+            time.sleep(burst * rng.uniform(0, 1))  # a workshop's start: everyone within `burst` s
+            if not sign_in(user):
+                return
+        browse(user, rng, stop_at[0], plan, seen)
+        with seen.lock:
+            seen.retries += user.retries
 
     threads = [threading.Thread(target=one, args=(name,), daemon=True) for name in names]
     for thread in threads:
         thread.start()
-    ready.wait()  # this process' users signed in
-    barrier.wait()  # every process' users signed in: the timed part starts together
-    stop_at[0], cpu = time.perf_counter() + seconds, time.process_time()
+    ready.wait()  # this process' users ready (signed in, without --burst)
+    barrier.wait()  # every process' users ready: the timed part starts together
+    now = time.perf_counter()
+    seen.burst_end, stop_at[0], cpu = now + burst, now + burst + seconds, time.process_time()
     go.set()  # only now: a user let go before stop_at is set would stop at once
     for thread in threads:
-        thread.join(seconds + 60)
-    out.put((dict(timings), errors, time.process_time() - cpu))
+        thread.join(burst + seconds + 120)
+    timings = {phase: dict(found) for phase, found in seen.timings.items()}
+    out.put((timings, seen.errors, seen.retries, time.process_time() - cpu))
 
 
-def run_round(port: int, migration_id: int, users: int, seconds: float, clients: int, think: float) -> dict:
+def run_round(port: int, plan: dict, users: int, seconds: float, clients: int) -> dict:
     """N users spread over `clients` processes (threads in one Python process would queue on its
     lock and count that wait as the server's), all timed over the same `seconds`."""
     clients = max(1, min(clients, users))
     names = [user_name(n) for n in range(users)]
     barrier, out = mp.Barrier(clients + 1), mp.Queue()
-    plan = profile(migration_id)
     processes = [
-        mp.Process(
-            target=run_users, args=(port, plan, names[n::clients], barrier, seconds, think, out), daemon=True
-        )
+        mp.Process(target=run_users, args=(port, plan, names[n::clients], barrier, seconds, out), daemon=True)
         for n in range(clients)
     ]
     for process in processes:
         process.start()
     barrier.wait()
+    load_before = os.getloadavg()[0]
     started, cpu = time.perf_counter(), cpu_now()
-    results = [out.get(timeout=seconds + 120) for _ in processes]
+    results = [out.get(timeout=plan["burst"] + seconds + 300) for _ in processes]
     wall, cpu_end = time.perf_counter() - started, cpu_now()
     for process in processes:
         process.join(10)
-    timings: dict[str, list[float]] = defaultdict(list)
-    errors: list[str] = []
-    for found, failed, client_cpu in results:
-        for kind, values in found.items():
-            timings[kind] += values
-        errors += failed
-        cpu_end["client"] = cpu_end.get("client", 0.0) + client_cpu
-    cpu["client"] = 0.0
-    return report(users, wall, timings, errors, cpu, cpu_end)
+    timings: dict[str, dict[str, list[float]]] = {"burst": defaultdict(list), "steady": defaultdict(list)}
+    errors: dict[str, list[str]] = {"burst": [], "steady": []}
+    retries, client_cpu = 0, 0.0
+    for found, failed, sent_again, used in results:
+        for phase, kinds in found.items():
+            for kind, values in kinds.items():
+                timings[phase][kind] += values
+        for phase in errors:
+            errors[phase] += failed[phase]
+        retries, client_cpu = retries + sent_again, client_cpu + used
+    cpu["client"], cpu_end["client"] = 0.0, client_cpu
+    load = f"load average {load_before:.2f} -> {os.getloadavg()[0]:.2f}"
+    print(f"{users} users, {wall:.0f} s, {retries} GETs sent again on a new connection; {load}")
+    figures = {"load_average": [load_before, os.getloadavg()[0]], "retries": retries}
+    if plan["burst"]:
+        figures["burst"] = report("sign-in burst", plan["burst"], timings["burst"], errors["burst"])
+    figures.update(report("steady", seconds, timings["steady"], errors["steady"], cpu, cpu_end, wall))
+    if not plan["burst"]:
+        figures["p50_ms"]["sign-in"], figures["p95_ms"]["sign-in"] = _sign_in_before(timings["burst"])
+    return figures
+
+
+def _sign_in_before(timings: dict[str, list[float]]) -> tuple[float | None, float | None]:
+    ms = [1000 * v for v in timings.get("sign-in", [])]
+    if not ms:
+        return None, None
+    p50, p95 = percentile(ms, 0.50), percentile(ms, 0.95)
+    print(f"  sign-in before the round: n={len(ms)} p50 {p50:.0f} ms  p95 {p95:.0f} ms")
+    return p50, p95
 
 
 def tree_cpu(root: int) -> float:
@@ -285,18 +388,23 @@ def cpu_now() -> dict[str, float]:
     return {"server": tree_cpu(SERVER_PID[0]), "machine": machine_busy()}
 
 
-def report(users, wall, timings, errors, cpu, cpu_end) -> dict:
-    """Print the round's figures; return them (requests/s, errors, p50/p95/p99 per page kind)."""
+KINDS = ("sign-in", "dashboard", "step 2", "step 8", "step 9", "results", "status.json")
+
+
+def report(phase: str, seconds: float, timings, errors, cpu=None, cpu_end=None, wall=None) -> dict:
+    """Print one phase's figures; return them (requests/s, errors, p50/p95/p99 per page kind)."""
     requests = sum(len(v) for k, v in timings.items() if k != "sign-in")
-    used = {k: cpu_end[k] - cpu[k] for k in cpu}
-    others = max(0.0, used["machine"] - used["server"] - used["client"])
-    print(
-        f"{users} users, {wall:.0f} s: {requests / wall:.1f} requests/s, {len(errors)} errors; CPU "
-        f"server {used['server'] / wall:.2f}, client {used['client'] / wall:.2f}, others {others / wall:.2f} "
-        f"cores; {1000 * used['server'] / max(requests, 1):.1f} ms server CPU per request"
-    )
-    figures: dict = {"requests_per_s": requests / wall, "errors": len(errors), "p50_ms": {}, "p95_ms": {}}
-    for kind in ("sign-in", "dashboard", "step 2", "step 8", "status.json"):
+    line = f" {phase}, {seconds:.0f} s: {requests / seconds:.1f} requests/s, {len(errors)} errors"
+    if cpu is not None:
+        used = {k: cpu_end[k] - cpu[k] for k in cpu}
+        others = max(0.0, used["machine"] - used["server"] - used["client"])
+        line += (
+            f"; CPU over the round server {used['server'] / wall:.2f}, client {used['client'] / wall:.2f}, "
+            f"others {others / wall:.2f} cores"
+        )
+    print(line)
+    figures: dict = {"requests_per_s": requests / seconds, "errors": len(errors), "p50_ms": {}, "p95_ms": {}}
+    for kind in KINDS:
         values = timings.get(kind)
         if values:
             ms = [1000 * v for v in values]
@@ -324,17 +432,33 @@ def wait_until_up(port: int, server: subprocess.Popen, timeout: float = 60) -> N
     raise SystemExit(f"the server did not answer within {timeout} s")
 
 
-def main() -> None:
-    args = parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+def stacks(args: argparse.Namespace) -> list[tuple[str, dict[str, str]]]:
+    """Each stack to run and what it sets in the environment ("" removes the variable)."""
+    postgres = (
+        args.postgres or os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/p2c_bench_load"
+    )
+    chosen = args.stacks or (["postgres"] if os.environ.get("DATABASE_URL") else ["embedded"])
+    found = {
+        "embedded": {"DATABASE_URL": "", "REDIS_URL": ""},
+        "postgres": {"DATABASE_URL": postgres, "REDIS_URL": args.redis},
+    }
+    return [(name, found[name]) for name in chosen]
+
+
+def run_stack(args: argparse.Namespace, name: str, changes: dict[str, str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="p2c-bench-load-") as tmp:
         folder = Path(tmp)
         (folder / "var").mkdir()
         env = bench_env(folder, args.port)
+        for key, value in changes.items():
+            if value:
+                env[key] = value
+            else:
+                env.pop(key, None)
         if env.get("DATABASE_URL"):
             create_database(env["DATABASE_URL"])
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-        migration_id = setup(env, max(args.users))
+        migration_id, job_id = setup(env, max(args.users))
         from django.db import connections
 
         connections.close_all()  # the client processes are forked: none may inherit a connection
@@ -346,19 +470,23 @@ def main() -> None:
         SERVER_PID[0] = server.pid
         try:
             wait_until_up(args.port, server)
-            database = env.get("DATABASE_URL") or "SQLite"
             print(
-                f"database {database}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}",
+                f"\n{name}: database {env.get('DATABASE_URL') or 'SQLite'}, broker "
+                f"{'Redis' if env.get('REDIS_URL') else 'filesystem'}; {os.cpu_count()} CPUs; "
+                + (f"team: a page every {args.page_every} s, status every {args.poll} s" if args.team
+                   else f"think {args.think} s")
+                + (f"; sign-in burst over {args.burst} s" if args.burst else ""),
                 flush=True,
-            )
-            rounds = {
-                users: run_round(args.port, migration_id, users, args.seconds, args.clients, args.think)
-                for users in args.users
+            )  # fmt: skip
+            plan = {
+                "team": args.team, "think": args.think, "page_every": args.page_every, "poll": args.poll,
+                "burst": args.burst, "profile": profile(migration_id),
+                "pages": team_pages(migration_id, job_id),
+                "status": f"/migrations/{migration_id}/status.json",
+            }  # fmt: skip
+            return {
+                users: run_round(args.port, plan, users, args.seconds, args.clients) for users in args.users
             }
-            if args.json:
-                kind = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
-                figures = {"database": kind, "think": args.think, "rounds": rounds}
-                Path(args.json).write_text(json.dumps(figures, indent=1))
         finally:
             if server.poll() is None:
                 os.killpg(server.pid, signal.SIGTERM)
@@ -367,6 +495,42 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     os.killpg(server.pid, signal.SIGKILL)
             log.close()
+
+
+def stack_apart(name: str, args: argparse.Namespace, folder: Path) -> dict:
+    """One stack in a process of its own (Django's settings are set once per process)."""
+    argv, skip = [], False
+    for arg in sys.argv[1:]:
+        if arg in ("--stacks", "--json"):
+            skip = True
+            continue
+        if skip and arg.startswith("--"):
+            skip = False
+        if not skip:
+            argv.append(arg)
+    out = folder / f"{name}.json"
+    subprocess.run([sys.executable, __file__, *argv, "--stacks", name, "--json", str(out)], check=True)
+    return json.loads(out.read_text())
+
+
+def main() -> None:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    chosen = stacks(args)
+    if len(chosen) > 1:
+        with tempfile.TemporaryDirectory(prefix="p2c-bench-load-stacks-") as tmp:
+            figures = {name: stack_apart(name, args, Path(tmp)) for name, _ in chosen}
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=1))
+        return
+    name, changes = chosen[0]
+    rounds = run_stack(args, name, changes)
+    figures = {
+        "database": "PostgreSQL" if changes["DATABASE_URL"] else "SQLite",
+        "think": args.think, "team": args.team, "burst": args.burst, "rounds": rounds,
+    }  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from . import engine, filetypes, item_kinds, selectors
 from .engine import LANGUAGE_CODES, ORDER_TYPES, RELATIONSHIP_TYPES, TABLES
+from .form_rendering import INPUTS_IN_PYTHON
 from .item_kinds import DATE_INPUT
 from .models import ChecklistItem, InitializationSettings, Migration, Purpose, Role
 from .services.settings import SETTING_FIELDS
@@ -153,6 +154,8 @@ def _comparable(field: forms.Field, value):
 
 
 class ChecklistRowForm(forms.Form):
+    # Dozens of rows a page: their inputs and labels drawn in Python, the same HTML (form_rendering.py).
+    default_renderer = INPUTS_IN_PYTHON
     blocker = forms.CharField(
         label="Blocked by", max_length=300, required=False, help_text="Leave empty when nothing blocks it."
     )

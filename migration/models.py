@@ -1,9 +1,10 @@
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from . import item_kinds, runbook
 from .validators import company_code
+from .versioning import MigrationVersion, Versioned, VersionedQuerySet, migration_changed
 
 
 class Role(models.TextChoices):
@@ -34,14 +35,26 @@ class Migration(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
 
+    objects = VersionedQuerySet.as_manager()  # its own updates move its version (versioning.py)
+    versioned_by = "pk"
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+            if self._state.adding:
+                super().save(*args, **kwargs)
+                MigrationVersion.objects.create(migration=self)
+            else:
+                migration_changed(self.pk)
+                super().save(*args, **kwargs)
 
-class LegalEntity(models.Model):
+
+class LegalEntity(Versioned):
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="legal_entities")
     code = models.CharField("Company code", max_length=4, validators=[company_code])
     name = models.CharField(max_length=120)
@@ -64,7 +77,7 @@ class LegalEntity(models.Model):
         super().save(*args, **kwargs)
 
 
-class Membership(models.Model):
+class Membership(Versioned):
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
@@ -109,7 +122,7 @@ class MicrosoftAccount(models.Model):
         return f"{self.sign_in_name} ({self.tenant_id})"
 
 
-class ChecklistItem(models.Model):
+class ChecklistItem(Versioned):
     """One line of a step's checklist.
 
     `details` holds the kind's own fields (a run's date and result, an export's
@@ -148,7 +161,7 @@ class ChecklistItem(models.Model):
         return bool(self.blocker)
 
 
-class Signoff(models.Model):
+class Signoff(Versioned):
     """A project manager's sign-off of a step (step 2's opens step 3)."""
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="signoffs")
@@ -163,7 +176,7 @@ class Signoff(models.Model):
         return f"Step {self.step} signed off by {self.signed_by}"
 
 
-class StepOpening(models.Model):
+class StepOpening(Versioned):
     """A locked step opened before the sign-off that opens it, by a project manager, with why."""
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="step_openings")
@@ -179,7 +192,7 @@ class StepOpening(models.Model):
         return f"Step {self.step} opened early by {self.opened_by}"
 
 
-class Note(models.Model):
+class Note(Versioned):
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="notes")
     step = models.PositiveSmallIntegerField()
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -197,7 +210,7 @@ def evidence_path(instance: "Evidence", filename: str) -> str:
     return f"migrations/{instance.migration_id}/evidence/step{instance.step}/{filename}"
 
 
-class Evidence(models.Model):
+class Evidence(Versioned):
     """Proof that a step was done: an attachment or a link."""
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="evidence")
@@ -231,7 +244,7 @@ class CountryMode(models.TextChoices):
     DUALWRITE = "dualwrite", "Dual-write's country text"
 
 
-class InitializationSettings(models.Model):
+class InitializationSettings(Versioned):
     """Step 8's values, per migration (see docs p2c-rules.md, Settings)."""
 
     migration = models.OneToOneField(Migration, on_delete=models.CASCADE, related_name="init_settings")
@@ -293,7 +306,7 @@ class AppendOnlyError(Exception):
     pass
 
 
-class Activity(models.Model):
+class Activity(Versioned):
     """The migration's activity log. Append-only: rows are never changed or deleted."""
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="activities")
@@ -348,7 +361,7 @@ class UploadState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class ExportUpload(models.Model):
+class ExportUpload(Versioned):
     """One version of one upload slot, stored byte for byte as uploaded."""
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="uploads")
@@ -406,7 +419,7 @@ class ExportUpload(models.Model):
         return self.limit_reached and not self.limit_confirmed_reason
 
 
-class CrossCheck(models.Model):
+class CrossCheck(Versioned):
     """The engine's check of the step-2 exports together (orphans, duplicates, limits)."""
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="cross_checks")
@@ -425,7 +438,7 @@ class CrossCheck(models.Model):
         return f"Cross-file check {self.id} of {self.migration}"
 
 
-class FindingAcknowledgement(models.Model):
+class FindingAcknowledgement(Versioned):
     """A project manager's acknowledgement of a cross-file check error, with the reason.
 
     Keyed by the finding's words: a different count is a different finding, acknowledged anew.
@@ -458,7 +471,7 @@ def job_path(instance: "TransformJob", filename: str) -> str:
     return f"migrations/{instance.migration_id}/jobs/{instance.id}/{filename}"
 
 
-class TransformJob(models.Model):
+class TransformJob(Versioned):
     """One run of the engine over one table; kept as history with its settings and inputs."""
 
     ACTIVE = (JobState.QUEUED, JobState.RUNNING)
@@ -580,7 +593,7 @@ def verification_path(instance: "ImportVerification", filename: str) -> str:
     return f"migrations/{instance.migration_id}/verifications/{instance.id}/{filename}"
 
 
-class ImportVerification(models.Model):
+class ImportVerification(Versioned):
     """An export taken after the import, compared with the import file by record GUID."""
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="verifications")
@@ -616,7 +629,7 @@ class SyncCheckKind(models.TextChoices):
     TRIAGE = "triage", "Initial-sync error triage"
 
 
-class SyncCheck(models.Model):
+class SyncCheck(Versioned):
     """Step 9: F&O's export of a table reconciled with our step-8 output, or an initial sync's
     errors triaged by cause. Its uploads are the files (parts) it read; `files` holds the lists it
     wrote: name -> {"path", "sha256", "rows"}."""

@@ -8,13 +8,13 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.module_loading import import_string
 from formtools.wizard.storage.base import BaseStorage
 from formtools.wizard.views import NamedUrlWizardView
 
 from . import engine, forms, gate, item_kinds, runbook, selectors, table_routes
 from .access import READ, WORK, membership_required
 from .models import Membership
+from .panel_cache import panel_context
 from .services import checklist
 from .snapshot import one_snapshot
 from .upload_limits import limit_bytes, limit_mb
@@ -60,7 +60,7 @@ def step_context(membership: Membership, step: runbook.Step, progress: selectors
         ),
     }
     if step.panel and step.panel.context:
-        context.update(import_string(step.panel.context)(membership))
+        context.update(panel_context(step.panel.context, membership))
     if step.number == runbook.ENABLE_MAPS_STEP:
         # Initial sync of a table whose import did not land syncs wrong or missing values.
         context["unverified_imports"] = selectors.unverified_tables(migration)
@@ -124,6 +124,7 @@ def import_route_panel(migration) -> dict:
         row.columns = [runbook.in_article_words(column) for column in row.columns]
     return {
         "import_rows": rows,
+        "fresh_until": selectors.import_rows_fresh_until(rows, max_age),  # see panel_cache.py
         "reexport_max_age_hours": settings.P2C_REEXPORT_MAX_AGE_HOURS,
         "import_part_mb": settings.P2C_IMPORT_PART_MB,
         "import_order": [engine.TABLES[key].export_name.lower() for key in engine.IMPORT_ORDER],
@@ -164,8 +165,9 @@ def jobs_panel(membership: Membership) -> dict:
 def sync_panel(membership: Membership) -> dict:
     migration = membership.migration
     sync_rows = selectors.sync_rows(migration)
+    route = import_route_panel(migration)
     routes = table_routes.table_routes(
-        import_rows=import_route_panel(migration)["import_rows"],
+        import_rows=route["import_rows"],
         job_rows=selectors.job_rows(migration),
         export_slots=selectors.upload_slots(migration),
         sync_rows=sync_rows,
@@ -173,7 +175,7 @@ def sync_panel(membership: Membership) -> dict:
     by_table = {route.table: route for route in routes}
     for row in sync_rows:
         row.route = by_table.get(row.table)
-    return {"sync_rows": sync_rows, **_upload_limit()}
+    return {"sync_rows": sync_rows, "fresh_until": route["fresh_until"], **_upload_limit()}
 
 
 class RunbookWizard(LoginRequiredMixin, NamedUrlWizardView):

@@ -1,7 +1,7 @@
 """gunicorn's sizing, one for `manage.py serve`, the Docker image and Compose's web service.
 
-gunicorn reads this module's `workers` and `threads` (`--config python:p2cwizard.gunicorn_conf`);
-`serve` passes the same numbers on its command line.
+gunicorn reads this module's `workers`, `threads` and `keepalive` (`--config
+python:p2cwizard.gunicorn_conf`); `serve` passes the same numbers on its command line.
 """
 
 import os
@@ -21,3 +21,15 @@ def web_sizing() -> tuple[int, int]:
 
 
 workers, threads = web_sizing()
+
+
+# Seconds an idle kept-alive connection stays open. gunicorn's default (2 s) is no longer than the
+# pages' status poll (1.5 s while something runs, 5 s otherwise): the server closed a connection
+# just as the browser sent its next poll on it, and that request was lost ("Server disconnected
+# without sending a response": 56 in one 50-user run on the embedded default). Longer than any
+# poll, and longer than a load balancer's usual idle timeout (60 s), so that the proxy in front,
+# not gunicorn, closes an idle connection first. gthread keeps idle connections in its poller,
+# not in a thread.
+KEEPALIVE_SECONDS = 75
+
+keepalive = KEEPALIVE_SECONDS

@@ -242,6 +242,17 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Argon2id with OWASP's minimum parameters first: new passwords, and old PBKDF2 hashes at their
+# user's next sign-in. Every hasher holds to P2C_PASSWORD_CHECKS hashes at once per web process, so
+# a burst of sign-ins queues instead of taking every thread (p2cwizard/passwords.py says why).
+PASSWORD_HASHERS = [
+    "p2cwizard.passwords.Argon2idHasher",
+    "p2cwizard.passwords.BoundedPBKDF2Hasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+P2C_PASSWORD_CHECKS = env_int("P2C_PASSWORD_CHECKS", 1, minimum=1)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

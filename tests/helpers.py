@@ -342,3 +342,7 @@ SETTINGS = {
     "date_order": "auto",
     "country": "keep",
 }
+
+
+# What authentication adds to every request: the session and the user.
+AUTH_QUERIES = 2

@@ -11,9 +11,9 @@ from migration import runbook
 from migration.engine import TABLES
 from migration.models import ExportUpload, JobIssue, JobState, TransformJob, UploadKind, UploadState
 
+from .helpers import AUTH_QUERIES
+
 MANY = 50
-# What authentication adds to every request: the session and the user.
-AUTH_QUERIES = 2
 
 
 def add_uploads_and_jobs(migration, user, count: int) -> TransformJob:

@@ -1,5 +1,6 @@
 """`manage.py serve` runs the real web server and worker as child processes."""
 
+import http.client
 import os
 import re
 import signal
@@ -126,6 +127,29 @@ def test_it_serves_the_login_page_and_stops_both_children_on_ctrl_c(serve_env, t
     finally:
         _stop(proc)
     assert all(_gone(pid) for pid in children.values()), log.read_text()
+
+
+# uploads.js polls status.json every 5 s when nothing runs (1.5 s while something does).
+SLOW_POLL_SECONDS = 5
+
+
+def test_it_keeps_an_idle_connection_open_longer_than_the_slowest_poll(serve_env, tmp_path):
+    # With gunicorn's 2 s default, the server closed kept-alive connections as polls arrived on
+    # them, and those requests were lost (the load bench's dropped requests).
+    log = tmp_path / "serve.log"
+    proc, port = _start(serve_env, log)
+    try:
+        _wait_until_serving(proc, port, log)
+        browser = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(2):
+            browser.request("GET", "/accounts/login/", headers={"Host": "localhost"})
+            response = browser.getresponse()
+            response.read()
+            assert response.status == 200 and not response.will_close
+            time.sleep(SLOW_POLL_SECONDS + 1)  # idle, as between two polls
+        browser.close()
+    finally:
+        _stop(proc)
 
 
 def test_it_starts_a_dead_worker_again_and_keeps_serving(serve_env, tmp_path):

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ..versioning import Versioned
+
 
 class ConnectionKind(models.TextChoices):
     SALES = "sales", "Sales (Dataverse)"
@@ -18,7 +20,7 @@ class CredentialKind(models.TextChoices):
     CERTIFICATE = "certificate", "Certificate"
 
 
-class Connection(models.Model):
+class Connection(Versioned):
     """How the wizard reaches one of the migration's environments (migration/connections): an app
     registration whose secret (or certificate's private key) is kept encrypted (P2C_SECRETS_KEY)
     and never shown again."""
@@ -55,7 +57,7 @@ class PullState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Pull(models.Model):
+class Pull(Versioned):
     """A table read from Sales into a file stored like an upload (migration/connections/pulls.py).
     Page by page: where the next page is and how much of the file holds whole pages, so a worker
     that restarts goes on from the last page, reading nothing twice."""
@@ -91,7 +93,7 @@ class CheckState(models.TextChoices):
     FAILED = "failed", "Could not check"
 
 
-class EnvironmentCheck(models.Model):
+class EnvironmentCheck(Versioned):
     """One reading of the Sales environment for steps 3 to 8 (migration/connections/checks.py), run
     by a worker: its result is on the checklist rows it speaks for, and its step-8 readiness here."""
 

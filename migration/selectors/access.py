@@ -8,6 +8,7 @@ from ..models import (
     CrossCheck,
     Membership,
     Migration,
+    MigrationVersion,
 )
 
 
@@ -15,10 +16,19 @@ def migrations_for_user(user) -> QuerySet[Migration]:
     return Migration.objects.filter(memberships__user=user).select_related("copied_from")
 
 
+def _version():
+    return Subquery(MigrationVersion.objects.filter(migration=OuterRef("migration")).values("version"))
+
+
 def membership_get(*, user, migration_id: int) -> Membership:
-    """The user's membership, or 404: non-members must not learn a migration exists."""
+    """The user's membership, or 404: non-members must not learn a migration exists. With the
+    migration's version (`version`, versioning.py) read in the same query."""
     try:
-        return Membership.objects.select_related("migration").get(migration_id=migration_id, user=user)
+        return (
+            Membership.objects.select_related("migration")
+            .annotate(version=_version())
+            .get(migration_id=migration_id, user=user)
+        )
     except Membership.DoesNotExist:
         raise Http404("No such migration") from None
 
@@ -34,13 +44,15 @@ def users_named(*, name: str) -> list:
 
 
 def status_membership(*, user, migration_id: int) -> Membership:
-    """The user's membership with its migration and the latest cross-file check's id, state and
-    summary (`check_id`, `check_state`, `check_summary`), in one query; or 404."""
+    """The user's membership with its migration, the migration's version (`version`, see
+    versioning.py) and the latest cross-file check's id, state and summary (`check_id`,
+    `check_state`, `check_summary`), in one query; or 404."""
     latest = CrossCheck.objects.filter(migration=OuterRef("migration")).order_by("-created_at", "-id")
     try:
         return (
             Membership.objects.select_related("migration")
             .annotate(
+                version=_version(),
                 check_id=Subquery(latest.values("id")[:1]),
                 check_state=Subquery(latest.values("state")[:1]),
                 check_summary=Subquery(latest.values("summary")[:1]),

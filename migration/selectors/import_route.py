@@ -96,6 +96,11 @@ def import_rows(migration: Migration, max_age, now: datetime | None = None) -> l
     return rows
 
 
+def import_rows_fresh_until(rows: list[ImportRow], max_age) -> datetime | None:
+    """When the next of these re-exports turns stale (None: none will), as `import_rows` says."""
+    return min((row.exported_at + max_age for row in rows if row.exported_at and not row.stale), default=None)
+
+
 def unverified_tables(migration: Migration) -> list[str]:
     """Step 8's tables whose import is neither verified by an export nor ticked by a manager."""
     open_items = migration.items.filter(step=runbook.INITIALIZE_STEP, key__startswith="init-", done=False)

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from .. import gate, item_kinds, runbook
 from ..models import ChecklistItem, Membership, Migration, Signoff, StepOpening
+from ..versioning import migration_changed
 from .activity import activity_record
 from .cross_check import cross_check_queue_if_complete
 
@@ -85,6 +86,7 @@ def _log_hand_tick(item: ChecklistItem, actor, merged: dict) -> None:
 def step_save(*, migration: Migration, step: int, actor, rows: list[dict]) -> int:
     """Save a step form's rows: each carries `item_id` and what changed of `details`, `ticked`,
     `blocker`, `due_on`; what a row leaves out stays as the database holds it."""
+    migration_changed(migration.pk)  # the version's lock before the items' (versioning.py)
     items = {
         i.id: i for i in ChecklistItem.objects.select_for_update().filter(migration=migration, step=step)
     }
@@ -204,6 +206,7 @@ def uninstall_confirm(*, migration: Migration, actor, typed_name: str) -> Checkl
         raise ChecklistError(
             f"Type the migration's name exactly ({migration.name}) to confirm the uninstall."
         )
+    migration_changed(migration.pk)  # the version's lock before the item's (versioning.py)
     item = migration.items.select_for_update().get(kind=item_kinds.UNINSTALL)
     if not item.done:
         item.done, item.done_by, item.done_at = True, actor, timezone.now()

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from migration.services import uploads
-from p2cwizard.gunicorn_conf import web_sizing
+from p2cwizard.gunicorn_conf import KEEPALIVE_SECONDS, web_sizing
 from p2cwizard.settings import env_int
 
 # A worker finishes its current task before it stops; one still running after
@@ -153,7 +153,7 @@ def _web_command(port: int) -> list[str]:
     return [
         *(sys.executable, "-m", "gunicorn", "p2cwizard.wsgi"),
         *("--bind", f"127.0.0.1:{port}", "--workers", str(processes), "--threads", str(threads)),
-        *("--graceful-timeout", "10", "--access-logfile", "-"),
+        *("--graceful-timeout", "10", "--keep-alive", str(KEEPALIVE_SECONDS), "--access-logfile", "-"),
         # Its control socket would default to ~/.gunicorn/, shared by every gunicorn of the
         # account, where another server's start removes it: nothing here uses it.
         "--no-control-socket",
