@@ -128,6 +128,23 @@ class CellWriter:
         return self.cell(ref, style, str(value))
 
 
+def _letters_at_least(letters: str) -> str:
+    """A regular expression for the column letters (A..XFD) at or after `letters`, followed by
+    the row's digits in the pattern that uses it."""
+    longer = f"[A-Z]{{{len(letters) + 1},3}}" if len(letters) < 3 else ""
+    return "|".join(x for x in (_same_length_at_least(letters), longer) if x)
+
+
+def _same_length_at_least(letters: str) -> str:
+    head, rest = letters[0], letters[1:]
+    if not rest:
+        return f"[{head}-Z]"
+    options = [f"{head}(?:{_same_length_at_least(rest)})"]
+    if head < "Z":
+        options.append(f"[{chr(ord(head) + 1)}-Z][A-Z]{{{len(rest)}}}")
+    return "|".join(options)
+
+
 # --- fill in place ------------------------------------------------------------------------
 
 
@@ -225,7 +242,7 @@ class _Filler:
         tcols, nt = self.tcols, len(self.tcols)
         k = pos = last_end = 0
         body = content or b""
-        for col, start, end, cattrs in cell_spans(body, self.end_c):
+        for col, start, end, cattrs in cell_spans(body, self.end_c, self._first_span(body)):
             last_end = end
             while k < nt and tcols[k] < col:
                 out.append(body[pos:start])
@@ -266,6 +283,28 @@ class _Filler:
         p = self.writer.p
         return b"<" + p + b"row" + new_attrs + b">" + new_body + b"</" + p + b"row>"
 
+    def _cells_by_ref(self, prefix: bytes) -> None:
+        """The patterns that let a row's cells before the first target column go unread."""
+        p = re.escape(prefix + b":" if prefix else b"")
+        self._any_cell = re.compile(rb"<" + _PFX + rb"c(?=[\s/>])").findall
+        self._ref_cell = re.compile(rb"<" + p + rb'c r="[A-Z]{1,3}\d+"').findall
+        at_least = _letters_at_least(self.letters[0].decode()).encode()
+        self._first_target = re.compile(rb"<" + p + rb'c r="(?:' + at_least + rb")\d").search
+        self._cell_head = b"<" + (prefix + b":" if prefix else b"") + b'c r="'
+
+    def _first_span(self, body: bytes) -> int:
+        """Where the cell loop starts in a row: every cell before the first target column only
+        moves on, so when each cell names its column (r="B7", first, as Excel and Sales write
+        it), the loop starts at the first cell at or after that column, else at the row's last
+        cell (after which new cells go). A row with a cell not written so is read from 0."""
+        if len(self._any_cell(body)) != len(self._ref_cell(body)):
+            return 0
+        m = self._first_target(body)
+        if m is not None:
+            return m.start()
+        last = body.rfind(self._cell_head)
+        return len(body) if last < 0 else last
+
     def run(self, chunks: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
         header_row = self.info.header_row
         pending: list[bytes] = []
@@ -273,6 +312,7 @@ class _Filler:
             if kind == "prefix":
                 self.writer = CellWriter(piece, self.info.date_styles, self.info.date1904)
                 self.end_c = self.writer.end_c
+                self._cells_by_ref(piece)
             elif kind == "head":
                 self._head(piece)
                 yield piece

@@ -264,9 +264,11 @@ def scan_sheet(chunks: Iterable[bytes], path: str) -> Iterator[tuple[str, Any]]:
             buf += chunk
 
 
-def cell_spans(content: bytes, end_tag: bytes) -> Iterator[tuple[int, int, int, bytes]]:
-    """(column, start, end, attributes) of each cell of a row's content."""
-    pos, col = 0, -1
+def cell_spans(
+    content: bytes, end_tag: bytes, pos: int = 0, col: int = -1
+) -> Iterator[tuple[int, int, int, bytes]]:
+    """(column, start, end, attributes) of each cell of a row's content, from pos on (col: the
+    column of the cell before pos, for a cell without a reference)."""
     search = CELL_RE.search
     while (m := search(content, pos)) is not None:
         attrs = m.group(1)
