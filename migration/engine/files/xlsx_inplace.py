@@ -32,7 +32,17 @@ from typing import Any
 from ..errors import EngineError
 from .reading import sha256_file
 from .writing import AtomicFile
-from .xlsx_sheet import Row, SheetInfo, cell_spans, col_letters, open_sheet, scan_sheet, sheet_chunks
+from .xlsx_sheet import (
+    LayoutRecorder,
+    Row,
+    SheetInfo,
+    cell_spans,
+    col_letters,
+    open_sheet,
+    remember_layout,
+    scan_sheet,
+    sheet_chunks,
+)
 from .zipraw import PackageWriter
 
 _PFX = rb"(?:[A-Za-z_][\w.-]*:)?"
@@ -181,6 +191,7 @@ class _Filler:
         self.col_styles: dict[int, bytes] = {}
         self.result = FillResult(info.sheet_name, {})
         self.writer: CellWriter | None = None
+        self.layout: LayoutRecorder | None = None
         self.end_c = b"</c>"
 
     def _take(self, index: int) -> Iterator[tuple[int, Sequence[Any] | None]]:
@@ -306,7 +317,9 @@ class _Filler:
         return len(body) if last < 0 else last
 
     def run(self, chunks: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
+        """The filled sheet's XML; `self.layout` records where its rows are as they go out."""
         header_row = self.info.header_row
+        layout = self.layout = LayoutRecorder(header_row, rechunk=True)
         pending: list[bytes] = []
         for kind, piece in scan_sheet(chunks, self.info.path):
             if kind == "prefix":
@@ -315,21 +328,28 @@ class _Filler:
                 self._cells_by_ref(piece)
             elif kind == "head":
                 self._head(piece)
+                layout.head(piece)
                 yield piece
             elif kind == "row":
                 if piece.number <= header_row:
+                    layout.row(piece.number, piece.raw)
                     yield piece.raw
                     continue
                 index = piece.number - header_row - 1
                 for i, values in self._take(index):
                     if i < index:  # no <row> element for this data row: blank in the sheet
                         if values is not None and any(v not in (None, "") for v in values):
-                            pending.append(self._new_row(header_row + 1 + i, values))
+                            new = self._new_row(header_row + 1 + i, values)
+                            if new:
+                                layout.row(header_row + 1 + i, new)
+                                pending.append(new)
                     else:
                         if pending:
                             yield b"".join(pending)
                             pending.clear()
-                        yield self.fill_row(piece, values)
+                        raw = self.fill_row(piece, values)
+                        layout.row(piece.number, raw)
+                        yield raw
                 self.result.rows = index + 1
                 if progress is not None and index % 10000 == 9999:
                     progress(index + 1)
@@ -337,8 +357,10 @@ class _Filler:
                 if self.values is not None:
                     self._check_rest()
                     self.values = None
+                layout.tail(piece)
                 yield piece
             else:
+                layout.gap(piece)
                 yield piece
 
     def _check_rest(self) -> None:
@@ -411,5 +433,6 @@ def fill_xlsx(
     except BaseException:
         out.abort()
         raise
+    remember_layout(out.path, filler.layout.layout())  # cutting it into import parts reads it once
     filler.result.output_sha256 = sha256_file(out.path)
     return filler.result
