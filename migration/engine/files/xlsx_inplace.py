@@ -99,9 +99,25 @@ class CellWriter:
         self.is_close = b"</" + p + b"t></" + p + b"is></" + p + b"c>"
         self.v_open, self.v_close = b"<" + p + b"v>", b"</" + p + b"v></" + p + b"c>"
         self.date_styles, self.date1904 = date_styles, date1904
+        self.c_r = b"<" + p + b'c r="'
+        self._ref_at = len(self.c_r)
+        self.known: dict[tuple[bytes | None, str], bytes] = {}
 
     def cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
         """The cell's XML; b'' for an empty cell without a style (no element at all)."""
+        if type(value) is str and len(value) <= XLSX_MAX_CHARS:
+            # A column's values repeat (a company, a language): their XML after the reference is
+            # made once.
+            key = (style, value)
+            rest = self.known.get(key)
+            if rest is None:
+                if len(self.known) >= 4096:
+                    self.known.clear()
+                rest = self.known[key] = self._cell(b"", style, value)[self._ref_at :]
+            return self.c_r + ref + rest if rest else b""
+        return self._cell(ref, style, value)
+
+    def _cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
         s = b' s="' + style + b'"' if style else b""
         head = b"<" + self.p + b'c r="' + ref + b'"' + s
         t = type(value)
@@ -135,7 +151,7 @@ class CellWriter:
             return head + b">" + self.v_open + _number(value) + self.v_close
         if isinstance(value, dt.date | dt.datetime):
             return head + b">" + self.v_open + _number(_serial(value, self.date1904)) + self.v_close
-        return self.cell(ref, style, str(value))
+        return self._cell(ref, style, str(value))
 
 
 def _letters_at_least(letters: str) -> str:
@@ -227,18 +243,29 @@ class _Filler:
 
     def _new_cells(
         self, number: int, values: Sequence[Any], lo: int, hi: int, row_style: bytes | None
-    ) -> Iterator[bytes]:
+    ) -> list[bytes]:
+        """The XML of the target cells lo..hi-1 a row does not have yet (none for a None value)."""
         num = str(number).encode()
+        order, letters, tcols, col_styles = self.order, self.letters, self.tcols, self.col_styles
+        cell, known, c_r = self.writer.cell, self.writer.known, self.writer.c_r
+        out = []
+        written = 0
         for k in range(lo, hi):
-            v = values[self.order[k]]
+            v = values[order[k]]
             if v is None:
                 continue
-            c = self.tcols[k]
-            style = row_style or self.col_styles.get(c)
-            xml = self.writer.cell(self.letters[k] + num, style, v)
+            style = row_style or col_styles.get(tcols[k])
+            if type(v) is str and (rest := known.get((style, v))) is not None:  # cell(), made before
+                if rest:
+                    written += v != ""
+                    out.append(c_r + letters[k] + num + rest)
+                continue
+            xml = cell(letters[k] + num, style, v)
             if xml:
-                self.result.cells_written += v != ""
-                yield xml
+                written += v != ""
+                out.append(xml)
+        self.result.cells_written += written
+        return out
 
     def fill_row(self, row: Row, values: Sequence[Any] | None) -> bytes:
         if values is None or all(v is None for v in values):
@@ -297,8 +324,8 @@ class _Filler:
     def _cells_by_ref(self, prefix: bytes) -> None:
         """The patterns that let a row's cells before the first target column go unread."""
         p = re.escape(prefix + b":" if prefix else b"")
-        self._any_cell = re.compile(rb"<" + _PFX + rb"c(?=[\s/>])").findall
-        self._ref_cell = re.compile(rb"<" + p + rb'c r="[A-Z]{1,3}\d+"').findall
+        # A cell start other than <c r="B7" (another prefix, no reference, attributes before r).
+        self._odd_cell = re.compile(rb"<(?!" + p + rb'c r="[A-Z]{1,3}\d)' + _PFX + rb"c(?=[\s/>])").search
         at_least = _letters_at_least(self.letters[0].decode()).encode()
         self._first_target = re.compile(rb"<" + p + rb'c r="(?:' + at_least + rb")\d").search
         self._cell_head = b"<" + (prefix + b":" if prefix else b"") + b'c r="'
@@ -308,7 +335,7 @@ class _Filler:
         moves on, so when each cell names its column (r="B7", first, as Excel and Sales write
         it), the loop starts at the first cell at or after that column, else at the row's last
         cell (after which new cells go). A row with a cell not written so is read from 0."""
-        if len(self._any_cell(body)) != len(self._ref_cell(body)):
+        if self._odd_cell(body) is not None:
             return 0
         m = self._first_target(body)
         if m is not None:
