@@ -19,7 +19,8 @@ the cases in turn, round after round, and reports each one's median:
 
 Each figure: median wall seconds, median CPU seconds (user+system of the process), peak RSS,
 and the load average (1 min) before each run, min-max: the machine is shared, so compare ratios
-from the same run. Ratios: fill+split / floor (goal <= 2x), fill / floor, split / floor.
+from the same run (peak RSS counts from this script's own at the fork, ~13 MB). Ratios:
+fill+split / floor (goal <= 2x), fill / floor, split / floor.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from transform import HEADERS, PY, ROOT, base_rows
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
 
 TARGETS = [
     "Company",
@@ -50,6 +52,7 @@ TARGETS = [
 
 def make_reexport(path: str, rows: int) -> None:
     import xlsxwriter
+    from transform import HEADERS, base_rows  # pyarrow: imported only to make the inputs
 
     headers = [h for h in HEADERS if h != "Processing Status"] + TARGETS
     template = base_rows(2048)
@@ -92,6 +95,8 @@ def make_reexport(path: str, rows: int) -> None:
 def make_step2(path: str, rows: int) -> None:
     """The step-2 export of the same records (P2C's columns), as Excel's Save as CSV writes it."""
     import csv
+
+    from transform import HEADERS, base_rows
 
     template = base_rows(2048)
     with open(path, "w", encoding="utf-8-sig", newline="") as f:

@@ -8,6 +8,11 @@ from row 2, and the sheet's ranges (dimension, filter, validations, the filter's
 name) cut to the slice; a CSV part is the file's BOM, ``sep=`` line and header plus whole
 records. Rows keep input order; none is lost or repeated.
 
+An xlsx is cut in one read of its sheet (``xlsx_cut``), each part written as the read crosses
+its last row; right after a fill, the fill's record of where the rows are spares the read that
+sizes them. A sheet with text between its rows (never written by Excel or Sales) is cut the
+older way, one pass to size the rows and one per part: the same parts either way.
+
 API::
 
     split_for_import(path, *, part_mb=8, out_dir=None) -> list[PackPart]
