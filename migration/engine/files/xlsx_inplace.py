@@ -275,12 +275,26 @@ class _Filler:
         if b"customFormat" in attrs and re.search(rb'customFormat="(1|true)"', attrs):
             sm = S_ATTR_RE.search(attrs)
             row_style = sm.group(1) if sm else None
+        nt = len(self.tcols)
+        body = content or b""
+        first = self._first_span(body)
+        if first < 0:  # every target after the row's last cell, which ends it: append them
+            new_body = b"".join([body, *self._new_cells(row.number, values, 0, nt, row_style)])
+        else:
+            new_body = self._fill_cells(row, values, body, first, row_style)
+        if new_body == body:
+            return row.raw
+        return self._row_xml(attrs, content, new_body)
+
+    def _fill_cells(
+        self, row: Row, values: Sequence[Any], body: bytes, first: int, row_style: bytes | None
+    ) -> bytes:
+        """The row's content with its target cells set, the cells from `first` on read in turn."""
         num = str(row.number).encode()
         out: list[bytes] = []
         tcols, nt = self.tcols, len(self.tcols)
         k = pos = last_end = 0
-        body = content or b""
-        for col, start, end, cattrs in cell_spans(body, self.end_c, self._first_span(body)):
+        for col, start, end, cattrs in cell_spans(body, self.end_c, first):
             last_end = end
             while k < nt and tcols[k] < col:
                 out.append(body[pos:start])
@@ -308,9 +322,10 @@ class _Filler:
             pos = max(pos, last_end)
             out.extend(self._new_cells(row.number, values, k, nt, row_style))
         out.append(body[pos:])
-        new_body = b"".join(out)
-        if new_body == body:
-            return row.raw
+        return b"".join(out)
+
+    def _row_xml(self, attrs: bytes, content: bytes | None, new_body: bytes) -> bytes:
+        """The row element around its new content, its spans widened to the target columns."""
         new_attrs = attrs[:-1] if content is None and attrs.endswith(b"/") else attrs
         sp = SPANS_RE.search(new_attrs)
         if sp and int(sp.group(2)) < self.tcols[-1] + 1:
@@ -334,12 +349,15 @@ class _Filler:
         """Where the cell loop starts in a row: every cell before the first target column only
         moves on, so when each cell names its column (r="B7", first, as Excel and Sales write
         it), the loop starts at the first cell at or after that column, else at the row's last
-        cell (after which new cells go). A row with a cell not written so is read from 0."""
+        cell (after which new cells go); -1 when that cell ends the row (nothing to read). A row
+        with a cell not written so is read from 0."""
         if self._odd_cell(body) is not None:
             return 0
         m = self._first_target(body)
         if m is not None:
             return m.start()
+        if body.endswith(self.end_c) or body.endswith(b"/>"):
+            return -1  # the last cell ends the row: the targets go after it
         last = body.rfind(self._cell_head)
         return len(body) if last < 0 else last
 
