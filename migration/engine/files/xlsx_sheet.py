@@ -463,8 +463,9 @@ def sheet_layout(info: SheetInfo) -> SheetLayout | None:
 
 # A fill's layout of the file it just wrote, so that cutting that file needs no pass to size it.
 # Keyed by the file's path and checked against its size, time and inode: a file changed since
-# is read again. One entry: the cut follows the fill.
+# is read again. A few entries: a re-export in parts is filled part by part, then each is cut.
 _remembered: dict[str, tuple[tuple[int, int, int], SheetLayout]] = {}
+REMEMBERED = 8
 
 
 def _stamp(path: str) -> tuple[int, int, int]:
@@ -473,9 +474,12 @@ def _stamp(path: str) -> tuple[int, int, int]:
 
 
 def remember_layout(path: str, layout: SheetLayout | None) -> None:
-    _remembered.clear()
+    key = os.path.abspath(path)
+    _remembered.pop(key, None)
+    while len(_remembered) >= REMEMBERED:
+        del _remembered[next(iter(_remembered))]  # the oldest
     if layout is not None:
-        _remembered[os.path.abspath(path)] = (_stamp(path), layout)
+        _remembered[key] = (_stamp(path), layout)
 
 
 def _recall(path: str) -> SheetLayout | None:
