@@ -221,6 +221,8 @@ _ODD_SHEET = (
     b'<x:row r="4"><x:c r="A4" t="s"><x:v>6</x:v></x:c><x:c r="B4"><x:v>9</x:v></x:c>'
     b'<x:c r="D4"><x:v>4</x:v></x:c></x:row>'
     b'<x:row r="5"><x:c r="A5" t="s"><x:v>7</x:v></x:c><x:c r="C5"><x:v>1</x:v></x:c></x:row>'
+    b'<x:row r="6"><x:c r="A6" t="s"><x:v>7</x:v></x:c><x:c r="B6"><x:v>2</x:v></x:c><x:c><x:v>5</x:v></x:c>'
+    b"</x:row>"
     b"</x:sheetData></x:worksheet>"
 )
 
@@ -263,11 +265,14 @@ def _odd_workbook(path: Path) -> Path:
 def test_it_fills_cells_written_without_their_reference_or_with_a_prefix(tmp_path):
     src = _odd_workbook(tmp_path / "odd.xlsx")
     out = tmp_path / "out.xlsx"
-    fill_xlsx(src, out, ["Name", "Kind"], [("n2", "k2"), ("n3", "k3"), ("n4", "k4"), (None, "k5")])
+    fill_xlsx(
+        src, out, ["Name", "Kind"], [("n2", "k2"), ("n3", "k3"), ("n4", "k4"), (None, "k5"), ("n6", "k6")]
+    )
     got = [[cell for cell in row] for b in open_source(out).batches() for row in b.rows]
     assert got == [
         ["g-2", "n2", 12.5, "k2"],
         ["g-3", "n3", 8.0, "k3"],  # B3 and C3 had no reference: B3 replaced, D3 added after C3
         ["g-4", "n4", "", "k4"],
         ["g-5", "", 1.0, "k5"],
+        ["g-5", "n6", 5.0, "k6"],  # C6, after a target, had no reference
     ]

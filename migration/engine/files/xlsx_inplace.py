@@ -339,10 +339,11 @@ class _Filler:
     def _cells_by_ref(self, prefix: bytes) -> None:
         """The patterns that let a row's cells before the first target column go unread."""
         p = re.escape(prefix + b":" if prefix else b"")
-        # A cell start other than <c r="B7" (another prefix, no reference, attributes before r).
-        self._odd_cell = re.compile(rb"<(?!" + p + rb'c r="[A-Z]{1,3}\d)' + _PFX + rb"c(?=[\s/>])").search
+        # The first of: a cell start other than <c r="B7" (another prefix, no reference,
+        # attributes before r), or a cell at or after the first target column.
+        odd = rb"(?P<odd><(?!" + p + rb'c r="[A-Z]{1,3}\d)' + _PFX + rb"c(?=[\s/>]))"
         at_least = _letters_at_least(self.letters[0].decode()).encode()
-        self._first_target = re.compile(rb"<" + p + rb'c r="(?:' + at_least + rb")\d").search
+        self._odd_or_target = re.compile(odd + rb"|<" + p + rb'c r="(?:' + at_least + rb")\d").search
         self._cell_head = b"<" + (prefix + b":" if prefix else b"") + b'c r="'
 
     def _first_span(self, body: bytes) -> int:
@@ -350,12 +351,10 @@ class _Filler:
         moves on, so when each cell names its column (r="B7", first, as Excel and Sales write
         it), the loop starts at the first cell at or after that column, else at the row's last
         cell (after which new cells go); -1 when that cell ends the row (nothing to read). A row
-        with a cell not written so is read from 0."""
-        if self._odd_cell(body) is not None:
-            return 0
-        m = self._first_target(body)
+        with a cell not written so before its first target is read from 0."""
+        m = self._odd_or_target(body)
         if m is not None:
-            return m.start()
+            return 0 if m.group("odd") else m.start()  # cells after the target are read in turn
         if body.endswith(self.end_c) or body.endswith(b"/>"):
             return -1  # the last cell ends the row: the targets go after it
         last = body.rfind(self._cell_head)
