@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from migration.engine import EngineError
 from migration.engine.files.reading import open_source
 from migration.engine.files.xlsx_inplace import fill_xlsx
 from migration.engine.files.xlsx_sheet import open_sheet
+from migration.engine.step8 import packs
 from migration.engine.step8.packs import PackFile, copy_xlsx_rows, split_for_import, write_manifest
 
 from .test_xlsx_inplace import sales_like_workbook
@@ -181,3 +183,25 @@ def test_a_workbook_replaced_after_its_fill_is_cut_from_what_it_holds_now(tmp_pa
     parts = split_for_import(out, part_mb=0.1)
     assert len(parts) >= 2
     assert [r for p in parts for r in _rows(p.path)] == _rows(other)
+
+
+def test_one_read_cuts_the_parts_a_pass_per_part_cuts_missing_rows_included(tmp_path, monkeypatch):
+    """The parts cut in one read of the sheet are those of the older cut (a pass to size the
+    rows, then one per part), byte for byte, also where the sheet has no element for some rows
+    (blank rows Excel leaves out)."""
+    src = _noisy_workbook(tmp_path / "order.xlsx", 3000)
+    gone = {*range(40, 60), 700, 1500, *range(2990, 3001)}  # a run, single rows, the last rows but one
+    _rewrite_sheet(
+        src,
+        lambda xml: re.sub(rb'<row r="(\d+)".*?</row>', lambda m: b"" if int(m[1]) in gone else m[0], xml),
+    )
+    for folder in ("one_read", "per_part"):
+        (tmp_path / folder).mkdir()
+    one_read = split_for_import(src, part_mb=0.1, out_dir=tmp_path / "one_read")
+    monkeypatch.setattr(packs, "sheet_layout", lambda info: None)  # the cut for text between rows
+    per_part = split_for_import(src, part_mb=0.1, out_dir=tmp_path / "per_part")
+    assert len(one_read) >= 3
+    assert [(p.file, p.first_row, p.last_row, p.sha256) for p in one_read] == [
+        (p.file, p.first_row, p.last_row, p.sha256) for p in per_part
+    ]
+    assert [r for p in one_read for r in _rows(p.path)] == [r for r in _rows(src) if any(v != "" for v in r)]
