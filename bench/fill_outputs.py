@@ -11,6 +11,12 @@ missing rows and cells, self-closing rows, row and column styles and a namespace
 the tests' generated re-export, and the bench's 100,000-row re-export (fill alone and the
 route); each output also cut into import parts (8 MB for the big one, small limits for the
 others) and sliced by copy_xlsx_rows. --rows 0 leaves the big workbook out.
+
+The baseline comes from the code before a change, run with this script and the same inputs:
+
+    git archive REV | tar -x -C /tmp/before && cp bench/fill_outputs.py /tmp/before/bench/
+    (cd /tmp/before && $PWD/.venv/bin/python bench/fill_outputs.py --inputs DIR --write BASE.json)
+    .venv/bin/python bench/fill_outputs.py --inputs DIR --check BASE.json
 """
 
 from __future__ import annotations
