@@ -14,8 +14,8 @@ others) and sliced by copy_xlsx_rows. --rows 0 leaves the big workbook out.
 
 The baseline comes from the code before a change, run with this script and the same inputs:
 
-    git archive REV | tar -x -C /tmp/before && cp bench/fill_outputs.py /tmp/before/bench/
-    (cd /tmp/before && $PWD/.venv/bin/python bench/fill_outputs.py --inputs DIR --write BASE.json)
+    REPO=$PWD; git archive REV | tar -x -C /tmp/before && cp bench/fill_outputs.py /tmp/before/bench/
+    (cd /tmp/before && $REPO/.venv/bin/python bench/fill_outputs.py --inputs DIR --write BASE.json)
     .venv/bin/python bench/fill_outputs.py --inputs DIR --check BASE.json
 """
 
