@@ -1,19 +1,26 @@
-"""Benchmark: xlsx fill in place against today's rebuild (p2c_transform writing a new workbook).
+"""Benchmark: xlsx fill in place and the import pack's cut, against the floor of a streaming pass.
 
-    .venv/bin/python bench/fill.py [--xlsx-rows 100000] [--dir /tmp/p2c-bench] [--runs 3]
+    .venv/bin/python bench/fill.py [--xlsx-rows 100000] [--dir /tmp/p2c-bench] [--runs 5] [--route]
 
 Generates an order re-export (three hidden "(Do Not Modify)" columns, date cells, the
 dual-write target columns present and empty, a hidden choice sheet, list validations, a
-frozen header and a filter), then runs, each in its own process, process start included:
+frozen header and a filter), then runs, each in its own process (process start included),
+the cases in turn, round after round, and reports each one's median:
 
-- rebuild: `manage.py p2c_transform order REEXPORT OUT.xlsx` (calamine + rules + xlsxwriter:
-  what every xlsx output was before fill in place);
-- fill: `manage.py p2c_transform order REEXPORT OUT.xlsx --merge-source STEP2.csv`, the import
-  route as the CLI and the jobs run it: the rules over the re-export joined by GUID to the
-  step-2 export, the target cells streamed into a copy of the workbook (`fill_xlsx`);
-- fill_xlsx alone: calamine reads the re-export, per-row values made from it, `fill_xlsx`.
+- floor: the sheet inflated, every `<c>` cell start found, and deflated again (level 6) into a
+  file: what any one pass over the sheet costs;
+- fill: `fill_xlsx` alone, six target columns from values made on the fly (no read of the
+  workbook's values);
+- fill+split: the same fill, then `split_for_import(part_mb=8)` in the same process, as the
+  job and `p2c_transform --part-mb` run them (the cut reuses the layout the fill recorded);
+- split: `split_for_import(part_mb=8)` of the filled workbook alone, in a fresh process;
+- with --route: `p2c_transform --merge-source` (rules over the re-export joined to the step-2
+  export, then the fill) without and with `--part-mb 8`, and the rebuild into a new workbook.
 
-Prints seconds, rows/s, peak RSS and the ratios fill / rebuild (target <= 1.5x).
+Each figure: median wall seconds, median CPU seconds (user+system of the process), peak RSS,
+and the load average (1 min) before each run, min-max: the machine is shared, so compare ratios
+from the same run (peak RSS counts from this script's own at the fork, ~13 MB). Ratios:
+fill+split / floor (goal <= 2x), fill / floor, split / floor.
 """
 
 from __future__ import annotations
@@ -22,12 +29,16 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
+import subprocess
 import sys
 import textwrap
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from transform import HEADERS, PY, ROOT, base_rows, line, measure
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
 
 TARGETS = [
     "Company",
@@ -41,6 +52,7 @@ TARGETS = [
 
 def make_reexport(path: str, rows: int) -> None:
     import xlsxwriter
+    from transform import HEADERS, base_rows  # pyarrow: imported only to make the inputs
 
     headers = [h for h in HEADERS if h != "Processing Status"] + TARGETS
     template = base_rows(2048)
@@ -84,6 +96,8 @@ def make_step2(path: str, rows: int) -> None:
     """The step-2 export of the same records (P2C's columns), as Excel's Save as CSV writes it."""
     import csv
 
+    from transform import HEADERS, base_rows
+
     template = base_rows(2048)
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         out = csv.writer(f, lineterminator="\r\n")
@@ -94,69 +108,175 @@ def make_step2(path: str, rows: int) -> None:
             out.writerow(row)
 
 
+FLOOR = textwrap.dedent("""
+    import re, sys, zipfile, zlib
+    src, dst, part = sys.argv[1], sys.argv[2], sys.argv[3]
+    cell = re.compile(rb"<c[\\s>/]")
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    cells = 0
+    with zipfile.ZipFile(src) as zf, zf.open(part) as f, open(dst, "wb") as out:
+        while data := f.read(1 << 20):
+            cells += len(cell.findall(data))
+            out.write(comp.compress(data))
+        out.write(comp.flush())
+""")
+
 FILL = textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[3])
-    from migration.engine.files.reading import open_source
-    from migration.engine.files.xlsx_inplace import fill_xlsx, rows_from_batches
-    src, dst = sys.argv[1], sys.argv[2]
-    source = open_source(src)
-    h = {n: i for i, n in enumerate(source.headers)}
+    from migration.engine.files.xlsx_inplace import fill_xlsx
+    from migration.engine.step8.packs import split_for_import
+    src, dst, split = sys.argv[1], sys.argv[2], sys.argv[4] == "split"
 
     def values():
-        for b in source.batches():
-            n = b.num_rows
-            yield [["USMF"] * n, b.text(h["Order ID"]), b.text(h["Customer"]),
-                   [d + "T00:00:00Z" if d else "" for d in b.text(h["Requested Delivery Date"]).to_pylist()],
-                   ["en-us"] * n, ["Item based"] * n]
+        for r in range(10**9):
+            day = f"2024-{1 + r % 12:02d}-{1 + r % 28:02d}T00:00:00Z" if r % 5 else ""
+            yield ("USMF", f"ORD-{r:08d}", f"CUST-{r % 700:05d}", day, "en-us", "Item based")
 
     cols = ["Company", "Sales Order Number", "Invoice Customer", "Requested Receipt Date", "Language",
             "Order Type"]
-    fill_xlsx(src, dst, cols, rows_from_batches(values()))
+    rows = int(sys.argv[5])
+    fill_xlsx(src, dst, cols, (v for _, v in zip(range(rows), values())))
+    if split:
+        split_for_import(dst, part_mb=8)
 """)
+
+SPLIT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, sys.argv[3])
+    from migration.engine.step8.packs import split_for_import
+    split_for_import(sys.argv[1], part_mb=8, out_dir=sys.argv[2])
+""")
+
+
+def run(cmd: list[str], output: str | None) -> dict[str, float]:
+    """Wall and CPU seconds, peak RSS (MB) of cmd in a fresh process, and the load average before."""
+    if output and os.path.isfile(output):
+        os.remove(output)
+    load = os.getloadavg()[0]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd[:4])} failed (rc={proc.returncode})")
+    return {"s": wall, "cpu": usage.ru_utime + usage.ru_stime, "mb": usage.ru_maxrss / 1024, "load": load}
+
+
+def summary(runs: list[dict[str, float]]) -> dict[str, float]:
+    loads = [r["load"] for r in runs]
+    return {
+        "s": statistics.median(r["s"] for r in runs),
+        "cpu": statistics.median(r["cpu"] for r in runs),
+        "mb": max(r["mb"] for r in runs),
+        "load_min": min(loads),
+        "load_max": max(loads),
+        "runs": len(runs),
+    }
+
+
+def show(label: str, rows: int, f: dict[str, float]) -> str:
+    return (
+        f"  {label:<34} {f['s']:6.2f} s  CPU {f['cpu']:6.2f} s  {rows / f['s']:>8,.0f} rows/s  "
+        f"peak {f['mb']:5.0f} MB  load {f['load_min']:.1f}-{f['load_max']:.1f}"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--xlsx-rows", type=int, default=100_000)
     ap.add_argument("--dir", default="/tmp/p2c-bench")
-    ap.add_argument("--runs", type=int, default=3, help="best of N alternating runs")
+    ap.add_argument("--runs", type=int, default=5, help="rounds of alternating runs (medians)")
+    ap.add_argument("--route", action="store_true", help="also p2c_transform --merge-source and the rebuild")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
-    src = os.path.join(args.dir, f"reexport_{args.xlsx_rows}.xlsx")
-    step2 = os.path.join(args.dir, f"step2_{args.xlsx_rows}.csv")
+    rows = args.xlsx_rows
+    src = os.path.join(args.dir, f"reexport_{rows}.xlsx")
+    step2 = os.path.join(args.dir, f"step2_{rows}.csv")
     if not os.path.exists(src):
-        make_reexport(src, args.xlsx_rows)
+        make_reexport(src, rows)
     if not os.path.exists(step2):
-        make_step2(step2, args.xlsx_rows)
-    rebuilt, filled = os.path.join(args.dir, "rebuilt.xlsx"), os.path.join(args.dir, "filled.xlsx")
-    merged = os.path.join(args.dir, "merged.xlsx")
-    rebuild = [PY, "manage.py", "p2c_transform", "order", src, rebuilt, "--company", "USMF"]
-    route = [*rebuild[:5], merged, "--company", "USMF", "--merge-source", step2]
-    fill = [PY, "-c", FILL, src, filled, ROOT]
-    best: dict[str, tuple[float, float, int]] = {}
-    cases = (("rebuild", rebuild, rebuilt), ("route", route, merged), ("fill", fill, filled))
+        make_step2(step2, rows)
+    d = args.dir
+    filled, alone = os.path.join(d, "filled.xlsx"), os.path.join(d, "filled_split.xlsx")
+    parts_dir = os.path.join(d, "parts")
+    os.makedirs(parts_dir, exist_ok=True)
+    cases = [
+        ("floor", [PY, "-c", FLOOR, src, os.path.join(d, "floor.bin"), "xl/worksheets/sheet1.xml"], None),
+        ("fill", [PY, "-c", FILL, src, filled, ROOT, "-", str(rows)], filled),
+        ("fill+split", [PY, "-c", FILL, src, alone, ROOT, "split", str(rows)], alone),
+        ("split", [PY, "-c", SPLIT, filled, parts_dir, ROOT], None),
+    ]
+    if args.route:
+        merged, rebuilt = os.path.join(d, "merged.xlsx"), os.path.join(d, "rebuilt.xlsx")
+        route = [
+            PY,
+            "manage.py",
+            "p2c_transform",
+            "order",
+            src,
+            merged,
+            "--company",
+            "USMF",
+            "--merge-source",
+            step2,
+        ]
+        cases += [
+            ("route", route, merged),
+            ("route+parts", [*route, "--part-mb", "8"], merged),
+            (
+                "rebuild",
+                [PY, "manage.py", "p2c_transform", "order", src, rebuilt, "--company", "USMF"],
+                rebuilt,
+            ),
+        ]
+    got: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in cases}
     for _ in range(args.runs):
         for name, cmd, out in cases:
-            got = measure(cmd, out)
-            if got[2]:
-                raise SystemExit(f"{name} failed (rc={got[2]})")
-            if name not in best or got[0] < best[name][0]:
-                best[name] = got
-    rows = args.xlsx_rows
-    print(f"xlsx re-export: {rows:,} rows, {os.path.getsize(src) / 2**20:,.1f} MB in")
-    print(line("rebuild (p2c_transform, today)", rows, best["rebuild"][0], best["rebuild"][1]))
-    print(line("fill in place (p2c_transform --merge-source)", rows, best["route"][0], best["route"][1]))
-    print(line("fill_xlsx alone (read + fill_xlsx)", rows, best["fill"][0], best["fill"][1]))
-    ratio = best["route"][0] / best["rebuild"][0]
+            got[name].append(run(cmd, out))
+    figures = {name: summary(runs) for name, runs in got.items()}
+    sheet_mb = _sheet_mb(src)
     print(
-        f"  ratio fill/rebuild {ratio:.2f}x (target <= 1.5x); fill_xlsx alone "
-        f"{best['fill'][0] / best['rebuild'][0]:.2f}x; output {os.path.getsize(merged) / 2**20:.1f} MB"
+        f"xlsx re-export: {rows:,} rows, {os.path.getsize(src) / 2**20:,.1f} MB "
+        f"({sheet_mb:,.0f} MB of sheet XML); medians of {args.runs} alternating runs on "
+        f"{os.cpu_count()} cores (shared), load average (1 min) before each run"
     )
+    labels = {
+        "floor": "floor (inflate, scan <c>, deflate)",
+        "fill": "fill_xlsx alone",
+        "fill+split": "fill_xlsx + split (8 MB parts)",
+        "split": "split alone (fresh process)",
+        "route": "p2c_transform --merge-source",
+        "route+parts": "  ... --part-mb 8",
+        "rebuild": "rebuild (p2c_transform, no merge)",
+    }
+    for name, f in figures.items():
+        print(show(labels[name], rows, f))
+    floor = figures["floor"]
+    ratios = {f"{k}/floor": figures[k]["s"] / floor["s"] for k in ("fill", "fill+split", "split")}
+    cpu = {f"{k}/floor": figures[k]["cpu"] / floor["cpu"] for k in ("fill", "fill+split", "split")}
+    print(
+        "  ratios to the floor (wall; CPU): "
+        + ", ".join(f"{k} {v:.2f}x; {cpu[k]:.2f}x" for k, v in ratios.items())
+        + " (goal: fill+split <= 2x)"
+    )
+    if args.route:
+        print(
+            f"  route+parts / route {figures['route+parts']['s'] / figures['route']['s']:.2f}x; "
+            f"route / rebuild {figures['route']['s'] / figures['rebuild']['s']:.2f}x"
+        )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({k: {"s": v[0], "mb": v[1]} for k, v in best.items()} | {"ratio": ratio}, f, indent=1)
+            json.dump({"figures": figures, "ratios": ratios, "cpu_ratios": cpu}, f, indent=1)
+
+
+def _sheet_mb(path: str) -> float:
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        return zf.getinfo("xl/worksheets/sheet1.xml").file_size / 2**20
 
 
 if __name__ == "__main__":

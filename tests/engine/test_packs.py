@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 
 from migration.engine import EngineError
 from migration.engine.files.reading import open_source
+from migration.engine.files.xlsx_inplace import fill_xlsx
 from migration.engine.files.xlsx_sheet import open_sheet
+from migration.engine.step8 import packs
 from migration.engine.step8.packs import PackFile, copy_xlsx_rows, split_for_import, write_manifest
 
 from .helpers import sales_like_workbook
@@ -123,3 +126,82 @@ def test_it_gives_every_transformed_table_a_place_in_the_import_order():
     from migration.engine import IMPORT_ORDER, TABLES
 
     assert set(IMPORT_ORDER) == {key for key, table in TABLES.items() if table.transforms}
+
+
+def _rewrite_sheet(path: Path, change) -> Path:
+    """The workbook with its data sheet's XML passed through change (members kept in order)."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(i, zf.read(i.filename)) for i in zf.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members:
+            zf.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return path
+
+
+def _with_long_tail(path: Path) -> Path:
+    """A validation listing 100,000 ranges: the text after the rows spans several reads."""
+    ranges = " ".join(f"E{2 + i % 50}:E{3000 - i % 50}" for i in range(100_000)).encode()
+    return _rewrite_sheet(path, lambda xml: xml.replace(b'sqref="I2:I', b'sqref="' + ranges + b" I2:I"))
+
+
+def test_a_workbook_cut_right_after_its_fill_gets_the_parts_of_a_cut_alone(tmp_path):
+    """The fill tells the cut where its rows are; the parts are those of a cut that reads the file."""
+    src = _with_long_tail(_noisy_workbook(tmp_path / "order.xlsx", 3000))
+    for folder in ("filled", "copied", "parts_filled", "parts_copied"):
+        (tmp_path / folder).mkdir()
+    filled, copied = tmp_path / "filled" / "order.xlsx", tmp_path / "copied" / "order.xlsx"
+    values = [[f"C{i % 7}", "2020-03-27T00:00:00Z", None if i % 3 else "Item based"] for i in range(3000)]
+    fill_xlsx(src, filled, ["Company", "Requested Receipt Date", "Order Type"], values)
+    copied.write_bytes(filled.read_bytes())
+    after_fill = split_for_import(filled, part_mb=0.1, out_dir=tmp_path / "parts_filled")
+    alone = split_for_import(copied, part_mb=0.1, out_dir=tmp_path / "parts_copied")
+    assert len(after_fill) >= 3
+    assert [(p.file, p.rows, p.sha256) for p in after_fill] == [(p.file, p.rows, p.sha256) for p in alone]
+    assert [r for p in after_fill for r in _rows(p.path)] == _rows(filled)
+    assert [r[6] for r in _rows(after_fill[1].path)][:2] == [
+        f"C{(after_fill[0].rows + i) % 7}" for i in range(2)
+    ]
+
+
+def test_a_sheet_with_text_between_rows_is_cut_into_whole_rows(tmp_path):
+    src = _rewrite_sheet(
+        _noisy_workbook(tmp_path / "order.xlsx", 2000),
+        lambda xml: xml.replace(b"</row><row", b"</row>\n <row"),
+    )
+    parts = split_for_import(src, part_mb=0.08)
+    assert len(parts) >= 2 and all(p.size <= 0.08 * (1 << 20) for p in parts)
+    assert [r for p in parts for r in _rows(p.path)] == _rows(src)
+
+
+def test_a_workbook_replaced_after_its_fill_is_cut_from_what_it_holds_now(tmp_path):
+    src = _noisy_workbook(tmp_path / "order.xlsx", 3000)
+    out = tmp_path / "out" / "order.xlsx"
+    out.parent.mkdir()
+    fill_xlsx(src, out, ["Company"], [["USMF"]] * 3000)
+    other = _noisy_workbook(tmp_path / "other.xlsx", 2500)
+    out.write_bytes(other.read_bytes())
+    parts = split_for_import(out, part_mb=0.1)
+    assert len(parts) >= 2
+    assert [r for p in parts for r in _rows(p.path)] == _rows(other)
+
+
+def test_one_read_cuts_the_parts_a_pass_per_part_cuts_missing_rows_included(tmp_path, monkeypatch):
+    """The parts cut in one read of the sheet are those of the older cut (a pass to size the
+    rows, then one per part), byte for byte, also where the sheet has no element for some rows
+    (blank rows Excel leaves out)."""
+    src = _noisy_workbook(tmp_path / "order.xlsx", 3000)
+    gone = {*range(40, 60), 700, 1500, *range(2990, 3001)}  # a run, single rows, the last rows but one
+    _rewrite_sheet(
+        src,
+        lambda xml: re.sub(rb'<row r="(\d+)".*?</row>', lambda m: b"" if int(m[1]) in gone else m[0], xml),
+    )
+    for folder in ("one_read", "per_part"):
+        (tmp_path / folder).mkdir()
+    one_read = split_for_import(src, part_mb=0.1, out_dir=tmp_path / "one_read")
+    monkeypatch.setattr(packs, "sheet_layout", lambda info: None)  # the cut for text between rows
+    per_part = split_for_import(src, part_mb=0.1, out_dir=tmp_path / "per_part")
+    assert len(one_read) >= 3
+    assert [(p.file, p.first_row, p.last_row, p.sha256) for p in one_read] == [
+        (p.file, p.first_row, p.last_row, p.sha256) for p in per_part
+    ]
+    assert [r for p in one_read for r in _rows(p.path)] == [r for r in _rows(src) if any(v != "" for v in r)]

@@ -159,3 +159,70 @@ def test_it_fills_the_sales_reexport_sample_in_place(tmp_path):
     assert old["hiddenSheet"] == new["hiddenSheet"]
     changed = {k for k in new["All Orders"] if old["All Orders"].get(k) != new["All Orders"][k]}
     assert {re.sub(r"\d", "", k) for k in changed} == {"O", "S", "T"}
+
+
+_ODD_SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+    b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+    b'<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c><x:c r="B1" t="s"><x:v>1</x:v></x:c>'
+    b'<x:c r="C1" t="s"><x:v>2</x:v></x:c><x:c r="D1" t="s"><x:v>3</x:v></x:c></x:row>'
+    b'<x:row r="2"><x:c r="A2" t="s"><x:v>4</x:v></x:c><x:c s="0" r="C2"><x:v>12.5</x:v></x:c></x:row>'
+    b'<x:row r="3"><x:c t="s"><x:v>5</x:v></x:c><x:c><x:v>3</x:v></x:c><x:c><x:v>8</x:v></x:c></x:row>'
+    b'<x:row r="4"><x:c r="A4" t="s"><x:v>6</x:v></x:c><x:c r="B4"><x:v>9</x:v></x:c>'
+    b'<x:c r="D4"><x:v>4</x:v></x:c></x:row>'
+    b'<x:row r="5"><x:c r="A5" t="s"><x:v>7</x:v></x:c><x:c r="C5"><x:v>1</x:v></x:c></x:row>'
+    b'<x:row r="6"><x:c r="A6" t="s"><x:v>7</x:v></x:c><x:c r="B6"><x:v>2</x:v></x:c><x:c><x:v>5</x:v></x:c>'
+    b"</x:row>"
+    b"</x:sheetData></x:worksheet>"
+)
+
+
+def _odd_workbook(path: Path) -> Path:
+    """Cells as other writers than Excel write them: a namespace prefix, cells without their
+    reference, a cell whose style comes before its reference; shared strings."""
+    strings = ["(Do Not Modify) Order", "Name", "Amount", "Kind", "g-2", "g-3", "g-4", "g-5"]
+    sst = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + "".join(f"<si><t>{s}</t></si>" for s in strings)
+        + "</sst>"
+    )
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType='
+        '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override '
+        'PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.sharedStrings+xml"/></Types>',
+        "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook {ns} xmlns:r="{rel}"><sheets><sheet name="Data" sheetId="1" '
+        'r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        f'relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/sharedStrings.xml": sst,
+        "xl/worksheets/sheet1.xml": _ODD_SHEET,
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_it_fills_cells_written_without_their_reference_or_with_a_prefix(tmp_path):
+    src = _odd_workbook(tmp_path / "odd.xlsx")
+    out = tmp_path / "out.xlsx"
+    fill_xlsx(
+        src, out, ["Name", "Kind"], [("n2", "k2"), ("n3", "k3"), ("n4", "k4"), (None, "k5"), ("n6", "k6")]
+    )
+    got = [[cell for cell in row] for b in open_source(out).batches() for row in b.rows]
+    assert got == [
+        ["g-2", "n2", 12.5, "k2"],
+        ["g-3", "n3", 8.0, "k3"],  # B3 and C3 had no reference: B3 replaced, D3 added after C3
+        ["g-4", "n4", "", "k4"],
+        ["g-5", "", 1.0, "k5"],
+        ["g-5", "n6", 5.0, "k6"],  # C6, after a target, had no reference
+    ]

@@ -32,7 +32,17 @@ from typing import Any
 from ..errors import EngineError
 from .reading import sha256_file
 from .writing import AtomicFile
-from .xlsx_sheet import Row, SheetInfo, cell_spans, col_letters, open_sheet, scan_sheet, sheet_chunks
+from .xlsx_sheet import (
+    LayoutRecorder,
+    Row,
+    SheetInfo,
+    cell_spans,
+    col_letters,
+    open_sheet,
+    remember_layout,
+    scan_sheet,
+    sheet_chunks,
+)
 from .zipraw import PackageWriter
 
 _PFX = rb"(?:[A-Za-z_][\w.-]*:)?"
@@ -89,9 +99,25 @@ class CellWriter:
         self.is_close = b"</" + p + b"t></" + p + b"is></" + p + b"c>"
         self.v_open, self.v_close = b"<" + p + b"v>", b"</" + p + b"v></" + p + b"c>"
         self.date_styles, self.date1904 = date_styles, date1904
+        self.c_r = b"<" + p + b'c r="'
+        self._ref_at = len(self.c_r)
+        self.known: dict[tuple[bytes | None, str], bytes] = {}
 
     def cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
         """The cell's XML; b'' for an empty cell without a style (no element at all)."""
+        if type(value) is str and len(value) <= XLSX_MAX_CHARS:
+            # A column's values repeat (a company, a language): their XML after the reference is
+            # made once.
+            key = (style, value)
+            rest = self.known.get(key)
+            if rest is None:
+                if len(self.known) >= 4096:
+                    self.known.clear()
+                rest = self.known[key] = self._cell(b"", style, value)[self._ref_at :]
+            return self.c_r + ref + rest if rest else b""
+        return self._cell(ref, style, value)
+
+    def _cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
         s = b' s="' + style + b'"' if style else b""
         head = b"<" + self.p + b'c r="' + ref + b'"' + s
         t = type(value)
@@ -125,7 +151,24 @@ class CellWriter:
             return head + b">" + self.v_open + _number(value) + self.v_close
         if isinstance(value, dt.date | dt.datetime):
             return head + b">" + self.v_open + _number(_serial(value, self.date1904)) + self.v_close
-        return self.cell(ref, style, str(value))
+        return self._cell(ref, style, str(value))
+
+
+def _letters_at_least(letters: str) -> str:
+    """A regular expression for the column letters (A..XFD) at or after `letters`, followed by
+    the row's digits in the pattern that uses it."""
+    longer = f"[A-Z]{{{len(letters) + 1},3}}" if len(letters) < 3 else ""
+    return "|".join(x for x in (_same_length_at_least(letters), longer) if x)
+
+
+def _same_length_at_least(letters: str) -> str:
+    head, rest = letters[0], letters[1:]
+    if not rest:
+        return f"[{head}-Z]"
+    options = [f"{head}(?:{_same_length_at_least(rest)})"]
+    if head < "Z":
+        options.append(f"[{chr(ord(head) + 1)}-Z][A-Z]{{{len(rest)}}}")
+    return "|".join(options)
 
 
 # --- fill in place ------------------------------------------------------------------------
@@ -164,6 +207,7 @@ class _Filler:
         self.col_styles: dict[int, bytes] = {}
         self.result = FillResult(info.sheet_name, {})
         self.writer: CellWriter | None = None
+        self.layout: LayoutRecorder | None = None
         self.end_c = b"</c>"
 
     def _take(self, index: int) -> Iterator[tuple[int, Sequence[Any] | None]]:
@@ -199,18 +243,29 @@ class _Filler:
 
     def _new_cells(
         self, number: int, values: Sequence[Any], lo: int, hi: int, row_style: bytes | None
-    ) -> Iterator[bytes]:
+    ) -> list[bytes]:
+        """The XML of the target cells lo..hi-1 a row does not have yet (none for a None value)."""
         num = str(number).encode()
+        order, letters, tcols, col_styles = self.order, self.letters, self.tcols, self.col_styles
+        cell, known, c_r = self.writer.cell, self.writer.known, self.writer.c_r
+        out = []
+        written = 0
         for k in range(lo, hi):
-            v = values[self.order[k]]
+            v = values[order[k]]
             if v is None:
                 continue
-            c = self.tcols[k]
-            style = row_style or self.col_styles.get(c)
-            xml = self.writer.cell(self.letters[k] + num, style, v)
+            style = row_style or col_styles.get(tcols[k])
+            if type(v) is str and (rest := known.get((style, v))) is not None:  # cell(), made before
+                if rest:
+                    written += v != ""
+                    out.append(c_r + letters[k] + num + rest)
+                continue
+            xml = cell(letters[k] + num, style, v)
             if xml:
-                self.result.cells_written += v != ""
-                yield xml
+                written += v != ""
+                out.append(xml)
+        self.result.cells_written += written
+        return out
 
     def fill_row(self, row: Row, values: Sequence[Any] | None) -> bytes:
         if values is None or all(v is None for v in values):
@@ -220,12 +275,26 @@ class _Filler:
         if b"customFormat" in attrs and re.search(rb'customFormat="(1|true)"', attrs):
             sm = S_ATTR_RE.search(attrs)
             row_style = sm.group(1) if sm else None
+        nt = len(self.tcols)
+        body = content or b""
+        first = self._first_span(body)
+        if first < 0:  # every target after the row's last cell, which ends it: append them
+            new_body = b"".join([body, *self._new_cells(row.number, values, 0, nt, row_style)])
+        else:
+            new_body = self._fill_cells(row, values, body, first, row_style)
+        if new_body == body:
+            return row.raw
+        return self._row_xml(attrs, content, new_body)
+
+    def _fill_cells(
+        self, row: Row, values: Sequence[Any], body: bytes, first: int, row_style: bytes | None
+    ) -> bytes:
+        """The row's content with its target cells set, the cells from `first` on read in turn."""
         num = str(row.number).encode()
         out: list[bytes] = []
         tcols, nt = self.tcols, len(self.tcols)
         k = pos = last_end = 0
-        body = content or b""
-        for col, start, end, cattrs in cell_spans(body, self.end_c):
+        for col, start, end, cattrs in cell_spans(body, self.end_c, first):
             last_end = end
             while k < nt and tcols[k] < col:
                 out.append(body[pos:start])
@@ -253,9 +322,10 @@ class _Filler:
             pos = max(pos, last_end)
             out.extend(self._new_cells(row.number, values, k, nt, row_style))
         out.append(body[pos:])
-        new_body = b"".join(out)
-        if new_body == body:
-            return row.raw
+        return b"".join(out)
+
+    def _row_xml(self, attrs: bytes, content: bytes | None, new_body: bytes) -> bytes:
+        """The row element around its new content, its spans widened to the target columns."""
         new_attrs = attrs[:-1] if content is None and attrs.endswith(b"/") else attrs
         sp = SPANS_RE.search(new_attrs)
         if sp and int(sp.group(2)) < self.tcols[-1] + 1:
@@ -266,30 +336,64 @@ class _Filler:
         p = self.writer.p
         return b"<" + p + b"row" + new_attrs + b">" + new_body + b"</" + p + b"row>"
 
+    def _cells_by_ref(self, prefix: bytes) -> None:
+        """The patterns that let a row's cells before the first target column go unread."""
+        p = re.escape(prefix + b":" if prefix else b"")
+        # The first of: a cell start other than <c r="B7" (another prefix, no reference,
+        # attributes before r), or a cell at or after the first target column.
+        odd = rb"(?P<odd><(?!" + p + rb'c r="[A-Z]{1,3}\d)' + _PFX + rb"c(?=[\s/>]))"
+        at_least = _letters_at_least(self.letters[0].decode()).encode()
+        self._odd_or_target = re.compile(odd + rb"|<" + p + rb'c r="(?:' + at_least + rb")\d").search
+        self._cell_head = b"<" + (prefix + b":" if prefix else b"") + b'c r="'
+
+    def _first_span(self, body: bytes) -> int:
+        """Where the cell loop starts in a row: every cell before the first target column only
+        moves on, so when each cell names its column (r="B7", first, as Excel and Sales write
+        it), the loop starts at the first cell at or after that column, else at the row's last
+        cell (after which new cells go); -1 when that cell ends the row (nothing to read). A row
+        with a cell not written so before its first target is read from 0."""
+        m = self._odd_or_target(body)
+        if m is not None:
+            return 0 if m.group("odd") else m.start()  # cells after the target are read in turn
+        if body.endswith(self.end_c) or body.endswith(b"/>"):
+            return -1  # the last cell ends the row: the targets go after it
+        last = body.rfind(self._cell_head)
+        return len(body) if last < 0 else last
+
     def run(self, chunks: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
+        """The filled sheet's XML; `self.layout` records where its rows are as they go out."""
         header_row = self.info.header_row
+        layout = self.layout = LayoutRecorder(header_row, rechunk=True)
         pending: list[bytes] = []
         for kind, piece in scan_sheet(chunks, self.info.path):
             if kind == "prefix":
                 self.writer = CellWriter(piece, self.info.date_styles, self.info.date1904)
                 self.end_c = self.writer.end_c
+                self._cells_by_ref(piece)
             elif kind == "head":
                 self._head(piece)
+                layout.head(piece)
                 yield piece
             elif kind == "row":
                 if piece.number <= header_row:
+                    layout.row(piece.number, piece.raw)
                     yield piece.raw
                     continue
                 index = piece.number - header_row - 1
                 for i, values in self._take(index):
                     if i < index:  # no <row> element for this data row: blank in the sheet
                         if values is not None and any(v not in (None, "") for v in values):
-                            pending.append(self._new_row(header_row + 1 + i, values))
+                            new = self._new_row(header_row + 1 + i, values)
+                            if new:
+                                layout.row(header_row + 1 + i, new)
+                                pending.append(new)
                     else:
                         if pending:
                             yield b"".join(pending)
                             pending.clear()
-                        yield self.fill_row(piece, values)
+                        raw = self.fill_row(piece, values)
+                        layout.row(piece.number, raw)
+                        yield raw
                 self.result.rows = index + 1
                 if progress is not None and index % 10000 == 9999:
                     progress(index + 1)
@@ -297,8 +401,10 @@ class _Filler:
                 if self.values is not None:
                     self._check_rest()
                     self.values = None
+                layout.tail(piece)
                 yield piece
             else:
+                layout.gap(piece)
                 yield piece
 
     def _check_rest(self) -> None:
@@ -371,5 +477,6 @@ def fill_xlsx(
     except BaseException:
         out.abort()
         raise
+    remember_layout(out.path, filler.layout.layout())  # cutting it into import parts reads it once
     filler.result.output_sha256 = sha256_file(out.path)
     return filler.result

@@ -7,6 +7,9 @@ API::
     open_sheet(path, sheet=None) -> SheetInfo           # the data sheet, its headers and styles
     sheet_chunks(path, part) -> Iterator[bytes]         # the sheet's XML as it inflates
     scan_sheet(chunks, path) -> Iterator[(kind, piece)] # text between rows, and each row
+    sheet_layout(info) -> SheetLayout | None            # where the rows are, for the import parts
+    LayoutRecorder(header_row, rechunk=True)            # the same, of a sheet as it is written
+    remember_layout(path, layout)                       # a fill's layout of the file it wrote
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import html
 import os
 import re
 import zipfile
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -264,9 +268,11 @@ def scan_sheet(chunks: Iterable[bytes], path: str) -> Iterator[tuple[str, Any]]:
             buf += chunk
 
 
-def cell_spans(content: bytes, end_tag: bytes) -> Iterator[tuple[int, int, int, bytes]]:
-    """(column, start, end, attributes) of each cell of a row's content."""
-    pos, col = 0, -1
+def cell_spans(
+    content: bytes, end_tag: bytes, pos: int = 0, col: int = -1
+) -> Iterator[tuple[int, int, int, bytes]]:
+    """(column, start, end, attributes) of each cell of a row's content, from pos on (col: the
+    column of the cell before pos, for a cell without a reference)."""
     search = CELL_RE.search
     while (m := search(content, pos)) is not None:
         attrs = m.group(1)
@@ -352,3 +358,136 @@ def _shared_strings(info: SheetInfo, wanted: set[int]) -> dict[int, str]:
                 if i > top:
                     break
     return found
+
+
+# --- the sheet's layout, for cutting it into parts -----------------------------------------
+
+
+@dataclass
+class SheetLayout:
+    """Where things are in the sheet's XML: offsets in the inflated part."""
+
+    head: bytes = b""  # up to and including <sheetData>
+    header_rows: bytes = b""  # the rows at or above the header row
+    tail: list[bytes] = field(default_factory=list)  # from </sheetData> on, as scan_sheet gives it
+    indexes: array = field(default_factory=lambda: array("q"))  # each data row's index (0 = under the header)
+    starts: array = field(default_factory=lambda: array("q"))  # where each data row starts
+    rows_end: int = 0  # where the last data row ends
+    rows: int = 0  # data rows, by the last row's number (rows without an element count)
+
+    def size(self, k: int) -> int:
+        """The XML bytes of the k-th data row element."""
+        end = self.starts[k + 1] if k + 1 < len(self.starts) else self.rows_end
+        return end - self.starts[k]
+
+
+class LayoutRecorder:
+    """Builds a SheetLayout from the pieces of a sheet as they are written (or read), in order;
+    `layout()` is None when the sheet has text between rows or rows out of order."""
+
+    def __init__(self, header_row: int, rechunk: bool = False) -> None:
+        """rechunk: the tail comes in other pieces than a read of this sheet would give (a fill
+        writing it): cut it as scan_sheet cuts it when it reads the sheet."""
+        self.header_row, self.rechunk = header_row, rechunk
+        self.at = 0
+        self.last_number = 0
+        self.plain = True
+        self.got = SheetLayout()
+        self._header: list[bytes] = []
+        self._tail: list[bytes] = []
+
+    def head(self, data: bytes) -> None:
+        self.got.head += data
+        self.at += len(data)
+
+    def row(self, number: int, raw: bytes) -> None:
+        if number <= self.last_number or self._tail:
+            self.plain = False
+        self.last_number = number
+        if number <= self.header_row:
+            if self.got.starts:
+                self.plain = False
+            self._header.append(raw)
+        else:
+            self.got.indexes.append(number - self.header_row - 1)
+            self.got.starts.append(self.at)
+            self.got.rows = number - self.header_row
+        self.at += len(raw)
+        self.got.rows_end = self.at if self.got.starts else 0
+
+    def gap(self, data: bytes) -> None:
+        if data:
+            self.plain = False
+        self.at += len(data)
+
+    def tail(self, data: bytes) -> None:
+        self._tail.append(data)
+
+    def layout(self) -> SheetLayout | None:
+        if not self.plain:
+            return None
+        self.got.header_rows = b"".join(self._header)
+        self.got.tail = _as_read(b"".join(self._tail), self.at) if self.rechunk else self._tail
+        return self.got
+
+
+def _as_read(tail: bytes, at: int) -> list[bytes]:
+    """The tail (starting at offset `at` of the sheet) in the pieces scan_sheet yields: the first
+    runs to the end of the read that brought the end of </sheetData>'s tag, then one per read."""
+    close = tail.find(b">") + 1
+    cut = -(-(at + close) // READ_CHUNK) * READ_CHUNK - at  # the first read boundary at or after it
+    pieces = [tail[:cut]]
+    while cut < len(tail):
+        pieces.append(tail[cut : cut + READ_CHUNK])
+        cut += READ_CHUNK
+    return pieces
+
+
+def sheet_layout(info: SheetInfo) -> SheetLayout | None:
+    """The sheet's layout: remembered from the fill that wrote it, else read in one pass."""
+    known = _recall(info.path)
+    if known is not None:
+        return known
+    rec = LayoutRecorder(info.header_row)
+    for kind, piece in scan_sheet(sheet_chunks(info.path, info.sheet_part), info.path):
+        if kind == "head":
+            rec.head(piece)
+        elif kind == "row":
+            rec.row(piece.number, piece.raw)
+        elif kind == "gap":
+            rec.gap(piece)
+        elif kind == "tail":
+            rec.tail(piece)
+    return rec.layout()
+
+
+# A fill's layout of the file it just wrote, so that cutting that file needs no pass to size it.
+# Keyed by the file's path and checked against its size, time and inode: a file changed since
+# is read again. A few entries: a re-export in parts is filled part by part, then each is cut.
+_remembered: dict[str, tuple[tuple[int, int, int], SheetLayout]] = {}
+REMEMBERED = 8
+
+
+def _stamp(path: str) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def remember_layout(path: str, layout: SheetLayout | None) -> None:
+    key = os.path.abspath(path)
+    _remembered.pop(key, None)
+    while len(_remembered) >= REMEMBERED:
+        del _remembered[next(iter(_remembered))]  # the oldest
+    if layout is not None:
+        _remembered[key] = (_stamp(path), layout)
+
+
+def _recall(path: str) -> SheetLayout | None:
+    entry = _remembered.get(os.path.abspath(path))
+    if entry is None:
+        return None
+    try:
+        same = entry[0] == _stamp(path)
+    except OSError:
+        same = False
+    return entry[1] if same else None

@@ -10,11 +10,13 @@ entries are the source's own, with only offsets (and the replaced members' sizes
 from __future__ import annotations
 
 import os
+import queue
 import struct
+import threading
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import EngineError
 
@@ -158,21 +160,8 @@ class PackageWriter:
         version, mtime, mdate = struct.unpack_from("<H", c, 6)[0], *struct.unpack_from("<HH", c, 12)
         header = struct.pack("<4sHHHHHIIIHH", _LOCAL, 20, flags, method, mtime, mdate, 0, 0, 0, n, 0)
         self._write(header + name)
-        crc, size, written = 0, 0, 0
         comp = zlib.compressobj(level, zlib.DEFLATED, -15) if method == 8 else None
-        for chunk in chunks:
-            if not chunk:
-                continue
-            crc = zlib.crc32(chunk, crc)
-            size += len(chunk)
-            data = comp.compress(chunk) if comp else chunk
-            if data:
-                self._write(data)
-                written += len(data)
-        if comp:
-            data = comp.flush()
-            self._write(data)
-            written += len(data)
+        crc, size, written = _Deflater(comp, self._write).run(chunks)
         if max(size, written, offset) >= _U32:
             raise EngineError("the filled workbook would exceed 4 GB: write a .csv output instead")
         end = self.out.tell()
@@ -194,6 +183,65 @@ class PackageWriter:
         self.out.write(struct.pack("<4sHHHHIIH", _EOCD, 0, 0, count, count, len(cd), start, 0))
         self.src.close()
         self.out.flush()
+
+
+class _Deflater:
+    """Compresses a member's chunks on a thread of its own while the chunks are being made: zlib
+    lets go of the GIL, so the XML of the next rows is written while the last ones compress.
+    Chunks are gathered into blocks of about a megabyte (deflate's output does not depend on
+    how its input is cut), and at most a few blocks wait: memory stays flat."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, comp: Any, write: Callable[[bytes], None]) -> None:
+        self.comp, self.write = comp, write
+        self.crc = self.size = self.written = 0
+        self.error: BaseException | None = None
+
+    def _work(self, blocks: queue.Queue[bytes | None]) -> None:
+        try:
+            while (block := blocks.get()) is not None:
+                self._take(block)
+            if self.comp is not None:
+                data = self.comp.flush()
+                self.write(data)
+                self.written += len(data)
+        except BaseException as e:  # handed to the thread making the chunks
+            self.error = e
+            while blocks.get() is not None:  # let the maker finish putting
+                pass
+
+    def _take(self, block: bytes) -> None:
+        self.crc = zlib.crc32(block, self.crc)
+        self.size += len(block)
+        data = self.comp.compress(block) if self.comp is not None else block
+        if data:
+            self.write(data)
+            self.written += len(data)
+
+    def run(self, chunks: Iterable[bytes]) -> tuple[int, int, int]:
+        blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        worker = threading.Thread(target=self._work, args=(blocks,), daemon=True)
+        worker.start()
+        gathered: list[bytes] = []
+        n = 0
+        try:
+            for chunk in chunks:
+                if self.error is not None:
+                    break
+                gathered.append(chunk)
+                n += len(chunk)
+                if n >= self.BLOCK:
+                    blocks.put(b"".join(gathered))
+                    gathered, n = [], 0
+            if gathered and self.error is None:
+                blocks.put(b"".join(gathered))
+        finally:
+            blocks.put(None)
+            worker.join()
+        if self.error is not None:
+            raise self.error
+        return self.crc, self.size, self.written
 
 
 def _with_offset(central: bytes, offset: int) -> bytes:

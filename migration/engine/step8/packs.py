@@ -8,6 +8,11 @@ from row 2, and the sheet's ranges (dimension, filter, validations, the filter's
 name) cut to the slice; a CSV part is the file's BOM, ``sep=`` line and header plus whole
 records. Rows keep input order; none is lost or repeated.
 
+An xlsx is cut in one read of its sheet (``xlsx_cut``), each part written as the read crosses
+its last row; right after a fill, the fill's record of where the rows are spares the read that
+sizes them. A sheet with text between its rows (never written by Excel or Sales) is cut the
+older way, one pass to size the rows and one per part: the same parts either way.
+
 API::
 
     split_for_import(path, *, part_mb=8, out_dir=None) -> list[PackPart]
@@ -30,9 +35,10 @@ from ..errors import EngineError
 from ..files.csv_inplace import CsvFormat, detect_csv, iter_records
 from ..files.reading import sha256_file
 from ..files.writing import AtomicFile
-from ..files.xlsx_sheet import SheetInfo, open_sheet, scan_sheet, sheet_chunks
+from ..files.xlsx_sheet import SheetInfo, SheetLayout, open_sheet, scan_sheet, sheet_chunks, sheet_layout
 from ..files.zipraw import PackageWriter, read_member
 from ..tables import TABLES
+from .xlsx_cut import Cuts, write_parts
 
 DEFAULT_PART_MB = 8
 MB = 1 << 20
@@ -204,7 +210,6 @@ def _write_slice(info: SheetInfo, dst: str, keep: Callable[[int], bool], total: 
 
 def _split_xlsx(path: str, out_dir: str, stem: str, ext: str, limit: int) -> list[PackPart]:
     info = open_sheet(path)
-    rows, sizes = _count_rows(info)
     sheet = next(m for m in info.members if m.name == info.sheet_part)
     fixed = os.path.getsize(path) - sheet.compressed  # the other parts and the directory
     ratio = sheet.compressed / max(sheet.size, 1)  # compressed bytes per XML byte
@@ -213,11 +218,15 @@ def _split_xlsx(path: str, out_dir: str, stem: str, ext: str, limit: int) -> lis
             f"the workbook's other parts alone take {fixed / MB:.1f} MB, more than the {limit / MB:g} MB "
             "limit per file: raise the part size or import CSV"
         )
+    budget = (limit - fixed - 4096) / ratio * 0.97  # XML bytes that should fit
+    layout = sheet_layout(info)
+    if layout is not None:
+        return _cut_in_one_pass(info, layout, out_dir, stem, ext, limit, budget)
+    rows, sizes = _count_rows(info)
     parts: list[PackPart] = []
     start = 0
     try:
         while start < rows:
-            budget = (limit - fixed - 4096) / ratio * 0.97  # XML bytes that should fit
             end, used = start, 0
             while end < rows and (used + sizes[end] <= budget or end == start):
                 used += sizes[end]
@@ -244,6 +253,32 @@ def _split_xlsx(path: str, out_dir: str, stem: str, ext: str, limit: int) -> lis
             with contextlib.suppress(OSError):
                 os.remove(p.path)
         raise
+    return _renumber(parts)
+
+
+def _renumbered(raw: bytes, new: int) -> bytes:
+    """A row's XML with its number and its cells' references moved to row `new`."""
+    pieces = _ROW_NUM_RE.split(raw)  # text, then the three groups of each match, ...
+    pieces[2::4] = [str(new).encode()] * (len(pieces) // 4)
+    return b"".join(pieces)
+
+
+def _cut_in_one_pass(
+    info: SheetInfo, layout: SheetLayout, out_dir: str, stem: str, ext: str, limit: int, budget: float
+) -> list[PackPart]:
+    written: list[tuple[str, int, int, int, int]] = []
+    try:
+        write_parts(
+            info, layout, limit, lambda n: os.path.join(out_dir, f"{stem}_part{n:02d}{ext}"), budget,
+            Cuts(_cut_head, _cut_tail, _renumbered, lambda last_row: _workbook_xml(info, last_row)), written,
+        )  # fmt: skip
+    except BaseException:
+        for path, *_ in written:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        raise
+    parts = [PackPart(p, rows, first, last, n, sha256_file(p), size)
+             for n, (p, rows, first, last, size) in enumerate(written, start=1)]  # fmt: skip
     return _renumber(parts)
 
 

@@ -1,0 +1,189 @@
+"""An xlsx import file cut into parts in one pass over its sheet (packs' xlsx split, faster).
+
+The parts are the ones ``packs`` has always cut (same rows, same bytes): a part's rows are as
+many as fit a budget of XML bytes, from the workbook's own compression ratio, and a part that
+still comes out larger than the limit is cut shorter. Instead of one pass to size the rows and
+then one pass over the whole sheet per part, the sheet is read twice: once for its layout (the
+text before the rows, the header rows, where each data row starts, the text after the rows),
+and once more reading the data rows in order, each part's sheet written as the read crosses
+its last row (the other members copied raw). A layout the fill has just written is taken from
+it (``remember_layout``), and then the sheet is read once. A sheet with text between its rows,
+or rows out of order, which Excel and Sales never write, is left to the per-part rescans.
+
+The layout comes from ``files.xlsx_sheet.sheet_layout`` (None: cut it the per-part way).
+
+API::
+
+    write_parts(info, layout, limit, target, budget, cuts, written)  # (path, rows, first, last, size)
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ..errors import EngineError
+from ..files.writing import AtomicFile
+from ..files.xlsx_sheet import SheetInfo, SheetLayout
+from ..files.zipraw import PackageWriter
+
+MB = 1 << 20
+READ_BLOCK = 1 << 20  # inflated bytes of rows read at once
+
+
+# --- writing the parts --------------------------------------------------------------------
+
+
+@dataclass
+class Cuts:
+    """How a part's sheet and workbook are cut to its rows (packs' own functions)."""
+
+    head: Callable[[bytes, int, int], bytes]  # (head, header_row, last_row): the dimension cut
+    tail: Callable[[bytes, int, int], bytes]  # the ranges after the rows cut (filter, validations)
+    renumber: Callable[[bytes, int], bytes]  # a row moved to another row number
+    workbook_xml: Callable[[int], bytes | None]  # workbook.xml's defined names cut; None: unchanged
+
+
+class _Rows:
+    """The data rows' XML, read in order from the inflated sheet; `seek` back to cut a part again."""
+
+    def __init__(self, path: str, part: str, layout: SheetLayout) -> None:
+        self.zf = zipfile.ZipFile(path)
+        self.f = self.zf.open(part)
+        self.layout = layout
+        self.k = 0  # the next row element to read
+        self.f.seek(layout.starts[0] if layout.starts else 0)
+
+    def seek(self, k: int) -> None:
+        self.f.seek(self.layout.starts[k])
+        self.k = k
+
+    def take(self, stop_index: int) -> Iterator[tuple[int, bytes]]:
+        """(index, raw XML) of the row elements before data row `stop_index`, read a block of
+        rows at a time (a read per row would cost more than the rows' inflating)."""
+        layout, f = self.layout, self.f
+        indexes, starts = layout.indexes, layout.starts
+        stop = bisect_left(indexes, stop_index, self.k)
+        while self.k < stop:
+            k = self.k
+            last = min(bisect_left(starts, starts[k] + READ_BLOCK, k + 1), stop)
+            base = starts[k]
+            block = f.read((starts[last] if last < len(starts) else layout.rows_end) - base)
+            for j in range(k, last):
+                end = starts[j + 1] if j + 1 < len(starts) else layout.rows_end
+                yield indexes[j], block[starts[j] - base : end - base]
+            self.k = last
+
+    def close(self) -> None:
+        self.f.close()
+        self.zf.close()
+
+
+def write_parts(
+    info: SheetInfo,
+    layout: SheetLayout,
+    limit: int,
+    target: Callable[[int], str],
+    budget: float,
+    cuts: Cuts,
+    written: list[tuple[str, int, int, int, int]],
+) -> None:
+    """Write the parts (target(n) names part n, from 1) into `written` as (path, rows, first,
+    last, size); rows [start, end) by data-row index, `end` the first row over the budget."""
+    rows_in = _Rows(info.path, info.sheet_part, layout)
+    try:
+        start = 0
+        while start < layout.rows:
+            end = _planned_end(layout, start, budget)
+            first_k = rows_in.k
+            while True:
+                path = target(len(written) + 1)
+                _write_part(info, layout, rows_in, path, start, end, cuts)
+                size = os.path.getsize(path)
+                if size <= limit:
+                    break
+                if end - start <= 1:
+                    raise EngineError(
+                        f"one row of {os.path.basename(info.path)!r} alone makes a file larger than "
+                        f"{limit / MB:g} MB: raise the part size"
+                    )
+                end = start + max(1, int((end - start) * limit / size * 0.97))
+                rows_in.seek(first_k)
+            written.append((path, end - start, start + 1, end, size))
+            start = end
+    finally:
+        rows_in.close()
+
+
+def _planned_end(layout: SheetLayout, start: int, budget: float) -> int:
+    """As many rows from `start` as fit the budget (at least one): the first data row that does
+    not fit. Rows without an element weigh nothing, so they stay with the rows before them."""
+    indexes, n = layout.indexes, len(layout.indexes)
+    k = bisect_left(indexes, start)
+    used, i = 0, start
+    while i < layout.rows:
+        if k < n and indexes[k] == i:
+            size = layout.size(k)
+            if used + size > budget and i != start:
+                return i
+            used += size
+            i += 1
+            k += 1
+        else:  # rows i.. up to the next element have no element
+            if used > budget and i != start:
+                return i
+            i = indexes[k] if k < n else layout.rows
+    return layout.rows
+
+
+def _write_part(
+    info: SheetInfo,
+    layout: SheetLayout,
+    rows_in: _Rows,
+    path: str,
+    start: int,
+    end: int,
+    cuts: Cuts,
+) -> None:
+    header_row = info.header_row
+    last_row = header_row + (end - start)
+    wb_xml = cuts.workbook_xml(last_row)
+
+    def sheet() -> Iterator[bytes]:
+        yield cuts.head(layout.head, header_row, last_row)
+        yield layout.header_rows
+        new = header_row
+        batch: list[bytes] = []
+        size = 0
+        for index, raw in rows_in.take(end):
+            new += 1
+            if new != header_row + 1 + index:
+                raw = cuts.renumber(raw, new)
+            batch.append(raw)
+            size += len(raw)
+            if size >= 1 << 20:
+                yield b"".join(batch)
+                batch, size = [], 0
+        yield b"".join(batch)
+        for piece in layout.tail:
+            yield cuts.tail(piece, header_row, last_row)
+
+    out = AtomicFile(path)
+    try:
+        with out.open_bytes() as f:
+            writer = PackageWriter(f, info.path)
+            for member in info.members:
+                if member.name == info.sheet_part:
+                    writer.stream(member, sheet())
+                elif member.name == "xl/workbook.xml" and wb_xml is not None:
+                    writer.stream(member, [wb_xml])
+                else:
+                    writer.copy(member)
+            writer.close()
+        out.commit()
+    except BaseException:
+        out.abort()
+        raise
