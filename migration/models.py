@@ -654,4 +654,13 @@ class SyncCheck(models.Model):
 
 # The connections to the environments live in their own room; imported here so that Django and
 # every `from migration.models import ...` find them with the app's other models.
-from .connections.models import Connection, ConnectionKind, Pull, PullState  # noqa: E402, F401
+from .connections.models import (  # noqa: E402, F401
+    Connection,
+    ConnectionKind,
+    Pull,
+    PullState,
+    WriteChunk,
+    WriteKind,
+    WritePlan,
+    WriteState,
+)

@@ -86,4 +86,4 @@ def clean_dead_attempts(**kwargs) -> None:
 
 
 # Pulls from Sales (migration/connections), registered with the worker here, where it looks.
-from .connections.tasks import run_pull  # noqa: E402, F401
+from .connections.tasks import run_pull, run_write_apply, run_write_chunk, run_write_plan  # noqa: E402, F401

@@ -60,6 +60,12 @@ class Table:
     key: str
     columns: dict[str, str]
     rows: list[dict] = field(default_factory=list)
+    # Metadata the write-back reads and the emulator enforces on updates, as Dataverse does:
+    max_lengths: dict[str, int] = field(default_factory=dict)  # text column -> MaxLength
+    options: dict[str, dict[int, str]] = field(default_factory=dict)  # choice -> value -> label
+    # navigation property -> (lookup column, referenced entity, its entity set)
+    navigation: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    closed: dict[int, str] = field(default_factory=dict)  # statecode -> why updates are refused
 
     @property
     def properties(self) -> set[str]:
@@ -94,6 +100,8 @@ class Emulator:
         self.in_flight = IN_FLIGHT
         self.during_pause: list[Received] = []  # requests the client sent while told to wait
         self.tokens_seen: set[str] = set()
+        self.updated: list[str] = []  # the id of each record updated, once per update
+        self.write_delay = 0.0  # seconds each $batch takes, to catch a worker in the middle
         self.revoked: set[str] = set()
         self.lock = threading.Lock()
         self._keys: KeySet | None = None
@@ -108,10 +116,13 @@ class Emulator:
         self._server.shutdown()
         self._server.server_close()
 
-    def add_table(self, entity_set: str, logical_name: str, key: str, columns, rows=()):
-        """`columns`: names (text columns) or a dict of name -> AttributeType."""
+    def add_table(self, entity_set: str, logical_name: str, key: str, columns, rows=(), **metadata):
+        """`columns`: names (text columns) or a dict of name -> AttributeType; `metadata`: the
+        Table's max_lengths, options, navigation and closed states."""
         types = columns if isinstance(columns, dict) else dict.fromkeys(columns, "String")
-        self.tables[entity_set] = Table(logical_name, key, {key: "Uniqueidentifier", **types}, list(rows))
+        self.tables[entity_set] = Table(
+            logical_name, key, {key: "Uniqueidentifier", **types}, list(rows), **metadata
+        )
 
     # Scripted faults, each on the Nth request from now (1 = the next).
     def throttle(self, kind: str, *, retry_after: int = 1, on: int = 1):
@@ -151,16 +162,76 @@ class Emulator:
                 message = "The version of the existing record doesn't match the RowVersion property provided."
                 return 412, odata_error("0x80060882", message)
             changes = json.loads(body or b"{}")
-            unknown = [c for c in changes if c not in table.properties]
-            if unknown:
-                return 400, odata_error(
+            refused = self._refused(table, row, changes)
+            if refused:
+                return 400, refused
+            row.update(self._stored(table, changes))
+            self.updated.append(found.group(2))
+            row["@odata.etag"] = f'W/"{int(etag[3:-1]) + 1}"'
+            row["modifiedon"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return 204, None
+
+    def _refused(self, table: Table, row: dict, changes: dict) -> dict | None:
+        """What Dataverse answers 400 to: an unknown property or navigation property, a bind to no
+        record, a text over its MaxLength, a value that is not a choice's, a closed record."""
+        if row.get("statecode") in table.closed:
+            return odata_error("0x80043b09", table.closed[row["statecode"]])
+        for name, value in changes.items():
+            if name.endswith("@odata.bind"):
+                nav = table.navigation.get(name.removesuffix("@odata.bind"))
+                if nav is None:
+                    return odata_error(
+                        "0x80060888",
+                        f"An undeclared property '{name.removesuffix('@odata.bind')}' which only has "
+                        "property annotations in the payload but no property value was found in the payload.",
+                    )
+                if value is None:  # webapi/associate-disassociate-entities: a lookup emptied
+                    continue
+                found = re.fullmatch(r"/?(\w+)\(([0-9a-fA-F-]+)\)", str(value))
+                target = self.tables.get(found.group(1)) if found else None
+                if (
+                    found is None
+                    or target is None
+                    or found.group(1) != nav[2]
+                    or not any(r[target.key] == found.group(2) for r in target.rows)
+                ):
+                    return odata_error("0x80040217", f"{nav[1]} With Id = {value} Does Not Exist")
+            elif name not in table.properties:
+                return odata_error(
                     "0x80060888",
-                    f"Could not find a property named '{unknown[0]}' on type "
+                    f"Could not find a property named '{name}' on type "
                     f"'Microsoft.Dynamics.CRM.{table.logical_name}'.",
                 )
-            row.update(changes)
-            row["@odata.etag"] = f'W/"{int(etag[3:-1]) + 1}"'
-        return 204, None
+            elif (
+                name in table.max_lengths and value is not None and len(str(value)) > table.max_lengths[name]
+            ):
+                return odata_error(
+                    "0x80044331",
+                    f"A validation error occurred. The length of the '{name}' attribute of the "
+                    f"'{table.logical_name}' entity exceeded the maximum allowed length of "
+                    f"'{table.max_lengths[name]}'.",
+                )
+            elif name in table.options and value is not None and value not in table.options[name]:
+                return odata_error("0x8004431a", f"{value} is not a valid value for {name}.")
+        return None
+
+    def _stored(self, table: Table, changes: dict) -> dict:
+        """As a later read shows them: a bound lookup under _<column>_value with its table, a
+        choice with its label."""
+        stored = {}
+        for name, value in changes.items():
+            if name.endswith("@odata.bind"):
+                column, entity, _ = table.navigation[name.removesuffix("@odata.bind")]
+                guid = str(value).rpartition("(")[2].rstrip(")") if value is not None else None
+                stored |= {
+                    f"_{column}_value": guid,
+                    f"_{column}_value{LOOKUP_TABLE}": entity if guid else None,
+                }
+            else:
+                stored[name] = value
+                if name in table.options and value is not None:
+                    stored[name + FORMATTED] = table.options[name][value]
+        return stored
 
     def batch(self, body: bytes, boundary: str, continue_on_error: bool) -> tuple[bytes, str]:
         """webapi/execute-batch-operations-using-web-api: each part an application/http request;
@@ -244,6 +315,7 @@ def _handler(env: Emulator):
                 )
             boundary = self.headers.get("Content-Type", "").partition("boundary=")[2]
             continue_on_error = "odata.continue-on-error" in self.headers.get("Prefer", "")
+            time.sleep(env.write_delay)
             payload, response_boundary = env.batch(body, boundary, continue_on_error)
             received.answered = 200
             self.send_response(200)
@@ -332,6 +404,12 @@ def _handler(env: Emulator):
                 r"EntityDefinitions\(LogicalName='([a-z_0-9]+)'\)/Attributes", entity_set
             ):
                 return self._attributes(received, attributes.group(1), query)
+            if metadata := re.fullmatch(
+                r"EntityDefinitions\(LogicalName='([a-z_0-9]+)'\)/(Attributes/Microsoft.Dynamics.CRM."
+                r"PicklistAttributeMetadata|ManyToOneRelationships)",
+                entity_set,
+            ):
+                return self._choices_or_relationships(received, *metadata.groups())
             table = env.tables.get(entity_set)
             if table is None:
                 return self._answer(
@@ -390,7 +468,12 @@ def _handler(env: Emulator):
             text = query.get("$filter")
             if not text:
                 return rows
-            terms = [re.fullmatch(r"(\w+) eq '([^']*)'", t.strip()) for t in text.split(" or ")]
+            # A GUID is compared unquoted (query/filter-rows), text quoted.
+            terms = [
+                re.fullmatch(r"(\w+) eq '([^']*)'", t.strip())
+                or re.fullmatch(r"(\w+) eq ([0-9a-fA-F]{8}-[0-9a-fA-F-]{27})", t.strip())
+                for t in text.split(" or ")
+            ]
             if not all(terms):
                 return None
             return [r for r in rows if any(str(r.get(t[1], "")).lower() == t[2].lower() for t in terms)]
@@ -428,7 +511,33 @@ def _handler(env: Emulator):
             if table is None:
                 message = f"Could not find entity with logical name '{logical_name}'."
                 return self._answer(received, 404, odata_error("0x80040217", message))
-            value = [{"LogicalName": c, "AttributeType": t} for c, t in table.columns.items()]
+            value = [
+                {"LogicalName": c, "AttributeType": t}
+                | ({"MaxLength": table.max_lengths[c]} if c in table.max_lengths else {})
+                for c, t in table.columns.items()
+            ]
+            return self._answer(received, 200, {"value": value})
+
+        def _choices_or_relationships(self, received, logical_name, what):
+            # query-metadata-web-api#retrieve-attributes (the cast to PicklistAttributeMetadata,
+            # its OptionSet expanded) and #retrieve-relationships (ManyToOneRelationships).
+            table = next((t for t in env.tables.values() if t.logical_name == logical_name), None)
+            if table is None:
+                message = f"Could not find entity with logical name '{logical_name}'."
+                return self._answer(received, 404, odata_error("0x80040217", message))
+            if what == "ManyToOneRelationships":
+                value = [
+                    {"ReferencingAttribute": column, "ReferencedEntity": entity,
+                     "ReferencingEntityNavigationPropertyName": nav}
+                    for nav, (column, entity, _) in table.navigation.items()
+                ]  # fmt: skip
+            else:
+                value = [
+                    {"LogicalName": column, "OptionSet": {"Options": [
+                        {"Value": v, "Label": {"UserLocalizedLabel": {"Label": label}}}
+                        for v, label in options.items()]}}
+                    for column, options in table.options.items()
+                ]  # fmt: skip
             return self._answer(received, 200, {"value": value})
 
         @staticmethod
