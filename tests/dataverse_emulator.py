@@ -306,9 +306,19 @@ def _handler(env: Emulator):
         def do_POST(self):
             url = urlsplit(self.path)
             received = self._receive("POST", url)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with env.lock:  # service protection as for reads: a pause, or a 429 scripted for it
+                number = len(env.received)
+                throttles = [f[2] for f in env.faults if f[0] == number and f[1] == "throttle"]
+                paused = received.at < env.paused_until
+                if paused and received.at > env.paused_since + env.in_flight:
+                    env.during_pause.append(received)
+            if paused:
+                return self._throttled(received, env.paused_by, max(1, round(env.paused_until - received.at)))
+            if throttles:
+                return self._throttled(received, *throttles[0])
             if not self._authorised():
                 return self._answer(received, 401, None)
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if url.path != env.api_path + "$batch":
                 return self._answer(
                     received, 404, odata_error("0x80060888", "The emulator takes $batch only.")

@@ -123,6 +123,7 @@ class WriteChunk(models.Model):
 
     plan = models.ForeignKey(WritePlan, on_delete=models.CASCADE, related_name="chunks")
     number = models.PositiveIntegerField()
+    first = models.PositiveIntegerField(default=0)  # its first change's position in plan.csv's changes
     records = models.PositiveIntegerField()
     done = models.PositiveIntegerField(default=0)
     batches = models.PositiveIntegerField(default=0)

@@ -30,7 +30,6 @@ from ..services.activity import activity_record
 from ..services.queue import enqueue_on_commit
 from .services import connection_client
 
-CHUNK = 1000  # records per Celery task: a killed worker redoes at most this many reads
 FILES = ("plan", "applied", "failed", "conflicts", "readback")
 FIRST_ROWS = 10
 
@@ -249,10 +248,10 @@ def apply_start(*, plan_id: int) -> None:
     plan = WritePlan.objects.get(pk=plan_id)
     if plan.state != WriteState.APPLYING:
         return
-    changes = _changes(plan)
-    for number, start in enumerate(range(0, len(changes), CHUNK)):
+    changes, size = _changes(plan), settings.P2C_WRITEBACK_CHUNK
+    for number, start in enumerate(range(0, len(changes), size)):
         WriteChunk.objects.get_or_create(
-            plan=plan, number=number, defaults={"records": len(changes[start : start + CHUNK])}
+            plan=plan, number=number, defaults={"records": len(changes[start : start + size]), "first": start}
         )
     pending = list(plan.chunks.filter(finished=False).values_list("number", flat=True))
     for number in pending:
@@ -275,7 +274,7 @@ def apply_chunk(*, plan_id: int, number: int) -> None:
     client = _client(plan, f"apply write-back #{plan.pk}, chunk {number + 1}")
     fields, _ = wb.read_plan(plan_path(plan, "plan"))
     target = wb.read_target(client, table_named(plan.table), fields)
-    rows = _changes(plan)[number * CHUNK : (number + 1) * CHUNK]
+    rows = _changes(plan)[chunk.first : chunk.first + chunk.records]
     headers = tuple(
         h for h, on in ((wb.BYPASS_LOGIC, plan.bypass_logic), (wb.BYPASS_FLOWS, plan.bypass_flows)) if on
     )

@@ -107,3 +107,37 @@ def test_a_worker_killed_mid_apply_is_redelivered_and_writes_each_record_once(
     assert plan.results["applied"] == plan.results["matched"] == plan.counts["outcomes"]["change"]
     assert set(Counter(sales.updated).values()) == {1}
     assert len(sales.updated) == plan.counts["outcomes"]["change"]
+
+
+def test_two_workers_honour_429s_during_apply_and_write_each_record_once(
+    connect,  # noqa: F811
+    migration, manager, consultant, sales, tmp_path, settings, entra, redis_server,
+):  # fmt: skip
+    from migration.connections import writeback
+
+    plan = writeback.plan_start(job=connect("contact"), actor=consultant)
+    writeback.plan_run(plan_id=plan.id)
+    plan.refresh_from_db()
+    env = {
+        "P2C_SECRETS_KEY": settings.P2C_SECRETS_KEY[0],
+        "P2C_AUTHORITY_URL": entra.authority_url,
+        "P2C_DYNAMICS_PAUSES_URL": redis_server.url,  # shared by the two workers
+        "P2C_WRITEBACK_CHUNK": "60",
+    }
+    for on, kind in ((12, "requests"), (30, "execution_time"), (45, "concurrency")):
+        sales.throttle(kind, retry_after=2, on=on)
+    with (
+        process_worker(tmp_path / "w1.log", name="w1", env=env),
+        process_worker(tmp_path / "w2.log", name="w2", env=env),
+    ):
+        writeback.plan_approve(
+            plan=plan, actor=manager, typed_host=host_of(sales), maps_stopped=True, batch_size=10
+        )
+        wait_for(lambda: finished(plan.id), timeout=180, what="the apply")
+    plan.refresh_from_db()
+    assert plan.state == WriteState.DONE, plan.message
+    assert plan.chunks.count() == 5
+    assert [r.answered for r in sales.received if r.method == "POST"].count(429) >= 2
+    assert sales.during_pause == []
+    assert set(Counter(sales.updated).values()) == {1}
+    assert plan.results["applied"] == plan.results["matched"] == len(sales.updated) == 300
