@@ -67,6 +67,15 @@ class Table:
     navigation: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     closed: dict[int, str] = field(default_factory=dict)  # statecode -> why updates are refused
 
+    def find(self, key: str) -> dict | None:
+        """The row of that id; the index is made again when the rows were replaced or grew."""
+        index = self.__dict__.get("_index")
+        if index is None or index[0] is not self.rows or index[1] != len(self.rows):
+            index = (self.rows, len(self.rows), {r[self.key]: r for r in self.rows})
+            self.__dict__["_index"] = index
+        row = index[2].get(key)
+        return row if row is not None and row[self.key] == key else None
+
     @property
     def properties(self) -> set[str]:
         """What $select may name: a lookup only as _<name>_value (query/select-columns)."""
@@ -151,7 +160,7 @@ class Emulator:
         table = self.tables.get(found.group(1)) if found else None
         if table is None:
             return 404, odata_error("0x80060888", f"Resource not found for the segment '{path}'.")
-        row = next((r for r in table.rows if r[table.key] == found.group(2)), None)
+        row = table.find(found.group(2))
         if row is None:
             return 404, odata_error(
                 "0x80040217", f"{table.logical_name} With Id = {found.group(2)} Does Not Exist"
@@ -193,7 +202,7 @@ class Emulator:
                     found is None
                     or target is None
                     or found.group(1) != nav[2]
-                    or not any(r[target.key] == found.group(2) for r in target.rows)
+                    or target.find(found.group(2)) is None
                 ):
                     return odata_error("0x80040217", f"{nav[1]} With Id = {value} Does Not Exist")
             elif name not in table.properties:
