@@ -8,6 +8,7 @@ documents; the article is named where the behaviour is built.
 
 import json
 import re
+import socket
 import ssl
 import threading
 import time
@@ -300,6 +301,12 @@ def _handler(env: Emulator):
 
         def log_message(self, *args):  # the tests read env.received instead
             pass
+
+        def setup(self):
+            # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm and the
+            # client's delayed ACK hold the body ~40 ms, which no real server adds.
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         # --- writes: PATCH with If-Match, and $batch (for the write-back) ---------------------
 
