@@ -3,7 +3,6 @@ Sales as it is, approved by a project manager, applied in $batch chunks by Celer
 back. The Web API work is migration/dynamics/writeback.py; this module keeps the state, the files
 and the activity log."""
 
-import csv
 from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -36,6 +35,10 @@ FIRST_ROWS = 10
 
 class WritebackError(ValueError):
     """Refused: the message says why and what to do."""
+
+
+def _key(plan: WritePlan) -> str:
+    return f"{table_named(plan.table).entity}id"
 
 
 def plan_folder(plan: WritePlan) -> Path:
@@ -110,15 +113,8 @@ def _plan_create(*, migration, table, job, actor, kind, read_since, source=None)
 
 def _wanted_from_job(plan: WritePlan):
     """The job's rows as (GUID, cells by header), and its headers."""
-    table = table_named(plan.table)
     with plan.job.output_csv.open("rb") as raw:
-        lines = (line.decode("utf-8-sig") for line in raw)
-        reader = csv.reader(lines)
-        headers = next(reader)
-        folded = [h.casefold() for h in headers]
-        guid_at = next(i for i, h in enumerate(folded) if h in table.guid_headers)
-        rows = [(r[guid_at].strip().lower(), dict(zip(headers, r, strict=False))) for r in reader if r]
-    return headers, rows
+        return wb.job_rows((line.decode("utf-8-sig") for line in raw), table_named(plan.table))
 
 
 def _wanted_from_source(plan: WritePlan) -> list[tuple[str, dict]]:
@@ -169,7 +165,7 @@ def plan_run(*, plan_id: int) -> None:
     else:
         planned = wb.plan_from_values(_wanted_from_source(plan), target, records, since)
     plan_folder(plan).mkdir(parents=True, exist_ok=True)
-    counts = wb.write_plan(plan_path(plan, "plan"), [f.logical for f in target.fields], planned)
+    counts = wb.write_plan(plan_path(plan, "plan"), target.key, [f.logical for f in target.fields], planned)
     WritePlan.objects.filter(pk=plan.pk, state=WriteState.PLANNING).update(
         state=WriteState.PLANNED, counts=counts
     )
@@ -275,9 +271,7 @@ def apply_chunk(*, plan_id: int, number: int) -> None:
     fields, _ = wb.read_plan(plan_path(plan, "plan"))
     target = wb.read_target(client, table_named(plan.table), fields)
     rows = _changes(plan)[chunk.first : chunk.first + chunk.records]
-    headers = tuple(
-        h for h, on in ((wb.BYPASS_LOGIC, plan.bypass_logic), (wb.BYPASS_FLOWS, plan.bypass_flows)) if on
-    )
+    headers = wb.bypass_headers(logic=plan.bypass_logic, flows=plan.bypass_flows)
 
     def progress(done):
         WriteChunk.objects.filter(pk=chunk.pk).update(done=F("done") + len(done), batches=F("batches") + 1)
@@ -286,7 +280,7 @@ def apply_chunk(*, plan_id: int, number: int) -> None:
         client, target, rows, batch_size=plan.batch_size, headers=headers, on_batch=progress
     )
     _chunk_file(plan, number).parent.mkdir(parents=True, exist_ok=True)
-    wb.write_results(_chunk_file(plan, number), fields, results)
+    wb.write_results(_chunk_file(plan, number), _key(plan), fields, results)
     WriteChunk.objects.filter(pk=chunk.pk).update(finished=True)
     apply_finish(plan_id=plan.id)
 
@@ -309,7 +303,7 @@ def apply_finish(*, plan_id: int) -> None:
     counts = {}
     for outcome, name in (("applied", "applied"), ("failed", "failed"), ("conflict", "conflicts")):
         counts[outcome] = wb.write_results(
-            plan_path(plan, name), fields, [a for a in results if a.outcome == outcome]
+            plan_path(plan, name), _key(plan), fields, [a for a in results if a.outcome == outcome]
         )
     verify(plan=plan, counts=counts)
 
@@ -322,15 +316,7 @@ def verify(*, plan: WritePlan, counts: dict) -> None:
     target = wb.read_target(client, table_named(plan.table), fields)
     rows = _changes(plan)
     matched, differ = wb.read_back(client, target, rows)
-    differing = {row.guid: now for row, now in differ}
-    readback = [
-        wb.Applied(
-            wb.PlanRow(r.guid, r.outcome, r.reason, r.etag, differing.get(r.guid, r.after), r.after),
-            "differs" if r.guid in differing else "as planned",
-        )
-        for r in rows
-    ]
-    wb.write_results(plan_path(plan, "readback"), fields, readback)
+    wb.write_results(plan_path(plan, "readback"), _key(plan), fields, wb.read_back_rows(rows, differ))
     counts |= {"matched": matched, "differ": len(differ)}
     WritePlan.objects.filter(pk=plan.pk).update(
         state=WriteState.DONE, results=counts, finished_at=timezone.now()

@@ -213,6 +213,19 @@ def current_value(target: Target, f: Field, record: dict) -> str:
 # --- plan ------------------------------------------------------------------------------------
 
 
+def job_rows(lines: Iterable[str], table: Table) -> tuple[list[str], list[tuple[str, dict]]]:
+    """A job's output (CSV text lines): its headers, and each row as (GUID, cells by header)."""
+    reader = csv.reader(lines)
+    headers = next(reader, None)
+    if not headers:
+        raise PlanError("The job's output is empty.")
+    folded = [h.strip().casefold() for h in headers]
+    guid_at = next((i for i, h in enumerate(folded) if h in table.guid_headers), None)
+    if guid_at is None:
+        raise PlanError(f"The job's output has no record GUID column ({', '.join(table.guid_headers)}).")
+    return headers, [(r[guid_at].strip().lower(), dict(zip(headers, r, strict=False))) for r in reader if r]
+
+
 class Lookups:
     """Resolves a job's lookup label to the record it names, by its key: the company by company
     code, the customer group by group id within the company, the invoice customer as the order's
@@ -356,13 +369,14 @@ def modified_after(modifiedon, moment: datetime) -> bool:
 # --- the plan file ---------------------------------------------------------------------------
 
 
-def plan_header(fields: list[str]) -> list[str]:
-    return ["guid", "outcome", "reason", "etag"] + [
+def plan_header(key: str, fields: list[str]) -> list[str]:
+    """The record's GUID first, headed by the table's key (salesorderid) as exports head it."""
+    return [key, "outcome", "reason", "etag"] + [
         f"{f} {side}" for f in fields for side in ("before", "after")
     ]
 
 
-def write_plan(path, fields: list[str], rows: Iterable[PlanRow]) -> dict:
+def write_plan(path, key: str, fields: list[str], rows: Iterable[PlanRow]) -> dict:
     """plan.csv, written whole or not at all; counts per outcome and changes per column."""
     counts = dict.fromkeys(OUTCOMES, 0)
     per_column = dict.fromkeys(fields, 0)
@@ -370,7 +384,7 @@ def write_plan(path, fields: list[str], rows: Iterable[PlanRow]) -> dict:
     try:
         with io.TextIOWrapper(atomic.open_bytes(), encoding="utf-8", newline="") as file:
             writer = csv.writer(file)
-            writer.writerow(plan_header(fields))
+            writer.writerow(plan_header(key, fields))
             for row in rows:
                 counts[row.outcome] += 1
                 if row.outcome == "change":
@@ -503,10 +517,7 @@ def _applied(row: PlanRow, outcome) -> Applied:
     return Applied(row, "failed", outcome.code, outcome.message)
 
 
-RESULT_HEADER = ["guid", "outcome", "code", "message"]
-
-
-def write_results(path, fields: list[str], results: Iterable[Applied]) -> int:
+def write_results(path, key: str, fields: list[str], results: Iterable[Applied]) -> int:
     """applied.csv, failed.csv or conflicts.csv: the plan's columns (before and after) and the
     outcome with Dataverse's code and message."""
     atomic = AtomicFile(str(path))
@@ -514,7 +525,7 @@ def write_results(path, fields: list[str], results: Iterable[Applied]) -> int:
     try:
         with io.TextIOWrapper(atomic.open_bytes(), encoding="utf-8", newline="") as file:
             writer = csv.writer(file)
-            writer.writerow([*plan_header(fields), "result", "code", "message"])
+            writer.writerow([*plan_header(key, fields), "result", "code", "message"])
             for a in results:
                 writer.writerow([*plan_cells(a.row, fields), a.outcome, a.code, a.message])
                 count += 1
@@ -525,9 +536,14 @@ def write_results(path, fields: list[str], results: Iterable[Applied]) -> int:
     return count
 
 
-def read_results(path) -> tuple[list[str], list[Applied]]:
-    fields, rows = read_plan_like(path)
-    return fields, rows
+def plan_table(path) -> str:
+    """The table a plan (or an outcome file) writes, by its first header: the table's key."""
+    with open(path, encoding="utf-8", newline="") as file:
+        key = next(csv.reader(file))[0]
+    entity = key.removesuffix("id")
+    if entity not in ENTITY_SETS:
+        raise PlanError(f"{path} is not a write-back plan: its first column is {key!r}, not a table's id.")
+    return entity
 
 
 def read_plan_like(path) -> tuple[list[str], list[Applied]]:
@@ -548,6 +564,23 @@ def read_plan_like(path) -> tuple[list[str], list[Applied]]:
 
 
 # --- read back -------------------------------------------------------------------------------
+
+
+def bypass_headers(*, logic: bool, flows: bool) -> tuple:
+    """The optional headers each update carries (bypass-custom-business-logic)."""
+    return tuple(h for h, on in ((BYPASS_LOGIC, logic), (BYPASS_FLOWS, flows)) if on)
+
+
+def read_back_rows(rows: list[PlanRow], differ: list[tuple[PlanRow, dict]]) -> list[Applied]:
+    """readback.csv's rows: each planned record, what it holds now (as "before") against the plan."""
+    now = {row.guid: values for row, values in differ}
+    return [
+        Applied(
+            PlanRow(r.guid, r.outcome, r.reason, r.etag, now.get(r.guid, r.after), r.after),
+            "differs" if r.guid in now else "as planned",
+        )
+        for r in rows
+    ]
 
 
 def read_back(

@@ -61,6 +61,11 @@ def approved_and_applied(plan, manager, sales, **options):
     return plan
 
 
+def guid_of(row: dict) -> str:
+    """A plan file's first column: the record's GUID, headed by the table's key (salesorderid)."""
+    return next(iter(row.values()))
+
+
 def rows_of(plan, name):
     with open(writeback.plan_path(plan, name), encoding="utf-8", newline="") as file:
         return list(csv.DictReader(file))
@@ -88,7 +93,7 @@ def test_plan_approve_apply_and_read_back(table, connect, consultant, manager, s
     assert plan.results["applied"] == outcomes["change"]
     assert (plan.results["failed"], plan.results["conflict"]) == (0, 0)
     assert plan.results["matched"] == outcomes["change"] and plan.results["differ"] == 0
-    changed = [r["guid"] for r in rows_of(plan, "applied")]
+    changed = [guid_of(r) for r in rows_of(plan, "applied")]
     assert Counter(sales.updated) == Counter(changed)  # each record written once
     written = record(sales, table, changed[0])
     assert written["_msdyn_company_value"] == COMPANIES["USMF"]  # bound to the company by its code
@@ -111,7 +116,7 @@ def test_records_that_would_fail_are_refused_in_the_plan(connect, consultant, sa
         r for r in sales.tables["salesorders"].rows if r["salesorderid"] != guids[0]
     ]
     plan = planned(job, consultant)
-    rows = {r["guid"]: r for r in rows_of(plan, "plan")}
+    rows = {guid_of(r): r for r in rows_of(plan, "plan")}
     assert rows[guids[0]]["outcome"] == "missing"
     refused = [r for r in rows.values() if r["outcome"] == "refused"]
     assert any("invoiced: Sales refuses updates" in r["reason"] for r in refused)
@@ -142,14 +147,14 @@ def test_a_conflict_planted_between_plan_and_apply_is_reported_not_overwritten(
 ):
     job = connect("account")
     plan = planned(job, consultant)
-    guid = rows_of(plan, "plan")[5]["guid"]
+    guid = guid_of(rows_of(plan, "plan")[5])
     someone = f"/api/data/v9.2/accounts({guid})"
     assert sales.patch(someone, None, b'{"msdyn_partynumber": "SET-BY-SOMEONE"}')[0] == 204
     sales.updated.clear()
 
     plan = approved_and_applied(plan, manager, sales)
     conflicts = rows_of(plan, "conflicts")
-    assert [c["guid"] for c in conflicts] == [guid] and conflicts[0]["code"] == "0x80060882"
+    assert [guid_of(c) for c in conflicts] == [guid] and conflicts[0]["code"] == "0x80060882"
     assert record(sales, "account", guid)["msdyn_partynumber"] == "SET-BY-SOMEONE"
     assert guid not in sales.updated
     assert plan.results["applied"] == plan.counts["outcomes"]["change"] - 1
@@ -158,12 +163,12 @@ def test_a_conflict_planted_between_plan_and_apply_is_reported_not_overwritten(
 def test_one_invalid_record_in_a_batch_fails_alone(connect, consultant, manager, sales):
     job = connect("account")
     plan = planned(job, consultant)
-    gone = rows_of(plan, "plan")[3]["guid"]
+    gone = guid_of(rows_of(plan, "plan")[3])
     sales.tables["accounts"].rows = [r for r in sales.tables["accounts"].rows if r["accountid"] != gone]
 
     plan = approved_and_applied(plan, manager, sales, batch_size=50)
     failed = rows_of(plan, "failed")
-    assert [(f["guid"], f["code"]) for f in failed] == [(gone, "0x80040217")]
+    assert [(guid_of(f), f["code"]) for f in failed] == [(gone, "0x80040217")]
     assert "Does Not Exist" in failed[0]["message"]
     assert plan.results["applied"] == plan.counts["outcomes"]["change"] - 1
 
@@ -221,12 +226,12 @@ def test_undo_restores_the_values_from_before(connect, consultant, manager, sale
 def test_conflicts_are_planned_again_from_current_values(connect, consultant, manager, sales):
     job = connect("account")
     plan = planned(job, consultant)
-    guid = rows_of(plan, "plan")[0]["guid"]
+    guid = guid_of(rows_of(plan, "plan")[0])
     sales.patch(f"/api/data/v9.2/accounts({guid})", None, b'{"msdyn_partynumber": "X"}')
     plan = approved_and_applied(plan, manager, sales)
     replan = planned(plan=writeback.replan_conflicts_start(plan=plan, actor=consultant))
     rows = rows_of(replan, "plan")
-    assert [(r["guid"], r["outcome"]) for r in rows] == [(guid, "change")]
+    assert [(guid_of(r), r["outcome"]) for r in rows] == [(guid, "change")]
     assert rows[0]["msdyn_partynumber before"] == "X"
 
 
