@@ -16,6 +16,7 @@ from django.utils import timezone
 from ..dynamics import writeback as wb
 from ..dynamics.exports import table_named
 from ..models import (
+    ChecklistItem,
     ConnectionKind,
     JobState,
     Membership,
@@ -26,6 +27,7 @@ from ..models import (
     WriteState,
 )
 from ..services.activity import activity_record
+from ..services.checklist import item_update
 from ..services.queue import enqueue_on_commit
 from .services import connection_client
 
@@ -318,9 +320,11 @@ def verify(*, plan: WritePlan, counts: dict) -> None:
     matched, differ = wb.read_back(client, target, rows)
     wb.write_results(plan_path(plan, "readback"), _key(plan), fields, wb.read_back_rows(rows, differ))
     counts |= {"matched": matched, "differ": len(differ)}
-    WritePlan.objects.filter(pk=plan.pk).update(
-        state=WriteState.DONE, results=counts, finished_at=timezone.now()
-    )
+    with transaction.atomic():  # a page that sees the apply done also sees the row it ticked
+        WritePlan.objects.filter(pk=plan.pk).update(
+            state=WriteState.DONE, results=counts, finished_at=timezone.now()
+        )
+        _record_initialized(plan, counts)
     activity_record(
         migration=plan.migration, actor=plan.approved_by, verb="writeback_apply", step=8,
         description=(
@@ -329,6 +333,33 @@ def verify(*, plan: WritePlan, counts: dict) -> None:
             f"read back {matched} of {len(rows)} as planned"
         ),
     )  # fmt: skip
+
+
+def _record_initialized(plan: WritePlan, counts: dict) -> None:
+    """Step 8's "initialized" row of the table ticks itself when a job's write-back reads back in
+    full: every record of the job's output as the job wants it (none refused, missing, in
+    conflict or failed), as a matching verification export ticks it on the file route. An undo
+    opens it again."""
+    item = ChecklistItem.objects.filter(migration=plan.migration, key=f"init-{plan.table}").first()
+    if item is None:
+        return
+    outcomes = plan.counts.get("outcomes", {})
+    short = sum(outcomes.get(o, 0) for o in ("conflict", "missing", "refused"))
+    short += counts["failed"] + counts["conflict"] + counts["differ"]
+    if plan.kind == WriteKind.JOB and not short:
+        why = f"read back after write-back #{plan.pk}: every record of job #{plan.job_id} as planned"
+        details = {
+            "verified": True,
+            "verification_id": None,
+            "verified_because": why,
+            "writeback_id": plan.pk,
+        }
+    elif plan.kind == WriteKind.UNDO and item.details.get("verified"):
+        why = f"write-back #{plan.source_id} undone by #{plan.pk}"
+        details = {"verified": False, "verification_id": None, "verified_because": why, "writeback_id": None}
+    else:
+        return
+    item_update(item=item, actor=plan.approved_by, details=details, blocker=item.blocker, due_on=item.due_on)
 
 
 # --- what the page shows ---------------------------------------------------------------------

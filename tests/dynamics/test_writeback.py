@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from migration.connections import writeback
 from migration.connections.services import connection_save
 from migration.dynamics.writeback import NULL
-from migration.models import Activity, WriteState
+from migration.models import Activity, ChecklistItem, WriteState
 from migration.services import jobs
 
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT
@@ -103,6 +103,13 @@ def test_plan_approve_apply_and_read_back(table, connect, consultant, manager, s
     if table == "account":
         assert written["_msdyn_customergroupid_value"] == GROUP_10_USMF
         assert written["customertypecode"] == 3
+
+    # Step 8's "initialized" row ticks itself when every record of the job reads back as it wants.
+    complete = not (outcomes["refused"] or outcomes["missing"] or outcomes["conflict"])
+    item = ChecklistItem.objects.get(migration=job.migration, key=f"init-{table}")
+    assert item.done == complete and bool(item.details.get("verified")) == complete
+    if complete:
+        assert f"read back after write-back #{plan.pk}" in item.details["verified_because"]
 
     again = planned(job, consultant)  # the same job planned once more: nothing left to write
     assert again.counts["outcomes"]["change"] == 0
@@ -216,8 +223,11 @@ def test_undo_restores_the_values_from_before(connect, consultant, manager, sale
     assert undo.counts["outcomes"]["change"] == plan.results["applied"]
     assert rows_of(undo, "plan")[0]["msdyn_company after"] == NULL
 
+    assert ChecklistItem.objects.get(migration=job.migration, key="init-account").done
+
     undo = approved_and_applied(undo, manager, sales)
     assert undo.results["matched"] == plan.results["applied"]
+    assert not ChecklistItem.objects.get(migration=job.migration, key="init-account").done
     for row in sales.tables["accounts"].rows:
         for column in ("_msdyn_company_value", "_msdyn_customergroupid_value", "customertypecode"):
             assert row.get(column) == before[row["accountid"]].get(column)
