@@ -112,6 +112,8 @@ class Emulator:
         self.tokens_seen: set[str] = set()
         self.updated: list[str] = []  # the id of each record updated, once per update
         self.write_delay = 0.0  # seconds each $batch takes, to catch a worker in the middle
+        self.user_id = "a0000000-0000-0000-0000-0000000000a1"  # the application user (WhoAmI)
+        self.privileges = ["prvReadAccount", "prvWriteAccount", "prvReadSalesOrder", "prvWriteSalesOrder"]
         self.revoked: set[str] = set()
         self.lock = threading.Lock()
         self._keys: KeySet | None = None
@@ -424,6 +426,12 @@ def _handler(env: Emulator):
             return self._answer(received, 429, odata_error(code, message), {"Retry-After": str(retry_after)})
 
         def _read(self, received, entity_set, query):
+            if entity_set == "WhoAmI":  # webapi/reference/whoami
+                return self._answer(received, 200, {"UserId": env.user_id})
+            if entity_set == f"systemusers({env.user_id})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()":
+                # webapi/reference/retrieveuserprivileges: RolePrivileges, each named
+                privileges = [{"PrivilegeName": name, "Depth": "Global"} for name in env.privileges]
+                return self._answer(received, 200, {"RolePrivileges": privileges})
             if entity_set == "EntityDefinitions":
                 return self._definitions(received, query)
             if attributes := re.fullmatch(

@@ -210,6 +210,8 @@ def plan_approve(
     size = batch_size or plan.batch_size
     if not 1 <= size <= wb.MAX_BATCH:
         raise WritebackError(f"The batch size is 1 to {wb.MAX_BATCH} updates per request, not {size}.")
+    if bypass_logic:
+        _check_bypass_privilege(plan, actor)
     changed = WritePlan.objects.filter(pk=plan.pk, state=WriteState.PLANNED).update(
         state=WriteState.APPLYING, approved_by=actor, approved_at=timezone.now(), maps_stopped=True,
         batch_size=size, bypass_logic=bypass_logic, bypass_flows=bypass_flows, started_at=timezone.now(),
@@ -231,6 +233,17 @@ def plan_approve(
     )  # fmt: skip
     enqueue_on_commit("run_write_apply", plan.id)
     return plan
+
+
+def _check_bypass_privilege(plan: WritePlan, actor) -> None:
+    """Bypassing custom logic needs prvBypassCustomBusinessLogic: without it Dataverse would refuse
+    every update, so the approval is refused first (bypass-custom-business-logic)."""
+    client = connection_client(connection=plan.connection, actor=actor, purpose="check the bypass privilege")
+    if not wb.holds_privilege(client, wb.BYPASS_PRIVILEGE):
+        raise WritebackError(
+            f"The application user lacks {wb.BYPASS_PRIVILEGE}, which bypassing custom logic needs: add it "
+            "to its security role (System Administrator has it), or approve without bypassing custom logic."
+        )
 
 
 # --- apply -----------------------------------------------------------------------------------

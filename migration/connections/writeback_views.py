@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ..access import MANAGE, READ, WORK, membership_required
+from ..dynamics.tokens import TokenError
+from ..dynamics.webapi import ApiError, CannotConnect
 from ..models import JobState, WritePlan, WriteState
 from . import writeback
 from .secrets import SecretsKeyMissing
@@ -75,11 +77,12 @@ def writeback_approve(request: HttpRequest, migration_id: int, plan_id: int) -> 
             bypass_flows=bool(request.POST.get("bypass_flows")),
         )  # fmt: skip
         messages.success(request, "Approved: the records are being written.")
-    except ValueError as error:
-        messages.error(
-            request,
-            str(error) if isinstance(error, writeback.WritebackError) else "The batch size is a number.",
-        )
+    except writeback.WritebackError as error:
+        messages.error(request, str(error))
+    except ValueError:
+        messages.error(request, "The batch size is a number of updates, 1 to 1,000.")
+    except (ApiError, CannotConnect, TokenError, SecretsKeyMissing) as error:
+        messages.error(request, f"The environment could not be asked: {error}")
     return _to_plan(plan)
 
 

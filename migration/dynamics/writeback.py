@@ -566,6 +566,17 @@ def read_plan_like(path) -> tuple[list[str], list[Applied]]:
 # --- read back -------------------------------------------------------------------------------
 
 
+BYPASS_PRIVILEGE = "prvBypassCustomBusinessLogic"
+
+
+def holds_privilege(client: WebApiClient, name: str) -> bool:
+    """Whether the application user holds a privilege, through any of its roles (WhoAmI, then
+    RetrieveUserPrivileges on its systemuser)."""
+    user = client.get_json("WhoAmI")["UserId"]
+    body = client.get_json(f"systemusers({user})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()")
+    return any(p.get("PrivilegeName") == name for p in body.get("RolePrivileges", []))
+
+
 def bypass_headers(*, logic: bool, flows: bool) -> tuple:
     """The optional headers each update carries (bypass-custom-business-logic)."""
     return tuple(h for h, on in ((BYPASS_LOGIC, logic), (BYPASS_FLOWS, flows)) if on)
