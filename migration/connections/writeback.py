@@ -276,11 +276,19 @@ def _chunk_file(plan: WritePlan, number: int) -> Path:
 
 
 def apply_chunk(*, plan_id: int, number: int) -> None:
-    """One chunk's updates; its outcomes kept in a file of its own, then the chunk marked done."""
+    """One chunk's updates; its outcomes kept in a file of its own, then the chunk marked done.
+    A chunk found done (a task redelivered after its worker died finishing) only tries the finish."""
     plan = WritePlan.objects.select_related("connection").get(pk=plan_id)
     chunk = WriteChunk.objects.get(plan=plan, number=number)
-    if plan.state != WriteState.APPLYING or chunk.finished:
+    if plan.state != WriteState.APPLYING:
         return
+    if not chunk.finished:
+        _apply_chunk(plan, chunk)
+    apply_finish(plan_id=plan.id)
+
+
+def _apply_chunk(plan: WritePlan, chunk: WriteChunk) -> None:
+    number = chunk.number
     WriteChunk.objects.filter(pk=chunk.pk).update(done=0, batches=0)  # a redelivery starts again
     client = _client(plan, f"apply write-back #{plan.pk}, chunk {number + 1}")
     fields, _ = wb.read_plan(plan_path(plan, "plan"))
@@ -297,20 +305,20 @@ def apply_chunk(*, plan_id: int, number: int) -> None:
     _chunk_file(plan, number).parent.mkdir(parents=True, exist_ok=True)
     wb.write_results(_chunk_file(plan, number), _key(plan), fields, results)
     WriteChunk.objects.filter(pk=chunk.pk).update(finished=True)
-    apply_finish(plan_id=plan.id)
 
 
 def apply_finish(*, plan_id: int) -> None:
-    """Once every chunk is done (checked under a row lock: the last of two workers does it): the
-    outcome files, then the read-back."""
+    """Once every chunk is done: the outcome files, then the read-back. Under the plan's row lock,
+    held to the end: of two workers finishing at once, the second waits, then finds it done; a
+    worker that dies meanwhile leaves it to the redelivered task (the files are written whole)."""
     with transaction.atomic():
-        plan = WritePlan.objects.select_for_update().get(pk=plan_id)
+        plan = WritePlan.objects.select_for_update(of=("self",)).select_related("connection").get(pk=plan_id)
         if plan.state != WriteState.APPLYING or plan.chunks.filter(finished=False).exists():
             return
-        if plan.results.get("finishing"):
-            return
-        plan.results = {"finishing": True}
-        plan.save(update_fields=["results"])
+        _finish(plan)
+
+
+def _finish(plan: WritePlan) -> None:
     fields, _ = wb.read_plan(plan_path(plan, "plan"))
     results = []
     for chunk in plan.chunks.order_by("number"):
@@ -333,11 +341,10 @@ def verify(*, plan: WritePlan, counts: dict) -> None:
     matched, differ = wb.read_back(client, target, rows)
     wb.write_results(plan_path(plan, "readback"), _key(plan), fields, wb.read_back_rows(rows, differ))
     counts |= {"matched": matched, "differ": len(differ)}
-    with transaction.atomic():  # a page that sees the apply done also sees the row it ticked
-        WritePlan.objects.filter(pk=plan.pk).update(
-            state=WriteState.DONE, results=counts, finished_at=timezone.now()
-        )
-        _record_initialized(plan, counts)
+    WritePlan.objects.filter(pk=plan.pk).update(
+        state=WriteState.DONE, results=counts, finished_at=timezone.now()
+    )
+    _record_initialized(plan, counts)  # in the same transaction: seen with the plan done
     activity_record(
         migration=plan.migration, actor=plan.approved_by, verb="writeback_apply", step=8,
         description=(

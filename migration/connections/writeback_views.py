@@ -52,6 +52,7 @@ def writeback_detail(request: HttpRequest, migration_id: int, plan_id: int) -> H
         "migration": membership.migration,
         "membership": membership,
         "plan": plan,
+        "outcomes": [(o, plan.counts.get("outcomes", {}).get(o, 0)) for o in writeback.wb.OUTCOMES],
         "host": writeback.environment_host(plan) if plan.connection else "",
         "first_rows": writeback.first_rows(plan) if plan.state != WriteState.PLANNING else {},
         "files": writeback.plan_files(plan),
