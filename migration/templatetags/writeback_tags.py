@@ -11,15 +11,18 @@ register = template.Library()
 
 @register.inclusion_tag("migration/connections/_writeback_panel.html")
 def writeback_panel(migration, membership):
-    jobs = migration.jobs.filter(state=JobState.SUCCEEDED).order_by("-finished_at", "-pk")
-    plans = migration.write_plans.order_by("-pk")
+    """One query without a Sales connection (the panel then only says to set one), three with."""
+    connection = migration.connections.filter(kind=ConnectionKind.SALES).first()
+    if connection is None:
+        return {"migration": migration, "membership": membership, "connection": None, "rows": []}
+    jobs = migration.jobs.filter(state=JobState.SUCCEEDED).only("id", "table").order_by("-finished_at", "-pk")
+    plans = migration.write_plans.only("id", "table", "state").order_by("-pk")
     rows = []
     for key, table in TABLES.items():
         if not table.transforms or table.import_position is None:
             continue
         job = next((j for j in jobs if j.table == key), None)
         rows.append({"table": key, "job": job, "plans": [p for p in plans if p.table == key][:3]})
-    connection = migration.connections.filter(kind=ConnectionKind.SALES).first()
     return {"migration": migration, "membership": membership, "connection": connection, "rows": rows}
 
 
