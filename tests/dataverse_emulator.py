@@ -140,6 +140,12 @@ class Emulator:
     def throttle(self, kind: str, *, retry_after: int = 1, on: int = 1):
         self._fault(on, "throttle", (kind, retry_after))
 
+    def throttle_batch(self, kind: str, *, retry_after: int = 1, on: int = 1):
+        """A 429 to the Nth $batch request from now (writes only, whatever the reads between)."""
+        with self.lock:
+            batches = sum(1 for r in self.received if r.method == "POST")
+            self.faults.append((batches + on, "throttle_batch", (kind, retry_after)))
+
     def fail(self, status: int, *, on: int = 1):
         self._fault(on, "status", status)
 
@@ -327,7 +333,9 @@ def _handler(env: Emulator):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with env.lock:  # service protection as for reads: a pause, or a 429 scripted for it
                 number = len(env.received)
+                batches = sum(1 for r in env.received if r.method == "POST")
                 throttles = [f[2] for f in env.faults if f[0] == number and f[1] == "throttle"]
+                throttles += [f[2] for f in env.faults if f[0] == batches and f[1] == "throttle_batch"]
                 paused = received.at < env.paused_until
                 if paused and received.at > env.paused_since + env.in_flight:
                     env.during_pause.append(received)

@@ -127,6 +127,8 @@ class WriteChunk(models.Model):
     records = models.PositiveIntegerField()
     done = models.PositiveIntegerField(default=0)
     batches = models.PositiveIntegerField(default=0)
+    throttled = models.PositiveIntegerField(default=0)  # 429s answered to this chunk's requests
+    paused_seconds = models.FloatField(default=0)  # waited for service protection
     finished = models.BooleanField(default=False)
 
     class Meta:

@@ -289,7 +289,8 @@ def apply_chunk(*, plan_id: int, number: int) -> None:
 
 def _apply_chunk(plan: WritePlan, chunk: WriteChunk) -> None:
     number = chunk.number
-    WriteChunk.objects.filter(pk=chunk.pk).update(done=0, batches=0)  # a redelivery starts again
+    # A redelivered chunk counts again from nothing (what it wrote before comes back as planned).
+    WriteChunk.objects.filter(pk=chunk.pk).update(done=0, batches=0, throttled=0, paused_seconds=0)
     client = _client(plan, f"apply write-back #{plan.pk}, chunk {number + 1}")
     fields, _ = wb.read_plan(plan_path(plan, "plan"))
     target = wb.read_target(client, table_named(plan.table), fields)
@@ -297,7 +298,10 @@ def _apply_chunk(plan: WritePlan, chunk: WriteChunk) -> None:
     headers = wb.bypass_headers(logic=plan.bypass_logic, flows=plan.bypass_flows)
 
     def progress(done):
-        WriteChunk.objects.filter(pk=chunk.pk).update(done=F("done") + len(done), batches=F("batches") + 1)
+        WriteChunk.objects.filter(pk=chunk.pk).update(
+            done=F("done") + len(done), batches=F("batches") + 1,
+            throttled=client.traffic.throttled, paused_seconds=client.traffic.paused_seconds,
+        )  # fmt: skip
 
     results = wb.apply_rows(
         client, target, rows, batch_size=plan.batch_size, headers=headers, on_batch=progress
@@ -387,13 +391,18 @@ def _record_initialized(plan: WritePlan, counts: dict) -> None:
 
 def apply_progress(plan: WritePlan) -> dict:
     """Records and batches done, the rate and the time left."""
-    totals = plan.chunks.aggregate(records=Sum("records"), done=Sum("done"), batches=Sum("batches"))
+    totals = plan.chunks.aggregate(
+        done=Sum("done"), batches=Sum("batches"), throttled=Sum("throttled"), paused=Sum("paused_seconds")
+    )
     total = plan.counts.get("outcomes", {}).get("change", 0)
     done = totals["done"] or 0
     seconds = (timezone.now() - plan.started_at).total_seconds() if plan.started_at else 0
     rate = done / seconds if seconds > 0 else 0
     left = (total - done) / rate if rate else None
-    return {"records": total, "done": done, "batches": totals["batches"] or 0, "rate": rate, "left": left}
+    return {
+        "records": total, "done": done, "batches": totals["batches"] or 0, "rate": rate, "left": left,
+        "throttled": totals["throttled"] or 0, "paused": totals["paused"] or 0,
+    }  # fmt: skip
 
 
 def first_rows(plan: WritePlan) -> dict[str, list[wb.PlanRow]]:

@@ -124,8 +124,9 @@ def test_two_workers_honour_429s_during_apply_and_write_each_record_once(
         "P2C_DYNAMICS_PAUSES_URL": redis_server.url,  # shared by the two workers
         "P2C_WRITEBACK_CHUNK": "60",
     }
-    for on, kind in ((12, "requests"), (30, "execution_time"), (45, "concurrency")):
-        sales.throttle(kind, retry_after=2, on=on)
+    for on, kind in ((3, "requests"), (12, "execution_time"), (21, "concurrency")):
+        sales.throttle_batch(kind, retry_after=2, on=on)
+    sales.throttle("requests", retry_after=2, on=20)  # and one on whatever comes 20th (a read, say)
     with (
         process_worker(tmp_path / "w1.log", name="w1", env=env),
         process_worker(tmp_path / "w2.log", name="w2", env=env),
@@ -137,7 +138,9 @@ def test_two_workers_honour_429s_during_apply_and_write_each_record_once(
     plan.refresh_from_db()
     assert plan.state == WriteState.DONE, plan.message
     assert plan.chunks.count() == 5
-    assert [r.answered for r in sales.received if r.method == "POST"].count(429) >= 2
+    assert [r.answered for r in sales.received if r.method == "POST"].count(429) >= 3
     assert sales.during_pause == []
     assert set(Counter(sales.updated).values()) == {1}
     assert plan.results["applied"] == plan.results["matched"] == len(sales.updated) == 300
+    progress = writeback.apply_progress(plan)  # what the page shows
+    assert progress["throttled"] >= 3 and progress["paused"] > 0
