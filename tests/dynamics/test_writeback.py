@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from migration.connections import writeback
 from migration.connections.services import connection_save
 from migration.dynamics.writeback import NULL
-from migration.models import Activity, ChecklistItem, WriteState
+from migration.models import Activity, ChecklistItem, WritePlan, WriteState
 from migration.services import jobs
 
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT
@@ -276,3 +276,17 @@ def test_bypass_options_travel_with_each_update(connect, consultant, manager, sa
     sales.privileges.append("prvBypassCustomBusinessLogic")
     approved_and_applied(plan, manager, sales, bypass_logic=True, bypass_flows=True)
     assert sent and all(u.headers == (writeback.wb.BYPASS_LOGIC, writeback.wb.BYPASS_FLOWS) for u in sent)
+
+
+def test_viewers_cannot_plan_and_consultants_cannot_approve_or_undo(connect, client_for, migration, sales):
+    job = connect("account")
+    plan_url = f"/migrations/{migration.id}/writeback/"
+    assert client_for("viewer").post(plan_url, {"job": job.id}).status_code == 403
+    assert client_for("consultant").post(plan_url, {"job": job.id}).status_code == 302
+    plan = planned(plan=WritePlan.objects.get())
+    consultant = client_for("consultant")
+    for action in ("approve", "undo"):
+        assert consultant.post(f"{plan_url}{plan.id}/{action}/", {"host": "127.0.0.1"}).status_code == 403
+    assert WritePlan.objects.get().state == WriteState.PLANNED and sales.updated == []
+    assert client_for("viewer").get(f"{plan_url}{plan.id}/plan.csv").status_code == 200
+    assert client_for("outsider").get(f"{plan_url}{plan.id}/plan.csv").status_code == 404
