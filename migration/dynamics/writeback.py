@@ -112,7 +112,7 @@ def read_target(client: WebApiClient, table: Table, headers: Iterable[str]) -> T
         if target.col.logical not in types:
             raise PlanError(f"{table.entity} has no column {target.col.logical} in this environment.")
         wanted.append((target.col.logical, header))
-    wanted = list(dict((logical, (logical, header)) for logical, header in wanted).values())
+    wanted = list(dict(wanted).items())  # a column two targets fill (contact's numbers) once
     if not wanted:
         raise PlanError("The job's output has none of the table's target columns.")
     options = _choice_options(client, definition)
