@@ -675,4 +675,8 @@ from .connections.models import (  # noqa: E402, F401
     EnvironmentCheck,
     Pull,
     PullState,
+    WriteChunk,
+    WriteKind,
+    WritePlan,
+    WriteState,
 )

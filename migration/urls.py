@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 from django.urls.converters import IntConverter
 
 from .connections import views as connections
+from .connections import writeback_views as writeback
 from .views import imports, jobs, migrations, pack, steps, sync, uploads
 from .wizard import RunbookWizard
 
@@ -38,6 +39,13 @@ urlpatterns = [
     path(m + "connections/pulls/", connections.pull_create, name="pull_create"),
     path(m + "connections/status.json", connections.connections_status_json, name="connections_status_json"),
     path(m + "connections/check/<slug:step>/", connections.environment_check, name="environment_check"),
+    # step 8 without the Import data wizard: write-back through the Web API (issue 24)
+    path(m + "writeback/", writeback.writeback_plan, name="writeback_plan"),
+    path(m + "writeback/<int:plan_id>/", writeback.writeback_detail, name="writeback_detail"),
+    path(m + "writeback/<int:plan_id>/approve/", writeback.writeback_approve, name="writeback_approve"),
+    path(m + "writeback/<int:plan_id>/undo/", writeback.writeback_undo, name="writeback_undo"),
+    path(m + "writeback/<int:plan_id>/replan/", writeback.writeback_replan, name="writeback_replan"),
+    path(m + "writeback/<int:plan_id>/<slug:name>.csv", writeback.writeback_file, name="writeback_file"),
     # steps: the wizard and the actions beside its checklists
     path(m + "steps/", runbook_wizard, name="runbook_start"),
     path(m + "steps/<slug:step>/", runbook_wizard, name="runbook"),

@@ -189,6 +189,11 @@ if not P2C_AUTHORITY_URL.startswith("https://"):
 P2C_DYNAMICS_CONCURRENCY = env_int("P2C_DYNAMICS_CONCURRENCY", 4, minimum=1)
 # Records a page when pulling a table (Dataverse takes at most 5,000).
 P2C_DYNAMICS_PAGE_SIZE = min(env_int("P2C_DYNAMICS_PAGE_SIZE", 5000, minimum=1), 5000)
+# Updates per $batch request when writing back to Sales (Dataverse takes at most 1,000).
+P2C_WRITEBACK_BATCH_SIZE = min(env_int("P2C_WRITEBACK_BATCH_SIZE", 100, minimum=1), 1000)
+# Records per Celery task when writing back: a killed worker's task is sent again whole (what it
+# wrote comes back as planned and is not written twice), and two workers share a table's chunks.
+P2C_WRITEBACK_CHUNK = env_int("P2C_WRITEBACK_CHUNK", 1000, minimum=1)
 # Keys that encrypt the connections' client secrets at rest (Fernet keys, comma-separated: the
 # first encrypts, every one decrypts, so a key is rotated by putting the new one first). Make one
 # with: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"

@@ -10,6 +10,7 @@ import base64
 import itertools
 import json
 import re
+import socket
 import ssl
 import threading
 import time
@@ -109,7 +110,6 @@ class Table:
     columns: dict[str, str]
     rows: list[dict] = field(default_factory=list)
     optimistic_concurrency: bool = True  # EntityMetadata.IsOptimisticConcurrencyEnabled
-    choices: dict[str, dict[int, str]] = field(default_factory=dict)  # a Picklist column's options
 
     @property
     def schema_name(self) -> str:
@@ -123,6 +123,27 @@ class Table:
              "PrivilegeId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"prv{verb}{self.schema_name}"))}
             for verb in PRIVILEGE_TYPES
         ]  # fmt: skip
+
+    # Metadata the write-back reads and the emulator enforces on updates, as Dataverse does:
+    max_lengths: dict[str, int] = field(default_factory=dict)  # text column -> MaxLength
+    options: dict[str, dict[int, str]] = field(default_factory=dict)  # choice -> value -> label
+    # navigation property -> (lookup column, referenced entity, its entity set)
+    navigation: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    closed: dict[int, str] = field(default_factory=dict)  # statecode -> why updates are refused
+
+    @property
+    def choices(self) -> dict[str, dict[int, str]]:
+        """A Picklist column's options (the environment check reads them as `choices`)."""
+        return self.options
+
+    def find(self, key: str) -> dict | None:
+        """The row of that id; the index is made again when the rows were replaced or grew."""
+        index = self.__dict__.get("_index")
+        if index is None or index[0] is not self.rows or index[1] != len(self.rows):
+            index = (self.rows, len(self.rows), {r[self.key]: r for r in self.rows})
+            self.__dict__["_index"] = index
+        row = index[2].get(key)
+        return row if row is not None and row[self.key] == key else None
 
     @property
     def properties(self) -> set[str]:
@@ -185,6 +206,10 @@ class Emulator:
         self.pause_visible: Callable[[], float] | None = None
         self.holding_for = ""  # while set, answers to other readers wait (see PauseWindow)
         self.tokens_seen: set[str] = set()
+        self.updated: list[str] = []  # the id of each record updated, once per update
+        self.write_delay = 0.0  # seconds each $batch takes, to catch a worker in the middle
+        self.user_id = "a0000000-0000-0000-0000-0000000000a1"  # the application user (WhoAmI)
+        self.privileges = ["prvReadAccount", "prvWriteAccount", "prvReadSalesOrder", "prvWriteSalesOrder"]
         self.revoked: set[str] = set()
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
@@ -201,14 +226,23 @@ class Emulator:
         self._server.shutdown()
         self._server.server_close()
 
-    def add_table(self, entity_set: str, logical_name: str, key: str, columns, rows=()):
-        """`columns`: names (text columns) or a dict of name -> AttributeType."""
+    def add_table(self, entity_set: str, logical_name: str, key: str, columns, rows=(), **metadata):
+        """`columns`: names (text columns) or a dict of name -> AttributeType; `metadata`: the
+        Table's max_lengths, options, navigation and closed states."""
         types = columns if isinstance(columns, dict) else dict.fromkeys(columns, "String")
-        self.tables[entity_set] = Table(logical_name, key, {key: "Uniqueidentifier", **types}, list(rows))
+        self.tables[entity_set] = Table(
+            logical_name, key, {key: "Uniqueidentifier", **types}, list(rows), **metadata
+        )
 
     # Scripted faults, each on the Nth request from now (1 = the next).
     def throttle(self, kind: str, *, retry_after: int = 1, on: int = 1):
         self._fault(on, "throttle", (kind, retry_after))
+
+    def throttle_batch(self, kind: str, *, retry_after: int = 1, on: int = 1):
+        """A 429 to the Nth $batch request from now (writes only, whatever the reads between)."""
+        with self.lock:
+            batches = sum(1 for r in self.received if r.method == "POST")
+            self.faults.append((batches + on, "throttle_batch", (kind, retry_after)))
 
     def fail(self, status: int, *, on: int = 1):
         self._fault(on, "status", status)
@@ -248,7 +282,7 @@ class Emulator:
         table = self.tables.get(found.group(1)) if found else None
         if table is None:
             return 404, unknown_segment(path.removeprefix(self.api_path).split("(")[0])
-        row = next((r for r in table.rows if r[table.key] == found.group(2)), None)
+        row = table.find(found.group(2))
         if row is None:
             return 404, odata_error(
                 NO_SUCH_RECORD, f"{table.logical_name} With Id = {found.group(2)} Does Not Exist"
@@ -259,12 +293,72 @@ class Emulator:
                 message = "The version of the existing record doesn't match the RowVersion property provided."
                 return 412, odata_error(STALE_VERSION, message)
             changes = json.loads(body or b"{}")
-            unknown = [c for c in changes if c not in table.properties]
-            if unknown:
-                return 400, unknown_body_property(unknown[0], table.logical_name)
-            row.update(changes)
+            refused = self._refused(table, row, changes)
+            if refused:
+                return 400, refused
+            row.update(self._stored(table, changes))
+            self.updated.append(found.group(2))
             row["@odata.etag"] = f'W/"{int(etag[3:-1]) + 1}"'
+            row["modifiedon"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         return 204, None
+
+    def _refused(self, table: Table, row: dict, changes: dict) -> dict | None:
+        """What Dataverse answers 400 to: an unknown property or navigation property, a bind to no
+        record, a text over its MaxLength, a value that is not a choice's, a closed record."""
+        if row.get("statecode") in table.closed:
+            return odata_error("0x80043b09", table.closed[row["statecode"]])
+        for name, value in changes.items():
+            if name.endswith("@odata.bind"):
+                nav = table.navigation.get(name.removesuffix("@odata.bind"))
+                if nav is None:
+                    return odata_error(
+                        "0x80060888",
+                        f"An undeclared property '{name.removesuffix('@odata.bind')}' which only has "
+                        "property annotations in the payload but no property value was found in the payload.",
+                    )
+                if value is None:  # webapi/associate-disassociate-entities: a lookup emptied
+                    continue
+                found = re.fullmatch(r"/?(\w+)\(([0-9a-fA-F-]+)\)", str(value))
+                target = self.tables.get(found.group(1)) if found else None
+                if (
+                    found is None
+                    or target is None
+                    or found.group(1) != nav[2]
+                    or target.find(found.group(2)) is None
+                ):
+                    return odata_error("0x80040217", f"{nav[1]} With Id = {value} Does Not Exist")
+            elif name not in table.properties:
+                return unknown_body_property(name, table.logical_name)
+            elif (
+                name in table.max_lengths and value is not None and len(str(value)) > table.max_lengths[name]
+            ):
+                return odata_error(
+                    "0x80044331",
+                    f"A validation error occurred. The length of the '{name}' attribute of the "
+                    f"'{table.logical_name}' entity exceeded the maximum allowed length of "
+                    f"'{table.max_lengths[name]}'.",
+                )
+            elif name in table.options and value is not None and value not in table.options[name]:
+                return odata_error("0x8004431a", f"{value} is not a valid value for {name}.")
+        return None
+
+    def _stored(self, table: Table, changes: dict) -> dict:
+        """As a later read shows them: a bound lookup under _<column>_value with its table, a
+        choice with its label."""
+        stored = {}
+        for name, value in changes.items():
+            if name.endswith("@odata.bind"):
+                column, entity, _ = table.navigation[name.removesuffix("@odata.bind")]
+                guid = str(value).rpartition("(")[2].rstrip(")") if value is not None else None
+                stored |= {
+                    f"_{column}_value": guid,
+                    f"_{column}_value{LOOKUP_TABLE}": entity if guid else None,
+                }
+            else:
+                stored[name] = value
+                if name in table.options and value is not None:
+                    stored[name + FORMATTED] = table.options[name][value]
+        return stored
 
     def batch(self, body: bytes, boundary: str, continue_on_error: bool) -> tuple[bytes, str]:
         """webapi/execute-batch-operations-using-web-api: each part an application/http request;
@@ -347,6 +441,12 @@ def _handler(env: Emulator):
         def log_message(self, *args):  # the tests read env.received instead
             pass
 
+        def setup(self):
+            # Headers and body leave in two writes: without TCP_NODELAY, Nagle's algorithm and the
+            # client's delayed ACK hold the body ~40 ms, which no real server adds.
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         # --- writes: PATCH with If-Match, and $batch (for the write-back) ---------------------
 
         def do_PATCH(self):
@@ -361,13 +461,26 @@ def _handler(env: Emulator):
         def do_POST(self):
             url = urlsplit(self.path)
             received = self._receive("POST", url)
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with env.lock:  # service protection as for reads: a pause, or a 429 scripted for it
+                number = len(env.received)
+                batches = sum(1 for r in env.received if r.method == "POST")
+                throttles = [f[2] for f in env.faults if f[0] == number and f[1] == "throttle"]
+                throttles += [f[2] for f in env.faults if f[0] == batches and f[1] == "throttle_batch"]
+                paused = received.at < env.paused_until
+                if paused and received.at > env.paused_since + env.in_flight:
+                    env.during_pause.append(received)
+            if paused:
+                return self._throttled(received, env.paused_by, max(1, round(env.paused_until - received.at)))
+            if throttles:
+                return self._throttled(received, *throttles[0])
             if not self._authorised():
                 return self._answer(received, 401, None)
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if url.path != env.api_path + "$batch":
                 return self._answer(received, 404, unknown_segment(url.path.removeprefix(env.api_path)))
             boundary = self.headers.get("Content-Type", "").partition("boundary=")[2]
             continue_on_error = "odata.continue-on-error" in self.headers.get("Prefer", "")
+            time.sleep(env.write_delay)
             payload, response_boundary = env.batch(body, boundary, continue_on_error)
             with env.lock:
                 received.answered_seq = next(env._events)
@@ -474,6 +587,12 @@ def _handler(env: Emulator):
             return seen >= window.until - 0.001
 
         def _read(self, received, entity_set, query):
+            if entity_set == "WhoAmI":  # webapi/reference/whoami
+                return self._answer(received, 200, {"UserId": env.user_id})
+            if entity_set == f"systemusers({env.user_id})/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()":
+                # webapi/reference/retrieveuserprivileges: RolePrivileges, each named
+                privileges = [{"PrivilegeName": name, "Depth": "Global"} for name in env.privileges]
+                return self._answer(received, 200, {"RolePrivileges": privileges})
             if entity_set == "EntityDefinitions":
                 return self._definitions(received, query)
             if entity_set in ("WhoAmI", "WhoAmI()"):
@@ -496,6 +615,12 @@ def _handler(env: Emulator):
                 r"EntityDefinitions\(LogicalName='([a-z_0-9]+)'\)/Attributes", entity_set
             ):
                 return self._attributes(received, attributes.group(1), query)
+            if metadata := re.fullmatch(
+                r"EntityDefinitions\(LogicalName='([a-z_0-9]+)'\)/(Attributes/Microsoft.Dynamics.CRM."
+                r"PicklistAttributeMetadata|ManyToOneRelationships)",
+                entity_set,
+            ):
+                return self._choices_or_relationships(received, *metadata.groups())
             table = env.tables.get(entity_set)
             if table is None:
                 return self._answer(received, 404, unknown_segment(entity_set))
@@ -542,8 +667,13 @@ def _handler(env: Emulator):
             text = query.get("$filter")
             if not text:
                 return rows
-            # A text in quotes or a whole number (a choice's value), as query/filter-rows writes them.
-            terms = [re.fullmatch(r"(\w+) eq (?:'([^']*)'|(-?\d+))", t.strip()) for t in text.split(" or ")]
+            # A text in quotes, a whole number (a choice's value) or a GUID unquoted, as
+            # query/filter-rows writes them.
+            terms = [
+                re.fullmatch(r"(\w+) eq (?:'([^']*)'|(-?\d+))", t.strip())
+                or re.fullmatch(r"(\w+) eq ([0-9a-fA-F]{8}-[0-9a-fA-F-]{27})", t.strip())
+                for t in text.split(" or ")
+            ]
             if not all(terms):
                 return None
             wanted = [(t[1], (t[2] if t[2] is not None else t[3]).lower()) for t in terms]
@@ -661,7 +791,33 @@ def _handler(env: Emulator):
             if table is None:
                 message = f"Could not find entity with logical name '{logical_name}'."
                 return self._answer(received, 404, odata_error("0x80040217", message))
-            value = [{"LogicalName": c, "AttributeType": t} for c, t in table.columns.items()]
+            value = [
+                {"LogicalName": c, "AttributeType": t}
+                | ({"MaxLength": table.max_lengths[c]} if c in table.max_lengths else {})
+                for c, t in table.columns.items()
+            ]
+            return self._answer(received, 200, {"value": value})
+
+        def _choices_or_relationships(self, received, logical_name, what):
+            # query-metadata-web-api#retrieve-attributes (the cast to PicklistAttributeMetadata,
+            # its OptionSet expanded) and #retrieve-relationships (ManyToOneRelationships).
+            table = next((t for t in env.tables.values() if t.logical_name == logical_name), None)
+            if table is None:
+                message = f"Could not find entity with logical name '{logical_name}'."
+                return self._answer(received, 404, odata_error("0x80040217", message))
+            if what == "ManyToOneRelationships":
+                value = [
+                    {"ReferencingAttribute": column, "ReferencedEntity": entity,
+                     "ReferencingEntityNavigationPropertyName": nav}
+                    for nav, (column, entity, _) in table.navigation.items()
+                ]  # fmt: skip
+            else:
+                value = [
+                    {"LogicalName": column, "OptionSet": {"Options": [
+                        {"Value": v, "Label": {"UserLocalizedLabel": {"Label": label}}}
+                        for v, label in options.items()]}}
+                    for column, options in table.options.items()
+                ]  # fmt: skip
             return self._answer(received, 200, {"value": value})
 
         @staticmethod

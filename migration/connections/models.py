@@ -111,3 +111,73 @@ class EnvironmentCheck(Versioned):
 
     def __str__(self) -> str:
         return f"environment check #{self.pk} ({self.get_state_display()})"
+
+
+class WriteState(models.TextChoices):
+    PLANNING = "planning", "Planning"
+    PLANNED = "planned", "Planned: waiting for a project manager's approval"
+    APPLYING = "applying", "Applying"
+    DONE = "done", "Applied and read back"
+    FAILED = "failed", "Failed"
+
+
+class WriteKind(models.TextChoices):
+    JOB = "job", "New values from a job"
+    UNDO = "undo", "Undo: the values before an apply"
+    REPLAN = "replan", "Conflicts planned again"
+
+
+class WritePlan(Versioned):
+    """New column values written back to Sales (migration/connections/writeback.py): planned from
+    the records as they are, approved by a project manager, applied in $batch chunks, read back.
+    Its files (plan.csv, applied.csv, failed.csv, conflicts.csv, readback.csv) are in its folder."""
+
+    migration = models.ForeignKey("migration.Migration", on_delete=models.CASCADE, related_name="write_plans")
+    connection = models.ForeignKey(Connection, null=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(
+        "migration.TransformJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=10, choices=WriteKind.choices, default=WriteKind.JOB)
+    table = models.CharField(max_length=30)
+    state = models.CharField(max_length=10, choices=WriteState.choices, default=WriteState.PLANNING)
+    message = models.CharField(max_length=1000, blank=True)
+    read_since = models.DateTimeField()  # records modified after it are conflicts
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    counts = models.JSONField(default=dict)  # {"outcomes": {...}, "columns": {...}}
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    maps_stopped = models.BooleanField(default=False)  # confirmed by the approver
+    batch_size = models.PositiveIntegerField(default=100)
+    bypass_logic = models.BooleanField(default=False)
+    bypass_flows = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(default=dict)  # applied, failed, conflict; read back: matched, differ
+
+    def __str__(self) -> str:
+        return f"{self.table} write-back #{self.pk} ({self.get_state_display()})"
+
+
+class WriteChunk(models.Model):
+    """One Celery task's share of an apply: its progress, reset when a redelivered task starts it
+    again (records already written come back as planned and are not written twice)."""
+
+    plan = models.ForeignKey(WritePlan, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    first = models.PositiveIntegerField(default=0)  # its first change's position in plan.csv's changes
+    records = models.PositiveIntegerField()
+    done = models.PositiveIntegerField(default=0)
+    batches = models.PositiveIntegerField(default=0)
+    throttled = models.PositiveIntegerField(default=0)  # 429s answered to this chunk's requests
+    paused_seconds = models.FloatField(default=0)  # waited for service protection
+    finished = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="one_chunk_per_number")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.number} of write-back #{self.plan_id}"

@@ -77,6 +77,7 @@ class Update:
     record_id: str
     values: dict
     if_match: str | None = None
+    headers: tuple = ()  # (name, value) pairs for this update only, e.g. MSCRM.BypassBusinessLogicExecution
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,7 @@ class WebApiClient:
 
 def _batch_part(boundary: str, url: str, update: Update) -> str:
     if_match = f"If-Match: {update.if_match}\r\n" if update.if_match else ""
+    if_match += "".join(f"{name}: {value}\r\n" for name, value in update.headers)
     return (
         f"--{boundary}\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
         f"PATCH {url} HTTP/1.1\r\nContent-Type: application/json\r\n{if_match}\r\n"

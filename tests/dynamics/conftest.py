@@ -7,10 +7,14 @@ from cryptography.fernet import Fernet
 from migration.connections.services import connection_save
 from migration.dynamics.tokens import ClientCredentials
 from migration.dynamics.webapi import WebApiClient
+from migration.services import jobs
 
 from ..dataverse_emulator import Emulator
 from ..entra import DAEMON_CLIENT_ID, DAEMON_CLIENT_SECRET, TENANT, EntraProvider, TestCA
+from ..helpers import SAMPLES as ALL_SAMPLES
+from ..helpers import run, upload_inspected
 from .helpers import SAMPLES, TYPES, as_records
+from .writeback_env import add_environment
 
 
 @pytest.fixture(scope="session")
@@ -131,3 +135,23 @@ def connected(migration, manager, sales, entra, settings, monkeypatch, tmp_path)
                         ("P2C_CLIENT_SECRET", DAEMON_CLIENT_SECRET)):  # fmt: skip
         monkeypatch.setenv(name, value)
     return connection, export
+
+
+@pytest.fixture
+def connect(migration, manager, consultant, sales, entra, settings):
+    """A succeeded job of the table, and its records in Sales before dual-write filled them."""
+    settings.P2C_SECRETS_KEY = [Fernet.generate_key().decode()]
+    settings.P2C_AUTHORITY_URL = entra.authority_url
+
+    def connected(table: str):
+        upload_inspected(migration, consultant, f"{table}.csv")
+        job = run(jobs.job_start(migration=migration, table=table, actor=consultant))
+        assert job.state == "succeeded", job.message
+        add_environment(sales, table, ALL_SAMPLES / f"{table}.csv")
+        connection_save(
+            migration=migration, actor=manager, kind="sales", url=sales.url,
+            tenant_id=TENANT, client_id=DAEMON_CLIENT_ID, client_secret=DAEMON_CLIENT_SECRET,
+        )  # fmt: skip
+        return job
+
+    return connected
