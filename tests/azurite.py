@@ -34,7 +34,7 @@ class Azurite:
 
     def start(self) -> None:
         command = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-                   "--location", str(self.folder), "--silent", "--skipApiVersionCheck", "--loose"]  # fmt: skip
+                   "--location", str(self.folder), "--skipApiVersionCheck", "--loose"]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self.answers, timeout=60, what="Azurite to start")
 
