@@ -11,7 +11,7 @@ import contextlib
 import io
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-from azure.storage.blob import ExponentialRetry
+from azure.storage.blob import BlobServiceClient, ExponentialRetry
 from django.core.files.base import File
 from storages.backends.azure_storage import AzureStorage
 
@@ -19,9 +19,9 @@ from storages.backends.azure_storage import AzureStorage
 # uploads go in 4 MB blocks, committed together: a blob is never seen half-written.
 BLOCK = 4 * 1024 * 1024
 CLIENT_OPTIONS = {
-    # A few quick retries (about 15 s in all) ride out a blip; the SDK's own (15 s, then 18, then
+    # A few quick retries (about 10 s in all) ride out a blip; the SDK's own (15 s, then 18, then
     # 24) would keep a user's upload waiting a minute before saying the storage is down.
-    "retry_policy": ExponentialRetry(initial_backoff=2, increment_base=2, retry_total=3),
+    "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3),
     "max_single_get_size": BLOCK,
     "max_chunk_get_size": BLOCK,
     "max_single_put_size": BLOCK,
@@ -69,6 +69,11 @@ class _BlobStream(io.RawIOBase):
 class AzureBlobStorage(AzureStorage):
     def get_default_settings(self) -> dict:
         return {**super().get_default_settings(), "client_options": dict(CLIENT_OPTIONS)}
+
+    def _get_service_client(self) -> BlobServiceClient:
+        if self.connection_string is not None:  # django-storages leaves the options out here
+            return BlobServiceClient.from_connection_string(self.connection_string, **self.client_options)
+        return super()._get_service_client()
 
     def _open(self, name: str, mode: str = "rb") -> File:
         if mode != "rb":
