@@ -428,7 +428,9 @@ REDIS_URL = env_str("REDIS_URL")
 # Where the service-protection pauses of Sales and F&O connections are shared by every worker
 # (migration/dynamics/pauses.py): REDIS_URL unless set apart; none embedded (one worker).
 P2C_DYNAMICS_PAUSES_URL = env_str("P2C_DYNAMICS_PAUSES_URL", REDIS_URL)
-CELERY_DIR = VAR_DIR / "celery"
+# The filesystem broker's folders (embedded, one machine): P2C_VAR_DIR/celery unless given, so
+# processes with P2C_VAR_DIRs of their own can still share one broker.
+CELERY_DIR = env_path("P2C_CELERY_DIR", VAR_DIR / "celery")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
