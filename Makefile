@@ -105,7 +105,7 @@ screenshots: system-packages setup
 	  -k "step_8_with_six_tables or step_9_leads"
 
 # Builds the image, starts the Compose stack, runs a job through it, tears it down.
-compose-smoke: $(INSTALLED)
+compose-smoke: $(INSTALLED) $(AZURITE)
 	bash scripts/compose-smoke.sh
 
 clean:
