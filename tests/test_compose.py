@@ -143,7 +143,7 @@ def test_it_passes_the_microsoft_sign_in_settings(compose):
 def test_it_runs_blob_storage_in_the_azurite_profile_with_no_shared_volume_needed(compose):
     blob = {"P2C_STORAGE": "azure", "AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"}
     result = compose(
-        COMPOSE_FILE, "--profile", "azurite", "--format", "json", SECRET_KEY="test-secret", **blob
+        COMPOSE_FILE, "--format", "json", SECRET_KEY="test-secret", COMPOSE_PROFILES="azurite", **blob
     )
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)["services"]
