@@ -1,16 +1,17 @@
 """Azurite, Microsoft's Azure Storage emulator (tests/azurite, from the npm registry, installed by
 `make test` with `npm ci`), run on 127.0.0.1 for the Blob storage suite: a real Blob service that
-the same django-storages backend production uses talks to over HTTP."""
+the same django-storages backend production uses talks to over HTTP. No Django here: bench/storage.py
+starts it too."""
 
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
-
-from .helpers import free_port, wait_for
 
 AZURITE = Path(__file__).resolve().parent / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's well-known development account (published in Microsoft's documentation; not a secret).
@@ -25,7 +26,9 @@ class Azurite:
     def __init__(self) -> None:
         assert AZURITE.exists(), f"{AZURITE} is missing: run `make azurite` (npm ci --prefix tests/azurite)"
         self.folder = Path(tempfile.mkdtemp(prefix="p2c-azurite-"))
-        self.port = free_port()
+        with socket.socket() as s:  # a free port (the same race every test server here accepts)
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
         self.process: subprocess.Popen | None = None
         self.connection_string = (
             f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
@@ -36,7 +39,11 @@ class Azurite:
         command = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
                    "--location", str(self.folder), "--skipApiVersionCheck", "--loose"]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.answers, timeout=60, what="Azurite to start")
+        deadline = time.monotonic() + 60
+        while not self.answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Azurite did not start (exit code {self.process.poll()})")
+            time.sleep(0.2)
 
     def answers(self) -> bool:
         try:
