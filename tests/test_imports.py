@@ -27,11 +27,12 @@ from migration.services import imports, jobs
 from .engine.helpers import assert_only_targets_changed, reexport_workbook, step2_export
 from .helpers import run, step_data, step_url, upload_inspected
 
-pytestmark = pytest.mark.django_db
+# On the folder storage and on Blob storage (Azurite): import files, parts, packs, verifications.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_storage")]
 
 
 @pytest.fixture
-def order_route(migration, consultant, tmp_path):
+def order_route(file_storage, migration, consultant, tmp_path):
     """The step-2 order export and an xlsx re-export of the same records, uploaded and inspected."""
     step2 = step2_export(tmp_path / "order.csv", 3000)
     reexport = reexport_workbook(tmp_path / "order_reexport.xlsx", 3000)
