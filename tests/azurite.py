@@ -36,8 +36,10 @@ class Azurite:
         )
 
     def start(self) -> None:
+        # --disableTelemetry: Azurite 3.35 otherwise reports to Microsoft (Application Insights).
         command = [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-                   "--location", str(self.folder), "--skipApiVersionCheck", "--loose"]  # fmt: skip
+                   "--location", str(self.folder), "--skipApiVersionCheck", "--loose",
+                   "--disableTelemetry"]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while not self.answers():
