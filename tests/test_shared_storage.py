@@ -151,3 +151,31 @@ def test_it_fails_a_job_in_words_when_the_storage_goes_down_and_the_retry_succee
     assert retried.state == JobState.SUCCEEDED, retried.message
     assert _read(retried.output_csv.name).count(b"\n") > 1
     assert TransformJob.objects.filter(state=JobState.SUCCEEDED).count() == 1
+
+
+def test_it_records_nothing_when_the_storage_goes_down_while_results_are_stored(
+    blob_storage, migration, consultant, monkeypatch
+):
+    from migration.services import job_results, job_worker
+
+    upload_inspected(migration, consultant, "account.csv")
+    real_store = job_results._store_result
+
+    def store_then_lose_the_storage(*args, **kwargs):
+        saved = real_store(*args, **kwargs)
+        blob_storage.azurite.stop()  # the outage comes right after the first result is written
+        return saved
+
+    monkeypatch.setattr(job_results, "_store_result", store_then_lose_the_storage)
+    job = jobs.job_start(migration=migration, table="account", actor=consultant)
+    with pytest.raises(Exception) as raised:
+        job_worker.job_run(job_id=job.id)
+    job_worker.job_fail_unexpectedly(job_id=job.id, error=raised.value)
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and job.message.startswith("The file storage did not answer")
+    assert not any(getattr(job, f) for f in ("output_csv", "report_json", "issue_list", "import_file"))
+    monkeypatch.setattr(job_results, "_store_result", real_store)
+    blob_storage.azurite.start()
+    retried = run(jobs.job_retry(job=job, actor=consultant))
+    assert retried.state == JobState.SUCCEEDED, retried.message
+    assert retried.output_csv.name in blob_storage.names()
