@@ -179,3 +179,16 @@ def test_it_records_nothing_when_the_storage_goes_down_while_results_are_stored(
     retried = run(jobs.job_retry(job=job, actor=consultant))
     assert retried.state == JobState.SUCCEEDED, retried.message
     assert retried.output_csv.name in blob_storage.names()
+
+
+def test_it_says_so_when_the_storage_is_down_as_evidence_is_attached(blob_storage, client_for, migration):
+    from migration.models import Evidence
+
+    blob_storage.azurite.stop()
+    page = post_to(client_for("consultant"), migration, "evidence").content.decode()
+    assert "Evidence not added: The file storage did not answer" in page
+    assert not Evidence.objects.exists()
+    blob_storage.azurite.start()
+    assert blob_storage.names() == []
+    page = post_to(client_for("consultant"), migration, "evidence").content.decode()
+    assert "Evidence added." in page and Evidence.objects.count() == 1
