@@ -5,13 +5,16 @@ Web and workers may run on different machines and share only the storage
 local paths; a worker copies what it needs into its own temporary folder.
 """
 
+import contextlib
 import hashlib
 import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -54,6 +57,25 @@ def local_copy(field_file: FieldFile, under: str | os.PathLike | None = None) ->
 # Where local copies of stored files go inside a temporary folder.
 COPIES = "copies"
 BLOCK = 1024 * 1024
+# The machine's own temporary folders of step-9 checks, verifications and import packs.
+CHECK_FOLDERS = ("sync*", "verify*", "pack-*")
+
+
+def local_copies_clean(*, stale_after: timedelta) -> int:
+    """Remove what killed processes left in P2C_TMP_DIR: local copies and the folders of checks,
+    verifications and packs untouched for `stale_after` (a running one writes as it goes). How many."""
+    root = Path(settings.P2C_TMP_DIR)
+    cutoff = time.time() - stale_after.total_seconds()
+    candidates = [*(root / COPIES).glob("copy-*")] + [
+        p for pattern in CHECK_FOLDERS for p in root.glob(pattern)
+    ]
+    removed = 0
+    for folder in candidates:
+        with contextlib.suppress(FileNotFoundError):
+            if folder.is_dir() and folder.stat().st_mtime <= cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 def store_result(

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
 from .services import imports, job_worker, jobs, sync, uploads
+from .storage import local_copies_clean
 
 TRANSIENT = (OperationalError, InterfaceError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "max_retries": 5}
@@ -81,6 +82,7 @@ def clean_dead_attempts(**kwargs) -> None:
     try:
         jobs.jobs_tmp_clean()
         uploads.uploads_tmp_clean()
+        local_copies_clean(stale_after=uploads.UPLOAD_TMP_STALE_AFTER)
     finally:
         connections.close_all()  # never hand the main process's connection to pool children
 

@@ -192,3 +192,22 @@ def test_it_says_so_when_the_storage_is_down_as_evidence_is_attached(blob_storag
     assert blob_storage.names() == []
     page = post_to(client_for("consultant"), migration, "evidence").content.decode()
     assert "Evidence added." in page and Evidence.objects.count() == 1
+
+
+def test_it_sweeps_local_copies_a_killed_process_left_and_keeps_fresh_ones(settings):
+    import os
+    import time
+    from datetime import timedelta
+
+    from migration.storage import local_copies_clean
+
+    root = settings.P2C_TMP_DIR
+    old, fresh, check = root / "copies" / "copy-old", root / "copies" / "copy-fresh", root / "sync7-abc"
+    for folder in (old, fresh, check):
+        folder.mkdir(parents=True)
+        (folder / "Sales_orders.csv").write_bytes(b"a,b\n")
+    two_hours_ago = time.time() - 7200
+    for folder in (old, check):
+        os.utime(folder, (two_hours_ago, two_hours_ago))
+    assert local_copies_clean(stale_after=timedelta(hours=1)) == 2
+    assert not old.exists() and not check.exists() and fresh.exists()
