@@ -3,6 +3,7 @@ caller's own temporary folder, results replaced without a gap, downloads and the
 streamed, evidence and clean-ups, and what a user sees when the storage stops answering."""
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -211,3 +212,31 @@ def test_it_sweeps_local_copies_a_killed_process_left_and_keeps_fresh_ones(setti
         os.utime(folder, (two_hours_ago, two_hours_ago))
     assert local_copies_clean(stale_after=timedelta(hours=1)) == 2
     assert not old.exists() and not check.exists() and fresh.exists()
+
+
+def test_it_sends_the_zips_first_bytes_before_a_members_whole_blob_is_downloaded(blob_storage, monkeypatch):
+    from migration import blob
+    from migration.zipstream import zip_stream
+
+    size = 12 * 1024 * 1024
+    name = default_storage.save("migrations/1/jobs/1/big_review-copy.csv", ContentFile(os.urandom(size)))
+    fetched = []
+    real_readinto = blob._BlobStream.readinto
+
+    def counting_readinto(self, buffer):
+        n = real_readinto(self, buffer)
+        fetched.append(n)
+        return n
+
+    monkeypatch.setattr(blob._BlobStream, "readinto", counting_readinto)
+
+    class Stored:
+        def open(self, mode="rb"):
+            return default_storage.open(name, mode)
+
+    stream = zip_stream([("big.csv", Stored())])
+    first = next(stream)
+    assert first.startswith(b"PK") and sum(fetched) <= blob.BLOCK  # one block, not 12 MB
+    rest = b"".join(stream)
+    member = zipfile.ZipFile(io.BytesIO(first + rest)).read("big.csv")
+    assert len(member) == size and sum(fetched) == size
