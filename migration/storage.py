@@ -63,7 +63,7 @@ CHECK_FOLDERS = ("sync*", "verify*", "pack-*")
 
 def local_copies_clean(*, stale_after: timedelta) -> int:
     """Remove what killed processes left in P2C_TMP_DIR: local copies and the folders of checks,
-    verifications and packs untouched for `stale_after` (a running one writes as it goes). How many."""
+    verifications and packs made more than `stale_after` ago (longer than any task runs). How many."""
     root = Path(settings.P2C_TMP_DIR)
     cutoff = time.time() - stale_after.total_seconds()
     candidates = [*(root / COPIES).glob("copy-*")] + [

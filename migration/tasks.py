@@ -5,6 +5,8 @@ All are idempotent (guarded state changes, fixed output names), so
 connection is worth an automatic retry; a bad file is a recorded failure.
 """
 
+from datetime import timedelta
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_ready
@@ -82,7 +84,8 @@ def clean_dead_attempts(**kwargs) -> None:
     try:
         jobs.jobs_tmp_clean()
         uploads.uploads_tmp_clean()
-        local_copies_clean(stale_after=uploads.UPLOAD_TMP_STALE_AFTER)
+        # No task outlives its hard time limit: a folder older than that belongs to none.
+        local_copies_clean(stale_after=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 300))
     finally:
         connections.close_all()  # never hand the main process's connection to pool children
 
