@@ -5,6 +5,8 @@ All are idempotent (guarded state changes, fixed output names), so
 connection is worth an automatic retry; a bad file is a recorded failure.
 """
 
+from datetime import timedelta
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init, worker_ready
@@ -12,6 +14,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
 from .services import imports, job_worker, jobs, sync, uploads
+from .storage import local_copies_clean
 
 TRANSIENT = (OperationalError, InterfaceError)
 RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "max_retries": 5}
@@ -81,5 +84,7 @@ def clean_dead_attempts(**kwargs) -> None:
     try:
         jobs.jobs_tmp_clean()
         uploads.uploads_tmp_clean()
+        # No task outlives its hard time limit: a folder older than that belongs to none.
+        local_copies_clean(stale_after=timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 300))
     finally:
         connections.close_all()  # never hand the main process's connection to pool children

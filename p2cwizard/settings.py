@@ -298,14 +298,48 @@ def env_json(name: str, default: dict) -> dict:
     return value
 
 
-# Uploads and results. Web and workers on several machines share one storage:
-# a network folder as MEDIA_ROOT, or e.g. django-storages' S3 backend with
-# P2C_STORAGE_BACKEND=storages.backends.s3.S3Storage and its OPTIONS as JSON.
+# Uploads and results. Web and workers on several machines share one storage: Azure Blob Storage
+# (P2C_STORAGE=azure), a network folder as MEDIA_ROOT (docs/deployment.md), or any Django storage
+# class (P2C_STORAGE=dotted.path, its OPTIONS as JSON in P2C_STORAGE_OPTIONS).
+FILESYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+AZURE_STORAGE = "migration.blob.AzureBlobStorage"
+
+
+def azure_storage_options() -> dict:
+    """Container and credential from the environment: a connection string, an account key, or
+    (neither given) the machine's managed identity through azure-identity."""
+    options = {"azure_container": env_str("P2C_AZURE_CONTAINER", "p2c-files")}
+    connection_string = env_str("AZURE_STORAGE_CONNECTION_STRING")
+    if connection_string:
+        return {**options, "connection_string": connection_string}
+    account = env_str("AZURE_STORAGE_ACCOUNT")
+    if not account:
+        raise ImproperlyConfigured(
+            "P2C_STORAGE=azure needs AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT "
+            "(with AZURE_STORAGE_KEY, or a managed identity)"
+        )
+    options["account_name"] = account
+    key = env_str("AZURE_STORAGE_KEY")
+    if key:
+        return {**options, "account_key": key}
+    from azure.identity import DefaultAzureCredential  # managed identity; AZURE_CLIENT_ID picks one
+
+    return {**options, "token_credential": DefaultAzureCredential()}
+
+
+def default_storage_from_env() -> dict:
+    choice = env_str("P2C_STORAGE", "") or env_str("P2C_STORAGE_BACKEND", "filesystem")
+    if choice == "filesystem":
+        return {"BACKEND": FILESYSTEM_STORAGE, "OPTIONS": env_json("P2C_STORAGE_OPTIONS", {})}
+    if choice in ("azure", AZURE_STORAGE):
+        return {"BACKEND": AZURE_STORAGE, "OPTIONS": azure_storage_options()}
+    if "." not in choice:
+        raise ImproperlyConfigured(f"P2C_STORAGE={choice!r}: use filesystem, azure or a storage class path")
+    return {"BACKEND": choice, "OPTIONS": env_json("P2C_STORAGE_OPTIONS", {})}
+
+
 STORAGES = {
-    "default": {
-        "BACKEND": env_str("P2C_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
-        "OPTIONS": env_json("P2C_STORAGE_OPTIONS", {}),
-    },
+    "default": default_storage_from_env(),
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -410,7 +444,9 @@ REDIS_URL = env_str("REDIS_URL")
 # Where the service-protection pauses of Sales and F&O connections are shared by every worker
 # (migration/dynamics/pauses.py): REDIS_URL unless set apart; none embedded (one worker).
 P2C_DYNAMICS_PAUSES_URL = env_str("P2C_DYNAMICS_PAUSES_URL", REDIS_URL)
-CELERY_DIR = VAR_DIR / "celery"
+# The filesystem broker's folders (embedded, one machine): P2C_VAR_DIR/celery unless given, so
+# processes with P2C_VAR_DIRs of their own can still share one broker.
+CELERY_DIR = env_path("P2C_CELERY_DIR", VAR_DIR / "celery")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -464,5 +500,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     # Authlib's debug lines print sign-in secrets (the PKCE verifier): never, whatever LOG_LEVEL.
-    "loggers": {"authlib": {"level": "INFO"}},
+    # The Azure SDK logs every HTTP request and response at INFO: only its warnings matter here.
+    "loggers": {"authlib": {"level": "INFO"}, "azure": {"level": "WARNING"}},
 }

@@ -48,7 +48,7 @@ cleanup() {
   if [ $status -ne 0 ] && docker info >/dev/null 2>&1; then
     "${compose[@]}" logs --tail 40 2>/dev/null || true
   fi
-  "${compose[@]}" down --volumes --remove-orphans --timeout 20 >/dev/null 2>&1 || true
+  "${compose[@]}" --profile azurite down --volumes --remove-orphans --timeout 20 >/dev/null 2>&1 || true
   rm -rf .wheels
   if [ -n "$started_dockerd" ]; then
     step "stopping the dockerd it started"
@@ -123,13 +123,33 @@ export PORT
 PORT=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export ALLOWED_HOSTS=127.0.0.1,localhost POSTGRES_PASSWORD=smoke-test-password
 
-step "docker compose up (web, worker, beat, postgres, redis)"
-"${compose[@]}" down --volumes --remove-orphans >/dev/null 2>&1 || true
-"${compose[@]}" up --detach --no-build --pull never --wait --wait-timeout 240 postgres redis >/dev/null
-"${compose[@]}" up --detach --no-build --pull never >/dev/null
-password=$(admin_password)
+run_stack() {
+  local services=$1
+  step "docker compose up ($services)"
+  "${compose[@]}" --profile azurite down --volumes --remove-orphans >/dev/null 2>&1 || true
+  # shellcheck disable=SC2086  # the backing services, one word each
+  "${compose[@]}" up --detach --no-build --pull never --wait --wait-timeout 240 $services >/dev/null
+  "${compose[@]}" up --detach --no-build --pull never >/dev/null
+  password=$(admin_password)
 
-step "sign in, upload, run a job, download, compare with p2c_transform"
-.venv/bin/python scripts/compose_smoke_client.py --url "http://127.0.0.1:$PORT" --user admin \
-  --password "$password" --timeout 300
+  step "sign in, upload, run a job, download, compare with p2c_transform"
+  .venv/bin/python scripts/compose_smoke_client.py --url "http://127.0.0.1:$PORT" --user admin \
+    --password "$password" --timeout 300
+}
+
+run_stack "postgres redis"
+
+# The azurite profile: web and worker keep every file in Blob storage (Azurite), none in the
+# media volume they would otherwise share.
+export COMPOSE_PROFILES=azurite P2C_STORAGE=azure P2C_SMOKE_NODE
+P2C_SMOKE_NODE=$(readlink -f "$(command -v node)")
+export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;\
+AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;\
+BlobEndpoint=http://azurite:10000/devstoreaccount1;"
+run_stack "postgres redis azurite"
+step "azurite profile: files in Blob storage, none in the media volume"
+"${compose[@]}" exec -T worker python -c "import pathlib, sys; sys.exit(any(p.is_file() for p in pathlib.Path('/app/media').rglob('*')))" \
+  || { echo "the azurite profile left files in the media volume" >&2; exit 1; }
+"${compose[@]}" exec -T web python manage.py shell -c "from django.core.files.storage import default_storage as s; import sys; sys.exit(not any(s.listdir('migrations')))" \
+  || { echo "the azurite profile kept nothing in Blob storage" >&2; exit 1; }
 step "passed"

@@ -155,3 +155,40 @@ def order_route(migration, consultant, tmp_path):
     upload_inspected(migration, consultant, str(step2), table="order")
     upload_inspected(migration, consultant, str(reexport), table="order", kind=UploadKind.REEXPORT)
     return reexport
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    """Azurite on a free port of 127.0.0.1, for the session (tests that stop it start it again)."""
+    from .azurite import Azurite
+
+    server = Azurite()
+    server.start()
+    yield server
+    server.remove()
+
+
+class StoredFiles:
+    """What the default storage holds, whichever it is: the names a user's files are kept under."""
+
+    def __init__(self, kind: str, media_root, azurite=None, container: str = "") -> None:
+        self.kind, self.media_root, self.azurite, self.container = kind, media_root, azurite, container
+
+    def names(self) -> list[str]:
+        if self.kind == "azure":
+            return self.azurite.names(self.container)
+        return sorted(str(p.relative_to(self.media_root)) for p in self.media_root.rglob("*") if p.is_file())
+
+
+@pytest.fixture(params=["filesystem", "azure"])
+def file_storage(request, settings, media_root):
+    """The test runs twice: on the folder storage (the embedded default) and on Azure Blob
+    storage (Azurite), through the same code."""
+    if request.param == "filesystem":
+        return StoredFiles("filesystem", media_root)
+    server = request.getfixturevalue("azurite")
+    if not server.answers():  # an earlier test stopped it and failed before starting it again
+        server.start()
+    container = server.new_container()
+    settings.STORAGES = {**settings.STORAGES, "default": server.storage_settings(container)}
+    return StoredFiles("azure", media_root, server, container)

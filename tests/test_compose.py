@@ -138,3 +138,21 @@ def test_it_passes_the_microsoft_sign_in_settings(compose):
     assert result.returncode == 0, result.stderr
     for name in ("web", "worker", "beat"):
         assert json.loads(result.stdout)["services"][name]["environment"].items() >= oidc.items()
+
+
+def test_it_runs_blob_storage_in_the_azurite_profile_with_no_shared_volume_needed(compose):
+    blob = {"P2C_STORAGE": "azure", "AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true"}
+    result = compose(
+        COMPOSE_FILE, "--format", "json", SECRET_KEY="test-secret", COMPOSE_PROFILES="azurite", **blob
+    )
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert services["azurite"]["image"].startswith("mcr.microsoft.com/azure-storage/azurite:")
+    assert "azurite-blob" in services["azurite"]["command"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"].items() >= blob.items()
+
+
+def test_it_keeps_the_azurite_profile_out_of_the_default_stack(config):
+    assert "azurite" not in config["services"]
+    assert config["services"]["web"]["environment"]["P2C_STORAGE"] == "filesystem"

@@ -16,13 +16,14 @@ from .engine.helpers import assert_only_targets_changed, reexport_parts, step2_p
 from .helpers import step_url, upload_inspected
 from .helpers_sync import after_import, import_job, stored_bytes, workbook_rows
 
-pytestmark = pytest.mark.django_db
+# On the folder storage and on Blob storage (Azurite): import files, parts, packs, verifications.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_storage")]
 
 REEXPORT_CUTS = [list(range(0, 1500)), list(range(1500, 3000))]
 
 
 @pytest.fixture
-def order_in_parts(settings, migration, consultant, tmp_path):
+def order_in_parts(settings, file_storage, migration, consultant, tmp_path):
     """Uploaded and inspected: the step-2 order export in 3 parts and its re-export in 2."""
     settings.P2C_IMPORT_PART_MB = 0.05
     for path in step2_parts(tmp_path, [range(0, 1000), range(1000, 2000), range(2000, 3000)]):
@@ -146,7 +147,7 @@ def test_it_names_every_filled_reexport_part_on_the_job_page(
 
 
 @pytest.fixture
-def order_reexported_in_part(settings, migration, consultant, tmp_path):
+def order_reexported_in_part(settings, file_storage, migration, consultant, tmp_path):
     """Step 2: 3,000 orders in 3 parts; the re-export, in 2 parts, holds 2,800 of them."""
     for path in step2_parts(tmp_path, [range(0, 1000), range(1000, 2000), range(2000, 3000)]):
         upload_inspected(migration, consultant, str(path), table="order")

@@ -27,7 +27,8 @@ from migration.services import imports, jobs
 from .engine.helpers import assert_only_targets_changed, reexport_workbook, step2_export
 from .helpers import run, step_data, step_url, upload_inspected
 
-pytestmark = pytest.mark.django_db
+# On the folder storage and on Blob storage (Azurite): import files, parts, packs, verifications.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_storage")]
 
 
 def import_job(migration, consultant) -> TransformJob:

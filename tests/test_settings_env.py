@@ -24,7 +24,7 @@ print(json.dumps({
     "broker": settings.CELERY_BROKER_URL, "results": settings.CELERY_RESULT_BACKEND,
     "secret_key": settings.SECRET_KEY, "debug": settings.DEBUG, "media": str(settings.MEDIA_ROOT),
     "storage": settings.STORAGES["default"],
-}))
+}, default=lambda value: type(value).__name__))  # a credential object: its class
 """
 
 
@@ -181,3 +181,43 @@ def test_it_refuses_storage_options_that_are_not_a_json_object(tmp_path):
     result = _settings_in_subprocess(tmp_path, P2C_STORAGE_OPTIONS="bucket=p2c")
     assert result.returncode != 0
     assert "P2C_STORAGE_OPTIONS is not valid JSON" in result.stderr
+
+
+AZURE = "migration.blob.AzureBlobStorage"
+
+
+def test_it_keeps_files_in_azure_blob_storage_with_a_connection_string(tmp_path):
+    connection = (
+        "DefaultEndpointsProtocol=https;AccountName=contoso;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+    )
+    loaded = _loaded(tmp_path, P2C_STORAGE="azure", AZURE_STORAGE_CONNECTION_STRING=connection)
+    assert loaded["storage"] == {
+        "BACKEND": AZURE,
+        "OPTIONS": {"azure_container": "p2c-files", "connection_string": connection},
+    }
+
+
+def test_it_signs_in_to_blob_storage_with_an_account_key_or_the_managed_identity(tmp_path):
+    keyed = _loaded(tmp_path, P2C_STORAGE="azure", AZURE_STORAGE_ACCOUNT="contoso", AZURE_STORAGE_KEY="a2V5",
+                    P2C_AZURE_CONTAINER="p2c-prod")  # fmt: skip
+    assert keyed["storage"]["OPTIONS"] == {
+        "azure_container": "p2c-prod",
+        "account_name": "contoso",
+        "account_key": "a2V5",
+    }
+    managed = _loaded(tmp_path, P2C_STORAGE="azure", AZURE_STORAGE_ACCOUNT="contoso")
+    assert managed["storage"]["OPTIONS"]["token_credential"] == "DefaultAzureCredential"
+    assert "account_key" not in managed["storage"]["OPTIONS"]
+
+
+def test_it_says_what_blob_storage_is_missing(tmp_path):
+    result = _settings_in_subprocess(tmp_path, P2C_STORAGE="azure")
+    assert result.returncode != 0
+    assert "P2C_STORAGE=azure needs AZURE_STORAGE_CONNECTION_STRING" in result.stderr
+    result = _settings_in_subprocess(tmp_path, P2C_STORAGE="blob")
+    assert result.returncode != 0
+    assert "use filesystem, azure or a storage class path" in result.stderr
+
+
+def test_it_keeps_files_in_the_folder_storage_by_default(tmp_path):
+    assert _loaded(tmp_path)["storage"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"

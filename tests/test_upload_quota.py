@@ -1,6 +1,7 @@
 """Storage quota per migration, uploads per user per minute, and removing earlier versions."""
 
 import pytest
+from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from migration import quota
@@ -9,7 +10,8 @@ from migration.services import jobs
 
 from .helpers import POINT_CSV, POINT_ERRORS, UPLOAD_POINTS, post_to, step_9_open, upload_inspected
 
-pytestmark = pytest.mark.django_db
+# Every test on the folder storage and on Blob storage (Azurite).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_storage")]
 
 CSV = POINT_CSV
 
@@ -24,12 +26,13 @@ def post(client, migration, content=CSV, part=None):
     return client.post(url, data, HTTP_ACCEPT="application/json")
 
 
-def stored_files(media_root) -> list:
-    return [p for p in media_root.rglob("*") if p.is_file()]
+def stored_files(file_storage) -> list[str]:
+    """Every stored file's name, on the folder storage or in Blob storage (Azurite)."""
+    return file_storage.names()
 
 
 def test_it_refuses_an_upload_past_the_migrations_quota_and_stores_nothing(
-    client_for, migration, settings, media_root, monkeypatch
+    client_for, migration, settings, file_storage, monkeypatch
 ):
     settings.P2C_MIGRATION_QUOTA_GB = 1
     monkeypatch.setattr(quota, "GB", len(CSV) * 3 // 2)  # room for one upload
@@ -40,15 +43,15 @@ def test_it_refuses_an_upload_past_the_migrations_quota_and_stores_nothing(
     assert (
         "would pass it" in response.json()["error"] and "P2C_MIGRATION_QUOTA_GB" in response.json()["error"]
     )
-    assert ExportUpload.objects.count() == 1 and len(stored_files(media_root)) == 1
+    assert ExportUpload.objects.count() == 1 and len(stored_files(file_storage)) == 1
 
 
-def test_it_limits_uploads_per_user_per_minute(client_for, migration, settings, media_root):
+def test_it_limits_uploads_per_user_per_minute(client_for, migration, settings, file_storage):
     settings.P2C_UPLOADS_PER_MINUTE = 2
     client = client_for("consultant")
     assert [post(client, migration).status_code for _ in range(3)] == [201, 201, 400]
     assert "Wait a minute" in post(client, migration).json()["error"]
-    assert ExportUpload.objects.count() == 2 and len(stored_files(media_root)) == 2
+    assert ExportUpload.objects.count() == 2 and len(stored_files(file_storage)) == 2
     assert post(client_for("manager"), migration).status_code == 201  # per user
 
 
@@ -61,7 +64,7 @@ def test_it_shows_the_space_used_on_the_migration_page(client_for, migration, se
 
 
 def test_it_removes_earlier_versions_only_when_a_project_manager_asks(
-    client_for, migration, media_root, django_capture_on_commit_callbacks
+    client_for, migration, file_storage, django_capture_on_commit_callbacks
 ):
     for n in range(3):  # the first part, then replaced twice
         post(client_for("consultant"), migration, part=1 if n else None)
@@ -73,7 +76,7 @@ def test_it_removes_earlier_versions_only_when_a_project_manager_asks(
     with django_capture_on_commit_callbacks(execute=True):
         client_for("manager").post(url)
     assert list(ExportUpload.objects.values_list("version", flat=True)) == [3]
-    assert len(stored_files(media_root)) == 1
+    assert len(stored_files(file_storage)) == 1
     logged = migration.activities.get(description__startswith="Removed 2 earlier upload version(s)")
     assert "account.csv v1" in logged.description and logged.actor.username == "mia-manager"
 
@@ -106,18 +109,18 @@ def stored_count(migration) -> int:
 
 
 @pytest.mark.parametrize("point", UPLOAD_POINTS)
-def test_it_holds_every_upload_point_to_the_users_pace(client_for, migration, settings, media_root, point):
+def test_it_holds_every_upload_point_to_the_users_pace(client_for, migration, settings, file_storage, point):
     settings.P2C_UPLOADS_PER_MINUTE = 1
     client = client_for("consultant")
     post(client, migration)  # the one upload of this minute, on step 2
     page = post_to(client, migration, point).text
     assert "You uploaded 1 file(s) in the last minute; 1 more would pass the 1 allowed per minute." in page
-    assert stored_count(migration) == 1 and len(stored_files(media_root)) == 1
+    assert stored_count(migration) == 1 and len(stored_files(file_storage)) == 1
 
 
 @pytest.mark.parametrize("point", UPLOAD_POINTS)
 def test_it_holds_every_upload_point_to_the_migrations_quota(
-    client_for, migration, settings, media_root, monkeypatch, point
+    client_for, migration, settings, file_storage, monkeypatch, point
 ):
     settings.P2C_MIGRATION_QUOTA_GB = 1
     monkeypatch.setattr(quota, "GB", len(CSV) * 3 // 2)  # room for one upload
@@ -125,16 +128,16 @@ def test_it_holds_every_upload_point_to_the_migrations_quota(
     post(client, migration)
     page = post_to(client, migration, point).text
     assert "would pass it" in page and "P2C_MIGRATION_QUOTA_GB" in page
-    assert stored_count(migration) == 1 and len(stored_files(media_root)) == 1
+    assert stored_count(migration) == 1 and len(stored_files(file_storage)) == 1
 
 
 @pytest.mark.parametrize("point", STORING_POINTS)
-def test_it_counts_what_every_upload_point_stores(client_for, migration, settings, media_root, point):
+def test_it_counts_what_every_upload_point_stores(client_for, migration, settings, file_storage, point):
     settings.P2C_UPLOADS_PER_MINUTE = 1
     client = client_for("consultant")
     post_to(client, migration, point)
     assert stored_count(migration) == 1
-    assert quota.storage_used(migration) == sum(p.stat().st_size for p in stored_files(media_root))
+    assert quota.storage_used(migration) == sum(default_storage.size(n) for n in stored_files(file_storage))
     assert "Wait a minute" in post(client, migration).json()["error"]  # it took the minute's upload
 
 
@@ -165,7 +168,7 @@ def test_it_says_files_posted_together_are_too_large_as_a_request(client_for, mi
     assert not ExportUpload.objects.exists()
 
 
-def test_it_keeps_every_file_a_step_9_check_was_run_on(client_for, migration, media_root):
+def test_it_keeps_every_file_a_step_9_check_was_run_on(client_for, migration, file_storage):
     """Two error triages of the same slot: the first one's log is an earlier version, still its."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 

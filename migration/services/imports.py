@@ -5,6 +5,7 @@ import zipfile
 from contextlib import ExitStack
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models.fields.files import FieldFile, FileField
@@ -19,7 +20,7 @@ from ..models import (
     UploadKind,
     UploadState,
 )
-from ..storage import local_copy, store_result
+from ..storage import local_copy, store_result, stored_delete
 from .activity import activity_record
 from .checklist import item_update
 from .queue import enqueue_on_commit
@@ -157,8 +158,9 @@ def verification_run(*, check_id: int) -> None:
             state=UploadState.FAILED, message="Superseded by a later check with every part of the export."
         )
         return
+    replaced: list[str] = []  # a redelivered check's earlier file, deleted once the row has the new
     try:
-        result, issues_name = _compare(check)
+        result, issues_name = _compare(check, replaced)
     except engine.EngineError as error:
         ImportVerification.objects.filter(id=check_id).update(
             state=UploadState.FAILED, message=str(error)[:1000]
@@ -180,6 +182,7 @@ def verification_run(*, check_id: int) -> None:
             + ("every record matches." if result.ok else "differences found, listed under Verify the import.")
         )
         _record_outcome(check, result.ok)
+    stored_delete(replaced)
 
 
 def import_files(job: TransformJob) -> list[FieldFile]:
@@ -197,15 +200,18 @@ def _actuals(check: ImportVerification) -> list[ExportUpload]:
     return [found[i] for i in check.parts if i in found]
 
 
-def _compare(check: ImportVerification) -> tuple[engine.VerifyResult, str]:
+def _compare(check: ImportVerification, replaced: list[str]) -> tuple[engine.VerifyResult, str]:
     """Every part of the export taken after the import against every import file of the table."""
     columns, guid_names = engine.table_columns(check.table)
     files = import_files(check.job)
     suffix = Path(files[0].name).suffix
     with ExitStack() as stack:
-        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"p2c-verify{check.id}-"))
-        expected = [stack.enter_context(local_copy(f)) for f in files]
-        actual = [stack.enter_context(local_copy(u.file)) for u in _actuals(check)]
+        Path(settings.P2C_TMP_DIR).mkdir(parents=True, exist_ok=True)
+        folder = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix=f"verify{check.id}-", dir=settings.P2C_TMP_DIR)
+        )
+        expected = [stack.enter_context(local_copy(f, under=folder)) for f in files]
+        actual = [stack.enter_context(local_copy(u.file, under=folder)) for u in _actuals(check)]
         issues = Path(folder) / ("import-again" + suffix)
         result = engine.verify_import(
             expected if len(expected) > 1 else expected[0], actual, columns, guid_names=guid_names,
@@ -219,9 +225,9 @@ def _compare(check: ImportVerification) -> tuple[engine.VerifyResult, str]:
                 for path in result.issues_files:
                     n = int(Path(path).stem.rsplit("_", 1)[-1])
                     archive.write(path, f"{Path(files[n - 1].name).stem}_import-again{suffix}")
-            name = store_result(bundle, f"{base}_verification{check.id}.zip")
+            name = store_result(bundle, f"{base}_verification{check.id}.zip", replaced=replaced)
         elif result.issues_rows:
-            name = store_result(issues, f"{base}_verification{check.id}{suffix}")
+            name = store_result(issues, f"{base}_verification{check.id}{suffix}", replaced=replaced)
     return result, name
 
 

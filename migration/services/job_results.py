@@ -13,10 +13,21 @@ from django.utils.text import slugify
 from .. import engine, runbook
 from ..models import ExportUpload, JobIssue, JobState, TransformJob
 from ..storage import store_result as _store_result
+from ..storage import stored_delete
 from .activity import activity_record
 from .imports import import_parts_record
 
 ISSUE_BATCH = 50_000
+
+
+@dataclass
+class StoredNames:
+    """What storing a run's results wrote, and the earlier attempt's files it replaces: those are
+    deleted once the row points at the new ones, never before (a download of one goes on
+    meanwhile); if the run is not recorded, what it wrote is deleted instead."""
+
+    saved: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -27,6 +38,7 @@ class RunOutput:
     files: dict = field(default_factory=dict)  # local outputs by role: "csv", "report", "parts", "imports"...
     part_files: list[dict] = field(default_factory=list)  # each part's stored review copy and issues
     import_files: list[str] = field(default_factory=list)  # a re-export in parts: each stored import file
+    stored: StoredNames = field(default_factory=StoredNames)
 
 
 def uploads_in_order(ids: list[int]) -> list[ExportUpload]:
@@ -95,9 +107,11 @@ def _save_issues(job: TransformJob, report: engine.Report) -> None:
             cursor.executemany(insert, zip(*(column.to_pylist() for column in rows.columns), strict=True))
 
 
-def store_result(local_path: Path, name: str) -> str:
+def store_result(local_path: Path, name: str, stored: StoredNames) -> str:
     """A result of this attempt, moved into storage: its temporary folder is removed afterwards."""
-    return _store_result(local_path, name, move=True)
+    saved = _store_result(local_path, name, move=True, replaced=stored.replaced)
+    stored.saved.append(saved)
+    return saved
 
 
 def _import_name(job: TransformJob, suffix: str) -> str:
@@ -105,19 +119,19 @@ def _import_name(job: TransformJob, suffix: str) -> str:
     return result_name(job, f"_job{job.id}_import{suffix}")
 
 
-def _store_import(job: TransformJob, outputs: dict[str, Path], base: str) -> dict:
+def _store_import(job: TransformJob, outputs: dict[str, Path], base: str, stored: StoredNames) -> dict:
     """The import file and its parts, stored; the parts described for the pack and the checklist."""
     if "import" not in outputs:
         return {}
     suffix = outputs["import"].suffix
-    names: dict = {"import_file": store_result(outputs["import"], base + _import_name(job, suffix))}
+    names: dict = {"import_file": store_result(outputs["import"], base + _import_name(job, suffix), stored)}
     parts = []
     for p in outputs["import_parts"]:
         if p.part is None:
             name, file = names["import_file"], names["import_file"].rsplit("/", 1)[-1]
         else:
             file = _import_name(job, f"_part{p.part:02d}{suffix}")
-            name = store_result(p.path, base + "parts/" + file)
+            name = store_result(p.path, base + "parts/" + file, stored)
         parts.append(
             {"name": name, "file": file, "part": p.part, "rows": p.rows, "first_row": p.first_row,
              "last_row": p.last_row, "bytes": p.size, "sha256": p.sha256}
@@ -131,15 +145,15 @@ def _store_imports(job: TransformJob, produced: RunOutput, base: str) -> dict:
     file to import listed in order across them, numbered 1..N for the pack and the checklist."""
     outputs = produced.files
     if "imports" not in outputs:
-        return _store_import(job, outputs, base)
+        return _store_import(job, outputs, base, produced.stored)
     imports = outputs["imports"]
     if len(imports) == 1:
         path, parts = imports[0]
-        return _store_import(job, {"import": path, "import_parts": parts}, base)
+        return _store_import(job, {"import": path, "import_parts": parts}, base, produced.stored)
     wholes, listed = [], []
     uploads = reexport_uploads(job)
     for n, ((path, parts), upload) in enumerate(zip(imports, uploads, strict=True), start=1):
-        whole = store_result(path, base + _import_name(job, f"{n}{path.suffix}"))
+        whole = store_result(path, base + _import_name(job, f"{n}{path.suffix}"), produced.stored)
         wholes.append(whole)
         for p in parts:
             number = len(listed) + 1
@@ -147,7 +161,7 @@ def _store_imports(job: TransformJob, produced: RunOutput, base: str) -> dict:
                 name, file = whole, whole.rsplit("/", 1)[-1]
             else:
                 file = _import_name(job, f"_part{number:02d}{path.suffix}")
-                name = store_result(p.path, base + "parts/" + file)
+                name = store_result(p.path, base + "parts/" + file, produced.stored)
             listed.append(
                 {"name": name, "file": file, "part": number, "rows": p.rows, "first_row": p.first_row,
                  "last_row": p.last_row, "bytes": p.size, "sha256": p.sha256,
@@ -166,20 +180,33 @@ def _store_parts(job: TransformJob, produced: RunOutput, base: str) -> dict:
         files.append(
             {
                 "part": n,
-                "csv": store_result(csv_out, base + f"{copy}.csv"),
-                "xlsx": store_result(xlsx_out, base + f"{copy}.xlsx") if xlsx_out else "",
-                "issues": store_result(issues_out, base + f"{issues}{issues_out.suffix}"),
+                "csv": store_result(csv_out, base + f"{copy}.csv", produced.stored),
+                "xlsx": store_result(xlsx_out, base + f"{copy}.xlsx", produced.stored) if xlsx_out else "",
+                "issues": store_result(issues_out, base + f"{issues}{issues_out.suffix}", produced.stored),
             }
         )
     produced.part_files = files
     return {
-        "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
-        "issue_list": store_result(outputs["issue_list"], base + result_name(job, "_issue-list.csv")),
+        "report_json": store_result(
+            outputs["report"], base + result_name(job, "_report.json"), produced.stored
+        ),
+        "issue_list": store_result(
+            outputs["issue_list"], base + result_name(job, "_issue-list.csv"), produced.stored
+        ),
     }
 
 
 def store_run(job: TransformJob, produced: RunOutput) -> None:
-    """Every output in storage, the issues in the database, the job succeeded: in that order."""
+    """Every output in storage, the issues in the database, the job succeeded: in that order. When
+    any of it fails (the storage stops answering), nothing this run stored is left behind."""
+    try:
+        _store_run(job, produced)
+    except BaseException:
+        stored_delete(produced.stored.saved)
+        raise
+
+
+def _store_run(job: TransformJob, produced: RunOutput) -> None:
     base, outputs = f"migrations/{job.migration_id}/jobs/{job.id}/", produced.files
     if "parts" in outputs:
         stored = {**_store_parts(job, produced, base), **_store_imports(job, produced, base)}
@@ -188,12 +215,22 @@ def store_run(job: TransformJob, produced: RunOutput) -> None:
     xlsx = outputs["xlsx"]
     names = {
         **_store_imports(job, produced, base),
-        "output_csv": store_result(outputs["csv"], base + result_name(job, "_review-copy.csv")),
-        "output_xlsx": store_result(xlsx, base + result_name(job, "_review-copy.xlsx")) if xlsx else "",
-        "report_json": store_result(outputs["report"], base + result_name(job, "_report.json")),
-        "issue_list": store_result(outputs["issue_list"], base + result_name(job, "_issue-list.csv")),
+        "output_csv": store_result(
+            outputs["csv"], base + result_name(job, "_review-copy.csv"), produced.stored
+        ),
+        "output_xlsx": store_result(xlsx, base + result_name(job, "_review-copy.xlsx"), produced.stored)
+        if xlsx
+        else "",
+        "report_json": store_result(
+            outputs["report"], base + result_name(job, "_report.json"), produced.stored
+        ),
+        "issue_list": store_result(
+            outputs["issue_list"], base + result_name(job, "_issue-list.csv"), produced.stored
+        ),
         "issues_file": store_result(
-            outputs["issues"], base + result_name(job, "_issues" + outputs["issues"].suffix)
+            outputs["issues"],
+            base + result_name(job, "_issues" + outputs["issues"].suffix),
+            produced.stored,
         ),
     }
     _finish_stored(job, produced, names)
@@ -234,3 +271,4 @@ def _finish_stored(job: TransformJob, produced: RunOutput, names: dict) -> None:
                 f"{report.errors} error(s)",
                 step=runbook.INITIALIZE_STEP,
             )
+    stored_delete(produced.stored.replaced if finished else produced.stored.saved)

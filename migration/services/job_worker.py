@@ -19,7 +19,7 @@ from .. import engine
 from ..engine import STEP2_ONLY_CODES, write_rows
 from ..models import ExportUpload, JobState, TransformJob
 from ..run_settings import engine_settings
-from ..storage import local_copy
+from ..storage import STORAGE_DOWN, local_copy, storage_unreachable
 from .job_results import RunOutput, reexport_uploads, store_run, uploads_in_order
 from .uploads import pulled_upload_ids
 
@@ -404,4 +404,6 @@ def job_stop_on_time_limit(*, job_id: int, minutes: int) -> None:
 def job_fail_unexpectedly(*, job_id: int, error: BaseException) -> None:
     logger.exception("job %s crashed", job_id, exc_info=error)
     reason = f"Unexpected error ({type(error).__name__}). Retry the job; if it fails again, ask an admin."
+    if storage_unreachable(error):
+        reason = STORAGE_DOWN.format(error=type(error).__name__).replace("Try again", "Retry the job")
     _end(job_id, JobState.FAILED, reason)

@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from ..models import Evidence, Migration, Note
-from ..storage import sha256_of_upload
+from ..storage import sha256_of_upload, storage_outage_as
 from .activity import activity_record
 
 
@@ -20,11 +20,15 @@ def note_add(*, migration: Migration, step: int, author, text: str) -> Note:
     return note
 
 
+class EvidenceError(Exception):
+    pass
+
+
 def evidence_add(
     *, migration: Migration, step: int, actor, title: str, url: str = "", upload=None
 ) -> Evidence:
     """A link or an attachment, the file kept as uploaded with its SHA-256."""
-    with transaction.atomic():
+    with transaction.atomic(), storage_outage_as(EvidenceError):
         evidence = migration.evidence.create(
             step=step,
             title=title,

@@ -29,7 +29,15 @@ from ..models import (
     UploadKind,
     UploadState,
 )
-from ..storage import local_copy, sha256_of_upload, store_result
+from ..storage import (
+    STORAGE_DOWN,
+    local_copy,
+    sha256_of_upload,
+    storage_outage_as,
+    storage_unreachable,
+    store_result,
+    stored_delete,
+)
 from . import checklist
 from .activity import activity_record
 from .queue import enqueue_on_commit
@@ -77,7 +85,8 @@ def _store(
         # Never inspected: the field keeps the company an F&O export without DATAAREAID holds.
         inspection={"company": company} if company else {},
     )
-    record.file.save(Path(upload.name).name, upload, save=False)
+    with storage_outage_as(SyncError):
+        record.file.save(Path(upload.name).name, upload, save=False)
     record.save()
     return record
 
@@ -234,18 +243,20 @@ def sync_check_run(*, check_id: int) -> None:
     if not claimed.update(state=JobState.RUNNING, started_at=timezone.now()):
         return
     check = SyncCheck.objects.select_related("migration", "job", "created_by").get(id=check_id)
+    replaced: list[str] = []  # a redelivered check's earlier lists, deleted once the row has the new
     try:
-        with tempfile.TemporaryDirectory(prefix=f"p2c-sync{check.id}-") as folder:
+        with _check_folder(check) as folder:
             if check.kind == SyncCheckKind.RECONCILE:
-                outcome = _reconcile(check, Path(folder))
+                outcome = _reconcile(check, folder, replaced)
             else:
-                outcome = _triage(check, Path(folder))
+                outcome = _triage(check, folder, replaced)
     except engine.EngineError as error:
         _end(check, JobState.FAILED, str(error))
         return
     ended = SyncCheck.objects.filter(id=check.id, state=JobState.RUNNING).update(
         state=JobState.SUCCEEDED, finished_at=timezone.now(), **outcome
     )
+    stored_delete(replaced)
     if ended:
         activity_record(
             migration=check.migration,
@@ -256,9 +267,21 @@ def sync_check_run(*, check_id: int) -> None:
         )
 
 
+@contextmanager
+def _check_folder(check: SyncCheck) -> Iterator[Path]:
+    """The check's own folder in this machine's P2C_TMP_DIR: local copies and lists, removed after."""
+    root = Path(settings.P2C_TMP_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"sync{check.id}-", dir=root) as folder:
+        yield Path(folder)
+
+
 def sync_check_fail_unexpectedly(*, check_id: int, error: BaseException) -> None:
     logger.exception("sync check %s crashed", check_id, exc_info=error)
     check = SyncCheck.objects.get(id=check_id)
+    if storage_unreachable(error):
+        _end(check, JobState.FAILED, STORAGE_DOWN.format(error=type(error).__name__))
+        return
     _end(
         check,
         JobState.FAILED,
@@ -272,20 +295,22 @@ def _end(check: SyncCheck, state: str, message: str) -> None:
     )
 
 
-def _keep(check: SyncCheck, local: Path, name: str, rows: int) -> dict:
+def _keep(check: SyncCheck, local: Path, name: str, rows: int, replaced: list[str]) -> dict:
     prefix = f"{slugify(check.migration.name)}_{check.table}_{check.kind}{check.id}_"
-    stored = store_result(local, f"migrations/{check.migration_id}/step9/{check.id}/{prefix}{name}")
+    stored = store_result(
+        local, f"migrations/{check.migration_id}/step9/{check.id}/{prefix}{name}", replaced=replaced
+    )
     return {"path": stored, "sha256": engine.sha256_file(local), "rows": rows}
 
 
 def _inputs(
-    check: SyncCheck, stack: ExitStack, companies: dict | None = None
+    check: SyncCheck, stack: ExitStack, folder: Path, companies: dict | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """Local paths of the check's uploads, and the names users know them by; `companies` gets the
     company given with each (an F&O export without DATAAREAID)."""
     paths, names = [], {}
     for upload in check.uploads.order_by("version"):
-        path = stack.enter_context(local_copy(upload.file))
+        path = stack.enter_context(local_copy(upload.file, under=folder))
         paths.append(path)
         names[os.path.basename(path)] = f"{upload.original_name} (version {upload.version})"
         if companies is not None and (upload.inspection or {}).get("company"):
@@ -311,11 +336,11 @@ def _meant_to_arrive(job) -> list[tuple[str, str]]:
     return []
 
 
-def _our_outputs(check: SyncCheck, stack: ExitStack, names: dict[str, str]) -> list[str]:
+def _our_outputs(check: SyncCheck, stack: ExitStack, folder: Path, names: dict[str, str]) -> list[str]:
     field = TransformJob._meta.get_field("import_file")
     paths = []
     for name, shown in _meant_to_arrive(check.job):
-        path = stack.enter_context(local_copy(FieldFile(check.job, field, name)))
+        path = stack.enter_context(local_copy(FieldFile(check.job, field, name), under=folder))
         paths.append(path)
         names[os.path.basename(path)] = shown
     return paths
@@ -334,11 +359,11 @@ def _date_order(job) -> str:
     return order if order in ("mdy", "dmy", "ymd") else "mdy"
 
 
-def _reconcile(check: SyncCheck, folder: Path) -> dict:
+def _reconcile(check: SyncCheck, folder: Path, replaced: list[str]) -> dict:
     with ExitStack() as stack:
         per_file: dict[str, str] = {}
-        fno, names = _inputs(check, stack, per_file)
-        ours = _our_outputs(check, stack, names)
+        fno, names = _inputs(check, stack, folder, per_file)
+        ours = _our_outputs(check, stack, folder, names)
         if not ours:
             raise engine.EngineError("the step-8 job of this table has no output: run it again at step 8")
         companies = list(check.migration.legal_entities.values_list("code", flat=True))
@@ -354,11 +379,13 @@ def _reconcile(check: SyncCheck, folder: Path) -> dict:
         )
         # Our output's own rows (headers, hidden columns, cells): fix them and import them again.
         written = result.write_missing(folder / "missing_rows.csv")
-        files = {"missing_rows": _keep(check, folder / "missing_rows.csv", "missing_rows.csv", written)}
+        files = {
+            "missing_rows": _keep(check, folder / "missing_rows.csv", "missing_rows.csv", written, replaced)
+        }
     for name in ("missing", "unexpected", "differences", "assigned"):
         setattr(result, name, _renamed(getattr(result, name), "file", names))
         rows = result.write_list(name, folder / f"{name}.csv")
-        files[name] = _keep(check, folder / f"{name}.csv", f"{name}.csv", rows)
+        files[name] = _keep(check, folder / f"{name}.csv", f"{name}.csv", rows, replaced)
     data = result.to_dict(limit=LIST_LIMIT)
     data["ours"]["files"] = [names.get(os.path.basename(p), p) for p in result.ours_files]
     data["fno"]["files"] = [names.get(os.path.basename(p), p) for p in result.fno_files]
@@ -370,10 +397,10 @@ def _reconcile(check: SyncCheck, folder: Path) -> dict:
     return {"result": data, "files": files, "ok": result.ok, "message": message}
 
 
-def _triage(check: SyncCheck, folder: Path) -> dict:
+def _triage(check: SyncCheck, folder: Path, replaced: list[str]) -> dict:
     with ExitStack() as stack:
-        errors, names = _inputs(check, stack)
-        ours = _our_outputs(check, stack, names)
+        errors, names = _inputs(check, stack, folder)
+        ours = _our_outputs(check, stack, folder, names)
         # Read in batches, the list written as read: memory stays flat whatever the log's size.
         result = engine.triage_errors(
             errors,
@@ -383,7 +410,7 @@ def _triage(check: SyncCheck, folder: Path) -> dict:
             keep=LIST_LIMIT,
             shown=names,
         )
-    files = {"errors": _keep(check, folder / "errors.csv", "errors.csv", result.total)}
+    files = {"errors": _keep(check, folder / "errors.csv", "errors.csv", result.total, replaced)}
     data = result.to_dict(limit=LIST_LIMIT)
     data["ours_files"] = result.ours_files
     unknown = sum(c["errors"] for c in data["causes"] if c["cause"] == "unknown")

@@ -25,7 +25,7 @@ from ..models import (
     UploadState,
 )
 from ..run_settings import engine_settings, settings_snapshot
-from ..storage import local_copy, sha256_of_upload
+from ..storage import local_copy, sha256_of_upload, storage_outage_as, stored_delete
 from ..upload_limits import limit_mb, over_limit
 from . import checklist
 from .activity import activity_record
@@ -156,7 +156,8 @@ def upload_create(
             sha256=digest,
             uploaded_by=actor,
         )
-        record.file.save(Path(upload.name).name, upload, save=False)
+        with storage_outage_as(UploadError):
+            record.file.save(Path(upload.name).name, upload, save=False)
         record.save()
         what = _slot_label(table, kind)
         if kind in selectors.PARTED_KINDS:
@@ -524,5 +525,5 @@ def uploads_remove_old_versions(*, migration: Migration, actor) -> tuple[int, in
             + ", ".join(f"{u.original_name} v{u.version}" for u in old),
         )
         # Files go once the rows are gone for good; a failed delete leaves a file, never a row without one.
-        transaction.on_commit(lambda: [u.file.delete(save=False) for u in old])
+        transaction.on_commit(lambda: stored_delete([u.file.name for u in old]))
     return len(old), freed

@@ -3,6 +3,7 @@
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
@@ -50,7 +51,8 @@ def _manifest(jobs) -> list[tuple[str, ContentFile]]:
         for job in jobs
         for p in job.import_parts
     ]
-    with tempfile.TemporaryDirectory(prefix="p2c-pack-") as folder:
+    Path(settings.P2C_TMP_DIR).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pack-", dir=settings.P2C_TMP_DIR) as folder:
         paths = engine.write_manifest(folder, files)
         return [(Path(p).name, ContentFile(Path(p).read_bytes())) for p in paths]
 

@@ -51,15 +51,18 @@ def evidence_add(request: HttpRequest, migration_id: int, step: str) -> HttpResp
     if refused := upload_refusal_message(request, advice="Attach a smaller file or a link."):
         messages.error(request, "Evidence not added: " + refused)
     elif form.is_valid():
-        notes.evidence_add(
-            migration=membership.migration,
-            step=step_obj.number,
-            actor=request.user,
-            title=form.cleaned_data["title"],
-            url=form.cleaned_data["url"],
-            upload=form.cleaned_data["file"],
-        )
-        messages.success(request, "Evidence added.")
+        try:
+            notes.evidence_add(
+                migration=membership.migration,
+                step=step_obj.number,
+                actor=request.user,
+                title=form.cleaned_data["title"],
+                url=form.cleaned_data["url"],
+                upload=form.cleaned_data["file"],
+            )
+            messages.success(request, "Evidence added.")
+        except notes.EvidenceError as error:
+            messages.error(request, f"Evidence not added: {error}")
     else:
         errors = [e for errs in form.errors.values() for e in errs]
         messages.error(request, "Evidence not added: " + " ".join(errors))
