@@ -154,6 +154,20 @@ class CellWriter:
         return self._cell(ref, style, str(value))
 
 
+_BAD_REF = re.compile(rb'<c r="(?![A-Z]{1,3}\d)').search
+
+
+def _plain_cells(body: bytes, end: int) -> bool:
+    """Whether each cell start in body[:end] is `<c r="` and a reference (no namespace prefix
+    in the document): then the odd pattern of _Filler._cells_by_ref cannot match there. Every
+    `<c` counted, cells or not, and no ':c' at all (a prefixed cell): when unsure, False."""
+    return (
+        body.count(b"<c", 0, end) == body.count(b'<c r="', 0, end)
+        and body.find(b":c", 0, end) < 0
+        and _BAD_REF(body, 0, end) is None
+    )
+
+
 def _letters_at_least(letters: str) -> str:
     """A regular expression for the column letters (A..XFD) at or after `letters`, followed by
     the row's digits in the pattern that uses it."""
@@ -345,6 +359,10 @@ class _Filler:
         at_least = _letters_at_least(self.letters[0].decode()).encode()
         self._odd_or_target = re.compile(odd + rb"|<" + p + rb'c r="(?:' + at_least + rb")\d").search
         self._cell_head = b"<" + (prefix + b":" if prefix else b"") + b'c r="'
+        # Without a prefix, the same answer from searches for literal text, which run in C
+        # (the pattern above tries its lookahead at every '<' of the row): see _first_span.
+        self._plain = not prefix
+        self._target = re.compile(rb'<c r="(?:' + at_least + rb")\d").search
 
     def _first_span(self, body: bytes) -> int:
         """Where the cell loop starts in a row: every cell before the first target column only
@@ -352,9 +370,20 @@ class _Filler:
         it), the loop starts at the first cell at or after that column, else at the row's last
         cell (after which new cells go); -1 when that cell ends the row (nothing to read). A row
         with a cell not written so before its first target is read from 0."""
+        if self._plain:
+            t = self._target(body)
+            before = t.start() if t is not None else len(body)
+            if _plain_cells(body, before):
+                if t is not None:
+                    return before  # cells after the target are read in turn
+                return self._after_last(body)
         m = self._odd_or_target(body)
         if m is not None:
             return 0 if m.group("odd") else m.start()  # cells after the target are read in turn
+        return self._after_last(body)
+
+    def _after_last(self, body: bytes) -> int:
+        """No target cell in the row: where the new cells go, -1 after the row's last cell."""
         if body.endswith(self.end_c) or body.endswith(b"/>"):
             return -1  # the last cell ends the row: the targets go after it
         last = body.rfind(self._cell_head)
