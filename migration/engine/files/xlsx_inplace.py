@@ -219,6 +219,8 @@ class _Filler:
         self.values = iter(rows)
         self.next_index = 0  # data-row index the next value belongs to
         self.col_styles: dict[int, bytes] = {}
+        self.heads: list[bytes] = []  # per target: b'<c r="' and its column letters
+        self.styles: list[bytes | None] = []  # per target: its column's style, if any
         self.result = FillResult(info.sheet_name, {})
         self.writer: CellWriter | None = None
         self.layout: LayoutRecorder | None = None
@@ -260,21 +262,21 @@ class _Filler:
     ) -> list[bytes]:
         """The XML of the target cells lo..hi-1 a row does not have yet (none for a None value)."""
         num = str(number).encode()
-        order, letters, tcols, col_styles = self.order, self.letters, self.tcols, self.col_styles
-        cell, known, c_r = self.writer.cell, self.writer.known, self.writer.c_r
+        order, heads, styles = self.order, self.heads, self.styles
+        cell, known = self.writer.cell, self.writer.known
         out = []
         written = 0
         for k in range(lo, hi):
             v = values[order[k]]
             if v is None:
                 continue
-            style = row_style or col_styles.get(tcols[k])
+            style = row_style or styles[k]
             if type(v) is str and (rest := known.get((style, v))) is not None:  # cell(), made before
                 if rest:
                     written += v != ""
-                    out.append(c_r + letters[k] + num + rest)
+                    out.append(heads[k] + num + rest)
                 continue
-            xml = cell(letters[k] + num, style, v)
+            xml = cell(self.letters[k] + num, style, v)
             if xml:
                 written += v != ""
                 out.append(xml)
@@ -282,7 +284,11 @@ class _Filler:
         return out
 
     def fill_row(self, row: Row, values: Sequence[Any] | None) -> bytes:
-        if values is None or all(v is None for v in values):
+        if values is None or (
+            values.count(None) == len(values)
+            if type(values) is tuple or type(values) is list
+            else all(v is None for v in values)
+        ):
             return row.raw
         attrs, content = row.attrs, row.content
         row_style = None
@@ -401,6 +407,8 @@ class _Filler:
                 self._cells_by_ref(piece)
             elif kind == "head":
                 self._head(piece)
+                self.heads = [self.writer.c_r + letters for letters in self.letters]
+                self.styles = [self.col_styles.get(c) for c in self.tcols]
                 layout.head(piece)
                 yield piece
             elif kind == "row":
@@ -409,6 +417,15 @@ class _Filler:
                     yield piece.raw
                     continue
                 index = piece.number - header_row - 1
+                if index == self.next_index:  # the row after the last (nothing pending): its values
+                    self.next_index += 1
+                    raw = self.fill_row(piece, next(self.values, None))
+                    layout.row(piece.number, raw)
+                    yield raw
+                    self.result.rows = index + 1
+                    if progress is not None and index % 10000 == 9999:
+                        progress(index + 1)
+                    continue
                 for i, values in self._take(index):
                     if i < index:  # no <row> element for this data row: blank in the sheet
                         if values is not None and any(v not in (None, "") for v in values):
