@@ -104,6 +104,23 @@ def test_it_flags_tab_starts_in_xlsx_text_cells(tmp_path):
     assert [c for c in codes(report) if c[1] == "formula_like_text"] == [(1, "formula_like_text")]
 
 
+def test_xlsx_flags_formula_like_text_cells_but_not_numbers_in_the_same_column(tmp_path):
+    """A column of text, of numbers, or of both: only its text cells can be formula-like."""
+    rows = order_rows(5)
+    for r, name, phone in zip(
+        rows, ["=1+1", -12.5, "-5% discount", "plain", 7], [-3, -4.5, 0, 12, -1], strict=True
+    ):
+        r[4], r[9] = name, phone  # Name mixes text and numbers; column 9 holds only numbers
+    rows[4][5] = "@owner"  # a column of text only
+    src = write_xlsx(tmp_path / "order.xlsx", ORDER_HEADERS, rows)
+    report, _ = run(tmp_path, "order", src)
+    issues = report.to_dict()["issues"]
+    flagged = {(i["row"], i["column"]) for i in issues if i["code"] == "formula_like_text"}
+    assert {(row, col) for row, col in flagged if col in ("Name", "Customer", "Ship To Country/Region")} == {
+        (1, "Name"), (3, "Name"), (5, "Customer"),
+    }  # fmt: skip
+
+
 def test_it_does_not_claim_a_csv_holds_formula_like_text_as_text(tmp_path):
     rows = order_rows(1)
     rows[0][4] = "=1+1"

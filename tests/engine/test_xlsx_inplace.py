@@ -13,6 +13,7 @@ import pytest
 from migration.engine import EngineError
 from migration.engine.files.reading import open_source
 from migration.engine.files.xlsx_inplace import fill_xlsx, open_sheet, rows_from_batches
+from migration.engine.files.xlsx_sheet import cell_spans
 
 from .helpers import sales_like_workbook
 
@@ -177,7 +178,7 @@ _ODD_SHEET = (
 )
 
 
-def _odd_workbook(path: Path) -> Path:
+def _odd_workbook(path: Path, sheet: bytes = _ODD_SHEET) -> Path:
     """Cells as other writers than Excel write them: a namespace prefix, cells without their
     reference, a cell whose style comes before its reference; shared strings."""
     strings = ["(Do Not Modify) Order", "Name", "Amount", "Kind", "g-2", "g-3", "g-4", "g-5"]
@@ -204,12 +205,38 @@ def _odd_workbook(path: Path) -> Path:
         f'relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
         f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
         "xl/sharedStrings.xml": sst,
-        "xl/worksheets/sheet1.xml": _ODD_SHEET,
+        "xl/worksheets/sheet1.xml": sheet,
     }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in parts.items():
             zf.writestr(name, data)
     return path
+
+
+def test_it_fills_cells_written_without_their_reference_in_a_sheet_without_a_prefix(tmp_path):
+    """The same odd cells in the default namespace, as most writers but Excel's own use it."""
+    sheet = _ODD_SHEET.replace(b"<x:", b"<").replace(b"</x:", b"</").replace(b"xmlns:x=", b"xmlns=")
+    src = _odd_workbook(tmp_path / "odd.xlsx", sheet)
+    out = tmp_path / "out.xlsx"
+    fill_xlsx(
+        src, out, ["Name", "Kind"], [("n2", "k2"), ("n3", "k3"), ("n4", "k4"), (None, "k5"), ("n6", "k6")]
+    )
+    got = [[cell for cell in row] for b in open_source(out).batches() for row in b.rows]
+    assert got == [
+        ["g-2", "n2", 12.5, "k2"],  # C2's style came before its reference
+        ["g-3", "n3", 8.0, "k3"],
+        ["g-4", "n4", "", "k4"],
+        ["g-5", "", 1.0, "k5"],
+        ["g-5", "n6", 5.0, "k6"],
+    ]
+    xml = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml")
+    for row in re.findall(rb"<row [^>]*>(.*?)</row>", xml):
+        columns = [col for col, *_ in cell_spans(row, b"</c>")]
+        assert columns == sorted(set(columns))  # each cell once, in order: else Excel repairs the file
+    assert (
+        b'<row r="3"><c t="s"><v>5</v></c><c r="B3" t="inlineStr"><is><t>n3</t></is></c><c><v>8</v></c>'
+        b'<c r="D3" t="inlineStr"><is><t>k3</t></is></c></row>'
+    ) in xml
 
 
 def test_it_fills_cells_written_without_their_reference_or_with_a_prefix(tmp_path):

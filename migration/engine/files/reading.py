@@ -81,14 +81,30 @@ class Batch:
     # CSV_BLOCK_BYTES, one batch each): progress when the number of rows is unknown.
     bytes_read: int | None = None
     _text: dict[int, pa.Array] = field(default_factory=dict)
+    _cells: list[tuple[Any, ...]] | None = None
 
     def text(self, i: int) -> pa.Array:
         """Column i as text ('' when empty); xlsx dates become ISO text."""
         if self.arrow is not None:
             return self.arrow.column(i)
         if i not in self._text:
-            self._text[i] = pa.array([cell_text(r[i]) for r in self.rows], pa.string())
+            cells = self.cells(i)
+            if all_text(cells):  # calamine gives '' for an empty cell: a text column is all str
+                self._text[i] = pa.array(cells, pa.string())
+            else:
+                self._text[i] = pa.array([cell_text(v) for v in cells], pa.string())
         return self._text[i]
+
+    def cells(self, i: int) -> tuple[Any, ...]:
+        """The xlsx variant's column i as read (typed cells), the rows turned into columns once."""
+        if self._cells is None:
+            self._cells = list(zip(*self.rows, strict=True)) if self.rows else []
+        return self._cells[i] if self._cells else ()
+
+
+def all_text(cells: tuple[Any, ...]) -> bool:
+    """Whether every cell is a str: checked in C, without a Python step per cell."""
+    return set(map(type, cells)) <= {str}
 
 
 def cell_text(value: Any) -> str:

@@ -154,6 +154,20 @@ class CellWriter:
         return self._cell(ref, style, str(value))
 
 
+_BAD_REF = re.compile(rb'<c r="(?![A-Z]{1,3}\d)').search
+
+
+def _plain_cells(body: bytes, end: int) -> bool:
+    """Whether each cell start in body[:end] is `<c r="` and a reference (no namespace prefix
+    in the document): then the odd pattern of _Filler._cells_by_ref cannot match there. Every
+    `<c` counted, cells or not, and no ':c' at all (a prefixed cell): when unsure, False."""
+    return (
+        body.count(b"<c", 0, end) == body.count(b'<c r="', 0, end)
+        and body.find(b":c", 0, end) < 0
+        and _BAD_REF(body, 0, end) is None
+    )
+
+
 def _letters_at_least(letters: str) -> str:
     """A regular expression for the column letters (A..XFD) at or after `letters`, followed by
     the row's digits in the pattern that uses it."""
@@ -205,6 +219,8 @@ class _Filler:
         self.values = iter(rows)
         self.next_index = 0  # data-row index the next value belongs to
         self.col_styles: dict[int, bytes] = {}
+        self.heads: list[bytes] = []  # per target: b'<c r="' and its column letters
+        self.styles: list[bytes | None] = []  # per target: its column's style, if any
         self.result = FillResult(info.sheet_name, {})
         self.writer: CellWriter | None = None
         self.layout: LayoutRecorder | None = None
@@ -246,21 +262,21 @@ class _Filler:
     ) -> list[bytes]:
         """The XML of the target cells lo..hi-1 a row does not have yet (none for a None value)."""
         num = str(number).encode()
-        order, letters, tcols, col_styles = self.order, self.letters, self.tcols, self.col_styles
-        cell, known, c_r = self.writer.cell, self.writer.known, self.writer.c_r
+        order, heads, styles = self.order, self.heads, self.styles
+        cell, known = self.writer.cell, self.writer.known
         out = []
         written = 0
         for k in range(lo, hi):
             v = values[order[k]]
             if v is None:
                 continue
-            style = row_style or col_styles.get(tcols[k])
+            style = row_style or styles[k]
             if type(v) is str and (rest := known.get((style, v))) is not None:  # cell(), made before
                 if rest:
                     written += v != ""
-                    out.append(c_r + letters[k] + num + rest)
+                    out.append(heads[k] + num + rest)
                 continue
-            xml = cell(letters[k] + num, style, v)
+            xml = cell(self.letters[k] + num, style, v)
             if xml:
                 written += v != ""
                 out.append(xml)
@@ -268,7 +284,11 @@ class _Filler:
         return out
 
     def fill_row(self, row: Row, values: Sequence[Any] | None) -> bytes:
-        if values is None or all(v is None for v in values):
+        if values is None or (
+            values.count(None) == len(values)
+            if type(values) is tuple or type(values) is list
+            else all(v is None for v in values)
+        ):
             return row.raw
         attrs, content = row.attrs, row.content
         row_style = None
@@ -345,6 +365,10 @@ class _Filler:
         at_least = _letters_at_least(self.letters[0].decode()).encode()
         self._odd_or_target = re.compile(odd + rb"|<" + p + rb'c r="(?:' + at_least + rb")\d").search
         self._cell_head = b"<" + (prefix + b":" if prefix else b"") + b'c r="'
+        # Without a prefix, the same answer from searches for literal text, which run in C
+        # (the pattern above tries its lookahead at every '<' of the row): see _first_span.
+        self._plain = not prefix
+        self._target = re.compile(rb'<c r="(?:' + at_least + rb")\d").search
 
     def _first_span(self, body: bytes) -> int:
         """Where the cell loop starts in a row: every cell before the first target column only
@@ -352,9 +376,20 @@ class _Filler:
         it), the loop starts at the first cell at or after that column, else at the row's last
         cell (after which new cells go); -1 when that cell ends the row (nothing to read). A row
         with a cell not written so before its first target is read from 0."""
+        if self._plain:
+            t = self._target(body)
+            before = t.start() if t is not None else len(body)
+            if _plain_cells(body, before):
+                if t is not None:
+                    return before  # cells after the target are read in turn
+                return self._after_last(body)
         m = self._odd_or_target(body)
         if m is not None:
             return 0 if m.group("odd") else m.start()  # cells after the target are read in turn
+        return self._after_last(body)
+
+    def _after_last(self, body: bytes) -> int:
+        """No target cell in the row: where the new cells go, -1 after the row's last cell."""
         if body.endswith(self.end_c) or body.endswith(b"/>"):
             return -1  # the last cell ends the row: the targets go after it
         last = body.rfind(self._cell_head)
@@ -372,6 +407,8 @@ class _Filler:
                 self._cells_by_ref(piece)
             elif kind == "head":
                 self._head(piece)
+                self.heads = [self.writer.c_r + letters for letters in self.letters]
+                self.styles = [self.col_styles.get(c) for c in self.tcols]
                 layout.head(piece)
                 yield piece
             elif kind == "row":
@@ -380,6 +417,15 @@ class _Filler:
                     yield piece.raw
                     continue
                 index = piece.number - header_row - 1
+                if index == self.next_index:  # the row after the last (nothing pending): its values
+                    self.next_index += 1
+                    raw = self.fill_row(piece, next(self.values, None))
+                    layout.row(piece.number, raw)
+                    yield raw
+                    self.result.rows = index + 1
+                    if progress is not None and index % 10000 == 9999:
+                        progress(index + 1)
+                    continue
                 for i, values in self._take(index):
                     if i < index:  # no <row> element for this data row: blank in the sheet
                         if values is not None and any(v not in (None, "") for v in values):

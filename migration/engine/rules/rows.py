@@ -332,11 +332,21 @@ def formula_like(ctx: Context, batch: Batch, guids: pa.Array | None) -> None:
 
 def _formula_like_rows(ctx: Context, batch: Batch, guids: pa.Array | None, i: int, header: str) -> None:
     """The xlsx variant: only text cells count (numbers and dates are typed cells)."""
-    hits = [j for j, row in enumerate(batch.rows or []) if type(v := row[i]) is str and formula_like_text(v)]
-    if hits:
+    cells = batch.cells(i)
+    kinds = set(map(type, cells))
+    if str not in kinds:
+        return  # numbers, dates, booleans: nothing Excel would take for a formula
+    if kinds == {str}:  # a text column: the vectorized test, on its text
+        mask = formula_like_mask(batch.text(i))
+        if not mask.any():
+            return
+    else:
+        hits = [j for j, v in enumerate(cells) if type(v) is str and formula_like_text(v)]
+        if not hits:
+            return
         mask = np.zeros(batch.num_rows, dtype=bool)
         mask[hits] = True
-        ctx.issues.add_mask("formula_like_text", header, pa.array(mask), batch.start, guids, batch.text(i))
+    ctx.issues.add_mask("formula_like_text", header, pa.array(mask), batch.start, guids, batch.text(i))
 
 
 def formula_like_written(ctx: Context, rows: Rows, values: dict[str, pa.Array]) -> None:
