@@ -57,8 +57,9 @@ def local_copy(field_file: FieldFile, under: str | os.PathLike | None = None) ->
 # Where local copies of stored files go inside a temporary folder.
 COPIES = "copies"
 BLOCK = 1024 * 1024
-# The machine's own temporary folders of step-9 checks, verifications and import packs.
-CHECK_FOLDERS = ("sync*", "verify*", "pack-*")
+# The machine's own temporary folders of step-9 checks, verifications, import packs and step-8
+# write-back files (migration/connections/writeback.py's SCRATCH).
+CHECK_FOLDERS = ("sync*", "verify*", "pack-*", "writeback-*")
 
 
 def local_copies_clean(*, stale_after: timedelta) -> int:

@@ -130,7 +130,8 @@ class WriteKind(models.TextChoices):
 class WritePlan(Versioned):
     """New column values written back to Sales (migration/connections/writeback.py): planned from
     the records as they are, approved by a project manager, applied in $batch chunks, read back.
-    Its files (plan.csv, applied.csv, failed.csv, conflicts.csv, readback.csv) are in its folder."""
+    Its files (plan.csv, applied.csv, failed.csv, conflicts.csv, readback.csv) are in the shared
+    storage, under the names `files` holds: any web or worker machine reads them."""
 
     migration = models.ForeignKey("migration.Migration", on_delete=models.CASCADE, related_name="write_plans")
     connection = models.ForeignKey(Connection, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -157,6 +158,7 @@ class WritePlan(Versioned):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     results = models.JSONField(default=dict)  # applied, failed, conflict; read back: matched, differ
+    files = models.JSONField(default=dict)  # "plan", "applied", ...: the stored file's name
 
     def __str__(self) -> str:
         return f"{self.table} write-back #{self.pk} ({self.get_state_display()})"
@@ -175,6 +177,7 @@ class WriteChunk(models.Model):
     throttled = models.PositiveIntegerField(default=0)  # 429s answered to this chunk's requests
     paused_seconds = models.FloatField(default=0)  # waited for service protection
     finished = models.BooleanField(default=False)
+    file = models.CharField(max_length=300, blank=True)  # its outcomes' stored name, once finished
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["plan", "number"], name="one_chunk_per_number")]

@@ -1,14 +1,21 @@
 """Step 8 without the Import data wizard (issue 24): a job's new column values planned against
 Sales as it is, approved by a project manager, applied in $batch chunks by Celery tasks, and read
 back. The Web API work is migration/dynamics/writeback.py; this module keeps the state, the files
-and the activity log."""
+and the activity log.
 
+Web and workers may run on different machines sharing only the database, the broker and the file
+storage: each file is written in this machine's own temporary folder, then saved to the storage
+under a name the plan's row (or the chunk's) records; it is read back by streaming it from there."""
+
+import tempfile
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -29,6 +36,7 @@ from ..models import (
 from ..services.activity import activity_record
 from ..services.checklist import item_update
 from ..services.queue import enqueue_on_commit
+from ..storage import store_result, stored_delete
 from .services import connection_client
 
 FILES = ("plan", "applied", "failed", "conflicts", "readback")
@@ -43,12 +51,38 @@ def _key(plan: WritePlan) -> str:
     return f"{table_named(plan.table).entity}id"
 
 
-def plan_folder(plan: WritePlan) -> Path:
-    return Path(settings.MEDIA_ROOT) / "writeback" / str(plan.pk)
+def stored_name(plan: WritePlan, name: str) -> str:
+    """Where a plan's file is saved in the storage (a free name beside it if taken)."""
+    return f"writeback/{plan.pk}/{name}.csv"
 
 
-def plan_path(plan: WritePlan, name: str) -> Path:
-    return plan_folder(plan) / f"{name}.csv"
+def _chunk_name(plan: WritePlan, number: int) -> str:
+    return f"writeback/{plan.pk}/chunks/{number:05d}.csv"
+
+
+def _read(name: str, reader: Callable):
+    """A stored file read by the engine's `reader` as it streams from the storage."""
+    with default_storage.open(name, "rb") as handle:
+        return reader(handle)
+
+
+def _save(name: str, write: Callable[[Path], object], replaced: list[str]) -> tuple[str, object]:
+    """`write` makes the file in a folder of this machine's own (removed on every way out), then
+    it is saved whole under `name`: its stored name, and what `write` returned."""
+    Path(settings.P2C_TMP_DIR).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=SCRATCH, dir=settings.P2C_TMP_DIR) as folder:
+        local = Path(folder) / Path(name).name
+        result = write(local)
+        return store_result(local, name, move=True, replaced=replaced), result
+
+
+def _save_results(plan: WritePlan, name: str, fields: list[str], results, replaced: list[str]):
+    """An outcome file saved under `name`: its stored name and its number of records."""
+    return _save(name, lambda path: wb.write_results(path, _key(plan), fields, results), replaced)
+
+
+# The prefix of write-back's temporary folders in P2C_TMP_DIR (swept with the others when stale).
+SCRATCH = "writeback-"
 
 
 def _sales_connection(migration):
@@ -115,7 +149,8 @@ def _plan_create(*, migration, table, job, actor, kind, read_since, source=None)
 
 def _wanted_from_job(plan: WritePlan):
     """The job's rows as (GUID, cells by header), and its headers."""
-    with plan.job.output_csv.open("rb") as raw:
+    output = plan.job.output_csv  # opened afresh each time: a stored blob cannot be reopened
+    with output.storage.open(output.name, "rb") as raw:
         return wb.job_rows((line.decode("utf-8-sig") for line in raw), table_named(plan.table))
 
 
@@ -123,19 +158,19 @@ def _wanted_from_source(plan: WritePlan) -> list[tuple[str, dict]]:
     """An undo: each applied record's before values; a re-plan: each conflict's after values."""
     source = plan.source
     if plan.kind == WriteKind.UNDO:
-        _, applied = wb.read_plan_like(plan_path(source, "applied"))
+        _, applied = _read(source.files["applied"], wb.read_plan_like)
         return [(a.row.guid, {f: v or wb.NULL for f, v in a.row.before.items()}) for a in applied]
-    _, rows = wb.read_plan(plan_path(source, "plan"))
+    _, rows = _read(source.files["plan"], wb.read_plan)
     wanted = [(r.guid, dict(r.after)) for r in rows if r.outcome == "conflict"]
-    if plan_path(source, "conflicts").exists():
-        _, conflicts = wb.read_plan_like(plan_path(source, "conflicts"))
+    if "conflicts" in source.files:
+        _, conflicts = _read(source.files["conflicts"], wb.read_plan_like)
         wanted += [(a.row.guid, dict(a.row.after)) for a in conflicts]
     return wanted
 
 
 def _headers_of_fields(plan: WritePlan) -> list[str]:
     """The headers a source plan's fields stand for (target columns by logical name)."""
-    fields, _ = wb.read_plan(plan_path(plan.source, "plan"))
+    fields, _ = _read(plan.source.files["plan"], wb.read_plan)
     return fields
 
 
@@ -166,11 +201,15 @@ def plan_run(*, plan_id: int) -> None:
         planned = wb.plan_from_job(rows, target, records, lookups, since)
     else:
         planned = wb.plan_from_values(_wanted_from_source(plan), target, records, since)
-    plan_folder(plan).mkdir(parents=True, exist_ok=True)
-    counts = wb.write_plan(plan_path(plan, "plan"), target.key, [f.logical for f in target.fields], planned)
-    WritePlan.objects.filter(pk=plan.pk, state=WriteState.PLANNING).update(
-        state=WriteState.PLANNED, counts=counts
+    fields, replaced = [f.logical for f in target.fields], []
+    saved, counts = _save(
+        stored_name(plan, "plan"), lambda path: wb.write_plan(path, target.key, fields, planned), replaced
     )
+    planned_now = WritePlan.objects.filter(pk=plan.pk, state=WriteState.PLANNING).update(
+        state=WriteState.PLANNED, counts=counts, files={"plan": saved}
+    )
+    # An earlier delivery's file is replaced; if that delivery finished first, this one's goes.
+    stored_delete(replaced if planned_now else [saved])
 
 
 def write_fail(*, plan_id: int, message: str) -> None:
@@ -249,9 +288,14 @@ def _check_bypass_privilege(plan: WritePlan, actor) -> None:
 # --- apply -----------------------------------------------------------------------------------
 
 
+def _planned_changes(plan: WritePlan) -> tuple[list[str], list[wb.PlanRow]]:
+    """plan.csv's columns and its changes, read once from the storage."""
+    fields, rows = _read(plan.files["plan"], wb.read_plan)
+    return fields, [r for r in rows if r.outcome == "change"]
+
+
 def _changes(plan: WritePlan) -> list[wb.PlanRow]:
-    _, rows = wb.read_plan(plan_path(plan, "plan"))
-    return [r for r in rows if r.outcome == "change"]
+    return _planned_changes(plan)[1]
 
 
 def apply_start(*, plan_id: int) -> None:
@@ -271,10 +315,6 @@ def apply_start(*, plan_id: int) -> None:
         apply_finish(plan_id=plan.id)
 
 
-def _chunk_file(plan: WritePlan, number: int) -> Path:
-    return plan_folder(plan) / "chunks" / f"{number:05d}.csv"
-
-
 def apply_chunk(*, plan_id: int, number: int) -> None:
     """One chunk's updates; its outcomes kept in a file of its own, then the chunk marked done.
     A chunk found done (a task redelivered after its worker died finishing) only tries the finish."""
@@ -292,9 +332,9 @@ def _apply_chunk(plan: WritePlan, chunk: WriteChunk) -> None:
     # A redelivered chunk counts again from nothing (what it wrote before comes back as planned).
     WriteChunk.objects.filter(pk=chunk.pk).update(done=0, batches=0, throttled=0, paused_seconds=0)
     client = _client(plan, f"apply write-back #{plan.pk}, chunk {number + 1}")
-    fields, _ = wb.read_plan(plan_path(plan, "plan"))
+    fields, changes = _planned_changes(plan)
     target = wb.read_target(client, table_named(plan.table), fields)
-    rows = _changes(plan)[chunk.first : chunk.first + chunk.records]
+    rows = changes[chunk.first : chunk.first + chunk.records]
     headers = wb.bypass_headers(logic=plan.bypass_logic, flows=plan.bypass_flows)
 
     def progress(done):
@@ -306,9 +346,10 @@ def _apply_chunk(plan: WritePlan, chunk: WriteChunk) -> None:
     results = wb.apply_rows(
         client, target, rows, batch_size=plan.batch_size, headers=headers, on_batch=progress
     )
-    _chunk_file(plan, number).parent.mkdir(parents=True, exist_ok=True)
-    wb.write_results(_chunk_file(plan, number), _key(plan), fields, results)
-    WriteChunk.objects.filter(pk=chunk.pk).update(finished=True)
+    replaced = []
+    saved, _ = _save_results(plan, _chunk_name(plan, number), fields, results, replaced)
+    finished_now = WriteChunk.objects.filter(pk=chunk.pk, finished=False).update(finished=True, file=saved)
+    stored_delete(replaced if finished_now else [saved])
 
 
 def apply_finish(*, plan_id: int) -> None:
@@ -323,30 +364,41 @@ def apply_finish(*, plan_id: int) -> None:
 
 
 def _finish(plan: WritePlan) -> None:
-    fields, _ = wb.read_plan(plan_path(plan, "plan"))
+    """The outcome files and the read-back; what a failure leaves half done is deleted, and the
+    files an earlier delivery saved go once the plan points at these."""
+    files, replaced = dict(plan.files), []
+    try:
+        _finish_files(plan, files, replaced)
+    except BaseException:
+        stored_delete([name for key, name in files.items() if name != plan.files.get(key)])
+        raise
+    transaction.on_commit(lambda: stored_delete(replaced))
+
+
+def _finish_files(plan: WritePlan, files: dict, replaced: list[str]) -> None:
+    fields = _read(plan.files["plan"], wb.read_plan)[0]
     results = []
     for chunk in plan.chunks.order_by("number"):
-        results += wb.read_plan_like(_chunk_file(plan, chunk.number))[1]
+        results += _read(chunk.file, wb.read_plan_like)[1]
     counts = {}
     for outcome, name in (("applied", "applied"), ("failed", "failed"), ("conflict", "conflicts")):
-        counts[outcome] = wb.write_results(
-            plan_path(plan, name), _key(plan), fields, [a for a in results if a.outcome == outcome]
-        )
-    verify(plan=plan, counts=counts)
+        chosen = [a for a in results if a.outcome == outcome]
+        files[name], counts[outcome] = _save_results(plan, stored_name(plan, name), fields, chosen, replaced)
+    verify(plan=plan, counts=counts, files=files, replaced=replaced)
 
 
-def verify(*, plan: WritePlan, counts: dict) -> None:
+def verify(*, plan: WritePlan, counts: dict, files: dict, replaced: list[str]) -> None:
     """Every planned change read back and compared with the plan: readback.csv holds each record
     with what it holds now and whether it is as planned."""
     client = _client(plan, f"read back write-back #{plan.pk}")
-    fields, _ = wb.read_plan(plan_path(plan, "plan"))
+    fields, rows = _planned_changes(plan)
     target = wb.read_target(client, table_named(plan.table), fields)
-    rows = _changes(plan)
     matched, differ = wb.read_back(client, target, rows)
-    wb.write_results(plan_path(plan, "readback"), _key(plan), fields, wb.read_back_rows(rows, differ))
+    read_back = wb.read_back_rows(rows, differ)
+    files["readback"], _ = _save_results(plan, stored_name(plan, "readback"), fields, read_back, replaced)
     counts |= {"matched": matched, "differ": len(differ)}
     WritePlan.objects.filter(pk=plan.pk).update(
-        state=WriteState.DONE, results=counts, finished_at=timezone.now()
+        state=WriteState.DONE, results=counts, files=files, finished_at=timezone.now()
     )
     _record_initialized(plan, counts)  # in the same transaction: seen with the plan done
     activity_record(
@@ -407,10 +459,9 @@ def apply_progress(plan: WritePlan) -> dict:
 
 def first_rows(plan: WritePlan) -> dict[str, list[wb.PlanRow]]:
     """The first rows of each outcome of the plan."""
-    path = plan_path(plan, "plan")
-    if not path.exists():
+    if "plan" not in plan.files:
         return {}
-    _, rows = wb.read_plan(path)
+    _, rows = _read(plan.files["plan"], wb.read_plan)
     shown: dict[str, list[wb.PlanRow]] = {o: [] for o in wb.OUTCOMES}
     for row in rows:
         if len(shown[row.outcome]) < FIRST_ROWS:
@@ -419,4 +470,4 @@ def first_rows(plan: WritePlan) -> dict[str, list[wb.PlanRow]]:
 
 
 def plan_files(plan: WritePlan) -> list[str]:
-    return [name for name in FILES if plan_path(plan, name).exists()]
+    return [name for name in FILES if name in plan.files]

@@ -3,6 +3,7 @@ managers), re-plan conflicts, the plan's page with its live progress, and its fi
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -115,7 +116,7 @@ def writeback_replan(request: HttpRequest, migration_id: int, plan_id: int) -> H
 def writeback_file(request: HttpRequest, migration_id: int, plan_id: int, name: str) -> HttpResponse:
     membership = membership_required(request, migration_id, READ)
     plan = _plan(membership, plan_id)
-    if name not in writeback.FILES or not writeback.plan_path(plan, name).exists():
+    if name not in writeback.FILES or name not in plan.files:
         raise Http404("No such file for this plan.")
     filename = f"{plan.table}_writeback{plan.pk}_{name}.csv"
-    return FileResponse(writeback.plan_path(plan, name).open("rb"), as_attachment=True, filename=filename)
+    return FileResponse(default_storage.open(plan.files[name], "rb"), as_attachment=True, filename=filename)

@@ -19,6 +19,7 @@ and "(null)" that the column is emptied (an undo of a value that was empty befor
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -404,9 +405,20 @@ def plan_cells(row: PlanRow, fields: list[str]) -> list[str]:
     return [row.guid, row.outcome, row.reason, row.etag, *values]
 
 
-def read_plan(path) -> tuple[list[str], list[PlanRow]]:
-    with open(path, encoding="utf-8", newline="") as file:
-        reader = csv.reader(file)
+@contextmanager
+def _csv_rows(source) -> Iterator[Iterator[list[str]]]:
+    """A CSV file's rows, from a path or from a file object opened in binary (a stored file
+    streamed line by line, never held whole)."""
+    if hasattr(source, "readline"):
+        yield csv.reader(line.decode("utf-8") for line in iter(source.readline, b""))
+        return
+    with open(source, encoding="utf-8", newline="") as file:
+        yield csv.reader(file)
+
+
+def read_plan(source) -> tuple[list[str], list[PlanRow]]:
+    """plan.csv's columns and rows, from its path or a binary file object."""
+    with _csv_rows(source) as reader:
         header = next(reader)
         fields = [h.removesuffix(" before") for h in header[4::2]]
         rows = []
@@ -538,17 +550,17 @@ def write_results(path, key: str, fields: list[str], results: Iterable[Applied])
 
 def plan_table(path) -> str:
     """The table a plan (or an outcome file) writes, by its first header: the table's key."""
-    with open(path, encoding="utf-8", newline="") as file:
-        key = next(csv.reader(file))[0]
+    with _csv_rows(path) as reader:
+        key = next(reader)[0]
     entity = key.removesuffix("id")
     if entity not in ENTITY_SETS:
         raise PlanError(f"{path} is not a write-back plan: its first column is {key!r}, not a table's id.")
     return entity
 
 
-def read_plan_like(path) -> tuple[list[str], list[Applied]]:
-    with open(path, encoding="utf-8", newline="") as file:
-        reader = csv.reader(file)
+def read_plan_like(source) -> tuple[list[str], list[Applied]]:
+    """An outcome file's (applied.csv, a chunk's) columns and rows, from its path or a binary file object."""
+    with _csv_rows(source) as reader:
         header = next(reader)
         fields = [h.removesuffix(" before") for h in header[4:-3:2]]
         out = []

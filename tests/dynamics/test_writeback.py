@@ -3,10 +3,12 @@ approved by a project manager, applied through $batch with If-Match, and read ba
 strict emulator with tokens from the real OpenID provider."""
 
 import csv
+import io
 from collections import Counter
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 
 from migration.connections import writeback
 from migration.dynamics.writeback import NULL
@@ -14,7 +16,7 @@ from migration.models import Activity, ChecklistItem, WritePlan, WriteState
 
 from .writeback_env import COMPANIES, ENTITY_SETS, GROUP_10_USMF
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_storage")]
 TABLES = ("account", "contact", "order", "quote", "order_products", "quote_products")
 
 
@@ -42,8 +44,9 @@ def guid_of(row: dict) -> str:
 
 
 def rows_of(plan, name):
-    with open(writeback.plan_path(plan, name), encoding="utf-8", newline="") as file:
-        return list(csv.DictReader(file))
+    """A plan's file as every machine reads it: from the shared storage."""
+    with default_storage.open(plan.files[name], "rb") as raw:
+        return list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
 
 
 def record(sales, table, guid):

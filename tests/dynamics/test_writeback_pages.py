@@ -34,6 +34,7 @@ def signed_in(user) -> Client:
     return client
 
 
+@pytest.mark.usefixtures("file_storage")  # a thread worker: the same storage settings as the web
 def test_plan_approve_apply_and_read_back_from_step_8(
     connect,
     migration, sales, manager, consultant, outsider,
