@@ -196,6 +196,10 @@ def _import_stage(row) -> Stage:
         return Stage("import", title, WAITING, "after the job")
     n = len(row.parts) or 1
     files = f"{n} file{'s' if n != 1 else ''}"
+    if row.verified and row.written_back:
+        return Stage(
+            "import", title, DONE, f"written back through the Web API (write-back #{row.written_back})"
+        )
     if row.verified:
         return Stage("import", title, DONE, f"{files} imported")
     return Stage("import", title, NEXT, f"import {files} with the Import data wizard, in the pack's order")
@@ -204,6 +208,8 @@ def _import_stage(row) -> Stage:
 def _verify_stage(row) -> Stage:
     title = "Verification"
     check = row.check
+    if row.verified and row.written_back:
+        return Stage("verify", title, DONE, f"read back after write-back #{row.written_back}")
     if row.verified:
         return Stage("verify", title, DONE, "verified" if check and check.matches else "ticked by hand")
     if check and check.state in BUSY_UPLOAD:

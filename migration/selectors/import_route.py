@@ -50,6 +50,7 @@ class ImportRow:
     exported_at: datetime | None = None
     stale: bool = False
     verified: bool = False
+    written_back: int | None = None  # the write-back whose read-back ticked the row (issue 24)
 
     @property
     def parts(self) -> list[dict]:
@@ -79,7 +80,7 @@ def import_rows(migration: Migration, max_age, now: datetime | None = None) -> l
     slots = upload_slots_by_kind(migration, (UploadKind.REEXPORT, UploadKind.VERIFICATION))
     reexports = {s.table: s for s in slots[UploadKind.REEXPORT]}
     checks = {s.table: s for s in slots[UploadKind.VERIFICATION]}
-    done = set(migration.items.filter(key__startswith="init-", done=True).values_list("key", flat=True))
+    done = dict(migration.items.filter(key__startswith="init-", done=True).values_list("key", "details"))
     jobs = latest_import_jobs(migration)
     verifications = {
         v.table: v for v in newest_per_table(ImportVerification.objects.filter(migration=migration))
@@ -92,6 +93,7 @@ def import_rows(migration: Migration, max_age, now: datetime | None = None) -> l
         row.exported_at = _exported_at(row.reexport.parts)
         row.stale = row.exported_at is not None and now - row.exported_at > max_age
         row.verified = f"init-{table}" in done
+        row.written_back = (done.get(f"init-{table}") or {}).get("writeback_id")
         rows.append(row)
     return rows
 

@@ -58,7 +58,7 @@ def record(sales, table, guid):
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_plan_approve_apply_and_read_back(table, connect, consultant, manager, sales):
+def test_plan_approve_apply_and_read_back(table, connect, consultant, manager, sales, client_for):
     job = connect(table)
     plan = planned(job, consultant)
     outcomes = plan.counts["outcomes"]
@@ -88,6 +88,9 @@ def test_plan_approve_apply_and_read_back(table, connect, consultant, manager, s
     assert item.done == complete and bool(item.details.get("verified")) == complete
     if complete:
         assert f"read back after write-back #{plan.pk}" in item.details["verified_because"]
+        # and step 8's route for the table says so, not "ticked by hand"
+        page = client_for("consultant").get(f"/migrations/{job.migration_id}/steps/initialize/").text
+        assert f"read back after write-back #{plan.pk}" in page and "ticked by hand" not in page
 
     again = planned(job, consultant)  # the same job planned once more: nothing left to write
     assert again.counts["outcomes"]["change"] == 0
