@@ -97,3 +97,12 @@ def meant_rows(job: TransformJob) -> list[dict]:
         else:
             rows += list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     return rows
+
+
+def fno_export(rows: list[dict], drop: int = 0) -> SimpleUploadedFile:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ORDER_FNO)
+    for r in rows[drop:]:
+        writer.writerow([r["Sales Order Number"], str(r["Company"]).lower(), r["Language"] or "", ""])
+    return SimpleUploadedFile("SalesOrderHeadersV2.csv", out.getvalue().encode(), content_type="text/csv")

@@ -1,29 +1,17 @@
 """Step 9 compares with what was meant to arrive, whatever route the table took at step 8: the
 import files of a re-export (every part), or the job's output (every step-2 part)."""
 
-import csv
-import io
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from migration.models import JobState
 from migration.services import sync
 
-from .helpers_sync import ERROR, ORDER_FNO, meant_rows, order_job
+from .helpers_sync import ERROR, fno_export, meant_rows, order_job
 
 # On the folder storage and on Azure Blob storage (Azurite): step 2's parts, the re-export's, the
 # job, its import files, and step 9's checks read back through the same storage API.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("file_storage")]
-
-
-def fno_export(rows: list[dict], drop: int = 0) -> SimpleUploadedFile:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(ORDER_FNO)
-    for r in rows[drop:]:
-        writer.writerow([r["Sales Order Number"], str(r["Company"]).lower(), r["Language"] or "", ""])
-    return SimpleUploadedFile("SalesOrderHeadersV2.csv", out.getvalue().encode(), content_type="text/csv")
 
 
 def run(migration, consultant, kind: str, upload) -> object:

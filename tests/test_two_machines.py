@@ -21,7 +21,7 @@ from migration.services import jobs, sync
 
 from .engine.helpers import reexport_parts, step2_parts
 from .helpers import ROOT, migration_url, step_9_open, upload_sample, wait_for, worker_env
-from .test_sync_routes import fno_export, meant_rows
+from .helpers_sync import fno_export, meant_rows
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
