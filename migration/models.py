@@ -18,6 +18,16 @@ class Purpose(models.TextChoices):
     PRODUCTION = "production", "Production"
 
 
+class MigrationQuerySet(VersionedQuerySet):
+    def lock(self, pk: int) -> "Migration":
+        """The migration's row lock, taken after its version's: every write takes the version's lock
+        first (versioning.py), so a transaction that locked the migration and then wrote a row
+        would deadlock on PostgreSQL against one that wrote a row and then locked the migration
+        (an upload against its own inspection). One order, no deadlock."""
+        migration_changed(pk)
+        return self.select_for_update().get(pk=pk)
+
+
 class Migration(models.Model):
     name = models.CharField(max_length=120)
     customer = models.CharField(max_length=120)
@@ -35,7 +45,7 @@ class Migration(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
 
-    objects = VersionedQuerySet.as_manager()  # its own updates move its version (versioning.py)
+    objects = MigrationQuerySet.as_manager()  # its own updates move its version (versioning.py)
     versioned_by = "pk"
 
     class Meta:

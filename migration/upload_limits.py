@@ -80,7 +80,7 @@ def receives_uploads(view=None, *, pasted: str = ""):
         if pasted:
             _pasted_as_file(request, pasted)
         with transaction.atomic():
-            Migration.objects.select_for_update().get(pk=membership.migration_id)
+            Migration.objects.lock(membership.migration_id)
             files = [f for key in request.FILES for f in request.FILES.getlist(key)]
             if files and not getattr(request, "upload_refused", ""):
                 request.upload_refused = quota.upload_refusal(

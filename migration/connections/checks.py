@@ -13,6 +13,7 @@ from ..dynamics.tokens import TokenError, given_token_check
 from ..models import ChecklistItem, CheckState, ConnectionKind, EnvironmentCheck, Migration
 from ..services.activity import activity_record
 from ..services.queue import enqueue_on_commit
+from ..versioning import migration_changed
 from .secrets import secret_seal_for
 from .services import connection_client
 
@@ -42,7 +43,7 @@ def environment_check_start(*, migration: Migration, actor, access_token: str = 
         raise CheckError("Set the Sales connection first (Migration → Connections).")
     sealed = _sealed(access_token, connection.url) if access_token.strip() else ""
     with transaction.atomic():
-        Migration.objects.select_for_update().get(pk=migration.pk)
+        Migration.objects.lock(migration.pk)
         running = migration.environment_checks.filter(
             state__in=(CheckState.QUEUED, CheckState.RUNNING),
             requested_at__gte=timezone.now() - CHECK_STALE_AFTER,
@@ -114,6 +115,7 @@ def _record_on_rows(migration: Migration, findings: list[Finding], checked_as: s
     at = timezone.now()
     expected = CHECKED_ITEMS | READY_ITEMS
     with transaction.atomic():
+        migration_changed(migration.pk)  # the version's lock before the items' (versioning.py)
         for item in ChecklistItem.objects.select_for_update().filter(migration=migration, key__in=expected):
             messages = by_item.get(item.key, [])
             result = {"at": at.isoformat(), "as": checked_as, "ok": not messages,

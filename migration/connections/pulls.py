@@ -143,7 +143,7 @@ def _store(pull: Pull, path: Path) -> None:
     transaction under the migration's lock (as uploads are received): two pulls cannot both take
     the last space, and the inspection, queued at its commit, sees the upload as a pull's."""
     with transaction.atomic():
-        Migration.objects.select_for_update().get(pk=pull.migration_id)
+        Migration.objects.lock(pull.migration_id)
         refused = quota.quota_refusal(migration=pull.migration, sizes=[path.stat().st_size])
         if not refused:
             with open(path, "rb") as handle:

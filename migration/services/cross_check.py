@@ -20,7 +20,7 @@ def cross_check_queue_if_complete(*, migration: Migration, again: bool = False) 
         return None
     inputs = gate.cross_check_inputs(migration)
     with transaction.atomic():
-        Migration.objects.select_for_update().get(pk=migration.pk)
+        Migration.objects.lock(migration.pk)
         existing = CrossCheck.objects.filter(migration=migration).first()
         if existing and existing.inputs == inputs and (not again or existing.state in CHECKING):
             return existing

@@ -191,7 +191,7 @@ def sync_check_create(
         _check_file(kind, upload, table, entity)
     upload_kind = UPLOAD_KIND[kind]
     with transaction.atomic():
-        Migration.objects.select_for_update().get(pk=migration.pk)
+        Migration.objects.lock(migration.pk)
         latest = ExportUpload.objects.filter(migration=migration, table=table, kind=upload_kind)
         version = latest.aggregate(v=Max("version"))["v"] or 0
         parts = _previous_parts(migration, kind, table, entity) if more_parts else []

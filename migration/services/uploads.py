@@ -138,7 +138,7 @@ def upload_create(
     with transaction.atomic():
         # Serialize versions of a migration's slots: two consultants uploading
         # at once each get their own version number, nothing is overwritten.
-        Migration.objects.select_for_update().get(pk=migration.pk)
+        Migration.objects.lock(migration.pk)
         slot = ExportUpload.objects.filter(migration=migration, table=table, kind=kind)
         latest = slot.aggregate(v=Max("version"), p=Max("part"))
         if kind not in selectors.PARTED_KINDS:
@@ -511,7 +511,7 @@ def _check_all(uploads: dict[str, list[ExportUpload]], run: engine.TransformSett
 def uploads_remove_old_versions(*, migration: Migration, actor) -> tuple[int, int]:
     """Delete the versions newer ones replaced and no job used; (how many, bytes freed). Logged."""
     with transaction.atomic():
-        Migration.objects.select_for_update().get(pk=migration.pk)
+        Migration.objects.lock(migration.pk)
         old = list(quota.old_versions(migration))
         freed = sum(u.size for u in old)
         if not old:
