@@ -9,12 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..dynamics.checks import CHECKED_ITEMS, STEP8_TABLES, Finding, environment_findings
-from ..dynamics.tokens import TokenError, given_token_check
+from ..dynamics.tokens import TokenError
 from ..models import ChecklistItem, CheckState, ConnectionKind, EnvironmentCheck, Migration
 from ..services.activity import activity_record
 from ..services.queue import enqueue_on_commit
 from ..versioning import migration_changed
-from .secrets import secret_seal_for
+from .secrets import token_sealed_for
 from .services import connection_client
 
 # Step 8's rows, with what the check found when all is well on their table.
@@ -41,7 +41,10 @@ def environment_check_start(*, migration: Migration, actor, access_token: str = 
     connection = migration.connections.filter(kind=ConnectionKind.SALES).first()
     if connection is None:
         raise CheckError("Set the Sales connection first (Migration → Connections).")
-    sealed = _sealed(access_token, connection.url) if access_token.strip() else ""
+    try:
+        sealed = token_sealed_for(access_token, connection.url)
+    except TokenError as error:
+        raise CheckError(str(error)) from None
     with transaction.atomic():
         Migration.objects.lock(migration.pk)
         running = migration.environment_checks.filter(
@@ -53,14 +56,6 @@ def environment_check_start(*, migration: Migration, actor, access_token: str = 
         check = EnvironmentCheck.objects.create(migration=migration, requested_by=actor)
         enqueue_on_commit("migration.connections.tasks.run_environment_check", check.id, sealed)
     return check
-
-
-def _sealed(access_token: str, url: str) -> str:
-    try:
-        expires = given_token_check(access_token, resource=url)
-    except TokenError as error:
-        raise CheckError(str(error)) from None
-    return secret_seal_for(access_token.strip(), (expires - timezone.now()).total_seconds())
 
 
 def _settings_per_company(migration: Migration) -> tuple[dict[str, str], dict[str, str]]:

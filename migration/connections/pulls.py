@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from .. import quota
 from ..dynamics.exports import export_columns, export_pages, record_count, table_named, write_rows
-from ..dynamics.tokens import TokenError, given_token_check
+from ..dynamics.tokens import TokenError
 from ..models import Connection, ConnectionKind, Migration, Pull, PullState, UploadKind
 from ..services.activity import activity_record
 from ..services.queue import enqueue_on_commit
 from ..services.uploads import upload_create
-from .secrets import secret_seal_for
+from .secrets import token_sealed_for
 from .services import connection_client
 
 
@@ -41,7 +41,10 @@ def pull_start(*, connection: Connection, table: str, actor, access_token: str =
     # hold for it too, checked now (it counts as one file) and again with its size when stored.
     if refused := quota.upload_refusal(migration=connection.migration, actor=actor, sizes=[0]):
         raise PullError(f"Not pulled: {refused}")
-    sealed = _sealed(access_token, connection) if access_token.strip() else ""
+    try:
+        sealed = token_sealed_for(access_token, connection.url)
+    except TokenError as error:
+        raise PullError(str(error)) from None
     pull = Pull.objects.create(
         migration=connection.migration, connection=connection, table=table, requested_by=actor
     )
@@ -74,14 +77,6 @@ def pull_progress(pull: Pull, now) -> Progress:
         if rate and pull.state == PullState.RUNNING and (pull.rows_expected or 0) > pull.rows:
             left = int((pull.rows_expected - pull.rows) / (pull.rows / seconds))
     return Progress(pull.rows, rate, left)
-
-
-def _sealed(access_token: str, connection: Connection) -> str:
-    try:
-        expires = given_token_check(access_token, resource=connection.url)
-    except TokenError as error:
-        raise PullError(str(error)) from None
-    return secret_seal_for(access_token.strip(), (expires - timezone.now()).total_seconds())
 
 
 def pull_file(pull: Pull) -> Path:

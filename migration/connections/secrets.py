@@ -3,6 +3,9 @@ rotate: the first encrypts, any decrypts; `secret_reencrypt` moves a stored secr
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.utils import timezone
+
+from ..dynamics.tokens import given_token_check
 
 
 class SecretsKeyMissing(Exception):
@@ -42,6 +45,15 @@ def secret_seal_for(secret: str, seconds: int) -> str:
     (Redis, or the filesystem queue when embedded) never holds it in plain text, and refused by
     `secret_unseal` once `seconds` have passed."""
     return _fernet().encrypt(secret.encode()).decode() + f"~{max(1, int(seconds))}"
+
+
+def token_sealed_for(access_token: str, url: str) -> str:
+    """A token given for one run against `url`, checked (expiry, environment: `TokenError` says
+    what is wrong before anything is sent) and sealed for its task's message; "" when none given."""
+    if not access_token.strip():
+        return ""
+    expires = given_token_check(access_token, resource=url)
+    return secret_seal_for(access_token.strip(), (expires - timezone.now()).total_seconds())
 
 
 def secret_unseal(sealed: str) -> str:
