@@ -27,6 +27,8 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain, islice, repeat
+from operator import add
 from typing import Any
 
 from ..errors import EngineError
@@ -155,6 +157,11 @@ class CellWriter:
 
 
 _BAD_REF = re.compile(rb'<c r="(?![A-Z]{1,3}\d)').search
+_ROW_NUMBERS = re.compile(rb'<row r="(\d+)"').findall
+# Text that xml_text would change, or that _cell writes with xml:space (spaces at an end, a
+# line break): such values take the general path.
+_NEEDS_CARE = re.compile(r"[&<>\x00-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_").search
+TEXT_CACHE = 4096  # a target column's distinct values whose cell XML is kept
 
 
 def _plain_cells(body: bytes, end: int) -> bool:
@@ -395,12 +402,106 @@ class _Filler:
         last = body.rfind(self._cell_head)
         return len(body) if last < 0 else last
 
+    # --- whole runs of rows at once ---------------------------------------------------------
+    #
+    # The common re-export (Sales', xlsxwriter's, the tests'): every row `<row r="N">` of cells
+    # `<c r="B7"`, all before the target columns, which the fill appends. A run of such rows is
+    # filled column by column in list operations, with the same bytes as row by row; anything
+    # else (a target cell present, spans, a row style, gaps, a prefix) goes row by row.
+
+    def plain_rows(self, block: bytes) -> list[int] | None:
+        """The numbers of a block's rows when the whole block can be filled at once, else None."""
+        n = block.count(b"</row>")
+        if not (
+            self._plain
+            and self.values is not None
+            and block.startswith(b'<row r="')
+            and block.count(b"<row") == n
+            and block.count(b"</c></row>") == n
+            and block.count(b"</row><row") == n - 1
+            and b"spans=" not in block
+            and b"customFormat" not in block
+            and self._target(block) is None
+            and _plain_cells(block, len(block))
+        ):
+            return None
+        first = self.info.header_row + 1 + self.next_index
+        numbers = _ROW_NUMBERS(block)
+        if len(numbers) != n or list(map(int, numbers)) != list(range(first, first + n)):
+            return None
+        self._numbers = numbers
+        return [first, first + n - 1]
+
+    def fill_rows(self, block: bytes) -> tuple[bytes, list[int]]:
+        """A plain block filled (plain_rows said so), and each new row's length."""
+        nums = self._numbers
+        n = len(nums)
+        values = list(islice(self.values, n))
+        values += [None] * (n - len(values))
+        self.next_index += n
+        bodies = block.split(b"</row>")
+        lengths = [len(b) + 6 for b in bodies[:n]]
+        columns = []
+        for k in range(len(self.tcols)):
+            cells = self._column_cells(k, values, nums)
+            lengths = list(map(add, lengths, map(len, cells)))
+            columns.append(cells)
+        out = b"".join(chain.from_iterable(zip(bodies[:n], *columns, repeat(b"</row>", n), strict=True)))
+        return out, lengths
+
+    def _column_cells(self, k: int, values: list[Sequence[Any] | None], nums: list[bytes]) -> list[bytes]:
+        """Target k's new cell in each row of a block (b'' where it stays as it is)."""
+        j, style, head, letters = self.order[k], self.styles[k], self.heads[k], self.letters[k]
+        cache = self._texts[k]
+        out: list[bytes] = []
+        written = 0
+        for t, num in zip(values, nums, strict=True):
+            v = t[j] if t is not None else None
+            if v is None:
+                out.append(b"")
+            elif type(v) is str and len(v) <= XLSX_MAX_CHARS:
+                rest = cache.get(v)
+                if rest is None:
+                    rest = self._text_rest(k, style, v)
+                    if len(cache) < TEXT_CACHE:
+                        cache[v] = rest
+                if rest:
+                    written += v != ""
+                    out.append(head + num + rest)
+                else:
+                    out.append(b"")
+            else:  # a number, a date, a yes/no, or text too long (the error names the cell)
+                xml = self.writer.cell(letters + num, style, v)
+                if xml:
+                    written += v != ""
+                out.append(xml)
+        self.result.cells_written += written
+        return out
+
+    def _text_rest(self, k: int, style: bytes | None, v: str) -> bytes:
+        """A text cell's XML after `<c r="REF`, as CellWriter writes it."""
+        if v and self._text_open[k] and not v[0].isspace() and not v[-1].isspace() and not _NEEDS_CARE(v):
+            return self._text_open[k] + v.encode() + self.writer.is_close
+        return self.writer._cell(b"", style, v)[self.writer._ref_at :]
+
+    def _prepare_columns(self) -> None:
+        """Per target: its cells' XML up to the text, unless its column is a date column (an ISO
+        date becomes a date serial there)."""
+        w = self.writer
+        self._texts: list[dict[str, bytes]] = [{} for _ in self.tcols]
+        self._text_open = [
+            b""
+            if style and int(style) in w.date_styles
+            else b'"' + (b' s="' + style + b'"' if style else b"") + b' t="inlineStr">' + w.is_open
+            for style in self.styles
+        ]
+
     def run(self, chunks: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
         """The filled sheet's XML; `self.layout` records where its rows are as they go out."""
         header_row = self.info.header_row
         layout = self.layout = LayoutRecorder(header_row, rechunk=True)
         pending: list[bytes] = []
-        for kind, piece in scan_sheet(chunks, self.info.path):
+        for kind, piece in scan_sheet(chunks, self.info.path, self.plain_rows):
             if kind == "prefix":
                 self.writer = CellWriter(piece, self.info.date_styles, self.info.date1904)
                 self.end_c = self.writer.end_c
@@ -409,8 +510,19 @@ class _Filler:
                 self._head(piece)
                 self.heads = [self.writer.c_r + letters for letters in self.letters]
                 self.styles = [self.col_styles.get(c) for c in self.tcols]
+                self._prepare_columns()
                 layout.head(piece)
                 yield piece
+            elif kind == "rows":
+                block, (first, last) = piece
+                out, lengths = self.fill_rows(block)
+                layout.rows_run((first, last), lengths)
+                yield out
+                done = self.result.rows
+                self.result.rows = last - header_row
+                if progress is not None:
+                    for mark in range((done // 10000 + 1) * 10000, self.result.rows + 1, 10000):
+                        progress(mark)
             elif kind == "row":
                 if piece.number <= header_row:
                     layout.row(piece.number, piece.raw)

@@ -21,6 +21,7 @@ import zipfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from defusedxml import ElementTree
@@ -186,12 +187,19 @@ class Row:
     raw: bytes
 
 
-def scan_sheet(chunks: Iterable[bytes], path: str) -> Iterator[tuple[str, Any]]:
+def scan_sheet(
+    chunks: Iterable[bytes], path: str, plain_rows: Callable[[bytes], list[int] | None] | None = None
+) -> Iterator[tuple[str, Any]]:
     """The sheet as ('head', bytes), ('row', Row), ('gap', bytes), ('tail', bytes) pieces.
 
     Only the structure that matters is tokenized: <sheetData>, its <row> elements and the text
     between them; everything before and after is passed on as bytes. Excel and Sales never put
     comments or CDATA in sheetData; a sheet that does is refused rather than misread.
+
+    plain_rows: a reader that takes whole runs of rows at once. Each time a read arrives, the
+    rows it completes are offered to it as one block of bytes; when it answers their row
+    numbers, the block comes as ('rows', (block, numbers)), else row by row as usual. A
+    Python step per row costs more than the work on the row (fill in place at 100,000 rows).
     """
     it = iter(chunks)
     buf = b""
@@ -216,6 +224,12 @@ def scan_sheet(chunks: Iterable[bytes], path: str) -> Iterator[tuple[str, Any]]:
     while True:
         pos = 0
         n = len(buf)
+        if plain_rows is not None and buf.startswith(b"<"):
+            end = buf.rfind(end_row) + len(end_row)
+            numbers = plain_rows(buf[:end]) if end >= len(end_row) else None
+            if numbers:
+                yield "rows", (buf[:end], numbers)
+                last, pos = numbers[-1], end
         while pos < n:
             lt = buf.find(b"<", pos)
             if lt < 0:
@@ -414,6 +428,19 @@ class LayoutRecorder:
             self.got.rows = number - self.header_row
         self.at += len(raw)
         self.got.rows_end = self.at if self.got.starts else 0
+
+    def rows_run(self, numbers: Sequence[int], lengths: Iterable[int]) -> None:
+        """Data rows written back to back: their numbers (consecutive, under the header) and sizes."""
+        if numbers[0] <= self.last_number or self._tail:
+            self.plain = False
+        got = self.got
+        got.indexes.extend(range(numbers[0] - self.header_row - 1, numbers[-1] - self.header_row))
+        starts = list(accumulate(lengths, initial=self.at))
+        self.at = starts.pop()
+        got.starts.extend(starts)
+        self.last_number = numbers[-1]
+        got.rows = numbers[-1] - self.header_row
+        got.rows_end = self.at
 
     def gap(self, data: bytes) -> None:
         if data:

@@ -9,12 +9,14 @@ entries are the source's own, with only offsets (and the replaced members' sizes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import struct
+import sys
 import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -185,13 +187,38 @@ class PackageWriter:
         self.out.flush()
 
 
+_switches = threading.Lock()
+_switching: list[float] = []  # the interval before the first quick_switches still running
+
+
+@contextlib.contextmanager
+def quick_switches(interval: float = 0.0002) -> Iterator[None]:
+    """A shorter GIL switch interval while deflate threads run. A thread back from zlib waits for
+    the GIL until the thread making rows lets go of it, by default after 5 ms: at a few waits
+    per megabyte, that was a third of a 100,000-row fill's time (3.1 s against 2.5 s at 0.2 ms,
+    the deflate's own). Nested and concurrent uses restore the process's interval once."""
+    with _switches:
+        if not _switching:
+            _switching.append(sys.getswitchinterval())
+            sys.setswitchinterval(min(interval, _switching[0]))
+        else:
+            _switching.append(_switching[0])
+    try:
+        yield
+    finally:
+        with _switches:
+            first = _switching.pop()
+            if not _switching:
+                sys.setswitchinterval(first)
+
+
 class _Deflater:
     """Compresses a member's chunks on a thread of its own while the chunks are being made: zlib
     lets go of the GIL, so the XML of the next rows is written while the last ones compress.
     Chunks are gathered into blocks of about a megabyte (deflate's output does not depend on
     how its input is cut), and at most a few blocks wait: memory stays flat."""
 
-    BLOCK = 1 << 20
+    BLOCK = 4 << 20
 
     def __init__(self, comp: Any, write: Callable[[bytes], None]) -> None:
         self.comp, self.write = comp, write
@@ -220,6 +247,10 @@ class _Deflater:
             self.written += len(data)
 
     def run(self, chunks: Iterable[bytes]) -> tuple[int, int, int]:
+        with quick_switches():
+            return self._run(chunks)
+
+    def _run(self, chunks: Iterable[bytes]) -> tuple[int, int, int]:
         blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
         worker = threading.Thread(target=self._work, args=(blocks,), daemon=True)
         worker.start()

@@ -256,8 +256,24 @@ def _split_xlsx(path: str, out_dir: str, stem: str, ext: str, limit: int) -> lis
     return _renumber(parts)
 
 
+_ROW_OWN_NUMBER = re.compile(rb'<row r="(\d+)"').match
+
+
 def _renumbered(raw: bytes, new: int) -> bytes:
     """A row's XML with its number and its cells' references moved to row `new`."""
+    own = _ROW_OWN_NUMBER(raw)
+    if own is not None:
+        # Where each reference is the row's or a cell's ` r="` + letters + the row's number, and
+        # that number followed by a quote occurs nowhere else, a replace gives what the pattern
+        # gives, in C (the pattern takes ~13 µs a row of 30 cells: most of a cut's Python).
+        # Excel refuses a cell whose reference is not in its row, so this is every real sheet.
+        old = own.group(1) + b'"'
+        refs = raw.count(b'r="')
+        if (
+            raw.count(old) == refs == raw.count(b' r="') == raw.count(b'<c r="') + 1
+            and raw.count(b'="' + old) == 1
+        ):
+            return raw.replace(old, str(new).encode() + b'"')
     pieces = _ROW_NUM_RE.split(raw)  # text, then the three groups of each match, ...
     pieces[2::4] = [str(new).encode()] * (len(pieces) // 4)
     return b"".join(pieces)
