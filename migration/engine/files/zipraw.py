@@ -193,10 +193,11 @@ _switching: list[float] = []  # the interval before the first quick_switches sti
 
 @contextlib.contextmanager
 def quick_switches(interval: float = 0.0002) -> Iterator[None]:
-    """A shorter GIL switch interval while deflate threads run. A thread back from zlib waits for
-    the GIL until the thread making rows lets go of it, by default after 5 ms: at a few waits
-    per megabyte, that was a third of a 100,000-row fill's time (3.1 s against 2.5 s at 0.2 ms,
-    the deflate's own). Nested and concurrent uses restore the process's interval once."""
+    """A shorter GIL switch interval while one thread makes a member's XML and another deflates
+    it. The deflate thread, back from zlib, waits for the GIL until the making thread lets go of
+    it, by default after 5 ms: a third of a 100,000-row fill's time went so (3.1 s against 2.5 s
+    at 0.2 ms, the deflate's own). Not for several makers at once (the cut's parts): there the
+    switches cost more than the waits. Nested and concurrent uses restore the interval once."""
     with _switches:
         if not _switching:
             _switching.append(sys.getswitchinterval())
@@ -247,10 +248,6 @@ class _Deflater:
             self.written += len(data)
 
     def run(self, chunks: Iterable[bytes]) -> tuple[int, int, int]:
-        with quick_switches():
-            return self._run(chunks)
-
-    def _run(self, chunks: Iterable[bytes]) -> tuple[int, int, int]:
         blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
         worker = threading.Thread(target=self._work, args=(blocks,), daemon=True)
         worker.start()

@@ -64,21 +64,22 @@ class _Rows:
         self.f.seek(starts[k] if k < len(starts) else self.layout.rows_end)
         self.k = k
 
-    def take(self, stop_index: int) -> Iterator[tuple[int, bytes]]:
-        """(index, raw XML) of the row elements before data row `stop_index`, read a block of
-        rows at a time (a read per row would cost more than the rows' inflating)."""
+    def runs(self, stop_index: int) -> Iterator[tuple[int, int, bytes]]:
+        """(k, last, XML) of the row elements k..last-1, all before data row `stop_index`, a
+        megabyte of rows at a time (a read per row would cost more than the rows' inflating)."""
         layout, f = self.layout, self.f
-        indexes, starts = layout.indexes, layout.starts
-        stop = bisect_left(indexes, stop_index, self.k)
+        starts = layout.starts
+        stop = bisect_left(layout.indexes, stop_index, self.k)
         while self.k < stop:
             k = self.k
             last = min(bisect_left(starts, starts[k] + READ_BLOCK, k + 1), stop)
-            base = starts[k]
-            block = f.read((starts[last] if last < len(starts) else layout.rows_end) - base)
-            for j in range(k, last):
-                end = starts[j + 1] if j + 1 < len(starts) else layout.rows_end
-                yield indexes[j], block[starts[j] - base : end - base]
+            yield k, last, f.read(self.end_of(last - 1) - starts[k])
             self.k = last
+
+    def end_of(self, k: int) -> int:
+        """Where row element k ends."""
+        starts = self.layout.starts
+        return starts[k + 1] if k + 1 < len(starts) else self.layout.rows_end
 
     def close(self) -> None:
         self.f.close()
@@ -228,19 +229,20 @@ def _write_part(
     def sheet() -> Iterator[bytes]:
         yield cuts.head(layout.head, header_row, last_row)
         yield layout.header_rows
-        new = header_row
-        batch: list[bytes] = []
-        size = 0
-        for index, raw in rows_in.take(end):
-            new += 1
-            if new != header_row + 1 + index:
-                raw = cuts.renumber(raw, new)
-            batch.append(raw)
-            size += len(raw)
-            if size >= 1 << 20:
-                yield b"".join(batch)
-                batch, size = [], 0
-        yield b"".join(batch)
+        new = header_row  # the number of the part's last row so far
+        indexes, starts = layout.indexes, layout.starts
+        for k, last, block in rows_in.runs(end):
+            # Rows that keep their numbers (the first part's, without blank rows) go as read.
+            if header_row + 1 + indexes[k] == new + 1 and indexes[last - 1] - indexes[k] == last - 1 - k:
+                new += last - k
+                yield block
+                continue
+            base, rows = starts[k], []
+            for j in range(k, last):
+                raw = block[starts[j] - base : rows_in.end_of(j) - base]
+                new += 1
+                rows.append(raw if new == header_row + 1 + indexes[j] else cuts.renumber(raw, new))
+            yield b"".join(rows)
         for piece in layout.tail:
             yield cuts.tail(piece, header_row, last_row)
 
