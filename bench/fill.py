@@ -20,7 +20,9 @@ the cases in turn, round after round, and reports each one's median:
 Each figure: median wall seconds, median CPU seconds (user+system of the process), peak RSS,
 and the load average (1 min) before each run, min-max: the machine is shared, so compare ratios
 from the same run (peak RSS counts from this script's own at the fork, ~13 MB). Ratios:
-fill+split / floor (goal <= 2x), fill / floor, split / floor.
+fill+split / floor (goal <= 2x), fill / floor, split / floor. The engine's cases also report
+"calls": the seconds of the calls alone, timed inside the process after its imports (what a
+worker, which imported the engine once, waits for), held against the floor's whole process.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -121,7 +124,22 @@ FLOOR = textwrap.dedent("""
         out.write(comp.flush())
 """)
 
-FILL = textwrap.dedent("""
+# The engine's cases also print the seconds of the calls alone (wall, and CPU of the process
+# over them), without the start and the imports (~0.3-0.5 s, pyarrow's mostly): what a worker,
+# which imported them once, waits for.
+TIMED = textwrap.dedent("""
+    import json, os, time
+
+    def timed(fn, *args, **kw):
+        t, c = time.perf_counter(), sum(os.times()[:2])
+        fn(*args, **kw)
+        return time.perf_counter() - t, sum(os.times()[:2]) - c
+
+    def report(*figures):
+        print("CALLS " + json.dumps({"s": sum(f[0] for f in figures), "cpu": sum(f[1] for f in figures)}))
+""")
+
+FILL = TIMED + textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[3])
     from migration.engine.files.xlsx_inplace import fill_xlsx
@@ -136,16 +154,17 @@ FILL = textwrap.dedent("""
     cols = ["Company", "Sales Order Number", "Invoice Customer", "Requested Receipt Date", "Language",
             "Order Type"]
     rows = int(sys.argv[5])
-    fill_xlsx(src, dst, cols, (v for _, v in zip(range(rows), values())))
+    figures = [timed(fill_xlsx, src, dst, cols, (v for _, v in zip(range(rows), values())))]
     if split:
-        split_for_import(dst, part_mb=8)
+        figures.append(timed(split_for_import, dst, part_mb=8))
+    report(*figures)
 """)
 
-SPLIT = textwrap.dedent("""
+SPLIT = TIMED + textwrap.dedent("""
     import sys
     sys.path.insert(0, sys.argv[3])
     from migration.engine.step8.packs import split_for_import
-    split_for_import(sys.argv[1], part_mb=8, out_dir=sys.argv[2])
+    report(timed(split_for_import, sys.argv[1], part_mb=8, out_dir=sys.argv[2]))
 """)
 
 
@@ -155,18 +174,25 @@ def run(cmd: list[str], output: str | None) -> dict[str, float]:
         os.remove(output)
     load = os.getloadavg()[0]
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd[:4])} failed (rc={proc.returncode})")
-    return {"s": wall, "cpu": usage.ru_utime + usage.ru_stime, "mb": usage.ru_maxrss / 1024, "load": load}
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise SystemExit(f"{' '.join(cmd[:4])} failed (rc={proc.returncode})")
+        out.seek(0)
+        lines = out.read().decode().splitlines()
+        calls = [json.loads(line[6:]) for line in lines if line.startswith("CALLS ")]
+    got = {"s": wall, "cpu": usage.ru_utime + usage.ru_stime, "mb": usage.ru_maxrss / 1024, "load": load}
+    if calls:
+        got |= {"calls_s": calls[0]["s"], "calls_cpu": calls[0]["cpu"]}
+    return got
 
 
 def summary(runs: list[dict[str, float]]) -> dict[str, float]:
     loads = [r["load"] for r in runs]
-    return {
+    got = {
         "s": statistics.median(r["s"] for r in runs),
         "cpu": statistics.median(r["cpu"] for r in runs),
         "mb": max(r["mb"] for r in runs),
@@ -174,12 +200,17 @@ def summary(runs: list[dict[str, float]]) -> dict[str, float]:
         "load_max": max(loads),
         "runs": len(runs),
     }
+    if all("calls_s" in r for r in runs):
+        got["calls_s"] = statistics.median(r["calls_s"] for r in runs)
+        got["calls_cpu"] = statistics.median(r["calls_cpu"] for r in runs)
+    return got
 
 
 def show(label: str, rows: int, f: dict[str, float]) -> str:
+    calls = f"  calls {f['calls_s']:5.2f} s CPU {f['calls_cpu']:5.2f} s" if "calls_s" in f else ""
     return (
         f"  {label:<34} {f['s']:6.2f} s  CPU {f['cpu']:6.2f} s  {rows / f['s']:>8,.0f} rows/s  "
-        f"peak {f['mb']:5.0f} MB  load {f['load_min']:.1f}-{f['load_max']:.1f}"
+        f"peak {f['mb']:5.0f} MB  load {f['load_min']:.1f}-{f['load_max']:.1f}{calls}"
     )
 
 
@@ -262,6 +293,11 @@ def main() -> None:
         + ", ".join(f"{k} {v:.2f}x; {cpu[k]:.2f}x" for k, v in ratios.items())
         + " (goal: fill+split <= 2x)"
     )
+    calls = {f"{k}/floor": figures[k]["calls_s"] / floor["s"] for k in ("fill", "fill+split", "split")}
+    print(
+        "  the calls alone, imports done (a worker's wait), to the floor's whole process (wall): "
+        + ", ".join(f"{k} {v:.2f}x" for k, v in calls.items())
+    )
     if args.route:
         print(
             f"  route+parts / route {figures['route+parts']['s'] / figures['route']['s']:.2f}x; "
@@ -269,7 +305,8 @@ def main() -> None:
         )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"figures": figures, "ratios": ratios, "cpu_ratios": cpu}, f, indent=1)
+            both = {"figures": figures, "ratios": ratios, "cpu_ratios": cpu, "calls_ratios": calls}
+            json.dump(both, f, indent=1)
 
 
 def _sheet_mb(path: str) -> float:

@@ -219,7 +219,7 @@ class _Deflater:
     Chunks are gathered into blocks of about a megabyte (deflate's output does not depend on
     how its input is cut), and at most a few blocks wait: memory stays flat."""
 
-    BLOCK = 4 << 20
+    BLOCK = 1 << 20
 
     def __init__(self, comp: Any, write: Callable[[bytes], None]) -> None:
         self.comp, self.write = comp, write
