@@ -33,12 +33,13 @@ def _reexport(path: Path, rows: int, odd: dict[int, str] | None = None) -> Path:
     """An xlsxwriter re-export (inline strings, as Sales writes them) of `rows` rows, about
     1.2 KB each, with the target columns empty; `odd` rows break the plain shape: 'target' (a
     target cell already there), 'style' (a row style), 'gap' (no row element), 'colon' (':c'
-    in a text), 'spans' (set after writing)."""
+    in a text), 'no-name' (no cell in the Name column)."""
     odd = odd or {}
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False})
     ws = book.add_worksheet("All Orders")
     date = book.add_format({"num_format": "m/d/yyyy"})
     grey = book.add_format({"bg_color": "#EEEEEE"})
+    wrap = book.add_format({"text_wrap": True})  # the Name cells' own style, kept when set
     ws.set_column(len(HEADERS) + 2, len(HEADERS) + 2, 14, date)  # the receipt date: a date column
     ws.write_row(0, 0, HEADERS + TARGETS)
     rng = random.Random(7)
@@ -50,7 +51,8 @@ def _reexport(path: Path, rows: int, odd: dict[int, str] | None = None) -> Path:
             ws.set_row(r, None, grey)
         ws.write_string(r, 0, f"0f9b55db-0cfb-27e4-085b-{r:012d}")
         ws.write_string(r, 1, f"ORD-{r:08d}")
-        ws.write_string(r, 2, "Order for " + rng.choice(["Contoso", "Fabrikam & Sons", "Litware"]))
+        if kind != "no-name":
+            ws.write_string(r, 2, "Order for " + rng.choice(["Contoso", "Fabrikam & Sons", "Litware"]), wrap)
         ws.write_datetime(r, 3, dt.datetime(2024, 1, 1) + dt.timedelta(days=r % 300), date)
         text = " ".join(rng.choice(["alpha", "beta", "gamma", "délta"]) for _ in range(180))
         ws.write_string(r, 4, text + (" note:call back" if kind == "colon" else ""))
@@ -70,12 +72,14 @@ def _value(r: int, c: int):
     return kinds[(r * 7 + c * 3) % len(kinds)]
 
 
-def _values(rows: int):
+def _values(rows: int, columns: int = len(TARGETS)):
     for r in range(rows):
-        yield None if r % 97 == 5 else tuple(_value(r, c) for c in range(len(TARGETS)))
+        yield None if r % 97 == 5 else tuple(_value(r, c) for c in range(columns))
 
 
-def _fill_both_ways(tmp_path: Path, src: Path, rows: int, monkeypatch) -> tuple[Path, Path, int]:
+def _fill_both_ways(
+    tmp_path: Path, src: Path, rows: int, monkeypatch, columns: list[str] = TARGETS
+) -> tuple[Path, Path, int]:
     """The workbook filled as it is now and row by row; and how many blocks went whole."""
     whole = 0
     plain_rows = xlsx_inplace._Filler.plain_rows
@@ -89,9 +93,9 @@ def _fill_both_ways(tmp_path: Path, src: Path, rows: int, monkeypatch) -> tuple[
     fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
     marks: dict[str, list[int]] = {"fast": [], "slow": []}
     monkeypatch.setattr(xlsx_inplace._Filler, "plain_rows", counted)
-    fast_result = fill_xlsx(src, fast, TARGETS, _values(rows), progress=marks["fast"].append)
+    fast_result = fill_xlsx(src, fast, columns, _values(rows, len(columns)), progress=marks["fast"].append)
     monkeypatch.setattr(xlsx_inplace._Filler, "plain_rows", lambda self, block: None)
-    slow_result = fill_xlsx(src, slow, TARGETS, _values(rows), progress=marks["slow"].append)
+    slow_result = fill_xlsx(src, slow, columns, _values(rows, len(columns)), progress=marks["slow"].append)
     assert fast_result.to_dict() == slow_result.to_dict()
     assert marks["fast"] == marks["slow"] == list(range(10000, rows + 1, 10000))
     return fast, slow, whole
@@ -116,6 +120,22 @@ def test_a_fill_a_block_at_a_time_writes_the_bytes_of_a_fill_row_by_row(tmp_path
         sheet = zf.read("xl/worksheets/sheet1.xml")
     assert b'<c r="J4" t="inlineStr"><is><t>_x005F_x0041_ kept</t></is></c>' in sheet
     assert b'<c r="H18" s="1"><v>45356</v></c>' in sheet  # an ISO date in the date column
+
+
+@pytest.mark.parametrize(
+    "odd", [{}, {r: "no-name" for r in (3, 700, 701, 5000)}], ids=["every-row-has-it", "some-rows-lack-it"]
+)
+def test_a_target_inside_the_rows_is_set_in_place_a_block_at_a_time(tmp_path, monkeypatch, odd):
+    """The import route's shape: a target column among the exported ones (a country, a name)
+    set in its cell where it is, the dual-write columns appended after the last cell."""
+    rows = 10_050
+    src = _reexport(tmp_path / "reexport.xlsx", rows, odd)
+    fast, slow, whole = _fill_both_ways(tmp_path, src, rows, monkeypatch, ["Name", *TARGETS])
+    assert fast.read_bytes() == slow.read_bytes()
+    assert whole >= 5
+    with zipfile.ZipFile(fast) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+    assert b'<c r="C10" s="2" t="inlineStr"><is><t>USMF</t></is></c><c r="D10"' in sheet  # its own style
 
 
 def test_a_fill_with_spans_writes_the_bytes_of_a_fill_row_by_row(tmp_path, monkeypatch):

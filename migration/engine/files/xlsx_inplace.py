@@ -393,11 +393,14 @@ class _Filler:
         # (the pattern above tries its lookahead at every '<' of the row): see _first_span.
         self._plain = not prefix
         self._target = re.compile(rb'<c r="(?:' + at_least + rb")\d").search
-        # For whole blocks (plain_rows): a cell start that is not `<c r="` and a column before
-        # the first target's.
-        below = _letters_below(self.letters[0].decode()).encode()
-        other = rb'<c(?! r="(?:' + below + rb")\d)" if below else rb"<c"
-        self._other_cell = re.compile(other).search
+        # For whole blocks (plain_rows), per target k: a cell start that is not `<c r="` and a
+        # column before target k's (k = all targets: any column).
+        self._other_cells = []
+        for letters in [*self.letters, b""]:
+            below = _letters_below(letters.decode()).encode() if letters else rb"[A-Z]{1,3}"
+            other = rb'<c(?! r="(?:' + below + rb")\d)" if below else rb"<c"
+            self._other_cells.append(re.compile(other).search)
+        self._appended = 0  # the first target appended to the rows' ends in the last block
 
     def _first_span(self, body: bytes) -> int:
         """Where the cell loop starts in a row: every cell before the first target column only
@@ -443,32 +446,78 @@ class _Filler:
         n = len(numbers) + 1
         if first is None or block.count(b"</row>") != n:
             return None
-        # No cell other than `<c r="B7"` before the first target column, no prefixed cell.
-        if self._other_cell(block) is not None or block.find(b":c") >= 0:
+        appended = self._appended_from(block)
+        if appended is None or block.find(b":c") >= 0:  # no prefixed cell either
             return None
         start = self.info.header_row + 1 + self.next_index
         numbers.insert(0, first.group(1))
         if list(map(int, numbers)) != list(range(start, start + n)):
             return None
-        self._numbers = numbers
+        self._numbers, self._appended = numbers, appended
         return [start, start + n - 1]
+
+    def _appended_from(self, block: bytes) -> int | None:
+        """The first target k whose column and every later one's no cell of the block reaches,
+        every cell being `<c r="B7"`: targets k.. are appended to each row's end, those before
+        are set where they are. None: no such k. The last block's k is tried first (with the
+        one before it, which must not do)."""
+        fits, tried = self._other_cells, self._appended
+        if fits[tried](block) is None and (tried == 0 or fits[tried - 1](block) is not None):
+            return tried
+        return next((k for k in range(len(fits)) if fits[k](block) is None), None)
 
     def fill_rows(self, block: bytes) -> tuple[bytes, list[int]]:
         """A plain block filled (plain_rows said so), and each new row's length."""
         nums = self._numbers
         n = len(nums)
-        values = list(islice(self.values, n))
+        values: list[Sequence[Any] | None] = list(islice(self.values, n))
         values += [None] * (n - len(values))
         self.next_index += n
-        bodies = block.split(b"</row>")
-        lengths = [len(b) + 6 for b in bodies[:n]]
+        bodies = block.split(b"</row>")[:n]
+        if self._appended:
+            self._set_in_place(bodies, values, nums)
+        lengths = [len(b) + 6 for b in bodies]
         columns = []
-        for k in range(len(self.tcols)):
+        for k in range(self._appended, len(self.tcols)):
             cells = self._column_cells(k, values, nums)
             lengths = list(map(add, lengths, map(len, cells)))
             columns.append(cells)
-        out = b"".join(chain.from_iterable(zip(bodies[:n], *columns, repeat(b"</row>", n), strict=True)))
+        out = b"".join(chain.from_iterable(zip(bodies, *columns, repeat(b"</row>", n), strict=True)))
         return out, lengths
+
+    def _set_in_place(
+        self, bodies: list[bytes], values: list[Sequence[Any] | None], nums: list[bytes]
+    ) -> None:
+        """The targets before the appended ones, set in each row's own cell (its own style). A
+        row without that cell, where a value is to be written, is filled as row by row does it
+        (the new cell goes between its neighbours), and then takes nothing more here."""
+        order, letters = self.order, self.letters
+        for i, t in enumerate(values):
+            if t is None:
+                continue
+            body = bodies[i]
+            for k in range(self._appended):
+                v = t[order[k]]
+                if v is None:
+                    continue
+                ref = letters[k] + nums[i]
+                start = body.find(b'<c r="' + ref + b'"')
+                if start < 0:
+                    raw, num = bodies[i], nums[i]  # `<row r="N">` and the cells
+                    row = Row(int(num), b' r="' + num + b'"', raw[len(num) + 10 :], raw + b"</row>")
+                    bodies[i] = self.fill_row(row, t)[:-6]
+                    values[i] = None
+                    break
+                gt = body.find(b">", start)
+                end = gt + 1 if body[gt - 1] == 47 else body.find(b"</c>", gt) + 4  # 47: '/'
+                sm = S_ATTR_RE.search(body, start, gt)
+                body = body[:start] + self.writer.cell(ref, sm.group(1) if sm else None, v) + body[end:]
+                if v == "":
+                    self.result.cells_cleared += 1
+                else:
+                    self.result.cells_written += 1
+            else:
+                bodies[i] = body
 
     def _column_cells(self, k: int, values: list[Sequence[Any] | None], nums: list[bytes]) -> list[bytes]:
         """Target k's new cell in each row of a block (b'' where it stays as it is)."""
