@@ -61,7 +61,13 @@ class _Rows:
 
     def seek(self, k: int) -> None:
         starts = self.layout.starts
-        self.f.seek(starts[k] if k < len(starts) else self.layout.rows_end)
+        at = starts[k] if k < len(starts) else self.layout.rows_end
+        if at < self.f.tell():
+            self.f.seek(0)
+        # Forward a megabyte at a time: zipfile's own seek inflates 16 MB at a time, and those
+        # blocks, freed, stay in the process (a 200,000-row cut peaked 90 MB higher).
+        while (left := at - self.f.tell()) > 0:
+            self.f.read(min(left, READ_BLOCK))
         self.k = k
 
     def runs(self, stop_index: int) -> Iterator[tuple[int, int, bytes]]:
