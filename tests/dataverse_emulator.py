@@ -468,12 +468,10 @@ def _handler(env: Emulator):
                 throttles = [f[2] for f in env.faults if f[0] == number and f[1] == "throttle"]
                 throttles += [f[2] for f in env.faults if f[0] == batches and f[1] == "throttle_batch"]
                 paused = received.at < env.paused_until
-                if paused and received.at > env.paused_since + env.in_flight:
-                    env.during_pause.append(received)
-            if paused:
+            if paused:  # api-limits: refused until the pause is over (`during_pause` checks the client)
                 return self._throttled(received, env.paused_by, max(1, round(env.paused_until - received.at)))
             if throttles:
-                return self._throttled(received, *throttles[0])
+                return self._throttled(received, *throttles[0], scripted=True)
             if not self._authorised():
                 return self._answer(received, 401, None)
             if url.path != env.api_path + "$batch":
