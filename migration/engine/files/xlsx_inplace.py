@@ -430,9 +430,11 @@ class _Filler:
     # --- whole runs of rows at once ---------------------------------------------------------
     #
     # The common re-export (Sales', xlsxwriter's, the tests'): every row `<row r="N">` of cells
-    # `<c r="B7"`, all before the target columns, which the fill appends. A run of such rows is
-    # filled column by column in list operations, with the same bytes as row by row; anything
-    # else (a target cell present, spans, a row style, gaps, a prefix) goes row by row.
+    # `<c r="B7"`; the dual-write columns after the last cell, which the fill appends, and maybe
+    # targets among the exported columns (a country), set in their own cells. A run of such rows
+    # is filled column by column in list operations, with the same bytes as row by row; anything
+    # else (spans, a row style, gaps, a prefix, a target cell after the last exported one) goes
+    # row by row.
 
     def plain_rows(self, block: bytes) -> list[int] | None:
         """The first and last numbers of a block's rows when the whole block can be filled at
