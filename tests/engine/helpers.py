@@ -135,6 +135,16 @@ HOSTILE_DTDS = {
 }
 
 
+def rewrite_sheet(path: Path, change) -> Path:
+    """The workbook with its data sheet's XML passed through change (members kept in order)."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(i, zf.read(i.filename)) for i in zf.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in members:
+            zf.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return path
+
+
 def with_dtd(src: Path, dst: Path, part: str = "xl/workbook.xml", dtd: bytes = b"") -> Path:
     """A copy of the workbook whose `part` declares a DTD after its XML declaration."""
     dtd = dtd or HOSTILE_DTDS["entity expansion"]

@@ -25,6 +25,8 @@ from migration.engine.files.zipraw import quick_switches
 from migration.engine.step8 import packs, xlsx_cut
 from migration.engine.step8.packs import split_for_import
 
+from .helpers import rewrite_sheet
+
 HEADERS = ["(Do Not Modify) Order", "Order ID", "Name", "Requested Delivery Date", "Description"]
 TARGETS = ["Company", "Invoice Customer", "Requested Receipt Date", "Language", "Count", "Closed"]
 
@@ -142,7 +144,7 @@ def test_a_fill_with_spans_writes_the_bytes_of_a_fill_row_by_row(tmp_path, monke
     """Rows with spans (as Excel saves them) widen them: the row-by-row path, every block."""
     rows = 3000
     src = _reexport(tmp_path / "reexport.xlsx", rows)
-    _rewrite_sheet(src, lambda xml: re.sub(rb'(<row r="\d+")>', rb'\1 spans="1:5">', xml))
+    rewrite_sheet(src, lambda xml: re.sub(rb'(<row r="\d+")>', rb'\1 spans="1:5">', xml))
     fast, slow, whole = _fill_both_ways(tmp_path, src, rows, monkeypatch)
     assert fast.read_bytes() == slow.read_bytes() and whole == 0
     with zipfile.ZipFile(fast) as zf:
@@ -155,15 +157,6 @@ def test_text_too_long_for_a_cell_is_refused_naming_the_cell_in_a_block(tmp_path
     with pytest.raises(EngineError, match=r"cell F1502 would hold 40,000 characters"):
         fill_xlsx(src, tmp_path / "out.xlsx", TARGETS, values)
     assert not (tmp_path / "out.xlsx").exists()
-
-
-def _rewrite_sheet(path: Path, change) -> Path:
-    with zipfile.ZipFile(path) as zf:
-        members = [(i, zf.read(i.filename)) for i in zf.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info, data in members:
-            zf.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
-    return path
 
 
 # --- renumbering a row ----------------------------------------------------------------------

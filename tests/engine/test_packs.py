@@ -19,7 +19,7 @@ from migration.engine.files.xlsx_sheet import open_sheet
 from migration.engine.step8 import packs
 from migration.engine.step8.packs import PackFile, copy_xlsx_rows, split_for_import, write_manifest
 
-from .helpers import sales_like_workbook
+from .helpers import rewrite_sheet, sales_like_workbook
 
 
 def _rows(path) -> list[list]:
@@ -128,20 +128,10 @@ def test_it_gives_every_transformed_table_a_place_in_the_import_order():
     assert set(IMPORT_ORDER) == {key for key, table in TABLES.items() if table.transforms}
 
 
-def _rewrite_sheet(path: Path, change) -> Path:
-    """The workbook with its data sheet's XML passed through change (members kept in order)."""
-    with zipfile.ZipFile(path) as zf:
-        members = [(i, zf.read(i.filename)) for i in zf.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for info, data in members:
-            zf.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
-    return path
-
-
 def _with_long_tail(path: Path) -> Path:
     """A validation listing 100,000 ranges: the text after the rows spans several reads."""
     ranges = " ".join(f"E{2 + i % 50}:E{3000 - i % 50}" for i in range(100_000)).encode()
-    return _rewrite_sheet(path, lambda xml: xml.replace(b'sqref="I2:I', b'sqref="' + ranges + b" I2:I"))
+    return rewrite_sheet(path, lambda xml: xml.replace(b'sqref="I2:I', b'sqref="' + ranges + b" I2:I"))
 
 
 def test_a_workbook_cut_right_after_its_fill_gets_the_parts_of_a_cut_alone(tmp_path):
@@ -164,7 +154,7 @@ def test_a_workbook_cut_right_after_its_fill_gets_the_parts_of_a_cut_alone(tmp_p
 
 
 def test_a_sheet_with_text_between_rows_is_cut_into_whole_rows(tmp_path):
-    src = _rewrite_sheet(
+    src = rewrite_sheet(
         _noisy_workbook(tmp_path / "order.xlsx", 2000),
         lambda xml: xml.replace(b"</row><row", b"</row>\n <row"),
     )
@@ -191,7 +181,7 @@ def test_one_read_cuts_the_parts_a_pass_per_part_cuts_missing_rows_included(tmp_
     (blank rows Excel leaves out)."""
     src = _noisy_workbook(tmp_path / "order.xlsx", 3000)
     gone = {*range(40, 60), 700, 1500, *range(2990, 3001)}  # a run, single rows, the last rows but one
-    _rewrite_sheet(
+    rewrite_sheet(
         src,
         lambda xml: re.sub(rb'<row r="(\d+)".*?</row>', lambda m: b"" if int(m[1]) in gone else m[0], xml),
     )
