@@ -52,12 +52,12 @@ class Cuts:
 class _Rows:
     """The data rows' XML, read in order from the inflated sheet; `seek` back to cut a part again."""
 
-    def __init__(self, path: str, part: str, layout: SheetLayout) -> None:
+    def __init__(self, path: str, part: str, layout: SheetLayout, start: int) -> None:
+        """Opened at data row `start` (its element, or the next one's)."""
         self.zf = zipfile.ZipFile(path)
         self.f = self.zf.open(part)
         self.layout = layout
-        self.k = 0  # the next row element to read
-        self.f.seek(layout.starts[0] if layout.starts else 0)
+        self.seek(bisect_left(layout.indexes, start))
 
     def seek(self, k: int) -> None:
         starts = self.layout.starts
@@ -147,9 +147,8 @@ def _write_part_alone(
     info: SheetInfo, layout: SheetLayout, path: str, start: int, end: int, cuts: Cuts
 ) -> int:
     """One part, from a read of the sheet of its own; its size."""
-    rows_in = _Rows(info.path, info.sheet_part, layout)
+    rows_in = _Rows(info.path, info.sheet_part, layout, start)
     try:
-        rows_in.seek(bisect_left(layout.indexes, start))
         _write_part(info, layout, rows_in, path, start, end, cuts)
     finally:
         rows_in.close()
@@ -173,9 +172,8 @@ def _write_in_turn(
 ) -> None:
     """The parts from data row `start` on, one after the other, each cut shorter while it
     comes out over the limit."""
-    rows_in = _Rows(info.path, info.sheet_part, layout)
+    rows_in = _Rows(info.path, info.sheet_part, layout, start)
     try:
-        rows_in.seek(bisect_left(layout.indexes, start))
         while start < layout.rows:
             end = _planned_end(layout, start, budget)
             first_k = rows_in.k
