@@ -89,6 +89,11 @@ def _number(v: float) -> bytes:
     return str(v).encode()
 
 
+# Text that xml_text would change, or that _cell writes with xml:space (spaces at an end, a
+# line break): such values take the general path.
+_NEEDS_CARE = re.compile(r"[&<>\x00-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_").search
+
+
 class CellWriter:
     """Renders one new cell's XML with the document's namespace prefix."""
 
@@ -103,21 +108,38 @@ class CellWriter:
         self.date_styles, self.date1904 = date_styles, date1904
         self.c_r = b"<" + p + b'c r="'
         self._ref_at = len(self.c_r)
+        self._date_style_refs = {str(i).encode() for i in date_styles}
         self.known: dict[tuple[bytes | None, str], bytes] = {}
 
     def cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
         """The cell's XML; b'' for an empty cell without a style (no element at all)."""
         if type(value) is str and len(value) <= XLSX_MAX_CHARS:
-            # A column's values repeat (a company, a language): their XML after the reference is
-            # made once.
-            key = (style, value)
-            rest = self.known.get(key)
-            if rest is None:
-                if len(self.known) >= 4096:
-                    self.known.clear()
-                rest = self.known[key] = self._cell(b"", style, value)[self._ref_at :]
+            rest = self.text_rest(style, value)
             return self.c_r + ref + rest if rest else b""
         return self._cell(ref, style, value)
+
+    def text_rest(self, style: bytes | None, value: str) -> bytes:
+        """A text cell's XML after `<c r="REF` (b'' for '' without a style). A column's values
+        repeat (a company, a language): their XML is made once."""
+        key = (style, value)
+        rest = self.known.get(key)
+        if rest is None:
+            if len(self.known) >= 4096:
+                self.known.clear()
+            rest = self.known[key] = self._text_rest(style, value)
+        return rest
+
+    def _text_rest(self, style: bytes | None, value: str) -> bytes:
+        if (
+            value
+            and style not in self._date_style_refs  # there an ISO date becomes a date serial
+            and not value[0].isspace()
+            and not value[-1].isspace()
+            and not _NEEDS_CARE(value)
+        ):  # plain text, as _cell writes it, without its checks
+            s = b' s="' + style + b'"' if style else b""
+            return b'"' + s + b' t="inlineStr">' + self.is_open + value.encode() + self.is_close
+        return self._cell(b"", style, value)[self._ref_at :]
 
     def _cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
         s = b' s="' + style + b'"' if style else b""
@@ -159,10 +181,6 @@ class CellWriter:
 _BAD_REF = re.compile(rb'<c r="(?![A-Z]{1,3}\d)').search
 _FIRST_ROW = re.compile(rb'<row r="(\d+)">').match
 _NEXT_ROWS = re.compile(rb'</c></row><row r="(\d+)">').findall
-# Text that xml_text would change, or that _cell writes with xml:space (spaces at an end, a
-# line break): such values take the general path.
-_NEEDS_CARE = re.compile(r"[&<>\x00-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_").search
-TEXT_CACHE = 4096  # a target column's distinct values whose cell XML is kept
 
 
 def _plain_cells(body: bytes, end: int) -> bool:
@@ -506,7 +524,7 @@ class _Filler:
                 start = body.find(b'<c r="' + ref + b'"')
                 if start < 0:
                     raw, num = bodies[i], nums[i]  # `<row r="N">` and the cells
-                    row = Row(int(num), b' r="' + num + b'"', raw[len(num) + 10 :], raw + b"</row>")
+                    row = Row(int(num), b' r="' + num + b'"', raw[raw.index(b">") + 1 :], raw + b"</row>")
                     bodies[i] = self.fill_row(row, t)[:-6]
                     values[i] = None
                     break
@@ -524,7 +542,7 @@ class _Filler:
     def _column_cells(self, k: int, values: list[Sequence[Any] | None], nums: list[bytes]) -> list[bytes]:
         """Target k's new cell in each row of a block (b'' where it stays as it is)."""
         j, style, head, letters = self.order[k], self.styles[k], self.heads[k], self.letters[k]
-        cache = self._texts[k]
+        text_rest = self.writer.text_rest
         out: list[bytes] = []
         written = 0
         for t, num in zip(values, nums, strict=True):
@@ -532,11 +550,7 @@ class _Filler:
             if v is None:
                 out.append(b"")
             elif type(v) is str and len(v) <= XLSX_MAX_CHARS:
-                rest = cache.get(v)
-                if rest is None:
-                    rest = self._text_rest(k, style, v)
-                    if len(cache) < TEXT_CACHE:
-                        cache[v] = rest
+                rest = text_rest(style, v)
                 if rest:
                     written += v != ""
                     out.append(head + num + rest)
@@ -549,24 +563,6 @@ class _Filler:
                 out.append(xml)
         self.result.cells_written += written
         return out
-
-    def _text_rest(self, k: int, style: bytes | None, v: str) -> bytes:
-        """A text cell's XML after `<c r="REF`, as CellWriter writes it."""
-        if v and self._text_open[k] and not v[0].isspace() and not v[-1].isspace() and not _NEEDS_CARE(v):
-            return self._text_open[k] + v.encode() + self.writer.is_close
-        return self.writer._cell(b"", style, v)[self.writer._ref_at :]
-
-    def _prepare_columns(self) -> None:
-        """Per target: its cells' XML up to the text, unless its column is a date column (an ISO
-        date becomes a date serial there)."""
-        w = self.writer
-        self._texts: list[dict[str, bytes]] = [{} for _ in self.tcols]
-        self._text_open = [
-            b""
-            if style and int(style) in w.date_styles
-            else b'"' + (b' s="' + style + b'"' if style else b"") + b' t="inlineStr">' + w.is_open
-            for style in self.styles
-        ]
 
     def run(self, chunks: Iterable[bytes], progress: Callable[[int], None] | None) -> Iterator[bytes]:
         """The filled sheet's XML; `self.layout` records where its rows are as they go out."""
@@ -582,7 +578,6 @@ class _Filler:
                 self._head(piece)
                 self.heads = [self.writer.c_r + letters for letters in self.letters]
                 self.styles = [self.col_styles.get(c) for c in self.tcols]
-                self._prepare_columns()
                 layout.head(piece)
                 yield piece
             elif kind == "rows":
