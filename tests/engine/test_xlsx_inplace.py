@@ -12,7 +12,7 @@ import pytest
 
 from migration.engine import EngineError
 from migration.engine.files.reading import open_source
-from migration.engine.files.xlsx_inplace import fill_xlsx, open_sheet, rows_from_batches
+from migration.engine.files.xlsx_inplace import CellWriter, fill_xlsx, open_sheet, rows_from_batches
 from migration.engine.files.xlsx_sheet import cell_spans
 
 from .helpers import sales_like_workbook
@@ -114,6 +114,15 @@ def test_it_keeps_awkward_text_exactly(tmp_path, book):
     fill_xlsx(book, out, TARGETS, [["=SUM(A1)", None, None]])
     cell = openpyxl.load_workbook(out)["All Orders"]["G2"]
     assert cell.value == "=SUM(A1)" and cell.data_type == "s"  # text, never a formula
+
+
+@pytest.mark.parametrize("style", [b"5", b"05"])
+def test_an_iso_date_in_a_date_styled_cell_becomes_a_date_however_its_style_is_written(style):
+    """The cached text shortcut and the full renderer agree: a style index with a leading zero
+    (a hand-edited sheet) is still date style 5."""
+    writer = CellWriter(b"", {5}, False)
+    for _ in range(2):  # made, then from the cache
+        assert writer.cell(b"B2", style, "2024-01-02") == b'<c r="B2" s="' + style + b'"><v>45293</v></c>'
 
 
 def test_it_takes_per_batch_columns(tmp_path, book):

@@ -108,7 +108,6 @@ class CellWriter:
         self.date_styles, self.date1904 = date_styles, date1904
         self.c_r = b"<" + p + b'c r="'
         self._ref_at = len(self.c_r)
-        self._date_style_refs = {str(i).encode() for i in date_styles}
         self.known: dict[tuple[bytes | None, str], bytes] = {}
 
     def cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
@@ -132,7 +131,7 @@ class CellWriter:
     def _text_rest(self, style: bytes | None, value: str) -> bytes:
         if (
             value
-            and style not in self._date_style_refs  # there an ISO date becomes a date serial
+            and not self._is_date_style(style)  # there an ISO date becomes a date serial
             and not value[0].isspace()
             and not value[-1].isspace()
             and not _NEEDS_CARE(value)
@@ -141,6 +140,9 @@ class CellWriter:
             return b'"' + s + b' t="inlineStr">' + self.is_open + value.encode() + self.is_close
         return self._cell(b"", style, value)[self._ref_at :]
 
+    def _is_date_style(self, style: bytes | None) -> bool:
+        return bool(style) and int(style) in self.date_styles
+
     def _cell(self, ref: bytes, style: bytes | None, value: Any) -> bytes:
         s = b' s="' + style + b'"' if style else b""
         head = b"<" + self.p + b'c r="' + ref + b'"' + s
@@ -148,7 +150,7 @@ class CellWriter:
         if t is str:
             if value == "":
                 return head + b"/>" if style else b""
-            if style and int(style) in self.date_styles and (m := _ISO_RE.match(value)):
+            if self._is_date_style(style) and (m := _ISO_RE.match(value)):
                 try:
                     parts = [int(x) if x else 0 for x in m.groups()]
                     when = dt.datetime(*parts, tzinfo=dt.UTC)  # type: ignore[misc]
